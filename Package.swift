@@ -1,0 +1,84 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "swock-machine",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "swock-machine", targets: ["swock-machine"]),
+        .library(name: "SSHKit", targets: ["SSHKit"]),
+        .library(name: "SwockCore", targets: ["SwockCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+    ],
+    targets: [
+        // libssh 0.10 (Debian's libssh-dev), imported through a tiny module map.
+        .systemLibrary(
+            name: "CLibSSH",
+            pkgConfig: "libssh",
+            providers: [.apt(["libssh-dev"])]
+        ),
+        // A small blocking mutual-TLS client on OpenSSL (libssl-dev), used by EngineAPI.
+        .target(
+            name: "CTLS",
+            linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]
+        ),
+        // The SSH layer: sessions on dedicated threads, host-key policy, exec, SFTP, PTY shell.
+        .target(
+            name: "SSHKit",
+            dependencies: [
+                "CLibSSH",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Local CA, client and server certificates (swift-certificates / swift-crypto).
+        .target(
+            name: "SwockPKI",
+            dependencies: [
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ]
+        ),
+        // Docker Engine API over mutual TLS, with per-host API version negotiation.
+        .target(
+            name: "EngineAPI",
+            dependencies: [
+                "CTLS",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The store, machine records, provisioning.
+        .target(
+            name: "SwockCore",
+            dependencies: [
+                "SSHKit", "SwockPKI", "EngineAPI",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // One file per subcommand.
+        .target(
+            name: "SwockCommands",
+            dependencies: [
+                "SwockCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(name: "swock-machine", dependencies: ["SwockCommands"]),
+
+        // Test support: boots and addresses hosts of the local fleet (machines/fleet).
+        .target(name: "FleetSupport", path: "Tests/FleetSupport"),
+        .testTarget(name: "SSHKitTests", dependencies: ["SSHKit", "FleetSupport", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "SwockPKITests", dependencies: ["SwockPKI"]),
+        .testTarget(name: "EngineAPITests", dependencies: ["EngineAPI", "SwockPKI", "FleetSupport"]),
+        .testTarget(name: "SwockCoreTests", dependencies: ["SwockCore", "FleetSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["SwockCore", "FleetSupport"]),
+    ]
+)

@@ -1,0 +1,378 @@
+/* The TLS connection: context from PEM files, handshake with a deadline, read/write, close. */
+#define _GNU_SOURCE
+#include "ctls.h"
+#include "ctls_cert.h"
+#include "ctls_internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+struct ctls_conn {
+    int fd;
+    SSL_CTX *ctx;
+    SSL *ssl;
+    ctls_status verify; /* filled by verify_cb on the first verification failure */
+};
+
+/* ---- errors ---- */
+
+static int is_client_cert_alert(int reason) {
+    switch (reason) {
+    case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+    case SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+    case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+    case SSL_R_TLSV1_ALERT_ACCESS_DENIED:
+    case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static void copy_verify_details(const ctls_conn *c, ctls_status *st) {
+    if (st == NULL) return;
+    st->verify_error = c->verify.verify_error;
+    st->cert_depth = c->verify.cert_depth;
+    memcpy(st->cert_time, c->verify.cert_time, sizeof(st->cert_time));
+    memcpy(st->cert_info, c->verify.cert_info, sizeof(st->cert_info));
+}
+
+/* Classifies a failed SSL_* call (ret/sslerr from SSL_get_error, e = errno right after the call). */
+static void classify(ctls_conn *c, int sslerr, int e, const char *what, ctls_status *st, char *err,
+                     size_t errlen) {
+    long verr = c->verify.verify_error;
+    if (verr == X509_V_OK && SSL_get_verify_result(c->ssl) != X509_V_OK && !SSL_is_init_finished(c->ssl)) {
+        verr = SSL_get_verify_result(c->ssl);
+        c->verify.verify_error = verr;
+    }
+    if (verr != X509_V_OK) {
+        copy_verify_details(c, st);
+        ctls_fail(st, ctls_code_for_verify_error(verr), 0, err, errlen,
+                  "server certificate verification failed: %s", X509_verify_cert_error_string(verr));
+        ERR_clear_error();
+        return;
+    }
+    unsigned long first = 0, e2;
+    while ((e2 = ERR_get_error()) != 0) {
+        if (ERR_GET_LIB(e2) == ERR_LIB_SSL && is_client_cert_alert(ERR_GET_REASON(e2))) {
+            const char *reason = ERR_reason_error_string(e2);
+            ctls_fail(st, CTLS_ERR_CLIENT_CERT_REJECTED, 0, err, errlen,
+                      "the server refused our client certificate (%s)", reason ? reason : "alert");
+            ERR_clear_error();
+            return;
+        }
+        if (first == 0) first = e2;
+    }
+    if (first != 0) {
+        char buf[256];
+        ERR_error_string_n(first, buf, sizeof(buf));
+        ctls_fail(st, CTLS_ERR_OTHER, 0, err, errlen, "%s: %s", what, buf);
+        return;
+    }
+    switch (sslerr) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE:
+        ctls_fail(st, CTLS_ERR_TIMEOUT, EAGAIN, err, errlen, "%s timed out", what);
+        return;
+    case SSL_ERROR_ZERO_RETURN:
+        ctls_fail(st, CTLS_ERR_CLOSED, 0, err, errlen, "%s: the server closed the connection", what);
+        return;
+    case SSL_ERROR_SYSCALL:
+        if (e == EAGAIN || e == EWOULDBLOCK || e == ETIMEDOUT)
+            ctls_fail(st, CTLS_ERR_TIMEOUT, e, err, errlen, "%s timed out", what);
+        else if (e == 0)
+            ctls_fail(st, CTLS_ERR_CLOSED, 0, err, errlen, "%s: the server closed the connection", what);
+        else
+            ctls_fail(st, CTLS_ERR_NETWORK, e, err, errlen, "%s: %s", what, strerror(e));
+        return;
+    default:
+        ctls_fail(st, CTLS_ERR_OTHER, 0, err, errlen, "%s failed (SSL error %d)", what, sslerr);
+    }
+}
+
+/* ---- context ---- */
+
+static int no_password(char *buf, int size, int rwflag, void *u) {
+    (void)buf; (void)size; (void)rwflag; (void)u;
+    return 0; /* never prompt on a terminal for an encrypted key */
+}
+
+static int readable(const char *kind, const char *path, ctls_status *st, char *err, size_t errlen) {
+    if (path == NULL || path[0] == '\0') {
+        ctls_fail(st, CTLS_ERR_LOCAL_FILE, 0, err, errlen, "no %s file given", kind);
+        return 0;
+    }
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        int e = errno;
+        ctls_fail(st, CTLS_ERR_LOCAL_FILE, e, err, errlen, "cannot read %s file %s: %s", kind, path, strerror(e));
+        return 0;
+    }
+    fclose(f);
+    return 1;
+}
+
+static void fail_file(const char *problem, const char *path, ctls_status *st, char *err, size_t errlen) {
+    char buf[256] = "";
+    unsigned long e = ERR_peek_last_error();
+    if (e != 0) ERR_error_string_n(e, buf, sizeof(buf));
+    ERR_clear_error();
+    ctls_fail(st, CTLS_ERR_LOCAL_FILE, 0, err, errlen, "%s %s%s%s", problem, path, buf[0] ? ": " : "", buf);
+}
+
+static int verify_cb(int ok, X509_STORE_CTX *x) {
+    if (ok) return ok;
+    SSL *ssl = X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx());
+    ctls_conn *c = ssl ? SSL_get_app_data(ssl) : NULL;
+    if (c != NULL && c->verify.verify_error == X509_V_OK)
+        ctls_record_verify_failure(X509_STORE_CTX_get_current_cert(x), X509_STORE_CTX_get_error(x),
+                                   X509_STORE_CTX_get_error_depth(x), &c->verify);
+    return ok;
+}
+
+static SSL_CTX *make_ctx(const char *ca, const char *cert, const char *key, ctls_status *st, char *err,
+                         size_t errlen) {
+    if (!readable("CA", ca, st, err, errlen) || !readable("certificate", cert, st, err, errlen) ||
+        !readable("key", key, st, err, errlen))
+        return NULL;
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (ctx == NULL) {
+        fail_file("cannot create a TLS context for", "this connection", st, err, errlen);
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);
+    SSL_CTX_set_default_passwd_cb(ctx, no_password);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
+    if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
+        fail_file("no usable CA certificate in", ca, st, err, errlen);
+    } else if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+        fail_file("no usable certificate in", cert, st, err, errlen);
+    } else if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+        int reason = ERR_GET_REASON(ERR_peek_last_error());
+        if (reason == X509_R_KEY_VALUES_MISMATCH || reason == X509_R_KEY_TYPE_MISMATCH ||
+            ERR_peek_last_error() == 0) {
+            ERR_clear_error();
+            ctls_fail(st, CTLS_ERR_LOCAL_FILE, 0, err, errlen, "the key %s does not match the certificate %s",
+                      key, cert);
+        } else {
+            fail_file("no usable (unencrypted PEM) private key in", key, st, err, errlen);
+        }
+    } else {
+        return ctx;
+    }
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+/* ---- connection ---- */
+
+/* Copies host without [brackets]; for verification also without an IPv6 %zone. */
+static void bare_host(const char *host, char *out, size_t outlen, int drop_zone) {
+    size_t n = strlen(host);
+    if (n >= 2 && host[0] == '[' && host[n - 1] == ']') snprintf(out, outlen, "%.*s", (int)(n - 2), host + 1);
+    else snprintf(out, outlen, "%s", host);
+    char *pct = strchr(out, '%');
+    if (drop_zone && pct != NULL) *pct = '\0';
+}
+
+static int is_ip_literal(const char *h) {
+    unsigned char buf[16];
+    return inet_pton(AF_INET, h, buf) == 1 || inet_pton(AF_INET6, h, buf) == 1;
+}
+
+static int set_peer_name(SSL *ssl, const char *host) {
+    if (is_ip_literal(host)) return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host) == 1;
+    SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    return SSL_set_tlsext_host_name(ssl, host) == 1 && SSL_set1_host(ssl, host) == 1;
+}
+
+static int set_blocking_with_timeouts(int fd, int timeout_ms) {
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) return -1;
+    struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0) return -1;
+    return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+static int handshake(ctls_conn *c, int64_t deadline, ctls_status *st, char *err, size_t errlen) {
+    for (;;) {
+        errno = 0;
+        int r = SSL_connect(c->ssl);
+        int e = errno;
+        if (r == 1) return 1;
+        int sslerr = SSL_get_error(c->ssl, r);
+        if (sslerr == SSL_ERROR_WANT_READ || sslerr == SSL_ERROR_WANT_WRITE) {
+            int w = ctls_wait_fd(c->fd, sslerr == SSL_ERROR_WANT_WRITE, deadline);
+            if (w > 0) continue;
+            if (w == 0) ctls_fail(st, CTLS_ERR_TIMEOUT, ETIMEDOUT, err, errlen, "TLS handshake timed out");
+            else ctls_fail(st, CTLS_ERR_NETWORK, errno, err, errlen, "TLS handshake: %s", strerror(errno));
+            return 0;
+        }
+        classify(c, sslerr, e, "TLS handshake", st, err, errlen);
+        return 0;
+    }
+}
+
+ctls_conn *ctls_connect(const char *host, int port, const char *ca, const char *cert, const char *key,
+                        int timeout_ms, ctls_status *status, char *err, size_t errlen) {
+    ctls_status_reset(status);
+    if (err != NULL && errlen > 0) err[0] = '\0';
+    ERR_clear_error();
+    if (timeout_ms <= 0) timeout_ms = 1;
+    int64_t deadline = ctls_now_ms() + timeout_ms;
+
+    char name[256];
+    if (host == NULL || strlen(host) >= sizeof(name) || port <= 0 || port > 65535) {
+        ctls_fail(status, CTLS_ERR_OTHER, 0, err, errlen, "invalid host or port");
+        return NULL;
+    }
+    ctls_conn *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        ctls_fail(status, CTLS_ERR_OTHER, ENOMEM, err, errlen, "out of memory");
+        return NULL;
+    }
+    c->fd = -1;
+    ctls_status_reset(&c->verify);
+    c->ctx = make_ctx(ca, cert, key, status, err, errlen);
+    if (c->ctx == NULL) goto fail;
+
+    bare_host(host, name, sizeof(name), 0);
+    c->fd = ctls_tcp_connect(name, port, deadline, status, err, errlen);
+    if (c->fd < 0) goto fail;
+
+    c->ssl = SSL_new(c->ctx);
+    bare_host(host, name, sizeof(name), 1);
+    if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1 || !set_peer_name(c->ssl, name)) {
+        fail_file("cannot set up TLS for", name, status, err, errlen);
+        if (status != NULL) status->code = CTLS_ERR_OTHER;
+        goto fail;
+    }
+    SSL_set_app_data(c->ssl, c);
+    SSL_set_connect_state(c->ssl);
+
+    ctls_sigpipe_guard g;
+    ctls_sigpipe_block(&g);
+    int ok = handshake(c, deadline, status, err, errlen);
+    ctls_sigpipe_restore(&g);
+    if (!ok) goto fail;
+    if (set_blocking_with_timeouts(c->fd, timeout_ms) != 0) {
+        ctls_fail(status, CTLS_ERR_NETWORK, errno, err, errlen, "socket setup: %s", strerror(errno));
+        goto fail;
+    }
+    return c;
+fail:
+    ERR_clear_error();
+    if (c->ssl) SSL_free(c->ssl);
+    if (c->fd >= 0) close(c->fd);
+    if (c->ctx) SSL_CTX_free(c->ctx);
+    free(c);
+    return NULL;
+}
+
+int ctls_set_io_timeout(ctls_conn *c, int timeout_ms) {
+    if (c == NULL || timeout_ms <= 0) return -1;
+    struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+    if (setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0) return -1;
+    return setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+/* After a write failed because the peer is gone: did it leave an alert about our certificate?
+ * (TLS 1.3 servers reject a client certificate after the client thinks the handshake is done.) */
+static int alert_pending(ctls_conn *c, ctls_status *st, char *err, size_t errlen) {
+    unsigned char scratch[512];
+    size_t got = 0;
+    ERR_clear_error();
+    errno = 0;
+    int r = SSL_read_ex(c->ssl, scratch, sizeof(scratch), &got);
+    int e = errno;
+    if (r == 1) return 0;
+    ctls_status probe;
+    ctls_status_reset(&probe);
+    char msg[256] = "";
+    classify(c, SSL_get_error(c->ssl, r), e, "sending", &probe, msg, sizeof(msg));
+    if (probe.code != CTLS_ERR_CLIENT_CERT_REJECTED) return 0;
+    if (st != NULL) *st = probe;
+    if (err != NULL && errlen > 0) snprintf(err, errlen, "%s", msg);
+    return 1;
+}
+
+int ctls_write_all(ctls_conn *c, const void *buf, size_t len, ctls_status *st, char *err, size_t errlen) {
+    ctls_status_reset(st);
+    if (err != NULL && errlen > 0) err[0] = '\0';
+    ERR_clear_error();
+    const unsigned char *p = buf;
+    ctls_sigpipe_guard g;
+    ctls_sigpipe_block(&g);
+    while (len > 0) {
+        size_t written = 0;
+        errno = 0;
+        int r = SSL_write_ex(c->ssl, p, len, &written);
+        int e = errno;
+        if (r != 1) {
+            int sslerr = SSL_get_error(c->ssl, r);
+            if (sslerr == SSL_ERROR_SYSCALL && (e == EPIPE || e == ECONNRESET) && alert_pending(c, st, err, errlen)) {
+                ctls_sigpipe_restore(&g);
+                return -1;
+            }
+            classify(c, sslerr, e, "sending", st, err, errlen);
+            ctls_sigpipe_restore(&g);
+            return -1;
+        }
+        p += written;
+        len -= written;
+    }
+    ctls_sigpipe_restore(&g);
+    return 0;
+}
+
+ssize_t ctls_read(ctls_conn *c, void *buf, size_t len, ctls_status *st, char *err, size_t errlen) {
+    ctls_status_reset(st);
+    if (err != NULL && errlen > 0) err[0] = '\0';
+    ERR_clear_error();
+    size_t got = 0;
+    ctls_sigpipe_guard g;
+    ctls_sigpipe_block(&g);
+    errno = 0;
+    int r = SSL_read_ex(c->ssl, buf, len, &got);
+    int e = errno;
+    int sslerr = r == 1 ? SSL_ERROR_NONE : SSL_get_error(c->ssl, r);
+    ctls_sigpipe_restore(&g);
+    if (r == 1) return (ssize_t)got;
+    if (sslerr == SSL_ERROR_ZERO_RETURN || (sslerr == SSL_ERROR_SYSCALL && e == 0 && ERR_peek_error() == 0))
+        return 0;
+    classify(c, sslerr, e, "receiving", st, err, errlen);
+    return -1;
+}
+
+const char *ctls_protocol(const ctls_conn *c) {
+    return c ? SSL_get_version(c->ssl) : "";
+}
+
+void ctls_close(ctls_conn *c) {
+    if (c == NULL) return;
+    if (c->ssl) {
+        ctls_sigpipe_guard g;
+        ctls_sigpipe_block(&g);
+        if (SSL_is_init_finished(c->ssl)) SSL_shutdown(c->ssl);
+        ctls_sigpipe_restore(&g);
+        SSL_free(c->ssl);
+    }
+    if (c->fd >= 0) close(c->fd);
+    if (c->ctx) SSL_CTX_free(c->ctx);
+    ERR_clear_error();
+    free(c);
+}

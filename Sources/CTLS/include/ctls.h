@@ -1,0 +1,77 @@
+/*
+ * CTLS: a tiny blocking mutual-TLS client on OpenSSL 3 (TLS 1.2+), for the Docker Engine API.
+ *
+ * One ctls_conn belongs to one thread at a time. There is no global state besides OpenSSL's own
+ * initialisation. Failures are classified in a ctls_status (optional, may be NULL) and described
+ * in err/errlen (optional, may be NULL/0). No key material is ever printed.
+ */
+#ifndef CTLS_H
+#define CTLS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum ctls_code {
+    CTLS_OK = 0,
+    CTLS_ERR_REFUSED = 1,              /* TCP connection refused */
+    CTLS_ERR_TIMEOUT = 2,              /* connect, handshake, read or write deadline passed */
+    CTLS_ERR_DNS = 3,                  /* getaddrinfo failed */
+    CTLS_ERR_UNREACHABLE = 4,          /* no route to host / network unreachable */
+    CTLS_ERR_NETWORK = 5,              /* other socket error (reset, ...); see sys_errno */
+    CTLS_ERR_UNKNOWN_CA = 6,           /* peer chain does not lead to our CA */
+    CTLS_ERR_NAME_MISMATCH = 7,        /* peer certificate does not cover the host name / IP */
+    CTLS_ERR_CERT_EXPIRED = 8,         /* a certificate of the chain expired (cert_time = notAfter) */
+    CTLS_ERR_CERT_NOT_YET_VALID = 9,   /* cert_time = notBefore */
+    CTLS_ERR_CERT_INVALID = 10,        /* other verification failure (purpose, ...); see verify_error */
+    CTLS_ERR_CLIENT_CERT_REJECTED = 11,/* the peer refused our client certificate (alert) */
+    CTLS_ERR_LOCAL_FILE = 12,          /* cannot read CA/cert/key, or key does not match cert */
+    CTLS_ERR_CLOSED = 13,              /* peer closed the connection during the handshake */
+    CTLS_ERR_OTHER = 14                /* anything else; the message holds OpenSSL's error string */
+} ctls_code;
+
+typedef struct ctls_status {
+    ctls_code code;
+    long verify_error;     /* X509_V_ERR_* for certificate failures, else 0 */
+    int sys_errno;         /* errno for socket failures, else 0 */
+    int cert_depth;        /* chain depth of the failing certificate (0 = the peer's own), -1 if none */
+    char cert_time[32];    /* expired: notAfter; not yet valid: notBefore; "2024-01-31 12:00:00 UTC" */
+    char cert_info[256];   /* name mismatch: the names the peer certificate covers ("IP:.., DNS:..");
+                              unknown CA: the issuer of the failing certificate */
+} ctls_status;
+
+typedef struct ctls_conn ctls_conn;
+
+/* Resolves host (name, IPv4 or IPv6 literal, optionally in brackets), connects within timeout_ms
+ * (the whole connect + handshake), verifies the peer against the CA file and the host name or IP,
+ * and presents cert/key (PEM). Later reads and writes each time out after timeout_ms (see
+ * ctls_set_io_timeout). Returns NULL on failure. */
+ctls_conn *ctls_connect(const char *host, int port, const char *ca, const char *cert,
+                        const char *key, int timeout_ms, ctls_status *status,
+                        char *err, size_t errlen);
+
+/* Sets the send/receive timeout for later reads and writes (ms, > 0). Returns 0 or -1. */
+int ctls_set_io_timeout(ctls_conn *conn, int timeout_ms);
+
+/* Writes all len bytes. Returns 0 or -1. */
+int ctls_write_all(ctls_conn *conn, const void *buf, size_t len, ctls_status *status,
+                   char *err, size_t errlen);
+
+/* Reads up to len bytes. Returns the count, 0 at EOF (close_notify or TCP close), -1 on error. */
+ssize_t ctls_read(ctls_conn *conn, void *buf, size_t len, ctls_status *status,
+                  char *err, size_t errlen);
+
+/* The negotiated protocol ("TLSv1.3"), for diagnostics. */
+const char *ctls_protocol(const ctls_conn *conn);
+
+/* Sends close_notify (best effort), closes the socket and frees everything. NULL is fine. */
+void ctls_close(ctls_conn *conn);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

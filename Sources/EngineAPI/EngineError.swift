@@ -1,0 +1,97 @@
+/// Everything that can go wrong talking to a daemon. Each description is one readable line that
+/// names the daemon (host:port) and, where there is one, the next step.
+public enum EngineError: Error, CustomStringConvertible, Sendable, Equatable {
+    case invalidURL(String, reason: String)
+    case dnsFailure(EngineEndpoint, detail: String)
+    case connectionRefused(EngineEndpoint)
+    case unreachable(EngineEndpoint, detail: String)
+    /// `during`: what was going on ("connecting", "TLS handshake", "receiving").
+    case timedOut(EngineEndpoint, after: Duration, during: String)
+    /// The daemon's chain does not lead to our CA; `issuer` names whoever signed it.
+    case unknownCA(EngineEndpoint, issuer: String)
+    /// The daemon's certificate does not cover `endpoint.host`; `covered` lists what it does cover.
+    case nameMismatch(EngineEndpoint, covered: String)
+    /// `depth` 0: the daemon's own certificate; more: a CA certificate of its chain.
+    case certificateExpired(EngineEndpoint, date: String, depth: Int)
+    case certificateNotYetValid(EngineEndpoint, date: String, depth: Int)
+    /// Any other verification failure of the daemon's certificate (wrong purpose, ...).
+    case certificateInvalid(EngineEndpoint, detail: String)
+    case clientCertificateRejected(EngineEndpoint, detail: String)
+    /// Our CA, certificate or key file cannot be used (missing, unreadable, key/cert mismatch).
+    case localFile(EngineEndpoint, detail: String)
+    case connectionClosed(EngineEndpoint, detail: String)
+    case network(EngineEndpoint, detail: String)
+    /// Any other TLS failure, with OpenSSL's error string.
+    case tls(EngineEndpoint, detail: String)
+    /// A non-2xx answer; `message` is the `message` field of the JSON body (or the body's text).
+    case http(EngineEndpoint, status: Int, path: String, message: String)
+    case invalidResponse(EngineEndpoint, path: String, detail: String)
+
+    public var description: String {
+        switch self {
+        case .invalidURL(let url, let reason):
+            return "invalid engine URL \"\(url)\": \(reason) (expected tcp://HOST:PORT)"
+        case .dnsFailure(let e, let detail):
+            return "cannot resolve the daemon's host \(e.host) (\(detail)); check the machine's address with `swock-machine inspect \(e.name)`"
+        case .connectionRefused(let e):
+            return "connection refused by \(e.address): no daemon listens there; check `swock-machine status \(e.name)` and the docker service on the host"
+        case .unreachable(let e, let detail):
+            return "cannot reach the daemon at \(e.address) (\(detail)); is the machine running? check `swock-machine status \(e.name)`"
+        case .timedOut(let e, let after, let during):
+            return "timed out after \(Self.seconds(after)) (\(during)) waiting for the daemon at \(e.address); is the machine up? check `swock-machine status \(e.name)`"
+        case .unknownCA(let e, let issuer):
+            let by = issuer.isEmpty ? "" : "; it was issued by \(issuer)"
+            return "tls: the daemon at \(e.address) presented a certificate not signed by our CA (unknown CA\(by)); run `swock-machine regenerate-certs \(e.name)`"
+        case .nameMismatch(let e, let covered):
+            return "tls: the daemon's certificate at \(e.address) does not cover \(e.host) (SAN mismatch; it covers \(covered)); run `swock-machine regenerate-certs \(e.name)`"
+        case .certificateExpired(let e, let date, let depth):
+            if depth > 0 {
+                return "tls: the CA certificate in the chain of the daemon at \(e.address) expired on \(date); renew the CA, then run `swock-machine regenerate-certs \(e.name)`"
+            }
+            return "tls: the daemon's certificate at \(e.address) expired on \(date); run `swock-machine regenerate-certs \(e.name)`"
+        case .certificateNotYetValid(let e, let date, let depth):
+            let which = depth > 0 ? "a CA certificate in the chain of the daemon" : "the daemon's certificate"
+            return "tls: \(which) at \(e.address) is not valid before \(date); check the clocks of this computer and of the machine"
+        case .certificateInvalid(let e, let detail):
+            return "tls: the daemon's certificate at \(e.address) was rejected (\(detail)); run `swock-machine regenerate-certs \(e.name)`"
+        case .clientCertificateRejected(let e, let detail):
+            return "tls: the daemon at \(e.address) refused our client certificate (\(detail)); it trusts another CA: run `swock-machine regenerate-certs \(e.name)`"
+        case .localFile(let e, let detail):
+            return "tls: cannot use our certificate files for \(e.address): \(detail); check the machine's certificates or run `swock-machine regenerate-certs \(e.name)`"
+        case .connectionClosed(let e, let detail):
+            return "the daemon at \(e.address) closed the connection (\(detail)); is this a Docker TLS port?"
+        case .network(let e, let detail):
+            return "network error talking to the daemon at \(e.address): \(detail)"
+        case .tls(let e, let detail):
+            let lower = detail.lowercased()
+            let hint = lower.contains("wrong version number") || lower.contains("packet length too long")
+                ? "; is the port serving TLS?" : ""
+            return "tls: the connection to the daemon at \(e.address) failed: \(detail)\(hint)"
+        case .http(let e, let status, let path, let message):
+            return "HTTP \(status) from \(path) at \(e.address): \(message)"
+        case .invalidResponse(let e, let path, let detail):
+            return "invalid response from the daemon at \(e.address) for \(path): \(detail)"
+        }
+    }
+
+    /// "3 s", "1.5 s", "0.25 s".
+    static func seconds(_ d: Duration) -> String {
+        let (s, atto) = d.components
+        let millis = s * 1000 + atto / 1_000_000_000_000_000
+        if millis % 1000 == 0 { return "\(millis / 1000) s" }
+        var text = String(format3(millis))
+        while text.hasSuffix("0") { text.removeLast() }
+        return text + " s"
+    }
+
+    private static func format3(_ millis: Int64) -> String {
+        let whole = millis / 1000, frac = abs(millis % 1000)
+        let f = String(frac)
+        return "\(whole)." + String(repeating: "0", count: 3 - f.count) + f
+    }
+}
+
+extension EngineEndpoint {
+    /// The machine's name for hints, or the placeholder NAME.
+    var name: String { machineName ?? "NAME" }
+}

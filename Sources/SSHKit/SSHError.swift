@@ -1,0 +1,74 @@
+import Foundation
+
+/// Everything that can go wrong in the SSH layer. Each description is one line that says what went
+/// wrong and what to do next.
+public enum SSHError: Error, Sendable, Equatable, CustomStringConvertible {
+    case invalidTarget(String)
+    case connectTimedOut(host: String, port: Int, seconds: Double)
+    case connectFailed(host: String, port: Int, reason: String)
+    case hostKeyUnknown(host: String, fingerprint: String, knownHosts: String)
+    case hostKeyChanged(host: String, expected: String, presented: String, knownHosts: String)
+    case hostKeyCheckFailed(host: String, reason: String)
+    case keyFileUnreadable(path: String, reason: String)
+    case authenticationFailed(user: String, host: String, tried: [String], offered: [String], detail: String?)
+    case channelFailed(host: String, reason: String)
+    case commandTimedOut(host: String, seconds: Double)
+    case commandFailed(host: String, command: String, exitStatus: Int32?, signal: String?, stderr: String)
+    case sudoNeedsPassword(user: String, host: String)
+    case sudoNotAllowed(user: String, host: String)
+    case sftpFailed(host: String, operation: String, path: String, reason: String)
+    case localIO(path: String, reason: String)
+    case disconnected(host: String)
+
+    public var description: String {
+        switch self {
+        case .invalidTarget(let why):
+            return "ssh: \(why)"
+        case .connectTimedOut(let host, let port, let seconds):
+            return "ssh: connecting to \(host) port \(port) timed out after \(Self.seconds(seconds)); check the address and that sshd is running and reachable"
+        case .connectFailed(let host, let port, let reason):
+            return "ssh: cannot connect to \(host) port \(port): \(reason); check the address, the port and that sshd is running"
+        case .hostKeyUnknown(let host, let fp, let kh):
+            return "ssh: host key of \(host) (\(fp)) is not in \(kh) and strict checking is on; verify the fingerprint, then connect once with accept-new"
+        case .hostKeyChanged(let host, let expected, let presented, let kh):
+            return "ssh: HOST KEY OF \(host) HAS CHANGED: expected \(expected) (pinned in \(kh)), presented \(presented); if the host was really reinstalled, remove the pinned key and connect again, otherwise someone may be intercepting the connection"
+        case .hostKeyCheckFailed(let host, let reason):
+            return "ssh: cannot check the host key of \(host): \(reason)"
+        case .keyFileUnreadable(let path, let reason):
+            return "ssh: cannot use private key \(path): \(reason)"
+        case .authenticationFailed(let user, let host, let tried, let offered, let detail):
+            let t = tried.isEmpty ? "none" : tried.joined(separator: ", ")
+            let o = offered.isEmpty ? "none" : offered.joined(separator: ", ")
+            let d = detail.map { " (\($0))" } ?? ""
+            return "ssh: authentication as \(user)@\(host) failed; tried: \(t); server offers: \(o)\(d); pass a key the server accepts (--generic-ssh-key) or a password"
+        case .channelFailed(let host, let reason):
+            return "ssh: channel to \(host) failed: \(reason)"
+        case .commandTimedOut(let host, let seconds):
+            return "ssh: command on \(host) did not finish within \(Self.seconds(seconds)) and was stopped"
+        case .commandFailed(let host, let command, let status, let signal, let stderr):
+            let how = signal.map { "was killed by SIG\($0)" } ?? "exited with status \(status.map(String.init) ?? "unknown")"
+            let tail = stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+                .split(separator: "\n").suffix(3).joined(separator: " / ")
+            return "ssh: `\(Self.short(command))` on \(host) \(how)\(tail.isEmpty ? "" : ": \(tail)")"
+        case .sudoNeedsPassword(let user, let host):
+            return "ssh: \(user)@\(host) needs a password for sudo; give the user passwordless sudo (NOPASSWD) or connect as root"
+        case .sudoNotAllowed(let user, let host):
+            return "ssh: \(user)@\(host) may not use sudo; add the user to sudoers (NOPASSWD) or connect as root"
+        case .sftpFailed(let host, let op, let path, let reason):
+            return "sftp: \(op) \(path) on \(host) failed: \(reason)"
+        case .localIO(let path, let reason):
+            return "ssh: local file \(path): \(reason)"
+        case .disconnected(let host):
+            return "ssh: the connection to \(host) is closed"
+        }
+    }
+
+    static func seconds(_ s: Double) -> String {
+        s == s.rounded() ? "\(Int(s)) s" : String(format: "%.1f s", s)
+    }
+
+    static func short(_ command: String) -> String {
+        let oneLine = command.replacingOccurrences(of: "\n", with: " ")
+        return oneLine.count > 80 ? String(oneLine.prefix(77)) + "..." : oneLine
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import Logging
+
+/// Where to connect.
+public struct SSHTarget: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+    public var user: String
+
+    public init(host: String, port: Int = 22, user: String = "root") {
+        // Accept "[::1]" as well as "::1".
+        if host.hasPrefix("["), host.hasSuffix("]") {
+            self.host = String(host.dropFirst().dropLast())
+        } else {
+            self.host = host
+        }
+        self.port = port
+        self.user = user
+    }
+
+    public var description: String { "\(user)@\(host):\(port)" }
+}
+
+/// How to react to the server's host key.
+public enum HostKeyPolicy: String, Sendable, Codable, CaseIterable {
+    /// The key must already be in the known_hosts file.
+    case strict
+    /// An unknown host is recorded on first contact; afterwards the key is pinned.
+    case acceptNew = "accept-new"
+}
+
+/// One way to authenticate, tried in the order given.
+public enum SSHAuthMethod: Sendable, Hashable {
+    /// A private key file, with its passphrase when it is encrypted.
+    case privateKeyFile(path: String, passphrase: String? = nil)
+    /// The keys held by the ssh-agent at $SSH_AUTH_SOCK.
+    case agent
+    /// ~/.ssh/id_ed25519, id_ecdsa, id_rsa (and the agent), as `ssh` would.
+    case defaultKeys
+    /// A password (also answers keyboard-interactive prompts).
+    case password(String)
+
+    var label: String {
+        switch self {
+        case .privateKeyFile(let path, _): return "publickey (\(path))"
+        case .agent: return "publickey (agent)"
+        case .defaultKeys: return "publickey (default keys)"
+        case .password: return "password"
+        }
+    }
+}
+
+public struct SSHOptions: Sendable {
+    /// Bounds the TCP connect and every single blocking libssh wait during the handshake.
+    public var connectTimeout: Duration
+    /// Bounds connect + handshake + authentication as a whole.
+    public var overallConnectDeadline: Duration
+    /// Bounds every blocking libssh wait after connecting (not a command deadline).
+    public var ioTimeout: Duration
+    public var hostKeyPolicy: HostKeyPolicy
+    /// The known_hosts file to check against and (with accept-new) record into.
+    public var knownHostsPath: String
+    public var auth: [SSHAuthMethod]
+    /// libssh reads ~/.ssh/config silently by default; we do not unless asked.
+    public var readUserConfig: Bool
+    public var logger: Logger
+
+    public init(
+        knownHostsPath: String,
+        hostKeyPolicy: HostKeyPolicy = .acceptNew,
+        auth: [SSHAuthMethod] = [.agent, .defaultKeys],
+        connectTimeout: Duration = .seconds(10),
+        overallConnectDeadline: Duration? = nil,
+        ioTimeout: Duration = .seconds(60),
+        readUserConfig: Bool = false,
+        logger: Logger = Logger(label: "swock.ssh")
+    ) {
+        self.knownHostsPath = knownHostsPath
+        self.hostKeyPolicy = hostKeyPolicy
+        self.auth = auth
+        self.connectTimeout = connectTimeout
+        self.overallConnectDeadline = overallConnectDeadline ?? connectTimeout * 3
+        self.ioTimeout = ioTimeout
+        self.readUserConfig = readUserConfig
+        self.logger = logger
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a Double.
+    public var timeInterval: Double {
+        let (s, atto) = components
+        return Double(s) + Double(atto) / 1e18
+    }
+}

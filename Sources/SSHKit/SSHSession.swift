@@ -1,0 +1,269 @@
+import CLibSSH
+import Foundation
+import Logging
+
+/// One authenticated SSH connection. All libssh work happens on the session's own thread; the
+/// public API is async and safe to call from any task (calls are queued in order).
+public final class SSHSession: @unchecked Sendable {
+    public let target: SSHTarget
+    /// `SHA256:...` of the host key the server presented (and that passed verification).
+    public let hostKeyFingerprint: String
+    let options: SSHOptions
+    let worker: SSHWorkerThread
+    var logger: Logger { options.logger }
+    // Touched only on `worker`.
+    var session: ssh_session?
+    var sftpHandle: sftp_session?
+    let rootState = LockedValue<RootAccess>()
+
+    private init(target: SSHTarget, options: SSHOptions, worker: SSHWorkerThread, session: ssh_session, fingerprint: String) {
+        self.target = target
+        self.options = options
+        self.worker = worker
+        self.session = session
+        self.hostKeyFingerprint = fingerprint
+    }
+
+    deinit {
+        let s = session
+        let sftp = sftpHandle
+        let w = worker
+        if s != nil {
+            w.submit {
+                if let sftp { sftp_free(sftp) }
+                if let s { ssh_disconnect(s); ssh_free(s) }
+            }
+        }
+        w.stop()
+    }
+
+    /// Connect, verify the host key per `options.hostKeyPolicy`, and authenticate.
+    public static func connect(to target: SSHTarget, options: SSHOptions) async throws -> SSHSession {
+        guard !target.host.isEmpty else { throw SSHError.invalidTarget("empty host name; pass an IP address or a host name") }
+        guard (1...65535).contains(target.port) else { throw SSHError.invalidTarget("port \(target.port) is out of range 1-65535") }
+        guard !target.user.isEmpty else { throw SSHError.invalidTarget("empty user name") }
+        let worker = SSHWorkerThread(name: "ssh \(target.host)")
+        let timeout = SSHError.connectTimedOut(host: target.host, port: target.port, seconds: options.overallConnectDeadline.timeInterval)
+        do {
+            let (s, fp) = try await worker.run(
+                deadline: options.overallConnectDeadline,
+                timeoutError: timeout,
+                onLateResult: { (late: Result<(ssh_session, String), Error>) in
+                    if case .success(let (s, _)) = late { ssh_disconnect(s); ssh_free(s) }
+                },
+                { try Connector(target: target, options: options).connect() }
+            )
+            return SSHSession(target: target, options: options, worker: worker, session: s, fingerprint: fp)
+        } catch {
+            worker.stop()
+            throw error
+        }
+    }
+
+    /// Close the connection now (also done on deinit).
+    public func close() async {
+        _ = try? await worker.run { [self] in
+            if let sftp = sftpHandle { sftp_free(sftp); sftpHandle = nil }
+            if let s = session { ssh_disconnect(s); ssh_free(s); session = nil }
+        }
+    }
+
+    /// Sends a keepalive; fails when the peer is gone.
+    public func keepalive() async throws {
+        try await worker.run { [self] in
+            let s = try liveSession()
+            if ssh_send_keepalive(s) != SSH_OK { throw SSHError.disconnected(host: target.host) }
+        }
+    }
+
+    func liveSession() throws -> ssh_session {
+        guard let s = session, ssh_is_connected(s) != 0 else { throw SSHError.disconnected(host: target.host) }
+        return s
+    }
+}
+
+/// The connect + verify + authenticate sequence, run on the session thread.
+private struct Connector {
+    let target: SSHTarget
+    let options: SSHOptions
+
+    func connect() throws -> (ssh_session, String) {
+        guard let s = ssh_new() else { throw SSHError.connectFailed(host: target.host, port: target.port, reason: "out of memory") }
+        do {
+            try configure(s)
+            let started = ContinuousClock.now
+            if ssh_connect(s) != SSH_OK {
+                let msg = LibSSH.lastError(s)
+                let elapsed = (ContinuousClock.now - started).timeInterval
+                if msg.localizedCaseInsensitiveContains("timeout") || msg.localizedCaseInsensitiveContains("timed out") {
+                    throw SSHError.connectTimedOut(host: target.host, port: target.port, seconds: max(elapsed, options.connectTimeout.timeInterval))
+                }
+                throw SSHError.connectFailed(host: target.host, port: target.port, reason: Self.cleanConnectError(msg))
+            }
+            let fp = try verifyHostKey(s)
+            try authenticate(s)
+            LibSSH.setTimeout(s, options.ioTimeout)
+            options.logger.debug("ssh connected", metadata: ["target": "\(target)", "hostkey": "\(fp)"])
+            return (s, fp)
+        } catch {
+            ssh_disconnect(s)
+            ssh_free(s)
+            throw error
+        }
+    }
+
+    static func cleanConnectError(_ msg: String) -> String {
+        // libssh: "Failed to connect: Connection refused" / "Failed to resolve hostname x (...)"
+        var m = msg
+        for prefix in ["Failed to connect: ", "Connection failed: "] where m.hasPrefix(prefix) {
+            m.removeFirst(prefix.count)
+        }
+        return m.isEmpty ? "unknown error" : m.prefix(1).lowercased() + m.dropFirst()
+    }
+
+    private func configure(_ s: ssh_session) throws {
+        guard LibSSH.setString(s, SSH_OPTIONS_HOST, target.host) else {
+            throw SSHError.invalidTarget("invalid host \"\(target.host)\": \(LibSSH.lastError(s))")
+        }
+        guard LibSSH.setPort(s, target.port) else { throw SSHError.invalidTarget("invalid port \(target.port)") }
+        guard LibSSH.setString(s, SSH_OPTIONS_USER, target.user) else {
+            throw SSHError.invalidTarget("invalid user \"\(target.user)\"")
+        }
+        // Decide on purpose: ~/.ssh/config and /etc/ssh/ssh_config are not read unless asked.
+        LibSSH.setBool(s, SSH_OPTIONS_PROCESS_CONFIG, options.readUserConfig)
+        if options.readUserConfig { ssh_options_parse_config(s, nil) }
+        // Only the file we were given decides what is known.
+        let dir = (options.knownHostsPath as NSString).deletingLastPathComponent
+        if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) }
+        _ = LibSSH.setString(s, SSH_OPTIONS_KNOWNHOSTS, options.knownHostsPath)
+        _ = LibSSH.setString(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null")
+        LibSSH.setTimeout(s, options.connectTimeout)
+        LibSSH.setInt32(s, SSH_OPTIONS_LOG_VERBOSITY, Int32(SSH_LOG_NOLOG))
+    }
+
+    /// Returns the presented key's fingerprint once it is trusted.
+    private func verifyHostKey(_ s: ssh_session) throws -> String {
+        var key: ssh_key?
+        guard ssh_get_server_publickey(s, &key) == SSH_OK, let k = key else {
+            throw SSHError.hostKeyCheckFailed(host: target.host, reason: LibSSH.lastError(s))
+        }
+        defer { ssh_key_free(k) }
+        let presented = LibSSH.fingerprint(k) ?? "unknown"
+        let hostLabel = target.port == 22 ? target.host : "[\(target.host)]:\(target.port)"
+        let state = ssh_session_is_known_server(s)
+        switch state {
+        case SSH_KNOWN_HOSTS_OK:
+            return presented
+        case SSH_KNOWN_HOSTS_CHANGED, SSH_KNOWN_HOSTS_OTHER:
+            throw SSHError.hostKeyChanged(host: hostLabel, expected: pinnedFingerprints(hostLabel) ?? "a different key",
+                                          presented: "\(presented) (\(LibSSH.keyTypeName(k)))", knownHosts: options.knownHostsPath)
+        case SSH_KNOWN_HOSTS_UNKNOWN, SSH_KNOWN_HOSTS_NOT_FOUND:
+            switch options.hostKeyPolicy {
+            case .strict:
+                throw SSHError.hostKeyUnknown(host: hostLabel, fingerprint: presented, knownHosts: options.knownHostsPath)
+            case .acceptNew:
+                if ssh_session_update_known_hosts(s) != SSH_OK {
+                    throw SSHError.hostKeyCheckFailed(host: hostLabel, reason: "cannot record the key in \(options.knownHostsPath): \(LibSSH.lastError(s))")
+                }
+                options.logger.debug("pinned host key", metadata: ["host": "\(hostLabel)", "fingerprint": "\(presented)"])
+                return presented
+            }
+        default:
+            throw SSHError.hostKeyCheckFailed(host: hostLabel, reason: "cannot read \(options.knownHostsPath): \(LibSSH.lastError(s))")
+        }
+    }
+
+    /// The fingerprints pinned for `hostLabel` in our known_hosts file (unhashed entries, as
+    /// libssh and `ssh -o HashKnownHosts=no` write them).
+    private func pinnedFingerprints(_ hostLabel: String) -> String? {
+        guard let text = try? String(contentsOfFile: options.knownHostsPath, encoding: .utf8) else { return nil }
+        var found: [String] = []
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+            guard fields.count >= 3, !fields[0].hasPrefix("#"),
+                  fields[0].split(separator: ",").contains(where: { $0 == hostLabel }) else { continue }
+            var key: ssh_key?
+            let type = ssh_key_type_from_name(fields[1])
+            guard ssh_pki_import_pubkey_base64(fields[2], type, &key) == SSH_OK, let k = key else { continue }
+            defer { ssh_key_free(k) }
+            if let fp = LibSSH.fingerprint(k) { found.append("\(fp) (\(fields[1]))") }
+        }
+        return found.isEmpty ? nil : found.joined(separator: " or ")
+    }
+
+    private func authenticate(_ s: ssh_session) throws {
+        let rcNone = ssh_userauth_none(s, nil)
+        if rcNone == SSH_AUTH_SUCCESS.rawValue { return }
+        if rcNone == SSH_AUTH_ERROR.rawValue {
+            throw SSHError.connectFailed(host: target.host, port: target.port, reason: LibSSH.lastError(s))
+        }
+        var offered = ssh_userauth_list(s, nil)
+        var tried: [String] = []
+        var lastDetail: String?
+        for method in options.auth {
+            let rc: Int32
+            switch method {
+            case .privateKeyFile(let path, let passphrase):
+                guard UInt32(bitPattern: offered) & SSH_AUTH_METHOD_PUBLICKEY != 0 else { continue }
+                let key = try importKey(path: path, passphrase: passphrase)
+                defer { ssh_key_free(key) }
+                rc = ssh_userauth_publickey(s, nil, key)
+            case .agent:
+                guard UInt32(bitPattern: offered) & SSH_AUTH_METHOD_PUBLICKEY != 0,
+                      let sock = ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"], !sock.isEmpty else { continue }
+                rc = ssh_userauth_agent(s, nil)
+            case .defaultKeys:
+                guard UInt32(bitPattern: offered) & SSH_AUTH_METHOD_PUBLICKEY != 0 else { continue }
+                rc = ssh_userauth_publickey_auto(s, nil, nil)
+            case .password(let pw):
+                let mask = UInt32(bitPattern: offered)
+                if mask & SSH_AUTH_METHOD_PASSWORD != 0 {
+                    rc = ssh_userauth_password(s, nil, pw)
+                } else if mask & SSH_AUTH_METHOD_INTERACTIVE != 0 {
+                    rc = keyboardInteractive(s, password: pw)
+                } else {
+                    continue
+                }
+            }
+            tried.append(method.label)
+            if rc == SSH_AUTH_SUCCESS.rawValue { return }
+            if rc == SSH_AUTH_ERROR.rawValue {
+                lastDetail = LibSSH.lastError(s)
+                if ssh_is_connected(s) == 0 { break }
+            }
+            // PARTIAL or DENIED: the server may now offer other methods.
+            offered = ssh_userauth_list(s, nil)
+        }
+        throw SSHError.authenticationFailed(user: target.user, host: target.host, tried: tried,
+                                            offered: LibSSH.methodNames(offered), detail: lastDetail)
+    }
+
+    private func importKey(path: String, passphrase: String?) throws -> ssh_key {
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            throw SSHError.keyFileUnreadable(path: path, reason: FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")
+        }
+        var key: ssh_key?
+        let rc = ssh_pki_import_privkey_file(path, passphrase, nil, nil, &key)
+        guard rc == SSH_OK, let k = key else {
+            let reason = passphrase == nil
+                ? "not a private key, or it is encrypted and no passphrase was given (--generic-ssh-key-passphrase)"
+                : "not a private key, or the passphrase is wrong"
+            throw SSHError.keyFileUnreadable(path: path, reason: reason)
+        }
+        return k
+    }
+
+    private func keyboardInteractive(_ s: ssh_session, password: String) -> Int32 {
+        var rc = ssh_userauth_kbdint(s, nil, nil)
+        var rounds = 0
+        while rc == SSH_AUTH_INFO.rawValue && rounds < 5 {
+            rounds += 1
+            let n = ssh_userauth_kbdint_getnprompts(s)
+            for i in 0..<max(n, 0) {
+                _ = ssh_userauth_kbdint_setanswer(s, UInt32(i), password)
+            }
+            rc = ssh_userauth_kbdint(s, nil, nil)
+        }
+        return rc
+    }
+}

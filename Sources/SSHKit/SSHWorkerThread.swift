@@ -1,0 +1,106 @@
+import Foundation
+
+/// A dedicated OS thread that runs one session's libssh calls in order.
+///
+/// libssh calls block, and a session must never be used from two threads at once. Swift's
+/// cooperative pool has as many threads as cores (2 here), so blocking it would serialise a whole
+/// fleet. Each session therefore owns one of these threads and async callers wait on a
+/// continuation instead.
+final class SSHWorkerThread: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var jobs: [() -> Void] = []
+    private var stopping = false
+    private var thread: Thread?
+
+    init(name: String) {
+        let t = Thread { [unowned self] in self.loop() }
+        t.name = name
+        t.stackSize = 1 << 20
+        thread = t
+        t.start()
+    }
+
+    private func loop() {
+        while true {
+            condition.lock()
+            while jobs.isEmpty && !stopping { condition.wait() }
+            if jobs.isEmpty && stopping {
+                condition.unlock()
+                return
+            }
+            let job = jobs.removeFirst()
+            condition.unlock()
+            job()
+        }
+    }
+
+    /// Queue `body` on the thread; runs after everything queued before it.
+    func submit(_ body: @escaping () -> Void) {
+        condition.lock()
+        jobs.append(body)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Run `body` on the thread and wait for it without blocking the caller's thread.
+    func run<T>(_ body: @escaping () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (cont: CheckedContinuation<T, Error>) in
+            submit {
+                do { cont.resume(returning: try body()) } catch { cont.resume(throwing: error) }
+            }
+        }
+    }
+
+    /// Like `run`, but the caller gets `timeoutError` once `deadline` passes even if `body` is still
+    /// blocked in libssh; `body` then finishes on its own and `onLateResult` disposes of its result.
+    func run<T>(
+        deadline: Duration,
+        timeoutError: Error,
+        onLateResult: @escaping (Result<T, Error>) -> Void,
+        _ body: @escaping () throws -> T
+    ) async throws -> T {
+        let once = ResumeOnce<T>()
+        return try await withCheckedThrowingContinuation { (cont: CheckedContinuation<T, Error>) in
+            once.set(cont)
+            submit {
+                let r = Result { try body() }
+                if !once.resume(with: r) { onLateResult(r) }
+            }
+            DispatchQueue.global().asyncAfter(deadline: .now() + deadline.timeInterval) {
+                _ = once.resume(with: .failure(timeoutError))
+            }
+        }
+    }
+
+    /// Finish the queued jobs, then end the thread.
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.signal()
+        condition.unlock()
+    }
+}
+
+/// Resumes a continuation exactly once, from whichever side gets there first.
+final class ResumeOnce<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var cont: CheckedContinuation<T, Error>?
+    private var done = false
+
+    func set(_ c: CheckedContinuation<T, Error>) {
+        lock.lock(); cont = c; lock.unlock()
+    }
+
+    /// Returns false when the continuation had already been resumed.
+    func resume(with result: Result<T, Error>) -> Bool {
+        lock.lock()
+        guard !done, let c = cont else { lock.unlock(); return false }
+        done = true
+        cont = nil
+        lock.unlock()
+        // The result is handed from the session thread to exactly one waiter.
+        nonisolated(unsafe) let handoff = result
+        c.resume(with: handoff)
+        return true
+    }
+}

@@ -1,0 +1,5 @@
+import ArgumentParser
+
+public struct SwockMachine: AsyncParsableCommand {
+    public init() {}
+}

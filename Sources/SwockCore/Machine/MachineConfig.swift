@@ -1,0 +1,177 @@
+import Foundation
+
+/// The record of one machine: `machines/NAME/config.json`. Versioned, human-readable, and
+/// portable: every path that points into the store is relative to the store's root.
+public struct MachineConfig: Codable, Sendable, Equatable {
+    public static let currentVersion = 1
+
+    public var configVersion: Int
+    public var name: String
+    public var driver: String
+    /// IP address or host name the machine is reached at.
+    public var address: String
+    public var ssh: SSHSettings
+    public var engine: EngineSettings
+    public var tls: TLSSettings
+    /// Machine labels (`--label k=v`), also given to dockerd as engine labels.
+    public var labels: [String: String]
+    public var host: HostFacts?
+    public var provisioning: ProvisioningState
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public init(name: String, driver: String = "generic", address: String, ssh: SSHSettings,
+                engine: EngineSettings, tls: TLSSettings, labels: [String: String] = [:], now: Date = Date()) {
+        self.configVersion = Self.currentVersion
+        self.name = name
+        self.driver = driver
+        self.address = address
+        self.ssh = ssh
+        self.engine = engine
+        self.tls = tls
+        self.labels = labels
+        self.host = nil
+        self.provisioning = ProvisioningState()
+        self.createdAt = now
+        self.updatedAt = now
+    }
+
+    /// `tcp://ADDRESS:PORT` (IPv6 addresses bracketed).
+    public var engineURL: String {
+        let h = address.contains(":") ? "[\(address)]" : address
+        return "tcp://\(h):\(engine.port)"
+    }
+}
+
+public struct SSHSettings: Codable, Sendable, Equatable {
+    public enum AuthMode: String, Codable, Sendable {
+        /// A private key file: `keyPath`.
+        case key
+        /// ssh-agent, then the default keys in ~/.ssh.
+        case agentOrDefaultKeys = "agent"
+        /// A password was used once to install a generated key (`keyPath`, inside the store).
+        case generatedKey = "generated-key"
+    }
+    public var user: String
+    public var port: Int
+    public var authMode: AuthMode
+    /// Relative to the store when the key lives in it (generated keys), absolute otherwise.
+    public var keyPath: String?
+    /// The pinned host key, relative to the store.
+    public var knownHostsPath: String
+
+    public init(user: String, port: Int, authMode: AuthMode, keyPath: String?, knownHostsPath: String) {
+        self.user = user
+        self.port = port
+        self.authMode = authMode
+        self.keyPath = keyPath
+        self.knownHostsPath = knownHostsPath
+    }
+}
+
+public struct EngineSettings: Codable, Sendable, Equatable {
+    public enum InstallMethod: String, Codable, Sendable, CaseIterable {
+        /// The distribution's package manager (or an install script when --engine-install-url is given).
+        case auto
+        /// Never install; the host must already have dockerd.
+        case none
+    }
+    public var port: Int
+    /// Extra dockerd flags (`--engine-opt key=value` becomes `--key=value`).
+    public var options: [String]
+    public var labels: [String]
+    public var environment: [String]
+    public var storageDriver: String?
+    public var registryMirrors: [String]
+    public var insecureRegistries: [String]
+    public var install: InstallMethod
+    public var installURL: String?
+    /// Filled after provisioning.
+    public var version: String?
+    public var dockerdPath: String?
+
+    public init(port: Int = 2376, options: [String] = [], labels: [String] = [], environment: [String] = [],
+                storageDriver: String? = nil, registryMirrors: [String] = [], insecureRegistries: [String] = [],
+                install: InstallMethod = .auto, installURL: String? = nil) {
+        self.port = port
+        self.options = options
+        self.labels = labels
+        self.environment = environment
+        self.storageDriver = storageDriver
+        self.registryMirrors = registryMirrors
+        self.insecureRegistries = insecureRegistries
+        self.install = install
+        self.installURL = installURL
+    }
+}
+
+public struct TLSSettings: Codable, Sendable, Equatable {
+    public var keyType: String
+    /// Every name and address the server certificate covers.
+    public var serverSANs: [String]
+    /// Extra SANs asked for with --tls-san (kept so re-issues keep them).
+    public var extraSANs: [String]
+    public var serverNotBefore: Date?
+    public var serverNotAfter: Date?
+    public var caFingerprint: String?
+
+    public init(keyType: String, serverSANs: [String] = [], extraSANs: [String] = []) {
+        self.keyType = keyType
+        self.serverSANs = serverSANs
+        self.extraSANs = extraSANs
+    }
+}
+
+/// What create found out about the host.
+public struct HostFacts: Codable, Sendable, Equatable {
+    public var osID: String
+    public var osVersion: String?
+    public var idLike: [String]
+    public var prettyName: String?
+    public var family: String
+    public var hostname: String?
+    public var initSystem: String
+    public var architecture: String?
+
+    public init(osID: String, osVersion: String?, idLike: [String], prettyName: String?, family: String,
+                hostname: String?, initSystem: String, architecture: String?) {
+        self.osID = osID
+        self.osVersion = osVersion
+        self.idLike = idLike
+        self.prettyName = prettyName
+        self.family = family
+        self.hostname = hostname
+        self.initSystem = initSystem
+        self.architecture = architecture
+    }
+}
+
+public struct ProvisioningState: Codable, Sendable, Equatable {
+    public enum Phase: String, Codable, Sendable {
+        case creating, ready, failed
+    }
+    public var phase: Phase
+    /// Steps finished, in order, with how long each took.
+    public var stepsDone: [StepRecord]
+    public var lastError: String?
+    public var lastAttemptAt: Date?
+
+    public init() {
+        phase = .creating
+        stepsDone = []
+    }
+
+    public func isDone(_ step: String) -> Bool { stepsDone.contains { $0.step == step } }
+}
+
+public struct StepRecord: Codable, Sendable, Equatable {
+    public var step: String
+    public var seconds: Double
+    public var finishedAt: Date
+
+    public init(step: String, seconds: Double, finishedAt: Date) {
+        self.step = step
+        self.seconds = seconds
+        self.finishedAt = finishedAt
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import SSHKit
+
+/// Renders dockerd's configuration for each init system. Pure, so every quoting rule is
+/// unit-tested: user input (labels, options, environment) reaches dockerd byte for byte and is
+/// never interpreted by systemd or a shell.
+public enum EngineConfigRenderer {
+    public static let remoteDir = "/etc/docker/swock"
+    public static let systemdDropIn = "/etc/systemd/system/docker.service.d/10-swock-machine.conf"
+    public static let openrcConf = "/etc/conf.d/docker"
+    public static let sysvDefaults = "/etc/default/docker"
+    public static let pidFile = "/var/run/swock-dockerd.pid"
+    public static let logFile = "/var/log/swock-dockerd.log"
+
+    /// Everything dockerd needs after its path: our listeners and TLS, then the user's settings.
+    public static func dockerdArguments(engine: EngineSettings, machineLabels: [String: String],
+                                        liveRestore: Bool, containerdSocket: String?) -> [String] {
+        var args = [
+            "-H", "unix:///var/run/docker.sock",
+            "-H", "tcp://0.0.0.0:\(engine.port)",
+            "--tlsverify",
+            "--tlscacert=\(remoteDir)/ca.pem",
+            "--tlscert=\(remoteDir)/server.pem",
+            "--tlskey=\(remoteDir)/server-key.pem",
+        ]
+        if let containerdSocket { args.append("--containerd=\(containerdSocket)") }
+        if liveRestore { args.append("--live-restore") }
+        if let sd = engine.storageDriver, !sd.isEmpty { args.append("--storage-driver=\(sd)") }
+        for label in engine.labels { args.append("--label=\(label)") }
+        for (k, v) in machineLabels.sorted(by: { $0.key < $1.key }) { args.append("--label=\(k)=\(v)") }
+        for m in engine.registryMirrors { args.append("--registry-mirror=\(m)") }
+        for r in engine.insecureRegistries { args.append("--insecure-registry=\(r)") }
+        for opt in engine.options { args.append(engineOptFlag(opt)) }
+        return args
+    }
+
+    /// `--engine-opt dns=1.1.1.1` -> `--dns=1.1.1.1`; `--engine-opt debug` -> `--debug`.
+    public static func engineOptFlag(_ opt: String) -> String {
+        let trimmed = opt.hasPrefix("--") ? String(opt.dropFirst(2)) : opt
+        return "--" + trimmed
+    }
+
+    /// A systemd drop-in that replaces the stock ExecStart (which carries `-H fd://`).
+    public static func systemdUnit(dockerdPath: String, arguments: [String], environment: [String]) -> String {
+        var lines = [
+            "# Written by swock-machine; removed by `swock-machine rm`.",
+            "[Service]",
+        ]
+        for e in environment { lines.append("Environment=\(systemdQuote(e))") }
+        lines.append("ExecStart=")
+        lines.append("ExecStart=" + ([dockerdPath] + arguments).map(systemdQuote).joined(separator: " "))
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// One word for a systemd unit line: double-quoted, C escapes for `\`, `"` and control
+    /// characters, `$$` for `$` (no variable expansion) and `%%` for `%` (no specifiers).
+    public static func systemdQuote(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            case "$": out += "$$"
+            case "%": out += "%%"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7f {
+                    out += "\\x" + String(format: "%02x", scalar.value)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+
+    /// `/etc/conf.d/docker` (OpenRC) or `/etc/default/docker` (sysvinit): a sh file the init
+    /// script sources; DOCKER_OPTS is expanded unquoted there, so only words without spaces work.
+    public static func shellConf(variable: String, arguments: [String], environment: [String]) -> String {
+        var lines = ["# Written by swock-machine; removed by `swock-machine rm`."]
+        for e in environment { lines.append("export \(ShellQuote.quote(e))") }
+        lines.append("\(variable)=\(ShellQuote.quote(arguments.joined(separator: " ")))")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Starts dockerd detached (no init system), recording its pid.
+    public static func detachedStart(dockerdPath: String, arguments: [String], environment: [String]) -> String {
+        let env = environment.map(ShellQuote.quote).joined(separator: " ")
+        let cmd = ([dockerdPath] + arguments).map(ShellQuote.quote).joined(separator: " ")
+        return """
+            if [ -f \(pidFile) ] && kill -0 "$(cat \(pidFile))" 2>/dev/null; then kill "$(cat \(pidFile))"; \
+            for i in $(seq 1 50); do kill -0 "$(cat \(pidFile))" 2>/dev/null || break; sleep 0.2; done; fi; \
+            setsid env \(env) \(cmd) </dev/null >>\(logFile) 2>&1 & echo $! > \(pidFile)
+            """
+    }
+}

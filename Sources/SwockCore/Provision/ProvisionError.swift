@@ -1,0 +1,26 @@
+/// A provisioning step that failed, with what to do next.
+public struct ProvisionError: Error, CustomStringConvertible, Equatable {
+    public var machine: String
+    public var step: String
+    public var reason: String
+    /// False for failures before the record was written (the store is as it was).
+    public var resumable: Bool
+
+    public init(machine: String, step: String, reason: String, resumable: Bool) {
+        self.machine = machine
+        self.step = step
+        self.reason = reason
+        self.resumable = resumable
+    }
+
+    public var description: String {
+        let next = resumable ? "; fix the cause, then run `swock-machine provision \(machine)` to resume" : ""
+        return "create \(machine): \(step) failed: \(reason)\(next)"
+    }
+}
+
+/// Where provisioning reports each finished step.
+public protocol ProvisionProgress: Sendable {
+    func stepFinished(machine: String, step: String, detail: String, seconds: Double)
+    func stepStarted(machine: String, step: String)
+}

@@ -1,0 +1,483 @@
+import EngineAPI
+import Foundation
+import Logging
+import SSHKit
+import SwockPKI
+
+/// Turns a reachable Linux host into a TLS-secured Docker host, step by step. Each finished step
+/// is recorded in config.json, so a create that stopped half-way is resumed by `provision`.
+///
+/// Pre-create checks (connect, detect-os, check-root) run before anything is written: a host we
+/// cannot use leaves the store exactly as it was.
+public struct Provisioner: Sendable {
+    public let store: Store
+    public let progress: ProvisionProgress
+    public var logger: Logger
+    public var connectTimeout: Duration = .seconds(10)
+    public var engineWait: Duration = .seconds(90)
+
+    public init(store: Store, progress: ProvisionProgress, logger: Logger = Logger(label: "swock.provision")) {
+        self.store = store
+        self.progress = progress
+        self.logger = logger
+    }
+
+    // MARK: - create
+
+    public func create(_ req: CreateRequest) async throws -> MachineConfig {
+        try MachineName.validate(req.name)
+        if store.exists(req.name) { throw StoreError.alreadyExists(req.name) }
+        try validate(req)
+        let log = StepLog(machine: req.name)
+
+        // Pre-create checks, with the host key pinned into a staging file first.
+        let staging = store.root + "/.staging-\(req.name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try Store.makeDirectory(store.root)
+        try Store.makeDirectory(staging)
+        defer { try? FileManager.default.removeItem(atPath: staging) }
+        let auth = initialAuth(req)
+        let ssh: SSHSession
+        do {
+            ssh = try await timed(log, "connect") {
+                let s = try await SSHSession.connect(
+                    to: SSHTarget(host: req.address, port: req.sshPort, user: req.sshUser),
+                    options: SSHOptions(knownHostsPath: staging + "/known_hosts", hostKeyPolicy: req.hostKeyPolicy, auth: auth,
+                                        connectTimeout: connectTimeout, logger: logger))
+                return (s, "\(req.sshUser)@\(req.address):\(req.sshPort), host key \(s.hostKeyFingerprint)")
+            }
+        } catch {
+            throw ProvisionError(machine: req.name, step: "connect", reason: "\(error)", resumable: false)
+        }
+        let probe = try await detectOS(log, ssh, resumable: false)
+        try await checkRoot(log, ssh, resumable: false)
+        if req.engine.install == .none && probe.dockerdPath == nil {
+            throw ProvisionError(machine: req.name, step: "detect-os", reason: "dockerd is not installed and --engine-install is none; install Docker Engine on the host first or use --engine-install auto", resumable: false)
+        }
+        if probe.dockerdPath == nil && req.engine.installURL == nil && OSFamily.detect(probe.release ?? OSRelease(id: "unknown")) == nil {
+            _ = try planInstall(req.name, probe, req.engine, resumable: false)
+        }
+
+        // The host is usable: claim the name and write the record.
+        let machineDir = store.machineDir(req.name)
+        var config = MachineConfig(
+            name: req.name, address: req.address,
+            ssh: SSHSettings(user: req.sshUser, port: req.sshPort,
+                             authMode: req.sshPassword != nil && req.sshKeyPath == nil ? .generatedKey : (req.sshKeyPath != nil ? .key : .agentOrDefaultKeys),
+                             keyPath: req.sshKeyPath.map { ($0 as NSString).expandingTildeInPath },
+                             knownHostsPath: "machines/\(req.name)/known_hosts"),
+            engine: req.engine, tls: TLSSettings(keyType: req.keyType.rawValue, extraSANs: req.extraSANs), labels: req.labels)
+        config.host = facts(probe)
+        config.engine.dockerdPath = probe.dockerdPath
+        config.provisioning.stepsDone = log.records
+        config.provisioning.lastAttemptAt = Date()
+        try store.reserve(config)
+        do {
+            try FileManager.default.moveItem(atPath: staging + "/known_hosts", toPath: machineDir + "/known_hosts")
+            chmod(machineDir + "/known_hosts", 0o600)
+        } catch {
+            throw StoreError.io(path: machineDir + "/known_hosts", reason: "\(error)")
+        }
+        return try await runSteps(log, config: config, ssh: ssh, probe: probe, password: req.sshPassword, requestedHostname: req.hostname)
+    }
+
+    // MARK: - provision (resume / re-run)
+
+    public func provision(_ name: String, password: String? = nil, hostname: String? = nil) async throws -> MachineConfig {
+        let log = StepLog(machine: name)
+        var config = try store.load(name)
+        config = try store.update(name) { $0.provisioning.lastAttemptAt = Date(); $0.provisioning.phase = .creating }
+        let ssh: SSHSession
+        do {
+            ssh = try await timed(log, "connect") {
+                let s = try await MachineSSH(store: store, connectTimeout: connectTimeout, logger: logger).connect(config)
+                return (s, "\(config.ssh.user)@\(config.address):\(config.ssh.port), host key \(s.hostKeyFingerprint)")
+            }
+        } catch {
+            try? recordFailure(name, step: "connect", error)
+            throw ProvisionError(machine: name, step: "connect", reason: "\(error)", resumable: true)
+        }
+        let probe: HostProbe
+        do {
+            probe = try await detectOS(log, ssh, resumable: true)
+            try await checkRoot(log, ssh, resumable: true)
+        } catch {
+            try? recordFailure(name, step: (error as? ProvisionError)?.step ?? "detect-os", error)
+            throw error
+        }
+        config = try store.update(name) { $0.host = facts(probe) }
+        return try await runSteps(log, config: config, ssh: ssh, probe: probe, password: password, requestedHostname: hostname)
+    }
+
+    // MARK: - Steps after the record exists
+
+    private func runSteps(_ log: StepLog, config start: MachineConfig, ssh: SSHSession, probe initialProbe: HostProbe,
+                          password: String?, requestedHostname: String?) async throws -> MachineConfig {
+        let name = start.name
+        var config = start
+        var probe = initialProbe
+        var step = ""
+        do {
+            if config.ssh.authMode == .generatedKey, !(config.provisioning.isDone("install-ssh-key")) || config.ssh.keyPath == nil {
+                step = "install-ssh-key"
+                try await timed(log, step) { (try await installGeneratedKey(config: &config, ssh: ssh), "") }
+                try record(log, step) { $0.ssh = config.ssh }
+            }
+            if let hn = requestedHostname {
+                step = "set-hostname"
+                try await timed(log, step) {
+                    try await setHostname(hn, ssh: ssh)
+                    return ((), hn)
+                }
+                probe.hostname = hn
+                try record(log, step) { $0.host?.hostname = hn }
+            }
+            step = "install-engine"
+            let installDetail = try await timed(log, step) { () -> (HostProbe, String) in
+                let plan = try planInstall(name, probe, config.engine, resumable: true)
+                let command: String, how: String
+                switch plan {
+                case .alreadyInstalled:
+                    return (probe, "dockerd already present at \(probe.dockerdPath ?? "?")")
+                case .packageManager(let family, let cmd):
+                    (command, how) = (cmd, "with the \(family.rawValue) family's package manager")
+                case .script(let url, let cmd):
+                    (command, how) = (cmd, "with the install script \(url)")
+                }
+                try await runInstall(command, ssh: ssh)
+                let again = HostProbe.parse(try await ssh.exec(HostProbe.script, timeout: .seconds(60)).stdoutText)
+                guard let path = again.dockerdPath else {
+                    throw ProvisionError(machine: name, step: "install-engine", reason: "the install finished but dockerd is not on the host", resumable: true)
+                }
+                return (again, "installed \(how), dockerd at \(path)")
+            }
+            probe = installDetail
+            config.engine.dockerdPath = probe.dockerdPath
+            try record(log, step) { $0.engine.dockerdPath = probe.dockerdPath; $0.host = facts(probe) }
+
+            step = "install-certs"
+            let tls = try await timed(log, step) { () -> (TLSSettings, String) in
+                let t = try await installCertificates(config: config, probe: probe, ssh: ssh)
+                return (t, "server certificate for \(t.serverSANs.joined(separator: ", "))")
+            }
+            config.tls = tls
+            try record(log, step) { $0.tls = tls }
+
+            step = "configure-engine"
+            try await timed(log, step) { ((), try await configureEngine(config: config, probe: probe, ssh: ssh)) }
+            try record(log, step) { _ in }
+
+            step = "wait-engine"
+            let version = try await timed(log, step) { () -> (EngineVersion, String) in
+                let v = try await waitForEngine(config: config, probe: probe, ssh: ssh)
+                return (v, "Docker \(v.version) (API \(v.apiVersion)) answers at \(config.engineURL) over mutual TLS")
+            }
+            return try store.update(name) {
+                $0.engine.version = version.version
+                $0.provisioning.stepsDone.append(StepRecord(step: "wait-engine", seconds: log.seconds(of: "wait-engine"), finishedAt: Date()))
+                $0.provisioning.phase = .ready
+                $0.provisioning.lastError = nil
+            }
+        } catch {
+            try? recordFailure(name, step: step, error)
+            if let p = error as? ProvisionError { throw p }
+            throw ProvisionError(machine: name, step: step, reason: "\(error)", resumable: true)
+        }
+    }
+
+    // MARK: - Individual steps
+
+    private func detectOS(_ log: StepLog, _ ssh: SSHSession, resumable: Bool) async throws -> HostProbe {
+        let name = log.machine
+        do {
+            return try await timed(log, "detect-os") {
+                let r = try await ssh.exec(HostProbe.script, timeout: .seconds(60))
+                let p = HostProbe.parse(r.stdoutText)
+                let os = p.release.map { $0.prettyName ?? $0.id } ?? "unknown OS"
+                return (p, "\(os), \(p.architecture ?? "?"), init \(p.initSystem), \(p.dockerdPath.map { "dockerd at \($0)" } ?? "no dockerd")")
+            }
+        } catch let e as ProvisionError {
+            throw e
+        } catch {
+            throw ProvisionError(machine: name, step: "detect-os", reason: "\(error)", resumable: resumable)
+        }
+    }
+
+    private func checkRoot(_ log: StepLog, _ ssh: SSHSession, resumable: Bool) async throws {
+        let name = log.machine
+        do {
+            try await timed(log, "check-root") {
+                let access = try await ssh.rootAccess()
+                return ((), access == .loggedInAsRoot ? "logged in as root" : "passwordless sudo works for \(ssh.target.user)")
+            }
+        } catch {
+            throw ProvisionError(machine: name, step: "check-root", reason: "\(error)", resumable: resumable)
+        }
+    }
+
+    private func planInstall(_ name: String, _ probe: HostProbe, _ engine: EngineSettings, resumable: Bool) throws -> EngineInstallPlan {
+        do {
+            return try EngineInstallPlan.plan(release: probe.release, family: probe.release.flatMap(OSFamily.detect),
+                                              dockerdPresent: probe.dockerdPath != nil, method: engine.install,
+                                              installURL: engine.installURL, hasDnf: probe.hasDnf)
+        } catch let e as EngineInstallPlan.NotInstallable {
+            throw ProvisionError(machine: name, step: resumable ? "install-engine" : "detect-os", reason: e.description, resumable: resumable)
+        }
+    }
+
+    private func runInstall(_ command: String, ssh: SSHSession) async throws {
+        let tail = OutputTail()
+        let log = logger
+        let r = try await ssh.execAsRoot(command, timeout: .seconds(1800), collect: false,
+                                         onStdout: { d in tail.append(d); log.debug("install: \(String(decoding: d, as: UTF8.self))") },
+                                         onStderr: { d in tail.append(d); log.debug("install: \(String(decoding: d, as: UTF8.self))") })
+        guard r.succeeded else {
+            let how = r.signal.map { "was killed by SIG\($0)" } ?? "exited with status \(r.exitStatus ?? -1)"
+            throw ProvisionError(machine: "", step: "install-engine", reason: "the engine install \(how): \(tail.lastLines(4))", resumable: true)
+        }
+    }
+
+    private func setHostname(_ hostname: String, ssh: SSHSession) async throws {
+        guard hostname.range(of: "^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$", options: .regularExpression) != nil else {
+            throw ProvisionError(machine: "", step: "set-hostname", reason: "\"\(hostname)\" is not a valid host name", resumable: true)
+        }
+        let q = ShellQuote.quote(hostname)
+        try await ssh.runAsRoot("""
+            (hostnamectl set-hostname \(q) 2>/dev/null || hostname \(q)) && echo \(q) > /etc/hostname && \
+            (grep -q "127.0.1.1" /etc/hosts && sed -i "s/^127.0.1.1.*/127.0.1.1 \(hostname)/" /etc/hosts || echo "127.0.1.1 \(hostname)" >> /etc/hosts)
+            """)
+    }
+
+    private func installGeneratedKey(config: inout MachineConfig, ssh: SSHSession) async throws {
+        let keyRel = "machines/\(config.name)/id_ed25519"
+        let keyAbs = store.resolve(keyRel)
+        let publicLine: String
+        if FileManager.default.fileExists(atPath: keyAbs) {
+            publicLine = try SSHKeyGenerator.publicKeyLine(privateKeyPath: keyAbs, comment: "swock-machine \(config.name)")
+        } else {
+            publicLine = try SSHKeyGenerator.generateEd25519(privateKeyPath: keyAbs, comment: "swock-machine \(config.name)")
+        }
+        // The public key goes over stdin; append only when it is not there yet.
+        try await ssh.run("""
+            umask 077; mkdir -p ~/.ssh && k="$(cat)" && touch ~/.ssh/authorized_keys && \
+            (grep -qxF "$k" ~/.ssh/authorized_keys || printf '%s\\n' "$k" >> ~/.ssh/authorized_keys)
+            """, stdin: .data(Data(publicLine.utf8)), timeout: .seconds(30))
+        config.ssh.keyPath = keyRel
+        config.ssh.authMode = .generatedKey
+    }
+
+    private func installCertificates(config: MachineConfig, probe: HostProbe, ssh: SSHSession) async throws -> TLSSettings {
+        let keyType = (try? KeyType(cliName: config.tls.keyType)) ?? KeyType(rawValue: config.tls.keyType) ?? .ecdsaP256
+        let material = try store.ensureCA(keyType: .ecdsaP256)
+        var sans = [config.address]
+        if let h = probe.hostname, !h.isEmpty { sans.append(h) }
+        sans += ["localhost", "127.0.0.1"] + config.tls.extraSANs
+        var seen = Set<String>()
+        sans = sans.filter { seen.insert($0.lowercased()).inserted }
+
+        // Reuse a server certificate that is still good; otherwise issue a new one.
+        var serverPEM = try? store.readMachineFile(config.name, "server.pem")
+        var serverKeyPEM = try? store.readMachineFile(config.name, "server-key.pem")
+        if let pem = serverPEM, serverKeyPEM != nil, material.ca.verify(certificatePEM: pem),
+           let summary = try? CertificateSummary(pem: pem),
+           sans.allSatisfy({ summary.covers(address: $0) }), !summary.expires(within: 30 * 86400, now: Date()) {
+            logger.debug("reusing the server certificate", metadata: ["machine": "\(config.name)"])
+        } else {
+            let pair = try material.ca.issueServerCertificate(commonName: config.name, subjectAltNames: sans, keyType: keyType)
+            serverPEM = pair.certificatePEM
+            serverKeyPEM = pair.privateKeyPEM
+            try store.writeMachineFile(config.name, "server-key.pem", pair.privateKeyPEM)
+            try store.writeMachineFile(config.name, "server.pem", pair.certificatePEM)
+        }
+        // What a docker client needs, in the machine's directory (DOCKER_CERT_PATH).
+        try store.writeMachineFile(config.name, "ca.pem", material.caPEM)
+        try store.writeMachineFile(config.name, "key.pem", material.clientKeyPEM)
+        try store.writeMachineFile(config.name, "cert.pem", material.clientCertPEM)
+
+        let dir = EngineConfigRenderer.remoteDir
+        try await ssh.installAsRoot(Data(material.caPEM.utf8), at: "\(dir)/ca.pem", mode: 0o644)
+        try await ssh.installAsRoot(Data(serverPEM!.utf8), at: "\(dir)/server.pem", mode: 0o644)
+        try await ssh.installAsRoot(Data(serverKeyPEM!.utf8), at: "\(dir)/server-key.pem", mode: 0o600)
+
+        let summary = try CertificateSummary(pem: serverPEM!)
+        var tls = config.tls
+        tls.serverSANs = sans
+        tls.serverNotBefore = summary.notBefore
+        tls.serverNotAfter = summary.notAfter
+        tls.caFingerprint = try CertificateSummary(pem: material.caPEM).sha256Fingerprint
+        return tls
+    }
+
+    private func configureEngine(config: MachineConfig, probe: HostProbe, ssh: SSHSession) async throws -> String {
+        guard let dockerd = probe.dockerdPath else {
+            throw ProvisionError(machine: config.name, step: "configure-engine", reason: "dockerd is not on the host", resumable: true)
+        }
+        let daemonJSON = try await DaemonJSON.adopt(ssh: ssh)
+        let args = EngineConfigRenderer.dockerdArguments(
+            engine: config.engine, machineLabels: config.labels,
+            liveRestore: !daemonJSON.setsLiveRestore,
+            containerdSocket: probe.stockContainerdFlag.map { String($0.dropFirst("--containerd=".count)) })
+        let env = config.engine.environment
+        switch probe.initSystem {
+        case "systemd":
+            let unit = EngineConfigRenderer.systemdUnit(dockerdPath: dockerd, arguments: args, environment: env)
+            try await ssh.installAsRoot(Data(unit.utf8), at: EngineConfigRenderer.systemdDropIn, mode: 0o644)
+            // Reload first, then ONE restart: touching docker.sock between a stop and the start
+            // would socket-activate the old unit.
+            try await ssh.runAsRoot("systemctl daemon-reload && systemctl enable docker >/dev/null 2>&1; systemctl restart docker", timeout: .seconds(180))
+            return "systemd drop-in \(EngineConfigRenderer.systemdDropIn)\(daemonJSON.note)"
+        case "openrc":
+            let conf = EngineConfigRenderer.shellConf(variable: "DOCKER_OPTS", arguments: args, environment: env)
+            try await ssh.installAsRoot(Data(conf.utf8), at: EngineConfigRenderer.openrcConf, mode: 0o644)
+            try await ssh.runAsRoot("rc-update add docker default >/dev/null 2>&1; rc-service docker restart", timeout: .seconds(180))
+            return "OpenRC \(EngineConfigRenderer.openrcConf)\(daemonJSON.note)"
+        case "sysvinit":
+            let conf = EngineConfigRenderer.shellConf(variable: "DOCKER_OPTS", arguments: args, environment: env)
+            try await ssh.installAsRoot(Data(conf.utf8), at: EngineConfigRenderer.sysvDefaults, mode: 0o644)
+            try await ssh.runAsRoot("service docker restart", timeout: .seconds(180))
+            return "sysvinit \(EngineConfigRenderer.sysvDefaults)\(daemonJSON.note)"
+        default:
+            let start = EngineConfigRenderer.detachedStart(dockerdPath: dockerd, arguments: args, environment: env)
+            try await ssh.runAsRoot(start, timeout: .seconds(60))
+            return "no init system: dockerd started detached (pid in \(EngineConfigRenderer.pidFile))\(daemonJSON.note)"
+        }
+    }
+
+    private func waitForEngine(config: MachineConfig, probe: HostProbe, ssh: SSHSession) async throws -> EngineVersion {
+        let endpoint = EngineEndpoint(host: config.address, port: config.engine.port,
+                                      tls: TLSFiles(directory: store.machineDir(config.name)), machineName: config.name)
+        let client = EngineClient(endpoint: endpoint, timeout: .seconds(3))
+        let clock = ContinuousClock()
+        let deadline = clock.now + engineWait
+        var lastError: Error?
+        while clock.now < deadline {
+            do {
+                _ = try await client.ping()
+                return try await client.version()
+            } catch {
+                lastError = error
+                try await Task.sleep(for: .milliseconds(250))
+            }
+        }
+        let logs = try? await ssh.execAsRoot(
+            probe.initSystem == "systemd"
+                ? "journalctl -u docker --no-pager -n 8 -o cat 2>/dev/null"
+                : "tail -n 8 \(EngineConfigRenderer.logFile) /var/log/docker.log 2>/dev/null",
+            timeout: .seconds(20))
+        let lines = (logs?.stdoutText ?? "").split(separator: "\n").suffix(8).joined(separator: " | ")
+        throw ProvisionError(
+            machine: config.name, step: "wait-engine",
+            reason: "the daemon did not answer at \(config.engineURL) within \(Int(engineWait.timeInterval)) s (\(lastError.map { "\($0)" } ?? "no answer")); daemon log: \(lines.isEmpty ? "(empty)" : lines)",
+            resumable: true)
+    }
+
+    // MARK: - Bookkeeping
+
+    private func validate(_ req: CreateRequest) throws {
+        func bad(_ why: String) -> ProvisionError { ProvisionError(machine: req.name, step: "check flags", reason: why, resumable: false) }
+        guard !req.address.isEmpty else { throw bad("--generic-ip-address is required") }
+        guard req.address.range(of: "^[A-Za-z0-9.:_-]+$", options: .regularExpression) != nil else {
+            throw bad("--generic-ip-address \"\(req.address)\" is not an IP address or host name")
+        }
+        guard (1...65535).contains(req.sshPort) else { throw bad("--generic-ssh-port \(req.sshPort) is out of range 1-65535") }
+        guard (1...65535).contains(req.engine.port) else { throw bad("--generic-engine-port \(req.engine.port) is out of range 1-65535") }
+        if let k = req.sshKeyPath {
+            let path = (k as NSString).expandingTildeInPath
+            guard FileManager.default.isReadableFile(atPath: path) else {
+                throw bad("--generic-ssh-key \(k): \(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")")
+            }
+        }
+        for san in req.extraSANs {
+            do { _ = try SubjectAltName.classify(san) } catch { throw bad("--tls-san \"\(san)\": \(error)") }
+        }
+        for (k, _) in req.labels where k.isEmpty || k.contains("=") {
+            throw bad("--label \"\(k)\": expected key=value")
+        }
+    }
+
+    private func initialAuth(_ req: CreateRequest) -> [SSHAuthMethod] {
+        var methods: [SSHAuthMethod] = []
+        if let k = req.sshKeyPath {
+            methods.append(.privateKeyFile(path: (k as NSString).expandingTildeInPath, passphrase: req.sshKeyPassphrase))
+        } else if req.sshPassword == nil {
+            methods += [.agent, .defaultKeys]
+        }
+        if let pw = req.sshPassword { methods.append(.password(pw)) }
+        return methods
+    }
+
+    private func facts(_ p: HostProbe) -> HostFacts {
+        HostFacts(osID: p.release?.id ?? "unknown", osVersion: p.release?.versionID, idLike: p.release?.idLike ?? [],
+                  prettyName: p.release?.prettyName, family: p.release.flatMap(OSFamily.detect)?.rawValue ?? "unknown",
+                  hostname: p.hostname, initSystem: p.initSystem, architecture: p.architecture)
+    }
+
+    private func record(_ log: StepLog, _ step: String, _ change: (inout MachineConfig) -> Void) throws {
+        let seconds = log.seconds(of: step)
+        try store.update(log.machine) {
+            change(&$0)
+            $0.provisioning.stepsDone.removeAll { $0.step == step }
+            $0.provisioning.stepsDone.append(StepRecord(step: step, seconds: seconds, finishedAt: Date()))
+        }
+    }
+
+    private func recordFailure(_ name: String, step: String, _ error: Error) throws {
+        try store.update(name) {
+            $0.provisioning.phase = .failed
+            $0.provisioning.lastError = "\(step): \((error as? ProvisionError)?.reason ?? "\(error)")"
+        }
+    }
+
+    /// Runs one step: reports start and end with its duration.
+    @discardableResult
+    private func timed<T>(_ log: StepLog, _ step: String, _ body: () async throws -> (T, String)) async throws -> T {
+        let machine = log.machine
+        progress.stepStarted(machine: machine, step: step)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let (value, detail) = try await body()
+        let seconds = (clock.now - start).timeInterval
+        log.finished(step, seconds: seconds)
+        progress.stepFinished(machine: machine, step: step, detail: detail, seconds: seconds)
+        return value
+    }
+}
+
+/// The steps one create/provision run has finished, with their durations.
+final class StepLog: @unchecked Sendable {
+    let machine: String
+    private let lock = NSLock()
+    private var done: [StepRecord] = []
+
+    init(machine: String) { self.machine = machine }
+
+    func finished(_ step: String, seconds: Double) {
+        lock.lock(); defer { lock.unlock() }
+        done.removeAll { $0.step == step }
+        done.append(StepRecord(step: step, seconds: seconds, finishedAt: Date()))
+    }
+
+    func seconds(of step: String) -> Double {
+        lock.lock(); defer { lock.unlock() }
+        return done.last { $0.step == step }?.seconds ?? 0
+    }
+
+    var records: [StepRecord] { lock.lock(); defer { lock.unlock() }; return done }
+}
+
+/// The last lines of a stream of output (for error messages), bounded in size.
+final class OutputTail: @unchecked Sendable {
+    private let lock = NSLock()
+    private var buffer = Data()
+
+    func append(_ d: Data) {
+        lock.lock(); defer { lock.unlock() }
+        buffer.append(d)
+        if buffer.count > 16384 { buffer = buffer.suffix(8192) }
+    }
+
+    func lastLines(_ n: Int) -> String {
+        lock.lock(); defer { lock.unlock() }
+        return String(decoding: buffer, as: UTF8.self).split(separator: "\n")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.suffix(n).joined(separator: " | ")
+    }
+}

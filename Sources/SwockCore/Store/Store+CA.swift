@@ -1,0 +1,48 @@
+import Foundation
+import SwockPKI
+
+/// The store's CA and the client certificate every machine shares.
+extension Store {
+    public struct ClientMaterial: Sendable {
+        public var ca: CertificateAuthority
+        public var caPEM: String
+        public var clientCertPEM: String
+        public var clientKeyPEM: String
+    }
+
+    /// Loads the CA and client certificate, creating them on first use. Runs under the store
+    /// lock, so concurrent creates all end up with the one CA.
+    public func ensureCA(keyType: KeyType = .ecdsaP256) throws -> ClientMaterial {
+        try ensureLayout()
+        return try lock.withLock {
+            let caPath = certsDir + "/ca.pem", caKeyPath = certsDir + "/ca-key.pem"
+            let certPath = certsDir + "/cert.pem", keyPath = certsDir + "/key.pem"
+            let fm = FileManager.default
+            let ca: CertificateAuthority
+            if let c = fm.contents(atPath: caPath), let k = fm.contents(atPath: caKeyPath) {
+                do {
+                    ca = try CertificateAuthority(certificatePEM: String(decoding: c, as: UTF8.self),
+                                                  privateKeyPEM: String(decoding: k, as: UTF8.self))
+                } catch {
+                    throw StoreError.crypto("the CA in \(certsDir) cannot be loaded (\(error)); restore it from a backup")
+                }
+            } else if fm.fileExists(atPath: caPath) || fm.fileExists(atPath: caKeyPath) {
+                throw StoreError.crypto("half of the CA is missing in \(certsDir) (ca.pem or ca-key.pem); restore it from a backup")
+            } else {
+                ca = try CertificateAuthority.generate(keyType: keyType)
+                // The key first: a ca.pem without its key would be unusable.
+                try AtomicFile.write(ca.privateKeyPEM, to: caKeyPath, mode: 0o600)
+                try AtomicFile.write(ca.certificatePEM, to: caPath, mode: 0o600)
+            }
+            if let c = fm.contents(atPath: certPath), let k = fm.contents(atPath: keyPath),
+               ca.verify(certificatePEM: String(decoding: c, as: UTF8.self)) {
+                return ClientMaterial(ca: ca, caPEM: ca.certificatePEM, clientCertPEM: String(decoding: c, as: UTF8.self),
+                                      clientKeyPEM: String(decoding: k, as: UTF8.self))
+            }
+            let client = try ca.issueClientCertificate(keyType: keyType)
+            try AtomicFile.write(client.privateKeyPEM, to: keyPath, mode: 0o600)
+            try AtomicFile.write(client.certificatePEM, to: certPath, mode: 0o600)
+            return ClientMaterial(ca: ca, caPEM: ca.certificatePEM, clientCertPEM: client.certificatePEM, clientKeyPEM: client.privateKeyPEM)
+        }
+    }
+}

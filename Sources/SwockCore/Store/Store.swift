@@ -1,0 +1,214 @@
+import Foundation
+import SwockPKI
+
+/// The local inventory:
+///
+///     <root>/.lock                      store-wide lock
+///     <root>/active                     the active machine's name
+///     <root>/certs/{ca,ca-key,cert,key}.pem
+///     <root>/machines/NAME/config.json  the record
+///     <root>/machines/NAME/{ca,cert,key}.pem            what a docker client needs
+///     <root>/machines/NAME/{server,server-key}.pem      the daemon's certificate
+///     <root>/machines/NAME/known_hosts  the pinned SSH host key
+///     <root>/machines/NAME/id_ed25519   a generated SSH key (password bootstrap only)
+///
+/// Directories are 0700, every file 0600. Every write is atomic; shared state changes under
+/// the store lock.
+public struct Store: Sendable {
+    public let root: String
+
+    public init(root: String) {
+        self.root = (root as NSString).standardizingPath
+    }
+
+    /// `--storage-path`, else `$SWOCK_MACHINE_STORAGE_PATH`, else `~/.swock/machine`.
+    public static func resolveRoot(flag: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let f = flag, !f.isEmpty { return (f as NSString).expandingTildeInPath }
+        if let e = environment["SWOCK_MACHINE_STORAGE_PATH"], !e.isEmpty { return (e as NSString).expandingTildeInPath }
+        let home = environment["HOME"] ?? NSHomeDirectory()
+        return home + "/.swock/machine"
+    }
+
+    public var certsDir: String { root + "/certs" }
+    public var machinesDir: String { root + "/machines" }
+    public func machineDir(_ name: String) -> String { machinesDir + "/" + name }
+    public func configPath(_ name: String) -> String { machineDir(name) + "/config.json" }
+    public var lock: StoreLock { StoreLock(path: root + "/.lock") }
+
+    /// An absolute path for a path stored in a record (relative to the store, or absolute).
+    public func resolve(_ stored: String) -> String {
+        stored.hasPrefix("/") ? stored : root + "/" + stored
+    }
+
+    /// The store-relative form of a path inside the store (absolute paths outside stay as they are).
+    public func relative(_ absolute: String) -> String {
+        let prefix = root + "/"
+        return absolute.hasPrefix(prefix) ? String(absolute.dropFirst(prefix.count)) : absolute
+    }
+
+    // MARK: - Directories
+
+    public func ensureLayout() throws {
+        for d in [root, certsDir, machinesDir] { try Self.makeDirectory(d) }
+    }
+
+    static func makeDirectory(_ path: String) throws {
+        if mkdir(path, 0o700) != 0 && errno != EEXIST {
+            if errno == ENOENT {
+                try makeDirectory((path as NSString).deletingLastPathComponent)
+                if mkdir(path, 0o700) == 0 || errno == EEXIST { return }
+            }
+            throw StoreError.io(path: path, reason: AtomicFile.errnoText())
+        }
+    }
+
+    // MARK: - Machines
+
+    public func exists(_ name: String) -> Bool {
+        FileManager.default.fileExists(atPath: machineDir(name))
+    }
+
+    /// Claims NAME: creates its directory (mkdir is atomic, so two creates of one name cannot
+    /// both win) and writes the first record. Throws `alreadyExists` before touching anything.
+    public func reserve(_ config: MachineConfig) throws {
+        try MachineName.validate(config.name)
+        try ensureLayout()
+        if mkdir(machineDir(config.name), 0o700) != 0 {
+            if errno == EEXIST { throw StoreError.alreadyExists(config.name) }
+            throw StoreError.io(path: machineDir(config.name), reason: AtomicFile.errnoText())
+        }
+        do {
+            try save(config)
+        } catch {
+            try? FileManager.default.removeItem(atPath: machineDir(config.name))
+            throw error
+        }
+    }
+
+    public func load(_ name: String) throws -> MachineConfig {
+        try MachineName.validate(name)
+        let path = configPath(name)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            if exists(name) { throw StoreError.corrupt(name: name, path: relative(path), reason: "config.json is missing") }
+            throw StoreError.notFound(name)
+        }
+        return try Self.decode(data, name: name, path: relative(path))
+    }
+
+    static func decode(_ data: Data, name: String, path: String) throws -> MachineConfig {
+        struct VersionOnly: Decodable { var configVersion: Int? }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        let version: Int
+        do {
+            version = try decoder.decode(VersionOnly.self, from: data).configVersion ?? 0
+        } catch {
+            throw StoreError.corrupt(name: name, path: path, reason: data.isEmpty ? "the file is empty" : "not valid JSON")
+        }
+        guard version <= MachineConfig.currentVersion else {
+            throw StoreError.unsupportedVersion(name: name, found: version, supported: MachineConfig.currentVersion)
+        }
+        guard version >= 1 else {
+            throw StoreError.corrupt(name: name, path: path, reason: "no configVersion field")
+        }
+        do {
+            return try decoder.decode(MachineConfig.self, from: data)
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw StoreError.corrupt(name: name, path: path, reason: "field \"\(key.stringValue)\" is missing")
+        } catch let DecodingError.typeMismatch(_, ctx), let DecodingError.valueNotFound(_, ctx) {
+            let field = ctx.codingPath.map(\.stringValue).joined(separator: ".")
+            throw StoreError.corrupt(name: name, path: path, reason: "field \"\(field)\" has the wrong type")
+        } catch {
+            throw StoreError.corrupt(name: name, path: path, reason: "\(error)")
+        }
+    }
+
+    public static func encode(_ config: MachineConfig) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        var data = try encoder.encode(config)
+        data.append(0x0a)
+        return data
+    }
+
+    public func save(_ config: MachineConfig) throws {
+        var c = config
+        c.updatedAt = Date()
+        try AtomicFile.write(Self.encode(c), to: configPath(config.name), mode: 0o600)
+    }
+
+    /// Load, change and save one record under the store lock.
+    @discardableResult
+    public func update(_ name: String, _ change: (inout MachineConfig) throws -> Void) throws -> MachineConfig {
+        try lock.withLock {
+            var c = try load(name)
+            try change(&c)
+            try save(c)
+            return c
+        }
+    }
+
+    /// Names of every machine directory, sorted.
+    public func names() -> [String] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: machinesDir)) ?? []
+        return entries.filter { !$0.hasPrefix(".") && (try? MachineName.validate($0)) != nil }.sorted()
+    }
+
+    /// Every record; a broken one is reported as an error without hiding the others.
+    public func list() -> [(name: String, result: Result<MachineConfig, StoreError>)] {
+        names().map { name in
+            do { return (name, .success(try load(name))) }
+            catch let e as StoreError { return (name, .failure(e)) }
+            catch { return (name, .failure(.corrupt(name: name, path: relative(configPath(name)), reason: "\(error)"))) }
+        }
+    }
+
+    /// Removes the local record and all its files.
+    public func remove(_ name: String) throws {
+        try MachineName.validate(name)
+        guard exists(name) else { throw StoreError.notFound(name) }
+        try lock.withLock {
+            // Rename first so that a half-removed directory is never mistaken for a machine.
+            let trash = machinesDir + "/.removing-\(name)-\(getpid())"
+            guard rename(machineDir(name), trash) == 0 else {
+                throw StoreError.io(path: machineDir(name), reason: AtomicFile.errnoText())
+            }
+            try? FileManager.default.removeItem(atPath: trash)
+            if activeMachine() == name { try? FileManager.default.removeItem(atPath: activePath) }
+        }
+    }
+
+    // MARK: - Machine files
+
+    public func writeMachineFile(_ name: String, _ file: String, _ contents: String) throws {
+        try AtomicFile.write(contents, to: machineDir(name) + "/" + file, mode: 0o600)
+    }
+
+    public func readMachineFile(_ name: String, _ file: String) throws -> String {
+        let path = machineDir(name) + "/" + file
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw StoreError.missingFile(name: name, path: relative(path))
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    // MARK: - Active machine
+
+    var activePath: String { root + "/active" }
+
+    public func activeMachine() -> String? {
+        guard let d = FileManager.default.contents(atPath: activePath) else { return nil }
+        let s = String(decoding: d, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return s.isEmpty ? nil : s
+    }
+
+    public func setActiveMachine(_ name: String?) throws {
+        try ensureLayout()
+        if let name {
+            try AtomicFile.write(name + "\n", to: activePath, mode: 0o600)
+        } else if FileManager.default.fileExists(atPath: activePath) {
+            try FileManager.default.removeItem(atPath: activePath)
+        }
+    }
+}

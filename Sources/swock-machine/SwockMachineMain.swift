@@ -1,0 +1,8 @@
+import SwockCommands
+
+@main
+struct SwockMachineMain {
+    static func main() async {
+        await SwockMachine.main()
+    }
+}

@@ -1,0 +1,249 @@
+import Foundation
+import Testing
+@testable import EngineAPI
+
+/// The client against `openssl s_server` with openssl-made certificates: handshakes, responses,
+/// and every classified failure with its message. Loopback only; servers always killed.
+@Suite(.serialized) struct TLSClientTests {
+    let pki = TestPKI.shared
+
+    func endpoint(_ host: String = "127.0.0.1", port: Int, client: String = "client", key: String? = nil) -> EngineEndpoint {
+        let f = pki.clientFiles(cert: client)
+        return EngineEndpoint(host: host, port: port, tls: TLSFiles(caPath: f.ca, certPath: f.cert, keyPath: key ?? f.key))
+    }
+
+    func client(_ e: EngineEndpoint, timeout: Duration = .seconds(5), apiVersion: String? = nil) -> EngineClient {
+        EngineClient(endpoint: e, timeout: timeout, apiVersionOverride: apiVersion)
+    }
+
+    func server<T>(_ name: String, mode: OpenSSLServer.Mode = .www, extra: [String] = [],
+                   _ body: (OpenSSLServer) async throws -> T) async throws -> T {
+        try await OpenSSLServer.with(cert: pki.path("\(name).pem"), key: pki.path("\(name)-key.pem"),
+                                     ca: pki.path("ca.pem"), mode: mode, extra: extra, body)
+    }
+
+    /// The EngineError thrown by body (records an issue if none or another error).
+    func failure(_ body: () async throws -> Void) async -> EngineError? {
+        do {
+            try await body()
+            Issue.record("no error thrown")
+        } catch let error as EngineError {
+            return error
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+        return nil
+    }
+
+    // MARK: success
+
+    @Test func handshakeAndHTTP10ResponseReadToEOF() async throws {
+        try await server("server") { s in
+            let e = endpoint(port: s.port)
+            let response = try await OffPool.run("test") { try HTTPExchange.get("/", endpoint: e, timeout: .seconds(5)) }
+            #expect(response.status == 200)
+            #expect(response.version == "HTTP/1.0")
+            #expect(response.headers["content-type"] == "text/html")
+            #expect(response.bodyText.contains("Ciphers supported in s_server binary"))
+            #expect(response.bodyText.contains("TLSv1.3"))
+            let ping = try await client(e).ping()
+            #expect(ping.apiVersion == nil)
+        }
+    }
+
+    @Test func hostNameVerificationAndSNI() async throws {
+        try await server("server") { s in
+            let ping = try await client(endpoint("localhost", port: s.port)).ping()
+            #expect(ping.apiVersion == nil)
+        }
+    }
+
+    @Test func fakeEngineAPI() async throws {
+        let root = try FakeEngineAPI.make()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let e = try await server("server", mode: .http(root: root)) { s in
+            let e = endpoint(port: s.port)
+            let c = client(e)
+            let ping = try await c.ping()
+            #expect(ping == Ping(apiVersion: "1.41", osType: "linux", experimental: false))
+            let info = try await c.info() // negotiates first: /version, then /v1.41/info
+            #expect(info.name == "fake1" && info.containers == 2 && info.containersRunning == 1 && info.labels == ["role=test"])
+            #expect(try await c.negotiatedAPIVersion() == "1.41")
+            let version = try await c.version()
+            #expect(version.version == "20.10.24+dfsg1" && version.minAPIVersion == "1.12" && version.kernelVersion == "6.1.0-test")
+            let containers = try await c.containers(all: true)
+            #expect(containers.map(\.names) == [["/web"], ["/old"]])
+            #expect(containers.map(\.state) == ["running", "exited"])
+            #expect(try await OffPool.run("t") { try c.containersSync(all: true) } == containers) // the blocking variant
+            let failing = client(e, apiVersion: "1.40")
+            let error = await failure { _ = try await failing.info() }
+            #expect(error == .http(e, status: 500, path: "/info", message: "daemon is shutting down"))
+            #expect(error?.description == "HTTP 500 from /info at 127.0.0.1:\(s.port): daemon is shutting down")
+            #expect(try await c.negotiatedAPIVersion() == "1.41")
+            return e
+        }
+        // The server is gone: the negotiated version is cached per client, a new client must ask.
+        let again = client(e)
+        _ = await failure { _ = try await again.negotiatedAPIVersion() }
+    }
+
+    @Test func negotiatedVersionIsCachedPerClient() async throws {
+        let root = try FakeEngineAPI.make()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let c = try await server("server", mode: .http(root: root)) { (s: OpenSSLServer) async throws -> EngineClient in
+            let c = client(endpoint(port: s.port))
+            #expect(try await c.negotiatedAPIVersion() == "1.41")
+            return c
+        }
+        #expect(try await c.negotiatedAPIVersion() == "1.41") // no daemon any more: from the cache
+    }
+
+    // MARK: the daemon's certificate
+
+    @Test func serverCertificateFromAnotherCA() async throws {
+        try await server("foreign") { s in
+            let e = endpoint(port: s.port)
+            let error = await failure { _ = try await client(e).ping() }
+            #expect(error == .unknownCA(e, issuer: "CN=otherca"))
+            #expect(error?.description == "tls: the daemon at 127.0.0.1:\(s.port) presented a certificate not signed by our CA (unknown CA; it was issued by CN=otherca); run `swock-machine regenerate-certs NAME`")
+        }
+    }
+
+    @Test func serverCertificateForAnotherIP() async throws {
+        try await server("wrongsan") { s in
+            let e = endpoint(port: s.port)
+            let error = await failure { _ = try await client(e).ping() }
+            #expect(error == .nameMismatch(e, covered: "IP:10.231.9.9, DNS:elsewhere.test"))
+            #expect(error?.description == "tls: the daemon's certificate at 127.0.0.1:\(s.port) does not cover 127.0.0.1 (SAN mismatch; it covers IP:10.231.9.9, DNS:elsewhere.test); run `swock-machine regenerate-certs NAME`")
+        }
+    }
+
+    @Test func serverCertificateForAnotherHostName() async throws {
+        try await server("wrongsan") { s in
+            var e = endpoint("localhost", port: s.port)
+            e.machineName = "web1"
+            let error = await failure { _ = try await client(e).ping() }
+            #expect(error?.description == "tls: the daemon's certificate at localhost:\(s.port) does not cover localhost (SAN mismatch; it covers IP:10.231.9.9, DNS:elsewhere.test); run `swock-machine regenerate-certs web1`")
+        }
+    }
+
+    @Test func expiredServerCertificate() async throws {
+        try await server("expired") { s in
+            let e = endpoint(port: s.port)
+            let error = await failure { _ = try await client(e).ping() }
+            guard case .certificateExpired(let at, let date, let depth) = error else {
+                Issue.record("got \(String(describing: error))")
+                return
+            }
+            #expect(at == e && depth == 0)
+            let f = DateFormatter()
+            f.locale = Locale(identifier: "en_US_POSIX")
+            f.timeZone = TimeZone(identifier: "UTC")
+            f.dateFormat = "yyyy-MM-dd HH:mm:ss 'UTC'"
+            let when = try #require(f.date(from: date), "date \(date)")
+            #expect(abs(when.timeIntervalSinceNow + 86400) < 3600) // made with -days -1
+            #expect(error?.description == "tls: the daemon's certificate at 127.0.0.1:\(s.port) expired on \(date); run `swock-machine regenerate-certs NAME`")
+        }
+    }
+
+    // MARK: our client certificate
+
+    @Test(arguments: [[], ["-tls1_2"]])
+    func clientCertificateFromAnotherCA(_ extra: [String]) async throws {
+        try await server("server", extra: extra) { s in
+            let e = endpoint(port: s.port, client: "otherclient")
+            let error = await failure { _ = try await client(e).ping() }
+            #expect(error == .clientCertificateRejected(e, detail: "alert: unknown ca"))
+            #expect(error?.description == "tls: the daemon at 127.0.0.1:\(s.port) refused our client certificate (alert: unknown ca); it trusts another CA: run `swock-machine regenerate-certs NAME`")
+        }
+    }
+
+    @Test func localFileProblems() async throws {
+        let e = endpoint(port: 1)
+        var missing = e
+        missing.tls.caPath = pki.path("nope.pem")
+        var mismatched = e
+        mismatched.tls.keyPath = pki.path("server-key.pem")
+        var encrypted = e
+        encrypted.tls.keyPath = pki.path("encrypted-key.pem")
+        let cases: [(EngineEndpoint, String)] = [
+            (missing, "cannot read CA file \(pki.path("nope.pem")): No such file or directory"),
+            (mismatched, "the key \(pki.path("server-key.pem")) does not match the certificate \(pki.path("client.pem"))"),
+            (encrypted, "no usable (unencrypted PEM) private key in \(pki.path("encrypted-key.pem"))"),
+        ]
+        for (endpoint, detail) in cases {
+            let error = await failure { _ = try await client(endpoint).ping() }
+            guard case .localFile(_, let text) = error else {
+                Issue.record("got \(String(describing: error))")
+                continue
+            }
+            #expect(text.hasPrefix(detail), "\(text)")
+            #expect(error!.description.hasPrefix("tls: cannot use our certificate files for 127.0.0.1:1: \(detail)"))
+            #expect(!text.contains("PRIVATE KEY"))
+        }
+    }
+
+    // MARK: the network
+
+    @Test func nothingListening() async throws {
+        let port = try OpenSSLServer.freePort()
+        let e = endpoint(port: port)
+        let error = await failure { _ = try await client(e).ping() }
+        #expect(error == .connectionRefused(e))
+        #expect(error?.description == "connection refused by 127.0.0.1:\(port): no daemon listens there; check `swock-machine status NAME` and the docker service on the host")
+    }
+
+    @Test func unknownHostName() async throws {
+        let e = endpoint("no-such-host.invalid", port: 2376)
+        let error = await failure { _ = try await client(e).ping() }
+        guard case .dnsFailure = error else { Issue.record("got \(String(describing: error))"); return }
+        #expect(error!.description.hasPrefix("cannot resolve the daemon's host no-such-host.invalid ("))
+    }
+
+    @Test func blackholeTimesOutWithinTheDeadline() async throws {
+        let hole = try Blackhole()
+        let e = endpoint(port: hole.port)
+        let start = ContinuousClock.now
+        let error = await failure { _ = try await client(e, timeout: .seconds(1)).ping() }
+        let elapsed = ContinuousClock.now - start
+        #expect(error == .timedOut(e, after: .seconds(1), during: "TLS handshake"))
+        #expect(error?.description == "timed out after 1 s (TLS handshake) waiting for the daemon at 127.0.0.1:\(hole.port); is the machine up? check `swock-machine status NAME`")
+        #expect(elapsed >= .milliseconds(900) && elapsed < .seconds(10), "\(elapsed)")
+    }
+
+    @Test func silentServerTimesOutReadingTheResponse() async throws {
+        try await server("server", mode: .silent) { s in
+            let e = endpoint(port: s.port)
+            let start = ContinuousClock.now
+            let error = await failure { _ = try await client(e, timeout: .seconds(1)).ping() }
+            let elapsed = ContinuousClock.now - start
+            #expect(error == .timedOut(e, after: .seconds(1), during: "reading the response"))
+            #expect(elapsed >= .milliseconds(900) && elapsed < .seconds(10), "\(elapsed)")
+        }
+    }
+
+    /// Blocking calls run on their own threads: 6 concurrent 1 s timeouts take about 1 s, not
+    /// 3 s (which is what 2 blocked cooperative threads would give), and the pool stays responsive.
+    @Test func blockingCallsDoNotOccupyTheCooperativePool() async throws {
+        let hole = try Blackhole()
+        let c = client(endpoint(port: hole.port), timeout: .seconds(1))
+        let start = ContinuousClock.now
+        let ticks = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<6 {
+                group.addTask { do { _ = try await c.ping() } catch {}; return 0 }
+            }
+            group.addTask {
+                var n = 0
+                while ContinuousClock.now - start < .milliseconds(800) {
+                    try await Task.sleep(for: .milliseconds(50))
+                    n += 1
+                }
+                return n
+            }
+            return try await group.reduce(0, +)
+        }
+        let elapsed = ContinuousClock.now - start
+        #expect(elapsed < .milliseconds(2500), "\(elapsed)")
+        #expect(ticks >= 8, "ticker advanced only \(ticks) times")
+    }
+}
