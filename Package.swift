@@ -79,6 +79,6 @@ let package = Package(
         .testTarget(name: "SwockPKITests", dependencies: ["SwockPKI"]),
         .testTarget(name: "EngineAPITests", dependencies: ["EngineAPI", "SwockPKI", "FleetSupport"]),
         .testTarget(name: "SwockCoreTests", dependencies: ["SwockCore", "FleetSupport"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["SwockCore", "FleetSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["swock-machine", "SwockCore", "FleetSupport"]),
     ]
 )

@@ -88,7 +88,7 @@ extension SSHSession {
         return (80, 24)
     }
 
-    static func signalNumber(_ name: String) -> Int32 {
+    public static func signalNumber(_ name: String) -> Int32 {
         let table: [String: Int32] = ["HUP": 1, "INT": 2, "QUIT": 3, "ILL": 4, "ABRT": 6, "FPE": 8, "KILL": 9,
                                       "SEGV": 11, "PIPE": 13, "ALRM": 14, "TERM": 15, "USR1": 10, "USR2": 12]
         return table[name] ?? 1

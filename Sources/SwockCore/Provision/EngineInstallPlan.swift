@@ -41,7 +41,8 @@ public enum EngineInstallPlan: Equatable, Sendable {
         case .debian:
             // Wait for other apt/dpkg runs (cloud-init, unattended-upgrades) instead of failing.
             let apt = "apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3"
-            command = "export DEBIAN_FRONTEND=noninteractive; for i in 1 2 3; do \(apt) update -q && \(apt) install -y -q docker.io && exit 0; sleep 5; done; exit 1"
+            // An install that was cut off earlier leaves dpkg "interrupted": finish that first.
+            command = "export DEBIAN_FRONTEND=noninteractive; for i in 1 2 3; do dpkg --configure -a; \(apt) update -q && \(apt) install -y -q docker.io && exit 0; sleep 5; done; exit 1"
         case .rhel:
             command = hasDnf
                 ? "dnf install -y moby-engine || dnf install -y docker"

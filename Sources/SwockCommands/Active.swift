@@ -1,0 +1,28 @@
+import ArgumentParser
+import Foundation
+import SwockCore
+
+struct Active: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the active machine: the one DOCKER_HOST points at, else the one chosen with `use`.")
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            let store = global.store
+            let resolver = MachineResolver(store: store)
+            if let host = ProcessInfo.processInfo.environment["DOCKER_HOST"], !host.isEmpty {
+                guard let name = resolver.machineMatching(dockerHost: host) else {
+                    throw UserFacingError("DOCKER_HOST=\(host) is not one of the machines; `swock-machine ls` lists them")
+                }
+                Output.out(name + "\n")
+                return
+            }
+            guard let name = store.activeMachine(), store.exists(name) else {
+                throw UserFacingError("No active host found; pick one with `swock-machine use NAME`")
+            }
+            Output.out(name + "\n")
+        }
+    }
+}

@@ -1,0 +1,27 @@
+import ArgumentParser
+import SwockCore
+
+struct Config: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the docker CLI flags that reach a machine: docker $(swock-machine config NAME) ps")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var machine: OptionalMachineName
+
+    func run() async throws {
+        try await reportingErrors {
+            let store = global.store
+            let config = try machine.resolve(store)
+            let dir = store.machineDir(config.name)
+            // Unquoted: `docker $(...)` splits words but does not remove quotes.
+            Output.out("""
+                --tlsverify
+                --tlscacert=\(dir)/ca.pem
+                --tlscert=\(dir)/cert.pem
+                --tlskey=\(dir)/key.pem
+                -H=\(config.engineURL)
+
+                """)
+        }
+    }
+}

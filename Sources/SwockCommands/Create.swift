@@ -1,0 +1,145 @@
+import ArgumentParser
+import Foundation
+import SSHKit
+import SwockCore
+import SwockPKI
+
+struct Create: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Turn a Linux server into a TLS-secured Docker host and record it as a machine.",
+        discussion: """
+            Connects over SSH, pins the host key, detects the OS, installs Docker Engine unless it is \
+            there, installs a server certificate signed by the store's CA, configures dockerd to listen \
+            on TCP with mutual TLS, and waits until it answers. Each step is recorded: if create stops \
+            half-way, `swock-machine provision NAME` resumes it.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: [.customShort("d"), .long], help: "Driver; \"generic\" drives an existing server over SSH.")
+    var driver = "generic"
+
+    @Option(name: .customLong("generic-ip-address"), help: ArgumentHelp("IP address or host name of the server (required).", valueName: "address"))
+    var address: String?
+
+    @Option(name: .customLong("generic-ssh-user"), help: "SSH user (root, or a user with passwordless sudo).")
+    var sshUser = "root"
+
+    @Option(name: .customLong("generic-ssh-key"), help: ArgumentHelp("SSH private key file (default: the ssh-agent, then ~/.ssh/id_*).", valueName: "path"))
+    var sshKey: String?
+
+    @Option(name: .customLong("generic-ssh-port"), help: "SSH port.")
+    var sshPort = 22
+
+    @Option(name: .customLong("generic-ssh-password"),
+            help: ArgumentHelp("Password for hosts that only take one (prefer $SWOCK_GENERIC_SSH_PASSWORD: a flag shows in ps); a generated key is installed and used from then on.", valueName: "password"))
+    var sshPassword: String?
+
+    @Option(name: .customLong("generic-engine-port"), help: "TCP port dockerd listens on (mutual TLS).")
+    var enginePort = 2376
+
+    @Option(name: .customLong("engine-label"), help: ArgumentHelp("Engine label key=value (repeatable).", valueName: "label"))
+    var engineLabels: [String] = []
+
+    @Option(name: .customLong("engine-opt"), help: ArgumentHelp("dockerd flag as name=value, e.g. dns=10.0.0.2 (repeatable).", valueName: "option"))
+    var engineOpts: [String] = []
+
+    @Option(name: .customLong("engine-env"), help: ArgumentHelp("Environment variable for dockerd, KEY=value (repeatable).", valueName: "env"))
+    var engineEnv: [String] = []
+
+    @Option(name: .customLong("engine-storage-driver"), help: "dockerd storage driver.")
+    var storageDriver: String?
+
+    @Option(name: .customLong("engine-registry-mirror"), help: ArgumentHelp("Registry mirror URL (repeatable).", valueName: "url"))
+    var registryMirrors: [String] = []
+
+    @Option(name: .customLong("engine-insecure-registry"), help: ArgumentHelp("Insecure registry host:port (repeatable).", valueName: "registry"))
+    var insecureRegistries: [String] = []
+
+    @Option(name: .customLong("engine-install-url"), help: ArgumentHelp("Install the engine with this get.docker.com-style script instead of the package manager.", valueName: "url"))
+    var installURL: String?
+
+    @Option(name: .customLong("engine-install"), help: "auto: install the engine unless dockerd is there; none: never install.")
+    var install = "auto"
+
+    @Option(name: .customLong("tls-san"), help: ArgumentHelp("Extra IP or DNS name for the server certificate (repeatable).", valueName: "name"))
+    var tlsSANs: [String] = []
+
+    @Option(name: .customLong("tls-key-type"), help: "Key type of the server certificate: ecdsa (P-256) or rsa (2048).")
+    var tlsKeyType = "ecdsa"
+
+    @Option(name: .customLong("hostname"), help: "Set the server's host name.")
+    var hostname: String?
+
+    @Option(name: .customLong("label"), help: ArgumentHelp("Machine label key=value, also an engine label (repeatable).", valueName: "label"))
+    var labels: [String] = []
+
+    @Option(name: .customLong("ssh-host-key"), help: "accept-new: pin the host key on first contact; strict: it must already be in the machine's known_hosts.")
+    var hostKeyPolicy = "accept-new"
+
+    @Argument(help: "Machine name: letters, digits, '.' and '-'.")
+    var name: String
+
+    func run() async throws {
+        try await reportingErrors {
+            let request = try makeRequest()
+            let logger = global.logger("swock.create")
+            let provisioner = Provisioner(store: global.store, progress: StderrProgress(), logger: logger)
+            let clock = ContinuousClock()
+            let start = clock.now
+            let config = try await provisioner.create(request)
+            let seconds = (clock.now - start).timeInterval
+            Output.err("(\(config.name)) Docker \(config.engine.version ?? "?") is up at \(config.engineURL) (\(String(format: "%.1f", seconds)) s)")
+            Output.err("To point your Docker client at it, run: eval \"$(swock-machine env \(config.name))\"")
+        }
+    }
+
+    func makeRequest() throws -> CreateRequest {
+        guard driver == "generic" else {
+            throw UserFacingError("driver \"\(driver)\" is not available: swock-machine drives existing servers over SSH; use --driver generic --generic-ip-address IP")
+        }
+        try MachineName.validate(name)
+        guard let address, !address.isEmpty else {
+            throw UserFacingError("--generic-ip-address is required: the IP address or host name of the server to turn into a Docker host")
+        }
+        var r = CreateRequest(name: name, address: address)
+        r.sshUser = sshUser
+        r.sshPort = sshPort
+        r.sshKeyPath = sshKey
+        r.sshKeyPassphrase = ProcessInfo.processInfo.environment["SWOCK_SSH_KEY_PASSPHRASE"]
+        r.sshPassword = sshPassword ?? ProcessInfo.processInfo.environment["SWOCK_GENERIC_SSH_PASSWORD"]
+        guard let method = EngineSettings.InstallMethod(rawValue: install) else {
+            throw UserFacingError("--engine-install \"\(install)\": expected auto or none")
+        }
+        guard let policy = HostKeyPolicy(rawValue: hostKeyPolicy) else {
+            throw UserFacingError("--ssh-host-key \"\(hostKeyPolicy)\": expected accept-new or strict")
+        }
+        r.hostKeyPolicy = policy
+        do { r.keyType = try KeyType(cliName: tlsKeyType) } catch {
+            throw UserFacingError("--tls-key-type \"\(tlsKeyType)\": expected ecdsa or rsa")
+        }
+        for e in engineEnv where !e.contains("=") || e.hasPrefix("=") {
+            throw UserFacingError("--engine-env \"\(e)\": expected KEY=value")
+        }
+        r.engine = EngineSettings(port: enginePort, options: engineOpts, labels: engineLabels, environment: engineEnv,
+                                  storageDriver: storageDriver, registryMirrors: registryMirrors,
+                                  insecureRegistries: insecureRegistries, install: method, installURL: installURL)
+        r.extraSANs = tlsSANs
+        r.hostname = hostname
+        r.labels = try Labels.parse(labels, flag: "--label")
+        return r
+    }
+}
+
+enum Labels {
+    static func parse(_ items: [String], flag: String) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for item in items {
+            guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {
+                throw UserFacingError("\(flag) \"\(item)\": expected key=value")
+            }
+            out[String(item[..<eq])] = String(item[item.index(after: eq)...])
+        }
+        return out
+    }
+}

@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import SwockCore
+
+struct Env: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the commands that point the docker CLI and SDKs at a machine: eval \"$(swock-machine env NAME)\"",
+        discussion: "Instant: it checks offline what it can (certificates present, not expired, covering the address); --check also asks the daemon.")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var machine: OptionalMachineName
+
+    @Option(help: "bash, zsh, sh, fish, powershell, cmd, tcsh, emacs or nu (default: from $SHELL).")
+    var shell: String?
+
+    @Flag(help: "Print the commands that undo it.")
+    var unset = false
+
+    @Flag(name: .customLong("no-proxy"), help: "Add the machine's address to NO_PROXY.")
+    var noProxy = false
+
+    @Flag(help: "Check that the daemon answers over mutual TLS before printing.")
+    var check = false
+
+    static let keys = ["DOCKER_TLS_VERIFY", "DOCKER_HOST", "DOCKER_CERT_PATH", "DOCKER_MACHINE_NAME"]
+
+    func run() async throws {
+        try await reportingErrors {
+            let sh: ShellEnv.Shell
+            if let shell {
+                guard let s = ShellEnv.Shell(rawValue: shell) else {
+                    throw UserFacingError("--shell \"\(shell)\": expected one of \(ShellEnv.Shell.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                sh = s
+            } else {
+                sh = ShellEnv.detect(shellPath: ProcessInfo.processInfo.environment["SHELL"])
+            }
+            var usage = "swock-machine env"
+            if global.storagePath != nil { usage += " -s \(global.store.root)" }
+            if shell != nil { usage += " --shell \(sh.rawValue)" }
+            if unset {
+                var keys = Self.keys
+                if noProxy { keys.append("NO_PROXY") }
+                Output.out(ShellEnv.unset(keys, shell: sh, usage: usage + " --unset"))
+                return
+            }
+            let store = global.store
+            let config = try machine.resolve(store)
+            if let problem = OfflineCheck.problems(config, store: store).first { throw UserFacingError(problem) }
+            if check {
+                let status = await MachineStatus.probe(config, store: store, timeout: .seconds(5))
+                guard status.state == .running else {
+                    throw UserFacingError("Host is not running (\(status.state.rawValue)\(status.error.map { ": \($0)" } ?? ""))")
+                }
+            }
+            var vars = [
+                ("DOCKER_TLS_VERIFY", "1"),
+                ("DOCKER_HOST", config.engineURL),
+                ("DOCKER_CERT_PATH", store.machineDir(config.name)),
+                ("DOCKER_MACHINE_NAME", config.name),
+            ]
+            if noProxy {
+                let existing = ProcessInfo.processInfo.environment["NO_PROXY"] ?? ProcessInfo.processInfo.environment["no_proxy"] ?? ""
+                var parts = existing.split(separator: ",").map(String.init)
+                if !parts.contains(config.address) { parts.append(config.address) }
+                vars.append(("NO_PROXY", parts.joined(separator: ",")))
+            }
+            Output.out(ShellEnv.set(vars, shell: sh, usage: usage + " \(config.name)"))
+        }
+    }
+}

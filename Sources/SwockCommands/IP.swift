@@ -1,0 +1,19 @@
+import ArgumentParser
+import SwockCore
+
+struct IP: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ip", abstract: "Print a machine's address.")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Machine names (default: the active machine).")
+    var names: [String] = []
+
+    func run() async throws {
+        try await reportingErrors {
+            let resolver = MachineResolver(store: global.store)
+            for n in names.isEmpty ? [nil] : names.map(Optional.some) {
+                Output.out(try resolver.resolve(n).address + "\n")
+            }
+        }
+    }
+}

@@ -1,0 +1,26 @@
+import ArgumentParser
+import Foundation
+import SwockCore
+
+struct Inspect: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print a machine's record as JSON (no secrets: keys stay in files).")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var machine: OptionalMachineName
+
+    @Option(name: [.customShort("f"), .long], help: "Template, e.g. '{{.Address}} {{.Engine.Version}}' (see `ls --help`).")
+    var format: String?
+
+    func run() async throws {
+        try await reportingErrors {
+            let config = try machine.resolve(global.store)
+            if let format {
+                let t = try Template(format)
+                Output.out(try t.render(machineFields(config: config, store: global.store)) + "\n")
+            } else {
+                Output.out(String(decoding: try Store.encode(config), as: UTF8.self))
+            }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import SwockCore
+
+struct List: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ls",
+        abstract: "List machines with their live state (all checked at once; -t bounds the whole listing).",
+        discussion: """
+            Columns: NAME ACTIVE DRIVER STATE URL DOCKER ERRORS. STATE is Running (the engine answers over \
+            mutual TLS), Stopped (SSH answers, the engine does not), Timeout or Error.
+            --format takes table, json, or a template of fields: {{.Name}} {{.Active}} {{.DriverName}} \
+            {{.State}} {{.URL}} {{.DockerVersion}} {{.Error}} {{.Address}} {{.SSHUser}} {{.Labels}} \
+            {{.Labels.KEY}}; prefix it with "table " for aligned columns with a header.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: .long, help: ArgumentHelp("Filter: name=REGEXP, state=Running, label=k=v, driver=generic (repeatable).", valueName: "key=value"))
+    var filter: [String] = []
+
+    @Flag(name: [.customShort("q"), .long], help: "Print names only.")
+    var quiet = false
+
+    @Option(name: [.customShort("f"), .long], help: "table, json, or a template (see above).")
+    var format: String?
+
+    @Option(name: [.customShort("t"), .long], help: "Seconds to wait for the machines, all together.")
+    var timeout: Double = 3
+
+    func run() async throws {
+        try await reportingErrors {
+            let store = global.store
+            let filter = try MachineFilter(filter)
+            let template: Template? = try format.flatMap { f in
+                f == "table" || f == "json" ? nil : try Template(f.hasPrefix("table ") ? String(f.dropFirst(6)) : f)
+            }
+            let records = store.list()
+            let active = activeName(store)
+            var configs: [MachineConfig] = []
+            var broken: [(String, StoreError)] = []
+            for (name, r) in records {
+                switch r {
+                case .success(let c): configs.append(c)
+                case .failure(let e): broken.append((name, e))
+                }
+            }
+            // Everything but state is decided offline; `ls -q` without a state filter needs no network.
+            let preFiltered = configs.filter { filter.matches($0, state: nil) }
+            if quiet && !filter.needsState {
+                for c in preFiltered { Output.out(c.name + "\n") }
+                return
+            }
+            let limit = Duration.milliseconds(Int(max(timeout, 0.1) * 1000))
+            let statuses = await withTaskGroup(of: (String, MachineStatus).self) { group in
+                for c in preFiltered {
+                    group.addTask { (c.name, await MachineStatus.probe(c, store: store, timeout: limit)) }
+                }
+                var out: [String: MachineStatus] = [:]
+                for await (n, s) in group { out[n] = s }
+                return out
+            }
+            let shown = preFiltered.filter { filter.matches($0, state: statuses[$0.name]?.state ?? .error) }
+            if quiet {
+                for c in shown { Output.out(c.name + "\n") }
+                return
+            }
+            let rows = shown.map { machineFields(config: $0, store: store, status: statuses[$0.name], active: $0.name == active) }
+            switch format {
+            case "json":
+                for r in rows {
+                    let obj: [String: String] = ["Name": r["Name"]!, "Active": r["Active"]!, "DriverName": r["DriverName"]!,
+                                                 "State": r["State"]!, "URL": r["URL"]!, "DockerVersion": r["DockerVersion"]!, "Error": r["Error"]!]
+                    let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
+                    Output.out(String(decoding: data, as: UTF8.self) + "\n")
+                }
+            case let f? where f != "table":
+                if f.hasPrefix("table "), let t = template {
+                    var table = [t.fields.map { Self.header($0) }]
+                    for r in rows { table.append(try t.fields.map { try Template("{{.\($0)}}").render(r) }) }
+                    Output.out(TableLayout.render(table))
+                } else if let t = template {
+                    for r in rows { Output.out(try t.render(r) + "\n") }
+                }
+            default:
+                var table = [["NAME", "ACTIVE", "DRIVER", "STATE", "URL", "DOCKER", "ERRORS"]]
+                for r in rows {
+                    table.append([r["Name"]!, r["Active"]!, r["DriverName"]!, r["State"]!, r["URL"]!, r["DockerVersion"]!, r["Error"]!])
+                }
+                if filter.isEmpty {
+                    for (name, e) in broken { table.append([name, "-", "", "Error", "", "Unknown", Self.brokenReason(e)]) }
+                }
+                Output.out(TableLayout.render(table))
+            }
+        }
+    }
+
+    func activeName(_ store: Store) -> String? {
+        if let host = ProcessInfo.processInfo.environment["DOCKER_HOST"], !host.isEmpty {
+            return MachineResolver(store: store).machineMatching(dockerHost: host)
+        }
+        return store.activeMachine()
+    }
+
+    static func header(_ field: String) -> String {
+        switch field {
+        case "DriverName": return "DRIVER"
+        case "DockerVersion": return "DOCKER"
+        case "Error": return "ERRORS"
+        default: return field.uppercased()
+        }
+    }
+
+    static func brokenReason(_ e: StoreError) -> String {
+        switch e {
+        case .corrupt(_, _, let reason): return "config.json: \(reason)"
+        case .unsupportedVersion(_, let found, _): return "config.json format \(found) is newer than this swock-machine"
+        default: return "\(e)"
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import SwockCore
+
+/// Writing to stdout/stderr, and turning errors into one line plus a non-zero exit.
+enum Output {
+    static func err(_ line: String, terminator: String = "\n") {
+        FileHandle.standardError.write(Data((line + terminator).utf8))
+    }
+
+    static func out(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+}
+
+/// A failure the user sees as one line on stderr, exit status 1.
+struct UserFacingError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
+
+extension AsyncParsableCommand {
+    /// Runs `body`; any error becomes one line on stderr and exit status 1.
+    func reportingErrors(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch let e as ExitCode {
+            throw e
+        } catch let e as CleanExit {
+            throw e
+        } catch {
+            Output.err("Error: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Progress lines on stderr: `(web1) install-engine: installed ... (12.3 s)`.
+struct StderrProgress: ProvisionProgress {
+    func stepStarted(machine: String, step: String) {}
+
+    func stepFinished(machine: String, step: String, detail: String, seconds: Double) {
+        let d = detail.isEmpty ? "" : ": \(detail)"
+        Output.err("(\(machine)) \(step)\(d) (\(String(format: "%.2f", seconds)) s)")
+    }
+}

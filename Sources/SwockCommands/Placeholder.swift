@@ -1,5 +1,0 @@
-import ArgumentParser
-
-public struct SwockMachine: AsyncParsableCommand {
-    public init() {}
-}

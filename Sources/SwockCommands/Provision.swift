@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+import SwockCore
+
+struct Provision: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Re-run provisioning: resumes a create that stopped, and is harmless on a healthy machine.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Machine names.")
+    var names: [String]
+
+    func run() async throws {
+        try await reportingErrors {
+            guard !names.isEmpty else { throw UserFacingError("name at least one machine to provision") }
+            let provisioner = Provisioner(store: global.store, progress: StderrProgress(), logger: global.logger("swock.provision"))
+            var failures: [String] = []
+            await withTaskGroup(of: String?.self) { group in
+                for name in names {
+                    group.addTask {
+                        do {
+                            let c = try await provisioner.provision(name, password: ProcessInfo.processInfo.environment["SWOCK_GENERIC_SSH_PASSWORD"])
+                            Output.err("(\(name)) Docker \(c.engine.version ?? "?") is up at \(c.engineURL)")
+                            return nil
+                        } catch {
+                            return "\(error)"
+                        }
+                    }
+                }
+                for await f in group { if let f { failures.append(f) } }
+            }
+            if failures.count == 1 { throw UserFacingError(failures[0]) }
+            if !failures.isEmpty {
+                for f in failures { Output.err("Error: \(f)") }
+                throw ExitCode(1)
+            }
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import SwockCore
+
+struct Remove: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rm",
+        abstract: "Remove machines: take our configuration off the host, then drop the local record.",
+        discussion: "dockerd keeps running on the host, on its unix socket only; running containers are not touched.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(name: .customShort("y"), help: "Do not ask for confirmation.")
+    var yes = false
+
+    @Flag(name: [.customShort("f"), .long], help: "Remove the local record even when the host cannot be cleaned.")
+    var force = false
+
+    @Argument(help: "Machine names.")
+    var names: [String]
+
+    func run() async throws {
+        try await reportingErrors {
+            guard !names.isEmpty else { throw UserFacingError("name at least one machine to remove") }
+            let store = global.store
+            for n in names where !store.exists(n) {
+                try MachineName.validate(n)
+                throw StoreError.notFound(n)
+            }
+            if !yes {
+                Output.err("About to remove \(names.joined(separator: ", "))")
+                Output.err("Are you sure? (y/n): ", terminator: "")
+                let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased()
+                guard answer == "y" || answer == "yes" else { throw UserFacingError("aborted: nothing was removed") }
+            }
+            let remover = Remover(store: store, logger: global.logger("swock.rm"))
+            var failed = false
+            for n in names {
+                do {
+                    let warning = try await remover.remove(n, force: force)
+                    if let warning { Output.err("Warning: \(n): \(warning)") }
+                    Output.out("Successfully removed \(n)\n")
+                } catch {
+                    Output.err("Error: \(error)")
+                    failed = true
+                }
+            }
+            if failed { throw ExitCode(1) }
+        }
+    }
+}

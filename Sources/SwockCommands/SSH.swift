@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+import SSHKit
+import SwockCore
+
+struct SSH: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ssh",
+        abstract: "Log into a machine, or run a command there: swock-machine ssh NAME -- CMD ...",
+        discussion: "With a command, stdin passes through and the exit status is the remote command's.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Machine name.")
+    var name: String
+
+    @Argument(parsing: .postTerminator, help: "Command to run instead of a shell.")
+    var command: [String] = []
+
+    func run() async throws {
+        var status: Int32 = 0
+        try await reportingErrors {
+            let store = global.store
+            let config = try MachineResolver(store: store).resolve(name)
+            let ssh = try await MachineSSH(store: store, logger: global.logger("swock.ssh")).connect(config)
+            if command.isEmpty {
+                status = try await ssh.interactiveShell()
+            } else {
+                // One argument is taken as a shell command line (like ssh); several are quoted word by word.
+                let line = command.count == 1 ? command[0] : ShellQuote.join(command)
+                let r = try await ssh.exec(line, stdin: isatty(0) == 0 ? .fileDescriptor(0) : .none, collect: false,
+                                           onStdout: { FileHandle.standardOutput.write($0) },
+                                           onStderr: { FileHandle.standardError.write($0) })
+                status = r.exitStatus ?? (128 + SSHSession.signalNumber(r.signal ?? "KILL"))
+            }
+            await ssh.close()
+        }
+        if status != 0 { throw ExitCode(status) }
+    }
+}

@@ -1,0 +1,21 @@
+import ArgumentParser
+import SwockCore
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print a machine's live state: Running, Stopped, Timeout or Error.")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var machine: OptionalMachineName
+
+    @Option(name: [.customShort("t"), .long], help: "Seconds to wait for the machine.")
+    var timeout: Double = 3
+
+    func run() async throws {
+        try await reportingErrors {
+            let store = global.store
+            let config = try machine.resolve(store)
+            let status = await MachineStatus.probe(config, store: store, timeout: .milliseconds(Int(timeout * 1000)))
+            Output.out(status.state.rawValue + "\n")
+        }
+    }
+}

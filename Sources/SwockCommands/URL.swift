@@ -1,0 +1,19 @@
+import ArgumentParser
+import SwockCore
+
+struct URL: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "url", abstract: "Print a machine's Docker URL (tcp://ADDRESS:PORT).")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var machine: OptionalMachineName
+
+    func run() async throws {
+        try await reportingErrors {
+            let store = global.store
+            let config = try machine.resolve(store)
+            let status = await MachineStatus.probe(config, store: store, timeout: .seconds(3))
+            guard status.state == .running else { throw UserFacingError("Host is not running") }
+            Output.out(config.engineURL + "\n")
+        }
+    }
+}
