@@ -10,13 +10,13 @@ final class SSHWorkerThread: @unchecked Sendable {
     private let condition = NSCondition()
     private var jobs: [() -> Void] = []
     private var stopping = false
-    private var thread: Thread?
 
     init(name: String) {
-        let t = Thread { [unowned self] in self.loop() }
+        // The running thread keeps this object alive (strong capture) until its loop ends after
+        // `stop()`: the session that owns us may go away while jobs are still queued.
+        let t = Thread { self.loop() }
         t.name = name
         t.stackSize = 1 << 20
-        thread = t
         t.start()
     }
 

@@ -179,7 +179,9 @@ public struct CertificateAuthority: Sendable {
 
     static func validity(days: Int, now: Date) throws -> (Date, Date) {
         guard days > 0, days <= 100 * 366 else { throw PKIError.invalidValidity(days: days) }
-        return (now.addingTimeInterval(-clockSkewAllowance), now.addingTimeInterval(TimeInterval(days) * 86_400))
+        // X.509 times have whole seconds; truncate here so the dates don't depend on how the encoder rounds.
+        let start = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
+        return (start.addingTimeInterval(-clockSkewAllowance), start.addingTimeInterval(TimeInterval(days) * 86_400))
     }
 
     /// 20 random bytes, top bit clear (positive) and next bit set, so the DER INTEGER is exactly 20 bytes.

@@ -24,7 +24,9 @@ struct KeyMaterial {
 
     /// Loads an unencrypted private key (PKCS#8, SEC1 "EC PRIVATE KEY" or PKCS#1 "RSA PRIVATE KEY").
     static func load(pem: String) throws -> Certificate.PrivateKey {
-        if pem.contains("ENCRYPTED") { throw PKIError.encryptedPrivateKey }
+        if pem.contains("BEGIN ENCRYPTED PRIVATE KEY") || pem.contains("Proc-Type: 4,ENCRYPTED") {
+            throw PKIError.encryptedPrivateKey
+        }
         let key: Certificate.PrivateKey
         do {
             key = try Certificate.PrivateKey(pemEncoded: pem.trimmingPEMWhitespace())

@@ -58,6 +58,17 @@ public enum Fleet {
         }
     }
 
+    /// Like `up`, but each host starts from a pristine disk (any earlier host of that name is
+    /// torn down first): for tests that install or change things.
+    public static func fresh(_ names: [String], variant: String = "base") async throws -> [FleetHost] {
+        if unavailableReason == nil { try await down(names) }
+        return try await up(names, variant: variant)
+    }
+
+    public static func fresh(_ name: String, variant: String = "base") async throws -> FleetHost {
+        try await fresh([name], variant: variant)[0]
+    }
+
     public static func up(_ name: String, variant: String = "base") async throws -> FleetHost {
         try await up([name], variant: variant)[0]
     }

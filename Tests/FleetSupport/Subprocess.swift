@@ -14,6 +14,11 @@ public enum Subprocess {
                            currentDirectory: String? = nil) async throws -> Result {
         try await withCheckedThrowingContinuation { cont in
             let t = Thread {
+                // Threads of the test runner block every signal, and a child inherits its
+                // spawning thread's mask: `timeout`, `kill` and our own deadlines would not work.
+                var none = sigset_t()
+                sigemptyset(&none)
+                pthread_sigmask(SIG_SETMASK, &none, nil)
                 do { cont.resume(returning: try runBlocking(argv, stdin: stdin, environment: environment, currentDirectory: currentDirectory)) }
                 catch { cont.resume(throwing: error) }
             }

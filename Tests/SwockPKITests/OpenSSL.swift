@@ -6,6 +6,8 @@ import Glibc
 import Darwin
 #endif
 
+private func sigkill(_ pid: Int32) { _ = kill(pid, SIGKILL) }
+
 /// Result of running a child process.
 struct ProcessResult {
     var status: Int32
@@ -28,7 +30,7 @@ enum Tool {
         let deadline = Date().addingTimeInterval(timeout)
         while running.process.isRunning && Date() < deadline { usleep(10_000) }
         let timedOut = running.process.isRunning
-        if timedOut { running.process.terminate() }
+        if timedOut { running.kill() }
         running.process.waitUntilExit()
         return running.finish(timedOut: timedOut)
     }
@@ -46,11 +48,15 @@ enum Tool {
         process.currentDirectoryURL = dir
         process.standardOutput = try FileHandle(forWritingTo: outURL)
         process.standardError = try FileHandle(forWritingTo: errURL)
-        let input = Pipe()
-        process.standardInput = input
+        // stdin comes from a file, not a pipe: writing to a pipe whose reader already exited raises SIGPIPE.
+        if let stdin {
+            let inURL = dir.appendingPathComponent("\(id).in")
+            try Data(stdin.utf8).write(to: inURL)
+            process.standardInput = try FileHandle(forReadingFrom: inURL)
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
         try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try? input.fileHandleForWriting.close()
         return RunningProcess(process: process, outURL: outURL, errURL: errURL)
     }
 }
@@ -71,8 +77,14 @@ struct RunningProcess {
         )
     }
 
+    /// SIGKILL: children of the test runner inherit its blocked signal mask, so SIGTERM
+    /// (`Process.terminate()`) is never delivered and waiting would hang.
+    func kill() {
+        if process.isRunning { sigkill(process.processIdentifier) }
+    }
+
     func stop() {
-        if process.isRunning { process.terminate() }
+        kill()
         process.waitUntilExit()
     }
 }

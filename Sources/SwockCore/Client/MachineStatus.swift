@@ -31,20 +31,19 @@ public struct MachineStatus: Sendable, Equatable {
                 warning = notAfter.timeIntervalSinceNow < 0 ? "server certificate expired" : "server certificate expires \(Self.day(notAfter))"
             }
             return MachineStatus(state: .running, engineVersion: "v" + v.version, error: warning)
-        } catch let e as EngineError {
-            switch e {
+        } catch {
+            // EngineClient throws EngineError only (typed throws).
+            switch error {
             case .connectionRefused, .timedOut, .unreachable, .connectionClosed, .network:
                 let left = deadline - clock.now
                 if left > .milliseconds(50), await TCPProbe.isOpen(host: config.address, port: config.ssh.port, timeout: left) {
                     return MachineStatus(state: .stopped, error: nil)
                 }
-                if case .timedOut = e { return MachineStatus(state: .timeout, error: "no answer within \(Self.seconds(timeout))") }
-                return MachineStatus(state: clock.now >= deadline ? .timeout : .error, error: short(e))
+                if case .timedOut = error { return MachineStatus(state: .timeout, error: "no answer within \(Self.seconds(timeout))") }
+                return MachineStatus(state: clock.now >= deadline ? .timeout : .error, error: short(error))
             default:
-                return MachineStatus(state: .error, error: short(e))
+                return MachineStatus(state: .error, error: short(error))
             }
-        } catch {
-            return MachineStatus(state: .error, error: "\(error)")
         }
     }
 
@@ -84,12 +83,12 @@ public struct MachineStatus: Sendable, Equatable {
 public enum OfflineCheck {
     public static func problems(_ config: MachineConfig, store: Store, now: Date = Date()) -> [String] {
         var out: [String] = []
+        if config.provisioning.phase != .ready {
+            out.append("machine \"\(config.name)\" is not fully provisioned (\(config.provisioning.lastError ?? config.provisioning.phase.rawValue)); run `swock-machine provision \(config.name)`")
+        }
         let dir = store.machineDir(config.name)
         for f in ["ca.pem", "cert.pem", "key.pem"] where !FileManager.default.fileExists(atPath: dir + "/" + f) {
             out.append("\(store.relative(dir))/\(f) is missing; run `swock-machine regenerate-certs \(config.name)`")
-        }
-        if config.provisioning.phase != .ready {
-            out.append("machine \"\(config.name)\" is not fully provisioned (\(config.provisioning.lastError ?? config.provisioning.phase.rawValue)); run `swock-machine provision \(config.name)`")
         }
         if let notAfter = config.tls.serverNotAfter, notAfter < now {
             out.append("the server certificate of \"\(config.name)\" expired on \(MachineStatus.day(notAfter)); run `swock-machine regenerate-certs \(config.name)`")

@@ -1,38 +1,57 @@
 import Foundation
 import SSHKit
 
-/// Adopting a host whose /etc/docker/daemon.json already sets listeners or TLS material: those
-/// keys would clash with our flags (dockerd refuses "specified both as a flag and in the
-/// configuration file"). They are moved aside into a backup that `rm` restores; everything else
-/// in the file stays.
+/// Adopting a host's existing /etc/docker/daemon.json:
+/// - keys that would clash with our flags (listeners, TLS material) are moved out — dockerd
+///   refuses "specified both as a flag and in the configuration file";
+/// - `live-restore` is switched on and the running daemon reloaded *before* we restart it, so
+///   its running containers survive the restart (an old daemon without live-restore stops
+///   them on its way down, whatever the new one says).
+/// The original file is kept in a backup (or a marker that there was none) that `rm` restores.
 struct DaemonJSON {
     static let path = "/etc/docker/daemon.json"
     static let backup = "/etc/docker/daemon.json.swock-backup"
+    static let absentMarker = "/etc/docker/daemon.json.swock-absent"
     static let conflicting: Set<String> = ["hosts", "tls", "tlsverify", "tlscacert", "tlscert", "tlskey"]
 
-    var setsLiveRestore: Bool
     var movedKeys: [String]
 
     var note: String {
         movedKeys.isEmpty ? "" : "; moved \(movedKeys.sorted().joined(separator: ", ")) out of \(Self.path) (original in \(Self.backup))"
     }
 
+    /// The shell that puts the original daemon.json back (used by `rm`).
+    static let restoreCommand = """
+        if [ -f \(backup) ]; then mv -f \(backup) \(path); elif [ -f \(absentMarker) ]; then rm -f \(path) \(absentMarker); fi
+        """
+
     static func adopt(ssh: SSHSession) async throws -> DaemonJSON {
-        let r = try await ssh.execAsRoot("cat \(path) 2>/dev/null || true", timeout: .seconds(30))
+        let r = try await ssh.execAsRoot("cat \(path) 2>/dev/null", timeout: .seconds(30))
+        let existed = r.succeeded
         let text = r.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !text.isEmpty else { return DaemonJSON(setsLiveRestore: false, movedKeys: []) }
-        guard var object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
-            throw SSHError.commandFailed(host: ssh.target.host, command: "read \(path)", exitStatus: nil, signal: nil,
-                                         stderr: "\(path) is not valid JSON; fix it on the host (dockerd would not start with it either)")
+        var object: [String: Any] = [:]
+        if existed && !text.isEmpty {
+            guard let parsed = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
+                throw SSHError.commandFailed(host: ssh.target.host, command: "read \(path)", exitStatus: nil, signal: nil,
+                                             stderr: "\(path) is not valid JSON; fix it on the host (dockerd would not start with it either)")
+            }
+            object = parsed
         }
         let moved = object.keys.filter { conflicting.contains($0) }
-        let liveRestore = object["live-restore"] != nil
-        if !moved.isEmpty {
-            for k in moved { object.removeValue(forKey: k) }
-            let cleaned = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-            try await ssh.runAsRoot("[ -e \(backup) ] || cp -p \(path) \(backup)", timeout: .seconds(30))
-            try await ssh.installAsRoot(cleaned + Data("\n".utf8), at: path, mode: 0o644)
+        let needsLiveRestore = object["live-restore"] == nil
+        guard !moved.isEmpty || needsLiveRestore else { return DaemonJSON(movedKeys: []) }
+        for k in moved { object.removeValue(forKey: k) }
+        if needsLiveRestore { object["live-restore"] = true }
+        let cleaned = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        let keep = existed
+            ? "[ -e \(backup) ] || [ -e \(absentMarker) ] || cp -p \(path) \(backup)"
+            : "[ -e \(backup) ] || touch \(absentMarker)"
+        try await ssh.runAsRoot("mkdir -p /etc/docker && \(keep)", timeout: .seconds(30))
+        try await ssh.installAsRoot(cleaned + Data("\n".utf8), at: path, mode: 0o644)
+        // live-restore is reloadable: tell the running daemon now (SIGHUP), before any restart.
+        if needsLiveRestore {
+            try await ssh.runAsRoot("pid=$(pidof dockerd) && kill -HUP $pid; sleep 0.3; true", timeout: .seconds(30))
         }
-        return DaemonJSON(setsLiveRestore: liveRestore, movedKeys: moved)
+        return DaemonJSON(movedKeys: moved)
     }
 }

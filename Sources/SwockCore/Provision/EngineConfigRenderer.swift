@@ -46,7 +46,7 @@ public enum EngineConfigRenderer {
             "# Written by swock-machine; removed by `swock-machine rm`.",
             "[Service]",
         ]
-        for e in environment { lines.append("Environment=\(systemdQuote(e))") }
+        for e in environment { lines.append("Environment=\(systemdEnvironmentQuote(e))") }
         lines.append("ExecStart=")
         lines.append("ExecStart=" + ([dockerdPath] + arguments).map(systemdQuote).joined(separator: " "))
         return lines.joined(separator: "\n") + "\n"
@@ -55,6 +55,16 @@ public enum EngineConfigRenderer {
     /// One word for a systemd unit line: double-quoted, C escapes for `\`, `"` and control
     /// characters, `$$` for `$` (no variable expansion) and `%%` for `%` (no specifiers).
     public static func systemdQuote(_ s: String) -> String {
+        quoteForSystemd(s, dollar: "$$")
+    }
+
+    /// One `Environment=` assignment: as `systemdQuote`, but `$` stays single (systemd does no
+    /// variable expansion there, so `$$` would reach dockerd as two dollars).
+    public static func systemdEnvironmentQuote(_ s: String) -> String {
+        quoteForSystemd(s, dollar: "$")
+    }
+
+    private static func quoteForSystemd(_ s: String, dollar: String) -> String {
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {
@@ -63,7 +73,7 @@ public enum EngineConfigRenderer {
             case "\n": out += "\\n"
             case "\t": out += "\\t"
             case "\r": out += "\\r"
-            case "$": out += "$$"
+            case "$": out += dollar
             case "%": out += "%%"
             default:
                 if scalar.value < 0x20 || scalar.value == 0x7f {

@@ -8,7 +8,7 @@ public struct HostProbe: Sendable, Equatable {
     public var initSystem: String
     public var dockerdPath: String?
     public var hasDnf: Bool
-    /// The `--containerd=...` flag of the stock systemd unit, when it has one.
+    /// The `--containerd=...` flag of the packaged systemd unit (never of our drop-in), when it has one.
     public var stockContainerdFlag: String?
 
     public static let script = """
@@ -24,7 +24,10 @@ public struct HostProbe: Sendable, Equatable {
         echo '==dockerd'; command -v dockerd 2>/dev/null || true
         echo '==dnf'; command -v dnf 2>/dev/null || true
         echo '==containerd'
-        if [ -d /run/systemd/system ]; then systemctl cat docker.service 2>/dev/null | grep -v '^#' | grep -o -- '--containerd=[^ ]*' | tail -n 1; fi
+        if [ -d /run/systemd/system ]; then
+          unit=$(systemctl show -p FragmentPath --value docker.service 2>/dev/null)
+          [ -n "$unit" ] && [ -f "$unit" ] && grep -v '^#' "$unit" | grep -o -- '--containerd=[^ "]*' | tail -n 1
+        fi
         echo '==end'
         """
 

@@ -31,8 +31,8 @@ public struct Provisioner: Sendable {
         let log = StepLog(machine: req.name)
 
         // Pre-create checks, with the host key pinned into a staging file first.
-        let staging = store.root + "/.staging-\(req.name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        try Store.makeDirectory(store.root)
+        // It lives outside the store, so a refused create leaves the store exactly as it was.
+        let staging = NSTemporaryDirectory() + "swock-create-\(req.name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try Store.makeDirectory(staging)
         defer { try? FileManager.default.removeItem(atPath: staging) }
         let auth = initialAuth(req)
@@ -48,6 +48,17 @@ public struct Provisioner: Sendable {
         } catch {
             throw ProvisionError(machine: req.name, step: "connect", reason: "\(error)", resumable: false)
         }
+        // Sessions are closed before we return: a disconnect still running on the session
+        // thread while the process exits races libssh's own teardown.
+        do {
+            return try await createOnHost(req, ssh: ssh, log: log, staging: staging)
+        } catch {
+            await ssh.close()
+            throw error
+        }
+    }
+
+    private func createOnHost(_ req: CreateRequest, ssh: SSHSession, log: StepLog, staging: String) async throws -> MachineConfig {
         let probe = try await detectOS(log, ssh, resumable: false)
         try await checkRoot(log, ssh, resumable: false)
         if req.engine.install == .none && probe.dockerdPath == nil {
@@ -77,7 +88,9 @@ public struct Provisioner: Sendable {
         } catch {
             throw StoreError.io(path: machineDir + "/known_hosts", reason: "\(error)")
         }
-        return try await runSteps(log, config: config, ssh: ssh, probe: probe, password: req.sshPassword, requestedHostname: req.hostname)
+        let done = try await runSteps(log, config: config, ssh: ssh, probe: probe, password: req.sshPassword, requestedHostname: req.hostname)
+        await ssh.close()
+        return done
     }
 
     // MARK: - provision (resume / re-run)
@@ -96,16 +109,23 @@ public struct Provisioner: Sendable {
             try? recordFailure(name, step: "connect", error)
             throw ProvisionError(machine: name, step: "connect", reason: "\(error)", resumable: true)
         }
-        let probe: HostProbe
         do {
-            probe = try await detectOS(log, ssh, resumable: true)
-            try await checkRoot(log, ssh, resumable: true)
+            let probe: HostProbe
+            do {
+                probe = try await detectOS(log, ssh, resumable: true)
+                try await checkRoot(log, ssh, resumable: true)
+            } catch {
+                try? recordFailure(name, step: (error as? ProvisionError)?.step ?? "detect-os", error)
+                throw error
+            }
+            config = try store.update(name) { $0.host = facts(probe) }
+            let done = try await runSteps(log, config: config, ssh: ssh, probe: probe, password: password, requestedHostname: hostname)
+            await ssh.close()
+            return done
         } catch {
-            try? recordFailure(name, step: (error as? ProvisionError)?.step ?? "detect-os", error)
+            await ssh.close()
             throw error
         }
-        config = try store.update(name) { $0.host = facts(probe) }
-        return try await runSteps(log, config: config, ssh: ssh, probe: probe, password: password, requestedHostname: hostname)
     }
 
     // MARK: - Steps after the record exists
@@ -314,7 +334,7 @@ public struct Provisioner: Sendable {
         let daemonJSON = try await DaemonJSON.adopt(ssh: ssh)
         let args = EngineConfigRenderer.dockerdArguments(
             engine: config.engine, machineLabels: config.labels,
-            liveRestore: !daemonJSON.setsLiveRestore,
+            liveRestore: false,  // set in daemon.json by DaemonJSON.adopt, so the running daemon has it too
             containerdSocket: probe.stockContainerdFlag.map { String($0.dropFirst("--containerd=".count)) })
         let env = config.engine.environment
         switch probe.initSystem {

@@ -49,7 +49,16 @@ public struct Remover: Sendable {
 
     func cleanHost(_ config: MachineConfig) async throws {
         let ssh = try await MachineSSH(store: store, connectTimeout: connectTimeout, logger: logger).connect(config)
-        defer { Task { await ssh.close() } }
+        do {
+            try await cleanHost(config, ssh: ssh)
+            await ssh.close()
+        } catch {
+            await ssh.close()
+            throw error
+        }
+    }
+
+    private func cleanHost(_ config: MachineConfig, ssh: SSHSession) async throws {
         let r = EngineConfigRenderer.self
         let restart: String
         switch config.host?.initSystem ?? "systemd" {
@@ -68,7 +77,7 @@ public struct Remover: Sendable {
         }
         try await ssh.runAsRoot("""
             rm -rf \(r.remoteDir); \
-            if [ -f \(DaemonJSON.backup) ]; then mv -f \(DaemonJSON.backup) \(DaemonJSON.path); fi; \
+            \(DaemonJSON.restoreCommand); \
             \(restart)
             """, timeout: .seconds(180))
     }

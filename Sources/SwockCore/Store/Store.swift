@@ -113,8 +113,9 @@ public struct Store: Sendable {
         }
         do {
             return try decoder.decode(MachineConfig.self, from: data)
-        } catch let DecodingError.keyNotFound(key, _) {
-            throw StoreError.corrupt(name: name, path: path, reason: "field \"\(key.stringValue)\" is missing")
+        } catch let DecodingError.keyNotFound(key, ctx) {
+            let field = (ctx.codingPath + [key]).map(\.stringValue).joined(separator: ".")
+            throw StoreError.corrupt(name: name, path: path, reason: "field \"\(field)\" is missing")
         } catch let DecodingError.typeMismatch(_, ctx), let DecodingError.valueNotFound(_, ctx) {
             let field = ctx.codingPath.map(\.stringValue).joined(separator: ".")
             throw StoreError.corrupt(name: name, path: path, reason: "field \"\(field)\" has the wrong type")
@@ -169,6 +170,8 @@ public struct Store: Sendable {
         try MachineName.validate(name)
         guard exists(name) else { throw StoreError.notFound(name) }
         try lock.withLock {
+            // Checked again under the lock: a concurrent remove may have won.
+            guard exists(name) else { throw StoreError.notFound(name) }
             // Rename first so that a half-removed directory is never mistaken for a machine.
             let trash = machinesDir + "/.removing-\(name)-\(getpid())"
             guard rename(machineDir(name), trash) == 0 else {

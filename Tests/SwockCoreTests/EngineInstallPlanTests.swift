@@ -1,0 +1,119 @@
+import FleetSupport
+import Foundation
+import SSHKit
+import Testing
+@testable import SwockCore
+
+@Suite struct EngineInstallPlanTests {
+    let debian = OSRelease(id: "debian", versionID: "12")
+
+    @Test(arguments: [EngineSettings.InstallMethod.auto, .none])
+    func dockerdPresentMeansAlreadyInstalled(method: EngineSettings.InstallMethod) throws {
+        #expect(try EngineInstallPlan.plan(release: debian, family: .debian, dockerdPresent: true, method: method, installURL: "https://x") == .alreadyInstalled)
+        #expect(try EngineInstallPlan.plan(release: nil, family: nil, dockerdPresent: true, method: method, installURL: nil) == .alreadyInstalled)
+    }
+
+    @Test func installNoneWithoutDockerdFails() {
+        #expect(throws: EngineInstallPlan.NotInstallable(description: "dockerd is not installed on the host and --engine-install is none; install Docker Engine there first, or use --engine-install auto")) {
+            try EngineInstallPlan.plan(release: debian, family: .debian, dockerdPresent: false, method: .none, installURL: "https://get.docker.com")
+        }
+    }
+
+    @Test(arguments: [
+        (OSFamily.debian, true, "export DEBIAN_FRONTEND=noninteractive; for i in 1 2 3; do dpkg --configure -a; apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 update -q && apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 install -y -q docker.io && exit 0; sleep 5; done; exit 1"),
+        (.rhel, true, "dnf install -y moby-engine || dnf install -y docker"),
+        (.rhel, false, "yum install -y docker"),
+        (.alpine, true, "apk add --no-cache docker && (rc-update add docker default || true)"),
+        (.suse, true, "zypper --non-interactive install docker"),
+        (.arch, true, "pacman -Sy --noconfirm docker"),
+    ])
+    func familyCommands(family: OSFamily, hasDnf: Bool, command: String) throws {
+        let plan = try EngineInstallPlan.plan(release: OSRelease(id: "x"), family: family, dockerdPresent: false,
+                                              method: .auto, installURL: nil, hasDnf: hasDnf)
+        #expect(plan == .packageManager(family: family, command: command))
+    }
+
+    @Test func unknownOSNamesIDAndIDLikeAndFlags() throws {
+        let e = #expect(throws: EngineInstallPlan.NotInstallable.self) {
+            try EngineInstallPlan.plan(release: OSRelease(id: "plan9", idLike: ["inferno", "bell"]), family: nil,
+                                       dockerdPresent: false, method: .auto, installURL: nil)
+        }
+        #expect(e?.description == "cannot install Docker Engine on OS \"plan9\", ID_LIKE inferno bell: no known package manager for it; pass --engine-install-url URL (a get.docker.com-style script) or install the engine yourself and pass --engine-install none")
+
+        let noLike = #expect(throws: EngineInstallPlan.NotInstallable.self) {
+            try EngineInstallPlan.plan(release: OSRelease(id: "plan9"), family: nil, dockerdPresent: false, method: .auto, installURL: nil)
+        }
+        #expect(noLike?.description.hasPrefix("cannot install Docker Engine on OS \"plan9\": no known package manager") == true)
+
+        let noRelease = #expect(throws: EngineInstallPlan.NotInstallable.self) {
+            try EngineInstallPlan.plan(release: nil, family: nil, dockerdPresent: false, method: .auto, installURL: nil)
+        }
+        #expect(noRelease?.description.contains("OS \"unknown (no /etc/os-release)\"") == true)
+        #expect(noRelease?.description.contains("--engine-install-url") == true)
+        #expect(noRelease?.description.contains("--engine-install none") == true)
+    }
+
+    @Test func urlIsQuotedNeverBare() throws {
+        let pwned = Pwned()
+        let url = "https://get.example.com/i.sh?a='b'&c=$(touch \(pwned.path))&d=`id`"
+        let plan = try EngineInstallPlan.plan(release: nil, family: nil, dockerdPresent: false, method: .auto, installURL: url)
+        guard case .script(let u, let command) = plan else { Issue.record("not a script plan: \(plan)"); return }
+        #expect(u == url)
+        let q = ShellQuote.quote(url)
+        #expect(command.components(separatedBy: q).count == 3, "the quoted URL appears for curl and for wget")
+        #expect(!command.replacingOccurrences(of: q, with: "").contains("get.example.com"), "no unquoted copy")
+        // A URL also wins over the family.
+        #expect(try EngineInstallPlan.plan(release: debian, family: .debian, dockerdPresent: false, method: .auto, installURL: url) == plan)
+    }
+
+    /// Runs the script plan with a fake curl / wget first on PATH: the URL arrives byte-exact,
+    /// the downloaded script runs, and nothing in the URL executes.
+    @Test(arguments: ["curl", "wget", "neither"])
+    func scriptPlanRunsInSh(downloader: String) throws {
+        let dir = try TempDir("install")
+        defer { dir.remove() }
+        let pwned = Pwned()
+        defer { pwned.cleanup() }
+        let url = "https://get.example.com/a b?x='y'&z=$(touch \(pwned.path))&w=`touch \(pwned.path)`;touch \(pwned.path)"
+        guard case .script(_, let command) = try EngineInstallPlan.plan(release: nil, family: nil, dockerdPresent: false, method: .auto, installURL: url) else {
+            Issue.record("not a script plan"); return
+        }
+        let bin = dir.sub("bin")
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        for tool in ["mktemp", "rm", "sh"] {
+            let real = try #require(findExecutable(tool))
+            try FileManager.default.createSymbolicLink(atPath: bin + "/" + tool, withDestinationPath: real)
+        }
+        // The fake downloader records its argv and "downloads" a script that leaves a mark.
+        let fake = """
+            #!/bin/sh
+            for a in "$@"; do printf '%s\\0' "$a"; done > "$ARGV_OUT"
+            while [ $# -gt 0 ]; do
+              case "$1" in -o|-qO) printf 'echo ran > "$INSTALLED"\\n' > "$2";; esac
+              shift
+            done
+            """
+        if downloader != "neither" { try dir.script("bin/\(downloader)", fake) }
+        let argvOut = dir.sub("argv"), installed = dir.sub("installed")
+        let r = try Subprocess.runBlocking(["/bin/sh", "-c", command],
+                                           environment: ["PATH": bin, "ARGV_OUT": argvOut, "INSTALLED": installed, "TMPDIR": dir.path])
+        #expect(!pwned.happened)
+        switch downloader {
+        case "neither":
+            #expect(r.status == 1)
+            #expect(r.stderrText == "neither curl nor wget is installed")
+        default:
+            #expect(r.status == 0, "\(r.stderrText)")
+            let argv = nulFields(try Data(contentsOf: URL(fileURLWithPath: argvOut)))
+            if downloader == "curl" {
+                #expect(argv.count == 4 && argv[0] == "-fsSL" && argv[1] == url && argv[2] == "-o")
+            } else {
+                #expect(argv.count == 3 && argv[0] == "-qO" && argv[2] == url)
+            }
+            #expect(FileManager.default.fileExists(atPath: installed), "the downloaded script ran")
+            // The temp file is removed afterwards.
+            let left = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix("tmp.") }
+            #expect(left.isEmpty)
+        }
+    }
+}
