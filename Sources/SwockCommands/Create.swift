@@ -88,9 +88,10 @@ struct Create: AsyncParsableCommand {
             let clock = ContinuousClock()
             let start = clock.now
             let config = try await provisioner.create(request)
+            ContextSync.write(config.name, store: global.store)
             let seconds = (clock.now - start).timeInterval
             Output.err("(\(config.name)) Docker \(config.engine.version ?? "?") is up at \(config.engineURL) (\(String(format: "%.1f", seconds)) s)")
-            Output.err("To point your Docker client at it, run: eval \"$(swock-machine env \(config.name))\"")
+            Output.err("To point your Docker client at it, run: eval \"$(swock-machine env \(config.name))\" (or docker --context \(config.name) ...)")
         }
     }
 

@@ -22,6 +22,7 @@ struct Provision: AsyncParsableCommand {
                         do {
                             let c = try await provisioner.provision(name, password: ProcessInfo.processInfo.environment["SWOCK_GENERIC_SSH_PASSWORD"])
                             Output.err("(\(name)) Docker \(c.engine.version ?? "?") is up at \(c.engineURL)")
+                            ContextSync.write(name, store: provisioner.store)
                             return nil
                         } catch {
                             return "\(error)"

@@ -39,6 +39,7 @@ struct Remove: AsyncParsableCommand {
                 do {
                     let warning = try await remover.remove(n, force: force)
                     if let warning { Output.err("Warning: \(n): \(warning)") }
+                    ContextSync.remove(n)
                     Output.out("Successfully removed \(n)\n")
                 } catch {
                     Output.err("Error: \(error)")

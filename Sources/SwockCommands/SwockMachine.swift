@@ -17,7 +17,10 @@ public struct SwockMachine: AsyncParsableCommand {
             Create.self, Provision.self, Remove.self,
             List.self, Inspect.self, IP.self, URL.self, Status.self,
             Env.self, Config.self, Active.self, Use.self,
-            SSH.self,
+            SSH.self, Scp.self,
+            Stop.self, Start.self, Restart.self, Kill.self, Upgrade.self,
+            RegenerateCerts.self, Version.self,
+            Exec.self, DockerFanout.self,
         ]
     )
 

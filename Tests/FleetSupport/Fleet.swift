@@ -37,6 +37,7 @@ public enum Fleet {
 
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
+        public init(description: String) { self.description = description }
     }
 
     /// Boots (or finds running) the named hosts. Results are cached per process.

@@ -5,6 +5,8 @@ import Foundation
 struct CLI: Sendable {
     /// A store path with a space in it: every path we print must survive that.
     let store: String
+    /// The docker CLI's config dir for this test (never the real ~/.docker).
+    let dockerConfig: String
 
     static let binary: String = {
         let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
@@ -16,12 +18,15 @@ struct CLI: Sendable {
     }()
 
     init() {
-        store = NSTemporaryDirectory() + "swock store " + UUID().uuidString.prefix(8)
+        let id = UUID().uuidString.prefix(8)
+        store = NSTemporaryDirectory() + "swock store " + id
+        dockerConfig = NSTemporaryDirectory() + "docker-config-" + id
     }
 
     func run(_ args: [String], stdin: Data? = nil, env extra: [String: String] = [:]) async throws -> Subprocess.Result {
         var env = ProcessInfo.processInfo.environment
         env["SWOCK_MACHINE_STORAGE_PATH"] = store
+        env["DOCKER_CONFIG"] = dockerConfig
         env.removeValue(forKey: "DOCKER_HOST")
         for (k, v) in extra { env[k] = v }
         return try await Subprocess.run([Self.binary] + args, stdin: stdin, environment: env)
@@ -39,6 +44,7 @@ struct CLI: Sendable {
         env["DOCKER_HOST"] = "tcp://\(host.ip):\(port)"
         env["DOCKER_TLS_VERIFY"] = "1"
         env["DOCKER_CERT_PATH"] = "\(store)/machines/\(name)"
+        env["DOCKER_CONFIG"] = dockerConfig
         env.removeValue(forKey: "DOCKER_CONTEXT")
         return env
     }
@@ -68,6 +74,7 @@ struct CLI: Sendable {
 
     func cleanup() {
         try? FileManager.default.removeItem(atPath: store)
+        try? FileManager.default.removeItem(atPath: dockerConfig)
     }
 }
 

@@ -54,9 +54,18 @@ struct CreateTests {
         #expect(again.status == 0, "\(again.all)")
         #expect(again.stderrText.contains("dockerd already present"))
 
+        // create wrote a docker context: docker --context web1 works.
+        var ctxEnv = ProcessInfo.processInfo.environment
+        ctxEnv["DOCKER_CONFIG"] = cli.dockerConfig
+        for k in ["DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY"] { ctxEnv.removeValue(forKey: k) }
+        let ctx = try await Subprocess.run(["docker", "--context", "web1", "version", "--format", "{{.Server.Version}}"], environment: ctxEnv)
+        #expect(ctx.status == 0, "\(ctx.all)")
+
         // rm cleans the host and leaves dockerd on its unix socket.
         let rm = try await cli.run(["rm", "-y", "web1"])
         #expect(rm.status == 0, "\(rm.all)")
+        let contexts = try await Subprocess.run(["docker", "context", "ls", "--format", "{{.Name}}"], environment: ctxEnv)
+        #expect(!contexts.stdoutText.contains("web1"), "\(contexts.all)")
         #expect(!FileManager.default.fileExists(atPath: cli.store + "/machines/web1"))
         let after = try await Fleet.run("cr-root", """
             test -e /etc/systemd/system/docker.service.d/10-swock-machine.conf && echo dropin-left; \

@@ -343,7 +343,7 @@ public struct Provisioner: Sendable {
             try await ssh.installAsRoot(Data(unit.utf8), at: EngineConfigRenderer.systemdDropIn, mode: 0o644)
             // Reload first, then ONE restart: touching docker.sock between a stop and the start
             // would socket-activate the old unit.
-            try await ssh.runAsRoot("systemctl daemon-reload && systemctl enable docker >/dev/null 2>&1; systemctl restart docker", timeout: .seconds(180))
+            try await ssh.runAsRoot("systemctl daemon-reload && systemctl enable docker >/dev/null 2>&1; systemctl reset-failed docker.service 2>/dev/null; systemctl restart docker", timeout: .seconds(180))
             return "systemd drop-in \(EngineConfigRenderer.systemdDropIn)\(daemonJSON.note)"
         case "openrc":
             let conf = EngineConfigRenderer.shellConf(variable: "DOCKER_OPTS", arguments: args, environment: env)

@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import SwockCore
+
+struct RegenerateCerts: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "regenerate-certs",
+        abstract: "Issue and install a new server certificate and restart the daemon; containers keep running.",
+        discussion: """
+            Only the certificates change: nothing else is re-provisioned. Client certificates already \
+            handed out keep working unless --client-certs, which also makes a new CA and client \
+            certificate (other machines keep their copies of the old ones until regenerated too).
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(name: .customLong("client-certs"), help: "Also make a new CA and client certificate.")
+    var clientCerts = false
+
+    @Flag(name: [.customShort("f"), .long], help: "Do not ask for confirmation.")
+    var force = false
+
+    @Argument(help: "Machine names (default: the active machine).")
+    var names: [String] = []
+
+    func run() async throws {
+        try await reportingErrors {
+            let store = global.store
+            let targets = try names.isEmpty ? [MachineResolver(store: store).resolveName(nil)] : names
+            for n in targets { _ = try store.load(n) }
+            if !force {
+                Output.err("Regenerate TLS machine certs for \(targets.joined(separator: ", "))? Warning: this is irreversible. (y/n): ", terminator: "")
+                let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased()
+                guard answer == "y" || answer == "yes" else { throw UserFacingError("aborted: no certificate was changed") }
+            }
+            let rotation = CertificateRotation(store: store, logger: global.logger("swock.certs"))
+            var failed = false
+            // One at a time with --client-certs: they share the one new CA.
+            for n in targets {
+                do {
+                    let summary = try await rotation.regenerate(n, clientCerts: clientCerts && n == targets[0])
+                    Output.err("(\(n)) \(summary)")
+                    ContextSync.write(n, store: store)
+                } catch {
+                    Output.err("Error: \(n): \(error)")
+                    failed = true
+                }
+            }
+            if failed { throw ExitCode(1) }
+        }
+    }
+}

@@ -1,0 +1,35 @@
+import ArgumentParser
+import EngineAPI
+import SwockCore
+
+struct Version: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print a machine's Docker Engine version (asks the daemon); without a machine, swock-machine's own.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Machine name.")
+    var name: String?
+
+    func run() async throws {
+        try await reportingErrors {
+            guard let name else {
+                Output.out("swock-machine version \(SwockMachine.version)\n")
+                return
+            }
+            let store = global.store
+            let config = try store.load(name)
+            do {
+                let v = try await EngineClient(endpoint: MachineStatus.endpoint(config, store: store), timeout: .seconds(5)).version()
+                Output.out(v.version + "\n")
+            } catch let e as EngineError {
+                switch e {
+                case .connectionRefused, .timedOut, .unreachable, .connectionClosed:
+                    throw UserFacingError("Host is not running")
+                default:
+                    throw e
+                }
+            }
+        }
+    }
+}
