@@ -15,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        // Fleet files (`create -f fleet.yaml`): YAML is what ops teams write inventories in.
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // libssh 0.10 (Debian's libssh-dev), imported through a tiny module map.
@@ -60,6 +62,7 @@ let package = Package(
             dependencies: [
                 "SSHKit", "SwockPKI", "EngineAPI",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         // One file per subcommand.

@@ -77,11 +77,22 @@ struct Create: AsyncParsableCommand {
     @Option(name: .customLong("ssh-host-key"), help: "accept-new: pin the host key on first contact; strict: it must already be in the machine's known_hosts.")
     var hostKeyPolicy = "accept-new"
 
+    @Option(name: [.customShort("f"), .customLong("file")], help: ArgumentHelp("Create every machine of a fleet file (YAML or JSON), concurrently.", valueName: "path"))
+    var fleetFile: String?
+
+    @Option(name: [.customShort("p"), .customLong("parallel")], help: "With -f: how many machines are provisioned at once.")
+    var parallel = 8
+
     @Argument(help: "Machine name: letters, digits, '.' and '-'.")
-    var name: String
+    var name: String?
 
     func run() async throws {
         try await reportingErrors {
+            if let fleetFile {
+                guard name == nil else { throw UserFacingError("give either a machine name or -f FILE, not both") }
+                try await FleetCreate(global: global, path: fleetFile, parallel: parallel).run()
+                return
+            }
             let request = try makeRequest()
             let logger = global.logger("swock.create")
             let provisioner = Provisioner(store: global.store, progress: StderrProgress(), logger: logger)
@@ -99,6 +110,7 @@ struct Create: AsyncParsableCommand {
         guard driver == "generic" else {
             throw UserFacingError("driver \"\(driver)\" is not available: swock-machine drives existing servers over SSH; use --driver generic --generic-ip-address IP")
         }
+        guard let name else { throw UserFacingError("name the machine to create (or pass -f FLEET_FILE)") }
         try MachineName.validate(name)
         guard let address, !address.isEmpty else {
             throw UserFacingError("--generic-ip-address is required: the IP address or host name of the server to turn into a Docker host")

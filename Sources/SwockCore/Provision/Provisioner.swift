@@ -24,7 +24,25 @@ public struct Provisioner: Sendable {
 
     // MARK: - create
 
-    public func create(_ req: CreateRequest) async throws -> MachineConfig {
+    /// - Parameter keepRecordOnEarlyFailure: a host that fails the pre-create checks still gets
+    ///   a (failed) record, so `provision` can finish it later. Fleet files use this: the file
+    ///   declares the inventory. A single `create` leaves the store untouched instead.
+    public func create(_ req: CreateRequest, keepRecordOnEarlyFailure: Bool = false) async throws -> MachineConfig {
+        do {
+            return try await createChecked(req)
+        } catch let e as ProvisionError where keepRecordOnEarlyFailure && !e.resumable && e.step != "check flags" {
+            var config = newRecord(req)
+            config.provisioning.phase = .failed
+            config.provisioning.lastError = "\(e.step): \(e.reason)"
+            config.provisioning.lastAttemptAt = Date()
+            try store.reserve(config)
+            try? Data().write(to: URL(fileURLWithPath: store.resolve(config.ssh.knownHostsPath)))
+            chmod(store.resolve(config.ssh.knownHostsPath), 0o600)
+            throw ProvisionError(machine: e.machine, step: e.step, reason: e.reason, resumable: true)
+        }
+    }
+
+    private func createChecked(_ req: CreateRequest) async throws -> MachineConfig {
         try MachineName.validate(req.name)
         if store.exists(req.name) { throw StoreError.alreadyExists(req.name) }
         try validate(req)
@@ -70,13 +88,7 @@ public struct Provisioner: Sendable {
 
         // The host is usable: claim the name and write the record.
         let machineDir = store.machineDir(req.name)
-        var config = MachineConfig(
-            name: req.name, address: req.address,
-            ssh: SSHSettings(user: req.sshUser, port: req.sshPort,
-                             authMode: req.sshPassword != nil && req.sshKeyPath == nil ? .generatedKey : (req.sshKeyPath != nil ? .key : .agentOrDefaultKeys),
-                             keyPath: req.sshKeyPath.map { ($0 as NSString).expandingTildeInPath },
-                             knownHostsPath: "machines/\(req.name)/known_hosts"),
-            engine: req.engine, tls: TLSSettings(keyType: req.keyType.rawValue, extraSANs: req.extraSANs), labels: req.labels)
+        var config = newRecord(req)
         config.host = facts(probe)
         config.engine.dockerdPath = probe.dockerdPath
         config.provisioning.stepsDone = log.records
@@ -91,6 +103,16 @@ public struct Provisioner: Sendable {
         let done = try await runSteps(log, config: config, ssh: ssh, probe: probe, password: req.sshPassword, requestedHostname: req.hostname)
         await ssh.close()
         return done
+    }
+
+    private func newRecord(_ req: CreateRequest) -> MachineConfig {
+        let authMode: SSHSettings.AuthMode = req.sshKeyPath != nil ? .key : (req.sshPassword != nil ? .generatedKey : .agentOrDefaultKeys)
+        return MachineConfig(
+            name: req.name, address: req.address,
+            ssh: SSHSettings(user: req.sshUser, port: req.sshPort, authMode: authMode,
+                             keyPath: req.sshKeyPath.map { ($0 as NSString).expandingTildeInPath },
+                             knownHostsPath: "machines/\(req.name)/known_hosts"),
+            engine: req.engine, tls: TLSSettings(keyType: req.keyType.rawValue, extraSANs: req.extraSANs), labels: req.labels)
     }
 
     // MARK: - provision (resume / re-run)

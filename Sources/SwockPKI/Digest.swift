@@ -1,0 +1,23 @@
+import Crypto
+import Foundation
+
+/// Hashes for callers that do not link swift-crypto themselves (SwockCore names docker contexts'
+/// folders by the SHA-256 of the context name).
+public enum Digests {
+    /// SHA-256 of `bytes` as 64 lowercase hex digits.
+    public static func sha256Hex<D: DataProtocol>(_ bytes: D) -> String {
+        let table: [UInt8] = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(64)
+        for b in SHA256.hash(data: bytes) {
+            out.append(table[Int(b >> 4)])
+            out.append(table[Int(b & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// SHA-256 of the UTF-8 bytes of `text` as 64 lowercase hex digits.
+    public static func sha256Hex(_ text: String) -> String {
+        sha256Hex(Data(text.utf8))
+    }
+}
