@@ -65,7 +65,7 @@ extension SSHSession {
     /// part of a command line.
     public func installAsRoot(_ data: Data, at remotePath: String, mode: UInt32 = 0o600, owner: String = "root") async throws {
         if try await rootAccess() == .loggedInAsRoot {
-            let dir = (remotePath as NSString).deletingLastPathComponent
+            let dir = PathText.parent(remotePath)
             try await run("mkdir -p \(ShellQuote.quote(dir))")
             try await upload(data, to: remotePath, mode: mode)
             return
@@ -78,7 +78,7 @@ extension SSHSession {
             let q = ShellQuote.quote
             let newPath = remotePath + ".swock-new"
             try await runAsRoot("""
-                mkdir -p \(q((remotePath as NSString).deletingLastPathComponent)) && \
+                mkdir -p \(q(PathText.parent(remotePath))) && \
                 install -m \(String(mode, radix: 8)) -o \(q(owner)) -g \(q(owner == "root" ? "root" : owner)) \(q(staged)) \(q(newPath)) && \
                 mv -f \(q(newPath)) \(q(remotePath))
                 """)

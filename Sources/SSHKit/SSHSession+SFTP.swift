@@ -82,7 +82,7 @@ extension SSHSession {
         return h
     }
 
-    private func sftpReason(_ h: sftp_session) -> String {
+    func sftpReason(_ h: sftp_session) -> String {
         switch Int32(sftp_get_error(h)) {
         case SSH_FX_NO_SUCH_FILE: return "no such file"
         case SSH_FX_PERMISSION_DENIED: return "permission denied"
@@ -95,11 +95,11 @@ extension SSHSession {
         }
     }
 
-    private func uploadBlocking(to remotePath: String, mode: UInt32,
+    func uploadBlocking(to remotePath: String, mode: UInt32,
                                 body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
         let h = try sftpSession()
-        let dir = (remotePath as NSString).deletingLastPathComponent
-        let base = (remotePath as NSString).lastPathComponent
+        let dir = PathText.parent(remotePath)
+        let base = PathText.lastComponent(remotePath)
         let tmp = (dir.isEmpty ? "" : dir + "/") + ".\(base).swock-\(UInt32.random(in: 0...UInt32.max))"
         guard let file = sftp_open(h, tmp, O_WRONLY | O_CREAT | O_EXCL, mode_t(mode)) else {
             throw SSHError.sftpFailed(host: target.host, operation: "create", path: tmp, reason: sftpReason(h))
@@ -133,7 +133,7 @@ extension SSHSession {
         }
     }
 
-    private func downloadBlocking(_ remotePath: String, sink: (Data) throws -> Void) throws {
+    func downloadBlocking(_ remotePath: String, sink: (Data) throws -> Void) throws {
         let h = try sftpSession()
         guard let file = sftp_open(h, remotePath, O_RDONLY, 0) else {
             throw SSHError.sftpFailed(host: target.host, operation: "open", path: remotePath, reason: sftpReason(h))

@@ -133,7 +133,7 @@ private struct Connector {
         LibSSH.setBool(s, SSH_OPTIONS_PROCESS_CONFIG, options.readUserConfig)
         if options.readUserConfig { ssh_options_parse_config(s, nil) }
         // Only the file we were given decides what is known.
-        let dir = (options.knownHostsPath as NSString).deletingLastPathComponent
+        let dir = PathText.parent(options.knownHostsPath)
         if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) }
         _ = LibSSH.setString(s, SSH_OPTIONS_KNOWNHOSTS, options.knownHostsPath)
         _ = LibSSH.setString(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null")

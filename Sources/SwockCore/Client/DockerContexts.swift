@@ -1,4 +1,5 @@
 import Foundation
+import SSHKit
 import SwockPKI
 
 /// Why a docker context could not be written, removed or selected. One line each, saying what to do.
@@ -291,7 +292,7 @@ public struct DockerContexts: Sendable {
     private func makeDirectory(_ path: String) throws {
         if mkdir(path, 0o700) == 0 || errno == EEXIST { return }
         if errno == ENOENT {
-            let parent = (path as NSString).deletingLastPathComponent
+            let parent = PathText.parent(path)
             if !parent.isEmpty && parent != path {
                 try makeDirectory(parent)
                 if mkdir(path, 0o700) == 0 || errno == EEXIST { return }

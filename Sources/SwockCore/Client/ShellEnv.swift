@@ -88,7 +88,9 @@ public enum ShellEnv {
     static func tcshQuoted(_ v: String) -> String {
         // tcsh expands $, ` and ! inside double quotes; then single quotes are used instead.
         if !v.contains(where: { "$`\"'!\n".contains($0) }) { return "\"\(v)\"" }
-        return "'" + v.replacingOccurrences(of: "'", with: "'\\''").replacingOccurrences(of: "!", with: "\\!") + "'"
+        // Inside tcsh single quotes: ' ends the quote, ! needs \!, a newline needs \ before it.
+        return "'" + v.replacingOccurrences(of: "'", with: "'\\''").replacingOccurrences(of: "!", with: "\\!")
+            .replacingOccurrences(of: "\n", with: "\\\n") + "'"
     }
 
     static func nuQuoted(_ v: String) -> String {

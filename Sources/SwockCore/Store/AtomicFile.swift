@@ -1,11 +1,12 @@
 import Foundation
+import SSHKit
 
 /// Whole-file writes that are never seen half-done: a temp file in the same directory, fsync,
 /// rename over the target, fsync of the directory. Readers see the old or the new file.
 public enum AtomicFile {
     public static func write(_ data: Data, to path: String, mode: mode_t = 0o600) throws {
-        let dir = (path as NSString).deletingLastPathComponent
-        let tmp = "\(dir)/.\((path as NSString).lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let dir = PathText.parent(path)
+        let tmp = "\(dir)/.\(PathText.lastComponent(path)).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw StoreError.io(path: path, reason: errnoText()) }
         var ok = false

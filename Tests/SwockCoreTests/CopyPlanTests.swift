@@ -1,0 +1,130 @@
+import Testing
+@testable import SwockCore
+
+@Suite struct CopyPlanTests {
+    typealias L = CopyLocation
+    let file = CopyFileInfo(.file, mode: 0o644, size: 10)
+    let dir = CopyFileInfo(.directory, mode: 0o755)
+
+    @Test(arguments: [
+        ("web1:/etc/hosts", L.remote(machine: "web1", path: "/etc/hosts")),
+        ("web1:notes.txt", .remote(machine: "web1", path: "notes.txt")),
+        ("web1:", .remote(machine: "web1", path: ".")),
+        ("web1:~", .remote(machine: "web1", path: ".")),
+        ("web1:~/a b", .remote(machine: "web1", path: "a b")),
+        ("web1:-x", .remote(machine: "web1", path: "./-x")),
+        ("a.b-c:x:y", .remote(machine: "a.b-c", path: "x:y")),
+        ("./a:b", .local("./a:b")),
+        ("/tmp/a:b", .local("/tmp/a:b")),
+        ("dir/web1:x", .local("dir/web1:x")),
+        (":x", .local(":x")),
+        ("my_file:1", .local("my_file:1")),
+        ("-web1:x", .local("-web1:x")),
+        ("plain", .local("plain")),
+    ])
+    func parsing(_ arg: String, _ expected: CopyLocation) {
+        #expect(CopyLocation.parse(arg) == expected)
+    }
+
+    @Test func namesAndParents() {
+        #expect(L.parse("web1:").appending("f") == .remote(machine: "web1", path: "f"))
+        #expect(L.parse("web1:").appending("-f") == .remote(machine: "web1", path: "./-f"))
+        #expect(L.parse("web1:/").appending("etc") == .remote(machine: "web1", path: "/etc"))
+        #expect(L.local("d/").appending("f") == .local("d/f"))
+        #expect(L.local("a/b/").baseName == "b")
+        #expect(L.local("/").baseName == "/")
+        #expect(L.parse("web1:").baseName == ".")
+        #expect(L.local("a/b/c").parent == .local("a/b"))
+        #expect(L.local("/c").parent == .local("/"))
+        #expect(L.local("c").parent == .local("."))
+        #expect(L.parse("web1:x").description == "web1:x")
+    }
+
+    @Test func aFileIntoADirectoryKeepsItsName() throws {
+        let items = try CopyPlan.make(sources: [(.local("/tmp/a.txt"), file)], destination: .parse("web1:/srv"),
+                                      destinationInfo: dir, parentInfo: nil, recursive: false)
+        #expect(items == [CopyItem(source: .local("/tmp/a.txt"), target: .remote(machine: "web1", path: "/srv/a.txt"), info: file)])
+    }
+
+    @Test func aFileToANewOrExistingFileName() throws {
+        for destInfo in [nil, file] {
+            let items = try CopyPlan.make(sources: [(.parse("web1:a"), file)], destination: .local("out/b"),
+                                          destinationInfo: destInfo, parentInfo: dir, recursive: false)
+            #expect(items.map(\.target) == [.local("out/b")])
+        }
+    }
+
+    @Test func severalSourcesNeedADirectory() throws {
+        let srcs: [(CopyLocation, CopyFileInfo?)] = [(.local("a"), file), (.local("b"), file)]
+        let items = try CopyPlan.make(sources: srcs, destination: .parse("web1:d"), destinationInfo: dir, parentInfo: nil, recursive: false)
+        #expect(items.map(\.target.path) == ["d/a", "d/b"])
+        for destInfo in [nil, file] {
+            #expect(throws: CopyError.notADirectory("web1:d")) {
+                try CopyPlan.make(sources: srcs, destination: .parse("web1:d"), destinationInfo: destInfo, parentInfo: dir, recursive: false)
+            }
+        }
+    }
+
+    @Test func directories() throws {
+        #expect(throws: CopyError.isADirectory("web1:tree")) {
+            try CopyPlan.make(sources: [(.parse("web1:tree"), dir)], destination: .local("x"), destinationInfo: nil, parentInfo: dir, recursive: false)
+        }
+        // -r: a new name becomes the copy; an existing directory receives it.
+        let new = try CopyPlan.make(sources: [(.parse("web1:tree/"), dir)], destination: .local("x"), destinationInfo: nil, parentInfo: dir, recursive: true)
+        #expect(new.map(\.target) == [.local("x")])
+        let into = try CopyPlan.make(sources: [(.parse("web1:tree/"), dir)], destination: .local("x"), destinationInfo: dir, parentInfo: nil, recursive: true)
+        #expect(into.map(\.target) == [.local("x/tree")])
+        // The home directory's contents go straight into the destination.
+        let home = try CopyPlan.make(sources: [(.parse("web1:"), dir)], destination: .local("x"), destinationInfo: dir, parentInfo: nil, recursive: true)
+        #expect(home.map(\.target) == [.local("x")])
+        #expect(throws: CopyError.overwriteFileWithDirectory("x")) {
+            try CopyPlan.make(sources: [(.parse("web1:tree"), dir)], destination: .local("x"), destinationInfo: file, parentInfo: nil, recursive: true)
+        }
+        let other = try CopyPlan.make(sources: [(.parse("web1:t"), dir)], destination: .parse("web2:t"), destinationInfo: dir, parentInfo: nil, recursive: true)
+        #expect(other.map(\.target) == [.remote(machine: "web2", path: "t/t")])
+        #expect(throws: CopyError.intoItself(source: "web1:t", target: "web1:t/t")) {
+            try CopyPlan.make(sources: [(.parse("web1:t"), dir)], destination: .parse("web1:t"), destinationInfo: dir, parentInfo: nil, recursive: true)
+        }
+    }
+
+    @Test func missingAndBadPaths() {
+        #expect(throws: CopyError.noSuchFile("web1:nope")) {
+            try CopyPlan.make(sources: [(.parse("web1:nope"), nil)], destination: .local("x"), destinationInfo: nil, parentInfo: dir, recursive: false)
+        }
+        #expect(throws: CopyError.noSuchFile("no/such")) {
+            try CopyPlan.make(sources: [(.parse("web1:a"), file)], destination: .local("no/such/x"), destinationInfo: nil, parentInfo: nil, recursive: false)
+        }
+        #expect(throws: CopyError.notADirectory("web1:f")) {
+            try CopyPlan.make(sources: [(.local("a"), file)], destination: .parse("web1:f/x"), destinationInfo: nil, parentInfo: file, recursive: false)
+        }
+        #expect(throws: CopyError.notADirectory("web1:newdir/")) {
+            try CopyPlan.make(sources: [(.local("a"), file)], destination: .parse("web1:newdir/"), destinationInfo: nil, parentInfo: dir, recursive: false)
+        }
+        #expect(throws: CopyError.notARegularFile("/dev/null")) {
+            try CopyPlan.make(sources: [(.parse("web1:a"), file)], destination: .local("/dev/null"),
+                              destinationInfo: CopyFileInfo(.other), parentInfo: nil, recursive: false)
+        }
+        #expect(throws: CopyError.bothLocal("a", "b")) {
+            try CopyPlan.make(sources: [(.local("a"), file)], destination: .local("b"), destinationInfo: nil, parentInfo: dir, recursive: false)
+        }
+    }
+
+    @Test func errorTextsAreOneLine() {
+        #expect(CopyError.noSuchFile("web1:x").description == "\"web1:x\": no such file or directory")
+        #expect(CopyError.permissionDenied("web1:/root/x").description == "\"web1:/root/x\": permission denied")
+        #expect(CopyError.notADirectory("d").description == "\"d\": not a directory")
+        #expect(CopyError.isADirectory("t").description == "\"t\" is a directory; pass -r to copy directories")
+        #expect(CopyRunner.copyError("p", "no such file") == .noSuchFile("p"))
+        #expect(CopyRunner.copyError("p", "Permission denied") == .permissionDenied("p"))
+        #expect(CopyRunner.copyError("p", "Not a directory") == .notADirectory("p"))
+        #expect(CopyRunner.copyError("p", "No space left on device") == .failed("p", reason: "no space left on device"))
+    }
+
+    @Test(arguments: [
+        ("a", 0, true), ("sub/a", 0, true), ("../a", 0, false), ("../a", 1, true), ("../../a", 1, false),
+        ("./x/../y", 0, true), ("x/../../y", 0, false), ("/etc/passwd", 3, false), ("", 0, false), ("..", 1, true),
+    ])
+    func containedLinks(_ target: String, _ depth: Int, _ contained: Bool) {
+        #expect(CopyPlan.isContainedLink(target, depth: depth) == contained)
+    }
+}
