@@ -19,7 +19,7 @@ public struct HostProbe: Sendable, Equatable {
         echo '==init'
         if [ -d /run/systemd/system ]; then echo systemd
         elif command -v openrc >/dev/null 2>&1 || [ -d /run/openrc ]; then echo openrc
-        elif [ -x /etc/init.d/docker ]; then echo sysvinit
+        elif [ "$(cat /proc/1/comm 2>/dev/null)" = init ] && [ -x /etc/init.d/docker ]; then echo sysvinit
         else echo none; fi
         echo '==dockerd'; command -v dockerd 2>/dev/null || true
         echo '==dnf'; command -v dnf 2>/dev/null || true

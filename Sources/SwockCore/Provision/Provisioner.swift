@@ -221,7 +221,10 @@ public struct Provisioner: Sendable {
             }
         } catch {
             try? recordFailure(name, step: step, error)
-            if let p = error as? ProvisionError { throw p }
+            if var p = error as? ProvisionError {
+                if p.machine.isEmpty { p.machine = name }
+                throw p
+            }
             throw ProvisionError(machine: name, step: step, reason: "\(error)", resumable: true)
         }
     }
