@@ -7,6 +7,12 @@ public enum EngineInstallPlan: Equatable, Sendable {
     case packageManager(family: OSFamily, command: String)
     case script(url: String, command: String)
 
+    /// Finishes an interrupted dpkg run (prints "repaired" when there was one).
+    public static let debianRepair = """
+        if [ -n "$(dpkg --audit 2>/dev/null)" ]; then export DEBIAN_FRONTEND=noninteractive; \
+        dpkg --configure -a && apt-get -o DPkg::Lock::Timeout=300 install -f -y -q >/dev/null && echo repaired; fi
+        """
+
     public struct NotInstallable: Error, CustomStringConvertible, Equatable {
         public var description: String
     }

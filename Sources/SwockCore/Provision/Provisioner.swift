@@ -179,7 +179,14 @@ public struct Provisioner: Sendable {
                 let command: String, how: String
                 switch plan {
                 case .alreadyInstalled:
-                    return (probe, "dockerd already present at \(probe.dockerdPath ?? "?")")
+                    // A package install that was cut off (a killed create) leaves dockerd on disk
+                    // but its packages unconfigured: finish that first.
+                    var repaired = ""
+                    if probe.release.flatMap(OSFamily.detect) == .debian {
+                        let r = try await ssh.execAsRoot(EngineInstallPlan.debianRepair, timeout: .seconds(1800))
+                        if r.stdoutText.contains("repaired") { repaired = " (finished an interrupted package install)" }
+                    }
+                    return (probe, "dockerd already present at \(probe.dockerdPath ?? "?")\(repaired)")
                 case .packageManager(let family, let cmd):
                     (command, how) = (cmd, "with the \(family.rawValue) family's package manager")
                 case .script(let url, let cmd):
@@ -368,7 +375,7 @@ public struct Provisioner: Sendable {
             try await ssh.installAsRoot(Data(unit.utf8), at: EngineConfigRenderer.systemdDropIn, mode: 0o644)
             // Reload first, then ONE restart: touching docker.sock between a stop and the start
             // would socket-activate the old unit.
-            try await ssh.runAsRoot("systemctl daemon-reload && systemctl enable docker >/dev/null 2>&1; systemctl reset-failed docker.service 2>/dev/null; systemctl restart docker", timeout: .seconds(180))
+            try await ssh.runAsRoot("systemctl daemon-reload && systemctl enable docker >/dev/null 2>&1; systemctl reset-failed docker.service docker.socket containerd.service 2>/dev/null; systemctl restart docker", timeout: .seconds(180))
             return "systemd drop-in \(EngineConfigRenderer.systemdDropIn)\(daemonJSON.note)"
         case "openrc":
             let conf = EngineConfigRenderer.shellConf(variable: "DOCKER_OPTS", arguments: args, environment: env)
