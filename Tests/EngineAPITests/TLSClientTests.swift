@@ -243,7 +243,7 @@ import Testing
             return try await group.reduce(0, +)
         }
         let elapsed = ContinuousClock.now - start
-        #expect(elapsed < .milliseconds(2500), "\(elapsed)")
+        #expect(elapsed < .milliseconds(2900), "\(elapsed)")  // two blocked pool threads: 3 s
         #expect(ticks >= 8, "ticker advanced only \(ticks) times")
     }
 }

@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import SSHKit
+import SwockCore
+
+struct Exec: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "exec",
+        abstract: "Run a shell command over SSH on many machines at once: swock-machine exec 'web*' -- uptime",
+        discussion: """
+            Select machines by name or glob, --all, or --filter (as in ls; state= probes the machines first). \
+            Output lines stream as they come, prefixed with the machine's name; --format json prints one object \
+            per machine when it ends (name, result, exit, signal, stdout, stderr, duration_ms, error). \
+            A summary goes to stderr: "12 ok, 1 failed, 2 unreachable" (failed: non-zero exit, signal or \
+            timeout; unreachable: could not connect or authenticate). Exit status 0 only if every machine succeeded.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var selection: FleetSelection
+    @OptionGroup var fleet: FleetRunOptions
+
+    @Option(name: .long, help: "How many SSH handshakes may be in flight at once (sshd's MaxStartups is 10).")
+    var handshakes = 10
+
+    /// After --: one argument is a shell command line, several are quoted word by word.
+    var command: [String] { selection.trailing }
+
+    func validate() throws {
+        guard handshakes >= 1 else { throw ValidationError("--handshakes must be at least 1") }
+    }
+
+    func run() async throws {
+        var allOK = false
+        try await reportingErrors {
+            guard !command.isEmpty else {
+                throw UserFacingError("no command given: swock-machine exec SELECTOR... -- COMMAND")
+            }
+            let store = global.store
+            let machines = try await selection.resolve(store)
+            let line = command.count == 1 ? command[0] : ShellQuote.join(command)
+            let printer = FleetPrinter(names: machines.map(\.name), format: fleet.format)
+            let options = FleetExec.Options(parallelism: fleet.parallel, handshakes: handshakes, timeout: fleet.timeoutDuration,
+                                            failFast: fleet.failFast, collect: fleet.format == .json)
+            let outcomes = await FleetExec(store: store, options: options, logger: global.logger("swock.exec"))
+                .run(line, on: machines, sink: printer)
+            printer.summary(outcomes)
+            allOK = FleetSummary.allOK(outcomes)
+        }
+        if !allOK { throw ExitCode(1) }
+    }
+}

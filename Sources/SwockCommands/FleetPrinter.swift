@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import SwockCore
+
+/// Prints fleet output: in text form each whole line as it arrives, as `NAME | line`, stdout to
+/// stdout and stderr to stderr (coloured prefixes only on a terminal), a host's partial lines and
+/// its status when it ends; in json form one object per host when it ends. Every write goes
+/// through one serial queue, so lines never interleave and the cooperative pool never writes.
+final class FleetPrinter: FleetSink, @unchecked Sendable {
+    enum Format: String, ExpressibleByArgument, CaseIterable, Sendable {
+        case text, json
+    }
+
+    let format: Format
+    private let queue = DispatchQueue(label: "swock.fleet.output")
+    // Touched only on `queue`.
+    private var splitters: [[LineSplitter]]
+    private var done: [Bool]
+    private var broken: Set<Int32> = []
+    private let outPrefixes: [LinePrefix]
+    private let errPrefixes: [LinePrefix]
+
+    init(names: [String], format: Format) {
+        self.format = format
+        let width = LinePrefix.width(of: names)
+        let colourOut = isatty(1) != 0, colourErr = isatty(2) != 0
+        outPrefixes = names.enumerated().map { LinePrefix(name: $1, width: width, colour: colourOut ? $0 : nil) }
+        errPrefixes = names.enumerated().map { LinePrefix(name: $1, width: width, colour: colourErr ? $0 : nil) }
+        splitters = names.map { _ in [LineSplitter(), LineSplitter()] }
+        done = names.map { _ in false }
+    }
+
+    func output(host: Int, stderr: Bool, _ data: Data) {
+        guard format == .text else { return }
+        queue.sync {
+            guard !done[host] else { return }
+            let prefix = stderr ? errPrefixes[host] : outPrefixes[host]
+            var buf: [UInt8] = []
+            buf.reserveCapacity(data.count + 64)
+            splitters[host][stderr ? 1 : 0].feed(data) { prefix.append($0, to: &buf) }
+            if !buf.isEmpty { buf.withUnsafeBytes { write(stderr ? 2 : 1, $0) } }
+        }
+    }
+
+    func finished(host: Int, _ outcome: HostOutcome) {
+        queue.async { [self] in
+            guard !done[host] else { return }
+            done[host] = true
+            switch format {
+            case .text:
+                if let rest = splitters[host][0].finish() { write(1, outPrefixes[host].apply(rest)) }
+                if let rest = splitters[host][1].finish() { write(2, errPrefixes[host].apply(rest)) }
+                if let status = outcome.statusText { write(2, errPrefixes[host].apply(status)) }
+            case .json:
+                write(1, Data((outcome.jsonLine() + "\n").utf8))
+            }
+        }
+    }
+
+    /// The summary line on stderr, after everything queued before it.
+    func summary(_ outcomes: [HostOutcome]) {
+        queue.sync { write(2, Data((FleetSummary.line(outcomes) + "\n").utf8)) }
+    }
+
+    /// Writes all of `data` (on `queue`); a closed pipe silences that stream.
+    private func write(_ fd: Int32, _ data: Data) {
+        data.withUnsafeBytes { write(fd, $0) }
+    }
+
+    private func write(_ fd: Int32, _ raw: UnsafeRawBufferPointer) {
+        guard !broken.contains(fd), let base = raw.baseAddress else { return }
+        var off = 0
+        while off < raw.count {
+            let n = Foundation.write(fd, base + off, raw.count - off)
+            if n > 0 { off += n; continue }
+            if n < 0 && errno == EINTR { continue }
+            broken.insert(fd)
+            return
+        }
+    }
+}
