@@ -19,6 +19,7 @@ public enum SSHError: Error, Sendable, Equatable, CustomStringConvertible {
     case sftpFailed(host: String, operation: String, path: String, reason: String)
     case localIO(path: String, reason: String)
     case disconnected(host: String)
+    case connectionLost(host: String, reason: String)
 
     public var description: String {
         switch self {
@@ -60,6 +61,8 @@ public enum SSHError: Error, Sendable, Equatable, CustomStringConvertible {
             return "ssh: local file \(path): \(reason)"
         case .disconnected(let host):
             return "ssh: the connection to \(host) is closed"
+        case .connectionLost(let host, let reason):
+            return "ssh: lost the connection to \(host) (\(reason)); check that the host is up and reachable, then retry"
         }
     }
 

@@ -61,6 +61,9 @@ public struct SSHOptions: Sendable {
     /// The known_hosts file to check against and (with accept-new) record into.
     public var knownHostsPath: String
     public var auth: [SSHAuthMethod]
+    /// A peer that stops answering (host down, network cut) is declared gone after about this
+    /// long, even while a command is silent: TCP keepalives plus TCP_USER_TIMEOUT on the socket.
+    public var deadPeerTimeout: Duration
     /// libssh reads ~/.ssh/config silently by default; we do not unless asked.
     public var readUserConfig: Bool
     public var logger: Logger
@@ -72,6 +75,7 @@ public struct SSHOptions: Sendable {
         connectTimeout: Duration = .seconds(10),
         overallConnectDeadline: Duration? = nil,
         ioTimeout: Duration = .seconds(60),
+        deadPeerTimeout: Duration = .seconds(30),
         readUserConfig: Bool = false,
         logger: Logger = Logger(label: "swock.ssh")
     ) {
@@ -81,6 +85,7 @@ public struct SSHOptions: Sendable {
         self.connectTimeout = connectTimeout
         self.overallConnectDeadline = overallConnectDeadline ?? connectTimeout * 3
         self.ioTimeout = ioTimeout
+        self.deadPeerTimeout = deadPeerTimeout
         self.readUserConfig = readUserConfig
         self.logger = logger
     }

@@ -108,12 +108,17 @@ extension SSHSession {
                         onStderr?(chunk)
                     }
                 } else if n == SSH_ERROR {
+                    if ssh_is_connected(s) == 0 {
+                        throw SSHError.connectionLost(host: target.host, reason: lostReason(LibSSH.lastError(s)))
+                    }
                     throw SSHError.channelFailed(host: target.host, reason: LibSSH.lastError(s))
                 }
             }
             if !progressed {
                 if ssh_channel_is_eof(channel) != 0 || ssh_channel_is_closed(channel) != 0 { break }
-                if ssh_is_connected(s) == 0 { throw SSHError.disconnected(host: target.host) }
+                if ssh_is_connected(s) == 0 {
+                    throw SSHError.connectionLost(host: target.host, reason: lostReason(LibSSH.lastError(s)))
+                }
                 let waitMs = deadline.map { max(0, min(100, Int((($0 - ContinuousClock.now).timeInterval * 1000).rounded(.up)))) } ?? 100
                 pollSocket(fd, stdinFD: pump.wantsRead ? pump.fd : nil, timeoutMs: Int32(waitMs))
             }
@@ -144,6 +149,15 @@ extension SSHSession {
         }
         return ExecResult(exitStatus: exit.signal == nil ? exit.status : nil, signal: exit.signal,
                           stdout: out, stderr: err, duration: ContinuousClock.now - started)
+    }
+
+    /// "Socket error: Connection timed out" -> "no answer for 30 s".
+    func lostReason(_ libsshMessage: String) -> String {
+        let m = libsshMessage.lowercased()
+        if m.contains("timed out") { return "no answer for \(SSHError.seconds(options.deadPeerTimeout.timeInterval))" }
+        if m.contains("reset") { return "connection reset by the host" }
+        if m.contains("eof") || m.contains("closed") { return "the host closed the connection" }
+        return libsshMessage
     }
 
     private func pollSocket(_ fd: Int32, stdinFD: Int32?, timeoutMs: Int32) {

@@ -100,6 +100,7 @@ private struct Connector {
                 }
                 throw SSHError.connectFailed(host: target.host, port: target.port, reason: Self.cleanConnectError(msg))
             }
+            Self.watchForDeadPeer(fd: ssh_get_fd(s), within: options.deadPeerTimeout)
             let fp = try verifyHostKey(s)
             try authenticate(s)
             LibSSH.setTimeout(s, options.ioTimeout)
@@ -110,6 +111,24 @@ private struct Connector {
             ssh_free(s)
             throw error
         }
+    }
+
+    /// Without this, a cut network is never noticed while a command is silent: nothing is sent,
+    /// so nothing fails. Keepalive probes start after a third of the timeout; unacknowledged data
+    /// fails after the whole of it (TCP_USER_TIMEOUT).
+    static func watchForDeadPeer(fd: Int32, within timeout: Duration) {
+        guard fd >= 0 else { return }
+        let total = max(Int32(timeout.timeInterval.rounded()), 3)
+        var on: Int32 = 1
+        var idle = max(total / 3, 1)
+        var count: Int32 = 4
+        var interval = max((total - idle) / count, 1)
+        var userTimeout = UInt32(total) * 1000
+        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, socklen_t(MemoryLayout<Int32>.size))
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPIDLE, &idle, socklen_t(MemoryLayout<Int32>.size))
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPINTVL, &interval, socklen_t(MemoryLayout<Int32>.size))
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPCNT, &count, socklen_t(MemoryLayout<Int32>.size))
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_USER_TIMEOUT, &userTimeout, socklen_t(MemoryLayout<UInt32>.size))
     }
 
     static func cleanConnectError(_ msg: String) -> String {

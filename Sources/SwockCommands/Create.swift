@@ -102,7 +102,8 @@ struct Create: AsyncParsableCommand {
             ContextSync.write(config.name, store: global.store)
             let seconds = (clock.now - start).timeInterval
             Output.err("(\(config.name)) Docker \(config.engine.version ?? "?") is up at \(config.engineURL) (\(String(format: "%.1f", seconds)) s)")
-            Output.err("To point your Docker client at it, run: eval \"$(swock-machine env \(config.name))\" (or docker --context \(config.name) ...)")
+            let viaContext = DockerContexts.isValidName(config.name) && config.name != "default" ? " (or docker --context \(config.name) ...)" : ""
+            Output.err("To point your Docker client at it, run: eval \"$(swock-machine env \(config.name))\"\(viaContext)")
         }
     }
 

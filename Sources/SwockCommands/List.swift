@@ -52,14 +52,20 @@ struct List: AsyncParsableCommand {
                 return
             }
             let limit = Duration.milliseconds(Int(max(timeout, 0.1) * 1000))
-            let statuses = await withTaskGroup(of: (String, MachineStatus).self) { group in
-                for c in preFiltered {
-                    group.addTask { (c.name, await MachineStatus.probe(c, store: store, timeout: limit)) }
+            // Records that reach the same daemon with the same TLS files share one probe.
+            var groups: [String: [MachineConfig]] = [:]
+            for c in preFiltered { groups[Self.probeKey(c, store: store), default: []].append(c) }
+            let probed = await withTaskGroup(of: (String, MachineStatus).self) { group in
+                for (key, members) in groups {
+                    let c = members[0]
+                    group.addTask { (key, await MachineStatus.probe(c, store: store, timeout: limit)) }
                 }
                 var out: [String: MachineStatus] = [:]
-                for await (n, s) in group { out[n] = s }
+                for await (k, s) in group { out[k] = s }
                 return out
             }
+            var statuses: [String: MachineStatus] = [:]
+            for (key, members) in groups { for c in members { statuses[c.name] = probed[key] } }
             let shown = preFiltered.filter { filter.matches($0, state: statuses[$0.name]?.state ?? .error) }
             if quiet {
                 for c in shown { Output.out(c.name + "\n") }
@@ -93,6 +99,14 @@ struct List: AsyncParsableCommand {
                 Output.out(TableLayout.render(table))
             }
         }
+    }
+
+    static func probeKey(_ c: MachineConfig, store: Store) -> String {
+        let dir = store.machineDir(c.name)
+        let files = ["ca.pem", "cert.pem", "key.pem"].map { f in
+            FileManager.default.contents(atPath: dir + "/" + f).map { String(decoding: $0, as: UTF8.self) } ?? "missing:\(c.name)"
+        }
+        return ([c.engineURL, String(c.ssh.port)] + files).joined(separator: "|")
     }
 
     func activeName(_ store: Store) -> String? {

@@ -20,7 +20,7 @@ import Testing
     }
 
     @Test(arguments: [
-        (OSFamily.debian, true, "export DEBIAN_FRONTEND=noninteractive; for i in 1 2 3; do dpkg --configure -a; apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 update -q && apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 install -y -q docker.io && exit 0; sleep 5; done; exit 1"),
+        (OSFamily.debian, true, "export DEBIAN_FRONTEND=noninteractive; dpkg --configure -a; apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 install -f -y -q; apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 update -q && apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 install -y -q docker.io"),
         (.rhel, true, "dnf install -y moby-engine || dnf install -y docker"),
         (.rhel, false, "yum install -y docker"),
         (.alpine, true, "apk add --no-cache docker && (rc-update add docker default || true)"),

@@ -62,15 +62,33 @@ final class RaceResults<T>: @unchecked Sendable {
         #expect(again.caPEM == caPEM && again.clientCertPEM == certPEM)
     }
 
-    @Test func ensureCARefusesHalfACA() throws {
+    @Test func ensureCARefusesACAWithoutItsKey() throws {
         let dir = try TempDir("ca half")
         defer { dir.remove() }
         let store = Store(root: dir.path)
         _ = try store.ensureCA()
         try FileManager.default.removeItem(atPath: store.certsDir + "/ca-key.pem")
-        #expect(throws: StoreError.crypto("half of the CA is missing in \(store.certsDir) (ca.pem or ca-key.pem); restore it from a backup")) {
+        #expect(throws: StoreError.crypto("the CA's key \(store.certsDir)/ca-key.pem is missing, so no certificate can be signed; restore it from a backup")) {
             try store.ensureCA()
         }
+    }
+
+    @Test func aLostCACertificateIsRestoredFromAMachineCopy() throws {
+        let dir = try TempDir("ca restore")
+        defer { dir.remove() }
+        let store = Store(root: dir.path)
+        let first = try store.ensureCA()
+        try store.reserve(sampleConfig("m1"))
+        try store.writeMachineFile("m1", "ca.pem", first.caPEM)
+        try FileManager.default.removeItem(atPath: store.certsDir + "/ca.pem")
+        let again = try store.ensureCA()
+        #expect(again.caPEM == first.caPEM)
+        // Without any copy, nothing was signed with the lone key: a new CA is made.
+        try FileManager.default.removeItem(atPath: store.certsDir + "/ca.pem")
+        try FileManager.default.removeItem(atPath: store.machineDir("m1") + "/ca.pem")
+        let fresh = try store.ensureCA()
+        #expect(fresh.caPEM != first.caPEM)
+        #expect(fresh.ca.verify(certificatePEM: fresh.clientCertPEM))
     }
 
     @Test func clientCertFromAnotherCAIsReissued() throws {

@@ -97,17 +97,7 @@ import Testing
         guard let e else { return }
         Self.expectClear(e, "v")
         // The reason names the field that is wrong.
-        if field == "configVersion" {
-            withKnownIssue("Store.decode reports any failure to read configVersion as \"not valid JSON\", also when the JSON is fine and the version has the wrong type") {
-                #expect(e.description.contains(field), "\(e)")
-            }
-        } else if field == "createdAt" && json.hasPrefix("\"") {
-            withKnownIssue("Store.decode passes a date's dataCorrupted error through as \"DecodingError.dataCorrupted: ... Expected date string to be ISO8601-formatted.\" without naming the field") {
-                #expect(e.description.contains(field), "\(e)")
-            }
-        } else {
-            #expect(e.description.contains(field), "\(e)")
-        }
+        #expect(e.description.contains(field), "\(e)")
     }
 
     @Test func crashLeftoversAreIgnoredAndHarmless() throws {
@@ -262,13 +252,7 @@ import Testing
         // Room again.
         let result = Result { try store.ensureCA() }
         #expect(certs == ["ca-key.pem"], "the disk was not filled to the right page: \(certs) left")
-        if certs == ["ca-key.pem"] {
-            withKnownIssue("ensureCA writes ca-key.pem, then ca.pem; when only the key made it, every later call says \"half of the CA is missing ... restore it from a backup\" although nothing was ever signed (Store+CA.swift ensureCA)") {
-                #expect(throws: Never.self, "\(result)") { _ = try result.get() }
-            }
-        } else {
-            #expect(throws: Never.self, "\(result)") { _ = try result.get() }
-        }
+        #expect(throws: Never.self, "\(result)") { _ = try result.get() }
     }
 }
 

@@ -9,7 +9,7 @@ public enum MachineName {
             throw StoreError.invalidName(name, reason: "it must start with a letter or a digit")
         }
         if let bad = name.first(where: { !(ok($0) || $0 == "." || $0 == "-") }) {
-            throw StoreError.invalidName(name, reason: "\"\(bad.unicodeScalars.first.map { $0.value < 32 ? "\\u{\(String($0.value, radix: 16))}" : String($0) } ?? "")\" is not allowed")
+            throw StoreError.invalidName(name, reason: "\"\(StoreError.printable(String(bad)))\" is not allowed")
         }
         guard name != "." && name != ".." else { throw StoreError.invalidName(name, reason: "it is reserved") }
     }

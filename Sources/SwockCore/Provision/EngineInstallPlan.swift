@@ -45,10 +45,11 @@ public enum EngineInstallPlan: Equatable, Sendable {
         let command: String
         switch family {
         case .debian:
-            // Wait for other apt/dpkg runs (cloud-init, unattended-upgrades) instead of failing.
+            // Wait for other apt/dpkg runs (cloud-init, unattended-upgrades) instead of failing, and
+            // first finish anything an earlier, interrupted install left half done. One attempt:
+            // its own error is the one worth showing.
             let apt = "apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3"
-            // An install that was cut off earlier leaves dpkg "interrupted": finish that first.
-            command = "export DEBIAN_FRONTEND=noninteractive; for i in 1 2 3; do dpkg --configure -a; \(apt) update -q && \(apt) install -y -q docker.io && exit 0; sleep 5; done; exit 1"
+            command = "export DEBIAN_FRONTEND=noninteractive; dpkg --configure -a; \(apt) install -f -y -q; \(apt) update -q && \(apt) install -y -q docker.io"
         case .rhel:
             command = hasDnf
                 ? "dnf install -y moby-engine || dnf install -y docker"

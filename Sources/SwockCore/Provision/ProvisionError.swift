@@ -5,17 +5,20 @@ public struct ProvisionError: Error, CustomStringConvertible, Equatable {
     public var reason: String
     /// False for failures before the record was written (the store is as it was).
     public var resumable: Bool
+    /// "create" or "provision": what the user ran.
+    public var operation: String
 
-    public init(machine: String, step: String, reason: String, resumable: Bool) {
+    public init(machine: String, step: String, reason: String, resumable: Bool, operation: String = "create") {
         self.machine = machine
         self.step = step
         self.reason = reason
         self.resumable = resumable
+        self.operation = operation
     }
 
     public var description: String {
         let next = resumable ? "; fix the cause, then run `swock-machine provision \(machine)` to resume" : ""
-        return "create \(machine): \(step) failed: \(reason)\(next)"
+        return "\(operation) \(machine): \(step) failed: \(reason)\(next)"
     }
 }
 

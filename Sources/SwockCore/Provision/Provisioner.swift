@@ -118,6 +118,15 @@ public struct Provisioner: Sendable {
     // MARK: - provision (resume / re-run)
 
     public func provision(_ name: String, password: String? = nil, hostname: String? = nil) async throws -> MachineConfig {
+        do {
+            return try await reprovision(name, password: password, hostname: hostname)
+        } catch var e as ProvisionError {
+            e.operation = "provision"
+            throw e
+        }
+    }
+
+    private func reprovision(_ name: String, password: String?, hostname: String?) async throws -> MachineConfig {
         let log = StepLog(machine: name)
         var config = try store.load(name)
         config = try store.update(name) { $0.provisioning.lastAttemptAt = Date(); $0.provisioning.phase = .creating }
@@ -375,7 +384,12 @@ public struct Provisioner: Sendable {
             try await ssh.installAsRoot(Data(unit.utf8), at: EngineConfigRenderer.systemdDropIn, mode: 0o644)
             // Reload first, then ONE restart: touching docker.sock between a stop and the start
             // would socket-activate the old unit.
-            try await ssh.runAsRoot("systemctl daemon-reload && systemctl enable docker >/dev/null 2>&1; systemctl reset-failed docker.service docker.socket containerd.service 2>/dev/null; systemctl restart docker", timeout: .seconds(180))
+            let restart = try await ssh.execAsRoot("systemctl daemon-reload && systemctl enable docker >/dev/null 2>&1; systemctl reset-failed docker.service docker.socket containerd.service 2>/dev/null; systemctl restart docker", timeout: .seconds(180))
+            guard restart.succeeded else {
+                throw ProvisionError(machine: config.name, step: "configure-engine",
+                                     reason: "dockerd did not start with the new configuration; daemon log: \(try await daemonLog(ssh: ssh, initSystem: "systemd"))",
+                                     resumable: true)
+            }
             return "systemd drop-in \(EngineConfigRenderer.systemdDropIn)\(daemonJSON.note)"
         case "openrc":
             let conf = EngineConfigRenderer.shellConf(variable: "DOCKER_OPTS", arguments: args, environment: env)
@@ -410,16 +424,21 @@ public struct Provisioner: Sendable {
                 try await Task.sleep(for: .milliseconds(250))
             }
         }
-        let logs = try? await ssh.execAsRoot(
-            probe.initSystem == "systemd"
-                ? "journalctl -u docker --no-pager -n 8 -o cat 2>/dev/null"
-                : "tail -n 8 \(EngineConfigRenderer.logFile) /var/log/docker.log 2>/dev/null",
-            timeout: .seconds(20))
-        let lines = (logs?.stdoutText ?? "").split(separator: "\n").suffix(8).joined(separator: " | ")
+        let lines = (try? await daemonLog(ssh: ssh, initSystem: probe.initSystem)) ?? ""
         throw ProvisionError(
             machine: config.name, step: "wait-engine",
             reason: "the daemon did not answer at \(config.engineURL) within \(Int(engineWait.timeInterval)) s (\(lastError.map { "\($0)" } ?? "no answer")); daemon log: \(lines.isEmpty ? "(empty)" : lines)",
             resumable: true)
+    }
+
+    /// dockerd's own last words (not systemd's restart-loop chatter), one line.
+    private func daemonLog(ssh: SSHSession, initSystem: String) async throws -> String {
+        let command = initSystem == "systemd"
+            ? "journalctl -u docker --no-pager -n 60 -o cat 2>/dev/null | grep -v -e '^docker.service:' -e 'docker.service' -e '^Stopped ' -e '^Started ' -e '^Starting ' | tail -n 5"
+            : "tail -q -n 5 \(EngineConfigRenderer.logFile) /var/log/docker.log 2>/dev/null | tail -n 5"
+        let r = try await ssh.execAsRoot(command, timeout: .seconds(20))
+        let lines = r.stdoutText.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return lines.isEmpty ? "(empty)" : lines.joined(separator: " | ")
     }
 
     // MARK: - Bookkeeping
@@ -527,9 +546,17 @@ final class OutputTail: @unchecked Sendable {
         if buffer.count > 16384 { buffer = buffer.suffix(8192) }
     }
 
+    /// The last `n` lines, led by the first line that names a cause (disk full, permission,
+    /// network) when that one scrolled away: "E: Unmet dependencies" is rarely the reason.
     func lastLines(_ n: Int) -> String {
         lock.lock(); defer { lock.unlock() }
-        return String(decoding: buffer, as: UTF8.self).split(separator: "\n")
-            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.suffix(n).joined(separator: " | ")
+        let lines = String(decoding: buffer, as: UTF8.self).split(separator: "\n")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        var out = Array(lines.suffix(n))
+        let causes = ["No space left on device", "Read-only file system", "Permission denied", "Could not resolve", "Temporary failure"]
+        if let cause = lines.first(where: { l in causes.contains { l.contains($0) } }), !out.contains(cause) {
+            out.insert(cause, at: 0)
+        }
+        return out.joined(separator: " | ")
     }
 }

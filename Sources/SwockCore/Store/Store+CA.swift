@@ -26,8 +26,24 @@ extension Store {
                 } catch {
                     throw StoreError.crypto("the CA in \(certsDir) cannot be loaded (\(error)); restore it from a backup")
                 }
-            } else if fm.fileExists(atPath: caPath) || fm.fileExists(atPath: caKeyPath) {
-                throw StoreError.crypto("half of the CA is missing in \(certsDir) (ca.pem or ca-key.pem); restore it from a backup")
+            } else if let k = fm.contents(atPath: caKeyPath) {
+                // The key without its certificate: a first write cut short (disk full, crash), or
+                // a lost ca.pem. Every machine keeps a copy of the CA certificate: if one matches
+                // the key, restore it; if none does, nothing was ever signed with it: start anew.
+                let keyPEM = String(decoding: k, as: UTF8.self)
+                if let restored = names().lazy.compactMap({ name -> CertificateAuthority? in
+                    guard let c = fm.contents(atPath: machineDir(name) + "/ca.pem") else { return nil }
+                    return try? CertificateAuthority(certificatePEM: String(decoding: c, as: UTF8.self), privateKeyPEM: keyPEM)
+                }).first {
+                    ca = restored
+                    try AtomicFile.write(ca.certificatePEM, to: caPath, mode: 0o600)
+                } else {
+                    ca = try CertificateAuthority.generate(keyType: keyType)
+                    try AtomicFile.write(ca.privateKeyPEM, to: caKeyPath, mode: 0o600)
+                    try AtomicFile.write(ca.certificatePEM, to: caPath, mode: 0o600)
+                }
+            } else if fm.fileExists(atPath: caPath) {
+                throw StoreError.crypto("the CA's key \(caKeyPath) is missing, so no certificate can be signed; restore it from a backup")
             } else {
                 ca = try CertificateAuthority.generate(keyType: keyType)
                 // The key first: a ca.pem without its key would be unusable.

@@ -101,12 +101,24 @@ public struct Store: Sendable {
     static func decode(_ data: Data, name: String, path: String) throws -> MachineConfig {
         struct VersionOnly: Decodable { var configVersion: Int? }
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        // Like .iso8601, but a bad date names its field (the built-in strategy's error has no path).
+        decoder.dateDecodingStrategy = .custom { d in
+            let c = try d.singleValueContainer()
+            let text = try c.decode(String.self)
+            guard let date = ISO8601DateFormatter().date(from: text) else {
+                throw DecodingError.dataCorruptedError(in: c, debugDescription: "expected an ISO 8601 date, found \"\(text)\"")
+            }
+            return date
+        }
+        guard !data.isEmpty else { throw StoreError.corrupt(name: name, path: path, reason: "the file is empty") }
+        guard (try? JSONSerialization.jsonObject(with: data)) is [String: Any] else {
+            throw StoreError.corrupt(name: name, path: path, reason: "not valid JSON")
+        }
         let version: Int
         do {
             version = try decoder.decode(VersionOnly.self, from: data).configVersion ?? 0
         } catch {
-            throw StoreError.corrupt(name: name, path: path, reason: data.isEmpty ? "the file is empty" : "not valid JSON")
+            throw StoreError.corrupt(name: name, path: path, reason: "field \"configVersion\" has the wrong type")
         }
         guard version <= MachineConfig.currentVersion else {
             throw StoreError.unsupportedVersion(name: name, found: version, supported: MachineConfig.currentVersion)
@@ -122,6 +134,9 @@ public struct Store: Sendable {
         } catch let DecodingError.typeMismatch(_, ctx), let DecodingError.valueNotFound(_, ctx) {
             let field = ctx.codingPath.map(\.stringValue).joined(separator: ".")
             throw StoreError.corrupt(name: name, path: path, reason: "field \"\(field)\" has the wrong type")
+        } catch let DecodingError.dataCorrupted(ctx) {
+            let field = ctx.codingPath.map(\.stringValue).joined(separator: ".")
+            throw StoreError.corrupt(name: name, path: path, reason: "field \"\(field)\" has a bad value (\(ctx.debugDescription))")
         } catch {
             throw StoreError.corrupt(name: name, path: path, reason: "\(error)")
         }

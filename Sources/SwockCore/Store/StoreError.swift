@@ -14,7 +14,7 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .invalidName(let name, let reason):
-            return "invalid machine name \"\(name)\": \(reason); names start with a letter or digit and use only letters, digits, '.' and '-'"
+            return "invalid machine name \"\(Self.printable(name))\": \(reason); names start with a letter or digit and use only letters, digits, '.' and '-'"
         case .alreadyExists(let name):
             return "machine \"\(name)\" already exists; pick another name or remove it first with `swock-machine rm \(name)`"
         case .notFound(let name):
@@ -32,5 +32,18 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
         case .crypto(let why):
             return "store: \(why)"
         }
+    }
+
+    /// Control characters shown as escapes: an error stays one line and never drives the terminal.
+    static func printable(_ s: String) -> String {
+        var out = ""
+        for u in s.unicodeScalars {
+            if u.value < 0x20 || u.value == 0x7f || (0x80..<0xa0).contains(u.value) {
+                out += "\\u{" + String(u.value, radix: 16) + "}"
+            } else {
+                out.unicodeScalars.append(u)
+            }
+        }
+        return out
     }
 }

@@ -1,0 +1,145 @@
+import FleetSupport
+import Foundation
+import Testing
+
+/// Keys stay in 0600 files: never on a command line (local or remote), never in `--debug`
+/// output, never left in a temp file.
+@Suite(.enabled(if: Fleet.enabled, "\(Fleet.skipComment)"))
+struct SecretsTests {
+    /// Samples every process's full command line on the host every 50 ms until `stop` is made
+    /// (at most ~3 minutes). Returns once sampling runs.
+    static func watchProcessTable(_ name: String) async throws -> (stop: String, task: Task<Subprocess.Result, Error>) {
+        let id = UUID().uuidString.prefix(8)
+        let stop = "/run/ft-stop-\(id)", ready = "/run/ft-watching-\(id)"
+        let task = Task {
+            try await Fleet.run(name, """
+                n=0; touch \(ready)
+                while [ ! -e \(stop) ] && [ $n -lt 3600 ]; do ps -ewwo args; n=$((n+1)); sleep 0.05; done
+                echo "samples=$n"
+                """)
+        }
+        _ = try await Faults.waitOnHost(name, "test -e \(ready)", timeout: .seconds(30))
+        return (stop, task)
+    }
+
+    static func stopWatching(_ name: String, _ w: (stop: String, task: Task<Subprocess.Result, Error>)) async throws -> String {
+        try await Fleet.run(name, "touch \(w.stop)")
+        let r = try await w.task.value
+        let samples = Int(r.stdoutText.split(separator: "\n").last?.split(separator: "=").last ?? "") ?? 0
+        #expect(samples >= 10, "the process table was sampled only \(samples) times")
+        return r.stdoutText
+    }
+
+    /// Every file under the store 0600 (those holding a key first of all), every directory 0700.
+    static func expectPrivateModes(_ store: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let fm = FileManager.default
+        var checked = 0, keys = 0
+        for rel in [""] + (fm.enumerator(atPath: store)?.allObjects.compactMap { $0 as? String } ?? []) {
+            let path = store + (rel.isEmpty ? "" : "/" + rel)
+            var st = stat()
+            guard lstat(path, &st) == 0 else { continue }
+            let mode = Int(st.st_mode & 0o7777)
+            if (st.st_mode & S_IFMT) == S_IFDIR {
+                #expect(mode == 0o700, "\(rel.isEmpty ? "<store>" : rel)/ has mode \(String(mode, radix: 8))", sourceLocation: sourceLocation)
+            } else {
+                let holdsKey = fm.contents(atPath: path).map { String(decoding: $0, as: UTF8.self).contains("PRIVATE KEY") } ?? false
+                if holdsKey { keys += 1 }
+                #expect(mode == 0o600, "\(rel)\(holdsKey ? " (a private key)" : "") has mode \(String(mode, radix: 8))", sourceLocation: sourceLocation)
+            }
+            checked += 1
+        }
+        #expect(checked > 5 && keys >= 4, "checked \(checked) entries, \(keys) keys", sourceLocation: sourceLocation)
+    }
+
+    @Test func keysStayOffCommandLinesLogsAndTempFiles() async throws {
+        let name = "ft-sec"
+        let host = try await Fleet.fresh(name, variant: "docker")
+        let rig = try Faults.Rig()
+        defer { rig.cleanup() }
+
+        // create, with --debug, while the host's process table is sampled.
+        let w1 = try await Self.watchProcessTable(name)
+        let create = try await rig.create("m", on: host)
+        let ps1 = try await Self.stopWatching(name, w1)
+        #expect(create.status == 0, "\(create.stderrText.suffix(3000))")
+        #expect(create.stderrText.contains(" debug "), "--debug printed no debug lines")
+
+        // regenerate-certs makes and installs a new server key: same checks.
+        let oldServerKey = try String(contentsOfFile: rig.store + "/machines/m/server-key.pem", encoding: .utf8)
+        let w2 = try await Self.watchProcessTable(name)
+        let regen = try await rig.run(["regenerate-certs", "--debug", "-f", "m"])
+        let ps2 = try await Self.stopWatching(name, w2)
+        #expect(regen.status == 0, "\(regen.stderrText.suffix(3000))")
+        let newServerKey = try String(contentsOfFile: rig.store + "/machines/m/server-key.pem", encoding: .utf8)
+        #expect(newServerKey != oldServerKey, "regenerate-certs kept the old key")
+
+        // The keys to look for: the store's (CA, client, server old and new) and our SSH key.
+        var keys = Faults.keyLines(store: rig.store, extraKeys: [host.keyPath])
+        keys += oldServerKey.split(separator: "\n").filter { !$0.hasPrefix("-----") && $0.count >= 16 }.map(String.init)
+        #expect(keys.count >= 10)
+        Faults.expectNoKeyMaterial(ps1 + ps2, keys, in: "the host's process table")
+        Faults.expectNoKeyMaterial(create.stderrText + create.stdoutText, keys, in: "create --debug output")
+        Faults.expectNoKeyMaterial(regen.stderrText + regen.stdoutText, keys, in: "regenerate-certs --debug output")
+        let inspect = try await rig.run(["inspect", "m"])
+        Faults.expectNoKeyMaterial(inspect.stdoutText, keys, in: "inspect")
+
+        // The local side: modes, no temp files.
+        try Self.expectPrivateModes(rig.store)
+        Faults.expectTmpClean(rig)
+        try await Faults.expectStoreValid(rig.store)
+
+        // The host: the server key is root's alone, and is the one in the store.
+        let onHost = try await Fleet.run(name, "stat -c '%a %U %G' /etc/docker/swock/server-key.pem && cat /etc/docker/swock/server-key.pem")
+        #expect(onHost.stdoutText == "600 root root\n" + newServerKey, "\(onHost.all)")
+        let readable = try await rig.run(["ssh", "m", "--", "cat /etc/docker/swock/server-key.pem"])
+        #expect(readable.status != 0 && !readable.stdoutText.contains("PRIVATE KEY"), "the login user can read the server key")
+        try await Faults.expectHostClean(name)
+        let stray = try await Fleet.run(name, "grep -rl 'PRIVATE KEY' /tmp /var/tmp /home /root 2>/dev/null; true")
+        #expect(stray.stdoutText.isEmpty, "private keys lying around on the host: \(stray.stdoutText)")
+
+        // The same for a re-run.
+        let again = try await rig.run(["provision", "--debug", "m"])
+        try await Faults.expectRerunFixed(again, rig, "m", host)
+        Faults.expectNoKeyMaterial(again.stderrText, keys, in: "provision --debug output")
+    }
+
+    /// A host that only takes a password: the password is never stored, printed, or put on a
+    /// command line; the key generated for later logins is 0600.
+    @Test func passwordBootstrapKeepsThePasswordAndTheGeneratedKeyPrivate() async throws {
+        let name = "ft-secpw"
+        let host = try await Fleet.fresh(name, variant: "docker")
+        let rig = try Faults.Rig()
+        defer { rig.cleanup() }
+        let password = "tester-pw"
+        let w = try await Self.watchProcessTable(name)
+        let r = try await rig.run(["create", "--debug", "--generic-ip-address", host.ip, "--generic-ssh-user", "tester", "m"],
+                                  env: ["SWOCK_GENERIC_SSH_PASSWORD": password, "SSH_AUTH_SOCK": "", "HOME": rig.tmp])
+        let ps = try await Self.stopWatching(name, w)
+        #expect(r.status == 0, "\(r.stderrText.suffix(3000))")
+        #expect(r.stderrText.contains("install-ssh-key"), "\(r.stderrText.suffix(2000))")
+
+        let keyPath = rig.store + "/machines/m/id_ed25519"
+        #expect(FileManager.default.fileExists(atPath: keyPath))
+        let keys = Faults.keyLines(store: rig.store)
+        for (what, text) in [("create --debug output", r.stderrText + r.stdoutText), ("the host's process table", ps)] {
+            #expect(!text.contains(password), "\(what) shows the password")
+            Faults.expectNoKeyMaterial(text, keys, in: what)
+        }
+        let storeText = (FileManager.default.enumerator(atPath: rig.store)?.allObjects.compactMap { $0 as? String } ?? [])
+            .compactMap { FileManager.default.contents(atPath: rig.store + "/" + $0) }.map { String(decoding: $0, as: UTF8.self) }.joined()
+        #expect(!storeText.contains(password), "the password was stored")
+        try Self.expectPrivateModes(rig.store)
+        // TMPDIR doubles as HOME here (no ~/.ssh keys to fall back on): only the docker CLI's bits may be there.
+        let left = ((try? FileManager.default.contentsOfDirectory(atPath: rig.tmp)) ?? []).filter { $0.hasPrefix("swock-create-") }
+        #expect(left.isEmpty, "left in TMPDIR: \(left)")
+        try await Faults.expectStoreValid(rig.store)
+
+        // From now on the generated key logs in: no password needed.
+        let ssh = try await rig.run(["ssh", "m", "--", "echo via-key"], env: ["SSH_AUTH_SOCK": "", "HOME": rig.tmp])
+        #expect(ssh.stdoutText == "via-key\n", "\(ssh.all)")
+        let authorized = try await Fleet.run(name, "cat /home/tester/.ssh/authorized_keys")
+        #expect(authorized.stdoutText.split(separator: "\n").filter { $0.hasSuffix(" swock-machine m") }.count == 1,
+                "the generated key is not authorized (once) on the host: \(authorized.stdoutText)")
+        try await Faults.expectHostClean(name)
+    }
+}
