@@ -39,6 +39,25 @@ public final class SSHSession: @unchecked Sendable {
 
     /// Connect, verify the host key per `options.hostKeyPolicy`, and authenticate.
     public static func connect(to target: SSHTarget, options: SSHOptions) async throws -> SSHSession {
+        // sshd drops handshakes beyond its MaxStartups at random ("reset", "disconnected"):
+        // those, and only those, are worth another try.
+        var attempt = 0
+        while true {
+            do {
+                return try await connectOnce(to: target, options: options)
+            } catch let e as SSHError {
+                guard case .connectFailed(_, _, let reason) = e, attempt < 2,
+                      ["reset", "disconnected", "closed", "banner", "kex"].contains(where: { reason.lowercased().contains($0) }) else {
+                    throw e
+                }
+                attempt += 1
+                options.logger.debug("ssh handshake dropped, retrying", metadata: ["target": "\(target)", "reason": "\(reason)"])
+                try await Task.sleep(for: .milliseconds(200 * attempt * attempt))
+            }
+        }
+    }
+
+    private static func connectOnce(to target: SSHTarget, options: SSHOptions) async throws -> SSHSession {
         guard !target.host.isEmpty else { throw SSHError.invalidTarget("empty host name; pass an IP address or a host name") }
         guard (1...65535).contains(target.port) else { throw SSHError.invalidTarget("port \(target.port) is out of range 1-65535") }
         guard !target.user.isEmpty else { throw SSHError.invalidTarget("empty user name") }

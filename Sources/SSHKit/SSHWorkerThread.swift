@@ -10,6 +10,9 @@ final class SSHWorkerThread: @unchecked Sendable {
     private let condition = NSCondition()
     private var jobs: [() -> Void] = []
     private var stopping = false
+    /// Deadline timers: a serial queue of our own gets its own thread, so timers fire even
+    /// when the cooperative pool is busy.
+    static let deadlines = DispatchQueue(label: "swock.ssh.deadlines")
 
     init(name: String) {
         // The running thread keeps this object alive (strong capture) until its loop ends after
@@ -66,7 +69,7 @@ final class SSHWorkerThread: @unchecked Sendable {
                 let r = Result { try body() }
                 if !once.resume(with: r) { onLateResult(r) }
             }
-            DispatchQueue.global().asyncAfter(deadline: .now() + deadline.timeInterval) {
+            Self.deadlines.asyncAfter(deadline: .now() + deadline.timeInterval) {
                 _ = once.resume(with: .failure(timeoutError))
             }
         }

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// Every way create can be refused: a clear one-line error, exit 1, and the store as it was.
-@Suite(.enabled(if: Fleet.enabled, "\(Fleet.skipComment)"))
+@Suite(.enabled(if: Fleet.enabled, "\(Fleet.skipComment)"), .fleetSlot)
 struct CreateErrorTests {
     /// Runs a create that must fail and checks the store did not change.
     func expectRefused(_ cli: CLI, _ args: [String], contains: [String]) async throws {

@@ -4,7 +4,7 @@ import SwockPKI
 import Testing
 
 /// `create` on real booted hosts, then the real docker CLI against what it made.
-@Suite(.enabled(if: Fleet.enabled, "\(Fleet.skipComment)"))
+@Suite(.enabled(if: Fleet.enabled, "\(Fleet.skipComment)"), .fleetSlot)
 struct CreateTests {
     @Test func createAsRootInstallsTheEngineAndDockerRunsAContainer() async throws {
         let host = try await Fleet.fresh("cr-root")

@@ -4,7 +4,7 @@ import Testing
 
 /// create beyond the common path: password-only hosts, an install script, a host without an
 /// init system, and set hostnames.
-@Suite(.enabled(if: Fleet.enabled, "\(Fleet.skipComment)"))
+@Suite(.enabled(if: Fleet.enabled, "\(Fleet.skipComment)"), .fleetSlot)
 struct CreateVariantsTests {
     @Test func passwordBootstrapsAGeneratedKeyAndSetsTheHostname() async throws {
         let host = try await Fleet.fresh("cv-pw", variant: "docker")

@@ -320,7 +320,7 @@ final class ResultLog: @unchecked Sendable {
 /// Faults on real hosts during create and afterwards: sshd going away, the network cut, a daemon
 /// that will not start, a changed host key, a full disk, a read-only /etc, a broken store, and
 /// many commands at once on one store.
-@Suite(.enabled(if: Fleet.enabled, "\(Fleet.skipComment)"))
+@Suite(.enabled(if: Fleet.enabled, "\(Fleet.skipComment)"), .fleetSlot)
 struct FaultTests {
     /// While apt-get installs on the host (anchored: the `sudo sh -c` wrapper and our own watcher
     /// carry the words in their command lines too).

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// `create -f fleet.yaml`: many hosts at once, each failure isolated and resumable.
-@Suite(.enabled(if: Fleet.enabled, "\(Fleet.skipComment)"))
+@Suite(.enabled(if: Fleet.enabled, "\(Fleet.skipComment)"), .fleetSlot)
 struct FleetCreateTests {
     @Test func fiveHostsOneWithAWrongKeyThenProvisionFixesIt() async throws {
         let names = (1...5).map { "fc\($0)" }

@@ -41,7 +41,7 @@ final class LockedPath: @unchecked Sendable {
     func get() -> String? { lock.lock(); defer { lock.unlock() }; return path }
 }
 
-@Suite(.serialized, .enabled(if: Fleet.enabled, "\(Fleet.skipComment)"))
+@Suite(.serialized, .enabled(if: Fleet.enabled, "\(Fleet.skipComment)"), .fleetSlot)
 struct FleetExecTests {
     func fixture() async throws -> CLI { try await FleetExecFixture.shared.get().0 }
 

@@ -5,7 +5,7 @@ import Testing
 
 /// User input that a shell, systemd or a path would love to interpret: it must reach dockerd
 /// byte for byte and never run.
-@Suite(.enabled(if: Fleet.enabled, "\(Fleet.skipComment)"))
+@Suite(.enabled(if: Fleet.enabled, "\(Fleet.skipComment)"), .fleetSlot)
 struct HostileInputTests {
     /// A marker file that hostile input would create if any shell ever ran it.
     static func pwnedPath() -> String { "/tmp/swock-pwned-\(UUID().uuidString.prefix(8))" }

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// The docker-machine habits, end to end against real daemons.
-@Suite(.enabled(if: Fleet.enabled, "\(Fleet.skipComment)"))
+@Suite(.enabled(if: Fleet.enabled, "\(Fleet.skipComment)"), .fleetSlot)
 struct RoutingTests {
     /// Two machines on docker-variant hosts (create takes ~2 s there).
     func twoMachines(_ prefix: String) async throws -> (CLI, [FleetHost]) {

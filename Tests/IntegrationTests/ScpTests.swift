@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// `scp` between this host and machines on two fleet hosts (user tester, home /home/tester).
-@Suite(.serialized, .enabled(if: Fleet.enabled, "\(Fleet.skipComment)"))
+@Suite(.serialized, .enabled(if: Fleet.enabled, "\(Fleet.skipComment)"), .fleetSlot)
 struct ScpTests {
     @Test func aBigFileGoesToTheMachineAndBackUnchanged() async throws {
         let f = try await ScpFixture.shared.get()

@@ -4,7 +4,7 @@ import Testing
 
 /// Keys stay in 0600 files: never on a command line (local or remote), never in `--debug`
 /// output, never left in a temp file.
-@Suite(.enabled(if: Fleet.enabled, "\(Fleet.skipComment)"))
+@Suite(.enabled(if: Fleet.enabled, "\(Fleet.skipComment)"), .fleetSlot)
 struct SecretsTests {
     /// Samples every process's full command line on the host every 50 ms until `stop` is made
     /// (at most ~3 minutes). Returns once sampling runs.

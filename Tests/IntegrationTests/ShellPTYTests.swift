@@ -5,7 +5,7 @@ import Testing
 /// `swock-machine ssh NAME` with no command: an interactive shell on a PTY sized like the local
 /// terminal, with the local terminal's mode restored afterwards. Driven through a real pseudo
 /// terminal (python's pty module), as a person's terminal would.
-@Suite(.enabled(if: Fleet.enabled, "\(Fleet.skipComment)"))
+@Suite(.enabled(if: Fleet.enabled, "\(Fleet.skipComment)"), .fleetSlot)
 struct ShellPTYTests {
     static let driver = #"""
     import os, pty, sys, termios, fcntl, struct, select, time

@@ -3,7 +3,7 @@ import Foundation
 import SSHKit
 import Testing
 
-@Suite(.enabled(if: Fleet.enabled, "\(Fleet.skipComment)"))
+@Suite(.enabled(if: Fleet.enabled, "\(Fleet.skipComment)"), .fleetSlot)
 struct AuthAndHostKeyTests {
     @Test func strictRejectsUnknownHostThenAcceptNewPins() async throws {
         let host = try await Fleet.up("sk1")

@@ -3,7 +3,7 @@ import Foundation
 import SSHKit
 import Testing
 
-@Suite(.enabled(if: Fleet.enabled, "\(Fleet.skipComment)"))
+@Suite(.enabled(if: Fleet.enabled, "\(Fleet.skipComment)"), .fleetSlot)
 struct ExecTests {
     @Test func exitCodesAndSignal() async throws {
         let host = try await Fleet.up("sk1")

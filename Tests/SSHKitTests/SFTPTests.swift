@@ -4,7 +4,7 @@ import Foundation
 import SSHKit
 import Testing
 
-@Suite(.enabled(if: Fleet.enabled, "\(Fleet.skipComment)"))
+@Suite(.enabled(if: Fleet.enabled, "\(Fleet.skipComment)"), .fleetSlot)
 struct SFTPTests {
     @Test func tenMegabytesUpAndDown() async throws {
         let host = try await Fleet.up("sk1")

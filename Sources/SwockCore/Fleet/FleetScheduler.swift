@@ -1,4 +1,5 @@
 import Foundation
+import SSHKit
 
 /// Runs one job per host with at most `parallelism` in flight. With `failFast`, no new host is
 /// started once one has not succeeded; hosts never started come back as `skipped`. The jobs
@@ -85,6 +86,8 @@ public final class AsyncGate: @unchecked Sendable {
 
 /// Races an async operation against a deadline: the caller gets `timeoutError` once `limit`
 /// passes even when the operation is stuck (it then finishes on its own, its result dropped).
+private let deadlineQueue = DispatchQueue(label: "swock.deadlines")
+
 public func withDeadline<T: Sendable>(
     _ limit: Duration, timeoutError: Error, _ op: @escaping @Sendable () async throws -> T
 ) async throws -> T {
@@ -94,11 +97,12 @@ public func withDeadline<T: Sendable>(
         let work = Task {
             do { once.resume(.success(try await op())) } catch { once.resume(.failure(error)) }
         }
-        let timer = Task {
-            try? await Task.sleep(for: limit)
-            if !Task.isCancelled { once.resume(.failure(timeoutError)) }
+        // The timer runs on a queue of its own, not on the cooperative pool: blocked pool
+        // threads must not be able to delay a deadline.
+        deadlineQueue.asyncAfter(deadline: .now() + limit.timeInterval) {
+            once.resume(.failure(timeoutError))
         }
-        once.onDone { timer.cancel(); _ = work }
+        once.onDone { _ = work }
     }
 }
 
