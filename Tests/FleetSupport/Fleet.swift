@@ -43,7 +43,13 @@ public enum Fleet {
     /// Boots (or finds running) the named hosts. Results are cached per process.
     public static func up(_ names: [String], variant: String = "base") async throws -> [FleetHost] {
         if let why = unavailableReason { throw Failure(description: "fleet unavailable: \(why)") }
-        let r = try await Subprocess.run([script, "up", "--variant", variant] + names)
+        var r = try await Subprocess.run([script, "up", "--variant", variant] + names)
+        if r.status != 0 && (r.stderrText.contains("stopped while booting") || r.stderrText.contains("not ready within")) {
+            // Seen about once in 60 boots with the whole suite running on 2 cores: a host
+            // halted during boot. `up` is idempotent: boot what is not running, once more.
+            print("fleet: retrying `up \(names.joined(separator: " "))` after: \(r.stderrText)")
+            r = try await Subprocess.run([script, "up", "--variant", variant] + names)
+        }
         guard r.status == 0 else {
             throw Failure(description: "machines/fleet up \(names.joined(separator: " ")) failed (\(r.status)): \(r.stderrText)")
         }
