@@ -12,6 +12,15 @@ public struct ExecResult: Sendable, Equatable {
     public var duration: Duration
 
     public var succeeded: Bool { exitStatus == 0 && signal == nil }
+
+    /// stdout when the command succeeded, else `commandFailed` carrying stderr (or stdout).
+    public func stdoutOrThrow(host: String, command: String) throws -> String {
+        guard succeeded else {
+            throw SSHError.commandFailed(host: host, command: command, exitStatus: exitStatus, signal: signal,
+                                         stderr: stderrText.isEmpty ? stdoutText : stderrText)
+        }
+        return stdoutText
+    }
     public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
     public var stderrText: String { String(decoding: stderr, as: UTF8.self) }
 }
@@ -49,12 +58,7 @@ extension SSHSession {
     /// Runs `command` and returns its stdout; a non-zero exit throws `commandFailed` with stderr.
     @discardableResult
     public func run(_ command: String, stdin: StdinSource = .none, timeout: Duration? = nil) async throws -> String {
-        let r = try await exec(command, stdin: stdin, timeout: timeout)
-        guard r.succeeded else {
-            throw SSHError.commandFailed(host: target.host, command: command, exitStatus: r.exitStatus,
-                                         signal: r.signal, stderr: r.stderrText.isEmpty ? r.stdoutText : r.stderrText)
-        }
-        return r.stdoutText
+        try await exec(command, stdin: stdin, timeout: timeout).stdoutOrThrow(host: target.host, command: command)
     }
 
     // MARK: - On the session thread

@@ -52,12 +52,7 @@ extension SSHSession {
     /// `run` as root: stdout on success, `commandFailed` otherwise.
     @discardableResult
     public func runAsRoot(_ command: String, stdin: StdinSource = .none, timeout: Duration? = nil) async throws -> String {
-        let r = try await execAsRoot(command, stdin: stdin, timeout: timeout)
-        guard r.succeeded else {
-            throw SSHError.commandFailed(host: target.host, command: command, exitStatus: r.exitStatus,
-                                         signal: r.signal, stderr: r.stderrText.isEmpty ? r.stdoutText : r.stderrText)
-        }
-        return r.stdoutText
+        try await execAsRoot(command, stdin: stdin, timeout: timeout).stdoutOrThrow(host: target.host, command: command)
     }
 
     /// Installs `data` at a root-owned `remotePath` with `mode`, atomically. The bytes travel only
