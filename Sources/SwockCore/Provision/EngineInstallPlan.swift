@@ -7,8 +7,10 @@ public enum EngineInstallPlan: Equatable, Sendable {
     case packageManager(family: OSFamily, command: String)
     case script(url: String, command: String)
 
-    /// Finishes an interrupted dpkg run (prints "repaired" when there was one).
+    /// Waits for an apt/dpkg run still going on the host (say, one whose SSH session was cut),
+    /// then finishes an interrupted dpkg run (prints "repaired" when there was one).
     public static let debianRepair = """
+        for i in $(seq 1 600); do pgrep -x 'apt-get|apt|dpkg|unattended-upgr' >/dev/null || break; sleep 0.5; done; \
         if [ -n "$(dpkg --audit 2>/dev/null)" ]; then export DEBIAN_FRONTEND=noninteractive; \
         dpkg --configure -a && apt-get -o DPkg::Lock::Timeout=300 install -f -y -q >/dev/null && echo repaired; fi
         """

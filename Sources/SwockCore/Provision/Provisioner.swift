@@ -434,7 +434,7 @@ public struct Provisioner: Sendable {
     /// dockerd's own last words (not systemd's restart-loop chatter), one line.
     private func daemonLog(ssh: SSHSession, initSystem: String) async throws -> String {
         let command = initSystem == "systemd"
-            ? "journalctl -u docker --no-pager -n 60 -o cat 2>/dev/null | grep -v -e '^docker.service:' -e 'docker.service' -e '^Stopped ' -e '^Started ' -e '^Starting ' | tail -n 5"
+            ? "j=$(journalctl -u docker --no-pager -n 60 -o cat 2>/dev/null); d=$(printf '%s\\n' \"$j\" | grep -v -e 'docker.service' -e '^Stopped ' -e '^Started ' -e '^Starting ' | tail -n 5); if [ -n \"$d\" ]; then printf '%s\\n' \"$d\"; else printf '%s\\n' \"$j\" | tail -n 3; fi"
             : "tail -q -n 5 \(EngineConfigRenderer.logFile) /var/log/docker.log 2>/dev/null | tail -n 5"
         let r = try await ssh.execAsRoot(command, timeout: .seconds(20))
         let lines = r.stdoutText.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
