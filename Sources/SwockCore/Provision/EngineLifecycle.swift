@@ -4,7 +4,7 @@ import Logging
 import SSHKit
 
 /// stop / start / restart / kill / upgrade of the engine on a generic host, through its init
-/// system (docker-machine answered "not supported" for generic hosts; we do it).
+/// system (docker-machine refused these for generic hosts; we do them).
 public struct EngineLifecycle: Sendable {
     public enum Action: String, Sendable, CaseIterable {
         case stop, start, restart, kill, upgrade
