@@ -176,11 +176,19 @@ public struct Store: Sendable {
 
     /// Every record; a broken one is reported as an error without hiding the others.
     public func list() -> [(name: String, result: Result<MachineConfig, StoreError>)] {
-        names().map { name in
+        names().filter { !isBeingCreated($0) }.map { name in
             do { return (name, .success(try load(name))) }
             catch let e as StoreError { return (name, .failure(e)) }
             catch { return (name, .failure(.corrupt(name: name, path: relative(configPath(name)), reason: "\(error)"))) }
         }
+    }
+
+    /// A create has claimed the name (mkdir) but not yet written its record: the directory holds
+    /// nothing but hidden temp files. Listings skip it instead of calling it broken.
+    func isBeingCreated(_ name: String) -> Bool {
+        guard !FileManager.default.fileExists(atPath: configPath(name)),
+              let entries = try? FileManager.default.contentsOfDirectory(atPath: machineDir(name)) else { return false }
+        return entries.allSatisfy { $0.hasPrefix(".") }
     }
 
     /// Removes the local record and all its files.
