@@ -83,6 +83,7 @@ extension SSHSession {
     }
 
     func sftpReason(_ h: sftp_session) -> String {
+        if let s = session, ssh_is_connected(s) == 0 { return "the connection was closed (disconnected)" }
         switch Int32(sftp_get_error(h)) {
         case SSH_FX_NO_SUCH_FILE: return "no such file"
         case SSH_FX_PERMISSION_DENIED: return "permission denied"

@@ -32,6 +32,10 @@ import Testing
             try FileManager.default.createDirectory(atPath: store.machineDir(name), withIntermediateDirectories: true)
             if let data { try data.write(to: URL(fileURLWithPath: store.configPath(name))) }
         }
+        // A record whose config.json was lost keeps its other files; a directory with nothing
+        // in it yet is a create in progress, and is not listed.
+        try Data("pem".utf8).write(to: URL(fileURLWithPath: store.machineDir("noconfig") + "/ca.pem"))
+        try FileManager.default.createDirectory(atPath: store.machineDir("claimed"), withIntermediateDirectories: true)
         let expected: [String: StoreError] = [
             "empty": .corrupt(name: "empty", path: "machines/empty/config.json", reason: "the file is empty"),
             "trunc": .corrupt(name: "trunc", path: "machines/trunc/config.json", reason: "not valid JSON"),
