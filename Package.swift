@@ -19,6 +19,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
+        // Low-level helpers every target may use: path text, shell quoting, file locks,
+        // off-pool threads, deadlines, async gates, errno text. Depends on nothing.
+        .target(name: "SwockSupport"),
         // libssh 0.10 (Debian's libssh-dev), imported through a tiny module map.
         .systemLibrary(
             name: "CLibSSH",
@@ -34,7 +37,7 @@ let package = Package(
         .target(
             name: "SSHKit",
             dependencies: [
-                "CLibSSH",
+                "CLibSSH", "SwockSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -52,7 +55,7 @@ let package = Package(
         .target(
             name: "EngineAPI",
             dependencies: [
-                "CTLS",
+                "CTLS", "SwockSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -60,7 +63,7 @@ let package = Package(
         .target(
             name: "SwockCore",
             dependencies: [
-                "SSHKit", "SwockPKI", "EngineAPI",
+                "SwockSupport", "SSHKit", "SwockPKI", "EngineAPI",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -69,7 +72,7 @@ let package = Package(
         .target(
             name: "SwockCommands",
             dependencies: [
-                "SwockCore",
+                "SwockCore", "SwockSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -79,9 +82,10 @@ let package = Package(
         // Test support: boots and addresses hosts of the local fleet (machines/fleet).
         .target(name: "FleetSupport", path: "Tests/FleetSupport"),
         .testTarget(name: "SSHKitTests", dependencies: ["SSHKit", "FleetSupport", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "SwockSupportTests", dependencies: ["SwockSupport"]),
         .testTarget(name: "SwockPKITests", dependencies: ["SwockPKI"]),
-        .testTarget(name: "EngineAPITests", dependencies: ["EngineAPI", "SwockPKI", "FleetSupport"]),
-        .testTarget(name: "SwockCoreTests", dependencies: ["SwockCore", "FleetSupport"]),
+        .testTarget(name: "EngineAPITests", dependencies: ["EngineAPI", "SwockPKI", "SwockSupport", "FleetSupport"]),
+        .testTarget(name: "SwockCoreTests", dependencies: ["SwockCore", "SwockSupport", "FleetSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["swock-machine", "SwockCore", "FleetSupport"]),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import SwockSupport
 
 /// A Docker Engine API client for one daemon over mutual TLS. Each call opens a fresh connection
 /// (`Connection: close`) bounded by `timeout`. The async calls run on a thread of their own; the

@@ -1,5 +1,6 @@
 import CLibSSH
 import Foundation
+import SwockSupport
 
 /// Typed wrappers for `ssh_options_set`: a wrong pointer width there compiles silently and breaks
 /// at run time, so every option we use goes through one of these.

@@ -90,11 +90,3 @@ public struct SSHOptions: Sendable {
         self.logger = logger
     }
 }
-
-extension Duration {
-    /// The duration in seconds, as a Double.
-    public var timeInterval: Double {
-        let (s, atto) = components
-        return Double(s) + Double(atto) / 1e18
-    }
-}

@@ -1,5 +1,6 @@
 import CLibSSH
 import Foundation
+import SwockSupport
 
 /// What a remote command left behind.
 public struct ExecResult: Sendable, Equatable {

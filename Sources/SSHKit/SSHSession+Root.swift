@@ -1,4 +1,5 @@
 import Foundation
+import SwockSupport
 
 /// Running things as root: directly when we logged in as root, else through `sudo -n`.
 extension SSHSession {

@@ -1,5 +1,6 @@
 import CLibSSH
 import Foundation
+import SwockSupport
 
 /// SFTP transfers. Writes go in chunks of at most 32 KiB (one larger `sftp_write` kills the SFTP
 /// channel on libssh 0.10), and every upload replaces its target atomically: the bytes land in a

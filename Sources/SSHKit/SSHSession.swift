@@ -1,5 +1,6 @@
 import CLibSSH
 import Foundation
+import SwockSupport
 import Logging
 
 /// One authenticated SSH connection. All libssh work happens on the session's own thread; the

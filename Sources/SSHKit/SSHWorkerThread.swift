@@ -1,4 +1,5 @@
 import Foundation
+import SwockSupport
 
 /// A dedicated OS thread that runs one session's libssh calls in order.
 ///

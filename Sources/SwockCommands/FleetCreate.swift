@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SwockSupport
 import SwockCore
 
 /// `create -f FILE`: provisions every machine of a fleet file, at most `parallel` at once. Each

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SwockSupport
 import SSHKit
 import SwockCore
 

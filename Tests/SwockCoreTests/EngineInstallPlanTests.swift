@@ -1,5 +1,6 @@
 import FleetSupport
 import Foundation
+import SwockSupport
 import SSHKit
 import Testing
 @testable import SwockCore

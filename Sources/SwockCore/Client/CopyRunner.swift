@@ -1,5 +1,6 @@
 import Foundation
 import SSHKit
+import SwockSupport
 
 /// Progress of one file at a time; called from session threads.
 public protocol CopyProgress: Sendable {
@@ -222,6 +223,7 @@ public final class CopyRunner {
             switch error {
             case SSHError.sftpFailed(_, _, _, let reason): throw Self.copyError(sftp.description, reason)
             case SSHError.localIO(_, let reason): throw Self.copyError(local.description, reason)
+            case let e as LocalFileError: throw Self.copyError(local.description, e.reason)
             default: throw error
             }
         }
@@ -242,7 +244,7 @@ public final class CopyRunner {
     private func stagingDirectory() throws -> String {
         if let s = staging { return s }
         var template = Array((NSTemporaryDirectory() + "/swock-scp.XXXXXX").utf8CString)
-        guard let p = mkdtemp(&template) else { throw CopyError.failed(NSTemporaryDirectory(), reason: LocalFS.errnoText()) }
+        guard let p = mkdtemp(&template) else { throw CopyError.failed(NSTemporaryDirectory(), reason: LocalFileError.errnoText()) }
         staging = String(cString: p)
         return staging!
     }
@@ -268,19 +270,17 @@ extension CopyFileInfo {
     }
 }
 
-/// The local side: plain system calls, errors as `SSHError.localIO` (mapped by `blame`).
+/// The local side: plain system calls, errors as `LocalFileError` (mapped by `blame`).
 enum LocalFS {
-    static func errnoText() -> String { String(cString: strerror(errno)) }
-
     static func check(_ rc: Int32, _ path: String) throws {
-        if rc != 0 { throw SSHError.localIO(path: path, reason: errnoText()) }
+        if rc != 0 { throw LocalFileError.fromErrno(path) }
     }
 
     static func info(_ path: String, follow: Bool) throws -> CopyFileInfo? {
         var st = stat()
         if (follow ? stat(path, &st) : lstat(path, &st)) != 0 {
             if errno == ENOENT || errno == ENOTDIR { return nil }
-            throw SSHError.localIO(path: path, reason: errnoText())
+            throw LocalFileError.fromErrno(path)
         }
         let kind: CopyFileInfo.Kind
         switch st.st_mode & S_IFMT {
@@ -293,7 +293,7 @@ enum LocalFS {
     }
 
     static func list(_ path: String) throws -> [(String, CopyFileInfo)] {
-        guard let dir = opendir(path) else { throw SSHError.localIO(path: path, reason: errnoText()) }
+        guard let dir = opendir(path) else { throw LocalFileError.fromErrno(path) }
         defer { closedir(dir) }
         var names: [String] = []
         while let ent = readdir(dir) {
@@ -311,7 +311,7 @@ enum LocalFS {
     static func readLink(_ path: String) throws -> String {
         var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let n = readlink(path, &buf, buf.count - 1)
-        guard n >= 0 else { throw SSHError.localIO(path: path, reason: errnoText()) }
+        guard n >= 0 else { throw LocalFileError.fromErrno(path) }
         return String(decoding: buf[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

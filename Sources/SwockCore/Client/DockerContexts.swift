@@ -1,4 +1,5 @@
 import Foundation
+import SwockSupport
 import SSHKit
 import SwockPKI
 
@@ -167,7 +168,7 @@ public struct DockerContexts: Sendable {
             for (dir, kind) in [(metaDirectory(name), "meta"), (tlsDirectory(name), "tls")] {
                 guard FileManager.default.fileExists(atPath: dir) else { continue }
                 let trash = contextsDir + "/.swock-removing-\(kind)-\(tag)"
-                guard rename(dir, trash) == 0 else { throw DockerContextError.io(path: dir, reason: AtomicFile.errnoText()) }
+                guard rename(dir, trash) == 0 else { throw DockerContextError.io(path: dir, reason: LocalFileError.errnoText()) }
                 try? FileManager.default.removeItem(atPath: trash)
             }
             return true
@@ -215,10 +216,10 @@ public struct DockerContexts: Sendable {
             existed = true
             if (st.st_mode & S_IFMT) == S_IFLNK {
                 // Keep a symlinked config.json (dotfile managers) a symlink: write its target.
-                guard let real = realpath(path, nil) else { throw DockerContextError.io(path: path, reason: AtomicFile.errnoText()) }
+                guard let real = realpath(path, nil) else { throw DockerContextError.io(path: path, reason: LocalFileError.errnoText()) }
                 path = String(cString: real)
                 free(real)
-                guard stat(path, &st) == 0 else { throw DockerContextError.io(path: path, reason: AtomicFile.errnoText()) }
+                guard stat(path, &st) == 0 else { throw DockerContextError.io(path: path, reason: LocalFileError.errnoText()) }
             }
         }
         var obj: JSONObjectText
@@ -279,10 +280,10 @@ public struct DockerContexts: Sendable {
 
     private func withLock<T>(_ body: () throws -> T) throws -> T {
         let fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw DockerContextError.io(path: root, reason: AtomicFile.errnoText()) }
+        guard fd >= 0 else { throw DockerContextError.io(path: root, reason: LocalFileError.errnoText()) }
         defer { close(fd) }
         while flock(fd, LOCK_EX) != 0 {
-            if errno != EINTR { throw DockerContextError.io(path: root, reason: "cannot lock: \(AtomicFile.errnoText())") }
+            if errno != EINTR { throw DockerContextError.io(path: root, reason: "cannot lock: \(LocalFileError.errnoText())") }
         }
         defer { flock(fd, LOCK_UN) }
         return try body()
@@ -298,13 +299,13 @@ public struct DockerContexts: Sendable {
                 if mkdir(path, 0o700) == 0 || errno == EEXIST { return }
             }
         }
-        throw DockerContextError.io(path: path, reason: AtomicFile.errnoText())
+        throw DockerContextError.io(path: path, reason: LocalFileError.errnoText())
     }
 
     /// A directory that is swock-machine's alone: created 0700, and kept 0700.
     private func makeOwnDirectory(_ path: String) throws {
         try makeDirectory(path)
-        guard chmod(path, 0o700) == 0 else { throw DockerContextError.io(path: path, reason: AtomicFile.errnoText()) }
+        guard chmod(path, 0o700) == 0 else { throw DockerContextError.io(path: path, reason: LocalFileError.errnoText()) }
     }
 
     private func atomicWrite(_ data: Data, to path: String, mode: mode_t) throws {

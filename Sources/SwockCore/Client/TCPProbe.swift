@@ -1,5 +1,6 @@
 import EngineAPI
 import Foundation
+import SwockSupport
 
 /// Does anything accept TCP connections at host:port within the timeout?
 public enum TCPProbe {

@@ -1,4 +1,5 @@
 import Foundation
+import SwockSupport
 
 /// How one host of a fleet command ended.
 public struct HostOutcome: Sendable, Equatable {

@@ -1,4 +1,5 @@
 import Foundation
+import SwockSupport
 import SSHKit
 
 /// Runs a local program on a thread of its own (never on Swift's cooperative pool), streaming

@@ -1,4 +1,5 @@
 import Foundation
+import SwockSupport
 import SSHKit
 
 /// Renders dockerd's configuration for each init system. Pure, so every quoting rule is

@@ -1,5 +1,6 @@
 import EngineAPI
 import Foundation
+import SwockSupport
 import Logging
 import SSHKit
 

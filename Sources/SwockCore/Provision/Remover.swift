@@ -1,4 +1,5 @@
 import Foundation
+import SwockSupport
 import Logging
 import SSHKit
 

@@ -1,5 +1,5 @@
 import Foundation
-import SSHKit
+import SwockSupport
 
 /// Whole-file writes that are never seen half-done: a temp file in the same directory, fsync,
 /// rename over the target, fsync of the directory. Readers see the old or the new file.
@@ -8,7 +8,7 @@ public enum AtomicFile {
         let dir = PathText.parent(path)
         let tmp = "\(dir)/.\(PathText.lastComponent(path)).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw StoreError.io(path: path, reason: errnoText()) }
+        guard fd >= 0 else { throw StoreError.io(path: path, reason: LocalFileError.errnoText()) }
         var ok = false
         defer { if !ok { unlink(tmp) } }
         try data.withUnsafeBytes { raw in
@@ -17,7 +17,7 @@ public enum AtomicFile {
                 let n = Foundation.write(fd, raw.baseAddress! + off, raw.count - off)
                 if n < 0 {
                     if errno == EINTR { continue }
-                    let why = errnoText()
+                    let why = LocalFileError.errnoText()
                     close(fd)
                     throw StoreError.io(path: path, reason: why)
                 }
@@ -26,9 +26,9 @@ public enum AtomicFile {
         }
         // The umask may have narrowed the mode; make it exact.
         fchmod(fd, mode)
-        guard fsync(fd) == 0 else { let why = errnoText(); close(fd); throw StoreError.io(path: path, reason: why) }
+        guard fsync(fd) == 0 else { let why = LocalFileError.errnoText(); close(fd); throw StoreError.io(path: path, reason: why) }
         close(fd)
-        guard rename(tmp, path) == 0 else { throw StoreError.io(path: path, reason: errnoText()) }
+        guard rename(tmp, path) == 0 else { throw StoreError.io(path: path, reason: LocalFileError.errnoText()) }
         ok = true
         syncDirectory(dir)
     }
@@ -42,5 +42,4 @@ public enum AtomicFile {
         if dfd >= 0 { fsync(dfd); close(dfd) }
     }
 
-    static func errnoText() -> String { String(cString: strerror(errno)) }
 }

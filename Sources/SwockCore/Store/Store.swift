@@ -1,5 +1,5 @@
 import Foundation
-import SSHKit
+import SwockSupport
 import SwockPKI
 
 /// The local inventory:
@@ -61,7 +61,7 @@ public struct Store: Sendable {
                 try makeDirectory(PathText.parent(path))
                 if mkdir(path, 0o700) == 0 || errno == EEXIST { return }
             }
-            throw StoreError.io(path: path, reason: AtomicFile.errnoText())
+            throw StoreError.io(path: path, reason: LocalFileError.errnoText())
         }
     }
 
@@ -78,7 +78,7 @@ public struct Store: Sendable {
         try ensureLayout()
         if mkdir(machineDir(config.name), 0o700) != 0 {
             if errno == EEXIST { throw StoreError.alreadyExists(config.name) }
-            throw StoreError.io(path: machineDir(config.name), reason: AtomicFile.errnoText())
+            throw StoreError.io(path: machineDir(config.name), reason: LocalFileError.errnoText())
         }
         do {
             try save(config)
@@ -201,7 +201,7 @@ public struct Store: Sendable {
             // Rename first so that a half-removed directory is never mistaken for a machine.
             let trash = machinesDir + "/.removing-\(name)-\(getpid())"
             guard rename(machineDir(name), trash) == 0 else {
-                throw StoreError.io(path: machineDir(name), reason: AtomicFile.errnoText())
+                throw StoreError.io(path: machineDir(name), reason: LocalFileError.errnoText())
             }
             try? FileManager.default.removeItem(atPath: trash)
             if activeMachine() == name { try? FileManager.default.removeItem(atPath: activePath) }

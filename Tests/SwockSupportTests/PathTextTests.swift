@@ -1,4 +1,4 @@
-import SSHKit
+import SwockSupport
 import Testing
 
 @Suite struct PathTextTests {

@@ -1,5 +1,5 @@
 import Testing
-@testable import SSHKit
+@testable import SwockSupport
 
 @Suite struct ShellQuoteTests {
     @Test(arguments: [
@@ -18,11 +18,5 @@ import Testing
 
     @Test func joinQuotesEachWord() {
         #expect(ShellQuote.join(["echo", "a b", "c"]) == "echo 'a b' c")
-    }
-
-    @Test func targetStripsIPv6Brackets() {
-        #expect(SSHTarget(host: "[::1]", port: 2222).host == "::1")
-        #expect(SSHTarget(host: "10.231.1.10").port == 22)
-        #expect(SSHTarget(host: "10.231.1.10").user == "root")
     }
 }

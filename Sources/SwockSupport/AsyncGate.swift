@@ -1,0 +1,38 @@
+import Foundation
+
+/// An async counting semaphore: waiters queue in order and suspend (no thread is blocked).
+public final class AsyncGate: @unchecked Sendable {
+    private let lock = NSLock()
+    private var available: Int
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    public init(_ permits: Int) {
+        available = max(1, permits)
+    }
+
+    public func acquire() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            lock.lock()
+            if available > 0 {
+                available -= 1
+                lock.unlock()
+                c.resume()
+            } else {
+                waiters.append(c)
+                lock.unlock()
+            }
+        }
+    }
+
+    public func release() {
+        lock.lock()
+        if waiters.isEmpty {
+            available += 1
+            lock.unlock()
+        } else {
+            let c = waiters.removeFirst()
+            lock.unlock()
+            c.resume()
+        }
+    }
+}
