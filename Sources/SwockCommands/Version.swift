@@ -20,7 +20,7 @@ struct Version: AsyncParsableCommand {
             let store = global.store
             let config = try store.load(name)
             do {
-                let v = try await EngineClient(endpoint: MachineStatus.endpoint(config, store: store), timeout: .seconds(5)).version()
+                let v = try await EngineClient(endpoint: store.engineEndpoint(config), timeout: .seconds(5)).version()
                 Output.out(v.version + "\n")
             } catch let e as EngineError {
                 switch e {

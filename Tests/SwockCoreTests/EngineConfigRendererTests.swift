@@ -8,7 +8,7 @@ import Testing
                                     registryMirrors: ["https://m1.example", "https://m2.example"],
                                     insecureRegistries: ["reg.local:5000"])
         let args = EngineConfigRenderer.dockerdArguments(engine: engine, machineLabels: ["zone": "b", "app": "x y", "m": "1"],
-                                                         liveRestore: true, containerdSocket: "/run/containerd/containerd.sock")
+                                                         containerdSocket: "/run/containerd/containerd.sock")
         #expect(args == [
             "-H", "unix:///var/run/docker.sock",
             "-H", "tcp://0.0.0.0:2999",
@@ -17,7 +17,6 @@ import Testing
             "--tlscert=/etc/docker/swock/server.pem",
             "--tlskey=/etc/docker/swock/server-key.pem",
             "--containerd=/run/containerd/containerd.sock",
-            "--live-restore",
             "--storage-driver=overlay2",
             "--label=env=prod", "--label=tier=web",
             "--label=app=x y", "--label=m=1", "--label=zone=b",
@@ -29,7 +28,7 @@ import Testing
 
     @Test func minimal() {
         let args = EngineConfigRenderer.dockerdArguments(engine: EngineSettings(storageDriver: ""), machineLabels: [:],
-                                                         liveRestore: false, containerdSocket: nil)
+                                                         containerdSocket: nil)
         #expect(args == ["-H", "unix:///var/run/docker.sock", "-H", "tcp://0.0.0.0:2376", "--tlsverify",
                          "--tlscacert=/etc/docker/swock/ca.pem", "--tlscert=/etc/docker/swock/server.pem",
                          "--tlskey=/etc/docker/swock/server-key.pem"])
@@ -79,7 +78,7 @@ import Testing
             ExecStart="/usr/sbin/dockerd" "-H" "tcp://0.0.0.0:2376" "--label=a b"
 
             """)
-        #expect(EngineConfigRenderer.systemdDropIn == "/etc/systemd/system/docker.service.d/10-swock-machine.conf")
+        #expect(InitSystem.systemd.configPath == "/etc/systemd/system/docker.service.d/10-swock-machine.conf")
     }
 
     @Test func unitWithoutEnvironment() {

@@ -42,7 +42,7 @@ import Testing
         #expect(!pwned.happened)
     }
 
-    /// detachedStart with a fake dockerd that records argv and environment. The fixed pid and
+    /// InitSystem.none's start with a fake dockerd that records argv and environment. The fixed pid and
     /// log paths are swapped for temp ones; the rest of the text runs as generated.
     @Test func detachedStartRunsBySh() throws {
         let dir = try TempDir("detached")
@@ -59,10 +59,10 @@ import Testing
         let args = pwned.hostileWords
         let env = ["SWOCK_A=x y $(touch \(pwned.path))", "SWOCK_B=q\"r\\s\nt'`id`", "SWOCK_C="]
         let pid = dir.sub("dockerd.pid"), log = dir.sub("dockerd.log")
-        var text = EngineConfigRenderer.detachedStart(dockerdPath: dockerd, arguments: args, environment: env)
-        #expect(text.contains(EngineConfigRenderer.pidFile) && text.contains(EngineConfigRenderer.logFile))
-        text = text.replacingOccurrences(of: EngineConfigRenderer.pidFile, with: ShellQuote.quote(pid))
-            .replacingOccurrences(of: EngineConfigRenderer.logFile, with: ShellQuote.quote(log))
+        var text = InitSystem.none.command(.start, DaemonLaunch(dockerdPath: dockerd, arguments: args, environment: env))
+        #expect(text.contains(InitSystem.pidFile) && text.contains(InitSystem.logFile))
+        text = text.replacingOccurrences(of: InitSystem.pidFile, with: ShellQuote.quote(pid))
+            .replacingOccurrences(of: InitSystem.logFile, with: ShellQuote.quote(log))
 
         let started = Date()
         let r = try runLeavingChildren(["/bin/sh", "-c", text], in: dir)

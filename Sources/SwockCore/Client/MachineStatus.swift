@@ -24,7 +24,7 @@ public struct MachineStatus: Sendable, Equatable {
     public static func probe(_ config: MachineConfig, store: Store, timeout: Duration) async -> MachineStatus {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
-        let client = EngineClient(endpoint: endpoint(config, store: store), timeout: timeout)
+        let client = EngineClient(endpoint: store.engineEndpoint(config), timeout: timeout)
         do {
             let v = try await client.version()
             var warning: String?
@@ -46,11 +46,6 @@ public struct MachineStatus: Sendable, Equatable {
                 return MachineStatus(state: .error, error: short(error))
             }
         }
-    }
-
-    public static func endpoint(_ config: MachineConfig, store: Store) -> EngineEndpoint {
-        EngineEndpoint(host: config.address, port: config.engine.port,
-                       tls: TLSFiles(directory: store.machineDir(config.name)), machineName: config.name)
     }
 
     static func short(_ e: EngineError) -> String {

@@ -328,118 +328,35 @@ public struct Provisioner: Sendable {
     }
 
     private func installCertificates(config: MachineConfig, probe: HostProbe, ssh: SSHSession) async throws -> TLSSettings {
-        let keyType = (try? KeyType(cliName: config.tls.keyType)) ?? KeyType(rawValue: config.tls.keyType) ?? .ecdsaP256
-        let material = try store.ensureCA(keyType: .ecdsaP256)
-        var sans = [config.address]
-        if let h = probe.hostname, !h.isEmpty { sans.append(h) }
-        sans += ["localhost", "127.0.0.1"] + config.tls.extraSANs
-        var seen = Set<String>()
-        sans = sans.filter { seen.insert($0.lowercased()).inserted }
-
-        // Reuse a server certificate that is still good; otherwise issue a new one.
-        var serverPEM = try? store.readMachineFile(config.name, "server.pem")
-        var serverKeyPEM = try? store.readMachineFile(config.name, "server-key.pem")
-        if let pem = serverPEM, serverKeyPEM != nil, material.ca.verify(certificatePEM: pem),
-           let summary = try? CertificateSummary(pem: pem),
-           sans.allSatisfy({ summary.covers(address: $0) }), !summary.expires(within: 30 * 86400, now: Date()) {
-            logger.debug("reusing the server certificate", metadata: ["machine": "\(config.name)"])
-        } else {
-            let pair = try material.ca.issueServerCertificate(commonName: config.name, subjectAltNames: sans, keyType: keyType)
-            serverPEM = pair.certificatePEM
-            serverKeyPEM = pair.privateKeyPEM
-            try store.writeMachineFile(config.name, "server-key.pem", pair.privateKeyPEM)
-            try store.writeMachineFile(config.name, "server.pem", pair.certificatePEM)
-        }
-        // What a docker client needs, in the machine's directory (DOCKER_CERT_PATH).
-        try store.writeMachineFile(config.name, "ca.pem", material.caPEM)
-        try store.writeMachineFile(config.name, "key.pem", material.clientKeyPEM)
-        try store.writeMachineFile(config.name, "cert.pem", material.clientCertPEM)
-
-        let dir = EngineConfigRenderer.remoteDir
-        try await ssh.installAsRoot(Data(material.caPEM.utf8), at: "\(dir)/ca.pem", mode: 0o644)
-        try await ssh.installAsRoot(Data(serverPEM!.utf8), at: "\(dir)/server.pem", mode: 0o644)
-        try await ssh.installAsRoot(Data(serverKeyPEM!.utf8), at: "\(dir)/server-key.pem", mode: 0o600)
-
-        let summary = try CertificateSummary(pem: serverPEM!)
-        var tls = config.tls
-        tls.serverSANs = sans
-        tls.serverNotBefore = summary.notBefore
-        tls.serverNotAfter = summary.notAfter
-        tls.caFingerprint = try CertificateSummary(pem: material.caPEM).sha256Fingerprint
-        return tls
+        try await ServerCertificates(store: store).install(
+            for: config, hostname: probe.hostname, material: try store.ensureCA(keyType: .ecdsaP256), ssh: ssh, reuse: true)
     }
 
     private func configureEngine(config: MachineConfig, probe: HostProbe, ssh: SSHSession) async throws -> String {
         guard let dockerd = probe.dockerdPath else {
             throw ProvisionError(machine: config.name, step: "configure-engine", reason: "dockerd is not on the host", resumable: true)
         }
+        // live-restore goes into daemon.json (DaemonJSON.adopt), so the running daemon has it too.
         let daemonJSON = try await DaemonJSON.adopt(ssh: ssh)
-        let args = EngineConfigRenderer.dockerdArguments(
-            engine: config.engine, machineLabels: config.labels,
-            liveRestore: false,  // set in daemon.json by DaemonJSON.adopt, so the running daemon has it too
-            containerdSocket: probe.stockContainerdFlag.map { String($0.dropFirst("--containerd=".count)) })
-        let env = config.engine.environment
-        switch probe.initSystem {
-        case "systemd":
-            let unit = EngineConfigRenderer.systemdUnit(dockerdPath: dockerd, arguments: args, environment: env)
-            try await ssh.installAsRoot(Data(unit.utf8), at: EngineConfigRenderer.systemdDropIn, mode: 0o644)
-            // Reload first, then ONE restart: touching docker.sock between a stop and the start
-            // would socket-activate the old unit.
-            let restart = try await ssh.execAsRoot("systemctl daemon-reload && systemctl enable docker >/dev/null 2>&1; systemctl reset-failed docker.service docker.socket containerd.service 2>/dev/null; systemctl restart docker", timeout: .seconds(180))
-            guard restart.succeeded else {
-                throw ProvisionError(machine: config.name, step: "configure-engine",
-                                     reason: "dockerd did not start with the new configuration; daemon log: \(try await daemonLog(ssh: ssh, initSystem: "systemd"))",
-                                     resumable: true)
-            }
-            return "systemd drop-in \(EngineConfigRenderer.systemdDropIn)\(daemonJSON.note)"
-        case "openrc":
-            let conf = EngineConfigRenderer.shellConf(variable: "DOCKER_OPTS", arguments: args, environment: env)
-            try await ssh.installAsRoot(Data(conf.utf8), at: EngineConfigRenderer.openrcConf, mode: 0o644)
-            try await ssh.runAsRoot("rc-update add docker default >/dev/null 2>&1; rc-service docker restart", timeout: .seconds(180))
-            return "OpenRC \(EngineConfigRenderer.openrcConf)\(daemonJSON.note)"
-        case "sysvinit":
-            let conf = EngineConfigRenderer.shellConf(variable: "DOCKER_OPTS", arguments: args, environment: env)
-            try await ssh.installAsRoot(Data(conf.utf8), at: EngineConfigRenderer.sysvDefaults, mode: 0o644)
-            try await ssh.runAsRoot("service docker restart", timeout: .seconds(180))
-            return "sysvinit \(EngineConfigRenderer.sysvDefaults)\(daemonJSON.note)"
-        default:
-            let start = EngineConfigRenderer.detachedStart(dockerdPath: dockerd, arguments: args, environment: env)
-            try await ssh.runAsRoot(start, timeout: .seconds(60))
-            return "no init system: dockerd started detached (pid in \(EngineConfigRenderer.pidFile))\(daemonJSON.note)"
+        let initSystem = InitSystem(probed: probe.initSystem)
+        let launch = DaemonLaunch(config, dockerdPath: dockerd,
+                                  containerdSocket: probe.stockContainerdFlag.map { String($0.dropFirst("--containerd=".count)) })
+        if let path = initSystem.configPath, let file = initSystem.configFile(launch) {
+            try await ssh.installAsRoot(Data(file.utf8), at: path, mode: 0o644)
         }
+        let applied = try await ssh.execAsRoot(initSystem.applyConfiguration(launch), timeout: .seconds(180))
+        guard applied.succeeded else {
+            throw ProvisionError(machine: config.name, step: "configure-engine",
+                                 reason: "dockerd did not start with the new configuration; daemon log: \(await EngineReadiness.daemonLog(ssh: ssh, initSystem: initSystem))",
+                                 resumable: true)
+        }
+        return initSystem.configDescription + daemonJSON.note
     }
 
     private func waitForEngine(config: MachineConfig, probe: HostProbe, ssh: SSHSession) async throws -> EngineVersion {
-        let endpoint = EngineEndpoint(host: config.address, port: config.engine.port,
-                                      tls: TLSFiles(directory: store.machineDir(config.name)), machineName: config.name)
-        let client = EngineClient(endpoint: endpoint, timeout: .seconds(3))
-        let clock = ContinuousClock()
-        let deadline = clock.now + engineWait
-        var lastError: Error?
-        while clock.now < deadline {
-            do {
-                _ = try await client.ping()
-                return try await client.version()
-            } catch {
-                lastError = error
-                try await Task.sleep(for: .milliseconds(250))
-            }
-        }
-        let lines = (try? await daemonLog(ssh: ssh, initSystem: probe.initSystem)) ?? ""
-        throw ProvisionError(
-            machine: config.name, step: "wait-engine",
-            reason: "the daemon did not answer at \(config.engineURL) within \(Int(engineWait.timeInterval)) s (\(lastError.map { "\($0)" } ?? "no answer")); daemon log: \(lines.isEmpty ? "(empty)" : lines)",
-            resumable: true)
-    }
-
-    /// dockerd's own last words (not systemd's restart-loop chatter), one line.
-    private func daemonLog(ssh: SSHSession, initSystem: String) async throws -> String {
-        let command = initSystem == "systemd"
-            ? "j=$(journalctl -u docker --no-pager -n 60 -o cat 2>/dev/null); d=$(printf '%s\\n' \"$j\" | grep -v -e 'docker.service' -e '^Stopped ' -e '^Started ' -e '^Starting ' | tail -n 5); if [ -n \"$d\" ]; then printf '%s\\n' \"$d\"; else printf '%s\\n' \"$j\" | tail -n 3; fi"
-            : "tail -q -n 5 \(EngineConfigRenderer.logFile) /var/log/docker.log 2>/dev/null | tail -n 5"
-        let r = try await ssh.execAsRoot(command, timeout: .seconds(20))
-        let lines = r.stdoutText.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        return lines.isEmpty ? "(empty)" : lines.joined(separator: " | ")
+        var config = config
+        config.host?.initSystem = probe.initSystem
+        return try await EngineReadiness(store: store, within: engineWait).waitForTLS(config, ssh: ssh)
     }
 
     // MARK: - Bookkeeping

@@ -9,6 +9,7 @@ public struct Remover: Sendable {
     public let store: Store
     public var logger: Logger
     public var connectTimeout: Duration = .seconds(10)
+    public var unixSocketWait: Duration = .seconds(60)
 
     public init(store: Store, logger: Logger = Logger(label: "swock.rm")) {
         self.store = store
@@ -31,11 +32,11 @@ public struct Remover: Sendable {
         do {
             config = try store.load(name)
         } catch let e as StoreError {
-            guard force, case .notFound = e else {
-                if force { try store.remove(name); return "the record was unreadable (\(e)); the host was not cleaned" }
-                throw e
-            }
-            throw e
+            // An unreadable record cannot say which host to clean: -f drops it; a missing one stays an error.
+            if case .notFound = e { throw e }
+            guard force else { throw e }
+            try store.remove(name)
+            return "the record was unreadable (\(e)); the host was not cleaned"
         }
         var warning: String?
         do {
@@ -60,26 +61,13 @@ public struct Remover: Sendable {
     }
 
     private func cleanHost(_ config: MachineConfig, ssh: SSHSession) async throws {
-        let r = EngineConfigRenderer.self
-        let restart: String
-        switch config.host?.initSystem ?? "systemd" {
-        case "systemd":
-            restart = "rm -f \(r.systemdDropIn); rmdir /etc/systemd/system/docker.service.d 2>/dev/null; systemctl daemon-reload && systemctl restart docker"
-        case "openrc":
-            restart = "rm -f \(r.openrcConf); rc-service docker restart"
-        case "sysvinit":
-            restart = "rm -f \(r.sysvDefaults); service docker restart"
-        default:
-            restart = """
-                if [ -f \(r.pidFile) ]; then kill "$(cat \(r.pidFile))" 2>/dev/null; \
-                for i in $(seq 1 50); do kill -0 "$(cat \(r.pidFile))" 2>/dev/null || break; sleep 0.2; done; rm -f \(r.pidFile); fi; \
-                setsid \(ShellQuote.quote(config.engine.dockerdPath ?? "dockerd")) -H unix:///var/run/docker.sock </dev/null >>\(r.logFile) 2>&1 &
-                """
-        }
+        let initSystem = config.initSystem
         try await ssh.runAsRoot("""
-            rm -rf \(r.remoteDir); \
+            rm -rf \(EngineConfigRenderer.remoteDir); \
             \(DaemonJSON.restoreCommand); \
-            \(restart)
+            \(initSystem.unconfigure(dockerdPath: config.engine.dockerdPath ?? "dockerd"))
             """, timeout: .seconds(180))
+        // "rm leaves dockerd on its unix socket": only once it answers there.
+        try await EngineReadiness(store: store, within: unixSocketWait).waitForUnixSocket(config, ssh: ssh)
     }
 }

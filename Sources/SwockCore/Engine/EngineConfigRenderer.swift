@@ -2,20 +2,15 @@ import Foundation
 import SwockSupport
 import SSHKit
 
-/// Renders dockerd's configuration for each init system. Pure, so every quoting rule is
+/// Renders dockerd's flags and configuration files (which file goes where: `InitSystem`). Pure, so every quoting rule is
 /// unit-tested: user input (labels, options, environment) reaches dockerd byte for byte and is
 /// never interpreted by systemd or a shell.
 public enum EngineConfigRenderer {
     public static let remoteDir = "/etc/docker/swock"
-    public static let systemdDropIn = "/etc/systemd/system/docker.service.d/10-swock-machine.conf"
-    public static let openrcConf = "/etc/conf.d/docker"
-    public static let sysvDefaults = "/etc/default/docker"
-    public static let pidFile = "/var/run/swock-dockerd.pid"
-    public static let logFile = "/var/log/swock-dockerd.log"
 
     /// Everything dockerd needs after its path: our listeners and TLS, then the user's settings.
     public static func dockerdArguments(engine: EngineSettings, machineLabels: [String: String],
-                                        liveRestore: Bool, containerdSocket: String?) -> [String] {
+                                        containerdSocket: String?) -> [String] {
         var args = [
             "-H", "unix:///var/run/docker.sock",
             "-H", "tcp://0.0.0.0:\(engine.port)",
@@ -25,7 +20,6 @@ public enum EngineConfigRenderer {
             "--tlskey=\(remoteDir)/server-key.pem",
         ]
         if let containerdSocket { args.append("--containerd=\(containerdSocket)") }
-        if liveRestore { args.append("--live-restore") }
         if let sd = engine.storageDriver, !sd.isEmpty { args.append("--storage-driver=\(sd)") }
         for label in engine.labels { args.append("--label=\(label)") }
         for (k, v) in machineLabels.sorted(by: { $0.key < $1.key }) { args.append("--label=\(k)=\(v)") }
@@ -94,16 +88,5 @@ public enum EngineConfigRenderer {
         for e in environment { lines.append("export \(ShellQuote.quote(e))") }
         lines.append("\(variable)=\(ShellQuote.quote(arguments.joined(separator: " ")))")
         return lines.joined(separator: "\n") + "\n"
-    }
-
-    /// Starts dockerd detached (no init system), recording its pid.
-    public static func detachedStart(dockerdPath: String, arguments: [String], environment: [String]) -> String {
-        let env = environment.map(ShellQuote.quote).joined(separator: " ")
-        let cmd = ([dockerdPath] + arguments).map(ShellQuote.quote).joined(separator: " ")
-        return """
-            if [ -f \(pidFile) ] && kill -0 "$(cat \(pidFile))" 2>/dev/null; then kill "$(cat \(pidFile))"; \
-            for i in $(seq 1 50); do kill -0 "$(cat \(pidFile))" 2>/dev/null || break; sleep 0.2; done; fi; \
-            setsid env \(env) \(cmd) </dev/null >>\(logFile) 2>&1 & echo $! > \(pidFile)
-            """
     }
 }

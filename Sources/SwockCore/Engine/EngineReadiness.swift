@@ -1,0 +1,65 @@
+import EngineAPI
+import Foundation
+import SSHKit
+import SwockSupport
+
+/// The one wait for a daemon to answer: over mutual TLS at the machine's endpoint (create,
+/// provision, start/restart/upgrade, regenerate-certs), or on the host's unix socket (rm).
+/// A daemon that does not answer in time is an error carrying dockerd's own last log lines.
+public struct EngineReadiness: Sendable {
+    public let store: Store
+    public var within: Duration
+
+    public init(store: Store, within: Duration = .seconds(60)) {
+        self.store = store
+        self.within = within
+    }
+
+    /// Waits until the daemon answers `/version` over mutual TLS. With `ssh`, a timeout fetches
+    /// the daemon's log through it for the error.
+    public func waitForTLS(_ config: MachineConfig, ssh: SSHSession?) async throws -> EngineVersion {
+        let client = EngineClient(endpoint: store.engineEndpoint(config), timeout: .seconds(3))
+        let clock = ContinuousClock()
+        let deadline = clock.now + within
+        var lastError: Error?
+        while clock.now < deadline {
+            do {
+                return try await client.version()
+            } catch {
+                lastError = error
+                try await Task.sleep(for: .milliseconds(250))
+            }
+        }
+        var reason = "the daemon did not answer at \(config.engineURL) within \(Int(within.timeInterval)) s (\(lastError.map { "\($0)" } ?? "no answer"))"
+        if let ssh { reason += "; daemon log: \(await Self.daemonLog(ssh: ssh, initSystem: config.initSystem))" }
+        throw ProvisionError(machine: config.name, step: "wait-engine", reason: reason, resumable: true)
+    }
+
+    /// Waits until dockerd answers on the host's /var/run/docker.sock (after rm took our
+    /// configuration off).
+    public func waitForUnixSocket(_ config: MachineConfig, ssh: SSHSession) async throws {
+        let seconds = max(1, Int(within.timeInterval))
+        let r = try await ssh.execAsRoot(InitSystem.unixSocketAnswers(within: seconds), timeout: within + .seconds(15))
+        guard r.succeeded else {
+            throw EngineNotAnswering(machine: config.name, address: config.address, seconds: seconds,
+                                     log: await Self.daemonLog(ssh: ssh, initSystem: config.initSystem))
+        }
+    }
+
+    public struct EngineNotAnswering: Error, CustomStringConvertible {
+        public var machine: String
+        public var address: String
+        public var seconds: Int
+        public var log: String
+        public var description: String {
+            "dockerd on \(address) did not answer on its unix socket within \(seconds) s after our configuration was removed; daemon log: \(log)"
+        }
+    }
+
+    /// dockerd's own last words, one line ("(empty)" when there are none or they cannot be read).
+    static func daemonLog(ssh: SSHSession, initSystem: InitSystem) async -> String {
+        guard let r = try? await ssh.execAsRoot(initSystem.daemonLogCommand, timeout: .seconds(20)) else { return "(unavailable)" }
+        let lines = r.stdoutText.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return lines.isEmpty ? "(empty)" : lines.joined(separator: " | ")
+    }
+}
