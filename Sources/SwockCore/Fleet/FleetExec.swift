@@ -111,20 +111,8 @@ public struct FleetExec: Sendable {
         }
     }
 
-    /// Like `MachineSSH.connect` (the pinned host key, first contact pins), with the whole connect
-    /// bounded by what is left of the host's deadline.
     func connect(_ config: MachineConfig, budget: Duration?) async throws -> SSHSession {
-        let connectTimeout = budget.map { min($0, options.connectTimeout) } ?? options.connectTimeout
-        let machineSSH = MachineSSH(store: store, connectTimeout: connectTimeout, logger: logger)
-        let kh = store.resolve(config.ssh.knownHostsPath)
-        let pinned = (try? String(contentsOfFile: kh, encoding: .utf8))?.contains(where: { !$0.isWhitespace }) ?? false
-        var opts = machineSSH.options(for: config, policy: pinned ? .strict : .acceptNew)
-        if let budget {
-            opts.overallConnectDeadline = budget
-            opts.ioTimeout = min(opts.ioTimeout, budget + .seconds(1))
-        }
-        return try await SSHSession.connect(to: SSHTarget(host: config.address, port: config.ssh.port, user: config.ssh.user),
-                                            options: opts)
+        try await MachineSSH(store: store, connectTimeout: options.connectTimeout, logger: logger).connect(config, budget: budget)
     }
 
     public static func seconds(_ d: Duration) -> String {

@@ -58,10 +58,9 @@ public struct Provisioner: Sendable {
         let ssh: SSHSession
         do {
             ssh = try await timed(log, "connect") {
-                let s = try await SSHSession.connect(
-                    to: SSHTarget(host: req.address, port: req.sshPort, user: req.sshUser),
-                    options: SSHOptions(knownHostsPath: staging + "/known_hosts", hostKeyPolicy: req.hostKeyPolicy, auth: auth,
-                                        connectTimeout: connectTimeout, logger: logger))
+                let s = try await MachineSSH(store: store, connectTimeout: connectTimeout, logger: logger).connect(
+                    SSHTarget(host: req.address, port: req.sshPort, user: req.sshUser),
+                    knownHostsPath: staging + "/known_hosts", policy: req.hostKeyPolicy, auth: auth)
                 return (s, "\(req.sshUser)@\(req.address):\(req.sshPort), host key \(s.hostKeyFingerprint)")
             }
         } catch {
@@ -384,14 +383,8 @@ public struct Provisioner: Sendable {
     }
 
     private func initialAuth(_ req: CreateRequest) -> [SSHAuthMethod] {
-        var methods: [SSHAuthMethod] = []
-        if let k = req.sshKeyPath {
-            methods.append(.privateKeyFile(path: (k as NSString).expandingTildeInPath, passphrase: req.sshKeyPassphrase))
-        } else if req.sshPassword == nil {
-            methods += [.agent, .defaultKeys]
-        }
-        if let pw = req.sshPassword { methods.append(.password(pw)) }
-        return methods
+        MachineSSH.authMethods(keyPath: req.sshKeyPath.map { ($0 as NSString).expandingTildeInPath },
+                               passphrase: req.sshKeyPassphrase, password: req.sshPassword)
     }
 
     private func facts(_ p: HostProbe) -> HostFacts {
