@@ -22,8 +22,6 @@ struct Env: AsyncParsableCommand {
     @Flag(help: "Check that the daemon answers over mutual TLS before printing.")
     var check = false
 
-    static let keys = ["DOCKER_TLS_VERIFY", "DOCKER_HOST", "DOCKER_CERT_PATH", "DOCKER_MACHINE_NAME"]
-
     func run() async throws {
         try await reportingErrors {
             let sh: ShellEnv.Shell
@@ -39,7 +37,7 @@ struct Env: AsyncParsableCommand {
             if global.storagePath != nil { usage += " -s \(global.store.root)" }
             if shell != nil { usage += " --shell \(sh.rawValue)" }
             if unset {
-                var keys = Self.keys
+                var keys = Store.dockerEnvironmentKeys
                 if noProxy { keys.append("NO_PROXY") }
                 Output.out(ShellEnv.unset(keys, shell: sh, usage: usage + " --unset"))
                 return
@@ -53,12 +51,7 @@ struct Env: AsyncParsableCommand {
                     throw UserFacingError("Host is not running (\(status.state.rawValue)\(status.error.map { ": \($0)" } ?? ""))")
                 }
             }
-            var vars = [
-                ("DOCKER_TLS_VERIFY", "1"),
-                ("DOCKER_HOST", config.engineURL),
-                ("DOCKER_CERT_PATH", store.machineDir(config.name)),
-                ("DOCKER_MACHINE_NAME", config.name),
-            ]
+            var vars = store.dockerEnvironment(config)
             if noProxy {
                 let existing = ProcessInfo.processInfo.environment["NO_PROXY"] ?? ProcessInfo.processInfo.environment["no_proxy"] ?? ""
                 var parts = existing.split(separator: ",").map(String.init)

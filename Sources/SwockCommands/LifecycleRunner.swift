@@ -11,26 +11,12 @@ enum LifecycleRunner {
         let targets = try names.isEmpty ? [resolver.resolveName(nil)] : names
         for n in targets { _ = try store.load(n) }  // unknown names fail before anything runs
         let lifecycle = EngineLifecycle(store: store, logger: global.logger("swock.\(action.rawValue)"))
-        let failures = await withTaskGroup(of: String?.self) { group in
-            for n in targets {
-                group.addTask {
-                    do {
-                        let summary = try await lifecycle.perform(action, on: n)
-                        Output.err("(\(n)) \(summary)")
-                        return nil
-                    } catch {
-                        return "\(n): \(error)"
-                    }
-                }
-            }
-            var out: [String] = []
-            for await f in group { if let f { out.append(f) } }
-            return out
+        let outcomes = await FleetLifecycle(lifecycle: lifecycle).run(action, on: targets) { o in
+            if let detail = o.detail { Output.err("(\(o.name)) \(detail)") }
         }
-        if failures.count == 1 && targets.count == 1 { throw UserFacingError(failures[0]) }
-        if !failures.isEmpty {
-            for f in failures.sorted() { Output.err("Error: \(f)") }
-            throw ExitCode(1)
-        }
+        guard let failure = FanOutFailure(outcomes) else { return }
+        if failure.total == 1 { throw UserFacingError(failure.description) }
+        for line in failure.lines { Output.err("Error: \(line)") }
+        throw ExitCode(1)
     }
 }

@@ -52,7 +52,7 @@ public struct FleetExec: Sendable {
     /// Runs `command` on every machine; outcomes in the order of `machines`.
     public func run(_ command: String, on machines: [SelectedMachine], sink: any FleetSink) async -> [HostOutcome] {
         let gate = AsyncGate(options.handshakes)
-        let scheduler = FleetScheduler(parallelism: options.parallelism, failFast: options.failFast)
+        let scheduler = FanOut(parallelism: options.parallelism, failFast: options.failFast)
         return await scheduler.run(machines.map(\.name), job: { i in
             await self.host(i, machines[i], command: command, gate: gate, sink: sink)
         }, finished: { i, outcome in sink.finished(host: i, outcome) })

@@ -24,9 +24,11 @@ public struct HostOutcome: Sendable, Equatable {
     public var stderr: Data?
     public var duration: Duration?
     public var error: String?
+    /// What a successful job did, in words ("ready (resumed)", "engine stopped"); not in JSON.
+    public var detail: String?
 
     public init(name: String, result: Result, exitStatus: Int32? = nil, signal: String? = nil, stdout: Data? = nil,
-                stderr: Data? = nil, duration: Duration? = nil, error: String? = nil) {
+                stderr: Data? = nil, duration: Duration? = nil, error: String? = nil, detail: String? = nil) {
         self.name = name
         self.result = result
         self.exitStatus = exitStatus
@@ -35,6 +37,7 @@ public struct HostOutcome: Sendable, Equatable {
         self.stderr = stderr
         self.duration = duration
         self.error = error
+        self.detail = detail
     }
 
     /// Ok when the exit status is 0 and no signal; failed otherwise.

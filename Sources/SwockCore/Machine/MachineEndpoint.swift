@@ -9,3 +9,19 @@ extension Store {
                        tls: TLSFiles(directory: machineDir(config.name)), machineName: config.name)
     }
 }
+
+extension Store {
+    /// The variables that point a docker client at a machine (what `env` prints, what the
+    /// `docker` fan-out sets), in docker-machine's order.
+    public func dockerEnvironment(_ config: MachineConfig) -> [(String, String)] {
+        [
+            ("DOCKER_TLS_VERIFY", "1"),
+            ("DOCKER_HOST", config.engineURL),
+            ("DOCKER_CERT_PATH", machineDir(config.name)),
+            ("DOCKER_MACHINE_NAME", config.name),
+        ]
+    }
+
+    /// The names `dockerEnvironment` sets.
+    public static let dockerEnvironmentKeys = ["DOCKER_TLS_VERIFY", "DOCKER_HOST", "DOCKER_CERT_PATH", "DOCKER_MACHINE_NAME"]
+}

@@ -1,10 +1,11 @@
 import Foundation
 import SSHKit
 
-/// Runs one job per host with at most `parallelism` in flight. With `failFast`, no new host is
+/// The one fan-out engine: `exec`, `docker`, `create -f` and the lifecycle verbs each run their
+/// per-host job through it. One job per host with at most `parallelism` in flight. With `failFast`, no new host is
 /// started once one has not succeeded; hosts never started come back as `skipped`. The jobs
 /// themselves only await (their blocking work runs on threads of their own), so the pool is free.
-public struct FleetScheduler: Sendable {
+public struct FanOut: Sendable {
     public var parallelism: Int
     public var failFast: Bool
 
@@ -45,4 +46,28 @@ public struct FleetScheduler: Sendable {
             return s
         }
     }
+}
+
+/// The aggregate error of a fan-out: one line per machine that did not succeed, in the order
+/// the machines were given.
+public struct FanOutFailure: Error, CustomStringConvertible, Sendable {
+    public let failed: [HostOutcome]
+    public let total: Int
+
+    /// nil when every outcome is ok.
+    public init?(_ outcomes: [HostOutcome]) {
+        failed = outcomes.filter { $0.result != .ok }
+        total = outcomes.count
+        if failed.isEmpty { return nil }
+    }
+
+    /// "NAME: reason": a job that failed without an exit status (a lifecycle verb, a create) by
+    /// its error alone, a command by its status ("exit status 2", "unreachable: ...").
+    public var lines: [String] {
+        failed.map { o in
+            let plain = o.result == .failed && o.exitStatus == nil && o.signal == nil
+            return "\(o.name): \(plain ? (o.error ?? "failed") : (o.statusText ?? "failed"))"
+        }
+    }
+    public var description: String { lines.joined(separator: "\n") }
 }

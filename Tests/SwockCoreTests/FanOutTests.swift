@@ -15,14 +15,14 @@ private final class InFlight: @unchecked Sendable {
     var peakSnapshot: Int { lock.lock(); defer { lock.unlock() }; return peak }
 }
 
-@Suite struct FleetSchedulerTests {
+@Suite struct FanOutTests {
     let names = (1...12).map { "h\($0)" }
 
     @Test(arguments: [1, 3, 32])
     func parallelismIsALimit(p: Int) async {
         let flight = InFlight()
         let finished = InFlight()
-        let outcomes = await FleetScheduler(parallelism: p).run(names, job: { i in
+        let outcomes = await FanOut(parallelism: p).run(names, job: { i in
             flight.enter(i)
             try? await Task.sleep(for: .milliseconds(30))
             flight.leave()
@@ -36,7 +36,7 @@ private final class InFlight: @unchecked Sendable {
 
     @Test func failFastStartsNothingNewAfterAFailure() async {
         let flight = InFlight()
-        let outcomes = await FleetScheduler(parallelism: 2, failFast: true).run(names, job: { i in
+        let outcomes = await FanOut(parallelism: 2, failFast: true).run(names, job: { i in
             flight.enter(i)
             try? await Task.sleep(for: .milliseconds(i == 0 ? 10 : 200))
             return HostOutcome(name: "h\(i + 1)", result: i == 0 ? .failed : .ok)
@@ -81,5 +81,23 @@ private final class InFlight: @unchecked Sendable {
         #expect(clock.now - start < .seconds(30))
         let v = try await withDeadline(.seconds(5), timeoutError: Late()) { 42 }
         #expect(v == 42)
+    }
+}
+
+@Suite struct FanOutFailureTests {
+    @Test func noneWhenAllSucceeded() {
+        #expect(FanOutFailure([HostOutcome(name: "a", result: .ok)]) == nil)
+    }
+
+    @Test func oneLinePerFailedMachineInOrder() throws {
+        let f = try #require(FanOutFailure([
+            HostOutcome(name: "a", result: .ok),
+            HostOutcome(name: "b", result: .failed, exitStatus: 2),
+            HostOutcome(name: "c", result: .unreachable, error: "connection refused"),
+            HostOutcome(name: "d", result: .failed, error: "wait-engine: the daemon did not answer"),
+        ]))
+        #expect(f.total == 4)
+        #expect(f.lines == ["b: exit status 2", "c: unreachable: connection refused", "d: wait-engine: the daemon did not answer"])
+        #expect(f.description == f.lines.joined(separator: "\n"))
     }
 }
