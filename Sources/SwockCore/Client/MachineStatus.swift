@@ -1,7 +1,6 @@
 import EngineAPI
 import Foundation
 import SwockSupport
-import SwockPKI
 
 /// The live state of a machine, as `ls` and `status` show it.
 public struct MachineStatus: Sendable, Equatable {

@@ -1,4 +1,3 @@
-import EngineAPI
 import Foundation
 import SwockSupport
 

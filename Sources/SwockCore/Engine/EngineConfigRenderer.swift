@@ -1,6 +1,5 @@
 import Foundation
 import SwockSupport
-import SSHKit
 
 /// Renders dockerd's flags and configuration files (which file goes where: `InitSystem`). Pure, so every quoting rule is
 /// unit-tested: user input (labels, options, environment) reaches dockerd byte for byte and is

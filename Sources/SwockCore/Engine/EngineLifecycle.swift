@@ -1,6 +1,4 @@
-import EngineAPI
 import Foundation
-import SwockSupport
 import Logging
 import SSHKit
 

@@ -1,7 +1,6 @@
 import Foundation
 import SSHKit
 import SwockPKI
-import SwockSupport
 
 /// The one place a machine's server certificate is issued and installed: on the host (for
 /// dockerd, under `EngineConfigRenderer.remoteDir`) and in the machine's directory (with the

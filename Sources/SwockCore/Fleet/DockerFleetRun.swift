@@ -1,5 +1,4 @@
 import Foundation
-import SwockSupport
 
 /// `docker SELECTOR... -- ARGS`: the local docker CLI once per machine, each run with that
 /// machine's environment (what `env` exports; DOCKER_CONTEXT dropped), through the fan-out.

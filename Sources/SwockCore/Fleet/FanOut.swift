@@ -1,5 +1,4 @@
 import Foundation
-import SSHKit
 
 /// The one fan-out engine: `exec`, `docker`, `create -f` and the lifecycle verbs each run their
 /// per-host job through it. One job per host with at most `parallelism` in flight. With `failFast`, no new host is

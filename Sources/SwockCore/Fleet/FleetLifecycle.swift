@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import SwockSupport
 
 /// stop/start/restart/kill/upgrade on many machines at once, through the fan-out: each machine's
 /// outcome carries its one-line summary (`detail`) or its error.

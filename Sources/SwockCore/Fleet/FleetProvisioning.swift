@@ -1,5 +1,4 @@
 import Foundation
-import SwockSupport
 
 /// `create -f FILE`: every machine of a fleet file provisioned through the fan-out. Each host's
 /// failure is isolated and recorded, so `provision NAME` resumes it; the same file run again

@@ -1,6 +1,5 @@
 import Foundation
 import SwockSupport
-import SSHKit
 
 /// Runs a local program on a thread of its own (never on Swift's cooperative pool), streaming
 /// its stdout and stderr as they arrive. The child starts with no signal blocked and default

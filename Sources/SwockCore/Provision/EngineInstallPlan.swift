@@ -1,5 +1,4 @@
 import SwockSupport
-import SSHKit
 
 /// How the engine gets onto a host: pure planning, unit-tested; the provisioner runs the result.
 public enum EngineInstallPlan: Equatable, Sendable {

@@ -1,5 +1,4 @@
 import Foundation
-import SSHKit
 import SwockPKI
 import Yams
 

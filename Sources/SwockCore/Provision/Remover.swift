@@ -1,5 +1,4 @@
 import Foundation
-import SwockSupport
 import Logging
 import SSHKit
 

@@ -1,6 +1,5 @@
 import Foundation
 import SwockSupport
-import SwockPKI
 
 /// The local inventory:
 ///
