@@ -3,28 +3,22 @@ import Foundation
 
 /// Makes and reads OpenSSH key files with libssh (no ssh-keygen process, no key on a command line).
 public enum SSHKeyGenerator {
-    /// Writes a new ed25519 private key (OpenSSH format, 0600) and returns its
-    /// `ssh-ed25519 AAAA... comment` public line.
-    public static func generateEd25519(privateKeyPath: String, comment: String) throws -> String {
+    /// A new ed25519 key: its private key in OpenSSH format (for the caller to write 0600) and
+    /// its `ssh-ed25519 AAAA... comment` public line.
+    public static func generateEd25519(comment: String) throws -> (privateKey: String, publicLine: String) {
         var key: ssh_key?
         guard ssh_pki_generate(SSH_KEYTYPE_ED25519, 0, &key) == SSH_OK, let k = key else {
-            throw SSHError.localIO(path: privateKeyPath, reason: "cannot generate an ed25519 key")
+            throw SSHError.localIO(path: "(new key)", reason: "cannot generate an ed25519 key")
         }
         defer { ssh_key_free(k) }
-        let old = umask(0o077)
-        defer { umask(old) }
-        let tmp = privateKeyPath + ".tmp-\(getpid())"
-        unlink(tmp)
-        guard ssh_pki_export_privkey_file(k, nil, nil, nil, tmp) == SSH_OK else {
-            unlink(tmp)
-            throw SSHError.localIO(path: privateKeyPath, reason: "cannot write the private key")
+        var b64: UnsafeMutablePointer<CChar>?
+        guard ssh_pki_export_privkey_base64(k, nil, nil, nil, &b64) == SSH_OK, let b = b64 else {
+            throw SSHError.localIO(path: "(new key)", reason: "cannot export the private key")
         }
-        chmod(tmp, 0o600)
-        guard rename(tmp, privateKeyPath) == 0 else {
-            unlink(tmp)
-            throw SSHError.localIO(path: privateKeyPath, reason: String(cString: strerror(errno)))
-        }
-        return try publicLine(k, comment: comment, path: privateKeyPath)
+        defer { ssh_string_free_char(b) }
+        var text = String(cString: b)
+        if !text.hasSuffix("\n") { text += "\n" }
+        return (text, try publicLine(k, comment: comment, path: "(new key)"))
     }
 
     /// The public line of an existing private key file.

@@ -37,8 +37,7 @@ public struct Provisioner: Sendable {
             config.provisioning.lastError = "\(e.step): \(e.reason)"
             config.provisioning.lastAttemptAt = Date()
             try store.reserve(config)
-            try? Data().write(to: URL(fileURLWithPath: store.resolve(config.ssh.knownHostsPath)))
-            chmod(store.resolve(config.ssh.knownHostsPath), 0o600)
+            try? AtomicFile.write(Data(), to: store.resolve(config.ssh.knownHostsPath), mode: 0o600)
             throw ProvisionError(machine: e.machine, step: e.step, reason: e.reason, resumable: true)
         }
     }
@@ -87,19 +86,14 @@ public struct Provisioner: Sendable {
         }
 
         // The host is usable: claim the name and write the record.
-        let machineDir = store.machineDir(req.name)
         var config = newRecord(req)
         config.host = facts(probe)
         config.engine.dockerdPath = probe.dockerdPath
         config.provisioning.stepsDone = log.records
         config.provisioning.lastAttemptAt = Date()
         try store.reserve(config)
-        do {
-            try FileManager.default.moveItem(atPath: staging + "/known_hosts", toPath: machineDir + "/known_hosts")
-            chmod(machineDir + "/known_hosts", 0o600)
-        } catch {
-            throw StoreError.io(path: machineDir + "/known_hosts", reason: "\(error)")
-        }
+        let pinned = FileManager.default.contents(atPath: staging + "/known_hosts") ?? Data()
+        try AtomicFile.write(pinned, to: store.resolve(config.ssh.knownHostsPath), mode: 0o600)
         let done = try await runSteps(log, config: config, ssh: ssh, probe: probe, password: req.sshPassword, requestedHostname: req.hostname)
         await ssh.close()
         return done
@@ -111,7 +105,7 @@ public struct Provisioner: Sendable {
             name: req.name, address: req.address,
             ssh: SSHSettings(user: req.sshUser, port: req.sshPort, authMode: authMode,
                              keyPath: req.sshKeyPath.map { ($0 as NSString).expandingTildeInPath },
-                             knownHostsPath: "machines/\(req.name)/known_hosts"),
+                             knownHostsPath: Store.knownHostsPath(req.name)),
             engine: req.engine, tls: TLSSettings(keyType: req.keyType.rawValue, extraSANs: req.extraSANs), labels: req.labels)
     }
 
@@ -309,13 +303,16 @@ public struct Provisioner: Sendable {
     }
 
     private func installGeneratedKey(config: inout MachineConfig, ssh: SSHSession) async throws {
-        let keyRel = "machines/\(config.name)/id_ed25519"
+        let keyRel = Store.generatedKeyPath(config.name)
         let keyAbs = store.resolve(keyRel)
+        let comment = "swock-machine \(config.name)"
         let publicLine: String
         if FileManager.default.fileExists(atPath: keyAbs) {
-            publicLine = try SSHKeyGenerator.publicKeyLine(privateKeyPath: keyAbs, comment: "swock-machine \(config.name)")
+            publicLine = try SSHKeyGenerator.publicKeyLine(privateKeyPath: keyAbs, comment: comment)
         } else {
-            publicLine = try SSHKeyGenerator.generateEd25519(privateKeyPath: keyAbs, comment: "swock-machine \(config.name)")
+            let key = try SSHKeyGenerator.generateEd25519(comment: comment)
+            try AtomicFile.write(key.privateKey, to: keyAbs, mode: 0o600)
+            publicLine = key.publicLine
         }
         // The public key goes over stdin; append only when it is not there yet.
         try await ssh.run("""

@@ -37,6 +37,10 @@ public struct Store: Sendable {
     public func configPath(_ name: String) -> String { machineDir(name) + "/config.json" }
     public var lock: StoreLock { StoreLock(path: root + "/.lock") }
 
+    /// Store-relative paths of a machine's files, as records keep them.
+    public static func knownHostsPath(_ name: String) -> String { "machines/\(name)/known_hosts" }
+    public static func generatedKeyPath(_ name: String) -> String { "machines/\(name)/id_ed25519" }
+
     /// An absolute path for a path stored in a record (relative to the store, or absolute).
     public func resolve(_ stored: String) -> String {
         stored.hasPrefix("/") ? stored : root + "/" + stored
