@@ -32,7 +32,7 @@ public struct EngineReadiness: Sendable {
         }
         var reason = "the daemon did not answer at \(config.engineURL) within \(Int(within.timeInterval)) s (\(lastError.map { "\($0)" } ?? "no answer"))"
         if let ssh { reason += "; daemon log: \(await Self.daemonLog(ssh: ssh, initSystem: config.initSystem))" }
-        throw ProvisionError(machine: config.name, step: "wait-engine", reason: reason, resumable: true)
+        throw EngineNotAnswering(machine: config.name, reason: reason)
     }
 
     /// Waits until dockerd answers on the host's /var/run/docker.sock (after rm took our
@@ -41,19 +41,17 @@ public struct EngineReadiness: Sendable {
         let seconds = max(1, Int(within.timeInterval))
         let r = try await ssh.execAsRoot(InitSystem.unixSocketAnswers(within: seconds), timeout: within + .seconds(15))
         guard r.succeeded else {
-            throw EngineNotAnswering(machine: config.name, address: config.address, seconds: seconds,
-                                     log: await Self.daemonLog(ssh: ssh, initSystem: config.initSystem))
+            throw EngineNotAnswering(
+                machine: config.name,
+                reason: "dockerd on \(config.address) did not answer on its unix socket within \(seconds) s after our configuration was removed; daemon log: \(await Self.daemonLog(ssh: ssh, initSystem: config.initSystem))")
         }
     }
 
+    /// The daemon did not answer in time; `reason` says where, for how long, and what dockerd logged.
     public struct EngineNotAnswering: Error, CustomStringConvertible {
         public var machine: String
-        public var address: String
-        public var seconds: Int
-        public var log: String
-        public var description: String {
-            "dockerd on \(address) did not answer on its unix socket within \(seconds) s after our configuration was removed; daemon log: \(log)"
-        }
+        public var reason: String
+        public var description: String { reason }
     }
 
     /// dockerd's own last words, one line ("(empty)" when there are none or they cannot be read).
