@@ -1,7 +1,8 @@
 import ArgumentParser
 import SwockCore
 
-/// The root command. Subcommands live one per file.
+/// The root command. Subcommands live in folders by concern (Machine, Lifecycle, Client, Fleet),
+/// and the root help lists them in the same groups.
 public struct SwockMachine: AsyncParsableCommand {
     public static let version = "0.1.0"
 
@@ -13,14 +14,20 @@ public struct SwockMachine: AsyncParsableCommand {
             Start with `swock-machine create --driver generic --generic-ip-address IP NAME`.
             """,
         version: version,
-        subcommands: [
-            Create.self, Provision.self, Remove.self,
-            List.self, Inspect.self, IP.self, URL.self, Status.self,
-            Env.self, Config.self, Active.self, Use.self,
-            SSH.self, Scp.self,
-            Stop.self, Start.self, Restart.self, Kill.self, Upgrade.self,
-            RegenerateCerts.self, Version.self,
-            Exec.self, DockerFanout.self,
+        groupedSubcommands: [
+            CommandGroup(name: "Machines", subcommands: [
+                Create.self, Provision.self, Remove.self, Inspect.self,
+            ]),
+            CommandGroup(name: "Engine lifecycle", subcommands: [
+                Stop.self, Start.self, Restart.self, Kill.self, Upgrade.self, RegenerateCerts.self,
+            ]),
+            CommandGroup(name: "Client", subcommands: [
+                List.self, Env.self, Config.self, IP.self, URL.self, Status.self, Active.self, Use.self,
+                SSH.self, Scp.self, Version.self,
+            ]),
+            CommandGroup(name: "Fleet", subcommands: [
+                Exec.self, DockerFanout.self,
+            ]),
         ]
     )
 
