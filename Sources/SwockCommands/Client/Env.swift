@@ -10,8 +10,8 @@ struct Env: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var machine: OptionalMachineName
 
-    @Option(help: "bash, zsh, sh, fish, powershell, cmd, tcsh, emacs or nu (default: from $SHELL).")
-    var shell: String?
+    @Option(help: "The shell whose syntax to print (default: from $SHELL).")
+    var shell: ShellEnv.Shell?
 
     @Flag(help: "Print the commands that undo it.")
     var unset = false
@@ -26,15 +26,7 @@ struct Env: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let sh: ShellEnv.Shell
-            if let shell {
-                guard let s = ShellEnv.Shell(rawValue: shell) else {
-                    throw UserFacingError("--shell \"\(shell)\": expected one of \(ShellEnv.Shell.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                sh = s
-            } else {
-                sh = ShellEnv.detect(shellPath: ProcessInfo.processInfo.environment["SHELL"])
-            }
+            let sh = shell ?? ShellEnv.detect(shellPath: ProcessInfo.processInfo.environment["SHELL"])
             var usage = "swock-machine env"
             if global.storagePath != nil { usage += " -s \(global.store.root)" }
             if shell != nil { usage += " --shell \(sh.rawValue)" }

@@ -23,7 +23,7 @@ struct List: AsyncParsableCommand {
     var quiet = false
 
     @Option(name: [.customShort("f"), .long], help: "table, json, or a template (see above).")
-    var format: String?
+    var format: ListFormat?
 
     @Option(name: [.customShort("t"), .long], help: "Seconds to wait for the machines, all together.")
     var timeout: Double = 3
@@ -32,9 +32,7 @@ struct List: AsyncParsableCommand {
         try await reportingErrors {
             let store = global.store
             let filter = try MachineFilter(filter)
-            let template: Template? = try format.flatMap { f in
-                f == "table" || f == "json" ? nil : try Template(f.hasPrefix("table ") ? String(f.dropFirst(6)) : f)
-            }
+            let template: Template? = try format?.template.map { try Template($0) }
             let records = store.list()
             let active = activeName(store)
             var configs: [MachineConfig] = []
@@ -73,22 +71,23 @@ struct List: AsyncParsableCommand {
             }
             let rows = shown.map { machineFields(config: $0, store: store, status: statuses[$0.name], active: $0.name == active) }
             switch format {
-            case "json":
+            case .json?:
                 for r in rows {
                     let obj: [String: String] = ["Name": r["Name"]!, "Active": r["Active"]!, "DriverName": r["DriverName"]!,
                                                  "State": r["State"]!, "URL": r["URL"]!, "DockerVersion": r["DockerVersion"]!, "Error": r["Error"]!]
                     let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
                     Output.out(String(decoding: data, as: UTF8.self) + "\n")
                 }
-            case let f? where f != "table":
-                if f.hasPrefix("table "), let t = template {
+            case .template(_, let aligned)?:
+                guard let t = template else { break }
+                if aligned {
                     var table = [t.fields.map { Self.header($0) }]
                     for r in rows { table.append(try t.fields.map { try Template("{{.\($0)}}").render(r) }) }
                     Output.out(TableLayout.render(table))
-                } else if let t = template {
+                } else {
                     for r in rows { Output.out(try t.render(r) + "\n") }
                 }
-            default:
+            case .table?, nil:
                 var table = [["NAME", "ACTIVE", "DRIVER", "STATE", "URL", "DOCKER", "ERRORS"]]
                 for r in rows {
                     table.append([r["Name"]!, r["Active"]!, r["DriverName"]!, r["State"]!, r["URL"]!, r["DockerVersion"]!, r["Error"]!])
@@ -131,5 +130,28 @@ struct List: AsyncParsableCommand {
         case .unsupportedVersion(_, let found, _): return "config.json format \(found) is newer than this swock-machine"
         default: return "\(e)"
         }
+    }
+}
+
+/// `ls --format`: table, json, or a template of fields; "table TEMPLATE" lays the template's
+/// fields out as aligned columns under a header. The template itself is parsed in `run`, so a
+/// malformed one is reported with what is wrong with it.
+enum ListFormat: ExpressibleByArgument {
+    case table
+    case json
+    case template(String, aligned: Bool)
+
+    init?(argument: String) {
+        switch argument {
+        case "table": self = .table
+        case "json": self = .json
+        case let t where t.hasPrefix("table "): self = .template(String(t.dropFirst(6)), aligned: true)
+        default: self = .template(argument, aligned: false)
+        }
+    }
+
+    var template: String? {
+        if case .template(let t, _) = self { return t }
+        return nil
     }
 }
