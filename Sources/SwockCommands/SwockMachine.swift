@@ -22,7 +22,7 @@ public struct SwockMachine: AsyncParsableCommand {
                 Stop.self, Start.self, Restart.self, Kill.self, Upgrade.self, RegenerateCerts.self,
             ]),
             CommandGroup(name: "Client", subcommands: [
-                List.self, Env.self, Config.self, IP.self, URL.self, Status.self, Active.self, Use.self,
+                List.self, Env.self, Config.self, IP.self, URLCommand.self, Status.self, Active.self, Use.self,
                 SSH.self, Scp.self, Version.self,
             ]),
             CommandGroup(name: "Fleet", subcommands: [

@@ -11,8 +11,7 @@ struct Config: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = global.store
-            let config = try machine.resolve(store)
+            let (store, config) = try global.loadMachine(machine.name)
             let dir = store.machineDir(config.name)
             // Unquoted: `docker $(...)` splits words but does not remove quotes.
             Output.out("""

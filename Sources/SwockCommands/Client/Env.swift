@@ -36,8 +36,7 @@ struct Env: AsyncParsableCommand {
                 Output.out(ShellEnv.unset(keys, shell: sh, usage: usage + " --unset"))
                 return
             }
-            let store = global.store
-            let config = try machine.resolve(store)
+            let (store, config) = try global.loadMachine(machine.name)
             if let problem = OfflineCheck.problems(config, store: store).first { throw UserFacingError(problem) }
             if check {
                 let status = await MachineStatus.probe(config, store: store, timeout: .seconds(5))

@@ -20,8 +20,7 @@ struct SSH: AsyncParsableCommand {
     func run() async throws {
         var status: Int32 = 0
         try await reportingErrors {
-            let store = global.store
-            let config = try MachineResolver(store: store).resolve(name)
+            let (store, config) = try global.loadMachine(name)
             let ssh = try await MachineSSH(store: store, logger: global.logger("swock.ssh")).connect(config)
             if command.isEmpty {
                 status = try await ssh.interactiveShell()

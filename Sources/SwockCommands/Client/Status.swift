@@ -12,8 +12,7 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = global.store
-            let config = try machine.resolve(store)
+            let (store, config) = try global.loadMachine(machine.name)
             let status = await MachineStatus.probe(config, store: store, timeout: .milliseconds(Int(timeout * 1000)))
             Output.out(status.state.rawValue + "\n")
         }

@@ -17,8 +17,7 @@ struct Version: AsyncParsableCommand {
                 Output.out("swock-machine version \(SwockMachine.version)\n")
                 return
             }
-            let store = global.store
-            let config = try store.load(name)
+            let (store, config) = try global.loadMachine(name)
             do {
                 let v = try await EngineClient(endpoint: MachineStatus.endpoint(config, store: store), timeout: .seconds(5)).version()
                 Output.out(v.version + "\n")

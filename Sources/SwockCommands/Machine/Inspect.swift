@@ -14,10 +14,10 @@ struct Inspect: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let config = try machine.resolve(global.store)
+            let (store, config) = try global.loadMachine(machine.name)
             if let format {
                 let t = try Template(format)
-                Output.out(try t.render(machineFields(config: config, store: global.store)) + "\n")
+                Output.out(try t.render(machineFields(config: config, store: store)) + "\n")
             } else {
                 Output.out(String(decoding: try Store.encode(config), as: UTF8.self))
             }

@@ -5,8 +5,13 @@ import SwockCore
 struct OptionalMachineName: ParsableArguments {
     @Argument(help: "Machine name (default: the active machine, else \"default\").")
     var name: String?
+}
 
-    func resolve(_ store: Store) throws -> MachineConfig {
-        try MachineResolver(store: store).resolve(name)
+extension GlobalOptions {
+    /// The prologue of the commands that act on one machine: the store, and the record of `name`
+    /// (nil: the active machine, else "default").
+    func loadMachine(_ name: String?) throws -> (store: Store, config: MachineConfig) {
+        let store = self.store
+        return (store, try MachineResolver(store: store).resolve(name))
     }
 }
