@@ -72,11 +72,11 @@ struct List: AsyncParsableCommand {
             let rows = shown.map { machineFields(config: $0, store: store, status: statuses[$0.name], active: $0.name == active) }
             switch format {
             case .json?:
+                // Sorted keys, "/" escaped as "\/": the bytes JSONSerialization wrote before.
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
                 for r in rows {
-                    let obj: [String: String] = ["Name": r["Name"]!, "Active": r["Active"]!, "DriverName": r["DriverName"]!,
-                                                 "State": r["State"]!, "URL": r["URL"]!, "DockerVersion": r["DockerVersion"]!, "Error": r["Error"]!]
-                    let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
-                    Output.out(String(decoding: data, as: UTF8.self) + "\n")
+                    Output.out(String(decoding: try encoder.encode(ListRow(fields: r)), as: UTF8.self) + "\n")
                 }
             case .template(_, let aligned)?:
                 guard let t = template else { break }
@@ -88,12 +88,14 @@ struct List: AsyncParsableCommand {
                     for r in rows { Output.out(try t.render(r) + "\n") }
                 }
             case .table?, nil:
-                var table = [["NAME", "ACTIVE", "DRIVER", "STATE", "URL", "DOCKER", "ERRORS"]]
-                for r in rows {
-                    table.append([r["Name"]!, r["Active"]!, r["DriverName"]!, r["State"]!, r["URL"]!, r["DockerVersion"]!, r["Error"]!])
-                }
+                var table = [ListRow.header]
+                for r in rows { table.append(ListRow(fields: r).cells) }
                 if filter.isEmpty {
-                    for (name, e) in broken { table.append([name, "-", "", "Error", "", "Unknown", Self.brokenReason(e)]) }
+                    for (name, e) in broken {
+                        let row = ListRow(name: name, active: "-", driverName: "", state: "Error", url: "",
+                                          dockerVersion: "Unknown", error: Self.brokenReason(e))
+                        table.append(row.cells)
+                    }
                 }
                 Output.out(TableLayout.render(table))
             }
@@ -130,6 +132,30 @@ struct List: AsyncParsableCommand {
         case .unsupportedVersion(_, let found, _): return "config.json format \(found) is newer than this swock-machine"
         default: return "\(e)"
         }
+    }
+}
+
+/// One machine as `ls` shows it: a row of the table, a line of `--format json`.
+struct ListRow: Encodable {
+    var name, active, driverName, state, url, dockerVersion, error: String
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name = "Name", active = "Active", driverName = "DriverName", state = "State", url = "URL"
+        case dockerVersion = "DockerVersion", error = "Error"
+    }
+
+    /// The table's header (NAME ACTIVE DRIVER STATE URL DOCKER ERRORS), in the order of `cells`.
+    static var header: [String] { CodingKeys.allCases.map { List.header($0.rawValue) } }
+
+    var cells: [String] { [name, active, driverName, state, url, dockerVersion, error] }
+}
+
+extension ListRow {
+    /// From a machine's template fields (`machineFields` with its status).
+    init(fields: [String: String]) {
+        func field(_ key: CodingKeys) -> String { fields[key.rawValue] ?? "" }
+        self.init(name: field(.name), active: field(.active), driverName: field(.driverName), state: field(.state),
+                  url: field(.url), dockerVersion: field(.dockerVersion), error: field(.error))
     }
 }
 
