@@ -9,10 +9,16 @@ public struct SwockMachine: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "swock-machine",
         abstract: "Turn Linux servers into TLS-secured Docker hosts and drive them.",
-        discussion: """
-            Machines live in a local store ($SWOCK_MACHINE_STORAGE_PATH, default ~/.swock/machine).
-            Start with `swock-machine create --driver generic --generic-ip-address IP NAME`.
+        discussion: Help.discussion(
+            """
+            Machines live in a local store ($SWOCK_MACHINE_STORAGE_PATH, default ~/.swock/machine). \
+            Start with `create`, then point the docker CLI at the machine with `env`.
             """,
+            examples: [
+                "swock-machine create --driver generic --generic-ip-address 203.0.113.10 web1",
+                "eval \"$(swock-machine env web1)\"",
+                "swock-machine exec --all -- uptime",
+            ]),
         version: version,
         groupedSubcommands: [
             CommandGroup(name: "Machines", subcommands: [

@@ -4,7 +4,12 @@ import SwockCore
 struct Config: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print the docker CLI flags that reach a machine: docker $(swock-machine config NAME) ps",
-        discussion: "One flag a line. If the store path has spaces, split on newlines: IFS=$'\\n'; docker $(swock-machine config NAME) ps")
+        discussion: Help.discussion(
+            "One flag a line. If the store path has spaces, split on newlines: IFS=$'\\n'; docker $(swock-machine config NAME) ps",
+            examples: [
+                "docker $(swock-machine config web1) ps",
+                "swock-machine config",
+            ]))
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var machine: OptionalMachineName

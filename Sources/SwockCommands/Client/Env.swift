@@ -5,7 +5,13 @@ import SwockCore
 struct Env: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print the commands that point the docker CLI and SDKs at a machine: eval \"$(swock-machine env NAME)\"",
-        discussion: "Instant: it checks offline what it can (certificates present, not expired, covering the address); --check also asks the daemon.")
+        discussion: Help.discussion(
+            "Instant: it checks offline what it can (certificates present, not expired, covering the address); --check also asks the daemon.",
+            examples: [
+                "eval \"$(swock-machine env web1)\"",
+                "swock-machine env --shell fish web1 | source",
+                "eval \"$(swock-machine env --unset)\"",
+            ]))
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var machine: OptionalMachineName

@@ -6,13 +6,19 @@ struct List: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ls",
         abstract: "List machines with their live state (all checked at once; -t bounds the whole listing).",
-        discussion: """
+        discussion: Help.discussion(
+            """
             Columns: NAME ACTIVE DRIVER STATE URL DOCKER ERRORS. STATE is Running (the engine answers over \
             mutual TLS), Stopped (SSH answers, the engine does not), Timeout or Error.
             --format takes table, json, or a template of fields: {{.Name}} {{.Active}} {{.DriverName}} \
             {{.State}} {{.URL}} {{.DockerVersion}} {{.Error}} {{.Address}} {{.SSHUser}} {{.Labels}} \
             {{.Labels.KEY}}; prefix it with "table " for aligned columns with a header.
-            """)
+            """,
+            examples: [
+                "swock-machine ls",
+                "swock-machine ls --filter state=Running --format '{{.Name}} {{.URL}}'",
+                "swock-machine ls -q --filter label=env=prod",
+            ]))
 
     @OptionGroup var global: GlobalOptions
 

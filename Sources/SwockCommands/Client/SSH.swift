@@ -7,7 +7,13 @@ struct SSH: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ssh",
         abstract: "Log into a machine, or run a command there: swock-machine ssh NAME -- CMD ...",
-        discussion: "With a command, stdin passes through and the exit status is the remote command's.")
+        discussion: Help.discussion(
+            "With a command, stdin passes through and the exit status is the remote command's.",
+            examples: [
+                "swock-machine ssh web1",
+                "swock-machine ssh web1 -- df -h /",
+                "tar c app | swock-machine ssh web1 -- 'tar x -C /srv'",
+            ]))
 
     @OptionGroup var global: GlobalOptions
 

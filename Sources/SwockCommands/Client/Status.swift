@@ -2,7 +2,12 @@ import ArgumentParser
 import SwockCore
 
 struct Status: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print a machine's live state: Running, Stopped, Timeout or Error.")
+    static let configuration = CommandConfiguration(
+        abstract: "Print a machine's live state: Running, Stopped, Timeout or Error.",
+        discussion: Help.discussion(examples: [
+            "swock-machine status web1",
+            "swock-machine status -t 10 web1",
+        ]))
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var machine: OptionalMachineName

@@ -3,7 +3,12 @@ import SwockCore
 
 /// Not `URL`: that would shadow Foundation.URL in the whole module.
 struct URLCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "url", abstract: "Print a machine's Docker URL (tcp://ADDRESS:PORT).")
+    static let configuration = CommandConfiguration(
+        commandName: "url", abstract: "Print a machine's Docker URL (tcp://ADDRESS:PORT).",
+        discussion: Help.discussion(examples: [
+            "swock-machine url web1",
+            "swock-machine url",
+        ]))
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var machine: OptionalMachineName

@@ -4,7 +4,11 @@ import SwockCore
 
 struct Version: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print a machine's Docker Engine version (asks the daemon); without a machine, swock-machine's own.")
+        abstract: "Print a machine's Docker Engine version (asks the daemon); without a machine, swock-machine's own.",
+        discussion: Help.discussion(examples: [
+            "swock-machine version",
+            "swock-machine version web1",
+        ]))
 
     @OptionGroup var global: GlobalOptions
 

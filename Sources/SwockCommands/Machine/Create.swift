@@ -7,12 +7,18 @@ import SwockPKI
 struct Create: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Turn a Linux server into a TLS-secured Docker host and record it as a machine.",
-        discussion: """
+        discussion: Help.discussion(
+            """
             Connects over SSH, pins the host key, detects the OS, installs Docker Engine unless it is \
             there, installs a server certificate signed by the store's CA, configures dockerd to listen \
             on TCP with mutual TLS, and waits until it answers. Each step is recorded: if create stops \
             half-way, `swock-machine provision NAME` resumes it.
-            """)
+            """,
+            examples: [
+                "swock-machine create --driver generic --generic-ip-address 203.0.113.10 web1",
+                "swock-machine create --generic-ip-address db.lan --generic-ssh-user admin db1",
+                "swock-machine create -f fleet.yaml -p 4",
+            ]))
 
     @OptionGroup var global: GlobalOptions
 

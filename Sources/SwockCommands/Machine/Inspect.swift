@@ -4,7 +4,11 @@ import SwockCore
 
 struct Inspect: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print a machine's record as JSON (no secrets: keys stay in files).")
+        abstract: "Print a machine's record as JSON (no secrets: keys stay in files).",
+        discussion: Help.discussion(examples: [
+            "swock-machine inspect web1",
+            "swock-machine inspect -f '{{.Address}} {{.Engine.Version}}' web1",
+        ]))
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var machine: OptionalMachineName

@@ -6,7 +6,12 @@ struct Remove: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rm",
         abstract: "Remove machines: take our configuration off the host, then drop the local record.",
-        discussion: "dockerd keeps running on the host, on its unix socket only; running containers are not touched.")
+        discussion: Help.discussion(
+            "dockerd keeps running on the host, on its unix socket only; running containers are not touched.",
+            examples: [
+                "swock-machine rm web1",
+                "swock-machine rm -y -f web1 web2",
+            ]))
 
     @OptionGroup var global: GlobalOptions
 
