@@ -35,9 +35,8 @@ struct RegenerateCerts: AsyncParsableCommand {
             let targets = try names.isEmpty ? [MachineResolver(store: store).resolveName(nil)] : names
             for n in targets { _ = try store.load(n) }
             if !force {
-                Output.err("Regenerate TLS machine certs for \(targets.joined(separator: ", "))? Warning: this is irreversible. (y/n): ", terminator: "")
-                let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased()
-                guard answer == "y" || answer == "yes" else { throw UserFacingError("aborted: no certificate was changed") }
+                try Output.confirm("Regenerate TLS machine certs for \(targets.joined(separator: ", "))? Warning: this is irreversible.",
+                                   abort: "aborted: no certificate was changed")
             }
             let rotation = CertificateRotation(store: store, logger: global.logger("swock.certs"))
             var failed = false

@@ -34,9 +34,7 @@ struct Remove: AsyncParsableCommand {
             }
             if !yes {
                 Output.err("About to remove \(names.joined(separator: ", "))")
-                Output.err("Are you sure? (y/n): ", terminator: "")
-                let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased()
-                guard answer == "y" || answer == "yes" else { throw UserFacingError("aborted: nothing was removed") }
+                try Output.confirm("Are you sure?", abort: "aborted: nothing was removed")
             }
             let remover = Remover(store: store, logger: global.logger("swock.rm"))
             var failed = false
