@@ -1,26 +1,39 @@
 import ArgumentParser
 import SwockCore
 
-/// The root command. Subcommands live one per file.
+/// The root command. Subcommands live in folders by concern (Machine, Lifecycle, Client, Fleet),
+/// and the root help lists them in the same groups.
 public struct SwockMachine: AsyncParsableCommand {
     public static let version = "0.1.0"
 
     public static let configuration = CommandConfiguration(
         commandName: "swock-machine",
         abstract: "Turn Linux servers into TLS-secured Docker hosts and drive them.",
-        discussion: """
-            Machines live in a local store ($SWOCK_MACHINE_STORAGE_PATH, default ~/.swock/machine).
-            Start with `swock-machine create --driver generic --generic-ip-address IP NAME`.
+        discussion: Help.discussion(
+            """
+            Machines live in a local store ($SWOCK_MACHINE_STORAGE_PATH, default ~/.swock/machine). \
+            Start with `create`, then point the docker CLI at the machine with `env`.
             """,
+            examples: [
+                "swock-machine create --driver generic --generic-ip-address 203.0.113.10 web1",
+                "eval \"$(swock-machine env web1)\"",
+                "swock-machine exec --all -- uptime",
+            ]),
         version: version,
-        subcommands: [
-            Create.self, Provision.self, Remove.self,
-            List.self, Inspect.self, IP.self, URL.self, Status.self,
-            Env.self, Config.self, Active.self, Use.self,
-            SSH.self, Scp.self,
-            Stop.self, Start.self, Restart.self, Kill.self, Upgrade.self,
-            RegenerateCerts.self, Version.self,
-            Exec.self, DockerFanout.self,
+        groupedSubcommands: [
+            CommandGroup(name: "Machines", subcommands: [
+                Create.self, Provision.self, Remove.self, Inspect.self,
+            ]),
+            CommandGroup(name: "Engine lifecycle", subcommands: [
+                Stop.self, Start.self, Restart.self, Kill.self, Upgrade.self, RegenerateCerts.self,
+            ]),
+            CommandGroup(name: "Client", subcommands: [
+                List.self, Env.self, Config.self, IP.self, URLCommand.self, Status.self, Active.self, Use.self,
+                SSH.self, Scp.self, Version.self,
+            ]),
+            CommandGroup(name: "Fleet", subcommands: [
+                Exec.self, DockerFanout.self,
+            ]),
         ]
     )
 

@@ -47,4 +47,32 @@ import Testing
         let ls2 = try await cli.run(["ls", "-s", other])
         #expect(ls2.status == 0)
     }
+
+    /// Option values with fixed spellings are checked by ArgumentParser: a usage error (64)
+    /// naming the accepted values, before anything is read or written.
+    @Test func badOptionValuesAreUsageErrors() async throws {
+        let cli = CLI()
+        defer { cli.cleanup() }
+        let create = ["create", "--generic-ip-address", "192.0.2.1", "x"]
+        for (command, flag, value, values) in [
+            (create, "--driver", "virtualbox", "'generic'"),
+            (create, "--engine-install", "maybe", "'auto' and 'none'"),
+            (create, "--tls-key-type", "dsa", "'ecdsa' and 'rsa'"),
+            (create, "--ssh-host-key", "yes", "'strict' and 'accept-new'"),
+            (["env"], "--shell", "ksh", "- powershell"),
+            (["exec", "--all", "--", "true"], "--format", "xml", "'text' and 'json'"),
+        ] {
+            let args = [command[0], flag, value] + command.dropFirst()
+            let r = try await cli.run(args)
+            #expect(r.status == 64, "\(args): \(r.all)")
+            #expect(r.stderrText.hasPrefix("Error: The value '\(value)' is invalid for '\(flag) <"), "\(args): \(r.stderrText)")
+            #expect(r.stderrText.contains(values), "\(args): \(r.stderrText)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: cli.store + "/machines/x"))
+        // Every spelling of a key type that worked before still parses (the name check comes after).
+        for k in ["ecdsa", "ECDSA", "ecdsa-p256", "p256", "rsa", "rsa-2048", "rsa2048"] {
+            let r = try await cli.run(["create", "--tls-key-type", k, "--generic-ip-address", "192.0.2.1", "bad name"])
+            #expect(r.status == 1 && r.stderrText.contains("invalid machine name"), "\(k): \(r.all)")
+        }
+    }
 }

@@ -5,11 +5,12 @@ import Testing
 /// Every way create can be refused: a clear one-line error, exit 1, and the store as it was.
 @Suite(.enabled(if: Fleet.enabled, "\(Fleet.skipComment)"), .fleetSlot)
 struct CreateErrorTests {
-    /// Runs a create that must fail and checks the store did not change.
-    func expectRefused(_ cli: CLI, _ args: [String], contains: [String]) async throws {
+    /// Runs a create that must fail and checks the store did not change. A value ArgumentParser
+    /// refuses (not one of an option's values) is a usage error: exit status 64.
+    func expectRefused(_ cli: CLI, _ args: [String], status: Int32 = 1, contains: [String]) async throws {
         let before = cli.snapshot()
         let r = try await cli.run(args)
-        #expect(r.status == 1, "\(args): \(r.all)")
+        #expect(r.status == status, "\(args): \(r.all)")
         let errLines = r.stderrText.split(separator: "\n").filter { $0.hasPrefix("Error:") }
         #expect(errLines.count == 1, "\(r.stderrText)")
         for c in contains { #expect(r.stderrText.contains(c), "expected \"\(c)\" in: \(r.stderrText)") }
@@ -42,7 +43,8 @@ struct CreateErrorTests {
                                 contains: ["check-root failed", "nosudo@\(host.ip) may not use sudo"])
         try await expectRefused(cli, ["create", "--generic-ip-address", host.ip, "--generic-ssh-user", "pwsudo", "--generic-ssh-key", host.keyPath, "pwsudo"],
                                 contains: ["needs a password for sudo"])
-        try await expectRefused(cli, base + ["--generic-ip-address", host.ip, "--driver", "virtualbox", "vb"], contains: ["driver \"virtualbox\" is not available"])
+        try await expectRefused(cli, base + ["--generic-ip-address", host.ip, "--driver", "virtualbox", "vb"], status: 64,
+                                contains: ["The value 'virtualbox' is invalid for '--driver <driver>'", "Please provide one of 'generic'", "there are no VM drivers"])
         try await expectRefused(cli, base + ["--generic-ip-address", host.ip, "--tls-san", "not a name", "san"], contains: ["--tls-san \"not a name\""])
     }
 

@@ -6,11 +6,17 @@ struct DockerFanout: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "docker",
         abstract: "Run the local docker CLI once per machine, with that machine's TLS environment: swock-machine docker --all -- ps",
-        discussion: """
+        discussion: Help.discussion(
+            """
             Each run gets DOCKER_HOST, DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH of its machine (DOCKER_CONTEXT is \
             dropped). Machines are selected as for exec; output and summary are the same. Exit status 0 only if \
             every run succeeded.
-            """)
+            """,
+            examples: [
+                "swock-machine docker --all -- ps",
+                "swock-machine docker 'web*' -- pull nginx:stable",
+                "swock-machine docker --filter state=Running --format json -- info",
+            ]))
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var selection: FleetSelection

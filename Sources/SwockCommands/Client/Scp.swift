@@ -8,14 +8,20 @@ struct Scp: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scp",
         abstract: "Copy files between machines and this host: swock-machine scp [-r] [-q] SRC... DST",
-        discussion: """
+        discussion: Help.discussion(
+            """
             Each side is NAME:path on a machine (relative paths start in the login user's home) or \
             a local path (write ./a:b for a local name with a colon). Machine to machine goes \
             through a private local temporary directory. Several sources need a directory as DST. \
             Files land atomically and keep their permission bits. With -r, a symlink that points \
             inside the copied tree is copied as a symlink; others are followed when they lead to \
             a regular file, else skipped with a warning.
-            """)
+            """,
+            examples: [
+                "swock-machine scp ./app.conf web1:/etc/app/",
+                "swock-machine scp -r -q web1:logs ./web1-logs",
+                "swock-machine scp web1:/etc/hosts web2:/tmp/",
+            ]))
 
     @OptionGroup var global: GlobalOptions
 

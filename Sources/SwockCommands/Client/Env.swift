@@ -5,13 +5,19 @@ import SwockCore
 struct Env: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print the commands that point the docker CLI and SDKs at a machine: eval \"$(swock-machine env NAME)\"",
-        discussion: "Instant: it checks offline what it can (certificates present, not expired, covering the address); --check also asks the daemon.")
+        discussion: Help.discussion(
+            "Instant: it checks offline what it can (certificates present, not expired, covering the address); --check also asks the daemon.",
+            examples: [
+                "eval \"$(swock-machine env web1)\"",
+                "swock-machine env --shell fish web1 | source",
+                "eval \"$(swock-machine env --unset)\"",
+            ]))
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var machine: OptionalMachineName
 
-    @Option(help: "bash, zsh, sh, fish, powershell, cmd, tcsh, emacs or nu (default: from $SHELL).")
-    var shell: String?
+    @Option(help: "The shell whose syntax to print (default: from $SHELL).")
+    var shell: ShellEnv.Shell?
 
     @Flag(help: "Print the commands that undo it.")
     var unset = false
@@ -24,15 +30,7 @@ struct Env: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let sh: ShellEnv.Shell
-            if let shell {
-                guard let s = ShellEnv.Shell(rawValue: shell) else {
-                    throw UserFacingError("--shell \"\(shell)\": expected one of \(ShellEnv.Shell.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                sh = s
-            } else {
-                sh = ShellEnv.detect(shellPath: ProcessInfo.processInfo.environment["SHELL"])
-            }
+            let sh = shell ?? ShellEnv.detect(shellPath: ProcessInfo.processInfo.environment["SHELL"])
             var usage = "swock-machine env"
             if global.storagePath != nil { usage += " -s \(global.store.root)" }
             if shell != nil { usage += " --shell \(sh.rawValue)" }
@@ -42,8 +40,7 @@ struct Env: AsyncParsableCommand {
                 Output.out(ShellEnv.unset(keys, shell: sh, usage: usage + " --unset"))
                 return
             }
-            let store = global.store
-            let config = try machine.resolve(store)
+            let (store, config) = try global.loadMachine(machine.name)
             if let problem = OfflineCheck.problems(config, store: store).first { throw UserFacingError(problem) }
             if check {
                 let status = await MachineStatus.probe(config, store: store, timeout: .seconds(5))

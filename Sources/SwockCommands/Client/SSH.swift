@@ -8,7 +8,13 @@ struct SSH: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ssh",
         abstract: "Log into a machine, or run a command there: swock-machine ssh NAME -- CMD ...",
-        discussion: "With a command, stdin passes through and the exit status is the remote command's.")
+        discussion: Help.discussion(
+            "With a command, stdin passes through and the exit status is the remote command's.",
+            examples: [
+                "swock-machine ssh web1",
+                "swock-machine ssh web1 -- df -h /",
+                "tar c app | swock-machine ssh web1 -- 'tar x -C /srv'",
+            ]))
 
     @OptionGroup var global: GlobalOptions
 
@@ -21,8 +27,7 @@ struct SSH: AsyncParsableCommand {
     func run() async throws {
         var status: Int32 = 0
         try await reportingErrors {
-            let store = global.store
-            let config = try MachineResolver(store: store).resolve(name)
+            let (store, config) = try global.loadMachine(name)
             let ssh = try await MachineSSH(store: store, logger: global.logger("swock.ssh")).connect(config)
             if command.isEmpty {
                 status = try await ssh.interactiveShell()

@@ -6,7 +6,12 @@ struct Remove: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rm",
         abstract: "Remove machines: take our configuration off the host, then drop the local record.",
-        discussion: "dockerd keeps running on the host, on its unix socket only; running containers are not touched.")
+        discussion: Help.discussion(
+            "dockerd keeps running on the host, on its unix socket only; running containers are not touched.",
+            examples: [
+                "swock-machine rm web1",
+                "swock-machine rm -y -f web1 web2",
+            ]))
 
     @OptionGroup var global: GlobalOptions
 
@@ -29,9 +34,7 @@ struct Remove: AsyncParsableCommand {
             }
             if !yes {
                 Output.err("About to remove \(names.joined(separator: ", "))")
-                Output.err("Are you sure? (y/n): ", terminator: "")
-                let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased()
-                guard answer == "y" || answer == "yes" else { throw UserFacingError("aborted: nothing was removed") }
+                try Output.confirm("Are you sure?", abort: "aborted: nothing was removed")
             }
             let remover = Remover(store: store, logger: global.logger("swock.rm"))
             var failed = false

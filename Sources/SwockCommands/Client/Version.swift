@@ -4,7 +4,11 @@ import SwockCore
 
 struct Version: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print a machine's Docker Engine version (asks the daemon); without a machine, swock-machine's own.")
+        abstract: "Print a machine's Docker Engine version (asks the daemon); without a machine, swock-machine's own.",
+        discussion: Help.discussion(examples: [
+            "swock-machine version",
+            "swock-machine version web1",
+        ]))
 
     @OptionGroup var global: GlobalOptions
 
@@ -17,8 +21,7 @@ struct Version: AsyncParsableCommand {
                 Output.out("swock-machine version \(SwockMachine.version)\n")
                 return
             }
-            let store = global.store
-            let config = try store.load(name)
+            let (store, config) = try global.loadMachine(name)
             do {
                 let v = try await EngineClient(endpoint: store.engineEndpoint(config), timeout: .seconds(5)).version()
                 Output.out(v.version + "\n")

@@ -7,17 +7,23 @@ import SwockPKI
 struct Create: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Turn a Linux server into a TLS-secured Docker host and record it as a machine.",
-        discussion: """
+        discussion: Help.discussion(
+            """
             Connects over SSH, pins the host key, detects the OS, installs Docker Engine unless it is \
             there, installs a server certificate signed by the store's CA, configures dockerd to listen \
             on TCP with mutual TLS, and waits until it answers. Each step is recorded: if create stops \
             half-way, `swock-machine provision NAME` resumes it.
-            """)
+            """,
+            examples: [
+                "swock-machine create --driver generic --generic-ip-address 203.0.113.10 web1",
+                "swock-machine create --generic-ip-address db.lan --generic-ssh-user admin db1",
+                "swock-machine create -f fleet.yaml -p 4",
+            ]))
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(name: [.customShort("d"), .long], help: "Driver; \"generic\" drives an existing server over SSH.")
-    var driver = "generic"
+    @Option(name: [.customShort("d"), .long], help: "Driver: generic drives an existing server over SSH (there are no VM drivers).")
+    var driver = Driver.generic
 
     @Option(name: .customLong("generic-ip-address"), help: ArgumentHelp("IP address or host name of the server (required).", valueName: "address"))
     var address: String?
@@ -60,13 +66,13 @@ struct Create: AsyncParsableCommand {
     var installURL: String?
 
     @Option(name: .customLong("engine-install"), help: "auto: install the engine unless dockerd is there; none: never install.")
-    var install = "auto"
+    var install = EngineSettings.InstallMethod.auto
 
     @Option(name: .customLong("tls-san"), help: ArgumentHelp("Extra IP or DNS name for the server certificate (repeatable).", valueName: "name"))
     var tlsSANs: [String] = []
 
     @Option(name: .customLong("tls-key-type"), help: "Key type of the server certificate: ecdsa (P-256) or rsa (2048).")
-    var tlsKeyType = "ecdsa"
+    var tlsKeyType = TLSKeyType.ecdsa
 
     @Option(name: .customLong("hostname"), help: "Set the server's host name.")
     var hostname: String?
@@ -75,7 +81,7 @@ struct Create: AsyncParsableCommand {
     var labels: [String] = []
 
     @Option(name: .customLong("ssh-host-key"), help: "accept-new: pin the host key on first contact; strict: it must already be in the machine's known_hosts.")
-    var hostKeyPolicy = "accept-new"
+    var hostKeyPolicy = HostKeyPolicy.acceptNew
 
     @Option(name: [.customShort("f"), .customLong("file")], help: ArgumentHelp("Create every machine of a fleet file (YAML or JSON), concurrently.", valueName: "path"))
     var fleetFile: String?
@@ -108,9 +114,6 @@ struct Create: AsyncParsableCommand {
     }
 
     func makeRequest() throws -> CreateRequest {
-        guard driver == "generic" else {
-            throw UserFacingError("driver \"\(driver)\" is not available: swock-machine drives existing servers over SSH; use --driver generic --generic-ip-address IP")
-        }
         guard let name else { throw UserFacingError("name the machine to create (or pass -f FLEET_FILE)") }
         try MachineName.validate(name)
         guard let address, !address.isEmpty else {
@@ -122,27 +125,24 @@ struct Create: AsyncParsableCommand {
         r.sshKeyPath = sshKey
         r.sshKeyPassphrase = ProcessInfo.processInfo.environment["SWOCK_SSH_KEY_PASSPHRASE"]
         r.sshPassword = sshPassword ?? ProcessInfo.processInfo.environment["SWOCK_GENERIC_SSH_PASSWORD"]
-        guard let method = EngineSettings.InstallMethod(rawValue: install) else {
-            throw UserFacingError("--engine-install \"\(install)\": expected auto or none")
-        }
-        guard let policy = HostKeyPolicy(rawValue: hostKeyPolicy) else {
-            throw UserFacingError("--ssh-host-key \"\(hostKeyPolicy)\": expected accept-new or strict")
-        }
-        r.hostKeyPolicy = policy
-        do { r.keyType = try KeyType(cliName: tlsKeyType) } catch {
-            throw UserFacingError("--tls-key-type \"\(tlsKeyType)\": expected ecdsa or rsa")
-        }
+        r.hostKeyPolicy = hostKeyPolicy
+        r.keyType = tlsKeyType.keyType
         for e in engineEnv where !e.contains("=") || e.hasPrefix("=") {
             throw UserFacingError("--engine-env \"\(e)\": expected KEY=value")
         }
         r.engine = EngineSettings(port: enginePort, options: engineOpts, labels: engineLabels, environment: engineEnv,
                                   storageDriver: storageDriver, registryMirrors: registryMirrors,
-                                  insecureRegistries: insecureRegistries, install: method, installURL: installURL)
+                                  insecureRegistries: insecureRegistries, install: install, installURL: installURL)
         r.extraSANs = tlsSANs
         r.hostname = hostname
         r.labels = try Labels.parse(labels, flag: "--label")
         return r
     }
+}
+
+/// `create --driver`: only the generic driver (an existing server reached over SSH) exists.
+enum Driver: String, ExpressibleByArgument, CaseIterable {
+    case generic
 }
 
 enum Labels {

@@ -5,7 +5,13 @@ import SwockCore
 struct Use: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Make a machine the active one for commands that name none (kept in the store).",
-        discussion: "--docker-context also makes it the docker CLI's current context, so plain `docker ps` reaches it; `use --unset` undoes both.")
+        discussion: Help.discussion(
+            "--docker-context also makes it the docker CLI's current context, so plain `docker ps` reaches it; `use --unset` undoes both.",
+            examples: [
+                "swock-machine use web1",
+                "swock-machine use --docker-context web1",
+                "swock-machine use --unset",
+            ]))
 
     @OptionGroup var global: GlobalOptions
 

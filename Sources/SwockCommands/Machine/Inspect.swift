@@ -4,7 +4,11 @@ import SwockCore
 
 struct Inspect: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print a machine's record as JSON (no secrets: keys stay in files).")
+        abstract: "Print a machine's record as JSON (no secrets: keys stay in files).",
+        discussion: Help.discussion(examples: [
+            "swock-machine inspect web1",
+            "swock-machine inspect -f '{{.Address}} {{.Engine.Version}}' web1",
+        ]))
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var machine: OptionalMachineName
@@ -14,10 +18,10 @@ struct Inspect: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let config = try machine.resolve(global.store)
+            let (store, config) = try global.loadMachine(machine.name)
             if let format {
                 let t = try Template(format)
-                Output.out(try t.render(machineFields(config: config, store: global.store)) + "\n")
+                Output.out(try t.render(machineFields(config: config, store: store)) + "\n")
             } else {
                 Output.out(String(decoding: try Store.encode(config), as: UTF8.self))
             }

@@ -4,7 +4,11 @@ import SwockCore
 
 struct Provision: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Re-run provisioning: resumes a create that stopped, and is harmless on a healthy machine.")
+        abstract: "Re-run provisioning: resumes a create that stopped, and is harmless on a healthy machine.",
+        discussion: Help.discussion(examples: [
+            "swock-machine provision web1",
+            "swock-machine provision web1 web2 db1",
+        ]))
 
     @OptionGroup var global: GlobalOptions
 

@@ -4,15 +4,19 @@ import SwockCore
 struct Config: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print the docker CLI flags that reach a machine: docker $(swock-machine config NAME) ps",
-        discussion: "One flag a line. If the store path has spaces, split on newlines: IFS=$'\\n'; docker $(swock-machine config NAME) ps")
+        discussion: Help.discussion(
+            "One flag a line. If the store path has spaces, split on newlines: IFS=$'\\n'; docker $(swock-machine config NAME) ps",
+            examples: [
+                "docker $(swock-machine config web1) ps",
+                "swock-machine config",
+            ]))
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var machine: OptionalMachineName
 
     func run() async throws {
         try await reportingErrors {
-            let store = global.store
-            let config = try machine.resolve(store)
+            let (store, config) = try global.loadMachine(machine.name)
             let dir = store.machineDir(config.name)
             // Unquoted: `docker $(...)` splits words but does not remove quotes.
             Output.out("""

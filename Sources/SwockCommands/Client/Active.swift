@@ -4,7 +4,11 @@ import SwockCore
 
 struct Active: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print the active machine: the one DOCKER_HOST points at, else the one chosen with `use`.")
+        abstract: "Print the active machine: the one DOCKER_HOST points at, else the one chosen with `use`.",
+        discussion: Help.discussion(examples: [
+            "swock-machine active",
+            "swock-machine use web1 && swock-machine active",
+        ]))
 
     @OptionGroup var global: GlobalOptions
 

@@ -2,7 +2,13 @@ import ArgumentParser
 import SwockCore
 
 struct IP: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ip", abstract: "Print a machine's address.")
+    static let configuration = CommandConfiguration(
+        commandName: "ip", abstract: "Print a machine's address.",
+        discussion: Help.discussion(examples: [
+            "swock-machine ip web1",
+            "ssh root@$(swock-machine ip web1)",
+            "swock-machine ip web1 web2",
+        ]))
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Machine names (default: the active machine).")

@@ -8,13 +8,19 @@ struct Exec: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "exec",
         abstract: "Run a shell command over SSH on many machines at once: swock-machine exec 'web*' -- uptime",
-        discussion: """
+        discussion: Help.discussion(
+            """
             Select machines by name or glob, --all, or --filter (as in ls; state= probes the machines first). \
             Output lines stream as they come, prefixed with the machine's name; --format json prints one object \
             per machine when it ends (name, result, exit, signal, stdout, stderr, duration_ms, error). \
             A summary goes to stderr: "12 ok, 1 failed, 2 unreachable" (failed: non-zero exit, signal or \
             timeout; unreachable: could not connect or authenticate). Exit status 0 only if every machine succeeded.
-            """)
+            """,
+            examples: [
+                "swock-machine exec 'web*' -- uptime",
+                "swock-machine exec --all --format json -- 'df -h /'",
+                "swock-machine exec --filter label=env=prod -p 8 --timeout 30 -- uptime",
+            ]))
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var selection: FleetSelection

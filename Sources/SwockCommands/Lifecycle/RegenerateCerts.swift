@@ -6,11 +6,17 @@ struct RegenerateCerts: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "regenerate-certs",
         abstract: "Issue and install a new server certificate and restart the daemon; containers keep running.",
-        discussion: """
+        discussion: Help.discussion(
+            """
             Only the certificates change: nothing else is re-provisioned. Client certificates already \
             handed out keep working unless --client-certs, which also makes a new CA and client \
             certificate (other machines keep their copies of the old ones until regenerated too).
-            """)
+            """,
+            examples: [
+                "swock-machine regenerate-certs web1",
+                "swock-machine regenerate-certs -f web1 web2",
+                "swock-machine regenerate-certs -f --client-certs web1 web2",
+            ]))
 
     @OptionGroup var global: GlobalOptions
 
@@ -29,9 +35,8 @@ struct RegenerateCerts: AsyncParsableCommand {
             let targets = try names.isEmpty ? [MachineResolver(store: store).resolveName(nil)] : names
             for n in targets { _ = try store.load(n) }
             if !force {
-                Output.err("Regenerate TLS machine certs for \(targets.joined(separator: ", "))? Warning: this is irreversible. (y/n): ", terminator: "")
-                let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased()
-                guard answer == "y" || answer == "yes" else { throw UserFacingError("aborted: no certificate was changed") }
+                try Output.confirm("Regenerate TLS machine certs for \(targets.joined(separator: ", "))? Warning: this is irreversible.",
+                                   abort: "aborted: no certificate was changed")
             }
             let rotation = CertificateRotation(store: store, logger: global.logger("swock.certs"))
             var failed = false

@@ -6,13 +6,19 @@ struct List: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ls",
         abstract: "List machines with their live state (all checked at once; -t bounds the whole listing).",
-        discussion: """
+        discussion: Help.discussion(
+            """
             Columns: NAME ACTIVE DRIVER STATE URL DOCKER ERRORS. STATE is Running (the engine answers over \
             mutual TLS), Stopped (SSH answers, the engine does not), Timeout or Error.
             --format takes table, json, or a template of fields: {{.Name}} {{.Active}} {{.DriverName}} \
             {{.State}} {{.URL}} {{.DockerVersion}} {{.Error}} {{.Address}} {{.SSHUser}} {{.Labels}} \
             {{.Labels.KEY}}; prefix it with "table " for aligned columns with a header.
-            """)
+            """,
+            examples: [
+                "swock-machine ls",
+                "swock-machine ls --filter state=Running --format '{{.Name}} {{.URL}}'",
+                "swock-machine ls -q --filter label=env=prod",
+            ]))
 
     @OptionGroup var global: GlobalOptions
 
@@ -23,7 +29,7 @@ struct List: AsyncParsableCommand {
     var quiet = false
 
     @Option(name: [.customShort("f"), .long], help: "table, json, or a template (see above).")
-    var format: String?
+    var format: ListFormat?
 
     @Option(name: [.customShort("t"), .long], help: "Seconds to wait for the machines, all together.")
     var timeout: Double = 3
@@ -32,9 +38,7 @@ struct List: AsyncParsableCommand {
         try await reportingErrors {
             let store = global.store
             let filter = try MachineFilter(filter)
-            let template: Template? = try format.flatMap { f in
-                f == "table" || f == "json" ? nil : try Template(f.hasPrefix("table ") ? String(f.dropFirst(6)) : f)
-            }
+            let template: Template? = try format?.template.map { try Template($0) }
             let records = store.list()
             let active = activeName(store)
             var configs: [MachineConfig] = []
@@ -73,28 +77,31 @@ struct List: AsyncParsableCommand {
             }
             let rows = shown.map { machineFields(config: $0, store: store, status: statuses[$0.name], active: $0.name == active) }
             switch format {
-            case "json":
+            case .json?:
+                // Sorted keys, "/" escaped as "\/": the bytes JSONSerialization wrote before.
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
                 for r in rows {
-                    let obj: [String: String] = ["Name": r["Name"]!, "Active": r["Active"]!, "DriverName": r["DriverName"]!,
-                                                 "State": r["State"]!, "URL": r["URL"]!, "DockerVersion": r["DockerVersion"]!, "Error": r["Error"]!]
-                    let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
-                    Output.out(String(decoding: data, as: UTF8.self) + "\n")
+                    Output.out(String(decoding: try encoder.encode(ListRow(fields: r)), as: UTF8.self) + "\n")
                 }
-            case let f? where f != "table":
-                if f.hasPrefix("table "), let t = template {
+            case .template(_, let aligned)?:
+                guard let t = template else { break }
+                if aligned {
                     var table = [t.fields.map { Self.header($0) }]
                     for r in rows { table.append(try t.fields.map { try Template("{{.\($0)}}").render(r) }) }
                     Output.out(TableLayout.render(table))
-                } else if let t = template {
+                } else {
                     for r in rows { Output.out(try t.render(r) + "\n") }
                 }
-            default:
-                var table = [["NAME", "ACTIVE", "DRIVER", "STATE", "URL", "DOCKER", "ERRORS"]]
-                for r in rows {
-                    table.append([r["Name"]!, r["Active"]!, r["DriverName"]!, r["State"]!, r["URL"]!, r["DockerVersion"]!, r["Error"]!])
-                }
+            case .table?, nil:
+                var table = [ListRow.header]
+                for r in rows { table.append(ListRow(fields: r).cells) }
                 if filter.isEmpty {
-                    for (name, e) in broken { table.append([name, "-", "", "Error", "", "Unknown", Self.brokenReason(e)]) }
+                    for (name, e) in broken {
+                        let row = ListRow(name: name, active: "-", driverName: "", state: "Error", url: "",
+                                          dockerVersion: "Unknown", error: Self.brokenReason(e))
+                        table.append(row.cells)
+                    }
                 }
                 Output.out(TableLayout.render(table))
             }
@@ -131,5 +138,52 @@ struct List: AsyncParsableCommand {
         case .unsupportedVersion(_, let found, _): return "config.json format \(found) is newer than this swock-machine"
         default: return "\(e)"
         }
+    }
+}
+
+/// One machine as `ls` shows it: a row of the table, a line of `--format json`.
+struct ListRow: Encodable {
+    var name, active, driverName, state, url, dockerVersion, error: String
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name = "Name", active = "Active", driverName = "DriverName", state = "State", url = "URL"
+        case dockerVersion = "DockerVersion", error = "Error"
+    }
+
+    /// The table's header (NAME ACTIVE DRIVER STATE URL DOCKER ERRORS), in the order of `cells`.
+    static var header: [String] { CodingKeys.allCases.map { List.header($0.rawValue) } }
+
+    var cells: [String] { [name, active, driverName, state, url, dockerVersion, error] }
+}
+
+extension ListRow {
+    /// From a machine's template fields (`machineFields` with its status).
+    init(fields: [String: String]) {
+        func field(_ key: CodingKeys) -> String { fields[key.rawValue] ?? "" }
+        self.init(name: field(.name), active: field(.active), driverName: field(.driverName), state: field(.state),
+                  url: field(.url), dockerVersion: field(.dockerVersion), error: field(.error))
+    }
+}
+
+/// `ls --format`: table, json, or a template of fields; "table TEMPLATE" lays the template's
+/// fields out as aligned columns under a header. The template itself is parsed in `run`, so a
+/// malformed one is reported with what is wrong with it.
+enum ListFormat: ExpressibleByArgument {
+    case table
+    case json
+    case template(String, aligned: Bool)
+
+    init?(argument: String) {
+        switch argument {
+        case "table": self = .table
+        case "json": self = .json
+        case let t where t.hasPrefix("table "): self = .template(String(t.dropFirst(6)), aligned: true)
+        default: self = .template(argument, aligned: false)
+        }
+    }
+
+    var template: String? {
+        if case .template(let t, _) = self { return t }
+        return nil
     }
 }

@@ -2,7 +2,12 @@ import ArgumentParser
 import SwockCore
 
 struct Status: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print a machine's live state: Running, Stopped, Timeout or Error.")
+    static let configuration = CommandConfiguration(
+        abstract: "Print a machine's live state: Running, Stopped, Timeout or Error.",
+        discussion: Help.discussion(examples: [
+            "swock-machine status web1",
+            "swock-machine status -t 10 web1",
+        ]))
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var machine: OptionalMachineName
@@ -12,8 +17,7 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = global.store
-            let config = try machine.resolve(store)
+            let (store, config) = try global.loadMachine(machine.name)
             let status = await MachineStatus.probe(config, store: store, timeout: .milliseconds(Int(timeout * 1000)))
             Output.out(status.state.rawValue + "\n")
         }

@@ -1,16 +1,21 @@
 import ArgumentParser
 import SwockCore
 
-struct URL: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "url", abstract: "Print a machine's Docker URL (tcp://ADDRESS:PORT).")
+/// Not `URL`: that would shadow Foundation.URL in the whole module.
+struct URLCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "url", abstract: "Print a machine's Docker URL (tcp://ADDRESS:PORT).",
+        discussion: Help.discussion(examples: [
+            "swock-machine url web1",
+            "swock-machine url",
+        ]))
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var machine: OptionalMachineName
 
     func run() async throws {
         try await reportingErrors {
-            let store = global.store
-            let config = try machine.resolve(store)
+            let (store, config) = try global.loadMachine(machine.name)
             let status = await MachineStatus.probe(config, store: store, timeout: .seconds(3))
             guard status.state == .running else { throw UserFacingError("Host is not running") }
             Output.out(config.engineURL + "\n")

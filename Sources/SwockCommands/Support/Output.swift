@@ -11,6 +11,14 @@ enum Output {
     static func out(_ text: String) {
         FileHandle.standardOutput.write(Data(text.utf8))
     }
+
+    /// Asks `question (y/n): ` on stderr and reads the answer from stdin; anything but y or yes
+    /// throws `abort`, and nothing should have been changed yet.
+    static func confirm(_ question: String, abort: String) throws {
+        err(question + " (y/n): ", terminator: "")
+        let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased()
+        guard answer == "y" || answer == "yes" else { throw UserFacingError(abort) }
+    }
 }
 
 /// A failure the user sees as one line on stderr, exit status 1.

@@ -1,0 +1,35 @@
+import ArgumentParser
+import SSHKit
+import SwockCore
+import SwockPKI
+
+// Option values with a fixed set of spellings are parsed by ArgumentParser, which lists them in
+// `--help` and refuses anything else with the list of accepted values.
+
+/// `create --engine-install auto|none`.
+extension EngineSettings.InstallMethod: ExpressibleByArgument {}
+
+/// `create --ssh-host-key accept-new|strict`.
+extension HostKeyPolicy: ExpressibleByArgument {}
+
+/// `env --shell bash|zsh|...`.
+extension ShellEnv.Shell: ExpressibleByArgument {}
+
+/// `create --tls-key-type ecdsa|rsa`, also every other spelling `KeyType(cliName:)` takes
+/// (ecdsa-p256, p256, rsa-2048, ..., in any case). A type of its own rather than `KeyType`
+/// itself: ArgumentParser shows a raw-valued enum's default by its raw value ("ecdsa-p256").
+enum TLSKeyType: String, CaseIterable, ExpressibleByArgument {
+    case ecdsa, rsa
+
+    init?(argument: String) {
+        guard let k = try? KeyType(cliName: argument), let t = TLSKeyType(rawValue: k.cliName) else { return nil }
+        self = t
+    }
+
+    var keyType: KeyType {
+        switch self {
+        case .ecdsa: return .ecdsaP256
+        case .rsa: return .rsa2048
+        }
+    }
+}

@@ -1,0 +1,17 @@
+import ArgumentParser
+import SwockCore
+
+/// An optional machine name; without one, the active machine, then "default".
+struct OptionalMachineName: ParsableArguments {
+    @Argument(help: "Machine name (default: the active machine, else \"default\").")
+    var name: String?
+}
+
+extension GlobalOptions {
+    /// The prologue of the commands that act on one machine: the store, and the record of `name`
+    /// (nil: the active machine, else "default").
+    func loadMachine(_ name: String?) throws -> (store: Store, config: MachineConfig) {
+        let store = self.store
+        return (store, try MachineResolver(store: store).resolve(name))
+    }
+}
