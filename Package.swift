@@ -86,6 +86,6 @@ let package = Package(
         .testTarget(name: "SwockPKITests", dependencies: ["SwockPKI"]),
         .testTarget(name: "EngineAPITests", dependencies: ["EngineAPI", "SwockPKI", "SwockSupport", "FleetSupport"]),
         .testTarget(name: "SwockCoreTests", dependencies: ["SwockCore", "SwockSupport", "FleetSupport"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["swock-machine", "SwockCore", "FleetSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["swock-machine", "SwockCore", "SwockSupport", "FleetSupport"]),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import SwockSupport
 
 /// Everything that can go wrong in the SSH layer. Each description is one line that says what went
 /// wrong and what to do next.
@@ -49,7 +50,7 @@ public enum SSHError: Error, Sendable, Equatable, CustomStringConvertible {
         case .commandFailed(let host, let command, let status, let signal, let stderr):
             let how = signal.map { "was killed by SIG\($0)" } ?? "exited with status \(status.map(String.init) ?? "unknown")"
             let tail = stderr.trimmingCharacters(in: .whitespacesAndNewlines)
-                .split(separator: "\n").suffix(3).joined(separator: " / ")
+                .textLines().suffix(3).joined(separator: " / ")
             return "ssh: `\(Self.short(command))` on \(host) \(how)\(tail.isEmpty ? "" : ": \(tail)")"
         case .sudoNeedsPassword(let user, let host):
             return "ssh: \(user)@\(host) needs a password for sudo; give the user passwordless sudo (NOPASSWD) or connect as root"

@@ -13,7 +13,7 @@ extension SSHSession {
     public func rootAccess() async throws -> RootAccess {
         if let known = rootState.value { return known }
         let r = try await exec("id -u && id -Gn && { [ \"$(id -u)\" = 0 ] || sudo -n true; }", timeout: .seconds(30))
-        let uid = r.stdoutText.split(separator: "\n").first.map(String.init)?.trimmingCharacters(in: .whitespaces)
+        let uid = r.stdoutText.textLines().first.map(String.init)?.trimmingCharacters(in: .whitespaces)
         let access: RootAccess
         if uid == "0" {
             access = .loggedInAsRoot
@@ -23,7 +23,7 @@ extension SSHSession {
             // `sudo -n` says "a password is required" both to sudoers and to users who may not
             // use sudo at all; membership of the usual admin groups tells them apart.
             let err = r.stderrText.lowercased()
-            let groups = r.stdoutText.split(separator: "\n").dropFirst().first.map { $0.split(separator: " ").map(String.init) } ?? []
+            let groups = r.stdoutText.textLines().dropFirst().first.map { $0.split(separator: " ").map(String.init) } ?? []
             let admin = !Set(groups).isDisjoint(with: ["sudo", "wheel", "admin"])
             if admin && (err.contains("password is required") || err.contains("a terminal is required")) {
                 throw SSHError.sudoNeedsPassword(user: target.user, host: target.host)

@@ -217,7 +217,7 @@ private struct Connector {
     private func pinnedFingerprints(_ hostLabel: String) -> String? {
         guard let text = try? String(contentsOfFile: options.knownHostsPath, encoding: .utf8) else { return nil }
         var found: [String] = []
-        for line in text.split(separator: "\n") {
+        for line in text.textLines() {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
             guard fields.count >= 3, !fields[0].hasPrefix("#"),
                   fields[0].split(separator: ",").contains(where: { $0 == hostLabel }) else { continue }

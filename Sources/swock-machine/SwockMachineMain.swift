@@ -10,6 +10,6 @@ struct SwockMachineMain {
         sigemptyset(&none)
         sigprocmask(SIG_SETMASK, &none, nil)
         signal(SIGPIPE, SIG_IGN)
-        await SwockMachine.main()
+        await SwockMachine.mainWithExamplesLast()
     }
 }

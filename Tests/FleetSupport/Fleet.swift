@@ -44,10 +44,13 @@ public enum Fleet {
     public static func up(_ names: [String], variant: String = "base") async throws -> [FleetHost] {
         if let why = unavailableReason { throw Failure(description: "fleet unavailable: \(why)") }
         var r = try await Subprocess.run([script, "up", "--variant", variant] + names)
-        if r.status != 0 && (r.stderrText.contains("stopped while booting") || r.stderrText.contains("not ready within")) {
+        let halted = names.filter { r.stderrText.contains("host \($0) stopped while booting") || r.stderrText.contains("host \($0) (") }
+        if r.status != 0 && !halted.isEmpty {
             // Seen about once in 60 boots with the whole suite running on 2 cores: a host
-            // halted during boot. `up` is idempotent: boot what is not running, once more.
-            print("fleet: retrying `up \(names.joined(separator: " "))` after: \(r.stderrText)")
+            // halted during boot (fleet's error carries the console's end and the kernel's OOM
+            // lines). Those hosts start again from a pristine disk; `up` boots what is not running.
+            print("fleet: retrying `up \(names.joined(separator: " "))` with \(halted.joined(separator: " ")) pristine, after: \(r.stderrText)")
+            try await down(halted)
             r = try await Subprocess.run([script, "up", "--variant", variant] + names)
         }
         guard r.status == 0 else {
@@ -67,9 +70,17 @@ public enum Fleet {
 
     /// Like `up`, but each host starts from a pristine disk (any earlier host of that name is
     /// torn down first): for tests that install or change things.
+    /// The hosts belong to the running test: `FleetSlot` tears them down when it ends.
     public static func fresh(_ names: [String], variant: String = "base") async throws -> [FleetHost] {
+        FleetLease.current?.add(names)
         if unavailableReason == nil { try await down(names) }
         return try await up(names, variant: variant)
+    }
+
+    /// `fresh` for a fixture that several tests share: the hosts stay up for the whole run
+    /// (scripts/test tears the fleet down at the end).
+    public static func freshShared(_ names: [String], variant: String = "base") async throws -> [FleetHost] {
+        try await FleetLease.$current.withValue(nil) { try await fresh(names, variant: variant) }
     }
 
     public static func fresh(_ name: String, variant: String = "base") async throws -> FleetHost {

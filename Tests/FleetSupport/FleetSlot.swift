@@ -11,13 +11,20 @@ public struct FleetSlot: SuiteTrait, TestTrait, TestScoping {
                              performing function: @Sendable () async throws -> Void) async throws {
         guard !test.isSuite, testCase != nil else { return try await function() }
         await FleetSlots.shared.acquire()
+        let lease = FleetLease()
+        let outcome: Result<Void, Error>
         do {
-            try await function()
+            try await FleetLease.$current.withValue(lease) { try await function() }
+            outcome = .success(())
         } catch {
-            await FleetSlots.shared.release()
-            throw error
+            outcome = .failure(error)
         }
         await FleetSlots.shared.release()
+        // The hosts this test booted fresh go away with it: a whole run leaves 60-odd hosts
+        // (systemd, sshd, dockerd each) otherwise, gigabytes a small CI machine does not have.
+        let names = lease.names
+        if !names.isEmpty { try? await Fleet.down(names) }
+        try outcome.get()
     }
 }
 
@@ -41,5 +48,26 @@ actor FleetSlots {
 
     func release() {
         if waiting.isEmpty { free += 1 } else { waiting.removeFirst().resume() }
+    }
+}
+
+/// The hosts a test booted with `Fleet.fresh`; FleetSlot tears them down when the test ends.
+/// Fixtures shared by several tests boot theirs with `Fleet.freshShared`, outside any lease.
+public final class FleetLease: @unchecked Sendable {
+    @TaskLocal public static var current: FleetLease?
+
+    private let lock = NSLock()
+    private var taken: [String] = []
+
+    public init() {}
+
+    func add(_ names: [String]) {
+        lock.lock(); defer { lock.unlock() }
+        for n in names where !taken.contains(n) { taken.append(n) }
+    }
+
+    public var names: [String] {
+        lock.lock(); defer { lock.unlock() }
+        return taken
     }
 }

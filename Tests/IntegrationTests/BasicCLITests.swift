@@ -25,6 +25,31 @@ import Testing
         #expect(bad.status != 0)
     }
 
+    /// Every page ends with its EXAMPLES (two or three invocations of that very command), after
+    /// the options, whether asked with --help or with `help CMD`.
+    @Test func everyHelpPageEndsWithExamples() async throws {
+        let cli = CLI()
+        defer { cli.cleanup() }
+        let verbs = ["create", "provision", "rm", "inspect", "stop", "start", "restart", "kill", "upgrade", "regenerate-certs",
+                     "ls", "env", "config", "ip", "url", "status", "active", "use", "ssh", "scp", "version", "exec", "docker"]
+        for args in [["--help"]] + verbs.map { [$0, "--help"] } + [["help", "ls"]] {
+            let r = try await cli.run(args)
+            #expect(r.status == 0, "\(args): \(r.all)")
+            let blocks = r.stdoutText.components(separatedBy: "\n\n")
+            let last = blocks.last?.split(separator: "\n").map(String.init) ?? []
+            #expect(last.first == "EXAMPLES:", "\(args): the page does not end with EXAMPLES: \(r.stdoutText.suffix(400))")
+            let examples = last.dropFirst()
+            #expect((2...3).contains(examples.count), "\(args): \(examples.count) examples")
+            let verb = args[0] == "help" ? args[1] : args[0]
+            for e in examples where verb != "--help" {
+                #expect(e.contains("swock-machine \(verb)"), "\(args): an example of another command: \(e)")
+            }
+            #expect(r.stdoutText.contains("USAGE: "), "\(args)")
+            #expect(r.stdoutText.range(of: "USAGE: ")!.lowerBound < r.stdoutText.range(of: "EXAMPLES:")!.lowerBound,
+                    "\(args): EXAMPLES come before USAGE")
+        }
+    }
+
     @Test func emptyStoreAnswersPlainly() async throws {
         let cli = CLI()
         defer { cli.cleanup() }

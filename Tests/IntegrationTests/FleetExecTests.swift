@@ -14,7 +14,7 @@ actor FleetExecFixture {
     func get() async throws -> (CLI, [FleetHost]) {
         if setup == nil {
             setup = Task {
-                let hosts = try await Fleet.fresh(Self.names, variant: "docker")
+                let hosts = try await Fleet.freshShared(Self.names, variant: "docker")
                 let cli = CLI()
                 FleetExecFixture.storeToRemove.set(cli.store)
                 atexit { FleetExecFixture.storeToRemove.get().map { _ = try? FileManager.default.removeItem(atPath: $0) } }

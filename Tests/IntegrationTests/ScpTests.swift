@@ -200,7 +200,7 @@ actor ScpFixture {
     func get() async throws -> Machines {
         if task == nil {
             task = Task {
-                let hosts = try await Fleet.fresh(["scp1", "scp2"], variant: "docker")
+                let hosts = try await Fleet.freshShared(["scp1", "scp2"], variant: "docker")
                 let cli = CLI()
                 for (name, host) in zip(["s1", "s2"], hosts) {
                     let r = try await cli.create(name, on: host)

@@ -115,7 +115,6 @@ struct Create: AsyncParsableCommand {
 
     func makeRequest() throws -> CreateRequest {
         guard let name else { throw UserFacingError("name the machine to create (or pass -f FLEET_FILE)") }
-        try MachineName.validate(name)
         guard let address, !address.isEmpty else {
             throw UserFacingError("--generic-ip-address is required: the IP address or host name of the server to turn into a Docker host")
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SSHKit
+import SwockSupport
 
 /// stop / start / restart / kill / upgrade of the engine on a generic host, through its init
 /// system (docker-machine refused these for generic hosts; we do them).
@@ -53,7 +54,7 @@ public struct EngineLifecycle: Sendable {
             let command = try Self.upgradeCommand(family: family, installURL: config.engine.installURL, install: config.engine.install)
             let r = try await ssh.execAsRoot(command, timeout: .seconds(1800))
             guard r.succeeded else {
-                let tail = (r.stderrText + r.stdoutText).split(separator: "\n").suffix(3).joined(separator: " | ")
+                let tail = (r.stderrText + r.stdoutText).textLines().suffix(3).joined(separator: " | ")
                 throw SSHError.commandFailed(host: config.address, command: "engine upgrade", exitStatus: r.exitStatus, signal: r.signal, stderr: tail)
             }
             try await ssh.runAsRoot(initSystem.command(.restart, launch), timeout: .seconds(180))

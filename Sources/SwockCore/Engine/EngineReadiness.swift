@@ -57,7 +57,7 @@ public struct EngineReadiness: Sendable {
     /// dockerd's own last words, one line ("(empty)" when there are none or they cannot be read).
     static func daemonLog(ssh: SSHSession, initSystem: InitSystem) async -> String {
         guard let r = try? await ssh.execAsRoot(initSystem.daemonLogCommand, timeout: .seconds(20)) else { return "(unavailable)" }
-        let lines = r.stdoutText.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let lines = r.stdoutText.textLines().map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         return lines.isEmpty ? "(empty)" : lines.joined(separator: " | ")
     }
 }

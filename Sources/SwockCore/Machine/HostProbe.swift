@@ -1,4 +1,6 @@
 import Foundation
+import SwockSupport
+
 /// What one round trip tells about a host: OS, hostname, architecture, init system, where
 /// dockerd is. `script` runs remotely; `parse` is pure and unit-tested.
 public struct HostProbe: Sendable, Equatable {
@@ -34,7 +36,7 @@ public struct HostProbe: Sendable, Equatable {
     public static func parse(_ text: String) -> HostProbe {
         var sections: [String: [String]] = [:]
         var current: String?
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+        for line in text.textLines(keepingEmpty: true).map(String.init) {
             if line.hasPrefix("==") {
                 current = String(line.dropFirst(2))
                 sections[current!] = []

@@ -458,7 +458,7 @@ final class OutputTail: @unchecked Sendable {
     /// network) when that one scrolled away: "E: Unmet dependencies" is rarely the reason.
     func lastLines(_ n: Int) -> String {
         lock.lock(); defer { lock.unlock() }
-        let lines = String(decoding: buffer, as: UTF8.self).split(separator: "\n")
+        let lines = String(decoding: buffer, as: UTF8.self).textLines()
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         var out = Array(lines.suffix(n))
         let causes = ["No space left on device", "Read-only file system", "Permission denied", "Could not resolve", "Temporary failure"]

@@ -1,5 +1,6 @@
 import FleetSupport
 import Foundation
+import SwockSupport
 import Testing
 
 // MARK: - Shared by FaultTests, HostileInputTests and SecretsTests
@@ -84,7 +85,7 @@ enum Faults {
     /// not spill over several lines), containing every needle.
     static func expectOneError(status: Int32, stderr: String, _ needles: [String], sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(status != 0, "expected a failure, got status 0: \(stderr.suffix(3000))", sourceLocation: sourceLocation)
-        let lines = stderr.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        let lines = stderr.textLines().map(String.init)
         let errors = lines.filter { $0.hasPrefix("Error:") }
         #expect(errors.count == 1, "expected exactly one Error: line in: \(stderr.suffix(3000))", sourceLocation: sourceLocation)
         #expect(lines.last?.hasPrefix("Error:") == true, "the Error: line is not the last line of stderr: \(stderr.suffix(3000))", sourceLocation: sourceLocation)
@@ -99,7 +100,7 @@ enum Faults {
     }
 
     static func errorLine(_ stderr: String) -> String {
-        stderr.split(separator: "\n").map(String.init).first { $0.hasPrefix("Error:") } ?? ""
+        stderr.textLines().map(String.init).first { $0.hasPrefix("Error:") } ?? ""
     }
 
     // MARK: The store
