@@ -1,7 +1,8 @@
 import ArgumentParser
 import SwockCore
 
-/// The root command. Subcommands live in folders by concern (Machine, Lifecycle, Client, Fleet),
+/// The root command. Subcommands live in folders by concern (Machine, Lifecycle, Client, Fleet,
+/// Inventory),
 /// and the root help lists them in the same groups.
 public struct SwockMachine: AsyncParsableCommand {
     public static let version = "0.1.0"
@@ -29,10 +30,13 @@ public struct SwockMachine: AsyncParsableCommand {
             ]),
             CommandGroup(name: "Client", subcommands: [
                 List.self, Env.self, Config.self, IP.self, URLCommand.self, Status.self, Active.self, Use.self,
-                SSH.self, Scp.self, Version.self,
+                SSH.self, Scp.self, Version.self, Completion.self,
             ]),
             CommandGroup(name: "Fleet", subcommands: [
                 Exec.self, DockerFanout.self,
+            ]),
+            CommandGroup(name: "Inventory", subcommands: [
+                Export.self, Import.self,
             ]),
         ]
     )

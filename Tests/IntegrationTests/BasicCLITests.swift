@@ -31,7 +31,8 @@ import Testing
         let cli = CLI()
         defer { cli.cleanup() }
         let verbs = ["create", "provision", "rm", "inspect", "stop", "start", "restart", "kill", "upgrade", "regenerate-certs",
-                     "ls", "env", "config", "ip", "url", "status", "active", "use", "ssh", "scp", "version", "exec", "docker"]
+                     "ls", "env", "config", "ip", "url", "status", "active", "use", "ssh", "scp", "version", "exec", "docker",
+                     "export", "import", "completion"]
         for args in [["--help"]] + verbs.map { [$0, "--help"] } + [["help", "ls"]] {
             let r = try await cli.run(args)
             #expect(r.status == 0, "\(args): \(r.all)")
@@ -48,6 +49,14 @@ import Testing
             #expect(r.stdoutText.range(of: "USAGE: ")!.lowerBound < r.stdoutText.range(of: "EXAMPLES:")!.lowerBound,
                     "\(args): EXAMPLES come before USAGE")
         }
+    }
+
+    /// docs/command-reference.md is what the built binary's --help says, page for page.
+    @Test func commandReferenceIsUpToDate() async throws {
+        var env = ProcessInfo.processInfo.environment
+        env["SWOCK_MACHINE_BIN"] = CLI.binary
+        let r = try await Subprocess.run([Fleet.repoRoot + "/scripts/command-reference", "--check"], environment: env)
+        #expect(r.status == 0, "run scripts/command-reference and commit docs/command-reference.md:\n\(r.all.suffix(3000))")
     }
 
     @Test func emptyStoreAnswersPlainly() async throws {

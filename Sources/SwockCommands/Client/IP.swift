@@ -11,7 +11,7 @@ struct IP: AsyncParsableCommand {
         ]))
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "Machine names (default: the active machine).")
+    @Argument(help: "Machine names (default: the active machine).", completion: .machineNames)
     var names: [String] = []
 
     func run() async throws {

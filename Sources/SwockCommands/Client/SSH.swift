@@ -18,7 +18,7 @@ struct SSH: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "Machine name.")
+    @Argument(help: "Machine name.", completion: .machineNames)
     var name: String
 
     @Argument(parsing: .postTerminator, help: "Command to run instead of a shell.")

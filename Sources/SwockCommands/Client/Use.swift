@@ -22,7 +22,7 @@ struct Use: AsyncParsableCommand {
           help: "Also write the machine's docker context and make it the docker CLI's current context ($DOCKER_CONFIG or ~/.docker).")
     var dockerContext = false
 
-    @Argument(help: "Machine name.")
+    @Argument(help: "Machine name.", completion: .machineNames)
     var name: String?
 
     func run() async throws {

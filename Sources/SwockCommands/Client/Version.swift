@@ -12,7 +12,7 @@ struct Version: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "Machine name.")
+    @Argument(help: "Machine name.", completion: .machineNames)
     var name: String?
 
     func run() async throws {

@@ -7,7 +7,7 @@ import SwockCore
 struct FleetSelection: ParsableArguments {
     /// ArgumentParser refuses a positional list after another positional list (even a
     /// post-terminator one), so both sides of `--` arrive here as one list; `split` separates them.
-    @Argument(help: ArgumentHelp("Machine names or globs ('web*', 'db?', '[ab]1'; quote them from the shell), then -- and what to run.", valueName: "selector"))
+    @Argument(help: ArgumentHelp("Machine names or globs ('web*', 'db?', '[ab]1'; quote them from the shell), then -- and what to run.", valueName: "selector"), completion: .machineNames)
     var words: [String] = []
 
     /// The selectors, and the words after `--` (found in the raw command line).

@@ -19,7 +19,7 @@ struct LifecycleCommand<Verb: LifecycleVerb>: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "Machine names (default: the active machine); they are handled at once.")
+    @Argument(help: "Machine names (default: the active machine); they are handled at once.", completion: .machineNames)
     var names: [String] = []
 
     func run() async throws {

@@ -26,7 +26,7 @@ struct RegenerateCerts: AsyncParsableCommand {
     @Flag(name: [.customShort("f"), .long], help: "Do not ask for confirmation.")
     var force = false
 
-    @Argument(help: "Machine names (default: the active machine).")
+    @Argument(help: "Machine names (default: the active machine).", completion: .machineNames)
     var names: [String] = []
 
     func run() async throws {

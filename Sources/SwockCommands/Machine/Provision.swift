@@ -12,7 +12,7 @@ struct Provision: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "Machine names.")
+    @Argument(help: "Machine names.", completion: .machineNames)
     var names: [String]
 
     func run() async throws {

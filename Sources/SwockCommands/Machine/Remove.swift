@@ -21,7 +21,7 @@ struct Remove: AsyncParsableCommand {
     @Flag(name: [.customShort("f"), .long], help: "Remove the local record even when the host cannot be cleaned.")
     var force = false
 
-    @Argument(help: "Machine names.")
+    @Argument(help: "Machine names.", completion: .machineNames)
     var names: [String]
 
     func run() async throws {

@@ -3,7 +3,7 @@ import SwockCore
 
 /// An optional machine name; without one, the active machine, then "default".
 struct OptionalMachineName: ParsableArguments {
-    @Argument(help: "Machine name (default: the active machine, else \"default\").")
+    @Argument(help: "Machine name (default: the active machine, else \"default\").", completion: .machineNames)
     var name: String?
 }
 

@@ -249,12 +249,13 @@ public struct DockerContexts: Sendable {
         return (try? enc.encode(s)).map { String(decoding: $0, as: UTF8.self) } ?? "\"\""
     }
 
-    static func metaJSON(name: String, host: String, storeRoot: String) throws -> Data {
+    /// `storeRoot` nil: a context that is not swock-machine's (no marker), for `docker context import`.
+    static func metaJSON(name: String, host: String, storeRoot: String?) throws -> Data {
         struct Meta: Encodable {
             struct Metadata: Encodable {
                 var description: String
-                var marker = true
-                var store: String
+                var marker: Bool?
+                var store: String?
                 enum CodingKeys: String, CodingKey {
                     case description = "Description", marker = "SwockMachine", store = "SwockMachineStore"
                 }
@@ -270,7 +271,7 @@ public struct DockerContexts: Sendable {
             enum CodingKeys: String, CodingKey { case name = "Name", metadata = "Metadata", endpoints = "Endpoints" }
         }
         let m = Meta(name: name,
-                     metadata: .init(description: "swock-machine: \(name) (\(host))", store: storeRoot),
+                     metadata: .init(description: "swock-machine: \(name) (\(host))", marker: storeRoot == nil ? nil : true, store: storeRoot),
                      endpoints: ["docker": .init(host: host)])
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -17,12 +17,15 @@ public struct CertificateRotation: Sendable {
 
     public func regenerate(_ name: String, clientCerts: Bool) async throws -> String {
         var config = try store.load(name)
-        let material = clientCerts ? try store.renewCA() : try store.ensureCA()
+        // --client-certs renews the store's CA; a machine that came with its own CA from
+        // another store then moves to this store's.
+        let material = clientCerts ? try store.renewCA() : try store.clientMaterial(for: config)
         let ssh = try await MachineSSH(store: store, logger: logger).connect(config)
         do {
             let probe = HostProbe.parse(try await ssh.exec(HostProbe.script, timeout: .seconds(60)).stdoutText)
-            let tls = try await ServerCertificates(store: store).install(
+            var tls = try await ServerCertificates(store: store).install(
                 for: config, hostname: probe.hostname ?? config.host?.hostname, material: material, ssh: ssh, reuse: false)
+            if clientCerts { tls.caDir = nil }
             config = try store.update(name) { $0.tls = tls }
             try await ssh.runAsRoot(InitSystem(probed: probe.initSystem).command(.restart, DaemonLaunch(config)), timeout: .seconds(180))
             let v = try await EngineReadiness(store: store).waitForTLS(config, ssh: ssh)

@@ -325,7 +325,7 @@ public struct Provisioner: Sendable {
 
     private func installCertificates(config: MachineConfig, probe: HostProbe, ssh: SSHSession) async throws -> TLSSettings {
         try await ServerCertificates(store: store).install(
-            for: config, hostname: probe.hostname, material: try store.ensureCA(keyType: .ecdsaP256), ssh: ssh, reuse: true)
+            for: config, hostname: probe.hostname, material: try store.clientMaterial(for: config), ssh: ssh, reuse: true)
     }
 
     private func configureEngine(config: MachineConfig, probe: HostProbe, ssh: SSHSession) async throws -> String {

@@ -114,6 +114,9 @@ public struct TLSSettings: Codable, Sendable, Equatable {
     public var serverNotBefore: Date?
     public var serverNotAfter: Date?
     public var caFingerprint: String?
+    /// Where the machine's CA lives, relative to the store, when it is not the store's own
+    /// (`certs/`): `cas/ID` for a machine imported from another store.
+    public var caDir: String?
 
     public init(keyType: String, serverSANs: [String] = [], extraSANs: [String] = []) {
         self.keyType = keyType

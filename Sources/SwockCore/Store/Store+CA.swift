@@ -61,4 +61,49 @@ extension Store {
             return ClientMaterial(ca: ca, caPEM: ca.certificatePEM, clientCertPEM: client.certificatePEM, clientKeyPEM: client.privateKeyPEM)
         }
     }
+
+    /// The CA a machine's certificates are signed with, and its client certificate: the store's
+    /// own for machines created here; for one imported from another store, the CA it came with
+    /// (in `tls.caDir`), whose key must have come too (`export --with-ca-key`).
+    public func clientMaterial(for config: MachineConfig) throws -> ClientMaterial {
+        guard let dir = config.tls.caDir else { return try ensureCA() }
+        let fm = FileManager.default
+        guard let c = fm.contents(atPath: resolve(dir) + "/ca.pem") else {
+            throw StoreError.missingFile(name: config.name, path: dir + "/ca.pem")
+        }
+        guard let k = fm.contents(atPath: resolve(dir) + "/ca-key.pem") else {
+            throw StoreError.crypto("machine \"\(config.name)\" was imported without its CA's key, so no certificate can be signed for it; export it again with --with-ca-key and import that, or run `swock-machine regenerate-certs --client-certs \(config.name)` to move it to this store's CA")
+        }
+        let ca: CertificateAuthority
+        do {
+            ca = try CertificateAuthority(certificatePEM: String(decoding: c, as: UTF8.self), privateKeyPEM: String(decoding: k, as: UTF8.self))
+        } catch {
+            throw StoreError.crypto("the CA in \(dir) cannot be loaded (\(error)); import the machine again")
+        }
+        return ClientMaterial(ca: ca, caPEM: ca.certificatePEM, clientCertPEM: try readMachineFile(config.name, "cert.pem"),
+                              clientKeyPEM: try readMachineFile(config.name, "key.pem"))
+    }
+
+    /// The key of the CA whose certificate is `caPEM`, when this store holds it: the store's
+    /// own CA, or one that came with imported machines.
+    public func caKeyPEM(matching caPEM: String) -> Data? {
+        guard let id = try? Store.caID(caPEM: caPEM) else { return nil }
+        let fm = FileManager.default
+        if let own = fm.contents(atPath: certsDir + "/ca.pem"), (try? Store.caID(caPEM: String(decoding: own, as: UTF8.self))) == id {
+            return fm.contents(atPath: certsDir + "/ca-key.pem")
+        }
+        return fm.contents(atPath: root + "/cas/\(id)/ca-key.pem")
+    }
+
+    /// A short, stable name for a CA: the first 16 hex digits of the SHA-256 of its
+    /// certificate's fingerprint. Imported CAs live in `cas/ID`.
+    public static func caID(caPEM: String) throws -> String {
+        String(Digests.sha256Hex(try CertificateSummary(pem: caPEM).sha256Fingerprint).prefix(16))
+    }
+
+    /// `caID` of the store's own CA, nil before the first create.
+    public func ownCAID() -> String? {
+        guard let own = FileManager.default.contents(atPath: certsDir + "/ca.pem") else { return nil }
+        return try? Store.caID(caPEM: String(decoding: own, as: UTF8.self))
+    }
 }

@@ -198,17 +198,20 @@ public struct Store: Sendable {
     public func remove(_ name: String) throws {
         try MachineName.validate(name)
         guard exists(name) else { throw StoreError.notFound(name) }
-        try lock.withLock {
-            // Checked again under the lock: a concurrent remove may have won.
-            guard exists(name) else { throw StoreError.notFound(name) }
-            // Rename first so that a half-removed directory is never mistaken for a machine.
-            let trash = machinesDir + "/.removing-\(name)-\(getpid())"
-            guard rename(machineDir(name), trash) == 0 else {
-                throw StoreError.io(path: machineDir(name), reason: LocalFileError.errnoText())
-            }
-            try? FileManager.default.removeItem(atPath: trash)
-            if activeMachine() == name { try? FileManager.default.removeItem(atPath: activePath) }
+        try lock.withLock { try removeLocked(name) }
+    }
+
+    /// `remove`'s work, for callers that already hold the store lock.
+    func removeLocked(_ name: String) throws {
+        // Checked again under the lock: a concurrent remove may have won.
+        guard exists(name) else { throw StoreError.notFound(name) }
+        // Rename first so that a half-removed directory is never mistaken for a machine.
+        let trash = machinesDir + "/.removing-\(name)-\(getpid())"
+        guard rename(machineDir(name), trash) == 0 else {
+            throw StoreError.io(path: machineDir(name), reason: LocalFileError.errnoText())
         }
+        try? FileManager.default.removeItem(atPath: trash)
+        if activeMachine() == name { try? FileManager.default.removeItem(atPath: activePath) }
     }
 
     // MARK: - Machine files

@@ -1,0 +1,45 @@
+/// Why an export or an import did not happen. One line each, saying what to do; when one of
+/// these is thrown the store (and the output file) are as they were.
+public enum InventoryError: Error, Equatable, CustomStringConvertible, Sendable {
+    case notReady(String)
+    case missingFile(machine: String, file: String)
+    case noCAKey(machine: String)
+    case encryptedNeedsPassphrase(file: String)
+    case notAnExport(file: String, reason: String)
+    case damaged(file: String, reason: String)
+    case cannotDecrypt(file: String, reason: String)
+    case unknownRename(String, file: String)
+    case badRename(String)
+    case clash(String)
+    case duplicateTarget(String)
+    case tooManyForDockerContext
+
+    public var description: String {
+        switch self {
+        case .notReady(let name):
+            return "machine \"\(name)\" is not fully provisioned, so it cannot be exported; run `swock-machine provision \(name)` first"
+        case .missingFile(let machine, let file):
+            return "machine \"\(machine)\" has no \(file) in the store; run `swock-machine regenerate-certs \(machine)` (or provision) first"
+        case .noCAKey(let machine):
+            return "--with-ca-key: the key of machine \"\(machine)\"'s CA is not in this store (the store's CA was renewed since, or the machine was imported without it); export without --with-ca-key, or run `swock-machine regenerate-certs \(machine)` first"
+        case .encryptedNeedsPassphrase(let file):
+            return "\(file) is encrypted: give its passphrase with --passphrase-env VAR or --passphrase-stdin"
+        case .notAnExport(let file, let reason):
+            return "\(file) is not a swock-machine export (\(reason)); give a file written by `swock-machine export`"
+        case .damaged(let file, let reason):
+            return "\(file) is damaged (\(reason)); nothing was imported: export it again"
+        case .cannotDecrypt(let file, let reason):
+            return "\(file): \(reason); nothing was imported"
+        case .unknownRename(let old, let file):
+            return "--rename \(old)=...: \(file) holds no machine \"\(old)\"; `--rename` takes OLD=NEW with OLD a machine in the archive"
+        case .badRename(let text):
+            return "--rename \"\(text)\": expected OLD=NEW, e.g. --rename web1=web1-copy"
+        case .clash(let name):
+            return "machine \"\(name)\" already exists in this store, so nothing was imported; import it under another name with --rename \(name)=NEW"
+        case .duplicateTarget(let name):
+            return "two machines of the archive would both be imported as \"\(name)\"; give them different names with --rename"
+        case .tooManyForDockerContext:
+            return "--docker-context exports one machine (a docker context holds one endpoint); name exactly one"
+        }
+    }
+}
