@@ -69,7 +69,7 @@ public struct EngineClient: Sendable {
 
     // MARK: plumbing
 
-    private func offPool<T: Sendable>(_ body: @escaping @Sendable (EngineClient) throws -> T) async throws(EngineError) -> T {
+    func offPool<T: Sendable>(_ body: @escaping @Sendable (EngineClient) throws -> T) async throws(EngineError) -> T {
         let client = self
         do {
             return try await OffPool.run("engine \(endpoint.address)") { try body(client) }
@@ -80,13 +80,18 @@ public struct EngineClient: Sendable {
         }
     }
 
-    private func versioned(_ path: String) throws(EngineError) -> String {
+    func versioned(_ path: String) throws(EngineError) -> String {
         "/v\(try negotiatedAPIVersionSync())\(path)"
     }
 
     /// GET path; a non-2xx status becomes EngineError.http (named by the unversioned path).
     private func get(_ path: String) throws(EngineError) -> HTTPResponse {
-        let response = try HTTPExchange.get(path, endpoint: endpoint, timeout: timeout)
+        try send("GET", path, body: nil)
+    }
+
+    /// Any method, with an optional JSON body; a non-2xx status becomes EngineError.http.
+    func send(_ method: String, _ path: String, body: Data?) throws(EngineError) -> HTTPResponse {
+        let response = try HTTPExchange.send(method, path, body: body, endpoint: endpoint, timeout: timeout)
         guard (200..<300).contains(response.status) else {
             throw .http(endpoint, status: response.status, path: Self.unversioned(path),
                         message: Self.errorMessage(response))
@@ -94,7 +99,7 @@ public struct EngineClient: Sendable {
         return response
     }
 
-    private func decode<T: Decodable>(_ type: T.Type, from response: HTTPResponse, path: String) throws(EngineError) -> T {
+    func decode<T: Decodable>(_ type: T.Type, from response: HTTPResponse, path: String) throws(EngineError) -> T {
         do {
             return try JSONDecoder().decode(type, from: Data(response.body))
         } catch {

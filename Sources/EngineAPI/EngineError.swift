@@ -27,6 +27,12 @@ public enum EngineError: Error, CustomStringConvertible, Sendable, Equatable {
     case http(EngineEndpoint, status: Int, path: String, message: String)
     case invalidResponse(EngineEndpoint, path: String, detail: String)
 
+    /// What the daemon itself said, for an error it answered with; else the whole description.
+    public var daemonMessage: String {
+        if case .http(_, _, _, let message) = self { return message }
+        return description
+    }
+
     public var description: String {
         switch self {
         case .invalidURL(let url, let reason):

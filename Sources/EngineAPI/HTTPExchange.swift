@@ -7,6 +7,12 @@ enum HTTPExchange {
 
     static func get(_ path: String, endpoint: EngineEndpoint, timeout: Duration,
                     maxBodySize: Int = maxBodySize) throws(EngineError) -> HTTPResponse {
+        try send("GET", path, body: nil, endpoint: endpoint, timeout: timeout, maxBodySize: maxBodySize)
+    }
+
+    /// `method path`, with a JSON `body` when given.
+    static func send(_ method: String, _ path: String, body: Data?, endpoint: EngineEndpoint, timeout: Duration,
+                     maxBodySize: Int = maxBodySize) throws(EngineError) -> HTTPResponse {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         func remainingMS() -> Int32 {
@@ -24,11 +30,13 @@ enum HTTPExchange {
             throw error.engineError(endpoint, timeout: timeout)
         }
 
-        let request = "GET \(path) HTTP/1.1\r\nHost: \(endpoint.address)\r\nUser-Agent: swock-machine\r\n"
-            + "Accept: application/json\r\nConnection: close\r\n\r\n"
+        var request = "\(method) \(path) HTTP/1.1\r\nHost: \(endpoint.address)\r\nUser-Agent: swock-machine\r\n"
+            + "Accept: application/json\r\nConnection: close\r\n"
+        if let body { request += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
+        request += "\r\n"
         do {
             conn.setTimeout(ms: max(remainingMS(), 1))
-            try conn.write(Array(request.utf8))
+            try conn.write(Array(request.utf8) + (body.map { [UInt8]($0) } ?? []))
         } catch {
             throw error.engineError(endpoint, timeout: timeout, receivedAnything: false)
         }

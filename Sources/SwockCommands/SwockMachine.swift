@@ -2,7 +2,7 @@ import ArgumentParser
 import SwockCore
 
 /// The root command. Subcommands live in folders by concern (Machine, Lifecycle, Client, Fleet,
-/// Inventory),
+/// Swarm, Inventory),
 /// and the root help lists them in the same groups.
 public struct SwockMachine: AsyncParsableCommand {
     public static let version = "0.1.0"
@@ -34,6 +34,9 @@ public struct SwockMachine: AsyncParsableCommand {
             ]),
             CommandGroup(name: "Fleet", subcommands: [
                 Exec.self, DockerFanout.self,
+            ]),
+            CommandGroup(name: "Swarm mode", subcommands: [
+                Swarm.self,
             ]),
             CommandGroup(name: "Inventory", subcommands: [
                 Export.self, Import.self,

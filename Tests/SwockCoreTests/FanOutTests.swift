@@ -100,4 +100,12 @@ private final class InFlight: @unchecked Sendable {
         #expect(f.lines == ["b: exit status 2", "c: unreachable: connection refused", "d: wait-engine: the daemon did not answer"])
         #expect(f.description == f.lines.joined(separator: "\n"))
     }
+
+    @Test func aSentenceAboutTheMachineNamesItOnce() throws {
+        let f = try #require(FanOutFailure([
+            HostOutcome(name: "web3", result: .failed, error: "web3 could not join web1's swarm at 10.231.1.10:2377"),
+            HostOutcome(name: "web", result: .failed, error: "web3 is not this machine"),
+        ]))
+        #expect(f.lines == ["web3 could not join web1's swarm at 10.231.1.10:2377", "web: web3 is not this machine"])
+    }
 }

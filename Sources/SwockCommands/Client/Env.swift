@@ -28,6 +28,9 @@ struct Env: AsyncParsableCommand {
     @Flag(help: "Check that the daemon answers over mutual TLS before printing.")
     var check = false
 
+    @Flag(help: "Point at a reachable manager of the machine's swarm (the machine itself if it is one).")
+    var swarm = false
+
     func run() async throws {
         try await reportingErrors {
             let sh = shell ?? ShellEnv.detect(shellPath: ProcessInfo.processInfo.environment["SHELL"])
@@ -40,7 +43,8 @@ struct Env: AsyncParsableCommand {
                 Output.out(ShellEnv.unset(keys, shell: sh, usage: usage + " --unset"))
                 return
             }
-            let (store, config) = try global.loadMachine(machine.name)
+            var (store, config) = try global.loadMachine(machine.name)
+            if swarm { config = try store.load(try await SwarmControl(store: store, timeout: .seconds(5)).reachableManager(of: config.name)) }
             if let problem = OfflineCheck.problems(config, store: store).first { throw UserFacingError(problem) }
             if check {
                 let status = await MachineStatus.probe(config, store: store, timeout: .seconds(5))
@@ -55,7 +59,7 @@ struct Env: AsyncParsableCommand {
                 if !parts.contains(config.address) { parts.append(config.address) }
                 vars.append(("NO_PROXY", parts.joined(separator: ",")))
             }
-            Output.out(ShellEnv.set(vars, shell: sh, usage: usage + " \(config.name)"))
+            Output.out(ShellEnv.set(vars, shell: sh, usage: usage + (swarm ? " --swarm" : "") + " \(machine.name ?? config.name)"))
         }
     }
 }

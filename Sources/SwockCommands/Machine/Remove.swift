@@ -7,7 +7,7 @@ struct Remove: AsyncParsableCommand {
         commandName: "rm",
         abstract: "Remove machines: take our configuration off the host, then drop the local record.",
         discussion: Help.discussion(
-            "dockerd keeps running on the host, on its unix socket only; running containers are not touched.",
+            "dockerd keeps running on the host, on its unix socket only; running containers are not touched. A Swarm node leaves its swarm first (drained, then removed from the node list); the last manager only with -f.",
             examples: [
                 "swock-machine rm web1",
                 "swock-machine rm -y -f web1 web2",
@@ -37,9 +37,11 @@ struct Remove: AsyncParsableCommand {
                 try Output.confirm("Are you sure?", abort: "aborted: nothing was removed")
             }
             let remover = Remover(store: store, logger: global.logger("swock.rm"))
+            let swarm = SwarmControl(store: store)
             var failed = false
             for n in names {
                 do {
+                    if let left = try await swarm.leaveBeforeRemoval(n, force: force) { Output.err("(\(n)) \(left)") }
                     let warning = try await remover.remove(n, force: force)
                     if let warning { Output.err("Warning: \(n): \(warning)") }
                     ContextSync.remove(n)

@@ -54,4 +54,29 @@ struct DaemonJSON {
         }
         return DaemonJSON(movedKeys: moved)
     }
+
+    /// Sets `live-restore` in daemon.json and tells the running daemon (SIGHUP: the option is
+    /// reloadable, no restart). Swarm mode needs it off: dockerd refuses to init or join a
+    /// swarm with live-restore on. The original file is kept as `adopt` keeps it.
+    static func setLiveRestore(_ on: Bool, ssh: SSHSession) async throws {
+        let r = try await ssh.execAsRoot("cat \(path) 2>/dev/null", timeout: .seconds(30))
+        let text = r.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+        var object: [String: Any] = [:]
+        if r.succeeded && !text.isEmpty {
+            guard let parsed = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
+                throw SSHError.commandFailed(host: ssh.target.host, command: "read \(path)", exitStatus: nil, signal: nil,
+                                             stderr: "\(path) is not valid JSON; fix it on the host")
+            }
+            object = parsed
+        }
+        if (object["live-restore"] as? Bool) == on { return }
+        object["live-restore"] = on
+        let keep = r.succeeded
+            ? "[ -e \(backup) ] || [ -e \(absentMarker) ] || cp -p \(path) \(backup)"
+            : "[ -e \(backup) ] || touch \(absentMarker)"
+        try await ssh.runAsRoot("mkdir -p /etc/docker && \(keep)", timeout: .seconds(30))
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        try await ssh.installAsRoot(data + Data("\n".utf8), at: path, mode: 0o644)
+        try await ssh.runAsRoot("pid=$(pidof dockerd) && kill -HUP $pid", timeout: .seconds(30))
+    }
 }

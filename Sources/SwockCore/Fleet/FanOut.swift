@@ -61,11 +61,13 @@ public struct FanOutFailure: Error, CustomStringConvertible, Sendable {
     }
 
     /// "NAME: reason": a job that failed without an exit status (a lifecycle verb, a create) by
-    /// its error alone, a command by its status ("exit status 2", "unreachable: ...").
+    /// its error alone, a command by its status ("exit status 2", "unreachable: ..."). An error
+    /// that is already a sentence about the machine ("web3 could not join ...") names it once.
     public var lines: [String] {
         failed.map { o in
             let plain = o.result == .failed && o.exitStatus == nil && o.signal == nil
-            return "\(o.name): \(plain ? (o.error ?? "failed") : (o.statusText ?? "failed"))"
+            let reason = plain ? (o.error ?? "failed") : (o.statusText ?? "failed")
+            return reason.hasPrefix(o.name + " ") ? reason : "\(o.name): \(reason)"
         }
     }
     public var description: String { lines.joined(separator: "\n") }
