@@ -13,7 +13,7 @@ import Testing
         let help = try await cli.run(["--help"])
         #expect(help.status == 0)
         for verb in ["create", "provision", "rm", "ls", "inspect", "ip", "url", "status", "env", "config", "active", "use",
-                     "ssh", "scp", "stop", "start", "restart", "kill", "upgrade", "regenerate-certs", "version", "exec", "docker"] {
+                     "ssh", "scp", "stop", "start", "restart", "kill", "upgrade", "regenerate-certs", "version", "exec", "docker", "export", "import", "completion", "swarm"] {
             #expect(help.stdoutText.contains("  \(verb) "), "--help lacks \(verb)")
         }
         let create = try await cli.run(["create", "--help"])
@@ -32,8 +32,8 @@ import Testing
         defer { cli.cleanup() }
         let verbs = ["create", "provision", "rm", "inspect", "stop", "start", "restart", "kill", "upgrade", "regenerate-certs",
                      "ls", "env", "config", "ip", "url", "status", "active", "use", "ssh", "scp", "version", "exec", "docker",
-                     "export", "import", "completion"]
-        for args in [["--help"]] + verbs.map { [$0, "--help"] } + [["help", "ls"]] {
+                     "export", "import", "completion", "swarm", "swarm init", "swarm join", "swarm leave", "swarm ls"]
+        for args in [["--help"]] + verbs.map { $0.split(separator: " ").map(String.init) + ["--help"] } + [["help", "ls"]] {
             let r = try await cli.run(args)
             #expect(r.status == 0, "\(args): \(r.all)")
             let blocks = r.stdoutText.components(separatedBy: "\n\n")
@@ -41,8 +41,8 @@ import Testing
             #expect(last.first == "EXAMPLES:", "\(args): the page does not end with EXAMPLES: \(r.stdoutText.suffix(400))")
             let examples = last.dropFirst()
             #expect((2...3).contains(examples.count), "\(args): \(examples.count) examples")
-            let verb = args[0] == "help" ? args[1] : args[0]
-            for e in examples where verb != "--help" {
+            let verb = args.filter { $0 != "help" && $0 != "--help" }.joined(separator: " ")
+            for e in examples where !verb.isEmpty {
                 #expect(e.contains("swock-machine \(verb)"), "\(args): an example of another command: \(e)")
             }
             #expect(r.stdoutText.contains("USAGE: "), "\(args)")

@@ -30,7 +30,7 @@ struct SwarmInit: AsyncParsableCommand {
         abstract: "Start a swarm with this machine as its first manager.",
         discussion: Help.discussion(examples: [
             "swock-machine swarm init web1",
-            "swock-machine swarm init --advertise-addr 10.0.0.5 --default-addr-pool 10.20.0.0/16 web1",
+            "swock-machine swarm init --advertise-addr 10.231.1.10 web1",
         ]))
 
     @OptionGroup var global: GlobalOptions
