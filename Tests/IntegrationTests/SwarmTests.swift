@@ -148,4 +148,31 @@ struct SwarmTests {
         let after = try await cli.run(["swarm", "ls"])
         #expect(after.stdoutText.split(separator: "\n").dropFirst().allSatisfy { $0.contains("inactive") }, "\(after.all)")
     }
+
+    /// A fleet file that says who starts the swarm and who joins makes the cluster in one go;
+    /// `create --swarm-manager` adds a machine to it later.
+    @Test func aFleetFileCreatesAWholeCluster() async throws {
+        let hosts = try await Fleet.fresh(["swf1", "swf2", "swf3"], variant: "docker")
+        let cli = CLI()
+        defer { cli.cleanup() }
+        let file = cli.dockerConfig + "-fleet.yaml"
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try """
+            defaults: { user: \(hosts[0].user), key: \(hosts[0].keyPath) }
+            machines:
+              - { name: f1, address: \(hosts[0].ip), swarm: { init: true } }
+              - { name: f2, address: \(hosts[1].ip), swarm: { manager: f1 } }
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        let r = try await cli.run(["create", "-f", file])
+        #expect(r.status == 0, "\(r.all)")
+        #expect(r.stderrText.contains("(f1) started a swarm as its manager") && r.stderrText.contains("(f2) joined f1's swarm as a worker"), "\(r.all)")
+        let again = try await cli.run(["create", "-f", file])
+        #expect(again.status == 0 && again.stderrText.contains("(f1) already a swarm manager") && again.stderrText.contains("(f2) already in the swarm"), "\(again.all)")
+        let late = try await cli.create("f3", on: hosts[2], extra: ["--swarm-manager", "f1", "--swarm-role", "manager"])
+        #expect(late.status == 0 && late.stderrText.contains("(f3) joined f1's swarm as a manager"), "\(late.all)")
+        let nodes = try await Self.eventually(cli, "f1", hosts[0], ["node", "ls", "--format", "{{.Hostname}} {{.Status}} {{.ManagerStatus}}"]) {
+            Set($0.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }) == ["swf1 Ready Leader", "swf2 Ready", "swf3 Ready Reachable"]
+        }
+        #expect(Set(nodes.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }) == ["swf1 Ready Leader", "swf2 Ready", "swf3 Ready Reachable"], "\(nodes)")
+    }
 }

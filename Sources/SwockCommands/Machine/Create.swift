@@ -83,6 +83,15 @@ struct Create: AsyncParsableCommand {
     @Option(name: .customLong("ssh-host-key"), help: "accept-new: pin the host key on first contact; strict: it must already be in the machine's known_hosts.")
     var hostKeyPolicy = HostKeyPolicy.acceptNew
 
+    @Flag(name: .customLong("swarm-init"), help: "Then start a Swarm mode cluster with this machine as its manager.")
+    var swarmInit = false
+
+    @Option(name: .customLong("swarm-manager"), help: ArgumentHelp("Then join the swarm this machine manages.", valueName: "name"), completion: .machineNames)
+    var swarmManager: String?
+
+    @Option(name: .customLong("swarm-role"), help: "With --swarm-manager: join as a worker or a manager.")
+    var swarmRole: SwarmRole = .worker
+
     @Option(name: [.customShort("f"), .customLong("file")], help: ArgumentHelp("Create every machine of a fleet file (YAML or JSON), concurrently.", valueName: "path"))
     var fleetFile: String?
 
@@ -99,6 +108,8 @@ struct Create: AsyncParsableCommand {
                 try await FleetCreate(global: global, path: fleetFile, parallel: parallel).run()
                 return
             }
+            if swarmInit && swarmManager != nil { throw UserFacingError("give either --swarm-init or --swarm-manager NAME, not both") }
+            if let m = swarmManager, !global.store.exists(m) { throw StoreError.notFound(m) }
             let request = try makeRequest()
             let logger = global.logger("swock.create")
             let provisioner = Provisioner(store: global.store, progress: StderrProgress(), logger: logger)
@@ -110,6 +121,16 @@ struct Create: AsyncParsableCommand {
             Output.err("(\(config.name)) Docker \(config.engine.version ?? "?") is up at \(config.engineURL) (\(String(format: "%.1f", seconds)) s)")
             let viaContext = DockerContexts.isValidName(config.name) && config.name != "default" ? " (or docker --context \(config.name) ...)" : ""
             Output.err("To point your Docker client at it, run: eval \"$(swock-machine env \(config.name))\"\(viaContext)")
+            if swarmInit || swarmManager != nil {
+                let plan = swarmInit ? SwarmPlan(inits: [config.name])
+                    : SwarmPlan(joins: [.init(manager: swarmManager!, asManager: swarmRole == .manager, names: [config.name])])
+                let outcomes = await SwarmControl(store: global.store).apply(plan) { o in
+                    if let d = o.detail { Output.err("(\(o.name)) \(d)") }
+                }
+                if let failure = FanOutFailure(outcomes) {
+                    throw UserFacingError("\(failure.description); the machine is ready: retry with `swock-machine swarm \(swarmInit ? "init" : "join --manager \(swarmManager!)") \(config.name)`")
+                }
+            }
         }
     }
 

@@ -13,7 +13,8 @@ struct FleetCreate {
 
     func run() async throws {
         guard parallel >= 1 else { throw UserFacingError("--parallel must be at least 1") }
-        let requests = try FleetFile.load(path: path).requests()
+        let file = try FleetFile.load(path: path)
+        let requests = try file.requests()
         let store = global.store
         let provisioner = Provisioner(store: store, progress: StderrProgress(), logger: global.logger("swock.create"))
         let outcomes = try await FleetProvisioning(provisioner: provisioner, parallelism: parallel).run(requests)
@@ -25,9 +26,22 @@ struct FleetCreate {
         Output.out(TableLayout.render(table))
         let failed = outcomes.filter { $0.result != .ok }.map(\.name)
         Output.err("\(requests.count - failed.count) ready, \(failed.count) failed")
+        // Swarm mode as the file asks, on the machines that are ready.
+        let plan = SwarmPlan(fleet: file)
+        var swarmFailed: [String] = []
+        if !plan.isEmpty {
+            let swarm = await SwarmControl(store: store).apply(plan, skip: Set(failed)) { o in
+                if let d = o.detail { Output.err("(\(o.name)) \(d)") }
+            }
+            if let failure = FanOutFailure(swarm) {
+                for line in failure.lines { Output.err("Error: \(line)") }
+                swarmFailed = failure.failed.map(\.name)
+            }
+        }
         if !failed.isEmpty {
             Output.err("Resume the failed ones after fixing the cause: swock-machine provision \(failed.joined(separator: " "))")
             throw ExitCode(1)
         }
+        if !swarmFailed.isEmpty { throw ExitCode(1) }
     }
 }

@@ -45,11 +45,25 @@ public struct FleetFile: Decodable, Sendable, Equatable {
         public var tlsSAN: [String]?
         public var tlsKeyType: String?
         public var engine: Engine?
+        /// `swarm: {init: true}` or `swarm: {manager: NAME, role: worker|manager}`: applied
+        /// after the machines are created (see `SwarmPlan`).
+        public var swarm: Swarm?
 
         enum CodingKeys: String, CodingKey {
-            case name, address, user, port, key, labels, hostname, engine
+            case name, address, user, port, key, labels, hostname, engine, swarm
             case tlsSAN = "tls-san"
             case tlsKeyType = "tls-key-type"
+        }
+    }
+
+    public struct Swarm: Codable, Sendable, Equatable {
+        public var `init`: Bool?
+        public var manager: String?
+        public var role: String?
+        public init(`init`: Bool? = nil, manager: String? = nil, role: String? = nil) {
+            self.`init` = `init`
+            self.manager = manager
+            self.role = role
         }
     }
 
@@ -93,6 +107,19 @@ public struct FleetFile: Decodable, Sendable, Equatable {
             guard seen.insert(name).inserted else { throw Invalid(description: "fleet file \(source): machine \"\(name)\" is listed twice") }
             guard m.address ?? file.defaults?.address != nil else {
                 throw Invalid(description: "fleet file \(source): machine \"\(name)\" has no address")
+            }
+        }
+        for m in file.machines {
+            guard let sw = m.swarm else { continue }
+            let name = m.name!
+            if sw.`init` == true && sw.manager != nil {
+                throw Invalid(description: "fleet file \(source): machine \"\(name)\": swarm takes either init: true or manager: NAME, not both")
+            }
+            if let role = sw.role, role != "worker" && role != "manager" {
+                throw Invalid(description: "fleet file \(source): machine \"\(name)\": swarm.role \"\(role)\": expected worker or manager")
+            }
+            if let mgr = sw.manager, let entry = file.machines.first(where: { $0.name == mgr }), entry.swarm?.`init` != true {
+                throw Invalid(description: "fleet file \(source): machine \"\(name)\": swarm.manager \"\(mgr)\" is in this file but has no swarm: {init: true}")
             }
         }
         return file
