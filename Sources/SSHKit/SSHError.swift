@@ -16,6 +16,7 @@ public enum SSHError: Error, Sendable, Equatable, CustomStringConvertible {
     case commandTimedOut(host: String, seconds: Double)
     case commandFailed(host: String, command: String, exitStatus: Int32?, signal: String?, stderr: String)
     case sudoNeedsPassword(user: String, host: String)
+    case sudoPasswordRefused(user: String, host: String)
     case sudoNotAllowed(user: String, host: String)
     case sftpFailed(host: String, operation: String, path: String, reason: String)
     case localIO(path: String, reason: String)
@@ -53,7 +54,9 @@ public enum SSHError: Error, Sendable, Equatable, CustomStringConvertible {
                 .textLines().suffix(3).joined(separator: " / ")
             return "ssh: `\(Self.short(command))` on \(host) \(how)\(tail.isEmpty ? "" : ": \(tail)")"
         case .sudoNeedsPassword(let user, let host):
-            return "ssh: \(user)@\(host) needs a password for sudo; give the user passwordless sudo (NOPASSWD) or connect as root"
+            return "ssh: \(user)@\(host) needs a password for sudo; give it with --generic-sudo-password-env VAR or --generic-sudo-password-stdin, give the user passwordless sudo (NOPASSWD), or connect as root"
+        case .sudoPasswordRefused(let user, let host):
+            return "ssh: sudo on \(host) refused the password given for \(user); check the one in --generic-sudo-password-env / --generic-sudo-password-stdin"
         case .sudoNotAllowed(let user, let host):
             return "ssh: \(user)@\(host) may not use sudo; add the user to sudoers (NOPASSWD) or connect as root"
         case .sftpFailed(let host, let op, let path, let reason):

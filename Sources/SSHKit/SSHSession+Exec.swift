@@ -32,6 +32,15 @@ public enum StdinSource: Sendable {
     case data(Data)
     /// Read from a local file descriptor until EOF (e.g. 0 to pass our own stdin through).
     case fileDescriptor(Int32)
+    /// These bytes first, then the file descriptor (sudo's password before the user's stdin).
+    case prefixed(Data, fileDescriptor: Int32)
+
+    var descriptor: Int32? {
+        switch self {
+        case .fileDescriptor(let f), .prefixed(_, let f): return f
+        case .none, .data: return nil
+        }
+    }
 }
 
 public typealias OutputHandler = @Sendable (Data) -> Void
@@ -71,11 +80,9 @@ extension SSHSession {
         let s = try liveSession()
         let started = ContinuousClock.now
         let deadline = timeout.map { started + $0 }
-        guard let channel = ssh_channel_new(s) else { throw SSHError.channelFailed(host: target.host, reason: LibSSH.lastError(s)) }
+        guard let channel = ssh_channel_new(s) else { throw channelError(s) }
         defer { ssh_channel_free(channel) }
-        guard ssh_channel_open_session(channel) == SSH_OK else {
-            throw SSHError.channelFailed(host: target.host, reason: LibSSH.lastError(s))
-        }
+        guard ssh_channel_open_session(channel) == SSH_OK else { throw channelError(s) }
         let exit = ExitBox()
         let callbacks = ExitBox.install(on: channel, box: exit)
         defer {
@@ -84,7 +91,7 @@ extension SSHSession {
         }
         options.logger.debug("exec", metadata: ["host": "\(target.host)", "command": "\(SSHError.short(command))"])
         guard ssh_channel_request_exec(channel, command) == SSH_OK else {
-            throw SSHError.channelFailed(host: target.host, reason: "exec request refused: \(LibSSH.lastError(s))")
+            throw channelError(s, "exec request refused")
         }
 
         var pump = StdinPump(source: stdin)
@@ -157,6 +164,16 @@ extension SSHSession {
     }
 
     /// "Socket error: Connection timed out" -> "no answer for 30 s".
+    /// A channel that could not be opened or started: a lost connection when the session's
+    /// socket is what failed (sshd killed, host gone), else the channel refusal itself.
+    func channelError(_ s: ssh_session, _ what: String? = nil) -> SSHError {
+        let message = LibSSH.lastError(s)
+        if ssh_is_connected(s) == 0 || message.lowercased().contains("socket error") {
+            return .connectionLost(host: target.host, reason: lostReason(message))
+        }
+        return .channelFailed(host: target.host, reason: what.map { "\($0): \(message)" } ?? message)
+    }
+
     func lostReason(_ libsshMessage: String) -> String {
         let m = libsshMessage.lowercased()
         if m.contains("timed out") { return "no answer for \(SSHError.seconds(options.deadPeerTimeout.timeInterval))" }
@@ -215,6 +232,10 @@ struct StdinPump {
             pending = d
             sourceDone = true
         case .fileDescriptor(let f):
+            fd = f
+            sourceDone = false
+        case .prefixed(let d, let f):
+            pending = d
             fd = f
             sourceDone = false
         }

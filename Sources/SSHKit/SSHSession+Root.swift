@@ -7,6 +7,14 @@ extension SSHSession {
     public enum RootAccess: Sendable, Equatable {
         case loggedInAsRoot
         case sudo
+        /// sudo asks for the password (`useSudoPassword`): it goes to `sudo -S` as the first
+        /// line of the command's stdin, inside the SSH channel, never on a command line.
+        case sudoWithPassword
+    }
+
+    /// The password sudo asks for, when the user's sudo is not passwordless.
+    public func useSudoPassword(_ password: String) {
+        sudoPassword.set(password)
     }
 
     /// Finds out whether we are root or may use passwordless sudo; throws a clear error otherwise.
@@ -26,7 +34,11 @@ extension SSHSession {
             let groups = r.stdoutText.textLines().dropFirst().first.map { $0.split(separator: " ").map(String.init) } ?? []
             let admin = !Set(groups).isDisjoint(with: ["sudo", "wheel", "admin"])
             if admin && (err.contains("password is required") || err.contains("a terminal is required")) {
-                throw SSHError.sudoNeedsPassword(user: target.user, host: target.host)
+                guard let password = sudoPassword.value else { throw SSHError.sudoNeedsPassword(user: target.user, host: target.host) }
+                let check = try await exec("sudo -S -p '' true", stdin: .data(Data((password + "\n").utf8)), timeout: .seconds(30))
+                guard check.succeeded else { throw SSHError.sudoPasswordRefused(user: target.user, host: target.host) }
+                rootState.set(.sudoWithPassword)
+                return .sudoWithPassword
             }
             throw SSHError.sudoNotAllowed(user: target.user, host: target.host)
         }
@@ -39,6 +51,7 @@ extension SSHSession {
         switch try await rootAccess() {
         case .loggedInAsRoot: return command
         case .sudo: return "sudo -n sh -c \(ShellQuote.quote(command))"
+        case .sudoWithPassword: return "sudo -S -p '' sh -c \(ShellQuote.quote(command))"
         }
     }
 
@@ -47,7 +60,19 @@ extension SSHSession {
         _ command: String, stdin: StdinSource = .none, timeout: Duration? = nil, collect: Bool = true,
         onStdout: OutputHandler? = nil, onStderr: OutputHandler? = nil
     ) async throws -> ExecResult {
-        try await exec(rootCommand(command), stdin: stdin, timeout: timeout, collect: collect, onStdout: onStdout, onStderr: onStderr)
+        let wrapped = try await rootCommand(command)
+        var input = stdin
+        if rootState.value == .sudoWithPassword, let password = sudoPassword.value {
+            // sudo reads its password one byte at a time up to the newline; the command gets the rest.
+            let line = Data((password + "\n").utf8)
+            switch stdin {
+            case .none: input = .data(line)
+            case .data(let d): input = .data(line + d)
+            case .fileDescriptor: input = .prefixed(line, fileDescriptor: stdin.descriptor!)
+            case .prefixed(let p, let fd): input = .prefixed(line + p, fileDescriptor: fd)
+            }
+        }
+        return try await exec(wrapped, stdin: input, timeout: timeout, collect: collect, onStdout: onStdout, onStderr: onStderr)
     }
 
     /// `run` as root: stdout on success, `commandFailed` otherwise.

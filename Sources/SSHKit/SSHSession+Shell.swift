@@ -14,9 +14,9 @@ extension SSHSession {
 
     private func shellBlocking(command: String?) throws -> Int32 {
         let s = try liveSession()
-        guard let channel = ssh_channel_new(s) else { throw SSHError.channelFailed(host: target.host, reason: LibSSH.lastError(s)) }
+        guard let channel = ssh_channel_new(s) else { throw channelError(s) }
         defer { ssh_channel_free(channel) }
-        guard ssh_channel_open_session(channel) == SSH_OK else { throw SSHError.channelFailed(host: target.host, reason: LibSSH.lastError(s)) }
+        guard ssh_channel_open_session(channel) == SSH_OK else { throw channelError(s) }
         let exit = ExitBox()
         let callbacks = ExitBox.install(on: channel, box: exit)
         defer { ssh_remove_channel_callbacks(channel, callbacks); callbacks.deallocate() }

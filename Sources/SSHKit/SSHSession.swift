@@ -16,6 +16,7 @@ public final class SSHSession: @unchecked Sendable {
     var session: ssh_session?
     var sftpHandle: sftp_session?
     let rootState = LockedValue<RootAccess>()
+    let sudoPassword = LockedValue<String>()
 
     private init(target: SSHTarget, options: SSHOptions, worker: SSHWorkerThread, session: ssh_session, fingerprint: String) {
         self.target = target

@@ -103,6 +103,43 @@ struct SecretsTests {
         Faults.expectNoKeyMaterial(again.stderrText, keys, in: "provision --debug output")
     }
 
+    /// A user whose sudo asks for a password: create, restart and rm work with it, and it is
+    /// on no command line (the host's process table is sampled throughout), in no --debug line,
+    /// and only in one 0600 file of the store.
+    @Test func sudoWithAPasswordKeepsItOffCommandLinesAndLogs() async throws {
+        let name = "ft-sudopw"
+        let host = try await Fleet.fresh(name, variant: "docker")
+        let rig = try Faults.Rig()
+        defer { rig.cleanup() }
+        let password = "pwsudo-pw"
+        let base = ["create", "--debug", "--generic-ip-address", host.ip, "--generic-ssh-user", "pwsudo", "--generic-ssh-key", host.keyPath]
+
+        let none = try await rig.run(base + ["m"])
+        Faults.expectOneError(none, ["needs a password for sudo", "--generic-sudo-password-env"])
+        let wrong = try await rig.run(base + ["--generic-sudo-password-stdin", "m"], stdin: Data("not-it\n".utf8))
+        Faults.expectOneError(wrong, ["refused the password given for pwsudo"])
+        #expect(!wrong.stderrText.contains("not-it"), "the wrong password was printed")
+
+        let w = try await Self.watchProcessTable(name)
+        let r = try await rig.run(base + ["--generic-sudo-password-env", "SWOCK_TEST_SUDO_PW", "m"], env: ["SWOCK_TEST_SUDO_PW": password])
+        let restart = try await rig.run(["restart", "--debug", "m"])
+        let ps = try await Self.stopWatching(name, w)
+        #expect(r.status == 0, "\(r.stderrText.suffix(3000))")
+        #expect(r.stderrText.contains("check-root: sudo with the given password works for pwsudo"), "\(r.stderrText.suffix(2000))")
+        #expect(restart.status == 0, "\(restart.all)")
+        try await Faults.expectDockerWorks(rig, "m", host)
+        for (what, text) in [("create --debug output", r.all), ("restart --debug output", restart.all), ("the host's process table", ps)] {
+            #expect(!text.contains(password), "\(what) shows the sudo password")
+        }
+        let file = rig.store + "/machines/m/sudo-password"
+        #expect(FileManager.default.contents(atPath: file) == Data(password.utf8))
+        #expect((try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int) == 0o600)
+        let rm = try await rig.run(["rm", "-y", "m"])
+        #expect(rm.status == 0, "\(rm.all)")
+        let local = try await Fleet.run(name, "docker version --format '{{.Server.Version}}'")
+        #expect(local.status == 0, "dockerd does not answer on its unix socket after rm: \(local.all)")
+    }
+
     /// A host that only takes a password: the password is never stored, printed, or put on a
     /// command line; the key generated for later logins is 0600.
     @Test func passwordBootstrapKeepsThePasswordAndTheGeneratedKeyPrivate() async throws {

@@ -128,6 +128,24 @@ struct AuthAndHostKeyTests {
         #expect(try await tester.runAsRoot("id -u && echo 'a b' | wc -w") == "0\n2\n")
     }
 
+    /// sudo that asks for a password: it goes first on stdin, and the command still gets its
+    /// own stdin, whole; a wrong one is named.
+    @Test func sudoWithAPasswordKeepsTheCommandsStdin() async throws {
+        let host = try await Fleet.up("sk1")
+        let dir = TempDir()
+        let pw = try await connect(host, user: "pwsudo", dir: dir)
+        pw.useSudoPassword("pwsudo-pw")
+        #expect(try await pw.rootAccess() == .sudoWithPassword)
+        #expect(try await pw.runAsRoot("id -u") == "0\n")
+        let payload = Data((0..<100_000).map { UInt8($0 % 251) })
+        #expect(try await pw.execAsRoot("cat", stdin: .data(payload)).stdout == payload)
+        try await pw.installAsRoot(Data("secret\n".utf8), at: "/root/sk-sudopw", mode: 0o600)
+        #expect(try await pw.runAsRoot("stat -c '%a %U' /root/sk-sudopw && cat /root/sk-sudopw && rm /root/sk-sudopw") == "600 root\nsecret\n")
+        let wrong = try await connect(host, user: "pwsudo", dir: dir)
+        wrong.useSudoPassword("nope")
+        await #expect(throws: SSHError.sudoPasswordRefused(user: "pwsudo", host: host.ip)) { try await wrong.rootAccess() }
+    }
+
     @Test func nobodyAnsweringTimesOutWithinTheDeadline() async throws {
         _ = try await Fleet.up("sk1")   // makes sure the bridge exists
         let ip = try await Fleet.freeIP()

@@ -37,6 +37,12 @@ struct Create: AsyncParsableCommand {
     @Option(name: .customLong("generic-ssh-port"), help: "SSH port.")
     var sshPort = 22
 
+    @Option(name: .customLong("generic-sudo-password-env"), help: ArgumentHelp("When sudo asks for a password: the environment variable that holds it (kept in the store, 0600; never on a command line).", valueName: "var"))
+    var sudoPasswordEnv: String?
+
+    @Flag(name: .customLong("generic-sudo-password-stdin"), help: "When sudo asks for a password: read it from the first line of stdin.")
+    var sudoPasswordStdin = false
+
     @Option(name: .customLong("generic-ssh-password"),
             help: ArgumentHelp("Password for hosts that only take one (prefer $SWOCK_GENERIC_SSH_PASSWORD: a flag shows in ps); a generated key is installed and used from then on.", valueName: "password"))
     var sshPassword: String?
@@ -134,6 +140,26 @@ struct Create: AsyncParsableCommand {
         }
     }
 
+    /// From --generic-sudo-password-env or --generic-sudo-password-stdin (nil without either).
+    func sudoPassword() throws -> String? {
+        if sudoPasswordEnv != nil && sudoPasswordStdin {
+            throw UserFacingError("give either --generic-sudo-password-env or --generic-sudo-password-stdin, not both")
+        }
+        if let v = sudoPasswordEnv {
+            guard let pw = ProcessInfo.processInfo.environment[v], !pw.isEmpty else {
+                throw UserFacingError("--generic-sudo-password-env \(v): that environment variable is not set or is empty; export it first")
+            }
+            return pw
+        }
+        if sudoPasswordStdin {
+            guard let line = readLine(strippingNewline: true), !line.isEmpty else {
+                throw UserFacingError("--generic-sudo-password-stdin: stdin gave no password; pipe it in")
+            }
+            return line
+        }
+        return nil
+    }
+
     func makeRequest() throws -> CreateRequest {
         guard let name else { throw UserFacingError("name the machine to create (or pass -f FLEET_FILE)") }
         guard let address, !address.isEmpty else {
@@ -145,6 +171,7 @@ struct Create: AsyncParsableCommand {
         r.sshKeyPath = sshKey
         r.sshKeyPassphrase = ProcessInfo.processInfo.environment["SWOCK_SSH_KEY_PASSPHRASE"]
         r.sshPassword = sshPassword ?? ProcessInfo.processInfo.environment["SWOCK_GENERIC_SSH_PASSWORD"]
+        r.sudoPassword = try sudoPassword()
         r.hostKeyPolicy = hostKeyPolicy
         r.keyType = tlsKeyType.keyType
         for e in engineEnv where !e.contains("=") || e.hasPrefix("=") {

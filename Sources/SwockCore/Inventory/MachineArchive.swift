@@ -11,6 +11,7 @@ import SwockSupport
 ///     machines/NAME/server{,-key}.pem   the daemon's certificate (provision reuses it)
 ///     machines/NAME/known_hosts         the pinned host key
 ///     machines/NAME/id_ed25519          the SSH key, when create generated one
+///     machines/NAME/sudo-password       the password sudo asks for, when create was given one
 ///     cas/ID/ca-key.pem                 with --with-ca-key: the key of each machine's CA
 ///
 /// ID names a CA by its certificate (`Store.caID`). Every file is checked against the
@@ -21,6 +22,8 @@ public struct MachineArchive: Sendable, Equatable {
     /// A machine's files besides config.json, in the order they are written.
     public static let machineFiles = ["ca.pem", "cert.pem", "key.pem", "server.pem", "server-key.pem", "known_hosts"]
     public static let generatedKeyFile = "id_ed25519"
+    /// Carried when the machine has them.
+    public static let optionalFiles = [generatedKeyFile, "sudo-password"]
 
     public struct Machine: Sendable, Equatable {
         public var config: MachineConfig
@@ -56,7 +59,7 @@ public struct MachineArchive: Sendable, Equatable {
         }
         for m in machines {
             add("machines/\(m.config.name)/config.json", try Store.encode(m.config))
-            for f in Self.machineFiles + [Self.generatedKeyFile] {
+            for f in Self.machineFiles + Self.optionalFiles {
                 if let d = m.files[f] { add("machines/\(m.config.name)/\(f)", d) }
             }
         }
@@ -124,7 +127,7 @@ public struct MachineArchive: Sendable, Equatable {
             }
             guard config.name == name else { throw InventoryError.damaged(file: file, reason: "\(prefix)config.json names \"\(config.name)\"") }
             var files: [String: Data] = [:]
-            for f in Self.machineFiles + [Self.generatedKeyFile] {
+            for f in Self.machineFiles + Self.optionalFiles {
                 if let d = byPath[prefix + f] { files[f] = d }
             }
             for f in ["ca.pem", "cert.pem", "key.pem", "known_hosts"] where files[f] == nil {

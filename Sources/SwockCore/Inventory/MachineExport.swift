@@ -30,6 +30,9 @@ public struct MachineExport: Sendable {
                     }
                     files[MachineArchive.generatedKeyFile] = d
                 }
+                if let pw = FileManager.default.contents(atPath: store.resolve(Store.sudoPasswordPath(name))) {
+                    files["sudo-password"] = pw
+                }
                 if withCAKey {
                     let caPEM = String(decoding: files["ca.pem"]!, as: UTF8.self)
                     guard let key = store.caKeyPEM(matching: caPEM), let id = try? Store.caID(caPEM: caPEM) else {

@@ -53,8 +53,12 @@ public struct MachineSSH: Sendable {
     public func connect(_ config: MachineConfig, budget: Duration? = nil) async throws -> SSHSession {
         let kh = store.resolve(config.ssh.knownHostsPath)
         let pinned = (try? String(contentsOfFile: kh, encoding: .utf8))?.contains(where: { !$0.isWhitespace }) ?? false
-        return try await connect(SSHTarget(host: config.address, port: config.ssh.port, user: config.ssh.user),
-                                 options: options(for: config, policy: pinned ? .strict : .acceptNew), budget: budget)
+        let session = try await connect(SSHTarget(host: config.address, port: config.ssh.port, user: config.ssh.user),
+                                        options: options(for: config, policy: pinned ? .strict : .acceptNew), budget: budget)
+        if let pw = FileManager.default.contents(atPath: store.resolve(Store.sudoPasswordPath(config.name))) {
+            session.useSudoPassword(String(decoding: pw, as: UTF8.self))
+        }
+        return session
     }
 
     /// Connects to a host that has no record yet (create's pre-checks), pinning its key into

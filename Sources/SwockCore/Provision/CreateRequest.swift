@@ -12,6 +12,8 @@ public struct CreateRequest: Sendable {
     public var sshKeyPassphrase: String?
     /// For hosts that only take a password: used once to install a generated key.
     public var sshPassword: String?
+    /// The password sudo asks for (kept in the store, 0600, for later root commands).
+    public var sudoPassword: String?
     public var engine = EngineSettings()
     public var extraSANs: [String] = []
     public var keyType: KeyType = .ecdsaP256

@@ -60,6 +60,7 @@ public struct Provisioner: Sendable {
                 let s = try await MachineSSH(store: store, connectTimeout: connectTimeout, logger: logger).connect(
                     SSHTarget(host: req.address, port: req.sshPort, user: req.sshUser),
                     knownHostsPath: staging + "/known_hosts", policy: req.hostKeyPolicy, auth: auth)
+                if let pw = req.sudoPassword { s.useSudoPassword(pw) }
                 return (s, "\(req.sshUser)@\(req.address):\(req.sshPort), host key \(s.hostKeyFingerprint)")
             }
         } catch {
@@ -94,6 +95,9 @@ public struct Provisioner: Sendable {
         try store.reserve(config)
         let pinned = FileManager.default.contents(atPath: staging + "/known_hosts") ?? Data()
         try AtomicFile.write(pinned, to: store.resolve(config.ssh.knownHostsPath), mode: 0o600)
+        if let pw = req.sudoPassword {
+            try AtomicFile.write(Data(pw.utf8), to: store.resolve(Store.sudoPasswordPath(config.name)), mode: 0o600)
+        }
         let done = try await runSteps(log, config: config, ssh: ssh, probe: probe, password: req.sshPassword, requestedHostname: req.hostname)
         await ssh.close()
         return done
@@ -262,7 +266,11 @@ public struct Provisioner: Sendable {
         do {
             try await timed(log, "check-root") {
                 let access = try await ssh.rootAccess()
-                return ((), access == .loggedInAsRoot ? "logged in as root" : "passwordless sudo works for \(ssh.target.user)")
+                switch access {
+                case .loggedInAsRoot: return ((), "logged in as root")
+                case .sudo: return ((), "passwordless sudo works for \(ssh.target.user)")
+                case .sudoWithPassword: return ((), "sudo with the given password works for \(ssh.target.user)")
+                }
             }
         } catch {
             throw ProvisionError(machine: name, step: "check-root", reason: "\(error)", resumable: resumable)

@@ -40,6 +40,8 @@ public struct Store: Sendable {
     /// Store-relative paths of a machine's files, as records keep them.
     public static func knownHostsPath(_ name: String) -> String { "machines/\(name)/known_hosts" }
     public static func generatedKeyPath(_ name: String) -> String { "machines/\(name)/id_ed25519" }
+    /// The password sudo asks for on the host, when create was given one (0600, never logged).
+    public static func sudoPasswordPath(_ name: String) -> String { "machines/\(name)/sudo-password" }
 
     /// An absolute path for a path stored in a record (relative to the store, or absolute).
     public func resolve(_ stored: String) -> String {

@@ -30,8 +30,8 @@ enum Faults {
 
         var store: String { cli.store }
 
-        func run(_ args: [String], env extra: [String: String] = [:]) async throws -> Subprocess.Result {
-            try await cli.run(args, env: ["TMPDIR": tmp].merging(extra) { _, new in new })
+        func run(_ args: [String], stdin: Data? = nil, env extra: [String: String] = [:]) async throws -> Subprocess.Result {
+            try await cli.run(args, stdin: stdin, env: ["TMPDIR": tmp].merging(extra) { _, new in new })
         }
 
         /// `create --debug` for a fleet host, with the fleet's client key.
