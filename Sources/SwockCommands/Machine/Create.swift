@@ -142,22 +142,8 @@ struct Create: AsyncParsableCommand {
 
     /// From --generic-sudo-password-env or --generic-sudo-password-stdin (nil without either).
     func sudoPassword() throws -> String? {
-        if sudoPasswordEnv != nil && sudoPasswordStdin {
-            throw UserFacingError("give either --generic-sudo-password-env or --generic-sudo-password-stdin, not both")
-        }
-        if let v = sudoPasswordEnv {
-            guard let pw = ProcessInfo.processInfo.environment[v], !pw.isEmpty else {
-                throw UserFacingError("--generic-sudo-password-env \(v): that environment variable is not set or is empty; export it first")
-            }
-            return pw
-        }
-        if sudoPasswordStdin {
-            guard let line = readLine(strippingNewline: true), !line.isEmpty else {
-                throw UserFacingError("--generic-sudo-password-stdin: stdin gave no password; pipe it in")
-            }
-            return line
-        }
-        return nil
+        try SecretInput.read(envOption: "--generic-sudo-password-env", variable: sudoPasswordEnv,
+                             stdinOption: "--generic-sudo-password-stdin", fromStdin: sudoPasswordStdin)
     }
 
     func makeRequest() throws -> CreateRequest {

@@ -14,19 +14,6 @@ struct PassphraseOptions: ParsableArguments {
 
     /// The passphrase, or nil when neither option was given.
     func read() throws -> String? {
-        if variable != nil && fromStdin { throw UserFacingError("give either --passphrase-env or --passphrase-stdin, not both") }
-        if let variable {
-            guard let v = ProcessInfo.processInfo.environment[variable], !v.isEmpty else {
-                throw UserFacingError("--passphrase-env \(variable): that environment variable is not set or is empty; export it first")
-            }
-            return v
-        }
-        if fromStdin {
-            guard let line = readLine(strippingNewline: true), !line.isEmpty else {
-                throw UserFacingError("--passphrase-stdin: stdin gave no passphrase; pipe it in, e.g. `pass show swock | swock-machine ...`")
-            }
-            return line
-        }
-        return nil
+        try SecretInput.read(envOption: "--passphrase-env", variable: variable, stdinOption: "--passphrase-stdin", fromStdin: fromStdin)
     }
 }

@@ -106,9 +106,9 @@ public enum InitSystem: String, Sendable, CaseIterable {
         switch self {
         case .systemd:
             // Our drop-in had dockerd bind /var/run/docker.sock itself; stopping it removed that
-            // file, so docker.socket must be restarted (re-creating it) before the stock unit
+            // file, so docker.socket (where the host has that unit) must be restarted, re-creating it, before the stock unit
             // (`-H fd://`) starts: otherwise dockerd runs but nothing answers on the socket.
-            return "rm -f \(configPath!); rmdir /etc/systemd/system/docker.service.d 2>/dev/null; systemctl daemon-reload && systemctl stop docker.service && systemctl reset-failed docker.service docker.socket 2>/dev/null; systemctl restart docker.socket && systemctl start docker.service"
+            return "rm -f \(configPath!); rmdir /etc/systemd/system/docker.service.d 2>/dev/null; systemctl daemon-reload && systemctl stop docker.service && systemctl reset-failed docker.service docker.socket 2>/dev/null; { ! systemctl cat docker.socket >/dev/null 2>&1 || systemctl restart docker.socket; } && systemctl start docker.service"
         case .openrc:
             return "rm -f \(configPath!); rc-service docker restart"
         case .sysvinit:
