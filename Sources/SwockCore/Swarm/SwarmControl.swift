@@ -158,20 +158,21 @@ public struct SwarmControl: Sendable {
             try await other.updateNode(node, availability: "drain")
         }
         try await c.swarmLeave(force: force)
-        if let other {
-            // The manager sees the node go down within seconds; then it can be removed.
-            let deadline = ContinuousClock.now + .seconds(30)
-            while ContinuousClock.now < deadline {
-                guard let node = try await other.nodes().first(where: { $0.id == state.nodeID }) else { break }
-                if node.status.state == "down" {
-                    try await other.removeNode(id: node.id, force: false)
-                    break
-                }
-                try await Task.sleep(for: .milliseconds(500))
+        guard let other else {
+            return "left the swarm (no manager of it is in this store to drain it first or take it off the node list)"
+        }
+        // The manager sees the node go down within seconds; then it can be removed.
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            guard let node = try await other.nodes().first(where: { $0.id == state.nodeID }) else { break }
+            if node.status.state == "down" {
+                try await other.removeNode(id: node.id, force: false)
+                break
             }
-            if let still = try await other.nodes().first(where: { $0.id == state.nodeID }) {
-                try await other.removeNode(id: still.id, force: true)
-            }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        if let still = try await other.nodes().first(where: { $0.id == state.nodeID }) {
+            try await other.removeNode(id: still.id, force: true)
         }
         return "drained and left the swarm"
     }
