@@ -118,6 +118,13 @@ public enum Fleet {
         return r.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// The fleet image's docker.io packages and their dependencies: a real engine bundle.
+    public static func engineDebs() async throws -> String {
+        let r = try await Subprocess.run([script, "debs"])
+        guard r.status == 0 else { throw Failure(description: "fleet debs: \(r.stderrText)") }
+        return r.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     public static func busyboxTarball() async throws -> String {
         let r = try await Subprocess.run([script, "busybox"])
         guard r.status == 0 else { throw Failure(description: "fleet busybox: \(r.stderrText)") }

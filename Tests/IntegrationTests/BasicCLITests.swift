@@ -90,7 +90,7 @@ import Testing
         let create = ["create", "--generic-ip-address", "192.0.2.1", "x"]
         for (command, flag, value, values) in [
             (create, "--driver", "virtualbox", "'generic'"),
-            (create, "--engine-install", "maybe", "'auto' and 'none'"),
+            (create, "--engine-install", "maybe", "'auto', 'none' or 'bundle:PATH'"),
             (create, "--tls-key-type", "dsa", "'ecdsa' and 'rsa'"),
             (create, "--ssh-host-key", "yes", "'strict' and 'accept-new'"),
             (["env"], "--shell", "ksh", "- powershell"),

@@ -100,4 +100,55 @@ struct CreateVariantsTests {
         #expect(unix.stdoutText.hasPrefix("ok-"), "\(unix.all)")
         #expect(!unix.stdoutText.contains("certs-left"))
     }
+
+    /// An air-gapped host (no package source, no local repository): the engine comes from a
+    /// local bundle of .deb files over SFTP. A bundle for another architecture is refused
+    /// before anything is written; one apt cannot install is refused by its dry run with the
+    /// host unchanged.
+    @Test func airGappedHostInstallsFromABundle() async throws {
+        let name = "cv-bundle"
+        let host = try await Fleet.fresh(name)
+        let cli = CLI()
+        let work = NSTemporaryDirectory() + "swock-bundle-\(UUID().uuidString.prefix(8))"
+        defer { cli.cleanup(); try? FileManager.default.removeItem(atPath: work) }
+        let cut = try await Fleet.run(name, "rm -rf /etc/apt/sources.list /etc/apt/sources.list.d/* /srv/repo && apt-get update -q >/dev/null 2>&1; apt-cache policy docker.io | grep -c Candidate:.*none || true")
+        #expect(cut.status == 0, "\(cut.all)")
+
+        // Bundles: the real one, one with a package for arm64, one missing docker.io's dependencies.
+        let debs = try await Fleet.engineDebs()
+        let fm = FileManager.default
+        for d in ["real", "arm", "partial", "fake/DEBIAN"] { try fm.createDirectory(atPath: work + "/" + d, withIntermediateDirectories: true) }
+        for f in try fm.contentsOfDirectory(atPath: debs) where f.hasSuffix(".deb") {
+            try fm.copyItem(atPath: debs + "/" + f, toPath: work + "/real/" + f)
+            try fm.copyItem(atPath: debs + "/" + f, toPath: work + "/arm/" + f)
+            if f.hasPrefix("docker.io_") { try fm.copyItem(atPath: debs + "/" + f, toPath: work + "/partial/" + f) }
+        }
+        try "Package: swock-fake\nVersion: 1\nArchitecture: arm64\nMaintainer: t <t@t>\nDescription: t\n"
+            .write(toFile: work + "/fake/DEBIAN/control", atomically: true, encoding: .utf8)
+        let built = try await Subprocess.run(["dpkg-deb", "--build", work + "/fake", work + "/arm/swock-fake_1_arm64.deb"])
+        #expect(built.status == 0, "\(built.all)")
+
+        let before = cli.snapshot()
+        let arm = try await cli.create("m", on: host, extra: ["--engine-install", "bundle:" + work + "/arm"])
+        Faults.expectOneError(arm, ["check-bundle", "swock-fake_1_arm64.deb is for arm64, the host is amd64"])
+        #expect(cli.snapshot() == before, "a refused bundle changed the store")
+        let partial = try await cli.create("m", on: host, extra: ["--engine-install", "bundle:" + work + "/partial"])
+        Faults.expectOneError(partial, ["install-engine", "does not install on this host", "nothing was installed"])
+        let untouched = try await Fleet.run(name, "command -v dockerd || echo no-dockerd; ls /tmp | grep -c swock-bundle || true")
+        #expect(untouched.stdoutText == "no-dockerd\n0\n", "the host changed: \(untouched.all)")
+        _ = try await cli.run(["rm", "-f", "-y", "m"])
+
+        let r = try await cli.create("m", on: host, extra: ["--engine-install", "bundle:" + work + "/real"])
+        #expect(r.status == 0, "\(r.stderrText.suffix(3000))")
+        #expect(r.stderrText.contains("install-engine: installed from the bundle"), "\(r.stderrText.suffix(2000))")
+        let tar = try await Fleet.busyboxTarball()
+        let imp = try await cli.docker(["import", tar, "busybox:local"], machine: "m", host: host)
+        #expect(imp.status == 0, "\(imp.all)")
+        let run = try await cli.docker(["run", "--rm", "busybox:local", "echo", "air-gapped"], machine: "m", host: host)
+        #expect(run.stdoutText == "air-gapped\n", "\(run.all)")
+        let rm = try await cli.run(["rm", "-y", "m"])
+        #expect(rm.status == 0, "\(rm.all)")
+        let local = try await Fleet.run(name, "docker version --format '{{.Server.Version}}'")
+        #expect(local.status == 0, "dockerd does not answer on its unix socket after rm: \(local.all)")
+    }
 }

@@ -71,8 +71,8 @@ struct Create: AsyncParsableCommand {
     @Option(name: .customLong("engine-install-url"), help: ArgumentHelp("Install the engine with this get.docker.com-style script instead of the package manager.", valueName: "url"))
     var installURL: String?
 
-    @Option(name: .customLong("engine-install"), help: "auto: install the engine unless dockerd is there; none: never install.")
-    var install = EngineSettings.InstallMethod.auto
+    @Option(name: .customLong("engine-install"), help: "auto: install the engine unless dockerd is there; none: never install; bundle:PATH: from a local folder of .deb files, for hosts without a repository.")
+    var install = EngineInstallChoice.auto
 
     @Option(name: .customLong("tls-san"), help: ArgumentHelp("Extra IP or DNS name for the server certificate (repeatable).", valueName: "name"))
     var tlsSANs: [String] = []
@@ -165,7 +165,11 @@ struct Create: AsyncParsableCommand {
         }
         r.engine = EngineSettings(port: enginePort, options: engineOpts, labels: engineLabels, environment: engineEnv,
                                   storageDriver: storageDriver, registryMirrors: registryMirrors,
-                                  insecureRegistries: insecureRegistries, install: install, installURL: installURL)
+                                  insecureRegistries: insecureRegistries, install: install == .none ? .none : .auto, installURL: installURL)
+        if case .bundle(let path) = install {
+            guard installURL == nil else { throw UserFacingError("give either --engine-install bundle:PATH or --engine-install-url, not both") }
+            r.engine.installBundle = path
+        }
         r.extraSANs = tlsSANs
         r.hostname = hostname
         r.labels = try Labels.parse(labels, flag: "--label")

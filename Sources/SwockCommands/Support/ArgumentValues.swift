@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import SSHKit
 import SwockCore
@@ -6,8 +7,26 @@ import SwockPKI
 // Option values with a fixed set of spellings are parsed by ArgumentParser, which lists them in
 // `--help` and refuses anything else with the list of accepted values.
 
-/// `create --engine-install auto|none`.
-extension EngineSettings.InstallMethod: ExpressibleByArgument {}
+/// `create --engine-install auto|none|bundle:PATH`.
+enum EngineInstallChoice: ExpressibleByArgument, Equatable {
+    case auto, none
+    /// A local folder of .deb files, for hosts that reach no repository.
+    case bundle(String)
+
+    init?(argument: String) {
+        switch argument {
+        case "auto": self = .auto
+        case "none": self = .none
+        default:
+            guard argument.hasPrefix("bundle:"), argument.count > "bundle:".count else { return nil }
+            let path = String(argument.dropFirst("bundle:".count))
+            self = .bundle(path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path)
+        }
+    }
+
+    static var allValueStrings: [String] { ["auto", "none", "bundle:PATH"] }
+    var defaultValueDescription: String { "auto" }
+}
 
 /// `create --ssh-host-key accept-new|strict`.
 extension HostKeyPolicy: ExpressibleByArgument {}

@@ -6,6 +6,8 @@ public enum EngineInstallPlan: Equatable, Sendable {
     case alreadyInstalled
     case packageManager(family: OSFamily, command: String)
     case script(url: String, command: String)
+    /// From a local folder of packages, for hosts without a repository (`EngineBundle`).
+    case bundle(EngineBundle)
 
     /// Waits for an apt/dpkg run still going on the host (say, one whose SSH session was cut),
     /// then finishes an interrupted dpkg run (prints "repaired" when there was one).
@@ -23,8 +25,10 @@ public enum EngineInstallPlan: Equatable, Sendable {
     ///   - dockerdPresent: `command -v dockerd` found one.
     ///   - hasPackageManager: for dnf vs yum on the rhel family.
     public static func plan(release: OSRelease?, family: OSFamily?, dockerdPresent: Bool,
-                            method: EngineSettings.InstallMethod, installURL: String?, hasDnf: Bool = true) throws -> EngineInstallPlan {
+                            method: EngineSettings.InstallMethod, installURL: String?, hasDnf: Bool = true,
+                            bundle: EngineBundle? = nil) throws -> EngineInstallPlan {
         if dockerdPresent { return .alreadyInstalled }
+        if let bundle { return .bundle(bundle) }
         if method == .none {
             throw NotInstallable(description: "dockerd is not installed on the host and --engine-install is none; install Docker Engine there first, or use --engine-install auto")
         }

@@ -82,7 +82,10 @@ public struct Provisioner: Sendable {
         if req.engine.install == .none && probe.dockerdPath == nil {
             throw ProvisionError(machine: req.name, step: "detect-os", reason: "dockerd is not installed and --engine-install is none; install Docker Engine on the host first or use --engine-install auto", resumable: false)
         }
-        if probe.dockerdPath == nil && req.engine.installURL == nil && OSFamily.detect(probe.release ?? OSRelease(id: "unknown")) == nil {
+        // A bundle that cannot fit the host, or a host without a known package manager, is
+        // refused here, before anything is written.
+        if probe.dockerdPath == nil && (req.engine.installBundle != nil
+            || (req.engine.installURL == nil && OSFamily.detect(probe.release ?? OSRelease(id: "unknown")) == nil)) {
             _ = try planInstall(req.name, probe, req.engine, resumable: false)
         }
 
@@ -198,8 +201,16 @@ public struct Provisioner: Sendable {
                     (command, how) = (cmd, "with the \(family.rawValue) family's package manager")
                 case .script(let url, let cmd):
                     (command, how) = (cmd, "with the install script \(url)")
+                case .bundle(let bundle):
+                    let debugLog = logger
+                    do {
+                        try await bundle.install(ssh: ssh) { debugLog.debug("install: \($0)") }
+                    } catch let e as EngineBundle.Unusable {
+                        throw ProvisionError(machine: name, step: "install-engine", reason: e.description, resumable: true)
+                    }
+                    (command, how) = ("", "from the bundle \(bundle.path) (\(bundle.packages.count) packages, no repository)")
                 }
-                try await runInstall(command, ssh: ssh)
+                if !command.isEmpty { try await runInstall(command, ssh: ssh) }
                 let again = HostProbe.parse(try await ssh.exec(HostProbe.script, timeout: .seconds(60)).stdoutText)
                 guard let path = again.dockerdPath else {
                     throw ProvisionError(machine: name, step: "install-engine", reason: "the install finished but dockerd is not on the host", resumable: true)
@@ -278,10 +289,21 @@ public struct Provisioner: Sendable {
     }
 
     private func planInstall(_ name: String, _ probe: HostProbe, _ engine: EngineSettings, resumable: Bool) throws -> EngineInstallPlan {
+        let family = probe.release.flatMap(OSFamily.detect)
+        var bundle: EngineBundle?
+        if let path = engine.installBundle, probe.dockerdPath == nil {
+            do {
+                let b = try EngineBundle.inspect(path)
+                try b.check(family: family, machine: probe.architecture)
+                bundle = b
+            } catch let e as EngineBundle.Unusable {
+                throw ProvisionError(machine: name, step: resumable ? "install-engine" : "check-bundle", reason: e.description, resumable: resumable)
+            }
+        }
         do {
-            return try EngineInstallPlan.plan(release: probe.release, family: probe.release.flatMap(OSFamily.detect),
+            return try EngineInstallPlan.plan(release: probe.release, family: family,
                                               dockerdPresent: probe.dockerdPath != nil, method: engine.install,
-                                              installURL: engine.installURL, hasDnf: probe.hasDnf)
+                                              installURL: engine.installURL, hasDnf: probe.hasDnf, bundle: bundle)
         } catch let e as EngineInstallPlan.NotInstallable {
             throw ProvisionError(machine: name, step: resumable ? "install-engine" : "detect-os", reason: e.description, resumable: resumable)
         }

@@ -86,6 +86,8 @@ public struct EngineSettings: Codable, Sendable, Equatable {
     public var insecureRegistries: [String]
     public var install: InstallMethod
     public var installURL: String?
+    /// `--engine-install bundle:PATH`: a local folder of .deb files (absolute path).
+    public var installBundle: String?
     /// Filled after provisioning.
     public var version: String?
     public var dockerdPath: String?
