@@ -36,20 +36,15 @@ extension EngineClient {
         }
     }
 
-    /// This daemon's own view: whether it is in a swarm, as what, and its node ID.
+    /// This daemon's own view: whether it is in a swarm, as what, its node ID, and whether
+    /// live-restore is on (which Swarm mode refuses): one `/info`.
     public func swarmState() async throws(EngineError) -> LocalSwarmState {
         try await offPool { c in
-            struct Info: Decodable { var Swarm: LocalSwarmState? }
+            struct Info: Decodable { var Swarm: LocalSwarmState?; var LiveRestoreEnabled: Bool? }
             let info = try c.decode(Info.self, from: try c.send("GET", try c.versioned("/info"), body: nil), path: "/info")
-            return info.Swarm ?? LocalSwarmState(nodeID: "", nodeAddress: "", localNodeState: "inactive", controlAvailable: false, error: nil)
-        }
-    }
-
-    /// `LiveRestoreEnabled` of /info: dockerd refuses Swarm mode while it is on.
-    public func liveRestoreEnabled() async throws(EngineError) -> Bool {
-        try await offPool { c in
-            struct Info: Decodable { var LiveRestoreEnabled: Bool? }
-            return try c.decode(Info.self, from: try c.send("GET", try c.versioned("/info"), body: nil), path: "/info").LiveRestoreEnabled ?? false
+            var state = info.Swarm ?? LocalSwarmState(nodeID: "", nodeAddress: "", localNodeState: "inactive", controlAvailable: false, error: nil)
+            state.liveRestoreEnabled = info.LiveRestoreEnabled ?? false
+            return state
         }
     }
 
@@ -104,6 +99,8 @@ public struct LocalSwarmState: Sendable, Decodable, Equatable {
     /// A manager (its API answers the cluster's calls).
     public var controlAvailable: Bool
     public var error: String?
+    /// From `/info`'s top level (not its Swarm object).
+    public var liveRestoreEnabled = false
     enum CodingKeys: String, CodingKey {
         case nodeID = "NodeID", nodeAddress = "NodeAddr", localNodeState = "LocalNodeState"
         case controlAvailable = "ControlAvailable", error = "Error"

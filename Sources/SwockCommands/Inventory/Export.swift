@@ -9,8 +9,8 @@ struct Export: AsyncParsableCommand {
         discussion: Help.discussion(
             """
             The archive holds each machine's record and what a client needs: the CA certificate, \
-            the client certificate and key, the server certificate, the pinned host key, and the SSH \
-            key when create generated one. It is written 0600 and atomically. --with-ca-key adds the \
+            the client certificate and key, the server certificate, the pinned host key, the SSH key \
+            when create generated one, and the sudo password when create was given one. It is written 0600 and atomically. --with-ca-key adds the \
             key of each machine's CA, which regenerate-certs and provision need in the other store. \
             A passphrase encrypts it (scrypt and ChaCha20-Poly1305). --docker-context instead writes \
             one machine as an archive for `docker context import NAME FILE`.

@@ -19,8 +19,13 @@ public struct EngineBundle: Sendable, Equatable {
         public var description: String
     }
 
-    /// Reads the folder: its .deb files and each one's Architecture (with `dpkg-deb`).
-    public static func inspect(_ path: String) throws -> EngineBundle {
+    /// Reads the folder: its .deb files and each one's Architecture, with one `dpkg-deb` run
+    /// per package inside a single shell, on a thread of its own (never the cooperative pool).
+    public static func inspect(_ path: String) async throws -> EngineBundle {
+        try await OffPool.run("bundle \(path)") { try inspectBlocking(path) }
+    }
+
+    static func inspectBlocking(_ path: String) throws -> EngineBundle {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue else {
             throw Unusable(description: "bundle \(path) is not a folder; give a folder of .deb files (docker.io and what it depends on)")
@@ -30,22 +35,23 @@ public struct EngineBundle: Sendable, Equatable {
         guard let dpkgDeb = ["/usr/bin/dpkg-deb", "/bin/dpkg-deb"].first(where: FileManager.default.isExecutableFile) else {
             throw Unusable(description: "reading bundle \(path) needs dpkg-deb on this computer (Debian's dpkg package)")
         }
-        var packages: [Package] = []
-        for f in debs {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: dpkgDeb)
-            p.arguments = ["-f", path + "/" + f, "Architecture"]
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            let arch = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            guard p.terminationStatus == 0, !arch.isEmpty else { throw Unusable(description: "bundle \(path): \(f) is not a readable .deb") }
-            packages.append(Package(file: f, architecture: arch))
+        // One line per package, in order: its architecture, or "?" when it is not a readable .deb.
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "d=$1; shift; for f; do a=$(\"$d\" -f \"$f\" Architecture 2>/dev/null) && [ -n \"$a\" ] || a='?'; echo \"$a\"; done",
+                       "sh", dpkgDeb] + debs.map { path + "/" + $0 }
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let archs = String(decoding: data, as: UTF8.self).textLines().map(String.init)
+        guard p.terminationStatus == 0, archs.count == debs.count else {
+            throw Unusable(description: "bundle \(path): dpkg-deb could not read the packages")
         }
-        return EngineBundle(path: path, packages: packages)
+        if let i = archs.firstIndex(of: "?") { throw Unusable(description: "bundle \(path): \(debs[i]) is not a readable .deb") }
+        return EngineBundle(path: path, packages: zip(debs, archs).map { Package(file: $0, architecture: $1) })
     }
 
     /// Debian's name for `uname -m`.

@@ -82,11 +82,10 @@ public struct Provisioner: Sendable {
         if req.engine.install == .none && probe.dockerdPath == nil {
             throw ProvisionError(machine: req.name, step: "detect-os", reason: "dockerd is not installed and --engine-install is none; install Docker Engine on the host first or use --engine-install auto", resumable: false)
         }
-        // A bundle that cannot fit the host, or a host without a known package manager, is
-        // refused here, before anything is written.
-        if probe.dockerdPath == nil && (req.engine.installBundle != nil
-            || (req.engine.installURL == nil && OSFamily.detect(probe.release ?? OSRelease(id: "unknown")) == nil)) {
-            _ = try planInstall(req.name, probe, req.engine, resumable: false)
+        // A host the engine cannot be installed on (a bundle that does not fit, no known package
+        // manager) is refused here, before anything is written.
+        if probe.dockerdPath == nil {
+            _ = try await planInstall(req.name, probe, req.engine, resumable: false)
         }
 
         // The host is usable: claim the name and write the record.
@@ -185,7 +184,7 @@ public struct Provisioner: Sendable {
             }
             step = "install-engine"
             let installDetail = try await timed(log, step) { () -> (HostProbe, String) in
-                let plan = try planInstall(name, probe, config.engine, resumable: true)
+                let plan = try await planInstall(name, probe, config.engine, resumable: true)
                 let command: String, how: String
                 switch plan {
                 case .alreadyInstalled:
@@ -288,12 +287,12 @@ public struct Provisioner: Sendable {
         }
     }
 
-    private func planInstall(_ name: String, _ probe: HostProbe, _ engine: EngineSettings, resumable: Bool) throws -> EngineInstallPlan {
+    private func planInstall(_ name: String, _ probe: HostProbe, _ engine: EngineSettings, resumable: Bool) async throws -> EngineInstallPlan {
         let family = probe.release.flatMap(OSFamily.detect)
         var bundle: EngineBundle?
         if let path = engine.installBundle, probe.dockerdPath == nil {
             do {
-                let b = try EngineBundle.inspect(path)
+                let b = try await EngineBundle.inspect(path)
                 try b.check(family: family, machine: probe.architecture)
                 bundle = b
             } catch let e as EngineBundle.Unusable {

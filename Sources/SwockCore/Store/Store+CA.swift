@@ -89,9 +89,7 @@ extension Store {
     public func caKeyPEM(matching caPEM: String) -> Data? {
         guard let id = try? Store.caID(caPEM: caPEM) else { return nil }
         let fm = FileManager.default
-        if let own = fm.contents(atPath: certsDir + "/ca.pem"), (try? Store.caID(caPEM: String(decoding: own, as: UTF8.self))) == id {
-            return fm.contents(atPath: certsDir + "/ca-key.pem")
-        }
+        if ownCAID() == id { return fm.contents(atPath: certsDir + "/ca-key.pem") }
         return fm.contents(atPath: root + "/cas/\(id)/ca-key.pem")
     }
 

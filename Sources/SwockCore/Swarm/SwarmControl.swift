@@ -23,8 +23,8 @@ public struct SwarmControl: Sendable {
     /// Swarm mode and live-restore exclude each other in dockerd: switches live-restore off on
     /// the machine (daemon.json and a reload, over SSH; running containers are untouched) and
     /// waits until the daemon says so.
-    func prepareForSwarm(_ config: MachineConfig, _ c: EngineClient) async throws {
-        guard try await c.liveRestoreEnabled() else { return }
+    func prepareForSwarm(_ config: MachineConfig, _ c: EngineClient, _ state: LocalSwarmState) async throws {
+        guard state.liveRestoreEnabled else { return }
         let ssh = try await MachineSSH(store: store).connect(config)
         do {
             try await DaemonJSON.setLiveRestore(false, ssh: ssh)
@@ -34,7 +34,7 @@ public struct SwarmControl: Sendable {
             throw error
         }
         let deadline = ContinuousClock.now + .seconds(15)
-        while try await c.liveRestoreEnabled() {
+        while try await c.swarmState().liveRestoreEnabled {
             guard ContinuousClock.now < deadline else { throw SwarmError.liveRestoreStaysOn(config.name) }
             try await Task.sleep(for: .milliseconds(200))
         }
@@ -54,7 +54,7 @@ public struct SwarmControl: Sendable {
         if state.localNodeState != "inactive" {
             throw SwarmError.alreadyInSwarm(manager, role: state.controlAvailable ? "manager" : "worker")
         }
-        try await prepareForSwarm(config, c)
+        try await prepareForSwarm(config, c, state)
         return try await c.swarmInit(advertiseAddress: Self.swarmAddress(advertiseAddress ?? config.address),
                                      defaultAddressPool: defaultAddressPool)
     }
@@ -89,7 +89,7 @@ public struct SwarmControl: Sendable {
                 // A join that timed out before keeps retrying in the background ("pending"):
                 // start again from a clean state.
                 if state.localNodeState == "pending" || state.localNodeState == "error" { try? await c.swarmLeave(force: true) }
-                try await control.prepareForSwarm(config, c)
+                try await control.prepareForSwarm(config, c, state)
                 do {
                     try await c.swarmJoin(managers: [managerAddress], token: token, advertiseAddress: Self.swarmAddress(config.address))
                 } catch let e as EngineError {
@@ -143,7 +143,7 @@ public struct SwarmControl: Sendable {
         let state = try await c.swarmState()
         guard state.localNodeState != "inactive" else { return "not in a swarm" }
         // Another manager of the same swarm, from the store, to drain/demote/remove this node.
-        let other = await otherManager(than: name, nodeID: state.nodeID)
+        let other = await otherManager(than: name, nodeID: state.nodeID)?.client
         if state.controlAvailable {
             guard let other else {
                 guard force else { throw SwarmError.lastManager(name) }
@@ -202,24 +202,19 @@ public struct SwarmControl: Sendable {
         let s = try await client(config).swarmState()
         guard s.localNodeState == "active" else { throw SwarmError.notInSwarm(name) }
         if s.controlAvailable { return name }
-        for other in store.names() where other != name {
-            guard let oc = try? store.load(other) else { continue }
-            let c = EngineClient(endpoint: store.engineEndpoint(oc), timeout: .seconds(5))
-            guard let os = try? await c.swarmState(), os.localNodeState == "active", os.controlAvailable,
-                  let nodes = try? await c.nodes(), nodes.contains(where: { $0.id == s.nodeID }) else { continue }
-            return other
-        }
-        throw SwarmError.noReachableManager(name)
+        guard let other = await otherManager(than: name, nodeID: s.nodeID) else { throw SwarmError.noReachableManager(name) }
+        return other.name
     }
 
-    /// A client for a manager of the same swarm other than `name`, among the store's machines.
-    func otherManager(than name: String, nodeID: String) async -> EngineClient? {
+    /// A manager of the same swarm other than `name`, among the store's machines: its name and
+    /// a client for it.
+    func otherManager(than name: String, nodeID: String) async -> (name: String, client: EngineClient)? {
         for other in store.names() where other != name {
             guard let config = try? store.load(other) else { continue }
             let c = EngineClient(endpoint: store.engineEndpoint(config), timeout: .seconds(5))
             guard let s = try? await c.swarmState(), s.localNodeState == "active", s.controlAvailable,
                   let nodes = try? await c.nodes(), nodes.contains(where: { $0.id == nodeID }) else { continue }
-            return c
+            return (other, c)
         }
         return nil
     }
