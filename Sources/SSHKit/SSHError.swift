@@ -22,6 +22,8 @@ public enum SSHError: Error, Sendable, Equatable, CustomStringConvertible {
     case localIO(path: String, reason: String)
     case disconnected(host: String)
     case connectionLost(host: String, reason: String)
+    case forwardFailed(via: String, to: String, reason: String)
+    indirect case viaJumpHost(hop: String, SSHError)
 
     public var description: String {
         switch self {
@@ -67,6 +69,11 @@ public enum SSHError: Error, Sendable, Equatable, CustomStringConvertible {
             return "ssh: the connection to \(host) is closed"
         case .connectionLost(let host, let reason):
             return "ssh: lost the connection to \(host) (\(reason)); check that the host is up and reachable, then retry"
+        case .forwardFailed(let via, let to, let reason):
+            return "ssh: jump host \(via) cannot reach \(to): \(reason); check that \(to) is up and reachable from \(via), and that its sshd allows TCP forwarding"
+        case .viaJumpHost(let hop, let e):
+            let inner = e.description
+            return "ssh: jump host \(hop): " + (inner.hasPrefix("ssh: ") ? String(inner.dropFirst(5)) : inner)
         }
     }
 

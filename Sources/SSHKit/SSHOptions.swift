@@ -66,6 +66,9 @@ public struct SSHOptions: Sendable {
     public var deadPeerTimeout: Duration
     /// libssh reads ~/.ssh/config silently by default; we do not unless asked.
     public var readUserConfig: Bool
+    /// Jump hosts to go through, first hop first (`ssh -J a,b`); each is verified against
+    /// `knownHostsPath` with `hostKeyPolicy` and authenticated with `auth`, like the target.
+    public var proxyJump: [SSHTarget] = []
     public var logger: Logger
 
     public init(

@@ -17,36 +17,77 @@ public final class SSHSession: @unchecked Sendable {
     var sftpHandle: sftp_session?
     let rootState = LockedValue<RootAccess>()
     let sudoPassword = LockedValue<String>()
+    /// The jump hosts this session travels through (`options.proxyJump`), first hop first. They
+    /// end after this session has.
+    let jumps: [SSHForwarder]
 
-    private init(target: SSHTarget, options: SSHOptions, worker: SSHWorkerThread, session: ssh_session, fingerprint: String) {
+    private init(target: SSHTarget, options: SSHOptions, worker: SSHWorkerThread, session: ssh_session, fingerprint: String,
+                 jumps: [SSHForwarder]) {
         self.target = target
         self.options = options
         self.worker = worker
         self.session = session
         self.hostKeyFingerprint = fingerprint
+        self.jumps = jumps
     }
 
     deinit {
         let s = session
         let sftp = sftpHandle
         let w = worker
-        if s != nil {
+        let jumps = jumps
+        if s != nil || !jumps.isEmpty {
             w.submit {
                 if let sftp { sftp_free(sftp) }
                 if let s { ssh_disconnect(s); ssh_free(s) }
+                for j in jumps.reversed() { j.stop() }
             }
         }
         w.stop()
     }
 
-    /// Connect, verify the host key per `options.hostKeyPolicy`, and authenticate.
+    /// The `SHA256:...` host keys of the jump hosts, first hop first (all verified like the target's).
+    public var jumpHostFingerprints: [(hop: SSHTarget, fingerprint: String)] { jumps.map { ($0.hop, $0.fingerprint) } }
+
+    /// Connect, verify the host key per `options.hostKeyPolicy`, and authenticate. With
+    /// `options.proxyJump`, each jump host is reached through the one before it (a direct-tcpip
+    /// channel, as `ssh -J`), its host key verified and pinned in the same known_hosts file.
     public static func connect(to target: SSHTarget, options: SSHOptions) async throws -> SSHSession {
+        var chain: [SSHForwarder] = []
+        do {
+            var hopOptions = options
+            hopOptions.proxyJump = []
+            for hop in options.proxyJump {
+                do {
+                    let via = chain.last
+                    let (s, fp, worker) = try await retryingDroppedHandshakes(hop, options) {
+                        try await connectRaw(to: hop, options: hopOptions, via: via)
+                    }
+                    worker.stop()
+                    chain.append(try SSHForwarder(session: s, hop: hop, fingerprint: fp))
+                } catch let e as SSHError {
+                    throw SSHError.viaJumpHost(hop: hop.description, e)
+                }
+            }
+            let via = chain.last
+            let (s, fp, worker) = try await retryingDroppedHandshakes(target, options) {
+                try await connectRaw(to: target, options: options, via: via)
+            }
+            return SSHSession(target: target, options: options, worker: worker, session: s, fingerprint: fp, jumps: chain)
+        } catch {
+            for j in chain.reversed() { j.stop() }
+            throw error
+        }
+    }
+
+    private static func retryingDroppedHandshakes<T>(_ target: SSHTarget, _ options: SSHOptions,
+                                                      _ body: () async throws -> T) async throws -> T {
         // sshd drops handshakes beyond its MaxStartups at random ("reset", "disconnected"):
         // those, and only those, are worth another try.
         var attempt = 0
         while true {
             do {
-                return try await connectOnce(to: target, options: options)
+                return try await body()
             } catch let e as SSHError {
                 guard case .connectFailed(_, _, let reason) = e, attempt < 2,
                       ["reset", "disconnected", "closed", "banner", "kex"].contains(where: { reason.lowercased().contains($0) }) else {
@@ -59,10 +100,14 @@ public final class SSHSession: @unchecked Sendable {
         }
     }
 
-    private static func connectOnce(to target: SSHTarget, options: SSHOptions) async throws -> SSHSession {
+    /// One connect + verify + authenticate, directly or through `via` (a fresh channel each time),
+    /// on a new session thread. Returns the session with its thread.
+    private static func connectRaw(to target: SSHTarget, options: SSHOptions,
+                                   via: SSHForwarder?) async throws -> (ssh_session, String, SSHWorkerThread) {
         guard !target.host.isEmpty else { throw SSHError.invalidTarget("empty host name; pass an IP address or a host name") }
         guard (1...65535).contains(target.port) else { throw SSHError.invalidTarget("port \(target.port) is out of range 1-65535") }
         guard !target.user.isEmpty else { throw SSHError.invalidTarget("empty user name") }
+        let fd = try await via?.open(host: target.host, port: target.port)
         let worker = SSHWorkerThread(name: "ssh \(target.host)")
         let timeout = SSHError.connectTimedOut(host: target.host, port: target.port, seconds: options.overallConnectDeadline.timeInterval)
         do {
@@ -72,9 +117,9 @@ public final class SSHSession: @unchecked Sendable {
                 onLateResult: { (late: Result<(ssh_session, String), Error>) in
                     if case .success(let (s, _)) = late { ssh_disconnect(s); ssh_free(s) }
                 },
-                { try Connector(target: target, options: options).connect() }
+                { try Connector(target: target, options: options, socket: fd).connect() }
             )
-            return SSHSession(target: target, options: options, worker: worker, session: s, fingerprint: fp)
+            return (s, fp, worker)
         } catch {
             worker.stop()
             throw error
@@ -86,7 +131,18 @@ public final class SSHSession: @unchecked Sendable {
         _ = try? await worker.run { [self] in
             if let sftp = sftpHandle { sftp_free(sftp); sftpHandle = nil }
             if let s = session { ssh_disconnect(s); ssh_free(s); session = nil }
+            for j in jumps.reversed() { j.stop() }
         }
+    }
+
+    /// A TCP connection from the last jump host to `host:port` (for a local port forward), bridged
+    /// to `socket`, which the forward owns from now on. Only for sessions that have jump hosts.
+    public func forwardFromLastJump(to host: String, port: Int, bridging socket: Int32) async throws {
+        guard let last = jumps.last else {
+            Glibc.close(socket)
+            throw SSHError.invalidTarget("no jump host to forward from")
+        }
+        _ = try await last.open(host: host, port: port, bridging: socket)
     }
 
     /// Sends a keepalive; fails when the peer is gone.
@@ -107,6 +163,8 @@ public final class SSHSession: @unchecked Sendable {
 private struct Connector {
     let target: SSHTarget
     let options: SSHOptions
+    /// A connected socket to use instead of connecting (a channel through a jump host).
+    var socket: Int32?
 
     func connect() throws -> (ssh_session, String) {
         guard let s = ssh_new() else { throw SSHError.connectFailed(host: target.host, port: target.port, reason: "out of memory") }
@@ -121,7 +179,7 @@ private struct Connector {
                 }
                 throw SSHError.connectFailed(host: target.host, port: target.port, reason: Self.cleanConnectError(msg))
             }
-            Self.watchForDeadPeer(fd: ssh_get_fd(s), within: options.deadPeerTimeout)
+            if socket == nil { Self.watchForDeadPeer(fd: ssh_get_fd(s), within: options.deadPeerTimeout) }
             let fp = try verifyHostKey(s)
             try authenticate(s)
             LibSSH.setTimeout(s, options.ioTimeout)
@@ -162,6 +220,11 @@ private struct Connector {
     }
 
     private func configure(_ s: ssh_session) throws {
+        if let socket {
+            // libssh uses it instead of connecting, and closes it with the session.
+            var fd = socket
+            ssh_options_set(s, SSH_OPTIONS_FD, &fd)
+        }
         guard LibSSH.setString(s, SSH_OPTIONS_HOST, target.host) else {
             throw SSHError.invalidTarget("invalid host \"\(target.host)\": \(LibSSH.lastError(s))")
         }

@@ -25,6 +25,7 @@ final class SSHWorkerThread: @unchecked Sendable {
     }
 
     private func loop() {
+        Self.blockSIGPIPE()
         while true {
             condition.lock()
             while jobs.isEmpty && !stopping { condition.wait() }
@@ -36,6 +37,16 @@ final class SSHWorkerThread: @unchecked Sendable {
             condition.unlock()
             job()
         }
+    }
+
+    /// A write to a socket whose peer has gone (a jump host's channel, sshd dying) must fail with
+    /// EPIPE, not kill the process: libssh does not pass MSG_NOSIGNAL everywhere. SIGPIPE is
+    /// blocked on the threads that run libssh (it stays pending there, harmlessly).
+    static func blockSIGPIPE() {
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGPIPE)
+        pthread_sigmask(SIG_BLOCK, &set, nil)
     }
 
     /// Queue `body` on the thread; runs after everything queued before it.

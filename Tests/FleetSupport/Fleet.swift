@@ -41,9 +41,11 @@ public enum Fleet {
     }
 
     /// Boots (or finds running) the named hosts. Results are cached per process.
-    public static func up(_ names: [String], variant: String = "base") async throws -> [FleetHost] {
+    /// `nets`: the host's networks, first one first (`outer`, `lan1`...`lan9`; machines/README.md).
+    public static func up(_ names: [String], variant: String = "base", nets: String? = nil) async throws -> [FleetHost] {
         if let why = unavailableReason { throw Failure(description: "fleet unavailable: \(why)") }
-        var r = try await Subprocess.run([script, "up", "--variant", variant] + names)
+        let args = [script, "up", "--variant", variant] + (nets.map { ["--nets", $0] } ?? []) + names
+        var r = try await Subprocess.run(args)
         let halted = names.filter { r.stderrText.contains("host \($0) stopped while booting") || r.stderrText.contains("host \($0) (") }
         if r.status != 0 && !halted.isEmpty {
             // Seen about once in 60 boots with the whole suite running on 2 cores: a host
@@ -51,7 +53,7 @@ public enum Fleet {
             // lines). Those hosts start again from a pristine disk; `up` boots what is not running.
             print("fleet: retrying `up \(names.joined(separator: " "))` with \(halted.joined(separator: " ")) pristine, after: \(r.stderrText)")
             try await down(halted)
-            r = try await Subprocess.run([script, "up", "--variant", variant] + names)
+            r = try await Subprocess.run(args)
         }
         guard r.status == 0 else {
             throw Failure(description: "machines/fleet up \(names.joined(separator: " ")) failed (\(r.status)): \(r.stderrText)")
@@ -71,20 +73,27 @@ public enum Fleet {
     /// Like `up`, but each host starts from a pristine disk (any earlier host of that name is
     /// torn down first): for tests that install or change things.
     /// The hosts belong to the running test: `FleetSlot` tears them down when it ends.
-    public static func fresh(_ names: [String], variant: String = "base") async throws -> [FleetHost] {
+    public static func fresh(_ names: [String], variant: String = "base", nets: String? = nil) async throws -> [FleetHost] {
         FleetLease.current?.add(names)
         if unavailableReason == nil { try await down(names) }
-        return try await up(names, variant: variant)
+        return try await up(names, variant: variant, nets: nets)
     }
 
     /// `fresh` for a fixture that several tests share: the hosts stay up for the whole run
     /// (scripts/test tears the fleet down at the end).
-    public static func freshShared(_ names: [String], variant: String = "base") async throws -> [FleetHost] {
-        try await FleetLease.$current.withValue(nil) { try await fresh(names, variant: variant) }
+    public static func freshShared(_ names: [String], variant: String = "base", nets: String? = nil) async throws -> [FleetHost] {
+        try await FleetLease.$current.withValue(nil) { try await fresh(names, variant: variant, nets: nets) }
     }
 
-    public static func fresh(_ name: String, variant: String = "base") async throws -> FleetHost {
-        try await fresh([name], variant: variant)[0]
+    public static func fresh(_ name: String, variant: String = "base", nets: String? = nil) async throws -> FleetHost {
+        try await fresh([name], variant: variant, nets: nets)[0]
+    }
+
+    /// The host's address on one of its networks.
+    public static func ip(_ name: String, on net: String) async throws -> String {
+        let r = try await Subprocess.run([script, "ip", name, net])
+        guard r.status == 0 else { throw Failure(description: "fleet ip \(name) \(net): \(r.stderrText)") }
+        return r.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     public static func up(_ name: String, variant: String = "base") async throws -> FleetHost {
