@@ -115,7 +115,12 @@ final class SSHForwarder: @unchecked Sendable {
             while true {
                 let (requests, stopping) = owner.takeRequests()
                 if stopping || ssh_is_connected(s) == 0 {
-                    for r in requests { if let b = r.bridging { Glibc.close(b) }; r.done(.failure(.disconnected(host: owner.hop.host))) }
+                    // From now on `open` refuses at once; what was queued meanwhile fails here.
+                    owner.lock.lock(); owner.stopping = true; owner.lock.unlock()
+                    for r in requests + owner.takeRequests().requests {
+                        if let b = r.bridging { Glibc.close(b) }
+                        r.done(.failure(.disconnected(host: owner.hop.host)))
+                    }
                     break
                 }
                 for r in requests { open(r) }

@@ -24,7 +24,7 @@ struct Config: AsyncParsableCommand {
                 --tlscacert=\(dir)/ca.pem
                 --tlscert=\(dir)/cert.pem
                 --tlskey=\(dir)/key.pem
-                -H=\(config.engineURL)
+                -H=\(config.clientURL)
 
                 """)
         }

@@ -52,6 +52,11 @@ struct Env: AsyncParsableCommand {
                     throw UserFacingError("Host is not running (\(status.state.rawValue)\(status.error.map { ": \($0)" } ?? ""))")
                 }
             }
+            if config.isBehindJumpHosts {
+                // The daemon is not reachable from here: DOCKER_HOST is our forward over SSH.
+                let pid = try await TunnelService(store: store).ensureRunning(config, executable: Tunnel.executable)
+                Output.err("# \(config.name) is behind \(config.ssh.proxyJump!.map(\.description).joined(separator: ", ")): its Engine API is forwarded to \(config.clientURL) (pid \(pid); `swock-machine tunnel --stop \(config.name)` ends it)")
+            }
             var vars = store.dockerEnvironment(config)
             if noProxy {
                 let existing = ProcessInfo.processInfo.environment["NO_PROXY"] ?? ProcessInfo.processInfo.environment["no_proxy"] ?? ""

@@ -113,7 +113,8 @@ struct List: AsyncParsableCommand {
         let files = ["ca.pem", "cert.pem", "key.pem"].map { f in
             FileManager.default.contents(atPath: dir + "/" + f).map { String(decoding: $0, as: UTF8.self) } ?? "missing:\(c.name)"
         }
-        return ([c.engineURL, String(c.ssh.port)] + files).joined(separator: "|")
+        let hops = (c.ssh.proxyJump ?? []).map(\.description).joined(separator: ",")
+        return ([c.engineURL, String(c.ssh.port), hops] + files).joined(separator: "|")
     }
 
     func activeName(_ store: Store) -> String? {

@@ -18,7 +18,7 @@ struct URLCommand: AsyncParsableCommand {
             let (store, config) = try global.loadMachine(machine.name)
             let status = await MachineStatus.probe(config, store: store, timeout: .seconds(3))
             guard status.state == .running else { throw UserFacingError("Host is not running") }
-            Output.out(config.engineURL + "\n")
+            Output.out(config.clientURL + "\n")
         }
     }
 }

@@ -49,7 +49,11 @@ struct Use: AsyncParsableCommand {
             try store.setActiveMachine(name)
             Output.err("Active machine: \(name)")
             if dockerContext {
-                Output.err("Docker CLI context: \(name) (`docker ps` now talks to \(config.engineURL))")
+                if config.isBehindJumpHosts {
+                    let pid = try await TunnelService(store: store).ensureRunning(config, executable: Tunnel.executable)
+                    Output.err("Engine API of \(name) forwarded over SSH to \(config.clientURL) (pid \(pid))")
+                }
+                Output.err("Docker CLI context: \(name) (`docker ps` now talks to \(config.clientURL))")
                 let env = ProcessInfo.processInfo.environment
                 if let host = env["DOCKER_HOST"], !host.isEmpty {
                     Output.err("Note: DOCKER_HOST=\(host) in this shell overrides the context; clear it with `eval \"$(swock-machine env --unset)\"`")

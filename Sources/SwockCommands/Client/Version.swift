@@ -23,7 +23,7 @@ struct Version: AsyncParsableCommand {
             }
             let (store, config) = try global.loadMachine(name)
             do {
-                let v = try await EngineClient(endpoint: store.engineEndpoint(config), timeout: .seconds(5)).version()
+                let v = try await EngineClient(endpoint: EngineRoute.endpoint(config, store: store, budget: .seconds(10)), timeout: .seconds(5)).version()
                 Output.out(v.version + "\n")
             } catch let e as EngineError {
                 switch e {

@@ -37,6 +37,10 @@ struct Create: AsyncParsableCommand {
     @Option(name: .customLong("generic-ssh-port"), help: "SSH port.")
     var sshPort = 22
 
+    @Option(name: .customLong("generic-ssh-proxy-jump"),
+            help: ArgumentHelp("Reach the server through bastions, first hop first, as ssh -J (in-process; each hop's host key is pinned too). The Engine API is then forwarded to 127.0.0.1 over SSH (see `tunnel`).", valueName: "[user@]host[:port][,...]"))
+    var proxyJump: String?
+
     @Option(name: .customLong("generic-sudo-password-env"), help: ArgumentHelp("When sudo asks for a password: the environment variable that holds it (kept in the store, 0600; never on a command line).", valueName: "var"))
     var sudoPasswordEnv: String?
 
@@ -154,6 +158,9 @@ struct Create: AsyncParsableCommand {
         var r = CreateRequest(name: name, address: address)
         r.sshUser = sshUser
         r.sshPort = sshPort
+        if let proxyJump {
+            do { r.proxyJump = try JumpHost.parseList(proxyJump) } catch { throw UserFacingError("--generic-ssh-proxy-jump: \(error)") }
+        }
         r.sshKeyPath = sshKey
         r.sshKeyPassphrase = ProcessInfo.processInfo.environment["SWOCK_SSH_KEY_PASSPHRASE"]
         r.sshPassword = sshPassword ?? ProcessInfo.processInfo.environment["SWOCK_GENERIC_SSH_PASSWORD"]

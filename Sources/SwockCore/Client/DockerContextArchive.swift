@@ -9,7 +9,7 @@ extension DockerContexts {
     public static func exportArchive(machine: MachineConfig, store: Store) throws -> Data {
         let name = machine.name
         try validateName(name)
-        let meta = try metaJSON(name: name, host: machine.engineURL, storeRoot: nil)
+        let meta = try metaJSON(name: name, host: machine.clientURL, storeRoot: nil)
         var entries: [Tar.Entry] = [.file("meta.json", meta, mode: 0o644), .directory("tls"), .directory("tls/docker")]
         for f in ["ca.pem", "cert.pem", "key.pem"] {
             entries.append(.file("tls/docker/\(f)", Data(try store.readMachineFile(name, f).utf8)))

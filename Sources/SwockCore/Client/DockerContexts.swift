@@ -134,7 +134,7 @@ public struct DockerContexts: Sendable {
         let ca = try store.readMachineFile(name, "ca.pem")
         let cert = try store.readMachineFile(name, "cert.pem")
         let key = try store.readMachineFile(name, "key.pem")
-        let meta = try Self.metaJSON(name: name, host: machine.engineURL, storeRoot: store.root)
+        let meta = try Self.metaJSON(name: name, host: machine.clientURL, storeRoot: store.root)
         try makeDirectory(root)
         try withLock {
             if exists(name: name) && !isOurs(name: name) { throw DockerContextError.notOurs(name) }

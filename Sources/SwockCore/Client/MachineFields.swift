@@ -7,7 +7,7 @@ public func machineFields(config c: MachineConfig, store: Store, status: Machine
         "Name": c.name,
         "Driver": c.driver, "DriverName": c.driver,
         "Address": c.address, "IP": c.address,
-        "URL": c.engineURL,
+        "URL": c.clientURL,
         "Active": active ? "*" : "-",
         "ActiveHost": active ? "true" : "false",
         "SSHUser": c.ssh.user, "SSHPort": String(c.ssh.port),

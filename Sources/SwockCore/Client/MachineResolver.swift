@@ -21,7 +21,7 @@ public struct MachineResolver: Sendable {
     /// The machine DOCKER_HOST points at, if it is one of ours.
     public func machineMatching(dockerHost: String) -> String? {
         for (name, result) in store.list() {
-            if case .success(let c) = result, c.engineURL == dockerHost { return name }
+            if case .success(let c) = result, c.clientURL == dockerHost { return name }
         }
         return nil
     }

@@ -1,4 +1,5 @@
 import EngineAPI
+import SSHKit
 import Foundation
 import SwockSupport
 
@@ -23,7 +24,16 @@ public struct MachineStatus: Sendable, Equatable {
     public static func probe(_ config: MachineConfig, store: Store, timeout: Duration) async -> MachineStatus {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
-        let client = EngineClient(endpoint: store.engineEndpoint(config), timeout: timeout)
+        let endpoint: EngineEndpoint
+        do {
+            endpoint = try await EngineRoute.endpoint(config, store: store, budget: timeout)
+        } catch {
+            // Behind jump hosts: the SSH route itself failed.
+            if case SSHError.connectTimedOut = error { return MachineStatus(state: .timeout, error: "no answer within \(Self.seconds(timeout))") }
+            let text = "\(error)"
+            return MachineStatus(state: .error, error: text.count > 60 ? String(text.prefix(57)) + "..." : text)
+        }
+        let client = EngineClient(endpoint: endpoint, timeout: max(deadline - clock.now, .milliseconds(100)))
         do {
             let v = try await client.version()
             var warning: String?
@@ -36,6 +46,8 @@ public struct MachineStatus: Sendable, Equatable {
             switch error {
             case .connectionRefused, .timedOut, .unreachable, .connectionClosed, .network:
                 let left = deadline - clock.now
+                // Through jump hosts, SSH has just answered (the route is up).
+                if config.isBehindJumpHosts { return MachineStatus(state: .stopped, error: nil) }
                 if left > .milliseconds(50), await TCPProbe.isOpen(host: config.address, port: config.ssh.port, timeout: left) {
                     return MachineStatus(state: .stopped, error: nil)
                 }

@@ -7,6 +7,11 @@ public enum TCPProbe {
         (try? await OffPool.run("tcp probe \(host)") { openBlocking(host: host, port: port, timeoutMs: Int32(timeout.timeInterval * 1000)) }) ?? false
     }
 
+    /// Does something listen on 127.0.0.1:`port` right now (a local connect answers at once)?
+    public static func acceptsNow(port: Int) -> Bool {
+        openBlocking(host: "127.0.0.1", port: port, timeoutMs: 500)
+    }
+
     static func openBlocking(host: String, port: Int, timeoutMs: Int32) -> Bool {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)

@@ -18,18 +18,22 @@ public struct EngineReadiness: Sendable {
     /// Waits until the daemon answers `/version` over mutual TLS. With `ssh`, a timeout fetches
     /// the daemon's log through it for the error.
     public func waitForTLS(_ config: MachineConfig, ssh: SSHSession?) async throws -> EngineVersion {
-        let client = EngineClient(endpoint: store.engineEndpoint(config), timeout: .seconds(3))
         let clock = ContinuousClock()
         let deadline = clock.now + within
         var lastError: Error?
-        while clock.now < deadline {
-            do {
-                return try await client.version()
-            } catch {
-                lastError = error
-                try await Task.sleep(for: .milliseconds(250))
+        let answered: EngineVersion? = try await EngineRoute.withEndpoint(config, store: store, through: ssh) { endpoint in
+            let client = EngineClient(endpoint: endpoint, timeout: .seconds(3))
+            while clock.now < deadline {
+                do {
+                    return try await client.version()
+                } catch {
+                    lastError = error
+                    try await Task.sleep(for: .milliseconds(250))
+                }
             }
+            return nil
         }
+        if let answered { return answered }
         var reason = "the daemon did not answer at \(config.engineURL) within \(Int(within.timeInterval)) s (\(lastError.map { "\($0)" } ?? "no answer"))"
         if let ssh { reason += "; daemon log: \(await Self.daemonLog(ssh: ssh, initSystem: config.initSystem))" }
         throw EngineNotAnswering(machine: config.name, reason: reason)

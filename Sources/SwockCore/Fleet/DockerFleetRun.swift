@@ -18,11 +18,12 @@ public struct DockerFleetRun: Sendable {
         self.collect = collect
     }
 
-    /// What a run for `config` gets: `base` with any docker target removed, then the machine's.
-    public func environment(for config: MachineConfig, base: [String: String]) -> [String: String] {
+    /// What a run for `config` gets: `base` with any docker target removed, then the machine's
+    /// (`host`: DOCKER_HOST when this process forwards the Engine API itself).
+    public func environment(for config: MachineConfig, base: [String: String], host: String? = nil) -> [String: String] {
         var env = base
         for k in ["DOCKER_CONTEXT"] + Store.dockerEnvironmentKeys { env.removeValue(forKey: k) }
-        for (k, v) in store.dockerEnvironment(config) { env[k] = v }
+        for (k, v) in store.dockerEnvironment(config, host: host) { env[k] = v }
         return env
     }
 
@@ -47,8 +48,10 @@ public struct DockerFleetRun: Sendable {
         let collect = self.collect
         let out = CollectedOutput(), err = CollectedOutput()
         do {
+            // Behind jump hosts: through this process's own forward (no tunnel left behind).
+            let host = config.isBehindJumpHosts ? try await EngineRoute.endpoint(config, store: store, budget: .seconds(15)).url : nil
             let exit = try await LocalProcess.run(
-                argv, environment: environment(for: config, base: base), timeout: timeout,
+                argv, environment: environment(for: config, base: base, host: host), timeout: timeout,
                 onStdout: { d in if collect { out.append(d) }; sink.output(host: index, stderr: false, d) },
                 onStderr: { d in if collect { err.append(d) }; sink.output(host: index, stderr: true, d) })
             var o = HostOutcome.finished(name: name, exitStatus: exit.status, signal: exit.signal,

@@ -42,9 +42,11 @@ public struct MachineSSH: Sendable {
     }
 
     public func options(for config: MachineConfig, policy: HostKeyPolicy = .strict, password: String? = nil) -> SSHOptions {
-        SSHOptions(knownHostsPath: store.resolve(config.ssh.knownHostsPath), hostKeyPolicy: policy,
-                   auth: authMethods(for: config.ssh, password: password), connectTimeout: connectTimeout,
-                   logger: logger)
+        var o = SSHOptions(knownHostsPath: store.resolve(config.ssh.knownHostsPath), hostKeyPolicy: policy,
+                           auth: authMethods(for: config.ssh, password: password), connectTimeout: connectTimeout,
+                           logger: logger)
+        o.proxyJump = (config.ssh.proxyJump ?? []).map { $0.target(defaultUser: config.ssh.user) }
+        return o
     }
 
     /// Connects to a machine of the store. Its host key must match the pinned one; a record with
@@ -63,9 +65,12 @@ public struct MachineSSH: Sendable {
 
     /// Connects to a host that has no record yet (create's pre-checks), pinning its key into
     /// `knownHostsPath` by `policy`.
-    public func connect(_ target: SSHTarget, knownHostsPath: String, policy: HostKeyPolicy, auth: [SSHAuthMethod]) async throws -> SSHSession {
-        try await connect(target, options: SSHOptions(knownHostsPath: knownHostsPath, hostKeyPolicy: policy, auth: auth,
-                                                      connectTimeout: connectTimeout, logger: logger), budget: nil)
+    public func connect(_ target: SSHTarget, knownHostsPath: String, policy: HostKeyPolicy, auth: [SSHAuthMethod],
+                        proxyJump: [JumpHost] = []) async throws -> SSHSession {
+        var o = SSHOptions(knownHostsPath: knownHostsPath, hostKeyPolicy: policy, auth: auth,
+                           connectTimeout: connectTimeout, logger: logger)
+        o.proxyJump = proxyJump.map { $0.target(defaultUser: target.user) }
+        return try await connect(target, options: o, budget: nil)
     }
 
     /// The one place sessions to machines are opened.

@@ -10,6 +10,8 @@ public struct CreateRequest: Sendable {
     /// A private key file; nil means the agent, then the default keys (or the password).
     public var sshKeyPath: String?
     public var sshKeyPassphrase: String?
+    /// Bastions to go through, first hop first (`--generic-ssh-proxy-jump`).
+    public var proxyJump: [JumpHost] = []
     /// For hosts that only take a password: used once to install a generated key.
     public var sshPassword: String?
     /// The password sudo asks for (kept in the store, 0600, for later root commands).

@@ -32,7 +32,7 @@ public struct Provisioner: Sendable {
         do {
             return try await createChecked(req)
         } catch let e as ProvisionError where keepRecordOnEarlyFailure && !e.resumable && e.step != "check flags" {
-            var config = newRecord(req)
+            var config = try newRecord(req)
             config.provisioning.phase = .failed
             config.provisioning.lastError = "\(e.step): \(e.reason)"
             config.provisioning.lastAttemptAt = Date()
@@ -59,9 +59,9 @@ public struct Provisioner: Sendable {
             ssh = try await timed(log, "connect") {
                 let s = try await MachineSSH(store: store, connectTimeout: connectTimeout, logger: logger).connect(
                     SSHTarget(host: req.address, port: req.sshPort, user: req.sshUser),
-                    knownHostsPath: staging + "/known_hosts", policy: req.hostKeyPolicy, auth: auth)
+                    knownHostsPath: staging + "/known_hosts", policy: req.hostKeyPolicy, auth: auth, proxyJump: req.proxyJump)
                 if let pw = req.sudoPassword { s.useSudoPassword(pw) }
-                return (s, "\(req.sshUser)@\(req.address):\(req.sshPort), host key \(s.hostKeyFingerprint)")
+                return (s, "\(req.sshUser)@\(req.address):\(req.sshPort)\(Self.viaText(s)), host key \(s.hostKeyFingerprint)")
             }
         } catch {
             throw ProvisionError(machine: req.name, step: "connect", reason: "\(error)", resumable: false)
@@ -89,7 +89,7 @@ public struct Provisioner: Sendable {
         }
 
         // The host is usable: claim the name and write the record.
-        var config = newRecord(req)
+        var config = try newRecord(req)
         config.host = facts(probe)
         config.engine.dockerdPath = probe.dockerdPath
         config.provisioning.stepsDone = log.records
@@ -105,14 +105,24 @@ public struct Provisioner: Sendable {
         return done
     }
 
-    private func newRecord(_ req: CreateRequest) -> MachineConfig {
+    /// " via user@bastion:22 (SHA256:...), ..." for a session through jump hosts.
+    static func viaText(_ s: SSHSession) -> String {
+        let hops = s.jumpHostFingerprints
+        return hops.isEmpty ? "" : " via " + hops.map { "\($0.hop) (\($0.fingerprint))" }.joined(separator: ", ")
+    }
+
+    private func newRecord(_ req: CreateRequest) throws -> MachineConfig {
         let authMode: SSHSettings.AuthMode = req.sshKeyPath != nil ? .key : (req.sshPassword != nil ? .generatedKey : .agentOrDefaultKeys)
-        return MachineConfig(
-            name: req.name, address: req.address,
-            ssh: SSHSettings(user: req.sshUser, port: req.sshPort, authMode: authMode,
-                             keyPath: req.sshKeyPath.map { ($0 as NSString).expandingTildeInPath },
-                             knownHostsPath: Store.knownHostsPath(req.name)),
-            engine: req.engine, tls: TLSSettings(keyType: req.keyType.rawValue, extraSANs: req.extraSANs), labels: req.labels)
+        var ssh = SSHSettings(user: req.sshUser, port: req.sshPort, authMode: authMode,
+                              keyPath: req.sshKeyPath.map { ($0 as NSString).expandingTildeInPath },
+                              knownHostsPath: Store.knownHostsPath(req.name))
+        var engine = req.engine
+        if !req.proxyJump.isEmpty {
+            ssh.proxyJump = req.proxyJump
+            engine.forwardPort = try EngineTunnel.freeLocalPort()
+        }
+        return MachineConfig(name: req.name, address: req.address, ssh: ssh, engine: engine,
+                             tls: TLSSettings(keyType: req.keyType.rawValue, extraSANs: req.extraSANs), labels: req.labels)
     }
 
     // MARK: - provision (resume / re-run)
@@ -134,7 +144,7 @@ public struct Provisioner: Sendable {
         do {
             ssh = try await timed(log, "connect") {
                 let s = try await MachineSSH(store: store, connectTimeout: connectTimeout, logger: logger).connect(config)
-                return (s, "\(config.ssh.user)@\(config.address):\(config.ssh.port), host key \(s.hostKeyFingerprint)")
+                return (s, "\(config.ssh.user)@\(config.address):\(config.ssh.port)\(Self.viaText(s)), host key \(s.hostKeyFingerprint)")
             }
         } catch {
             try? recordFailure(name, step: "connect", error)

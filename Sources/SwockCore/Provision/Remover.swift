@@ -44,6 +44,7 @@ public struct Remover: Sendable {
             guard force else { throw RemoteCleanupFailed(machine: name, reason: "\(error)") }
             warning = "the host \(config.address) was not cleaned (\(error)); our drop-in and certificates may still be there"
         }
+        TunnelService(store: store).stop(name)
         try store.remove(name)
         return warning
     }

@@ -36,10 +36,20 @@ public struct MachineConfig: Codable, Sendable, Equatable {
         self.updatedAt = now
     }
 
-    /// `tcp://ADDRESS:PORT` (IPv6 addresses bracketed).
+    /// `tcp://ADDRESS:PORT` (IPv6 addresses bracketed): where the daemon itself listens.
     public var engineURL: String {
         let h = address.contains(":") ? "[\(address)]" : address
         return "tcp://\(h):\(engine.port)"
+    }
+
+    /// The machine is reached through jump hosts (`--generic-ssh-proxy-jump`).
+    public var isBehindJumpHosts: Bool { !(ssh.proxyJump ?? []).isEmpty }
+
+    /// Where a docker client on this machine connects: `engineURL`, or for a machine behind jump
+    /// hosts the local end of the forward that `swock-machine tunnel` serves.
+    public var clientURL: String {
+        if isBehindJumpHosts, let p = engine.forwardPort { return "tcp://127.0.0.1:\(p)" }
+        return engineURL
     }
 }
 
@@ -59,6 +69,9 @@ public struct SSHSettings: Codable, Sendable, Equatable {
     public var keyPath: String?
     /// The pinned host key, relative to the store.
     public var knownHostsPath: String
+    /// Bastions between the client and the machine, first hop first (their keys are pinned in
+    /// `knownHostsPath` too).
+    public var proxyJump: [JumpHost]?
 
     public init(user: String, port: Int, authMode: AuthMode, keyPath: String?, knownHostsPath: String) {
         self.user = user
@@ -88,6 +101,9 @@ public struct EngineSettings: Codable, Sendable, Equatable {
     public var installURL: String?
     /// `--engine-install bundle:PATH`: a local folder of .deb files (absolute path).
     public var installBundle: String?
+    /// For a machine behind jump hosts: the local port (127.0.0.1) where `swock-machine tunnel`
+    /// forwards the Engine API over SSH, chosen at create.
+    public var forwardPort: Int?
     /// Filled after provisioning.
     public var version: String?
     public var dockerdPath: String?

@@ -16,8 +16,8 @@ public struct SwarmControl: Sendable {
         self.timeout = timeout
     }
 
-    func client(_ config: MachineConfig) -> EngineClient {
-        EngineClient(endpoint: store.engineEndpoint(config), timeout: timeout)
+    func client(_ config: MachineConfig, timeout: Duration? = nil) async throws -> EngineClient {
+        EngineClient(endpoint: try await EngineRoute.endpoint(config, store: store, budget: timeout ?? self.timeout), timeout: timeout ?? self.timeout)
     }
 
     /// Swarm mode and live-restore exclude each other in dockerd: switches live-restore off on
@@ -49,7 +49,7 @@ public struct SwarmControl: Sendable {
     /// Makes `manager` the first manager of a new swarm; returns its node ID.
     public func initialize(_ manager: String, advertiseAddress: String?, defaultAddressPool: [String]) async throws -> String {
         let config = try store.load(manager)
-        let c = client(config)
+        let c = try await client(config)
         let state = try await c.swarmState()
         if state.localNodeState != "inactive" {
             throw SwarmError.alreadyInSwarm(manager, role: state.controlAvailable ? "manager" : "worker")
@@ -64,7 +64,7 @@ public struct SwarmControl: Sendable {
     public func join(_ names: [String], manager: String, asManager: Bool, parallelism: Int = 16,
                      finished: @escaping @Sendable (HostOutcome) -> Void = { _ in }) async throws -> [HostOutcome] {
         let managerConfig = try store.load(manager)
-        let m = client(managerConfig)
+        let m = try await client(managerConfig)
         let mState = try await m.swarmState()
         guard mState.localNodeState == "active", mState.controlAvailable else { throw SwarmError.notAManager(manager) }
         let cluster = try await m.swarmInspect()
@@ -79,7 +79,7 @@ public struct SwarmControl: Sendable {
             let start = clock.now
             do {
                 let config = try store.load(name)
-                let c = EngineClient(endpoint: store.engineEndpoint(config), timeout: timeout)
+                let c = try await control.client(config)
                 let state = try await c.swarmState()
                 if state.localNodeState == "active" {
                     let inThis = (try? await m.nodes())?.contains { $0.id == state.nodeID } ?? false
@@ -139,7 +139,7 @@ public struct SwarmControl: Sendable {
 
     func leaveOne(_ name: String, force: Bool) async throws -> String {
         let config = try store.load(name)
-        let c = client(config)
+        let c = try await client(config)
         let state = try await c.swarmState()
         guard state.localNodeState != "inactive" else { return "not in a swarm" }
         // Another manager of the same swarm, from the store, to drain/demote/remove this node.
@@ -182,7 +182,7 @@ public struct SwarmControl: Sendable {
     /// (rm reports the host itself). The last manager goes only with `force`.
     public func leaveBeforeRemoval(_ name: String, force: Bool) async throws -> String? {
         guard let config = try? store.load(name),
-              let state = try? await EngineClient(endpoint: store.engineEndpoint(config), timeout: .seconds(5)).swarmState(),
+              let state = try? await client(config, timeout: .seconds(5)).swarmState(),
               state.localNodeState != "inactive" else { return nil }
         return try await leaveOne(name, force: force)
     }
@@ -211,8 +211,7 @@ public struct SwarmControl: Sendable {
     func otherManager(than name: String, nodeID: String) async -> (name: String, client: EngineClient)? {
         for other in store.names() where other != name {
             guard let config = try? store.load(other) else { continue }
-            let c = EngineClient(endpoint: store.engineEndpoint(config), timeout: .seconds(5))
-            guard let s = try? await c.swarmState(), s.localNodeState == "active", s.controlAvailable,
+            guard let c = try? await client(config, timeout: .seconds(5)), let s = try? await c.swarmState(), s.localNodeState == "active", s.controlAvailable,
                   let nodes = try? await c.nodes(), nodes.contains(where: { $0.id == nodeID }) else { continue }
             return (other, c)
         }
@@ -240,7 +239,7 @@ public struct SwarmControl: Sendable {
             for (i, n) in names.enumerated() {
                 group.addTask {
                     guard let config = try? store.load(n) else { return (i, nil, "no record") }
-                    do { return (i, try await EngineClient(endpoint: store.engineEndpoint(config), timeout: timeout).swarmState(), nil) }
+                    do { return (i, try await EngineClient(endpoint: EngineRoute.endpoint(config, store: store, budget: timeout), timeout: timeout).swarmState(), nil) }
                     catch { return (i, nil, "\(error)") }
                 }
             }

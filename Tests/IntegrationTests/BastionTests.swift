@@ -1,0 +1,154 @@
+import FleetSupport
+import Foundation
+import Testing
+
+/// Machines behind bastions (`--generic-ssh-proxy-jump`): the targets sit on private fleet
+/// networks the client has no route to. Everything goes through the jump hosts: create, ssh, scp,
+/// exec, lifecycle, and the docker CLI through the tool's own Engine API forward.
+@Suite(.enabled(if: Fleet.enabled, "\(Fleet.skipComment)"), .fleetSlot)
+struct BastionTests {
+    /// `env --shell bash` output as a dictionary.
+    static func parseEnv(_ text: String) -> [String: String] {
+        var out: [String: String] = [:]
+        for line in text.split(separator: "\n") where line.hasPrefix("export ") {
+            let kv = line.dropFirst("export ".count)
+            guard let eq = kv.firstIndex(of: "=") else { continue }
+            out[String(kv[..<eq])] = String(kv[kv.index(after: eq)...]).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        }
+        return out
+    }
+
+    /// The docker CLI with what `env` printed, as a user's shell would have it.
+    static func docker(_ args: [String], env printed: [String: String], cli: CLI, stdin: Data? = nil) async throws -> Subprocess.Result {
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in printed { env[k] = v }
+        env["DOCKER_CONFIG"] = cli.dockerConfig
+        env.removeValue(forKey: "DOCKER_CONTEXT")
+        return try await Subprocess.run(["docker"] + args, stdin: stdin, environment: env)
+    }
+
+    func create(_ cli: CLI, _ name: String, target: FleetHost, jumps: String) async throws -> Subprocess.Result {
+        try await cli.run(["create", "--driver", "generic", "--generic-ip-address", target.ip, "--generic-ssh-user", "tester",
+                           "--generic-ssh-key", target.keyPath, "--generic-ssh-proxy-jump", jumps, name])
+    }
+
+    /// What a user does with such a machine, through the route it was created with.
+    func exercise(_ cli: CLI, _ name: String, target: FleetHost) async throws {
+        // ssh, exec and scp go through the jump hosts.
+        let who = try await cli.run(["ssh", name, "--", "hostname"])
+        #expect(who.stdoutText == target.name + "\n", "\(who.all)")
+        let ex = try await cli.run(["exec", name, "--", "echo from $(hostname)"])
+        #expect(ex.status == 0 && ex.stdoutText.contains("from \(target.name)"), "\(ex.all)")
+        let dir = NSTemporaryDirectory() + "bastion-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let payload = Data((0..<400_000).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        try payload.write(to: URL(fileURLWithPath: dir + "/up.bin"))
+        #expect(try await cli.run(["scp", dir + "/up.bin", "\(name):up.bin"]).status == 0)
+        let back = try await cli.run(["scp", "\(name):up.bin", dir + "/back.bin"])
+        #expect(back.status == 0, "\(back.all)")
+        #expect(FileManager.default.contents(atPath: dir + "/back.bin") == payload)
+
+        // ls asks the daemon through this process's own forward; url is the local end.
+        let ls = try await cli.run(["ls", "--format", "{{.Name}} {{.State}} {{.URL}}"])
+        let url = try await cli.run(["url", name]).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(url.hasPrefix("tcp://127.0.0.1:"), "\(url)")
+        #expect(ls.stdoutText.contains("\(name) Running \(url)"), "\(ls.all)")
+
+        // env starts the background forward; the real docker CLI then runs a container.
+        let env = try await cli.run(["env", "--shell", "bash", name])
+        #expect(env.status == 0, "\(env.all)")
+        #expect(env.stderrText.contains("forwarded to \(url)"), "\(env.stderrText)")
+        let vars = Self.parseEnv(env.stdoutText)
+        #expect(vars["DOCKER_HOST"] == url)
+        let tar = try await Fleet.busyboxTarball()
+        let imp = try await Self.docker(["import", tar, "busybox:local"], env: vars, cli: cli)
+        #expect(imp.status == 0, "\(imp.all)")
+        let run = try await Self.docker(["run", "--rm", "busybox:local", "echo", "hello through the bastion"], env: vars, cli: cli)
+        #expect(run.stdoutText == "hello through the bastion\n", "\(run.all)")
+        // A second env finds the forward running (same pid).
+        let again = try await cli.run(["env", "--shell", "bash", name])
+        #expect(again.stderrText == env.stderrText, "\(again.stderrText)")
+
+        // The docker fan-out forwards on its own.
+        let fan = try await cli.run(["docker", name, "--", "version", "--format", "{{.Server.Os}}"])
+        #expect(fan.status == 0 && fan.stdoutText.contains("linux"), "\(fan.all)")
+
+        // The lifecycle and new certificates go the same way; docker works after both.
+        let restart = try await cli.run(["restart", name])
+        #expect(restart.status == 0, "\(restart.all)")
+        let regen = try await cli.run(["regenerate-certs", "-f", name])
+        #expect(regen.status == 0, "\(regen.all)")
+        let after = try await Self.docker(["version", "--format", "{{.Server.Version}}"], env: vars, cli: cli)
+        #expect(after.status == 0, "\(after.all)")
+
+        // rm stops the forward and leaves dockerd on its unix socket.
+        let pid = try String(contentsOfFile: "\(cli.store)/machines/\(name)/tunnel.pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let rm = try await cli.run(["rm", "-y", name])
+        #expect(rm.status == 0, "\(rm.all)")
+        let state = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)).map { $0[$0.index(after: $0.lastIndex(of: ")")!)...].prefix(2) }
+        #expect(state == nil || state == " Z", "the forward (pid \(pid)) outlived rm: \(state ?? "")")
+        let unix = try await Fleet.run(target.name, "docker -H unix:///var/run/docker.sock version --format 'unix-ok {{.Server.Version}}'")
+        #expect(unix.stdoutText.hasPrefix("unix-ok "), "\(unix.stdoutText) \(unix.stderrText)")
+    }
+
+    @Test func oneHop() async throws {
+        async let b = Fleet.fresh("bt-b1", nets: "outer,lan6")
+        async let t = Fleet.fresh("bt-t1", nets: "lan6")
+        let (bastion, target) = try await (b, t)
+        let cli = CLI()
+        defer { cli.cleanup() }
+        let r = try await create(cli, "behind1", target: target, jumps: "tester@\(bastion.ip)")
+        #expect(r.status == 0, "\(r.all)")
+        #expect(r.stderrText.contains("via tester@\(bastion.ip):22 (SHA256:"), "\(r.stderrText)")
+        let c = try cli.config("behind1")
+        let ssh = c["ssh"] as! [String: Any]
+        let hops = ssh["proxyJump"] as! [[String: Any]]
+        #expect(hops.count == 1 && hops[0]["host"] as? String == bastion.ip)
+        // The bastion's key is pinned with the target's.
+        let pinned = try String(contentsOfFile: "\(cli.store)/machines/behind1/known_hosts", encoding: .utf8)
+        #expect(pinned.contains(bastion.ip + " ") && pinned.contains(target.ip + " "), "\(pinned)")
+        try await exercise(cli, "behind1", target: target)
+    }
+
+    @Test func twoHops() async throws {
+        async let a = Fleet.fresh("bt-b2", nets: "outer,lan7")
+        async let b = Fleet.fresh("bt-b3", nets: "lan7,lan8")
+        async let t = Fleet.fresh("bt-t2", nets: "lan8")
+        let (first, second, target) = try await (a, b, t)
+        let cli = CLI()
+        defer { cli.cleanup() }
+        let r = try await create(cli, "behind2", target: target, jumps: "tester@\(first.ip),\(second.ip)")
+        #expect(r.status == 0, "\(r.all)")
+        try await exercise(cli, "behind2", target: target)
+    }
+
+    @Test func aChangedBastionKeyIsRefusedWithBothFingerprints() async throws {
+        async let b = Fleet.fresh("bt-b4", nets: "outer,lan9")
+        async let t = Fleet.fresh("bt-t4", variant: "docker", nets: "lan9")
+        let (bastion, target) = try await (b, t)
+        let cli = CLI()
+        defer { cli.cleanup() }
+        let r = try await create(cli, "behind4", target: target, jumps: bastion.ip)
+        #expect(r.status == 0, "\(r.all)")
+        let old = try await Fleet.run(bastion.name, "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f2").stdoutText
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let changed = try await Fleet.run(bastion.name, """
+            rm -f /etc/ssh/ssh_host_*; ssh-keygen -A >/dev/null && systemctl reload ssh && \
+            for i in $(seq 50); do ss -ltn | grep -q ':22 ' && break; sleep 0.1; done; \
+            ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f2
+            """)
+        let new = changed.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(changed.status == 0 && new.hasPrefix("SHA256:") && new != old, "\(changed.stderrText)")
+        for args in [["ssh", "behind4", "--", "true"], ["exec", "behind4", "--", "true"]] {
+            let refused = try await cli.run(args)
+            #expect(refused.status != 0)
+            let text = refused.stderrText
+            #expect(text.contains("jump host") && text.contains(bastion.ip), "\(args): \(text)")
+            #expect(text.contains(old) && text.contains(new), "\(args): both fingerprints expected: \(text)")
+        }
+        // The target itself was not touched: its engine still runs (seen from inside the host).
+        #expect(try await Fleet.run(target.name, "docker version --format ok").stdoutText == "ok\n")
+        _ = try await cli.run(["rm", "-y", "-f", "behind4"])
+    }
+}
