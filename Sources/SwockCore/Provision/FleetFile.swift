@@ -12,6 +12,7 @@ import Yams
 ///     machines:
 ///       - {name: web1, address: 10.231.1.10, labels: {role: web}}
 ///       - {name: db1, address: 10.231.1.11, user: root, hostname: db1}
+///       - {name: app1, address: 10.231.201.5, proxy-jump: "tester@10.231.1.10", sudo-password-env: APP_SUDO_PW}
 public struct FleetFile: Decodable, Sendable, Equatable {
     public struct Engine: Decodable, Sendable, Equatable {
         public var port: Int?
@@ -45,12 +46,18 @@ public struct FleetFile: Decodable, Sendable, Equatable {
         public var tlsSAN: [String]?
         public var tlsKeyType: String?
         public var engine: Engine?
+        /// Bastions, as `--generic-ssh-proxy-jump`: `[user@]host[:port][,...]`.
+        public var proxyJump: String?
+        /// The environment variable holding sudo's password (never the password itself in a file).
+        public var sudoPasswordEnv: String?
         /// `swarm: {init: true}` or `swarm: {manager: NAME, role: worker|manager}`: applied
         /// after the machines are created (see `SwarmPlan`).
         public var swarm: Swarm?
 
         enum CodingKeys: String, CodingKey {
             case name, address, user, port, key, labels, hostname, engine, swarm
+            case proxyJump = "proxy-jump"
+            case sudoPasswordEnv = "sudo-password-env"
             case tlsSAN = "tls-san"
             case tlsKeyType = "tls-key-type"
         }
@@ -130,7 +137,8 @@ public struct FleetFile: Decodable, Sendable, Equatable {
     }
 
     /// One create request per machine, defaults applied (entry values win; labels are merged).
-    public func requests() throws -> [CreateRequest] {
+    /// `environment` holds the variables `sudo-password-env` names.
+    public func requests(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> [CreateRequest] {
         let d = defaults ?? Entry()
         return try machines.map { m in
             var r = CreateRequest(name: m.name!, address: (m.address ?? d.address)!)
@@ -139,13 +147,30 @@ public struct FleetFile: Decodable, Sendable, Equatable {
             r.sshKeyPath = (m.key ?? d.key).map { ($0 as NSString).expandingTildeInPath }
             r.labels = (d.labels ?? [:]).merging(m.labels ?? [:]) { _, new in new }
             r.hostname = m.hostname
+            if let jumps = m.proxyJump ?? d.proxyJump {
+                do { r.proxyJump = try JumpHost.parseList(jumps) } catch {
+                    throw Invalid(description: "machine \"\(r.name)\": proxy-jump: \(error)")
+                }
+            }
+            if let variable = m.sudoPasswordEnv ?? d.sudoPasswordEnv {
+                guard let pw = environment[variable], !pw.isEmpty else {
+                    throw Invalid(description: "machine \"\(r.name)\": sudo-password-env \(variable) is not set (or empty); export it before create -f")
+                }
+                r.sudoPassword = pw
+            }
             r.extraSANs = (d.tlsSAN ?? []) + (m.tlsSAN ?? [])
             if let kt = m.tlsKeyType ?? d.tlsKeyType { r.keyType = try KeyType(cliName: kt) }
             let e = m.engine ?? d.engine ?? Engine()
             let de = d.engine ?? Engine()
-            let installName = e.install ?? de.install ?? "auto"
+            var installName = e.install ?? de.install ?? "auto"
+            var bundle: String?
+            if installName.hasPrefix("bundle:"), installName.count > "bundle:".count {
+                let path = (String(installName.dropFirst("bundle:".count)) as NSString).expandingTildeInPath
+                bundle = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+                installName = "auto"
+            }
             guard let install = EngineSettings.InstallMethod(rawValue: installName) else {
-                throw Invalid(description: "machine \"\(r.name)\": engine.install \"\(installName)\": expected auto or none")
+                throw Invalid(description: "machine \"\(r.name)\": engine.install \"\(installName)\": expected auto, none or bundle:PATH")
             }
             r.engine = EngineSettings(port: e.port ?? de.port ?? 2376, options: e.opts ?? de.opts ?? [],
                                       labels: e.labels ?? de.labels ?? [], environment: e.env ?? de.env ?? [],
@@ -153,6 +178,10 @@ public struct FleetFile: Decodable, Sendable, Equatable {
                                       registryMirrors: e.registryMirrors ?? de.registryMirrors ?? [],
                                       insecureRegistries: e.insecureRegistries ?? de.insecureRegistries ?? [],
                                       install: install, installURL: e.installURL ?? de.installURL)
+            r.engine.installBundle = bundle
+            if bundle != nil && r.engine.installURL != nil {
+                throw Invalid(description: "machine \"\(r.name)\": give either engine.install bundle:PATH or engine.install-url, not both")
+            }
             return r
         }
     }
