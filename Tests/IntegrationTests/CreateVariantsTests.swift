@@ -151,4 +151,61 @@ struct CreateVariantsTests {
         let local = try await Fleet.run(name, "docker version --format '{{.Server.Version}}'")
         #expect(local.status == 0, "dockerd does not answer on its unix socket after rm: \(local.all)")
     }
+
+    /// Docker's static binaries tarball as the bundle. No such tarball can be fetched here, so the
+    /// test builds one in its layout (docker/dockerd, docker/containerd, ...) from the fleet's
+    /// Debian binaries, whose shared libraries it installs on the host first; the install path
+    /// (checks, upload, binaries to /usr/local/bin, a docker.service of ours, our drop-in) is the
+    /// one Docker's own tarball takes.
+    @Test func airGappedHostInstallsStaticBinaries() async throws {
+        let name = "cv-static"
+        let host = try await Fleet.fresh(name)
+        let cli = CLI()
+        let work = NSTemporaryDirectory() + "swock-static-\(UUID().uuidString.prefix(8))"
+        defer { cli.cleanup(); try? FileManager.default.removeItem(atPath: work) }
+        let debs = try await Fleet.engineDebs()
+        let built = try await Subprocess.run(["sh", "-c", """
+            set -e; mkdir -p "$1"; cd "$1"; mkdir -p x docker fake/docker
+            for p in docker.io containerd runc; do dpkg-deb -x "$2"/${p}_*.deb x; done
+            for b in usr/sbin/dockerd usr/bin/docker usr/bin/containerd usr/bin/containerd-shim-runc-v2 usr/bin/ctr usr/sbin/runc usr/sbin/docker-proxy; do
+              cp -L "x/$b" docker/; done
+            tar -czf docker-20.10.tgz docker
+            # A tarball of the same layout whose dockerd is built for arm64 (an ELF header saying so).
+            for b in docker containerd containerd-shim-runc-v2 runc; do cp docker/$b fake/docker/; done
+            printf '\\177ELF\\002\\001\\001\\000\\000\\000\\000\\000\\000\\000\\000\\000\\002\\000\\267\\000' > fake/docker/dockerd
+            tar -czf docker-arm64.tgz -C fake docker
+            """, "sh", work, debs])
+        #expect(built.status == 0, "\(built.all)")
+
+        let before = cli.snapshot()
+        let arm = try await cli.create("m", on: host, extra: ["--engine-install", "bundle:" + work + "/docker-arm64.tgz"])
+        Faults.expectOneError(arm, ["check-bundle", "its dockerd is built for aarch64, the host is x86_64"])
+        #expect(cli.snapshot() == before, "a refused bundle changed the store")
+        // No iptables on the host yet: refused before anything is installed.
+        let noIptables = try await cli.create("m", on: host, extra: ["--engine-install", "bundle:" + work + "/docker-20.10.tgz"])
+        Faults.expectOneError(noIptables, ["install-engine", "need iptables on the host", "nothing was installed"])
+        let untouched = try await Fleet.run(name, "ls /usr/local/bin | wc -l; test -e /etc/systemd/system/docker.service && echo unit || echo no-unit")
+        #expect(untouched.stdoutText == "0\nno-unit\n", "the host changed: \(untouched.all)")
+        _ = try await cli.run(["rm", "-f", "-y", "m"])
+
+        // iptables and the binaries' libraries from the host's offline repository, then no source at all.
+        let prep = try await Fleet.run(name, """
+            export DEBIAN_FRONTEND=noninteractive; apt-get update -q >/dev/null && \
+            apt-get install -y -q --no-install-recommends iptables libdevmapper1.02.1 >/dev/null && \
+            rm -rf /etc/apt/sources.list /etc/apt/sources.list.d/* /srv/repo && command -v dockerd || echo no-dockerd
+            """)
+        #expect(prep.stdoutText == "no-dockerd\n", "\(prep.all)")
+        let r = try await cli.create("m", on: host, extra: ["--engine-install", "bundle:" + work + "/docker-20.10.tgz"])
+        #expect(r.status == 0, "\(r.stderrText.suffix(3000))")
+        #expect(r.stderrText.contains("installed from the static binaries"), "\(r.stderrText.suffix(2000))")
+        #expect(r.stderrText.contains("dockerd at /usr/local/bin/dockerd"), "\(r.stderrText.suffix(2000))")
+        let tar = try await Fleet.busyboxTarball()
+        #expect(try await cli.docker(["import", tar, "busybox:local"], machine: "m", host: host).status == 0)
+        let run = try await cli.docker(["run", "--rm", "busybox:local", "echo", "static"], machine: "m", host: host)
+        #expect(run.stdoutText == "static\n", "\(run.all)")
+        let rm = try await cli.run(["rm", "-y", "m"])
+        #expect(rm.status == 0, "\(rm.all)")
+        let local = try await Fleet.run(name, "docker version --format '{{.Server.Version}}'")
+        #expect(local.status == 0, "dockerd does not answer on its unix socket after rm: \(local.all)")
+    }
 }

@@ -75,7 +75,7 @@ struct Create: AsyncParsableCommand {
     @Option(name: .customLong("engine-install-url"), help: ArgumentHelp("Install the engine with this get.docker.com-style script instead of the package manager.", valueName: "url"))
     var installURL: String?
 
-    @Option(name: .customLong("engine-install"), help: "auto: install the engine unless dockerd is there; none: never install; bundle:PATH: from a local folder of .deb files, for hosts without a repository.")
+    @Option(name: .customLong("engine-install"), help: "auto: install the engine unless dockerd is there; none: never install; bundle:PATH: from a local folder of .deb files or Docker's static binaries tarball (docker-VERSION.tgz), for hosts without a repository.")
     var install = EngineInstallChoice.auto
 
     @Option(name: .customLong("tls-san"), help: ArgumentHelp("Extra IP or DNS name for the server certificate (repeatable).", valueName: "name"))

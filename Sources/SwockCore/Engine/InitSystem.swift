@@ -16,6 +16,44 @@ public enum InitSystem: String, Sendable, CaseIterable {
     }
 
     public static let pidFile = "/var/run/swock-dockerd.pid"
+
+    /// Can run Docker's static binaries: they bring no service definition, so we write one
+    /// (systemd) or start dockerd ourselves (no init system).
+    public var runsStaticDockerd: Bool { self == .systemd || self == .none }
+
+    /// Shell (as root) that makes dockerd from a static tarball a service: the docker group, and
+    /// for systemd a docker.service unit (ours, unless the host has one already) that our
+    /// drop-in then configures like a packaged one.
+    public func installStaticService(dockerdPath: String) -> String {
+        let group = "getent group docker >/dev/null || groupadd -r docker 2>/dev/null || addgroup -S docker 2>/dev/null || true"
+        switch self {
+        case .systemd:
+            let unit = """
+                [Unit]
+                Description=Docker Application Container Engine (static binaries, installed by swock-machine)
+                After=network-online.target
+                Wants=network-online.target
+
+                [Service]
+                Type=notify
+                ExecStart=\(dockerdPath) -H unix:///var/run/docker.sock
+                ExecReload=/bin/kill -s HUP $MAINPID
+                LimitNOFILE=infinity
+                LimitNPROC=infinity
+                TasksMax=infinity
+                Delegate=yes
+                KillMode=process
+                Restart=on-failure
+                OOMScoreAdjust=-500
+
+                [Install]
+                WantedBy=multi-user.target
+                """
+            return "\(group); if ! systemctl cat docker.service >/dev/null 2>&1; then printf '%s\\n' \(ShellQuote.quote(unit)) > /etc/systemd/system/docker.service; fi; systemctl daemon-reload"
+        case .none, .openrc, .sysvinit:
+            return group
+        }
+    }
     public static let logFile = "/var/log/swock-dockerd.log"
 
     /// Where our dockerd configuration goes (nil: there is no file, dockerd gets its flags directly).

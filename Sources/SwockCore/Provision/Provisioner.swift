@@ -213,11 +213,11 @@ public struct Provisioner: Sendable {
                 case .bundle(let bundle):
                     let debugLog = logger
                     do {
-                        try await bundle.install(ssh: ssh) { debugLog.debug("install: \($0)") }
+                        try await bundle.install(ssh: ssh, initSystem: InitSystem(probed: probe.initSystem)) { debugLog.debug("install: \($0)") }
                     } catch let e as EngineBundle.Unusable {
                         throw ProvisionError(machine: name, step: "install-engine", reason: e.description, resumable: true)
                     }
-                    (command, how) = ("", "from the bundle \(bundle.path) (\(bundle.packages.count) packages, no repository)")
+                    (command, how) = ("", "from \(bundle.summary)")
                 }
                 if !command.isEmpty { try await runInstall(command, ssh: ssh) }
                 let again = HostProbe.parse(try await ssh.exec(HostProbe.script, timeout: .seconds(60)).stdoutText)
@@ -303,7 +303,7 @@ public struct Provisioner: Sendable {
         if let path = engine.installBundle, probe.dockerdPath == nil {
             do {
                 let b = try await EngineBundle.inspect(path)
-                try b.check(family: family, machine: probe.architecture)
+                try b.check(family: family, machine: probe.architecture, initSystem: InitSystem(probed: probe.initSystem))
                 bundle = b
             } catch let e as EngineBundle.Unusable {
                 throw ProvisionError(machine: name, step: resumable ? "install-engine" : "check-bundle", reason: e.description, resumable: resumable)
