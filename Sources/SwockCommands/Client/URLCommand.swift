@@ -5,19 +5,26 @@ import SwockCore
 struct URLCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "url", abstract: "Print a machine's Docker URL (tcp://ADDRESS:PORT).",
-        discussion: Help.discussion(examples: [
-            "swock-machine url web1",
-            "swock-machine url",
-        ]))
+        discussion: Help.discussion(
+            "Instant: read from the record. --check first asks the daemon and fails when it does not answer.",
+            examples: [
+                "swock-machine url web1",
+                "swock-machine url --check",
+            ]))
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var machine: OptionalMachineName
 
+    @Flag(help: "Fail unless the daemon answers over mutual TLS.")
+    var check = false
+
     func run() async throws {
         try await reportingErrors {
             let (store, config) = try global.loadMachine(machine.name)
-            let status = await MachineStatus.probe(config, store: store, timeout: .seconds(3))
-            guard status.state == .running else { throw UserFacingError("Host is not running") }
+            if check {
+                let status = await MachineStatus.probe(config, store: store, timeout: .seconds(3))
+                guard status.state == .running else { throw UserFacingError("Host is not running") }
+            }
             Output.out(config.clientURL + "\n")
         }
     }

@@ -1,8 +1,8 @@
 import Foundation
+import SwockSupport
 
 /// The fields templates see (`ls --format`, `inspect -f`), by name.
 public func machineFields(config c: MachineConfig, store: Store, status: MachineStatus? = nil, active: Bool = false) -> [String: String] {
-    let iso = ISO8601DateFormatter()
     var f: [String: String] = [
         "Name": c.name,
         "Driver": c.driver, "DriverName": c.driver,
@@ -18,8 +18,8 @@ public func machineFields(config c: MachineConfig, store: Store, status: Machine
         "CertPath": store.machineDir(c.name),
         "Phase": c.provisioning.phase.rawValue,
         "LastError": c.provisioning.lastError ?? "",
-        "ServerCertExpiry": c.tls.serverNotAfter.map { iso.string(from: $0) } ?? "",
-        "TLS.ServerNotAfter": c.tls.serverNotAfter.map { iso.string(from: $0) } ?? "",
+        "ServerCertExpiry": c.tls.serverNotAfter.map { ISO8601Time.format($0) } ?? "",
+        "TLS.ServerNotAfter": c.tls.serverNotAfter.map { ISO8601Time.format($0) } ?? "",
         "TLS.SANs": c.tls.serverSANs.joined(separator: ","),
         "OS": c.host?.prettyName ?? c.host?.osID ?? "",
         "Hostname": c.host?.hostname ?? "",

@@ -62,6 +62,8 @@ public struct MachineImport: Sendable {
         config.name = name
         config.ssh.knownHostsPath = Store.knownHostsPath(name)
         if config.ssh.authMode == .generatedKey { config.ssh.keyPath = Store.generatedKeyPath(name) }
+        // The local end of the Engine API forward is this computer's: a port free here.
+        if config.isBehindJumpHosts { config.engine.forwardPort = try EngineTunnel.freeLocalPort() }
         if id == store.ownCAID() {
             config.tls.caDir = nil
         } else {

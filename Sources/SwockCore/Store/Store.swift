@@ -110,19 +110,20 @@ public struct Store: Sendable {
         decoder.dateDecodingStrategy = .custom { d in
             let c = try d.singleValueContainer()
             let text = try c.decode(String.self)
-            guard let date = ISO8601DateFormatter().date(from: text) else {
+            guard let date = ISO8601Time.parse(text) else {
                 throw DecodingError.dataCorruptedError(in: c, debugDescription: "expected an ISO 8601 date, found \"\(text)\"")
             }
             return date
         }
         guard !data.isEmpty else { throw StoreError.corrupt(name: name, path: path, reason: "the file is empty") }
-        guard (try? JSONSerialization.jsonObject(with: data)) is [String: Any] else {
-            throw StoreError.corrupt(name: name, path: path, reason: "not valid JSON")
-        }
         let version: Int
         do {
             version = try decoder.decode(VersionOnly.self, from: data).configVersion ?? 0
         } catch {
+            // Only now is it worth a second parse to say which: not JSON at all, or a bad field.
+            guard (try? JSONSerialization.jsonObject(with: data)) is [String: Any] else {
+                throw StoreError.corrupt(name: name, path: path, reason: "not valid JSON")
+            }
             throw StoreError.corrupt(name: name, path: path, reason: "field \"configVersion\" has the wrong type")
         }
         guard version <= MachineConfig.currentVersion else {
@@ -150,7 +151,10 @@ public struct Store: Sendable {
     public static func encode(_ config: MachineConfig) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
+        encoder.dateEncodingStrategy = .custom { date, e in
+            var c = e.singleValueContainer()
+            try c.encode(ISO8601Time.format(date))
+        }
         var data = try encoder.encode(config)
         data.append(0x0a)
         return data
