@@ -72,6 +72,12 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: path))
     }
 
+    /// upgrade on Debian keeps our /etc/default/docker (a conffile of docker.io) without asking.
+    @Test func debianUpgradeKeepsOurConffile() throws {
+        let c = try EngineLifecycle.upgradeCommand(family: .debian, installURL: nil, install: .auto)
+        #expect(c.contains("--force-confold") && c.contains("--force-confdef") && c.contains("--only-upgrade docker.io"))
+    }
+
     @Test func unconfigureTakesOurFileOffAndRestarts() {
         let sysv = InitSystem.sysvinit.unconfigure(dockerdPath: "/usr/sbin/dockerd")
         #expect(sysv.contains("/etc/default/docker.swock-backup") && sysv.hasSuffix("service docker restart"))
