@@ -78,7 +78,7 @@ import Testing
             ExecStart="/usr/sbin/dockerd" "-H" "tcp://0.0.0.0:2376" "--label=a b"
 
             """)
-        #expect(InitSystem.systemd.configPath == "/etc/systemd/system/docker.service.d/10-swock-machine.conf")
+        #expect(InitSystem.systemd.configPath(serviceScript: nil) == "/etc/systemd/system/docker.service.d/10-swock-machine.conf")
     }
 
     @Test func unitWithoutEnvironment() {

@@ -78,6 +78,29 @@ import Testing
         #expect(p.hostname == "alp")
     }
 
+    /// Debian with OpenRC after docker.io went in: the docker service is docker.io's LSB script.
+    @Test func debianOpenRCWithDockerIOsLSBScript() {
+        let out = "==os-release\n\(Self.debianOSRelease)\n==hostname\nh\n==arch\nx86_64\n==init\nopenrc\n==dockerd\n/usr/sbin/dockerd\n==dnf\n==containerd\n==service-script\nlsb\n==end\n"
+        let p = HostProbe.parse(out)
+        #expect(p.initSystem == "openrc")
+        #expect(p.dockerServiceScript == "lsb")
+        #expect(InitSystem.openrc.configPath(serviceScript: InitSystem.ServiceScript(probed: p.dockerServiceScript)) == "/etc/default/docker")
+        // Before the engine is installed there is no script yet.
+        #expect(HostProbe.parse(out.replacingOccurrences(of: "==service-script\nlsb\n", with: "==service-script\n")).dockerServiceScript == nil)
+    }
+
+    /// The init system is told by PID 1, not by whether docker's init script is there yet: a
+    /// sysvinit host without the engine is still sysvinit. Runs the probe's own init lines with
+    /// stand-ins for /proc/1/comm and /etc/inittab.
+    @Test func sysvinitIsDetectedBeforeTheEngineIsInstalled() throws {
+        let lines = HostProbe.script.textLines(keepingEmpty: true).map(String.init)
+        let start = try #require(lines.firstIndex(of: "echo '==init'"))
+        let end = try #require(lines.firstIndex(of: "echo '==dockerd'; command -v dockerd 2>/dev/null || true"))
+        let detect = lines[(start + 1)..<end].joined(separator: "\n")
+        #expect(detect.contains("/proc/1/comm") && detect.contains("/etc/inittab"))
+        #expect(!detect.contains("[ -x /etc/init.d/docker ]; then echo sysvinit"), "sysvinit must not need docker's script")
+    }
+
     @Test func noInitSystemAndMissingOSRelease() {
         let out = "==os-release\n==hostname\n  box  \n==arch\narmv7l\n==init\nnone\n==dockerd\n==dnf\n==containerd\n==end\n"
         let p = HostProbe.parse(out)

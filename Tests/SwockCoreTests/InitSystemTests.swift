@@ -16,10 +16,75 @@ import Testing
     @Test func configFilesByInitSystem() {
         let launch = DaemonLaunch(dockerdPath: "/usr/bin/dockerd", arguments: ["-H", "tcp://0.0.0.0:2376"], environment: ["A=b"])
         #expect(InitSystem.systemd.configFile(launch)?.contains(#"ExecStart="/usr/bin/dockerd" "-H" "tcp://0.0.0.0:2376""#) == true)
-        #expect(InitSystem.openrc.configPath == "/etc/conf.d/docker")
-        #expect(InitSystem.sysvinit.configPath == "/etc/default/docker")
+        #expect(InitSystem.openrc.configPath(serviceScript: .openrcRun) == "/etc/conf.d/docker")
+        #expect(InitSystem.openrc.configPath(serviceScript: nil) == "/etc/conf.d/docker")
+        #expect(InitSystem.sysvinit.configPath(serviceScript: .lsb) == "/etc/default/docker")
         #expect(InitSystem.openrc.configFile(launch)?.contains("DOCKER_OPTS='-H tcp://0.0.0.0:2376'") == true)
-        #expect(InitSystem.none.configPath == nil && InitSystem.none.configFile(launch) == nil)
+        #expect(InitSystem.none.configPath(serviceScript: nil) == nil && InitSystem.none.configFile(launch) == nil)
+        for i in InitSystem.allCases where i != .none {
+            #expect(i.configFile(launch)?.hasPrefix(InitSystem.ownHeader + "\n") == true, "\(i): rm finds its file by the header")
+        }
+    }
+
+    /// Debian's docker.io ships only an LSB script, which Debian's OpenRC runs as it is: that
+    /// script reads /etc/default/docker, never /etc/conf.d/docker.
+    @Test func openrcRunningDebiansLSBScriptReadsEtcDefault() {
+        #expect(InitSystem.openrc.configPath(serviceScript: .lsb) == "/etc/default/docker")
+        #expect(InitSystem.openrc.configDescription(serviceScript: .lsb).contains("/etc/default/docker"))
+        #expect(InitSystem.ServiceScript(probed: "lsb") == .lsb)
+        #expect(InitSystem.ServiceScript(probed: "openrc-run") == .openrcRun)
+        #expect(InitSystem.ServiceScript(probed: nil) == nil)
+        #expect(InitSystem.ServiceScript(probed: "upstart") == nil)
+    }
+
+    /// /etc/default/docker is docker.io's conffile: ours replaces it until rm, which puts it
+    /// back (and takes off only a file that is ours).
+    @Test func shellConfFilesKeepTheHostsOwnAndRmPutsItBack() throws {
+        #expect(InitSystem.systemd.keepOriginalCommand(at: "/x") == nil)
+        #expect(InitSystem.none.keepOriginalCommand(at: "/x") == nil)
+        let dir = NSTemporaryDirectory() + "swock-initsys-keep-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/docker", other = dir + "/other"
+        let stock = "# stock conffile\nDOCKER_OPTS=\n"
+        let ours = InitSystem.sysvinit.configFile(DaemonLaunch(dockerdPath: "/d", arguments: ["-H", "x"], environment: []))!
+        try stock.write(toFile: path, atomically: true, encoding: .utf8)
+        try "# someone else's\n".write(toFile: other, atomically: true, encoding: .utf8)
+        func sh(_ c: String) throws {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+            p.arguments = ["-c", c]
+            try p.run(); p.waitUntilExit()
+            #expect(p.terminationStatus == 0, "\(c)")
+        }
+        let keep = try #require(InitSystem.sysvinit.keepOriginalCommand(at: path))
+        try sh(keep)
+        try ours.write(toFile: path, atomically: true, encoding: .utf8)
+        try sh(keep)  // again (provision re-run): the kept one is still the host's own
+        #expect(try String(contentsOfFile: path + ".swock-backup", encoding: .utf8) == stock)
+        try sh(InitSystem.removeOwnFiles([path, other]))
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == stock)
+        #expect(!FileManager.default.fileExists(atPath: path + ".swock-backup"))
+        #expect(try String(contentsOfFile: other, encoding: .utf8) == "# someone else's\n", "not ours: untouched")
+        // No file of the host's own: ours just goes.
+        try ours.write(toFile: path, atomically: true, encoding: .utf8)
+        try sh(InitSystem.removeOwnFiles([path]))
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
+    /// upgrade on Debian keeps our /etc/default/docker (a conffile of docker.io) without asking.
+    @Test func debianUpgradeKeepsOurConffile() throws {
+        let c = try EngineLifecycle.upgradeCommand(family: .debian, installURL: nil, install: .auto)
+        #expect(c.contains("--force-confold") && c.contains("--force-confdef") && c.contains("--only-upgrade docker.io"))
+    }
+
+    @Test func unconfigureTakesOurFileOffAndRestarts() {
+        let sysv = InitSystem.sysvinit.unconfigure(dockerdPath: "/usr/sbin/dockerd")
+        #expect(sysv.contains("/etc/default/docker.swock-backup") && sysv.hasSuffix("service docker restart"))
+        #expect(sysv.hasPrefix("if [ -f /etc/default/docker ] && [ \"$(head -n 1 /etc/default/docker)\" = "), "only a file of ours goes")
+        let openrc = InitSystem.openrc.unconfigure(dockerdPath: "/usr/sbin/dockerd")
+        #expect(openrc.contains("/etc/default/docker") && openrc.contains("/etc/conf.d/docker"))
+        #expect(openrc.hasSuffix("rc-service docker restart"))
     }
 
     @Test func systemdUnconfigureRecreatesTheSocketBeforeStarting() {

@@ -37,7 +37,7 @@ public enum EngineConfigRenderer {
     /// A systemd drop-in that replaces the stock ExecStart (which carries `-H fd://`).
     public static func systemdUnit(dockerdPath: String, arguments: [String], environment: [String]) -> String {
         var lines = [
-            "# Written by swock-machine; removed by `swock-machine rm`.",
+            InitSystem.ownHeader,
             "[Service]",
         ]
         for e in environment { lines.append("Environment=\(systemdEnvironmentQuote(e))") }
@@ -83,7 +83,7 @@ public enum EngineConfigRenderer {
     /// `/etc/conf.d/docker` (OpenRC) or `/etc/default/docker` (sysvinit): a sh file the init
     /// script sources; DOCKER_OPTS is expanded unquoted there, so only words without spaces work.
     public static func shellConf(variable: String, arguments: [String], environment: [String]) -> String {
-        var lines = ["# Written by swock-machine; removed by `swock-machine rm`."]
+        var lines = [InitSystem.ownHeader]
         for e in environment { lines.append("export \(ShellQuote.quote(e))") }
         lines.append("\(variable)=\(ShellQuote.quote(arguments.joined(separator: " ")))")
         return lines.joined(separator: "\n") + "\n"

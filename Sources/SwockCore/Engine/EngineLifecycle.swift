@@ -76,7 +76,9 @@ public struct EngineLifecycle: Sendable {
         }
         switch family {
         case .debian:
-            return "export DEBIAN_FRONTEND=noninteractive; dpkg --configure -a; apt-get -o DPkg::Lock::Timeout=300 update -q && apt-get -o DPkg::Lock::Timeout=300 install -y -q --only-upgrade docker.io"
+            // On sysvinit/OpenRC hosts our DOCKER_OPTS sit in docker.io's conffile /etc/default/docker:
+            // a new package version must keep it, not stop at dpkg's conffile question (no terminal).
+            return "export DEBIAN_FRONTEND=noninteractive; dpkg --configure -a; apt-get -o DPkg::Lock::Timeout=300 update -q && apt-get -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold install -y -q --only-upgrade docker.io"
         case .rhel:
             return "(command -v dnf >/dev/null && dnf upgrade -y moby-engine docker) || yum update -y docker"
         case .alpine:

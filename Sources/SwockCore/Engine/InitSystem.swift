@@ -56,24 +56,66 @@ public enum InitSystem: String, Sendable, CaseIterable {
     }
     public static let logFile = "/var/log/swock-dockerd.log"
 
-    /// Where our dockerd configuration goes (nil: there is no file, dockerd gets its flags directly).
-    public var configPath: String? {
+    /// The kind of `/etc/init.d/docker` a host has (`HostProbe.dockerServiceScript`).
+    public enum ServiceScript: String, Sendable, CaseIterable {
+        /// A native OpenRC script (`#!/sbin/openrc-run`: Alpine, Gentoo): reads /etc/conf.d/docker.
+        case openrcRun = "openrc-run"
+        /// An LSB/sysv script (Debian's docker.io, which ships no OpenRC script: Debian's OpenRC
+        /// runs it as it is): reads /etc/default/docker.
+        case lsb
+
+        public init?(probed: String?) {
+            guard let probed else { return nil }
+            self.init(rawValue: probed)
+        }
+    }
+
+    static let systemdDropIn = "/etc/systemd/system/docker.service.d/10-swock-machine.conf"
+    static let defaultFile = "/etc/default/docker"
+    static let confDFile = "/etc/conf.d/docker"
+    /// The first line of every file we write (`EngineConfigRenderer`): how rm knows it is ours.
+    public static let ownHeader = "# Written by swock-machine; removed by `swock-machine rm`."
+    /// Where the host's own file is kept while ours is in its place (rm puts it back).
+    public static let backupSuffix = ".swock-backup"
+
+    /// Where our dockerd configuration goes (nil: there is no file, dockerd gets its flags
+    /// directly): the file the host's docker service reads.
+    public func configPath(serviceScript: ServiceScript?) -> String? {
         switch self {
-        case .systemd: return "/etc/systemd/system/docker.service.d/10-swock-machine.conf"
-        case .openrc: return "/etc/conf.d/docker"
-        case .sysvinit: return "/etc/default/docker"
+        case .systemd: return Self.systemdDropIn
+        case .openrc: return serviceScript == .lsb ? Self.defaultFile : Self.confDFile
+        case .sysvinit: return Self.defaultFile
         case .none: return nil
         }
     }
 
     /// What this looks like in create's progress line.
-    public var configDescription: String {
+    public func configDescription(serviceScript: ServiceScript?) -> String {
+        let path = configPath(serviceScript: serviceScript) ?? ""
         switch self {
-        case .systemd: return "systemd drop-in \(configPath!)"
-        case .openrc: return "OpenRC \(configPath!)"
-        case .sysvinit: return "sysvinit \(configPath!)"
+        case .systemd: return "systemd drop-in \(path)"
+        case .openrc: return "OpenRC \(path)" + (serviceScript == .lsb ? " (read by the LSB script /etc/init.d/docker)" : "")
+        case .sysvinit: return "sysvinit \(path)"
         case .none: return "no init system: dockerd started detached (pid in \(Self.pidFile))"
         }
+    }
+
+    /// Run before our file goes to `path`: keeps the host's own file there (a package's
+    /// conffile, say /etc/default/docker of docker.io) for rm to put back. Nil: nothing to keep
+    /// (the systemd drop-in is ours alone).
+    public func keepOriginalCommand(at path: String) -> String? {
+        guard self == .openrc || self == .sysvinit else { return nil }
+        let f = ShellQuote.quote(path), b = ShellQuote.quote(path + Self.backupSuffix)
+        return "if [ -f \(f) ] && [ ! -e \(b) ] && [ \"$(head -n 1 \(f))\" != \(ShellQuote.quote(Self.ownHeader)) ]; then cp -p \(f) \(b); fi; true"
+    }
+
+    /// Takes our file off wherever it is (only a file that starts with our header), putting the
+    /// host's own one back when we kept it.
+    static func removeOwnFiles(_ paths: [String]) -> String {
+        paths.map { path in
+            let f = ShellQuote.quote(path), b = ShellQuote.quote(path + backupSuffix)
+            return "if [ -f \(f) ] && [ \"$(head -n 1 \(f))\" = \(ShellQuote.quote(ownHeader)) ]; then if [ -f \(b) ]; then mv -f \(b) \(f); else rm -f \(f); fi; fi"
+        }.joined(separator: "; ")
     }
 
     /// The content of `configPath` for this launch (nil for `.none`).
@@ -98,7 +140,7 @@ public enum InitSystem: String, Sendable, CaseIterable {
         case .openrc:
             return "rc-update add docker default >/dev/null 2>&1; rc-service docker restart"
         case .sysvinit:
-            return "service docker restart"
+            return "if command -v update-rc.d >/dev/null 2>&1; then update-rc.d docker defaults >/dev/null 2>&1; fi; service docker restart"
         case .none:
             return command(.restart, launch)
         }
@@ -146,11 +188,12 @@ public enum InitSystem: String, Sendable, CaseIterable {
             // Our drop-in had dockerd bind /var/run/docker.sock itself; stopping it removed that
             // file, so docker.socket (where the host has that unit) must be restarted, re-creating it, before the stock unit
             // (`-H fd://`) starts: otherwise dockerd runs but nothing answers on the socket.
-            return "rm -f \(configPath!); rmdir /etc/systemd/system/docker.service.d 2>/dev/null; systemctl daemon-reload && systemctl stop docker.service && systemctl reset-failed docker.service docker.socket 2>/dev/null; { ! systemctl cat docker.socket >/dev/null 2>&1 || systemctl restart docker.socket; } && systemctl start docker.service"
+            return "rm -f \(Self.systemdDropIn); rmdir /etc/systemd/system/docker.service.d 2>/dev/null; systemctl daemon-reload && systemctl stop docker.service && systemctl reset-failed docker.service docker.socket 2>/dev/null; { ! systemctl cat docker.socket >/dev/null 2>&1 || systemctl restart docker.socket; } && systemctl start docker.service"
         case .openrc:
-            return "rm -f \(configPath!); rc-service docker restart"
+            // Which of the two files the record's script read is not recorded: ours is taken off either.
+            return "\(Self.removeOwnFiles([Self.defaultFile, Self.confDFile])); rc-service docker restart"
         case .sysvinit:
-            return "rm -f \(configPath!); service docker restart"
+            return "\(Self.removeOwnFiles([Self.defaultFile])); service docker restart"
         case .none:
             return "\(Self.stopDetached); setsid \(ShellQuote.quote(dockerdPath)) -H unix:///var/run/docker.sock </dev/null >>\(Self.logFile) 2>&1 &"
         }

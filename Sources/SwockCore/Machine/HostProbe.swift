@@ -12,6 +12,8 @@ public struct HostProbe: Sendable, Equatable {
     public var hasDnf: Bool
     /// The `--containerd=...` flag of the packaged systemd unit (never of our drop-in), when it has one.
     public var stockContainerdFlag: String?
+    /// What /etc/init.d/docker is, when there is one: `openrc-run` or `lsb` (`InitSystem.ServiceScript`).
+    public var dockerServiceScript: String? = nil
 
     public static let script = """
         PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
@@ -21,7 +23,7 @@ public struct HostProbe: Sendable, Equatable {
         echo '==init'
         if [ -d /run/systemd/system ]; then echo systemd
         elif command -v openrc >/dev/null 2>&1 || [ -d /run/openrc ]; then echo openrc
-        elif [ "$(cat /proc/1/comm 2>/dev/null)" = init ] && [ -x /etc/init.d/docker ]; then echo sysvinit
+        elif [ "$(cat /proc/1/comm 2>/dev/null)" = init ] && { [ -f /etc/inittab ] || [ -x /etc/init.d/docker ]; }; then echo sysvinit
         else echo none; fi
         echo '==dockerd'; command -v dockerd 2>/dev/null || true
         echo '==dnf'; command -v dnf 2>/dev/null || true
@@ -29,6 +31,10 @@ public struct HostProbe: Sendable, Equatable {
         if [ -d /run/systemd/system ]; then
           unit=$(systemctl show -p FragmentPath --value docker.service 2>/dev/null)
           [ -n "$unit" ] && [ -f "$unit" ] && grep -v '^#' "$unit" | grep -o -- '--containerd=[^ "]*' | tail -n 1
+        fi
+        echo '==service-script'
+        if [ -f /etc/init.d/docker ]; then
+          if head -n 1 /etc/init.d/docker | grep -q openrc-run; then echo openrc-run; else echo lsb; fi
         fi
         echo '==end'
         """
@@ -54,7 +60,8 @@ public struct HostProbe: Sendable, Equatable {
             initSystem: first("init") ?? "none",
             dockerdPath: first("dockerd"),
             hasDnf: first("dnf") != nil,
-            stockContainerdFlag: first("containerd")
+            stockContainerdFlag: first("containerd"),
+            dockerServiceScript: first("service-script")
         )
     }
 }

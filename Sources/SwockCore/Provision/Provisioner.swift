@@ -376,7 +376,9 @@ public struct Provisioner: Sendable {
         let initSystem = InitSystem(probed: probe.initSystem)
         let launch = DaemonLaunch(config, dockerdPath: dockerd,
                                   containerdSocket: probe.stockContainerdFlag.map { String($0.dropFirst("--containerd=".count)) })
-        if let path = initSystem.configPath, let file = initSystem.configFile(launch) {
+        let script = InitSystem.ServiceScript(probed: probe.dockerServiceScript)
+        if let path = initSystem.configPath(serviceScript: script), let file = initSystem.configFile(launch) {
+            if let keep = initSystem.keepOriginalCommand(at: path) { try await ssh.runAsRoot(keep, timeout: .seconds(30)) }
             try await ssh.installAsRoot(Data(file.utf8), at: path, mode: 0o644)
         }
         let applied = try await ssh.execAsRoot(initSystem.applyConfiguration(launch), timeout: .seconds(180))
@@ -385,7 +387,7 @@ public struct Provisioner: Sendable {
                                  reason: "dockerd did not start with the new configuration; daemon log: \(await EngineReadiness.daemonLog(ssh: ssh, initSystem: initSystem))",
                                  resumable: true)
         }
-        return initSystem.configDescription + daemonJSON.note
+        return initSystem.configDescription(serviceScript: script) + daemonJSON.note
     }
 
     private func waitForEngine(config: MachineConfig, probe: HostProbe, ssh: SSHSession) async throws -> EngineVersion {
