@@ -28,8 +28,27 @@ public enum Help {
 }
 
 extension SwockMachine {
+    /// The verbs that read one record and print (`env`, `active`, `ip`, `url`, `config`):
+    /// parsed as that command alone. The root parse builds the whole command tree, and the
+    /// dynamic casts it does for every subcommand's name cost about a third of such a run. Any
+    /// parse error or help request goes back to the root parse, which reports it as usual.
+    static let leanVerbs: [String: any AsyncParsableCommand.Type] = [
+        "env": Env.self, "active": Active.self, "ip": IP.self, "url": URLCommand.self, "config": Config.self,
+    ]
+
     /// AsyncParsableCommand's `main`, with help pages printed EXAMPLES last.
     public static func mainWithExamplesLast() async {
+        let args = Array(CommandLine.arguments.dropFirst())
+        if let verb = args.first, let lean = leanVerbs[verb],
+           !args.contains(where: { $0 == "-h" || $0 == "--help" || $0.hasPrefix("--generate-completion") }),
+           var command = try? lean.parseAsRoot(Array(args.dropFirst())) as? AsyncParsableCommand {
+            do {
+                try await command.run()
+                return
+            } catch {
+                exit(withError: error)
+            }
+        }
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {
