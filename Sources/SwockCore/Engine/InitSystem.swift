@@ -16,6 +16,7 @@ public enum InitSystem: String, Sendable, CaseIterable {
     }
 
     public static let pidFile = "/var/run/swock-dockerd.pid"
+    public static let logFile = "/var/log/swock-dockerd.log"
 
     /// Can run Docker's static binaries: they bring no service definition, so we write one
     /// (systemd) or start dockerd ourselves (no init system).
@@ -54,7 +55,6 @@ public enum InitSystem: String, Sendable, CaseIterable {
             return group
         }
     }
-    public static let logFile = "/var/log/swock-dockerd.log"
 
     /// The kind of `/etc/init.d/docker` a host has (`HostProbe.dockerServiceScript`).
     public enum ServiceScript: String, Sendable, CaseIterable {
