@@ -72,7 +72,7 @@ let package = Package(
         .target(
             name: "SwockCommands",
             dependencies: [
-                "SwockCore", "SwockSupport",
+                "SwockCore", "SwockSupport", "EngineAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

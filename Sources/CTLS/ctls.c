@@ -376,3 +376,10 @@ void ctls_close(ctls_conn *c) {
     ERR_clear_error();
     free(c);
 }
+
+/* OpenSSL without its atexit cleanup: a process that exits while another thread still uses
+ * OpenSSL (libssh tearing a session down, a TLS close) would otherwise crash in a lock the
+ * cleanup freed. Must run before anything else initialises OpenSSL. */
+void ctls_keep_openssl_at_exit(void) {
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
+}

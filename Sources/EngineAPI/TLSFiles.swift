@@ -1,3 +1,4 @@
+import CTLS
 /// The three PEM files of a Docker TLS client: our CA, our client certificate and its key
 /// (the layout of `DOCKER_CERT_PATH`).
 public struct TLSFiles: Sendable, Codable, Equatable, Hashable {
@@ -18,4 +19,12 @@ public struct TLSFiles: Sendable, Codable, Equatable, Hashable {
         let prefix = dir == "/" ? "/" : dir + "/"
         self.init(caPath: prefix + "ca.pem", certPath: prefix + "cert.pem", keyPath: prefix + "key.pem")
     }
+}
+
+/// Process-wide OpenSSL setting.
+public enum TLSRuntime {
+    /// OpenSSL without its atexit cleanup: threads still inside OpenSSL while the process exits
+    /// (libssh closing a jump host's channel, a TLS close) would crash on locks the cleanup freed.
+    /// Call first thing in main, before anything initialises OpenSSL.
+    public static func keepOpenSSLAtExit() { ctls_keep_openssl_at_exit() }
 }

@@ -19,6 +19,8 @@ final class SSHForwarder: @unchecked Sendable {
     private var stopping = false
     private let wakeRead: Int32
     private let wakeWrite: Int32
+    /// Signalled when the pump thread has freed the session and ended.
+    private let finished = DispatchSemaphore(value: 0)
 
     private struct Request {
         let host: String
@@ -75,6 +77,15 @@ final class SSHForwarder: @unchecked Sendable {
     func stop() {
         lock.lock(); stopping = true; lock.unlock()
         wake()
+    }
+
+    /// `stop`, then waits (up to `timeout`) until the session is freed. A process that exits
+    /// while a pump thread is still inside libssh's teardown crashes in OpenSSL, whose exit
+    /// handlers have freed its locks: callers that close on purpose wait for it. Never call it
+    /// from the cooperative pool (it blocks).
+    func stopAndWait(timeout: Duration = .seconds(5)) {
+        stop()
+        _ = finished.wait(timeout: .now() + timeout.timeInterval)
     }
 
     private func wake() {
@@ -145,6 +156,7 @@ final class SSHForwarder: @unchecked Sendable {
             ssh_free(s)
             Glibc.close(owner.wakeRead)
             Glibc.close(owner.wakeWrite)
+            owner.finished.signal()
         }
 
         private mutating func open(_ r: Request) {

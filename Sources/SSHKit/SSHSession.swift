@@ -40,7 +40,7 @@ public final class SSHSession: @unchecked Sendable {
             w.submit {
                 if let sftp { sftp_free(sftp) }
                 if let s { ssh_disconnect(s); ssh_free(s) }
-                for j in jumps.reversed() { j.stop() }
+                for j in jumps.reversed() { j.stopAndWait() }
             }
         }
         w.stop()
@@ -75,7 +75,9 @@ public final class SSHSession: @unchecked Sendable {
             }
             return SSHSession(target: target, options: options, worker: worker, session: s, fingerprint: fp, jumps: chain)
         } catch {
-            for j in chain.reversed() { j.stop() }
+            // Off the pool: waiting for the teardown blocks.
+            let hops = chain
+            _ = try? await OffPool.run("ssh jump teardown") { for j in hops.reversed() { j.stopAndWait() } }
             throw error
         }
     }
@@ -131,7 +133,7 @@ public final class SSHSession: @unchecked Sendable {
         _ = try? await worker.run { [self] in
             if let sftp = sftpHandle { sftp_free(sftp); sftpHandle = nil }
             if let s = session { ssh_disconnect(s); ssh_free(s); session = nil }
-            for j in jumps.reversed() { j.stop() }
+            for j in jumps.reversed() { j.stopAndWait() }
         }
     }
 

@@ -34,6 +34,13 @@ struct BastionTests {
 
     /// What a user does with such a machine, through the route it was created with.
     func exercise(_ cli: CLI, _ name: String, target: FleetHost) async throws {
+        // create started the forward: the docker context it wrote works at once.
+        var ctxEnv = ProcessInfo.processInfo.environment
+        ctxEnv["DOCKER_CONFIG"] = cli.dockerConfig
+        ctxEnv.removeValue(forKey: "DOCKER_HOST")
+        ctxEnv.removeValue(forKey: "DOCKER_CONTEXT")
+        let ctx = try await Subprocess.run(["docker", "--context", name, "version", "--format", "{{.Server.Os}}"], environment: ctxEnv)
+        #expect(ctx.stdoutText == "linux\n", "\(ctx.all)")
         // ssh, exec and scp go through the jump hosts.
         let who = try await cli.run(["ssh", name, "--", "hostname"])
         #expect(who.stdoutText == target.name + "\n", "\(who.all)")
@@ -74,7 +81,11 @@ struct BastionTests {
         let fan = try await cli.run(["docker", name, "--", "version", "--format", "{{.Server.Os}}"])
         #expect(fan.status == 0 && fan.stdoutText.contains("linux"), "\(fan.all)")
 
-        // The lifecycle and new certificates go the same way; docker works after both.
+        // The lifecycle and new certificates go the same way; docker works after them.
+        #expect(try await cli.run(["stop", name]).status == 0)
+        #expect(try await cli.run(["status", name]).stdoutText == "Stopped\n")
+        #expect(try await cli.run(["start", name]).status == 0)
+        #expect(try await cli.run(["status", name]).stdoutText == "Running\n")
         let restart = try await cli.run(["restart", name])
         #expect(restart.status == 0, "\(restart.all)")
         let regen = try await cli.run(["regenerate-certs", "-f", name])
@@ -109,6 +120,19 @@ struct BastionTests {
         let pinned = try String(contentsOfFile: "\(cli.store)/machines/behind1/known_hosts", encoding: .utf8)
         #expect(pinned.contains(bastion.ip + " ") && pinned.contains(target.ip + " "), "\(pinned)")
         try await exercise(cli, "behind1", target: target)
+
+        // As root on the target (the bastion still as tester), the engine already there.
+        let asRoot = try await cli.run(["create", "--driver", "generic", "--generic-ip-address", target.ip, "--generic-ssh-user", "root",
+                                        "--generic-ssh-key", target.keyPath, "--generic-ssh-proxy-jump", "tester@\(bastion.ip)", "root1"])
+        #expect(asRoot.status == 0, "\(asRoot.all)")
+        let env = Self.parseEnv(try await cli.run(["env", "--shell", "bash", "root1"]).stdoutText)
+        let tar = try await Fleet.busyboxTarball()
+        #expect(try await Self.docker(["import", tar, "busybox:local"], env: env, cli: cli).status == 0)
+        let run = try await Self.docker(["run", "--rm", "busybox:local", "echo", "root through the bastion"], env: env, cli: cli)
+        #expect(run.stdoutText == "root through the bastion\n", "\(run.all)")
+        #expect(try await cli.run(["rm", "-y", "root1"]).status == 0)
+        let unix = try await Fleet.run(target.name, "docker -H unix:///var/run/docker.sock version --format ok")
+        #expect(unix.stdoutText == "ok\n", "\(unix.stderrText)")
     }
 
     @Test func twoHops() async throws {

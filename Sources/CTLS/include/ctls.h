@@ -70,6 +70,9 @@ const char *ctls_protocol(const ctls_conn *conn);
 /* Sends close_notify (best effort), closes the socket and frees everything. NULL is fine. */
 void ctls_close(ctls_conn *conn);
 
+/* Initialise OpenSSL without its atexit cleanup (call first thing in main). */
+void ctls_keep_openssl_at_exit(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -17,6 +17,10 @@ struct Config: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let (store, config) = try global.loadMachine(machine.name)
+            if config.isBehindJumpHosts {
+                // `docker $(swock-machine config NAME)` needs the forward running, as after env.
+                _ = try await TunnelService(store: store).ensureRunning(config, executable: Tunnel.executable)
+            }
             let dir = store.machineDir(config.name)
             // Unquoted: `docker $(...)` splits words but does not remove quotes.
             Output.out("""

@@ -10,8 +10,9 @@ struct Tunnel: AsyncParsableCommand {
             A machine created with --generic-ssh-proxy-jump has a daemon this computer cannot reach. \
             This serves 127.0.0.1:PORT (chosen at create, shown by `url`) and carries each connection \
             through the jump hosts to the daemon; mutual TLS stays end to end. It runs in the \
-            foreground until stopped; `env` and `use --docker-context` start it in the background \
-            when it is not running, `rm` stops it, and it ends when the machine's record goes.
+            foreground until stopped; `create`, `env`, `config` and `use --docker-context` start it \
+            in the background when it is not running, `rm` stops it, and it ends when the \
+            machine's record goes.
             """,
             examples: [
                 "swock-machine tunnel db1",

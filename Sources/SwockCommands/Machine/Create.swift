@@ -129,6 +129,11 @@ struct Create: AsyncParsableCommand {
             ContextSync.write(config.name, store: global.store)
             let seconds = (clock.now - start).timeInterval
             Output.err("(\(config.name)) Docker \(config.engine.version ?? "?") is up at \(config.engineURL) (\(String(format: "%.1f", seconds)) s)")
+            if config.isBehindJumpHosts {
+                // Its docker context points at the forward: have it running, as env would.
+                let pid = try await TunnelService(store: global.store).ensureRunning(config, executable: Tunnel.executable)
+                Output.err("(\(config.name)) Engine API forwarded over SSH to \(config.clientURL) (pid \(pid); `swock-machine tunnel --stop \(config.name)` ends it)")
+            }
             let viaContext = DockerContexts.isValidName(config.name) && config.name != "default" ? " (or docker --context \(config.name) ...)" : ""
             Output.err("To point your Docker client at it, run: eval \"$(swock-machine env \(config.name))\"\(viaContext)")
             if swarmInit || swarmManager != nil {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EngineAPI
 
 /// Help text shared by the commands.
 public enum Help {
@@ -38,6 +39,7 @@ extension SwockMachine {
 
     /// AsyncParsableCommand's `main`, with help pages printed EXAMPLES last.
     public static func mainWithExamplesLast() async {
+        TLSRuntime.keepOpenSSLAtExit()
         let args = Array(CommandLine.arguments.dropFirst())
         if let verb = args.first, let lean = leanVerbs[verb],
            !args.contains(where: { $0 == "-h" || $0 == "--help" || $0.hasPrefix("--generate-completion") }),
