@@ -167,58 +167,57 @@ public struct EngineBundle: Sendable, Equatable {
     /// a failed dry run as the error, with nothing installed.
     public func install(ssh: SSHSession, initSystem: InitSystem = .systemd, log: @escaping @Sendable (String) -> Void) async throws {
         if staticBinaries != nil { return try await installStatic(ssh: ssh, initSystem: initSystem) }
-        let dir = try await ssh.run("mktemp -d \"${TMPDIR:-/tmp}/swock-bundle.XXXXXXXX\"").trimmingCharacters(in: .whitespacesAndNewlines)
-        guard dir.hasPrefix("/") else { throw Unusable(description: "cannot make a temporary folder on the host (mktemp said \(dir))") }
         let q = ShellQuote.quote
-        do {
+        try await Self.withHostTempDir(ssh) { dir in
             for p in packages {
                 try await ssh.upload(file: path + "/" + p.file, to: dir + "/" + p.file, mode: 0o644)
             }
             let files = packages.map { q(dir + "/" + $0.file) }.joined(separator: " ")
             let dry = try await ssh.execAsRoot("export DEBIAN_FRONTEND=noninteractive; \(Self.offlineApt) install --simulate -q \(files)", timeout: .seconds(300))
             guard dry.succeeded else {
-                let tail = (dry.stdoutText + dry.stderrText).textLines().suffix(3).joined(separator: " | ")
-                throw Unusable(description: "bundle \(path) does not install on this host (apt's dry run: \(tail)); nothing was installed")
+                throw Unusable(description: "bundle \(path) does not install on this host (apt's dry run: \(Self.tail(dry))); nothing was installed")
             }
             let r = try await ssh.execAsRoot("export DEBIAN_FRONTEND=noninteractive; \(Self.offlineApt) install -y -q --no-install-recommends \(files)",
                                              timeout: .seconds(1800), collect: true,
                                              onStdout: { log(String(decoding: $0, as: UTF8.self)) }, onStderr: { log(String(decoding: $0, as: UTF8.self)) })
-            guard r.succeeded else {
-                let tail = (r.stdoutText + r.stderrText).textLines().suffix(3).joined(separator: " | ")
-                throw Unusable(description: "installing bundle \(path) failed: \(tail)")
-            }
-            _ = try? await ssh.exec("rm -rf \(q(dir))", timeout: .seconds(60))
-        } catch {
-            _ = try? await ssh.exec("rm -rf \(q(dir))", timeout: .seconds(60))
-            throw error
+            guard r.succeeded else { throw Unusable(description: "installing bundle \(path) failed: \(Self.tail(r))") }
         }
     }
 
     /// The tarball: iptables checked first (nothing changes without it), then the binaries go to
     /// /usr/local/bin and the init system gets a service for dockerd (`InitSystem.installStaticService`).
     func installStatic(ssh: SSHSession, initSystem: InitSystem) async throws {
-        let dir = try await ssh.run("mktemp -d \"${TMPDIR:-/tmp}/swock-bundle.XXXXXXXX\"").trimmingCharacters(in: .whitespacesAndNewlines)
-        guard dir.hasPrefix("/") else { throw Unusable(description: "cannot make a temporary folder on the host (mktemp said \(dir))") }
+        let pre = try await ssh.execAsRoot("PATH=\"$PATH:/usr/sbin:/sbin\"; command -v iptables >/dev/null", timeout: .seconds(60))
+        guard pre.succeeded else {
+            throw Unusable(description: "bundle \(path): Docker's static binaries need iptables on the host, and it has none; install iptables there (or give a folder of .deb files with it), nothing was installed")
+        }
         let q = ShellQuote.quote
-        do {
-            let pre = try await ssh.execAsRoot("PATH=\"$PATH:/usr/sbin:/sbin\"; command -v iptables >/dev/null", timeout: .seconds(60))
-            guard pre.succeeded else {
-                throw Unusable(description: "bundle \(path): Docker's static binaries need iptables on the host, and it has none; install iptables there (or give a folder of .deb files with it), nothing was installed")
-            }
+        try await Self.withHostTempDir(ssh) { dir in
             try await ssh.upload(file: path, to: dir + "/docker.tgz", mode: 0o644)
             let r = try await ssh.execAsRoot("""
                 set -e; cd \(q(dir)); tar -xzf docker.tgz; \
                 for f in docker/*; do install -m 0755 "$f" /usr/local/bin/; done; \
                 \(initSystem.installStaticService(dockerdPath: "/usr/local/bin/dockerd"))
                 """, timeout: .seconds(600))
-            guard r.succeeded else {
-                let tail = (r.stdoutText + r.stderrText).textLines().suffix(3).joined(separator: " | ")
-                throw Unusable(description: "installing the static binaries \(path) failed: \(tail)")
-            }
-            _ = try? await ssh.exec("rm -rf \(q(dir))", timeout: .seconds(60))
+            guard r.succeeded else { throw Unusable(description: "installing the static binaries \(path) failed: \(Self.tail(r))") }
+        }
+    }
+
+    /// A private temporary folder of the login user on the host, for `body`; removed either way.
+    static func withHostTempDir(_ ssh: SSHSession, _ body: (String) async throws -> Void) async throws {
+        let dir = try await ssh.run("mktemp -d \"${TMPDIR:-/tmp}/swock-bundle.XXXXXXXX\"").trimmingCharacters(in: .whitespacesAndNewlines)
+        guard dir.hasPrefix("/") else { throw Unusable(description: "cannot make a temporary folder on the host (mktemp said \(dir))") }
+        do {
+            try await body(dir)
         } catch {
-            _ = try? await ssh.exec("rm -rf \(q(dir))", timeout: .seconds(60))
+            _ = try? await ssh.exec("rm -rf \(ShellQuote.quote(dir))", timeout: .seconds(60))
             throw error
         }
+        _ = try? await ssh.exec("rm -rf \(ShellQuote.quote(dir))", timeout: .seconds(60))
+    }
+
+    /// The last three lines a failed command printed, for its error.
+    static func tail(_ r: ExecResult) -> String {
+        (r.stdoutText + r.stderrText).textLines().suffix(3).joined(separator: " | ")
     }
 }
