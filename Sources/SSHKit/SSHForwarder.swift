@@ -85,7 +85,8 @@ final class SSHForwarder: @unchecked Sendable {
     /// from the cooperative pool (it blocks).
     func stopAndWait(timeout: Duration = .seconds(5)) {
         stop()
-        _ = finished.wait(timeout: .now() + timeout.timeInterval)
+        // Signalled once: put it back, so a second wait (close, then deinit) returns at once.
+        if finished.wait(timeout: .now() + timeout.timeInterval) == .success { finished.signal() }
     }
 
     private func wake() {
