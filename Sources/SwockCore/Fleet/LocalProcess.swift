@@ -117,7 +117,10 @@ public enum LocalProcess {
         for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
     }
 
-    private static func spawn(_ argv: [String], environment: [String: String], stdout: Int32, stderr: Int32) throws -> pid_t {
+    /// Starts `argv` with stdin from /dev/null, clean signal state; `newSession`: in a session of
+    /// its own (no terminal, no signals from ours), for a background process.
+    static func spawn(_ argv: [String], environment: [String: String], stdout: Int32, stderr: Int32,
+                      newSession: Bool = false) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -137,7 +140,8 @@ public enum LocalProcess {
             sigaddset(&defaults, s)
         }
         posix_spawnattr_setsigdefault(&attr, &defaults)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let setsid: Int32 = 0x80 // POSIX_SPAWN_SETSID (glibc 2.26), not imported into Swift
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | (newSession ? setsid : 0)))
 
         let cArgs = argv.map { strdup($0) } + [nil]
         let cEnv = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]

@@ -37,9 +37,6 @@ public final class EngineTunnel: @unchecked Sendable {
         shutdown(listenFD, Int32(SHUT_RDWR))
     }
 
-    /// The session the forwards go through, once one is up.
-    public func currentSession() async -> SSHSession? { await sessions.existing() }
-
     /// A port nothing listens on now (for a record's `forwardPort`).
     public static func freeLocalPort() throws -> Int {
         let (fd, port) = try listen(port: 0)
@@ -134,8 +131,6 @@ public final class EngineTunnel: @unchecked Sendable {
             self.reconnect = reconnect
             self.canReconnect = reconnect != nil
         }
-
-        func existing() -> SSHSession? { session }
 
         func current() async throws -> SSHSession {
             if let session { return session }

@@ -117,14 +117,9 @@ public struct TunnelService: Sendable {
     /// Starts `argv` in a session of its own (no terminal, no shared signals), stdin from
     /// /dev/null, output appended to `log`, no other inherited descriptors.
     static func spawnDetached(_ executable: String, _ args: [String], log: String) throws -> Int32 {
-        var fa = posix_spawn_file_actions_t()
-        var attr = posix_spawnattr_t()
-        posix_spawn_file_actions_init(&fa)
-        posix_spawnattr_init(&attr)
-        defer { posix_spawn_file_actions_destroy(&fa); posix_spawnattr_destroy(&attr) }
-        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-        posix_spawn_file_actions_adddup2(&fa, 1, 2)
+        let out = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard out >= 0 else { throw TunnelError(description: "cannot open \(log): \(LocalFileError.errnoText())") }
+        defer { Glibc.close(out) }
         // Nothing else of ours goes with it (a pipe held open would keep a caller waiting for EOF):
         // every descriptor above stderr is close-on-exec (dup2 in a spawn clears it where meant).
         if let fds = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") {
@@ -133,16 +128,12 @@ public struct TunnelService: Sendable {
                 if flags >= 0 { _ = fcntl(f, F_SETFD, flags | FD_CLOEXEC) }
             }
         }
-        posix_spawnattr_setflags(&attr, Int16(0x80)) // POSIX_SPAWN_SETSID
-        var sigs = sigset_t()
-        sigemptyset(&sigs)
-        posix_spawnattr_setsigmask(&attr, &sigs)
-        let argv = ([executable] + args).map { strdup($0) } + [nil]
-        defer { for p in argv { free(p) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, executable, &fa, &attr, argv, environ)
-        guard rc == 0 else { throw TunnelError(description: "cannot start \(executable): \(String(cString: strerror(rc)))") }
-        return pid
+        do {
+            return try LocalProcess.spawn([executable] + args, environment: ProcessInfo.processInfo.environment,
+                                          stdout: out, stderr: out, newSession: true)
+        } catch {
+            throw TunnelError(description: "\(error)")
+        }
     }
 }
 

@@ -71,7 +71,6 @@ public struct SwarmControl: Sendable {
         let token = asManager ? cluster.joinTokens.manager : cluster.joinTokens.worker
         let managerAddress = mState.nodeAddress.isEmpty ? Self.swarmAddress(managerConfig.address) : Self.swarmAddress(mState.nodeAddress)
         let store = self.store
-        let timeout = self.timeout
         let control = self
         return await FanOut(parallelism: parallelism).run(names, job: { i in
             let name = names[i]
@@ -234,12 +233,12 @@ public struct SwarmControl: Sendable {
 
     public func members(_ names: [String]) async -> [Member] {
         let store = self.store
-        let timeout = self.timeout
+        let control = self
         let states = await withTaskGroup(of: (Int, LocalSwarmState?, String?).self) { group in
             for (i, n) in names.enumerated() {
                 group.addTask {
                     guard let config = try? store.load(n) else { return (i, nil, "no record") }
-                    do { return (i, try await EngineClient(endpoint: EngineRoute.endpoint(config, store: store, budget: timeout), timeout: timeout).swarmState(), nil) }
+                    do { return (i, try await control.client(config).swarmState(), nil) }
                     catch { return (i, nil, "\(error)") }
                 }
             }
