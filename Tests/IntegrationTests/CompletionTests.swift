@@ -39,7 +39,8 @@ struct CompletionTests {
         case "zsh": try await sh.line("PS1='%% '; autoload -U compinit && compinit -u; source '\(file)'")
         default: try await sh.line("function fish_prompt; echo '> '; end; source '\(file)'")
         }
-        try await Task.sleep(for: .milliseconds(500))
+        try await sh.waitForPrompt()
+        try await sh.clearScreen()
 
         let sub = try await sh.complete("swock-machine regen", expect: "swock-machine regenerate-certs")
         #expect(sub.contains("swock-machine regenerate-certs"), "\(shell): subcommand not completed:\n\(sub)")

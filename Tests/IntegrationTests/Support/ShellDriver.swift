@@ -53,12 +53,47 @@ struct ShellDriver {
             screen = try await capture()
             if screen.contains(expect) { break }
         }
-        // Clear the line for the next try (Ctrl-U kills it in all three shells; Ctrl-C as well).
-        _ = try await Subprocess.run(["tmux", "-L", socket, "send-keys", "-t", "t", "C-c"])
-        try await Task.sleep(for: .milliseconds(200))
-        _ = try await Subprocess.run(["tmux", "-L", socket, "send-keys", "-t", "t", "clear", "Enter"])
-        try await Task.sleep(for: .milliseconds(300))
+        try await clearScreen()
         return screen
+    }
+
+    /// Kills the typed line and clears the screen, and waits until the screen shows the prompt
+    /// alone: a shell still busy with a completion can swallow Ctrl-C, and then "clear" would be
+    /// typed onto the old line (fish did once, and the next screen still showed it).
+    func clearScreen() async throws {
+        let deadline = ContinuousClock.now + .seconds(15)
+        var screen = ""
+        while ContinuousClock.now < deadline {
+            _ = try await Subprocess.run(["tmux", "-L", socket, "send-keys", "-t", "t", "C-c"])
+            try await Task.sleep(for: .milliseconds(200))
+            _ = try await Subprocess.run(["tmux", "-L", socket, "send-keys", "-t", "t", "C-u", "clear", "Enter"])
+            let settle = ContinuousClock.now + .seconds(2)
+            while ContinuousClock.now < settle {
+                try await Task.sleep(for: .milliseconds(100))
+                screen = try await capture()
+                if Self.lines(screen) == [prompt] { return }
+            }
+        }
+        throw Fleet.Failure(description: "\(shell): the screen did not come back to an empty prompt:\n\(screen)")
+    }
+
+    /// Waits until the shell has finished the line it was given and shows its prompt again.
+    func waitForPrompt(seconds: Double = 20) async throws {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        var screen = ""
+        while ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+            screen = try await capture()
+            if Self.lines(screen).last == prompt { return }
+        }
+        throw Fleet.Failure(description: "\(shell): no prompt after \(seconds) s:\n\(screen)")
+    }
+
+    /// The prompt each shell is given (`PS1`, `fish_prompt`) by the tests, without its space.
+    var prompt: String { shell == "bash" ? "$" : shell == "zsh" ? "%" : ">" }
+
+    static func lines(_ screen: String) -> [String] {
+        screen.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     func capture() async throws -> String {
