@@ -206,13 +206,15 @@ public struct SwarmControl: Sendable {
     }
 
     /// A manager of the same swarm other than `name`, among the store's machines: its name and
-    /// a client for it.
+    /// a client for it. Each candidate gets 5 s to answer; the client returned has the full
+    /// timeout, since draining and removing a node through it is work, not a probe.
     func otherManager(than name: String, nodeID: String) async -> (name: String, client: EngineClient)? {
         for other in store.names() where other != name {
             guard let config = try? store.load(other) else { continue }
             guard let c = try? await client(config, timeout: .seconds(5)), let s = try? await c.swarmState(), s.localNodeState == "active", s.controlAvailable,
-                  let nodes = try? await c.nodes(), nodes.contains(where: { $0.id == nodeID }) else { continue }
-            return (other, c)
+                  let nodes = try? await c.nodes(), nodes.contains(where: { $0.id == nodeID }),
+                  let working = try? await client(config) else { continue }
+            return (other, working)
         }
         return nil
     }
