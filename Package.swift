@@ -85,6 +85,7 @@ let package = Package(
         .testTarget(name: "SwockSupportTests", dependencies: ["SwockSupport"]),
         .testTarget(name: "SwockPKITests", dependencies: ["SwockPKI"]),
         .testTarget(name: "EngineAPITests", dependencies: ["EngineAPI", "SwockPKI", "SwockSupport", "FleetSupport"]),
+        .testTarget(name: "SwockCommandsTests", dependencies: ["SwockCommands", "SwockCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "SwockCoreTests", dependencies: ["SwockCore", "SwockSupport", "FleetSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["swock-machine", "SwockCore", "SwockSupport", "FleetSupport"]),
     ]

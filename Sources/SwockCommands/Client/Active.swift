@@ -12,21 +12,30 @@ struct Active: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    var request: ActiveRequest { ActiveRequest(global: global.values) }
+
     func run() async throws {
-        try await reportingErrors {
-            let store = global.store
-            let resolver = MachineResolver(store: store)
-            if let host = ProcessInfo.processInfo.environment["DOCKER_HOST"], !host.isEmpty {
-                guard let name = resolver.machineMatching(dockerHost: host) else {
-                    throw UserFacingError("DOCKER_HOST=\(host) is not one of the machines; `swock-machine ls` lists them")
-                }
-                Output.out(name + "\n")
-                return
-            }
-            guard let name = store.activeMachine(), store.exists(name) else {
-                throw UserFacingError("No active host found; pick one with `swock-machine use NAME`")
+        try await reportingErrors { try await request.run() }
+    }
+}
+
+/// What `active` was asked, parsed (by ArgumentParser, or by `LeanCommandLine`).
+struct ActiveRequest: LeanRequest, Equatable {
+    var global: GlobalValues
+
+    func run() async throws {
+        let store = global.store
+        let resolver = MachineResolver(store: store)
+        if let host = ProcessInfo.processInfo.environment["DOCKER_HOST"], !host.isEmpty {
+            guard let name = resolver.machineMatching(dockerHost: host) else {
+                throw UserFacingError("DOCKER_HOST=\(host) is not one of the machines; `swock-machine ls` lists them")
             }
             Output.out(name + "\n")
+            return
         }
+        guard let name = store.activeMachine(), store.exists(name) else {
+            throw UserFacingError("No active host found; pick one with `swock-machine use NAME`")
+        }
+        Output.out(name + "\n")
     }
 }

@@ -14,23 +14,33 @@ struct Config: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var machine: OptionalMachineName
 
-    func run() async throws {
-        try await reportingErrors {
-            let (store, config) = try global.loadMachine(machine.name)
-            if config.isBehindJumpHosts {
-                // `docker $(swock-machine config NAME)` needs the forward running, as after env.
-                _ = try await TunnelService(store: store).ensureRunning(config, executable: Tunnel.executable)
-            }
-            let dir = store.machineDir(config.name)
-            // Unquoted: `docker $(...)` splits words but does not remove quotes.
-            Output.out("""
-                --tlsverify
-                --tlscacert=\(dir)/ca.pem
-                --tlscert=\(dir)/cert.pem
-                --tlskey=\(dir)/key.pem
-                -H=\(config.clientURL)
+    var request: ConfigRequest { ConfigRequest(global: global.values, name: machine.name) }
 
-                """)
+    func run() async throws {
+        try await reportingErrors { try await request.run() }
+    }
+}
+
+/// What `config` was asked, parsed (by ArgumentParser, or by `LeanCommandLine`).
+struct ConfigRequest: LeanRequest, Equatable {
+    var global: GlobalValues
+    var name: String?
+
+    func run() async throws {
+        let (store, config) = try global.loadMachine(name)
+        if config.isBehindJumpHosts {
+            // `docker $(swock-machine config NAME)` needs the forward running, as after env.
+            _ = try await TunnelService(store: store).ensureRunning(config, executable: Tunnel.executable)
         }
+        let dir = store.machineDir(config.name)
+        // Unquoted: `docker $(...)` splits words but does not remove quotes.
+        Output.out("""
+            --tlsverify
+            --tlscacert=\(dir)/ca.pem
+            --tlscert=\(dir)/cert.pem
+            --tlskey=\(dir)/key.pem
+            -H=\(config.clientURL)
+
+            """)
     }
 }

@@ -18,14 +18,25 @@ struct URLCommand: AsyncParsableCommand {
     @Flag(help: "Fail unless the daemon answers over mutual TLS.")
     var check = false
 
+    var request: URLCommandRequest { URLCommandRequest(global: global.values, name: machine.name, check: check) }
+
     func run() async throws {
-        try await reportingErrors {
-            let (store, config) = try global.loadMachine(machine.name)
-            if check {
-                let status = await MachineStatus.probe(config, store: store, timeout: .seconds(3))
-                guard status.state == .running else { throw UserFacingError("Host is not running") }
-            }
-            Output.out(config.clientURL + "\n")
+        try await reportingErrors { try await request.run() }
+    }
+}
+
+/// What `url` was asked, parsed (by ArgumentParser, or by `LeanCommandLine`).
+struct URLCommandRequest: LeanRequest, Equatable {
+    var global: GlobalValues
+    var name: String?
+    var check = false
+
+    func run() async throws {
+        let (store, config) = try global.loadMachine(name)
+        if check {
+            let status = await MachineStatus.probe(config, store: store, timeout: .seconds(3))
+            guard status.state == .running else { throw UserFacingError("Host is not running") }
         }
+        Output.out(config.clientURL + "\n")
     }
 }

@@ -11,12 +11,23 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: [.customShort("D"), .long], help: "Print debug logs on stderr.")
     var debug = false
 
-    var store: Store { Store(root: Store.resolveRoot(flag: storagePath)) }
+    var store: Store { values.store }
+
+    /// The same options as a plain value (what the lean path of `SwockMachine` builds by hand).
+    var values: GlobalValues { GlobalValues(storagePath: storagePath, debug: debug) }
 
     func logger(_ label: String) -> Logger {
         LogSetup.once(debug: debug)
         return Logger(label: label)
     }
+}
+
+/// `--storage-path` and `--debug` as plain values.
+struct GlobalValues: Equatable, Sendable {
+    var storagePath: String?
+    var debug = false
+
+    var store: Store { Store(root: Store.resolveRoot(flag: storagePath)) }
 }
 
 enum LogSetup {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EngineAPI
+import Foundation
 
 /// Help text shared by the commands.
 public enum Help {
@@ -29,26 +30,17 @@ public enum Help {
 }
 
 extension SwockMachine {
-    /// The verbs that read one record and print (`env`, `active`, `ip`, `url`, `config`):
-    /// parsed as that command alone. The root parse builds the whole command tree, and the
-    /// dynamic casts it does for every subcommand's name cost about a third of such a run. Any
-    /// parse error or help request goes back to the root parse, which reports it as usual.
-    static let leanVerbs: [String: any AsyncParsableCommand.Type] = [
-        "env": Env.self, "active": Active.self, "ip": IP.self, "url": URLCommand.self, "config": Config.self,
-    ]
-
-    /// AsyncParsableCommand's `main`, with help pages printed EXAMPLES last.
+    /// AsyncParsableCommand's `main`, with help pages printed EXAMPLES last. The verbs that read
+    /// one record and print take the lean path (`LeanCommandLine`) when their arguments are plain.
     public static func mainWithExamplesLast() async {
         TLSRuntime.keepOpenSSLAtExit()
-        let args = Array(CommandLine.arguments.dropFirst())
-        if let verb = args.first, let lean = leanVerbs[verb],
-           !args.contains(where: { $0 == "-h" || $0 == "--help" || $0.hasPrefix("--generate-completion") }),
-           var command = try? lean.parseAsRoot(Array(args.dropFirst())) as? AsyncParsableCommand {
+        if let request = LeanCommandLine.parse(Array(CommandLine.arguments.dropFirst())) {
             do {
-                try await command.run()
+                try await request.run()
                 return
             } catch {
-                exit(withError: error)
+                Output.err("Error: \(error)")
+                Foundation.exit(1)
             }
         }
         do {

@@ -7,11 +7,17 @@ struct OptionalMachineName: ParsableArguments {
     var name: String?
 }
 
-extension GlobalOptions {
+extension GlobalValues {
     /// The prologue of the commands that act on one machine: the store, and the record of `name`
     /// (nil: the active machine, else "default").
     func loadMachine(_ name: String?) throws -> (store: Store, config: MachineConfig) {
         let store = self.store
         return (store, try MachineResolver(store: store).resolve(name))
+    }
+}
+
+extension GlobalOptions {
+    func loadMachine(_ name: String?) throws -> (store: Store, config: MachineConfig) {
+        try values.loadMachine(name)
     }
 }

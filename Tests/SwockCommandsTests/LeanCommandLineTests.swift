@@ -1,0 +1,58 @@
+import ArgumentParser
+@testable import SwockCommands
+import SwockCore
+import Testing
+
+/// The hand parser of the record-only verbs must agree with ArgumentParser wherever it takes a
+/// command line, and hand everything else to it.
+struct LeanCommandLineTests {
+    /// ArgumentParser's reading of `argv` (verb first) as a request, or nil when it refuses it.
+    static func full(_ argv: [String]) -> (any LeanRequest)? {
+        let rest = Array(argv.dropFirst())
+        switch argv[0] {
+        case "env": return (try? Env.parse(rest))?.request
+        case "active": return (try? Active.parse(rest))?.request
+        case "ip": return (try? IP.parse(rest))?.request
+        case "url": return (try? URLCommand.parse(rest))?.request
+        case "config": return (try? Config.parse(rest))?.request
+        default: return nil
+        }
+    }
+
+    static func same(_ a: any LeanRequest, _ b: any LeanRequest) -> Bool {
+        switch (a, b) {
+        case let (x as EnvRequest, y as EnvRequest): x == y
+        case let (x as ActiveRequest, y as ActiveRequest): x == y
+        case let (x as IPRequest, y as IPRequest): x == y
+        case let (x as URLCommandRequest, y as URLCommandRequest): x == y
+        case let (x as ConfigRequest, y as ConfigRequest): x == y
+        default: false
+        }
+    }
+
+    @Test(arguments: [
+        ["env", "web1"], ["env"], ["env", "--shell", "fish", "web1"], ["env", "web1", "--shell=nu"],
+        ["env", "--unset"], ["env", "--unset", "--no-proxy", "--shell", "tcsh"], ["env", "--check", "--swarm", "m2"],
+        ["env", "-s", "/tmp/a store", "web1"], ["env", "--storage-path=/x", "-D", "web1"], ["env", "--storage-path", "/x", "--debug"],
+        ["active"], ["active", "-s", "/x"], ["active", "--debug"],
+        ["ip"], ["ip", "a"], ["ip", "a", "b", "c"], ["ip", "-s", "/x", "a", "b"],
+        ["url"], ["url", "web1"], ["url", "--check", "web1"], ["url", "web1", "-D"],
+        ["config"], ["config", "web1"], ["config", "-s", "/x", "web1"],
+    ])
+    func plainCommandLinesTakeTheLeanPathAndAgree(argv: [String]) throws {
+        let lean = try #require(LeanCommandLine.parse(argv), "\(argv) should take the lean path")
+        let full = try #require(Self.full(argv), "ArgumentParser refuses \(argv)")
+        #expect(Self.same(lean, full), "\(argv): lean \(lean) vs ArgumentParser \(full)")
+    }
+
+    @Test(arguments: [
+        ["env", "--help"], ["env", "-h"], ["env", "a", "b"], ["env", "--shell"], ["env", "--shell", "klingon", "a"],
+        ["env", "--shell", "fish", "--shell", "bash"], ["env", "--bogus"], ["env", "--", "a"], ["env", "-s"],
+        ["env", "-s", "/a", "-s", "/b"], ["env", "--unset", "--unset"],
+        ["active", "web1"], ["ip", "--check"], ["ip", "-x"], ["url", "a", "b"], ["url", "--help"], ["config", "a", "b"],
+        ["config", "--check"], ["ls"], ["create", "x"], ["help", "env"], ["--version"],
+    ])
+    func everythingElseGoesToTheFullParser(argv: [String]) {
+        #expect(LeanCommandLine.parse(argv) == nil, "\(argv) should go to ArgumentParser")
+    }
+}
