@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
+#include <pthread.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
@@ -110,19 +112,41 @@ static int no_password(char *buf, int size, int rwflag, void *u) {
     return 0; /* never prompt on a terminal for an encrypted key */
 }
 
-static int readable(const char *kind, const char *path, ctls_status *st, char *err, size_t errlen) {
+/* Reads a whole PEM file (they are a few KB) into a NUL-terminated buffer the caller frees. */
+static char *read_pem(const char *kind, const char *path, size_t *len, ctls_status *st, char *err, size_t errlen) {
     if (path == NULL || path[0] == '\0') {
         ctls_fail(st, CTLS_ERR_LOCAL_FILE, 0, err, errlen, "no %s file given", kind);
-        return 0;
+        return NULL;
     }
-    FILE *f = fopen(path, "r");
+    FILE *f = fopen(path, "re");
     if (f == NULL) {
         int e = errno;
         ctls_fail(st, CTLS_ERR_LOCAL_FILE, e, err, errlen, "cannot read %s file %s: %s", kind, path, strerror(e));
-        return 0;
+        return NULL;
     }
+    size_t cap = 8192, n = 0;
+    char *buf = malloc(cap + 1);
+    while (buf != NULL) {
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (n < cap) break;
+        if (cap >= (1u << 20)) break; /* 1 MiB of PEM is not a certificate file: take what we have */
+        char *bigger = realloc(buf, cap * 2 + 1);
+        if (bigger == NULL) { free(buf); buf = NULL; break; }
+        buf = bigger;
+        cap *= 2;
+    }
+    int e = ferror(f) ? errno : 0;
     fclose(f);
-    return 1;
+    if (buf == NULL || e != 0) {
+        free(buf);
+        ctls_fail(st, CTLS_ERR_LOCAL_FILE, e, err, errlen, "cannot read %s file %s: %s", kind, path,
+                  e ? strerror(e) : "out of memory");
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
 }
 
 static void fail_file(const char *problem, const char *path, ctls_status *st, char *err, size_t errlen) {
@@ -143,11 +167,54 @@ static int verify_cb(int ok, X509_STORE_CTX *x) {
     return ok;
 }
 
-static SSL_CTX *make_ctx(const char *ca, const char *cert, const char *key, ctls_status *st, char *err,
-                         size_t errlen) {
-    if (!readable("CA", ca, st, err, errlen) || !readable("certificate", cert, st, err, errlen) ||
-        !readable("key", key, st, err, errlen))
-        return NULL;
+/* The CA certificates of a PEM buffer into the context's trust store (certificates only, like
+ * SSL_CTX_load_verify_locations with a file). Returns how many were added. */
+static int add_cas(SSL_CTX *ctx, const char *pem, size_t len) {
+    BIO *b = BIO_new_mem_buf(pem, (int)len);
+    if (b == NULL) return 0;
+    X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+    int n = 0;
+    X509 *x;
+    while ((x = PEM_read_bio_X509(b, NULL, no_password, NULL)) != NULL) {
+        if (X509_STORE_add_cert(store, x) == 1) n++;
+        X509_free(x);
+    }
+    BIO_free(b);
+    if (n > 0) ERR_clear_error(); /* the read that ended the loop left "no start line" */
+    return n;
+}
+
+/* The certificate and its chain from a PEM buffer (SSL_CTX_use_certificate_chain_file's work). */
+static int use_chain(SSL_CTX *ctx, const char *pem, size_t len) {
+    BIO *b = BIO_new_mem_buf(pem, (int)len);
+    if (b == NULL) return 0;
+    int ok = 0;
+    X509 *leaf = PEM_read_bio_X509_AUX(b, NULL, no_password, NULL);
+    if (leaf != NULL && SSL_CTX_use_certificate(ctx, leaf) == 1) {
+        ok = 1;
+        X509 *ca;
+        while ((ca = PEM_read_bio_X509(b, NULL, no_password, NULL)) != NULL) {
+            if (SSL_CTX_add0_chain_cert(ctx, ca) != 1) { X509_free(ca); ok = 0; break; }
+        }
+        if (ok) ERR_clear_error();
+    }
+    X509_free(leaf);
+    BIO_free(b);
+    return ok;
+}
+
+static EVP_PKEY *read_key(const char *pem, size_t len) {
+    BIO *b = BIO_new_mem_buf(pem, (int)len);
+    if (b == NULL) return NULL;
+    EVP_PKEY *k = PEM_read_bio_PrivateKey(b, NULL, no_password, NULL);
+    BIO_free(b);
+    return k;
+}
+
+/* A context from PEM bytes; paths name the files in error messages. */
+static SSL_CTX *build_ctx(const char *ca, const char *ca_pem, size_t ca_len, const char *cert, const char *cert_pem,
+                          size_t cert_len, const char *key, const char *key_pem, size_t key_len, ctls_status *st,
+                          char *err, size_t errlen) {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (ctx == NULL) {
         fail_file("cannot create a TLS context for", "this connection", st, err, errlen);
@@ -157,11 +224,14 @@ static SSL_CTX *make_ctx(const char *ca, const char *cert, const char *key, ctls
     SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);
     SSL_CTX_set_default_passwd_cb(ctx, no_password);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
-    if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
+    EVP_PKEY *pkey = NULL;
+    if (add_cas(ctx, ca_pem, ca_len) == 0) {
         fail_file("no usable CA certificate in", ca, st, err, errlen);
-    } else if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+    } else if (!use_chain(ctx, cert_pem, cert_len)) {
         fail_file("no usable certificate in", cert, st, err, errlen);
-    } else if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+    } else if ((pkey = read_key(key_pem, key_len)) == NULL) {
+        fail_file("no usable (unencrypted PEM) private key in", key, st, err, errlen);
+    } else if (SSL_CTX_use_PrivateKey(ctx, pkey) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
         int reason = ERR_GET_REASON(ERR_peek_last_error());
         if (reason == X509_R_KEY_VALUES_MISMATCH || reason == X509_R_KEY_TYPE_MISMATCH ||
             ERR_peek_last_error() == 0) {
@@ -172,10 +242,83 @@ static SSL_CTX *make_ctx(const char *ca, const char *cert, const char *key, ctls
             fail_file("no usable (unencrypted PEM) private key in", key, st, err, errlen);
         }
     } else {
+        EVP_PKEY_free(pkey);
         return ctx;
     }
+    EVP_PKEY_free(pkey);
     SSL_CTX_free(ctx);
     return NULL;
+}
+
+/* Contexts by the bytes of their CA, certificate and key files. Building one costs about 2 ms
+ * of CPU with OpenSSL 3 (PEM decoders, key check), and `ls` or a fan-out connects to many
+ * daemons whose records hold the same client files under other names: each distinct set is
+ * built once per process. Contents, not paths, are the key, so a file rewritten meanwhile
+ * (regenerate-certs) gets a new context. A handful of entries at most in practice; capped. */
+typedef struct ctx_entry {
+    struct ctx_entry *next;
+    char *key;
+    size_t key_len;
+    SSL_CTX *ctx;
+} ctx_entry;
+
+static pthread_mutex_t ctx_lock = PTHREAD_MUTEX_INITIALIZER;
+static ctx_entry *ctx_cache = NULL;
+static int ctx_cached = 0;
+enum { CTX_CACHE_MAX = 64 };
+
+static SSL_CTX *make_ctx(const char *ca, const char *cert, const char *key, ctls_status *st, char *err,
+                         size_t errlen) {
+    size_t ca_len = 0, cert_len = 0, key_len = 0;
+    char *ca_pem = read_pem("CA", ca, &ca_len, st, err, errlen);
+    char *cert_pem = ca_pem ? read_pem("certificate", cert, &cert_len, st, err, errlen) : NULL;
+    char *key_pem = cert_pem ? read_pem("key", key, &key_len, st, err, errlen) : NULL;
+    SSL_CTX *ctx = NULL;
+    if (key_pem == NULL) goto done;
+
+    /* The key: the three contents with their lengths, so no two sets can run together. */
+    size_t klen = ca_len + cert_len + key_len + 3 * sizeof(size_t);
+    char *k = malloc(klen);
+    if (k == NULL) {
+        ctls_fail(st, CTLS_ERR_OTHER, ENOMEM, err, errlen, "out of memory");
+        goto done;
+    }
+    char *p = k;
+    memcpy(p, &ca_len, sizeof(size_t)); p += sizeof(size_t);
+    memcpy(p, &cert_len, sizeof(size_t)); p += sizeof(size_t);
+    memcpy(p, &key_len, sizeof(size_t)); p += sizeof(size_t);
+    memcpy(p, ca_pem, ca_len); p += ca_len;
+    memcpy(p, cert_pem, cert_len); p += cert_len;
+    memcpy(p, key_pem, key_len);
+
+    pthread_mutex_lock(&ctx_lock);
+    for (ctx_entry *e = ctx_cache; e != NULL; e = e->next) {
+        if (e->key_len == klen && memcmp(e->key, k, klen) == 0) {
+            SSL_CTX_up_ref(e->ctx);
+            ctx = e->ctx;
+            break;
+        }
+    }
+    if (ctx == NULL) {
+        /* Built under the lock: threads that want the same context wait and then share it. */
+        ctx = build_ctx(ca, ca_pem, ca_len, cert, cert_pem, cert_len, key, key_pem, key_len, st, err, errlen);
+        ctx_entry *e = ctx && ctx_cached < CTX_CACHE_MAX ? malloc(sizeof(*e)) : NULL;
+        if (e != NULL) {
+            SSL_CTX_up_ref(ctx);
+            *e = (ctx_entry){.next = ctx_cache, .key = k, .key_len = klen, .ctx = ctx};
+            ctx_cache = e;
+            ctx_cached++;
+            k = NULL;
+        }
+    }
+    pthread_mutex_unlock(&ctx_lock);
+    free(k);
+done:
+    free(ca_pem);
+    free(cert_pem);
+    if (key_pem != NULL) OPENSSL_cleanse(key_pem, key_len);
+    free(key_pem);
+    return ctx;
 }
 
 /* ---- connection ---- */

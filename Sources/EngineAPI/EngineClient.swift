@@ -39,7 +39,7 @@ public struct EngineClient: Sendable {
         let h = response.headers
         return Ping(apiVersion: h["Api-Version"], osType: h["OSType"],
                     experimental: h["Docker-Experimental"]?.lowercased() == "true",
-                    builderVersion: h["Builder-Version"])
+                    builderVersion: h["Builder-Version"], engineVersion: Ping.engineVersion(fromServerHeader: h["Server"]))
     }
 
     public func versionSync() throws(EngineError) -> EngineVersion {

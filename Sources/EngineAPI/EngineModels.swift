@@ -6,12 +6,25 @@ public struct Ping: Sendable, Equatable {
     public var osType: String?
     public var experimental: Bool
     public var builderVersion: String?
+    /// The engine's version from the `Server: Docker/VERSION (OS)` header dockerd sends with
+    /// every response; nil when the header is not of that form.
+    public var engineVersion: String?
 
-    public init(apiVersion: String?, osType: String? = nil, experimental: Bool = false, builderVersion: String? = nil) {
+    public init(apiVersion: String?, osType: String? = nil, experimental: Bool = false, builderVersion: String? = nil,
+                engineVersion: String? = nil) {
         self.apiVersion = apiVersion
         self.osType = osType
         self.experimental = experimental
         self.builderVersion = builderVersion
+        self.engineVersion = engineVersion
+    }
+
+    /// "Docker/20.10.24+dfsg1 (linux)" -> "20.10.24+dfsg1"; nil for anything else.
+    public static func engineVersion(fromServerHeader header: String?) -> String? {
+        guard let header, header.hasPrefix("Docker/") else { return nil }
+        let version = header.dropFirst("Docker/".count).prefix { $0 != " " }
+        guard let first = version.first, first.isNumber, version.allSatisfy({ !$0.isWhitespace && $0 != "/" }) else { return nil }
+        return String(version)
     }
 }
 

@@ -81,6 +81,58 @@ extension SSHSession {
         try await execAsRoot(command, stdin: stdin, timeout: timeout).stdoutOrThrow(host: target.host, command: command)
     }
 
+    /// Installs `files` in root-owned places in one round trip, and runs `before` (as root,
+    /// after the bytes arrived, before any file moves) and `then` (after they are all in place)
+    /// in the same command. The bytes travel as a tar stream on the command's stdin, inside the
+    /// SSH channel (never a command line), are unpacked by root into a private (0700) temporary
+    /// directory, and each file is installed with its mode and owner and moved into place
+    /// atomically. A host without tar gets them one by one (`installAsRoot(_:at:)`), with
+    /// `before` and `then` as commands of their own.
+    ///
+    /// Throws when a file could not be installed; returns `then`'s result (nil without one).
+    @discardableResult
+    public func installAsRoot(_ files: [RootFile], before: String? = nil, then: String? = nil,
+                              timeout: Duration? = .seconds(120)) async throws -> ExecResult? {
+        let archive = try Tar.write(files.enumerated().map { Tar.Entry.file(String($0.offset), $0.element.data, mode: 0o600) })
+        let q = ShellQuote.quote
+        var script = """
+            command -v tar >/dev/null 2>&1 || exit \(Self.noTarStatus)
+            set -e
+            umask 077
+            d=$(mktemp -d "${TMPDIR:-/tmp}/swock.XXXXXXXX")
+            trap 'rm -rf "$d"' EXIT
+            tar -x -f - -C "$d"
+
+            """
+        if let before { script += "\(before)\n" }
+        for (i, f) in files.enumerated() {
+            let group = f.owner == "root" ? "root" : f.owner
+            script += "mkdir -p \(q(PathText.parent(f.path))) && install -m \(String(f.mode, radix: 8)) -o \(q(f.owner)) -g \(q(group)) \"$d/\(i)\" \(q(f.path + ".swock-new")) && mv -f \(q(f.path + ".swock-new")) \(q(f.path))\n"
+        }
+        script += "echo \(Self.installedMark)\nset +e\n"
+        if let then { script += "\(then)\n" }
+        let r = try await execAsRoot(script, stdin: .data(archive), timeout: timeout)
+        let installed = r.stdoutText.textLines().contains { $0 == Self.installedMark }
+        if !installed && r.exitStatus == Self.noTarStatus {
+            if let before { try await runAsRoot(before, timeout: timeout) }
+            for f in files { try await installAsRoot(f.data, at: f.path, mode: f.mode, owner: f.owner) }
+            guard let then else { return nil }
+            return try await execAsRoot(then, timeout: timeout)
+        }
+        guard installed else {
+            throw SSHError.commandFailed(host: target.host, command: "install \(files.map(\.path).joined(separator: ", "))",
+                                         exitStatus: r.exitStatus, signal: r.signal,
+                                         stderr: r.stderrText.isEmpty ? r.stdoutText : r.stderrText)
+        }
+        guard then != nil else { return nil }
+        var rest = r
+        rest.stdout = Data(r.stdoutText.textLines(keepingEmpty: true).filter { $0 != Self.installedMark }.joined(separator: "\n").utf8)
+        return rest
+    }
+
+    static let noTarStatus: Int32 = 111
+    static let installedMark = "==swock-installed"
+
     /// Installs `data` at a root-owned `remotePath` with `mode`, atomically. The bytes travel only
     /// through SFTP into a private (0700) temporary directory of the login user; no secret is ever
     /// part of a command line.
@@ -108,6 +160,21 @@ extension SSHSession {
             _ = try? await exec("rm -rf \(ShellQuote.quote(tmpdir))")
             throw error
         }
+    }
+}
+
+/// A file for a root-owned place on the host (`installAsRoot(_:before:then:)`).
+public struct RootFile: Sendable, Equatable {
+    public var path: String
+    public var data: Data
+    public var mode: UInt32
+    public var owner: String
+
+    public init(_ path: String, _ data: Data, mode: UInt32 = 0o600, owner: String = "root") {
+        self.path = path
+        self.data = data
+        self.mode = mode
+        self.owner = owner
     }
 }
 

@@ -35,3 +35,23 @@ import Testing
         #expect(try JSONDecoder().decode(EngineVersion.self, from: JSONEncoder().encode(v)) == v)
     }
 }
+
+struct PingServerHeaderTests {
+    @Test(arguments: [
+        ("Docker/20.10.24+dfsg1 (linux)", "20.10.24+dfsg1"),
+        ("Docker/26.1.5+dfsg1 (linux)", "26.1.5+dfsg1"),
+        ("Docker/29.0.0", "29.0.0"),
+        ("Docker/ (linux)", nil),
+        ("Docker/dev (linux)", nil),
+        ("Libpod/5.0 (linux)", nil),
+        ("nginx/1.25", nil),
+        ("", nil),
+    ] as [(String, String?)])
+    func engineVersionComesFromDockersServerHeader(header: String, version: String?) {
+        #expect(Ping.engineVersion(fromServerHeader: header) == version)
+    }
+
+    @Test func noHeaderNoVersion() {
+        #expect(Ping.engineVersion(fromServerHeader: nil) == nil)
+    }
+}

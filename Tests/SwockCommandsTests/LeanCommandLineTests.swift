@@ -56,3 +56,20 @@ struct LeanCommandLineTests {
         #expect(LeanCommandLine.parse(argv) == nil, "\(argv) should go to ArgumentParser")
     }
 }
+
+/// ArgumentParser names a command without `commandName` by printing its type, a reflective
+/// lookup that cost about 8 ms of every run (one conformance scan per command type) while it
+/// built the command tree. Every command names itself.
+struct CommandNameTests {
+    static func all(_ command: any ParsableCommand.Type) -> [any ParsableCommand.Type] {
+        [command] + command.configuration.subcommands.flatMap { all($0) }
+    }
+
+    @Test func everyCommandHasAnExplicitName() {
+        let commands = Self.all(SwockMachine.self)
+        #expect(commands.count > 30)
+        for c in commands {
+            #expect(c.configuration.commandName != nil, "\(c) has no commandName")
+        }
+    }
+}

@@ -1,8 +1,9 @@
 /*
  * CTLS: a tiny blocking mutual-TLS client on OpenSSL 3 (TLS 1.2+), for the Docker Engine API.
  *
- * One ctls_conn belongs to one thread at a time. There is no global state besides OpenSSL's own
- * initialisation. Failures are classified in a ctls_status (optional, may be NULL) and described
+ * One ctls_conn belongs to one thread at a time. The only global state besides OpenSSL's own
+ * initialisation is a cache of TLS contexts by the contents of their PEM files (thread-safe;
+ * connections with the same client files share one). Failures are classified in a ctls_status (optional, may be NULL) and described
  * in err/errlen (optional, may be NULL/0). No key material is ever printed.
  */
 #ifndef CTLS_H

@@ -4,6 +4,7 @@ import SwockCore
 
 struct Active: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "active",
         abstract: "Print the active machine: the one DOCKER_HOST points at, else the one chosen with `use`.",
         discussion: Help.discussion(examples: [
             "swock-machine active",

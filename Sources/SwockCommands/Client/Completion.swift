@@ -6,6 +6,7 @@ struct Completion: ParsableCommand {
     }
 
     static let configuration = CommandConfiguration(
+        commandName: "completion",
         abstract: "Print a shell completion script: commands and flags, and machine names from the store.",
         discussion: Help.discussion(
             "Machine names are read from the store when you press Tab, so they are always current.",

@@ -3,6 +3,7 @@ import SwockCore
 
 struct Config: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "config",
         abstract: "Print the docker CLI flags that reach a machine: docker $(swock-machine config NAME) ps",
         discussion: Help.discussion(
             "One flag a line. If the store path has spaces, split on newlines: IFS=$'\\n'; docker $(swock-machine config NAME) ps",

@@ -4,6 +4,7 @@ import SwockCore
 
 struct Env: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "env",
         abstract: "Print the commands that point the docker CLI and SDKs at a machine: eval \"$(swock-machine env NAME)\"",
         discussion: Help.discussion(
             "Instant: it checks offline what it can (certificates present, not expired, covering the address); --check also asks the daemon.",

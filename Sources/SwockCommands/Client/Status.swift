@@ -3,6 +3,7 @@ import SwockCore
 
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "status",
         abstract: "Print a machine's live state: Running, Stopped, Timeout or Error.",
         discussion: Help.discussion(examples: [
             "swock-machine status web1",

@@ -4,6 +4,7 @@ import SwockCore
 
 struct Tunnel: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "tunnel",
         abstract: "Forward the Engine API of a machine behind jump hosts to 127.0.0.1 over SSH.",
         discussion: Help.discussion(
             """

@@ -4,6 +4,7 @@ import SwockCore
 
 struct Use: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "use",
         abstract: "Make a machine the active one for commands that name none (kept in the store).",
         discussion: Help.discussion(
             "--docker-context also makes it the docker CLI's current context, so plain `docker ps` reaches it; `use --unset` undoes both.",

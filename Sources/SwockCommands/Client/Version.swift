@@ -4,6 +4,7 @@ import SwockCore
 
 struct Version: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "version",
         abstract: "Print a machine's Docker Engine version (asks the daemon); without a machine, swock-machine's own.",
         discussion: Help.discussion(examples: [
             "swock-machine version",

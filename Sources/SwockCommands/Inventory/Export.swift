@@ -5,6 +5,7 @@ import SwockPKI
 
 struct Export: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "export",
         abstract: "Write machines to one archive that another store can import.",
         discussion: Help.discussion(
             """

@@ -5,6 +5,7 @@ import SwockSupport
 
 struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "import",
         abstract: "Add the machines of an export archive to this store.",
         discussion: Help.discussion(
             """

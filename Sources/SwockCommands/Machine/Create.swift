@@ -6,6 +6,7 @@ import SwockPKI
 
 struct Create: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "create",
         abstract: "Turn a Linux server into a TLS-secured Docker host and record it as a machine.",
         discussion: Help.discussion(
             """

@@ -4,6 +4,7 @@ import SwockCore
 
 struct Inspect: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "inspect",
         abstract: "Print a machine's record as JSON (no secrets: keys stay in files).",
         discussion: Help.discussion(examples: [
             "swock-machine inspect web1",

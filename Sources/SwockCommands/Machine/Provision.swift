@@ -4,6 +4,7 @@ import SwockCore
 
 struct Provision: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "provision",
         abstract: "Re-run provisioning: resumes a create that stopped, and is harmless on a healthy machine.",
         discussion: Help.discussion(examples: [
             "swock-machine provision web1",

@@ -5,6 +5,7 @@ import SwockCore
 /// `swarm init|join|leave|ls`: Docker Engine's Swarm mode on machines of the store.
 struct Swarm: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "swarm",
         abstract: "Turn machines into a Swarm mode cluster and drive it (Docker Engine's own Swarm API).",
         discussion: Help.discussion(
             "Every call goes to the machines' daemons over the store's mutual TLS; join tokens never appear on a command line.",

@@ -35,12 +35,17 @@ public struct MachineStatus: Sendable, Equatable {
         }
         let client = EngineClient(endpoint: endpoint, timeout: max(deadline - clock.now, .milliseconds(100)))
         do {
-            let v = try await client.version()
+            // /_ping, whose Server header names the engine's version: dockerd answers /version
+            // by running `runc --version` and `docker-init --version` (6 ms of its time, measured,
+            // against 1 ms for /_ping), and `ls` asks every daemon at once.
+            let ping = try await client.ping()
+            let version: String
+            if let v = ping.engineVersion { version = v } else { version = try await client.version().version }
             var warning: String?
             if let notAfter = config.tls.serverNotAfter, notAfter.timeIntervalSinceNow < 30 * 86400 {
                 warning = notAfter.timeIntervalSinceNow < 0 ? "server certificate expired" : "server certificate expires \(Self.day(notAfter))"
             }
-            return MachineStatus(state: .running, engineVersion: "v" + v.version, error: warning)
+            return MachineStatus(state: .running, engineVersion: "v" + version, error: warning)
         } catch {
             // EngineClient throws EngineError only (typed throws).
             switch error {

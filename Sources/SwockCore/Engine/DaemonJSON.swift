@@ -4,9 +4,9 @@ import SSHKit
 /// Adopting a host's existing /etc/docker/daemon.json:
 /// - keys that would clash with our flags (listeners, TLS material) are moved out — dockerd
 ///   refuses "specified both as a flag and in the configuration file";
-/// - `live-restore` is switched on and the running daemon reloaded *before* we restart it, so
-///   its running containers survive the restart (an old daemon without live-restore stops
-///   them on its way down, whatever the new one says).
+/// - `live-restore` is switched on and, when containers run, the running daemon reloaded
+///   *before* we restart it, so they survive the restart (an old daemon without live-restore
+///   stops them on its way down, whatever the new one says).
 /// The original file is kept in a backup (or a marker that there was none) that `rm` restores.
 struct DaemonJSON {
     static let path = "/etc/docker/daemon.json"
@@ -15,6 +15,12 @@ struct DaemonJSON {
     static let conflicting: Set<String> = ["hosts", "tls", "tlsverify", "tlscacert", "tlscert", "tlskey"]
 
     var movedKeys: [String]
+    /// The daemon.json to install (nil: the host's file stays as it is).
+    var file: RootFile?
+    /// Shell (as root) that keeps the original for `rm`, to run before `file` goes in place.
+    var keepCommand: String?
+    /// live-restore is switched on: the running daemon must learn it before it is restarted.
+    var switchesOnLiveRestore: Bool
 
     var note: String {
         movedKeys.isEmpty ? "" : "; moved \(movedKeys.sorted().joined(separator: ", ")) out of \(Self.path) (original in \(Self.backup))"
@@ -25,20 +31,32 @@ struct DaemonJSON {
         if [ -f \(backup) ]; then mv -f \(backup) \(path); elif [ -f \(absentMarker) ]; then rm -f \(path) \(absentMarker); fi
         """
 
-    static func adopt(ssh: SSHSession) async throws -> DaemonJSON {
-        let (existed, original) = try await read(ssh)
+    /// Shell (as root) for after the new daemon.json is in place and before dockerd restarts:
+    /// when containers run (a containerd shim is there), the running daemon reloads its
+    /// configuration (SIGHUP; live-restore is reloadable) so that they survive the restart. An
+    /// old daemon without live-restore stops them on its way down, whatever the new one says.
+    static let reloadIfContainersRun =
+        "if pgrep -f containerd-shim >/dev/null 2>&1; then pid=$(pidof dockerd) && kill -HUP $pid && sleep 0.3; fi; true"
+
+    /// What adopting the host's daemon.json takes (read over `ssh`, planned by `plan`).
+    static func adoption(ssh: SSHSession) async throws -> DaemonJSON {
+        let (existed, object) = try await read(ssh)
+        return try plan(existed: existed, object: object)
+    }
+
+    /// Adopting a daemon.json (`object`; `existed`: there was a file): the conflicting keys move
+    /// out and live-restore goes on. Nothing to write when neither is needed.
+    static func plan(existed: Bool, object original: [String: Any]) throws -> DaemonJSON {
         var object = original
-        let moved = object.keys.filter { conflicting.contains($0) }
+        let moved = object.keys.filter { conflicting.contains($0) }.sorted()
         let needsLiveRestore = object["live-restore"] == nil
-        guard !moved.isEmpty || needsLiveRestore else { return DaemonJSON(movedKeys: []) }
+        guard !moved.isEmpty || needsLiveRestore else {
+            return DaemonJSON(movedKeys: [], file: nil, keepCommand: nil, switchesOnLiveRestore: false)
+        }
         for k in moved { object.removeValue(forKey: k) }
         if needsLiveRestore { object["live-restore"] = true }
-        try await write(object, existed: existed, ssh: ssh)
-        // live-restore is reloadable: tell the running daemon now (SIGHUP), before any restart.
-        if needsLiveRestore {
-            try await ssh.runAsRoot("pid=$(pidof dockerd) && kill -HUP $pid; sleep 0.3; true", timeout: .seconds(30))
-        }
-        return DaemonJSON(movedKeys: moved)
+        return DaemonJSON(movedKeys: moved, file: try file(object), keepCommand: keepCommand(existed: existed),
+                          switchesOnLiveRestore: needsLiveRestore)
     }
 
     /// Sets `live-restore` in daemon.json and tells the running daemon (SIGHUP: the option is
@@ -49,8 +67,12 @@ struct DaemonJSON {
         var object = original
         if (object["live-restore"] as? Bool) == on { return }
         object["live-restore"] = on
-        try await write(object, existed: existed, ssh: ssh)
-        try await ssh.runAsRoot("pid=$(pidof dockerd) && kill -HUP $pid", timeout: .seconds(30))
+        let hup = "pid=$(pidof dockerd) && kill -HUP $pid"
+        guard let r = try await ssh.installAsRoot([try file(object)], before: keepCommand(existed: existed), then: hup, timeout: .seconds(30)),
+              r.succeeded else {
+            throw SSHError.commandFailed(host: ssh.target.host, command: hup, exitStatus: nil, signal: nil,
+                                         stderr: "dockerd is not running, so it could not reload \(path)")
+        }
     }
 
     /// The host's daemon.json: whether it exists, and its object (empty when missing or empty).
@@ -65,14 +87,16 @@ struct DaemonJSON {
         return (true, parsed)
     }
 
-    /// Writes `object` as daemon.json, keeping the original (or the mark that there was none)
-    /// the first time, for `rm` to restore.
-    private static func write(_ object: [String: Any], existed: Bool, ssh: SSHSession) async throws {
+    private static func file(_ object: [String: Any]) throws -> RootFile {
         let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        return RootFile(path, data + Data("\n".utf8), mode: 0o644)
+    }
+
+    /// Keeps the original (or the mark that there was none) the first time, for `rm` to restore.
+    private static func keepCommand(existed: Bool) -> String {
         let keep = existed
             ? "[ -e \(backup) ] || [ -e \(absentMarker) ] || cp -p \(path) \(backup)"
             : "[ -e \(backup) ] || touch \(absentMarker)"
-        try await ssh.runAsRoot("mkdir -p /etc/docker && \(keep)", timeout: .seconds(30))
-        try await ssh.installAsRoot(data + Data("\n".utf8), at: path, mode: 0o644)
+        return "mkdir -p /etc/docker && { \(keep); }"
     }
 }

@@ -46,9 +46,11 @@ public struct ServerCertificates: Sendable {
 
         // The host first: a failure there leaves the store's copies matching the daemon.
         let dir = EngineConfigRenderer.remoteDir
-        try await ssh.installAsRoot(Data(material.caPEM.utf8), at: "\(dir)/ca.pem", mode: 0o644)
-        try await ssh.installAsRoot(Data(serverPEM.utf8), at: "\(dir)/server.pem", mode: 0o644)
-        try await ssh.installAsRoot(Data(serverKeyPEM.utf8), at: "\(dir)/server-key.pem", mode: 0o600)
+        try await ssh.installAsRoot([
+            RootFile("\(dir)/ca.pem", Data(material.caPEM.utf8), mode: 0o644),
+            RootFile("\(dir)/server.pem", Data(serverPEM.utf8), mode: 0o644),
+            RootFile("\(dir)/server-key.pem", Data(serverKeyPEM.utf8), mode: 0o600),
+        ])
 
         try store.writeMachineFile(name, "server-key.pem", serverKeyPEM)
         try store.writeMachineFile(name, "server.pem", serverPEM)
