@@ -8,3 +8,13 @@ public struct PEMKeyPair: Sendable, Equatable {
         self.privateKeyPEM = privateKeyPEM
     }
 }
+
+extension PEMKeyPair {
+    /// The key is the certificate's: both parse and the certificate carries the key's public half.
+    public var keyMatchesCertificate: Bool {
+        guard let certificate = try? CertificatePEM.parse(certificatePEM), let key = try? KeyMaterial.load(pem: privateKeyPEM) else {
+            return false
+        }
+        return key.publicKey == certificate.publicKey
+    }
+}

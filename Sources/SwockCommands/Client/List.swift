@@ -37,6 +37,8 @@ struct List: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let store = global.store
+            // What commands killed half-way left behind goes first (best effort).
+            store.sweepLeftovers()
             let filter = try MachineFilter(filter)
             let template: Template? = try format?.template.map { try Template($0) }
             let records = store.list()
@@ -70,6 +72,10 @@ struct List: AsyncParsableCommand {
             }
             var statuses: [String: MachineStatus] = [:]
             for (key, members) in groups { for c in members { statuses[c.name] = probed[key] } }
+            // A machine whose create or provision did not finish says so, whatever its daemon answers.
+            for c in preFiltered where c.provisioning.phase != .ready {
+                statuses[c.name]?.error = Self.unfinished(c)
+            }
             let shown = preFiltered.filter { filter.matches($0, state: statuses[$0.name]?.state ?? .error) }
             if quiet {
                 for c in shown { Output.out(c.name + "\n") }
@@ -131,6 +137,13 @@ struct List: AsyncParsableCommand {
         case "Error": return "ERRORS"
         default: return field.uppercased()
         }
+    }
+
+    /// ERRORS of a machine that is not ready: where provisioning stopped, and the way on.
+    static func unfinished(_ c: MachineConfig) -> String {
+        let step = c.provisioning.lastError.flatMap { $0.split(separator: ":", maxSplits: 1).first.map(String.init) }
+        let what = c.provisioning.phase == .failed ? "provisioning failed" + (step.map { " at \($0)" } ?? "") : "provisioning not finished"
+        return "\(what); run `swock-machine provision \(c.name)`"
     }
 
     static func brokenReason(_ e: StoreError) -> String {

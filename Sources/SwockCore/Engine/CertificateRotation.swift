@@ -46,10 +46,12 @@ extension Store {
         return try lock.withLock {
             let ca = try CertificateAuthority.generate(keyType: keyType)
             let client = try ca.issueClientCertificate(keyType: keyType)
-            try AtomicFile.write(ca.privateKeyPEM, to: certsDir + "/ca-key.pem", mode: 0o600)
-            try AtomicFile.write(ca.certificatePEM, to: certsDir + "/ca.pem", mode: 0o600)
-            try AtomicFile.write(client.privateKeyPEM, to: certsDir + "/key.pem", mode: 0o600)
-            try AtomicFile.write(client.certificatePEM, to: certsDir + "/cert.pem", mode: 0o600)
+            // One group, keys before their certificates: ensureCA recovers a CA key whose
+            // certificate did not follow (the process killed between two renames).
+            try AtomicFile.write([
+                (certsDir + "/ca-key.pem", Data(ca.privateKeyPEM.utf8)), (certsDir + "/ca.pem", Data(ca.certificatePEM.utf8)),
+                (certsDir + "/key.pem", Data(client.privateKeyPEM.utf8)), (certsDir + "/cert.pem", Data(client.certificatePEM.utf8)),
+            ])
             return ClientMaterial(ca: ca, caPEM: ca.certificatePEM, clientCertPEM: client.certificatePEM, clientKeyPEM: client.privateKeyPEM)
         }
     }

@@ -32,7 +32,8 @@ public struct ServerCertificates: Sendable {
 
         var pair: (cert: String, key: String)?
         if reuse, let pem = try? store.readMachineFile(name, "server.pem"), let key = try? store.readMachineFile(name, "server-key.pem"),
-           material.ca.verify(certificatePEM: pem), let summary = try? CertificateSummary(pem: pem),
+           material.ca.verify(certificatePEM: pem), PEMKeyPair(certificatePEM: pem, privateKeyPEM: key).keyMatchesCertificate,
+           let summary = try? CertificateSummary(pem: pem),
            sans.allSatisfy({ summary.covers(address: $0) }), !summary.expires(within: 30 * 86400, now: Date()) {
             pair = (pem, key)
         }
@@ -45,19 +46,22 @@ public struct ServerCertificates: Sendable {
         }
 
         // The host first: a failure there leaves the store's copies matching the daemon.
-        let dir = EngineConfigRenderer.remoteDir
+        let remote = EngineConfigRenderer.remoteDir
         try await ssh.installAsRoot([
-            RootFile("\(dir)/ca.pem", Data(material.caPEM.utf8), mode: 0o644),
-            RootFile("\(dir)/server.pem", Data(serverPEM.utf8), mode: 0o644),
-            RootFile("\(dir)/server-key.pem", Data(serverKeyPEM.utf8), mode: 0o600),
+            RootFile("\(remote)/ca.pem", Data(material.caPEM.utf8), mode: 0o644),
+            RootFile("\(remote)/server.pem", Data(serverPEM.utf8), mode: 0o644),
+            RootFile("\(remote)/server-key.pem", Data(serverKeyPEM.utf8), mode: 0o600),
         ])
 
-        try store.writeMachineFile(name, "server-key.pem", serverKeyPEM)
-        try store.writeMachineFile(name, "server.pem", serverPEM)
-        // What a docker client needs, in the machine's directory (DOCKER_CERT_PATH).
-        try store.writeMachineFile(name, "ca.pem", material.caPEM)
-        try store.writeMachineFile(name, "key.pem", material.clientKeyPEM)
-        try store.writeMachineFile(name, "cert.pem", material.clientCertPEM)
+        // The store's copies, with what a docker client needs (DOCKER_CERT_PATH), as one group:
+        // all written before any is renamed into place (a pair is never half old, half new
+        // unless the process dies between two renames; then reuse above sees the mismatch).
+        let dir = store.machineDir(name)
+        try AtomicFile.write([
+            (dir + "/server-key.pem", Data(serverKeyPEM.utf8)), (dir + "/server.pem", Data(serverPEM.utf8)),
+            (dir + "/ca.pem", Data(material.caPEM.utf8)), (dir + "/key.pem", Data(material.clientKeyPEM.utf8)),
+            (dir + "/cert.pem", Data(material.clientCertPEM.utf8)),
+        ])
 
         let summary = try CertificateSummary(pem: serverPEM)
         var tls = config.tls

@@ -5,8 +5,8 @@ import SwockSupport
 /// `import`: the machines of a `MachineArchive` added to this store, each under its own name
 /// or the one `renames` gives it. Never overwrites: a name the store already has stops the
 /// whole import before anything is written. Each machine is assembled in a hidden staging
-/// directory and then claimed the way create claims a name (mkdir, then rename over it), so a
-/// listing sees it complete or not at all; a failure part-way takes back what it had added.
+/// directory and then claimed the way create claims a name (renamed into place in one step),
+/// so a listing sees it complete or not at all; a failure part-way takes back what it had added.
 ///
 /// A machine keeps its CA: when it is the store's own, the record points at `certs/`;
 /// otherwise the CA certificate (and its key, when the archive has it) goes to `cas/ID`, and
@@ -37,6 +37,7 @@ public struct MachineImport: Sendable {
         var seen = Set<String>()
         for t in targets where !seen.insert(t).inserted { throw InventoryError.duplicateTarget(t) }
         try store.ensureLayout()
+        store.sweepLeftovers()
         return try store.lock.withLock {
             for t in targets where store.exists(t) { throw InventoryError.clash(t) }
             var added: [String] = []
@@ -79,8 +80,7 @@ public struct MachineImport: Sendable {
             config.tls.caDir = dir
         }
 
-        let staging = store.machinesDir + "/.importing-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        try Store.makeDirectory(staging)
+        let staging = try store.stagingDirectory(for: name, kind: .importing)
         var moved = false
         defer { if !moved { try? FileManager.default.removeItem(atPath: staging) } }
         for (file, data) in m.files {
@@ -88,19 +88,12 @@ public struct MachineImport: Sendable {
         }
         config.updatedAt = Date()
         try AtomicFile.write(Store.encode(config), to: staging + "/config.json", mode: 0o600)
-        // Claimed as create claims a name: mkdir fails if it exists; the rename then replaces
-        // that empty directory with the complete one in one step.
-        let final = store.machineDir(name)
-        if mkdir(final, 0o700) != 0 {
-            if errno == EEXIST { throw InventoryError.clash(name) }
-            throw StoreError.io(path: final, reason: LocalFileError.errnoText())
-        }
-        guard rename(staging, final) == 0 else {
-            let why = LocalFileError.errnoText()
-            rmdir(final)
-            throw StoreError.io(path: final, reason: why)
+        // Claimed as create claims a name: the complete directory is renamed into place.
+        do {
+            try store.claim(name, from: staging)
+        } catch StoreError.alreadyExists {
+            throw InventoryError.clash(name)
         }
         moved = true
-        AtomicFile.syncDirectory(store.machinesDir)
     }
 }

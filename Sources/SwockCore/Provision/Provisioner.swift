@@ -36,8 +36,7 @@ public struct Provisioner: Sendable {
             config.provisioning.phase = .failed
             config.provisioning.lastError = "\(e.step): \(e.reason)"
             config.provisioning.lastAttemptAt = Date()
-            try store.reserve(config)
-            try? AtomicFile.write(Data(), to: store.resolve(config.ssh.knownHostsPath), mode: 0o600)
+            try store.reserve(config, files: [PathText.lastComponent(config.ssh.knownHostsPath): Data()])
             throw ProvisionError(machine: e.machine, step: e.step, reason: e.reason, resumable: true)
         }
     }
@@ -94,12 +93,11 @@ public struct Provisioner: Sendable {
         config.engine.dockerdPath = probe.dockerdPath
         config.provisioning.stepsDone = log.records
         config.provisioning.lastAttemptAt = Date()
-        try store.reserve(config)
-        let pinned = FileManager.default.contents(atPath: staging + "/known_hosts") ?? Data()
-        try AtomicFile.write(pinned, to: store.resolve(config.ssh.knownHostsPath), mode: 0o600)
-        if let pw = req.sudoPassword {
-            try AtomicFile.write(Data(pw.utf8), to: store.resolve(Store.sudoPasswordPath(config.name)), mode: 0o600)
-        }
+        // The record comes with the files it names (the pinned host key, the sudo password), so
+        // it never refers to a file that is not there, whenever this process is killed.
+        var files = [PathText.lastComponent(config.ssh.knownHostsPath): FileManager.default.contents(atPath: staging + "/known_hosts") ?? Data()]
+        if let pw = req.sudoPassword { files[PathText.lastComponent(Store.sudoPasswordPath(config.name))] = Data(pw.utf8) }
+        try store.reserve(config, files: files)
         let done = try await runSteps(log, config: config, ssh: ssh, probe: probe, password: req.sshPassword, requestedHostname: req.hostname)
         await ssh.close()
         return done

@@ -23,43 +23,49 @@ extension Store {
                 do {
                     ca = try CertificateAuthority(certificatePEM: String(decoding: c, as: UTF8.self),
                                                   privateKeyPEM: String(decoding: k, as: UTF8.self))
+                } catch PKIError.keyDoesNotMatchCertificate {
+                    // A renewal (keys first) cut between its renames: the new key, the old certificate.
+                    ca = try recoverCA(keyPEM: String(decoding: k, as: UTF8.self), keyType: keyType)
                 } catch {
                     throw StoreError.crypto("the CA in \(certsDir) cannot be loaded (\(error)); restore it from a backup")
                 }
             } else if let k = fm.contents(atPath: caKeyPath) {
-                // The key without its certificate: a first write cut short (disk full, crash), or
-                // a lost ca.pem. Every machine keeps a copy of the CA certificate: if one matches
-                // the key, restore it; if none does, nothing was ever signed with it: start anew.
-                let keyPEM = String(decoding: k, as: UTF8.self)
-                if let restored = names().lazy.compactMap({ name -> CertificateAuthority? in
-                    guard let c = fm.contents(atPath: machineDir(name) + "/ca.pem") else { return nil }
-                    return try? CertificateAuthority(certificatePEM: String(decoding: c, as: UTF8.self), privateKeyPEM: keyPEM)
-                }).first {
-                    ca = restored
-                    try AtomicFile.write(ca.certificatePEM, to: caPath, mode: 0o600)
-                } else {
-                    ca = try CertificateAuthority.generate(keyType: keyType)
-                    try AtomicFile.write(ca.privateKeyPEM, to: caKeyPath, mode: 0o600)
-                    try AtomicFile.write(ca.certificatePEM, to: caPath, mode: 0o600)
-                }
+                ca = try recoverCA(keyPEM: String(decoding: k, as: UTF8.self), keyType: keyType)
             } else if fm.fileExists(atPath: caPath) {
                 throw StoreError.crypto("the CA's key \(caKeyPath) is missing, so no certificate can be signed; restore it from a backup")
             } else {
                 ca = try CertificateAuthority.generate(keyType: keyType)
                 // The key first: a ca.pem without its key would be unusable.
-                try AtomicFile.write(ca.privateKeyPEM, to: caKeyPath, mode: 0o600)
-                try AtomicFile.write(ca.certificatePEM, to: caPath, mode: 0o600)
+                try AtomicFile.write([(caKeyPath, Data(ca.privateKeyPEM.utf8)), (caPath, Data(ca.certificatePEM.utf8))])
             }
             if let c = fm.contents(atPath: certPath), let k = fm.contents(atPath: keyPath),
-               ca.verify(certificatePEM: String(decoding: c, as: UTF8.self)) {
+               ca.verify(certificatePEM: String(decoding: c, as: UTF8.self)),
+               PEMKeyPair(certificatePEM: String(decoding: c, as: UTF8.self), privateKeyPEM: String(decoding: k, as: UTF8.self)).keyMatchesCertificate {
                 return ClientMaterial(ca: ca, caPEM: ca.certificatePEM, clientCertPEM: String(decoding: c, as: UTF8.self),
                                       clientKeyPEM: String(decoding: k, as: UTF8.self))
             }
             let client = try ca.issueClientCertificate(keyType: keyType)
-            try AtomicFile.write(client.privateKeyPEM, to: keyPath, mode: 0o600)
-            try AtomicFile.write(client.certificatePEM, to: certPath, mode: 0o600)
+            try AtomicFile.write([(keyPath, Data(client.privateKeyPEM.utf8)), (certPath, Data(client.certificatePEM.utf8))])
             return ClientMaterial(ca: ca, caPEM: ca.certificatePEM, clientCertPEM: client.certificatePEM, clientKeyPEM: client.privateKeyPEM)
         }
+    }
+
+    /// The CA key without its certificate: a first write cut short (disk full, crash), a
+    /// renewal cut between its renames, or a lost ca.pem. Every machine keeps a copy of the CA
+    /// certificate: if one matches the key, it is restored; if none does, nothing any client
+    /// trusts was signed with the key, and the CA starts anew. Runs under the store lock.
+    private func recoverCA(keyPEM: String, keyType: KeyType) throws -> CertificateAuthority {
+        let fm = FileManager.default
+        if let restored = names().lazy.compactMap({ name -> CertificateAuthority? in
+            guard let c = fm.contents(atPath: machineDir(name) + "/ca.pem") else { return nil }
+            return try? CertificateAuthority(certificatePEM: String(decoding: c, as: UTF8.self), privateKeyPEM: keyPEM)
+        }).first {
+            try AtomicFile.write(restored.certificatePEM, to: certsDir + "/ca.pem", mode: 0o600)
+            return restored
+        }
+        let ca = try CertificateAuthority.generate(keyType: keyType)
+        try AtomicFile.write([(certsDir + "/ca-key.pem", Data(ca.privateKeyPEM.utf8)), (certsDir + "/ca.pem", Data(ca.certificatePEM.utf8))])
+        return ca
     }
 
     /// The CA a machine's certificates are signed with, and its client certificate: the store's

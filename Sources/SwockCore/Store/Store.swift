@@ -72,25 +72,51 @@ public struct Store: Sendable {
 
     // MARK: - Machines
 
+    /// NAME is taken: its directory is there (and is not an abandoned claim, see `isAbandonedClaim`).
     public func exists(_ name: String) -> Bool {
-        FileManager.default.fileExists(atPath: machineDir(name))
+        FileManager.default.fileExists(atPath: machineDir(name)) && !isAbandonedClaim(name)
     }
 
-    /// Claims NAME: creates its directory (mkdir is atomic, so two creates of one name cannot
-    /// both win) and writes the first record. Throws `alreadyExists` before touching anything.
-    public func reserve(_ config: MachineConfig) throws {
+    /// Claims NAME: the record and `files` (names in the machine's directory; 0600) are written
+    /// into a hidden staging directory, which then becomes `machines/NAME` in one rename. A
+    /// listing sees the machine whole or not at all, and a create killed at any point leaves no
+    /// half-claimed name, only a staging directory `sweepLeftovers` takes away. rename(2) fails
+    /// when NAME exists, so of two creates of one name one wins. Throws `alreadyExists` before
+    /// writing anything when the name is taken.
+    public func reserve(_ config: MachineConfig, files: [String: Data] = [:]) throws {
         try MachineName.validate(config.name)
         try ensureLayout()
-        if mkdir(machineDir(config.name), 0o700) != 0 {
-            if errno == EEXIST { throw StoreError.alreadyExists(config.name) }
-            throw StoreError.io(path: machineDir(config.name), reason: LocalFileError.errnoText())
-        }
+        if exists(config.name) { throw StoreError.alreadyExists(config.name) }
+        sweepLeftovers()
+        let staging = try stagingDirectory(for: config.name, kind: .claim)
         do {
-            try save(config)
+            for (file, data) in files { try AtomicFile.write(data, to: staging + "/" + file, mode: 0o600) }
+            var c = config
+            c.updatedAt = Date()
+            try AtomicFile.write(Self.encode(c), to: staging + "/config.json", mode: 0o600)
+            try claim(config.name, from: staging)
         } catch {
-            try? FileManager.default.removeItem(atPath: machineDir(config.name))
+            try? FileManager.default.removeItem(atPath: staging)
             throw error
         }
+    }
+
+    /// A new hidden directory in `machines/` for assembling NAME (see `Leftover`).
+    func stagingDirectory(for name: String, kind: Leftover.Kind) throws -> String {
+        let path = machinesDir + "/" + Leftover.name(kind, for: name)
+        guard mkdir(path, 0o700) == 0 else { throw StoreError.io(path: path, reason: LocalFileError.errnoText()) }
+        return path
+    }
+
+    /// Makes a complete staging directory `machines/NAME`, in one step; `alreadyExists` when
+    /// NAME is there (a directory that is not empty cannot be renamed over).
+    func claim(_ name: String, from staging: String) throws {
+        guard rename(staging, machineDir(name)) == 0 else {
+            let e = errno
+            if e == EEXIST || e == ENOTEMPTY { throw StoreError.alreadyExists(name) }
+            throw StoreError.io(path: machineDir(name), reason: String(cString: strerror(e)))
+        }
+        AtomicFile.syncDirectory(machinesDir)
     }
 
     public func load(_ name: String) throws -> MachineConfig {
@@ -185,16 +211,17 @@ public struct Store: Sendable {
 
     /// Every record; a broken one is reported as an error without hiding the others.
     public func list() -> [(name: String, result: Result<MachineConfig, StoreError>)] {
-        names().filter { !isBeingCreated($0) }.map { name in
+        names().filter { !isAbandonedClaim($0) }.map { name in
             do { return (name, .success(try load(name))) }
             catch let e as StoreError { return (name, .failure(e)) }
             catch { return (name, .failure(.corrupt(name: name, path: relative(configPath(name)), reason: "\(error)"))) }
         }
     }
 
-    /// A create has claimed the name (mkdir) but not yet written its record: the directory holds
-    /// nothing but hidden temp files. Listings skip it instead of calling it broken.
-    func isBeingCreated(_ name: String) -> Bool {
+    /// A directory with no record and nothing but hidden temp files in it: what a create of an
+    /// older swock-machine (which made the directory first) left when it was killed. No machine:
+    /// listings skip it, and a create of that name takes it over (rename replaces an empty one).
+    func isAbandonedClaim(_ name: String) -> Bool {
         guard !FileManager.default.fileExists(atPath: configPath(name)),
               let entries = try? FileManager.default.contentsOfDirectory(atPath: machineDir(name)) else { return false }
         return entries.allSatisfy { $0.hasPrefix(".") }
@@ -211,13 +238,15 @@ public struct Store: Sendable {
     func removeLocked(_ name: String) throws {
         // Checked again under the lock: a concurrent remove may have won.
         guard exists(name) else { throw StoreError.notFound(name) }
-        // Rename first so that a half-removed directory is never mistaken for a machine.
-        let trash = machinesDir + "/.removing-\(name)-\(getpid())"
+        // Rename first so that a half-removed directory is never mistaken for a machine (and a
+        // removal killed half-way leaves a leftover `sweepLeftovers` finishes).
+        let trash = machinesDir + "/" + Leftover.name(.removing, for: name)
         guard rename(machineDir(name), trash) == 0 else {
             throw StoreError.io(path: machineDir(name), reason: LocalFileError.errnoText())
         }
         try? FileManager.default.removeItem(atPath: trash)
         if activeMachine() == name { try? FileManager.default.removeItem(atPath: activePath) }
+        sweepLeftovers()
     }
 
     // MARK: - Machine files
