@@ -49,7 +49,8 @@ public struct Provisioner: Sendable {
 
         // Pre-create checks, with the host key pinned into a staging file first.
         // It lives outside the store, so a refused create leaves the store exactly as it was.
-        let staging = NSTemporaryDirectory() + "swock-create-\(req.name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        Self.sweepStagingOfGoneCreates()
+        let staging = NSTemporaryDirectory() + "\(Self.stagingPrefix)\(req.name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try Store.makeDirectory(staging)
         defer { try? FileManager.default.removeItem(atPath: staging) }
         let auth = initialAuth(req)
@@ -101,6 +102,24 @@ public struct Provisioner: Sendable {
         let done = try await runSteps(log, config: config, ssh: ssh, probe: probe, password: req.sshPassword, requestedHostname: req.hostname)
         await ssh.close()
         return done
+    }
+
+    static let stagingPrefix = "swock-create-"
+
+    /// A create killed before it claimed its name leaves its staging directory (the pinned host
+    /// key, no secret) in the temporary folder: the next create takes those whose process is gone.
+    static func sweepStagingOfGoneCreates(minimumAge: TimeInterval = 5) {
+        let tmp = NSTemporaryDirectory()
+        let fm = FileManager.default
+        for entry in (try? fm.contentsOfDirectory(atPath: tmp)) ?? [] where entry.hasPrefix(stagingPrefix) {
+            // swock-create-NAME-PID-RANDOM (NAME may hold dashes)
+            let parts = entry.split(separator: "-")
+            guard parts.count >= 5, UInt32(parts[parts.count - 1]) != nil, let pid = pid_t(parts[parts.count - 2]),
+                  Leftover.processIsGone(pid) else { continue }
+            var st = stat()
+            guard lstat(tmp + entry, &st) == 0, Date().timeIntervalSince1970 - Double(st.st_mtim.tv_sec) >= minimumAge else { continue }
+            try? fm.removeItem(atPath: tmp + entry)
+        }
     }
 
     /// " via user@bastion:22 (SHA256:...), ..." for a session through jump hosts.
