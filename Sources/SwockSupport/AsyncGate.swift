@@ -36,3 +36,22 @@ public final class AsyncGate: @unchecked Sendable {
         }
     }
 }
+
+/// One `AsyncGate` of `permits` per key (made on first use): a bound per server rather than
+/// one for everything.
+public final class AsyncGates: @unchecked Sendable {
+    private let lock = NSLock()
+    private var gates: [String: AsyncGate] = [:]
+    public let permits: Int
+
+    public init(_ permits: Int) { self.permits = permits }
+
+    public func gate(_ key: String) -> AsyncGate {
+        lock.lock()
+        defer { lock.unlock() }
+        if let g = gates[key] { return g }
+        let g = AsyncGate(permits)
+        gates[key] = g
+        return g
+    }
+}

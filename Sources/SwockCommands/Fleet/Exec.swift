@@ -26,7 +26,7 @@ struct Exec: AsyncParsableCommand {
     @OptionGroup var selection: FleetSelection
     @OptionGroup var fleet: FleetRunOptions
 
-    @Option(name: .long, help: "How many SSH handshakes may be in flight at once (sshd's MaxStartups is 10).")
+    @Option(name: .long, help: "How many SSH handshakes may be in flight to one sshd at once (its MaxStartups is 10): a machine's own, or a bastion many machines are reached through.")
     var handshakes = 10
 
     /// After --: one argument is a shell command line, several are quoted word by word.

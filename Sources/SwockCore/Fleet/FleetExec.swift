@@ -13,7 +13,9 @@ public protocol FleetSink: Sendable {
 /// Runs one shell command over SSH on many machines at once.
 ///
 /// At most `parallelism` hosts are in flight, and at most `handshakes` of them are connecting
-/// (sshd's MaxStartups drops handshakes beyond 10 by default). `timeout` is each host's own
+/// to any one sshd (sshd's MaxStartups drops handshakes beyond 10 by default): the machine's
+/// own, or for machines behind jump hosts the first bastion's, which all of them connect
+/// through. Handshakes to different servers do not wait for each other. `timeout` is each host's own
 /// deadline, from the start of its connect to the end of its command; waiting for a handshake
 /// slot does not count. Each session runs on its own thread (SSHKit), so the cooperative pool is
 /// never blocked and the hosts really run at the same time. A host that cannot be reached is
@@ -51,14 +53,14 @@ public struct FleetExec: Sendable {
 
     /// Runs `command` on every machine; outcomes in the order of `machines`.
     public func run(_ command: String, on machines: [SelectedMachine], sink: any FleetSink) async -> [HostOutcome] {
-        let gate = AsyncGate(options.handshakes)
+        let gates = AsyncGates(options.handshakes)
         let scheduler = FanOut(parallelism: options.parallelism, failFast: options.failFast)
         return await scheduler.run(machines.map(\.name), job: { i in
-            await self.host(i, machines[i], command: command, gate: gate, sink: sink)
+            await self.host(i, machines[i], command: command, gates: gates, sink: sink)
         }, finished: { i, outcome in sink.finished(host: i, outcome) })
     }
 
-    func host(_ index: Int, _ machine: SelectedMachine, command: String, gate: AsyncGate, sink: any FleetSink) async -> HostOutcome {
+    func host(_ index: Int, _ machine: SelectedMachine, command: String, gates: AsyncGates, sink: any FleetSink) async -> HostOutcome {
         let name = machine.name
         let config: MachineConfig
         switch machine.record {
@@ -66,6 +68,7 @@ public struct FleetExec: Sendable {
         case .failure(let e): return HostOutcome(name: name, result: .unreachable, error: "\(e)")
         }
         let clock = ContinuousClock()
+        let gate = gates.gate(Self.firstServer(config))
         await gate.acquire()
         let start = clock.now
         let session: SSHSession
@@ -109,6 +112,12 @@ public struct FleetExec: Sendable {
         } catch {
             return HostOutcome(name: name, result: .failed, duration: clock.now - start, error: "\(error)")
         }
+    }
+
+    /// The sshd a connection to `config` starts with: the first jump host's, else its own.
+    static func firstServer(_ config: MachineConfig) -> String {
+        if let hop = config.ssh.proxyJump?.first { return "\(hop.host):\(hop.port)" }
+        return "\(config.address):\(config.ssh.port)"
     }
 
     func connect(_ config: MachineConfig, budget: Duration?) async throws -> SSHSession {
