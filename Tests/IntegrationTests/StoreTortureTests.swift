@@ -150,7 +150,8 @@ struct StoreTortureTests {
 
     @Test func aThousandCommandsFromEightProcessesWithKillsLeaveAWholeStore() async throws {
         let workers = 8, operations = 1000
-        let hosts = try await Fleet.fresh((1...workers).map { "tor\($0)" }, variant: "docker")
+        // A host per machine: the chaos is in the store, not in two machines fighting over one daemon.
+        let hosts = try await Fleet.fresh((1...workers).flatMap { ["tor\($0)a", "tor\($0)b"] }, variant: "docker")
         let rig = try Faults.Rig()
         defer { rig.cleanup() }
         var env = ProcessInfo.processInfo.environment
@@ -166,16 +167,17 @@ struct StoreTortureTests {
         let tally = Tally()
         let clock = ContinuousClock()
         let started = clock.now
-        // Each worker owns two machine names on its own host: commands on one machine never
-        // overlap, the store (CA, lock, machines/, active) is shared by all of them.
+        // Each worker owns two machine names: commands on one machine never overlap, and the
+        // store (CA, lock, machines/, active) is shared by all of them.
         let models = try await withThrowingTaskGroup(of: [String: Set<Seen>].self) { group in
-            for (w, host) in hosts.enumerated() {
+            for w in 0..<workers {
                 group.addTask {
                     var rng = SplitMix(seed: UInt64(0x70e7 + w))
                     let names = ["t\(w + 1)a", "t\(w + 1)b"]
                     var model: [String: Set<Seen>] = Dictionary(uniqueKeysWithValues: names.map { ($0, [Seen.absent]) })
                     while let op = tally.next(limit: operations) {
-                        let name = names[Int(rng.next() % 2)]
+                        let pick = Int(rng.next() % 2)
+                        let name = names[pick], host = hosts[2 * w + pick]
                         let verb = Self.pick(&rng, absentOnly: model[name] == [.absent])
                         let args: [String]
                         switch verb {

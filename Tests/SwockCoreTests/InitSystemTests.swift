@@ -121,3 +121,35 @@ import Testing
         #expect((p.terminationStatus == 0) == answers)
     }
 }
+
+/// `ownConfigurationCheck`, run by a real shell against files in a scratch root.
+struct OwnConfigurationCheckTests {
+    /// Runs the check with every path under /etc moved under `root` (no spaces in it: the
+    /// paths may stand unquoted).
+    static func run(_ check: String, root: String) throws -> (status: Int32, out: String) {
+        let local = check.replacingOccurrences(of: "/etc/", with: "\(root)/etc/")
+        let r = try sh(local)
+        return (r.status, r.stdoutText)
+    }
+
+    @Test(arguments: [InitSystem.systemd, .openrc, .sysvinit])
+    func passesOnlyWithOurHeaderInPlace(initSystem: InitSystem) throws {
+        let root = "/tmp/swock-owncheck-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let check = try #require(initSystem.ownConfigurationCheck)
+        #expect(try Self.run(check, root: root) == (3, InitSystem.missingConfigurationMark + "\n"))
+        for path in initSystem.ownConfigurationCandidates {
+            let file = root + path
+            try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try "DOCKER_OPTS=\"--debug\"\n".write(toFile: file, atomically: true, encoding: .utf8)
+            #expect(try Self.run(check, root: root).status == 3, "a file of the host's own is not ours: \(path)")
+            try (InitSystem.ownHeader + "\nDOCKER_OPTS=\"--tlsverify\"\n").write(toFile: file, atomically: true, encoding: .utf8)
+            #expect(try Self.run(check, root: root) == (0, ""), "\(path) starts with our header")
+            try FileManager.default.removeItem(atPath: file)
+        }
+    }
+
+    @Test func noInitSystemHasNothingToCheck() {
+        #expect(InitSystem.none.ownConfigurationCheck == nil)
+    }
+}

@@ -23,6 +23,7 @@ public struct CertificateRotation: Sendable {
         let ssh = try await MachineSSH(store: store, logger: logger).connect(config)
         do {
             let probe = HostProbe.parse(try await ssh.exec(HostProbe.script, timeout: .seconds(60)).stdoutText)
+            try await EngineLifecycle.requireConfiguration(config, initSystem: InitSystem(probed: probe.initSystem), ssh: ssh)
             var tls = try await ServerCertificates(store: store).install(
                 for: config, hostname: probe.hostname ?? config.host?.hostname, material: material, ssh: ssh, reuse: false)
             if clientCerts { tls.caDir = nil }

@@ -45,10 +45,12 @@ public struct EngineLifecycle: Sendable {
             try await ssh.runAsRoot(initSystem.command(.kill, launch), timeout: .seconds(60))
             return "dockerd killed"
         case .start, .restart:
+            try await Self.requireConfiguration(config, initSystem: initSystem, ssh: ssh)
             try await ssh.runAsRoot(initSystem.command(action == .start ? .start : .restart, launch), timeout: .seconds(180))
             let v = try await readiness.waitForTLS(config, ssh: ssh)
             return "engine \(action == .start ? "started" : "restarted"): Docker \(v.version)"
         case .upgrade:
+            try await Self.requireConfiguration(config, initSystem: initSystem, ssh: ssh)
             let before = config.engine.version ?? "unknown"
             let family = config.host.flatMap { OSFamily(rawValue: $0.family) }
             let command = try Self.upgradeCommand(family: family, installURL: config.engine.installURL, install: config.engine.install)
@@ -62,6 +64,27 @@ public struct EngineLifecycle: Sendable {
             try store.update(config.name) { $0.engine.version = v.version }
             return before == v.version ? "engine already at the newest version the host offers (Docker \(v.version))" : "engine upgraded: Docker \(before) -> \(v.version)"
         }
+    }
+
+    /// Our dockerd configuration is not on the host: restarting would bring dockerd up without
+    /// TLS. Said at once instead of after a wait for the daemon.
+    public struct NotConfigured: Error, CustomStringConvertible, Equatable {
+        public var machine: String
+        public var host: String
+        public var description: String {
+            "\(machine): swock-machine's dockerd configuration is not on \(host) (an interrupted rm, or it was removed); run `swock-machine provision \(machine)` to put it back"
+        }
+    }
+
+    /// Throws `NotConfigured` when our configuration is missing on the host (before a restart
+    /// that needs it: start, restart, upgrade, regenerate-certs).
+    static func requireConfiguration(_ config: MachineConfig, initSystem: InitSystem, ssh: SSHSession) async throws {
+        guard let check = initSystem.ownConfigurationCheck else { return }
+        let r = try await ssh.execAsRoot(check, timeout: .seconds(30))
+        if r.exitStatus == 3 && r.stdoutText.contains(InitSystem.missingConfigurationMark) {
+            throw NotConfigured(machine: config.name, host: config.address)
+        }
+        _ = try r.stdoutOrThrow(host: config.address, command: check)
     }
 
     /// Upgrades the engine the way it was installed. Pure: unit-tested.

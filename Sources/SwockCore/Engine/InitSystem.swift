@@ -109,6 +109,31 @@ public enum InitSystem: String, Sendable, CaseIterable {
         return "if [ -f \(f) ] && [ ! -e \(b) ] && [ \"$(head -n 1 \(f))\" != \(ShellQuote.quote(Self.ownHeader)) ]; then cp -p \(f) \(b); fi; true"
     }
 
+    /// The files our configuration may be in on this init system (OpenRC: either, by the kind
+    /// of docker service script the host has).
+    var ownConfigurationCandidates: [String] {
+        switch self {
+        case .systemd: return [Self.systemdDropIn]
+        case .openrc: return [Self.defaultFile, Self.confDFile]
+        case .sysvinit: return [Self.defaultFile]
+        case .none: return []
+        }
+    }
+
+    /// Printed by `ownConfigurationCheck` when our configuration is not on the host.
+    public static let missingConfigurationMark = "==swock-not-configured"
+
+    /// Shell (as root) that exits 3, printing `missingConfigurationMark`, when our configuration
+    /// is not on the host (an interrupted rm took it off, or someone did): restarting dockerd
+    /// would bring it up without TLS, and a wait for TLS would only time out. Nil without an init
+    /// system (our flags are on dockerd's own command line).
+    public var ownConfigurationCheck: String? {
+        let paths = ownConfigurationCandidates
+        guard !paths.isEmpty else { return nil }
+        let tests = paths.map { "[ \"$(head -n 1 \(ShellQuote.quote($0)) 2>/dev/null)\" = \(ShellQuote.quote(Self.ownHeader)) ]" }
+        return "{ \(tests.joined(separator: " || ")); } || { echo \(Self.missingConfigurationMark); exit 3; }"
+    }
+
     /// Takes our file off wherever it is (only a file that starts with our header), putting the
     /// host's own one back when we kept it.
     static func removeOwnFiles(_ paths: [String]) -> String {
