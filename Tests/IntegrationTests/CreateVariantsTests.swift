@@ -141,15 +141,22 @@ struct CreateVariantsTests {
         let r = try await cli.create("m", on: host, extra: ["--engine-install", "bundle:" + work + "/real"])
         #expect(r.status == 0, "\(r.stderrText.suffix(3000))")
         #expect(r.stderrText.contains("install-engine: installed from the bundle"), "\(r.stderrText.suffix(2000))")
+        try await Self.wholeLifeAfterInstall(name, host: host, cli: cli, text: "air-gapped")
+    }
+
+    /// After the engine came from a bundle (as tester): ls, env + docker, the lifecycle verbs,
+    /// rm back to the unix socket; then create as root on the same host (the engine is there now).
+    static func wholeLifeAfterInstall(_ name: String, host: FleetHost, cli: CLI, text: String) async throws {
         let tar = try await Fleet.busyboxTarball()
-        let imp = try await cli.docker(["import", tar, "busybox:local"], machine: "m", host: host)
-        #expect(imp.status == 0, "\(imp.all)")
-        let run = try await cli.docker(["run", "--rm", "busybox:local", "echo", "air-gapped"], machine: "m", host: host)
-        #expect(run.stdoutText == "air-gapped\n", "\(run.all)")
-        let rm = try await cli.run(["rm", "-y", "m"])
-        #expect(rm.status == 0, "\(rm.all)")
-        let local = try await Fleet.run(name, "docker version --format '{{.Server.Version}}'")
-        #expect(local.status == 0, "dockerd does not answer on its unix socket after rm: \(local.all)")
+        try await MachineLife.expectState("m", "Running", cli)
+        try await MachineLife.expectDockerRuns("m", text, cli, tar: tar, importing: true)
+        try await MachineLife.stopStartRestartRegenerate("m", cli, tar: tar)
+        try await MachineLife.removeAndExpectUnixSocket("m", cli, name: name, sysv: false)
+        let root = try await cli.create("m", on: host, user: "root")
+        try #require(root.status == 0, "create as root: \(root.all)")
+        #expect(root.stderrText.contains("logged in as root") && root.stderrText.contains("install-engine: dockerd already present"), "\(root.stderrText)")
+        try await MachineLife.expectDockerRuns("m", text + " as root", cli, tar: tar)
+        try await MachineLife.removeAndExpectUnixSocket("m", cli, name: name, sysv: false)
     }
 
     /// Docker's static binaries tarball as the bundle. No such tarball can be fetched here, so the
@@ -199,13 +206,6 @@ struct CreateVariantsTests {
         #expect(r.status == 0, "\(r.stderrText.suffix(3000))")
         #expect(r.stderrText.contains("installed from the static binaries"), "\(r.stderrText.suffix(2000))")
         #expect(r.stderrText.contains("dockerd at /usr/local/bin/dockerd"), "\(r.stderrText.suffix(2000))")
-        let tar = try await Fleet.busyboxTarball()
-        #expect(try await cli.docker(["import", tar, "busybox:local"], machine: "m", host: host).status == 0)
-        let run = try await cli.docker(["run", "--rm", "busybox:local", "echo", "static"], machine: "m", host: host)
-        #expect(run.stdoutText == "static\n", "\(run.all)")
-        let rm = try await cli.run(["rm", "-y", "m"])
-        #expect(rm.status == 0, "\(rm.all)")
-        let local = try await Fleet.run(name, "docker version --format '{{.Server.Version}}'")
-        #expect(local.status == 0, "dockerd does not answer on its unix socket after rm: \(local.all)")
+        try await Self.wholeLifeAfterInstall(name, host: host, cli: cli, text: "static")
     }
 }

@@ -134,10 +134,13 @@ struct SecretsTests {
         let file = rig.store + "/machines/m/sudo-password"
         #expect(FileManager.default.contents(atPath: file) == Data(password.utf8))
         #expect((try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int) == 0o600)
-        let rm = try await rig.run(["rm", "-y", "m"])
-        #expect(rm.status == 0, "\(rm.all)")
-        let local = try await Fleet.run(name, "docker version --format '{{.Server.Version}}'")
-        #expect(local.status == 0, "dockerd does not answer on its unix socket after rm: \(local.all)")
+        // The rest of a machine's life through that sudo: ls, env + docker, stop/start/restart,
+        // regenerate-certs, and rm back to the unix socket.
+        let tar = try await Fleet.busyboxTarball()
+        try await MachineLife.expectState("m", "Running", rig.cli)
+        try await MachineLife.expectDockerRuns("m", "through a sudo password", rig.cli, tar: tar, importing: true)
+        try await MachineLife.stopStartRestartRegenerate("m", rig.cli, tar: tar)
+        try await MachineLife.removeAndExpectUnixSocket("m", rig.cli, name: name, sysv: false)
     }
 
     /// A host that only takes a password: the password is never stored, printed, or put on a
