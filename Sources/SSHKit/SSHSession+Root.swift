@@ -104,10 +104,11 @@ extension SSHSession {
             tar -x -f - -C "$d"
 
             """
-        if let before { script += "\(before)\n" }
+        // `set -e` does not stop at a failure inside an && list: each step says `|| exit 1` itself.
+        if let before { script += "{\n\(before)\n} || exit 1\n" }
         for (i, f) in files.enumerated() {
             let group = f.owner == "root" ? "root" : f.owner
-            script += "mkdir -p \(q(PathText.parent(f.path))) && install -m \(String(f.mode, radix: 8)) -o \(q(f.owner)) -g \(q(group)) \"$d/\(i)\" \(q(f.path + ".swock-new")) && mv -f \(q(f.path + ".swock-new")) \(q(f.path))\n"
+            script += "{ mkdir -p \(q(PathText.parent(f.path))) && install -m \(String(f.mode, radix: 8)) -o \(q(f.owner)) -g \(q(group)) \"$d/\(i)\" \(q(f.path + ".swock-new")) && mv -f \(q(f.path + ".swock-new")) \(q(f.path)); } || exit 1\n"
         }
         script += "echo \(Self.installedMark)\nset +e\n"
         if let then { script += "\(then)\n" }

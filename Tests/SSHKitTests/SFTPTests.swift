@@ -38,6 +38,42 @@ struct SFTPTests {
         try await s.run("rm -f \(remote)")
     }
 
+    /// Several files in one round trip (a tar stream on stdin): modes, owners, atomic replace,
+    /// `before`/`then` in order, the secret on no command line; a path that cannot be written
+    /// fails the whole call; a host without tar gets the same over SFTP.
+    @Test func severalRootFilesInOneRoundTrip() async throws {
+        let host = try await Fleet.fresh("sk-root", variant: "base")
+        let dir = TempDir()
+        let s = try await connect(host, dir: dir)   // as tester, through sudo
+        let base = "/etc/swock-batch-\(UUID().uuidString.prefix(8))"
+        let secret = "not-really-\(UUID().uuidString)"
+        let watcher = Task { try await Fleet.run("sk-root", "for i in $(seq 1 40); do ps -eo args; sleep 0.05; done") }
+        let then = try await s.installAsRoot([
+            RootFile("\(base)/a/public.pem", Data("public\n".utf8), mode: 0o644),
+            RootFile("\(base)/b/secret.pem", Data((secret + "\n").utf8), mode: 0o600),
+        ], before: "echo before > \(base).log", then: "echo then >> \(base).log; cat \(base)/b/secret.pem >/dev/null && echo done")
+        #expect(then?.succeeded == true && then?.stdoutText == "done\n", "\(String(describing: then))")
+        #expect(!(try await watcher.value).stdoutText.contains(secret), "the secret was on a command line")
+        #expect(try await s.runAsRoot("stat -c '%a %U' \(base)/a/public.pem \(base)/b/secret.pem; cat \(base).log \(base)/b/secret.pem") ==
+                "644 root\n600 root\nbefore\nthen\n\(secret)\n")
+        #expect(try await s.run("ls -d /tmp/swock.* 2>/dev/null | wc -l") == "0\n")
+
+        // A file where a directory must go: nothing further is installed, and it says which paths.
+        try await s.runAsRoot("touch \(base)/blocker")
+        await #expect(throws: SSHError.self) {
+            try await s.installAsRoot([RootFile("\(base)/blocker/x.pem", Data("x".utf8)), RootFile("\(base)/c.pem", Data("c".utf8))])
+        }
+        #expect(try await s.runAsRoot("test -e \(base)/c.pem && echo there || echo absent") == "absent\n")
+
+        // No tar on the host: the same files over SFTP, one by one.
+        try await Fleet.run("sk-root", "mv /usr/bin/tar /usr/bin/tar.away")
+        let fallback = try await s.installAsRoot([RootFile("\(base)/d.pem", Data("d\n".utf8), mode: 0o640)], then: "cat \(base)/d.pem")
+        try await Fleet.run("sk-root", "mv /usr/bin/tar.away /usr/bin/tar")
+        #expect(fallback?.stdoutText == "d\n")
+        #expect(try await s.runAsRoot("stat -c %a \(base)/d.pem; rm -rf \(base) \(base).log") == "640\n")
+        await s.close()
+    }
+
     @Test func secretLandsRootOwned0600WithoutACommandLine() async throws {
         let host = try await Fleet.up("sk1")
         let dir = TempDir()
