@@ -153,3 +153,33 @@ struct OwnConfigurationCheckTests {
         #expect(InitSystem.none.ownConfigurationCheck == nil)
     }
 }
+
+/// systemd's stop, against a stand-in `systemctl` that logs its calls: the socket unit is
+/// stopped with the service where there is one (docker.io), left out where there is none
+/// (Docker's static binaries with our own docker.service).
+struct SystemdStopTests {
+    @Test(arguments: [true, false])
+    func stopsTheSocketOnlyWhereThereIsOne(hasSocket: Bool) throws {
+        let dir = try TempDir("stop")
+        defer { dir.remove() }
+        let log = dir.sub("calls")
+        try dir.script("bin/systemctl", """
+            #!/bin/sh
+            echo "$*" >> '\(log)'
+            if [ "$1" = cat ] && [ "$2" = docker.socket ]; then [ "$HAS_SOCKET" = 1 ]; exit; fi
+            if [ "$1" = stop ] && [ "$HAS_SOCKET" != 1 ] && echo "$*" | grep -q docker.socket; then echo "Unit docker.socket not loaded." >&2; exit 5; fi
+            exit 0
+            """)
+        try FileManager.default.createSymbolicLink(atPath: dir.sub("bin/grep"), withDestinationPath: findExecutable("grep") ?? "/usr/bin/grep")
+        // Only the stand-in on PATH (never the real systemctl), and it runs before the test does:
+        // a script just written can be "text file busy" for a moment while another test forks.
+        let env = ["PATH": dir.sub("bin"), "HAS_SOCKET": hasSocket ? "1" : "0"]
+        for _ in 0..<100 where (try? sh("systemctl is-probe", environment: env))?.status != 0 { usleep(20_000) }
+        try? FileManager.default.removeItem(atPath: log)
+        let command = InitSystem.systemd.command(.stop, DaemonLaunch(dockerdPath: "/usr/bin/dockerd", arguments: [], environment: []))
+        let r = try sh(command, environment: env)
+        #expect(r.status == 0, "\(r.stderrText)")
+        let calls = try String(contentsOfFile: log, encoding: .utf8)
+        #expect(calls == (hasSocket ? "cat docker.socket\nstop docker.socket docker.service\n" : "cat docker.socket\nstop docker.service\n"))
+    }
+}

@@ -181,8 +181,9 @@ public enum InitSystem: String, Sendable, CaseIterable {
     public func command(_ action: Action, _ launch: DaemonLaunch) -> String {
         switch (self, action) {
         case (.systemd, .stop):
-            // Stop the socket too, or the next touch of docker.sock starts the engine again.
-            return "systemctl stop docker.socket docker.service"
+            // Stop the socket too, or the next touch of docker.sock starts the engine again
+            // (where there is one: Docker's static binaries come without a socket unit).
+            return "if systemctl cat docker.socket >/dev/null 2>&1; then systemctl stop docker.socket docker.service; else systemctl stop docker.service; fi"
         case (.systemd, .start):
             // reset-failed also resets systemd's start rate limit (docker.service: 3 starts a minute).
             return "systemctl reset-failed docker.service 2>/dev/null; systemctl start docker.service"
