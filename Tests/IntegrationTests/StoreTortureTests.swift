@@ -120,10 +120,10 @@ struct StoreTortureTests {
         private(set) var byVerb: [String: [String: Int]] = [:]
         private(set) var unexpected: [String] = []
 
-        /// Takes the next operation number, or nil when `limit` were started.
-        func next(limit: Int) -> Int? {
+        /// Takes the next operation number, or nil when `limit` were started or `deadline` passed.
+        func next(limit: Int, deadline: ContinuousClock.Instant) -> Int? {
             lock.withLock {
-                guard started < limit else { return nil }
+                guard started < limit, ContinuousClock.now < deadline else { return nil }
                 started += 1
                 return started
             }
@@ -167,6 +167,8 @@ struct StoreTortureTests {
         let tally = Tally()
         let clock = ContinuousClock()
         let started = clock.now
+        // Bounded in time: no command starts after 15 minutes (about 4-5 are needed here).
+        let deadline = started + .seconds(900)
         // Each worker owns two machine names: commands on one machine never overlap, and the
         // store (CA, lock, machines/, active) is shared by all of them.
         let models = try await withThrowingTaskGroup(of: [String: Set<Seen>].self) { group in
@@ -175,7 +177,7 @@ struct StoreTortureTests {
                     var rng = SplitMix(seed: UInt64(0x70e7 + w))
                     let names = ["t\(w + 1)a", "t\(w + 1)b"]
                     var model: [String: Set<Seen>] = Dictionary(uniqueKeysWithValues: names.map { ($0, [Seen.absent]) })
-                    while let op = tally.next(limit: operations) {
+                    while let op = tally.next(limit: operations, deadline: deadline) {
                         let pick = Int(rng.next() % 2)
                         let name = names[pick], host = hosts[2 * w + pick]
                         let verb = Self.pick(&rng, absentOnly: model[name] == [.absent])
@@ -246,7 +248,7 @@ struct StoreTortureTests {
             if possible.count == 1 { definite += 1 } else { ambiguous += 1 }
         }
         try Self.expectWhole(store)
-        #expect(tally.total == operations, "only \(tally.total) of \(operations) commands ran")
+        #expect(tally.total == operations, "only \(tally.total) of \(operations) commands started within the 15-minute bound")
         #expect(tally.unexpected.isEmpty, "commands failed that should not have:\n\(tally.unexpected.joined(separator: "\n"))")
 
         let counts = Verb.allCases.map { v in
