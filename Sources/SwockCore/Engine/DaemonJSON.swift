@@ -35,8 +35,10 @@ struct DaemonJSON {
     /// when containers run (a containerd shim is there), the running daemon reloads its
     /// configuration (SIGHUP; live-restore is reloadable) so that they survive the restart. An
     /// old daemon without live-restore stops them on its way down, whatever the new one says.
+    /// (`containerd-shi[m]`: the pattern must not match this very script, which sudo and sh
+    /// carry on their command lines.)
     static let reloadIfContainersRun =
-        "if pgrep -f containerd-shim >/dev/null 2>&1; then pid=$(pidof dockerd) && kill -HUP $pid && sleep 0.3; fi; true"
+        "if pgrep -f 'containerd-shi[m]' >/dev/null 2>&1; then pid=$(pidof dockerd) && kill -HUP $pid && sleep 0.3; fi; true"
 
     /// What adopting the host's daemon.json takes (read over `ssh`, planned by `plan`).
     static func adoption(ssh: SSHSession) async throws -> DaemonJSON {
