@@ -126,20 +126,63 @@ elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.6f", b - a }'
 # measure KEY RUNS CMD...: one untimed warm-up run, then the median wall time of RUNS runs of
 # CMD (a command or shell function that exits non-zero when the work was not done; its stdout
 # is discarded). A failure records "FAIL reason" instead and the benchmark goes on.
+# With MEASURE_RESOURCES=1, the warm-up and the timed runs happen in fresh cgroup-v1 memory and
+# cpuacct cgroups of their own, so that every process of the run counts, children and daemons
+# it leaves behind included (ansible's ssh masters); after the warm-up the page cache it wrote
+# is dropped (memory.force_empty) and the peak reset, then KEY.mem records the peak
+# (memory.max_usage_in_bytes: anonymous memory plus the page cache the runs add; program files
+# already cached are charged elsewhere, alike for every tool) and KEY.cpu the median CPU time
+# (user + system, cpuacct.usage) of a timed run. MEASURE_AFTER: a command run after the runs
+# while the cgroups still exist (to end such daemons).
 measure() {
-	local key=$1 runs=$2 i t0 times=() err=$WORK/measure.err
+	local key=$1
+	[ "${MEASURE_RESOURCES:-0}" = 1 ] || { measure_runs "$@"; return 0; }
+	local id=swock-bench-$$-${key//./-} mem cpu
+	mem=/sys/fs/cgroup/memory$(awk -F: '$2 == "memory" { print $3 }' /proc/self/cgroup)/$id
+	cpu=/sys/fs/cgroup/cpuacct$(awk -F: '$2 ~ /(^|,)cpuacct(,|$)/ { print $3 }' /proc/self/cgroup)/$id
+	if ! mkdir "$mem" "$cpu" 2>"$WORK/cgroup.err"; then
+		record "$key.mem" "FAIL no cgroup-v1 memory and cpuacct cgroups here: $(reason "$WORK/cgroup.err")"
+		measure_runs "$@"
+		return 0
+	fi
+	(
+		echo "$BASHPID" >"$mem/cgroup.procs"
+		echo "$BASHPID" >"$cpu/cgroup.procs"
+		CG_MEM=$mem CG_CPU=$cpu measure_runs "$@"
+	)
+	[ -z "${MEASURE_AFTER:-}" ] || eval "$MEASURE_AFTER" >/dev/null 2>&1 || true
+	for _ in 1 2 3 4 5 6 7 8 9 10; do rmdir "$mem" "$cpu" 2>/dev/null && return 0; sleep 0.5; done
+	AT_EXIT+=("rmdir '$mem' '$cpu'")
+}
+measure_runs() {
+	local key=$1 runs=$2 i t0 c0 times=() cpus=() err=$WORK/measure.err
 	shift 2
 	for ((i = 0; i <= runs; i++)); do
 		t0=$EPOCHREALTIME
+		[ -z "${CG_CPU:-}" ] || c0=$(cat "$CG_CPU/cpuacct.usage")
 		if ! "$@" >/dev/null 2>"$err"; then
 			record "$key" "FAIL $(reason "$err")"
 			note "  $key: failed: $(reason "$err")"
 			return 0
 		fi
-		[ "$i" = 0 ] || times+=("$(elapsed "$t0")")
+		if [ "$i" = 0 ]; then
+			if [ -n "${CG_MEM:-}" ]; then
+				echo 0 >"$CG_MEM/memory.force_empty"
+				echo 0 >"$CG_MEM/memory.max_usage_in_bytes"
+			fi
+		else
+			times+=("$(elapsed "$t0")")
+			[ -z "${CG_CPU:-}" ] || cpus+=("$(awk -v a="$c0" -v b="$(cat "$CG_CPU/cpuacct.usage")" 'BEGIN { printf "%.6f", (b - a) / 1e9 }')")
+		fi
 	done
 	local m
 	m=$(printf '%s\n' "${times[@]}" | median)
 	record "$key" "$m"
-	note "  $key: $m s"
+	if [ -n "${CG_MEM:-}" ]; then
+		record "$key.mem" "$(cat "$CG_MEM/memory.max_usage_in_bytes")"
+		record "$key.cpu" "$(printf '%s\n' "${cpus[@]}" | median)"
+		note "  $key: $m s; peak $(($(cat "$CG_MEM/memory.max_usage_in_bytes") / 1048576)) MiB, CPU $(printf '%s\n' "${cpus[@]}" | median) s"
+	else
+		note "  $key: $m s"
+	fi
 }
