@@ -65,8 +65,15 @@ fleet_up() {
 	MY_HOSTS+=("${names[@]}")
 	machines/fleet down "${names[@]}" >/dev/null 2>&1 || true # leftovers of an interrupted run
 	for ((i = 0; i < ${#names[@]}; i += batch)); do
-		SWOCK_FLEET_QUIET=1 SWOCK_FLEET_BOOT_TIMEOUT=${SWOCK_FLEET_BOOT_TIMEOUT:-180} \
-			machines/fleet up --variant "$variant" "${names[@]:i:batch}"
+		if ! SWOCK_FLEET_QUIET=1 SWOCK_FLEET_BOOT_TIMEOUT=${SWOCK_FLEET_BOOT_TIMEOUT:-180} \
+			machines/fleet up --variant "$variant" "${names[@]:i:batch}" >"$WORK/up.tsv" 2>"$WORK/up.err"; then
+			# a boot that outlasts the timeout on a busy machine gets one more try
+			note "boot failed ($(reason "$WORK/up.err")); once more"
+			machines/fleet down "${names[@]:i:batch}" >/dev/null 2>&1 || true
+			SWOCK_FLEET_QUIET=1 SWOCK_FLEET_BOOT_TIMEOUT=${SWOCK_FLEET_BOOT_TIMEOUT:-180} \
+				machines/fleet up --variant "$variant" "${names[@]:i:batch}" >"$WORK/up.tsv"
+		fi
+		cat "$WORK/up.tsv"
 	done
 }
 
