@@ -193,3 +193,21 @@ measure_runs() {
 		note "  $key: $m s"
 	fi
 }
+
+# settle: waits until this machine is quiet (3 seconds in a row with its CPUs at least 90 %
+# idle; at most BENCH_SETTLE_MAX, 120 s), so that hosts a previous part removed, or a build,
+# do not wind down inside the timings. Says how long it waited and whether it got there.
+settle() {
+	local quiet=0 waited=0 max=${BENCH_SETTLE_MAX:-120} a b i idle total
+	while [ $quiet -lt 3 ] && [ $waited -lt "$max" ]; do
+		read -ra a </proc/stat
+		sleep 1
+		read -ra b </proc/stat
+		idle=$((b[4] + b[5] - a[4] - a[5]))
+		total=0
+		for i in 1 2 3 4 5 6 7 8; do total=$((total + b[i] - a[i])); done
+		if [ $((idle * 100)) -ge $((total * 90)) ]; then quiet=$((quiet + 1)); else quiet=0; fi
+		waited=$((waited + 1))
+	done
+	if [ $quiet -ge 3 ]; then note "quiet after $waited s"; else note "not quiet after $waited s; measuring anyway"; fi
+}
