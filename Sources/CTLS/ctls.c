@@ -254,7 +254,9 @@ static SSL_CTX *build_ctx(const char *ca, const char *ca_pem, size_t ca_len, con
  * of CPU with OpenSSL 3 (PEM decoders, key check), and `ls` or a fan-out connects to many
  * daemons whose records hold the same client files under other names: each distinct set is
  * built once per process. Contents, not paths, are the key, so a file rewritten meanwhile
- * (regenerate-certs) gets a new context. A handful of entries at most in practice; capped. */
+ * (regenerate-certs) gets a new context. A handful of entries at most in practice; capped.
+ * An entry's key holds the client key's PEM for the life of the process, as its context holds
+ * the key itself; a key that is not kept is wiped before it is freed. */
 typedef struct ctx_entry {
     struct ctx_entry *next;
     char *key;
@@ -312,7 +314,10 @@ static SSL_CTX *make_ctx(const char *ca, const char *cert, const char *key, ctls
         }
     }
     pthread_mutex_unlock(&ctx_lock);
-    free(k);
+    if (k != NULL) {
+        OPENSSL_cleanse(k, klen); /* it holds the private key's PEM */
+        free(k);
+    }
 done:
     free(ca_pem);
     free(cert_pem);
