@@ -124,6 +124,19 @@ struct RoutingTests {
         #expect(upgrade.status == 0, "\(upgrade.all)")
         #expect(upgrade.stderrText.contains("Docker"), "\(upgrade.all)")
         #expect(try await cli.run(["version", "web1"]).stdoutText.hasPrefix("20."))
+        // Our drop-in gone from the host (an interrupted rm): restart and upgrade refuse at once,
+        // before touching dockerd, and name the way back; provision puts it back.
+        let dropIn = try await Fleet.run(hosts[0].name, "rm /etc/systemd/system/docker.service.d/10-swock-machine.conf")
+        #expect(dropIn.status == 0, "\(dropIn.all)")
+        for verb in ["restart", "upgrade"] {
+            let refused = try await cli.run([verb, "web1"])
+            Faults.expectOneError(refused, ["configuration is not on \(hosts[0].ip)", "swock-machine provision web1"])
+        }
+        #expect(try await state("web1") == "Running\n", "a refused restart touched dockerd")
+        let provision = try await cli.run(["provision", "web1"])
+        #expect(provision.status == 0, "\(provision.all)")
+        #expect(try await cli.run(["restart", "web1"]).status == 0)
+        #expect(try await state("web1") == "Running\n")
         // Unknown machine, exact text.
         let unknown = try await cli.run(["stop", "nope"])
         #expect(unknown.status == 1)

@@ -45,16 +45,15 @@ public struct EngineLifecycle: Sendable {
             try await ssh.runAsRoot(initSystem.command(.kill, launch), timeout: .seconds(60))
             return "dockerd killed"
         case .start, .restart:
-            try await Self.requireConfiguration(config, initSystem: initSystem, ssh: ssh)
-            try await ssh.runAsRoot(initSystem.command(action == .start ? .start : .restart, launch), timeout: .seconds(180))
+            try await Self.runRequiringConfiguration(initSystem.command(action == .start ? .start : .restart, launch),
+                                                     config, initSystem: initSystem, ssh: ssh, timeout: .seconds(180))
             let v = try await readiness.waitForTLS(config, ssh: ssh)
             return "engine \(action == .start ? "started" : "restarted"): Docker \(v.version)"
         case .upgrade:
-            try await Self.requireConfiguration(config, initSystem: initSystem, ssh: ssh)
             let before = config.engine.version ?? "unknown"
             let family = config.host.flatMap { OSFamily(rawValue: $0.family) }
             let command = try Self.upgradeCommand(family: family, installURL: config.engine.installURL, install: config.engine.install)
-            let r = try await ssh.execAsRoot(command, timeout: .seconds(1800))
+            let r = try await Self.execRequiringConfiguration(command, config, initSystem: initSystem, ssh: ssh, timeout: .seconds(1800))
             guard r.succeeded else {
                 let tail = (r.stderrText + r.stdoutText).textLines().suffix(3).joined(separator: " | ")
                 throw SSHError.commandFailed(host: config.address, command: "engine upgrade", exitStatus: r.exitStatus, signal: r.signal, stderr: tail)
@@ -77,14 +76,30 @@ public struct EngineLifecycle: Sendable {
     }
 
     /// Throws `NotConfigured` when our configuration is missing on the host (before a restart
-    /// that needs it: start, restart, upgrade, regenerate-certs).
+    /// that needs it: regenerate-certs, which installs certificates first).
     static func requireConfiguration(_ config: MachineConfig, initSystem: InitSystem, ssh: SSHSession) async throws {
-        guard let check = initSystem.ownConfigurationCheck else { return }
-        let r = try await ssh.execAsRoot(check, timeout: .seconds(30))
-        if r.exitStatus == 3 && r.stdoutText.contains(InitSystem.missingConfigurationMark) {
+        guard initSystem.ownConfigurationCheck != nil else { return }
+        try await runRequiringConfiguration("true", config, initSystem: initSystem, ssh: ssh, timeout: .seconds(30))
+    }
+
+    /// Runs `command` as root, in the same round trip as `InitSystem.ownConfigurationCheck`
+    /// before it: `NotConfigured` when our configuration is missing (then `command` does not run).
+    static func execRequiringConfiguration(_ command: String, _ config: MachineConfig, initSystem: InitSystem,
+                                           ssh: SSHSession, timeout: Duration) async throws -> ExecResult {
+        guard let check = initSystem.ownConfigurationCheck else { return try await ssh.execAsRoot(command, timeout: timeout) }
+        let r = try await ssh.execAsRoot(check + "\n" + command, timeout: timeout)
+        if r.exitStatus == 3 && r.stdoutText.textLines().first.map(String.init) == InitSystem.missingConfigurationMark {
             throw NotConfigured(machine: config.name, host: config.address)
         }
-        _ = try r.stdoutOrThrow(host: config.address, command: check)
+        return r
+    }
+
+    /// `execRequiringConfiguration`, throwing when `command` fails.
+    @discardableResult
+    static func runRequiringConfiguration(_ command: String, _ config: MachineConfig, initSystem: InitSystem,
+                                          ssh: SSHSession, timeout: Duration) async throws -> String {
+        try await execRequiringConfiguration(command, config, initSystem: initSystem, ssh: ssh, timeout: timeout)
+            .stdoutOrThrow(host: config.address, command: command)
     }
 
     /// Upgrades the engine the way it was installed. Pure: unit-tested.

@@ -110,7 +110,8 @@ public enum InitSystem: String, Sendable, CaseIterable {
     }
 
     /// The files our configuration may be in on this init system (OpenRC: either, by the kind
-    /// of docker service script the host has).
+    /// of docker service script the host has): what `ownConfigurationCheck` looks for and
+    /// `unconfigure` takes off.
     var ownConfigurationCandidates: [String] {
         switch self {
         case .systemd: return [Self.systemdDropIn]
@@ -219,9 +220,9 @@ public enum InitSystem: String, Sendable, CaseIterable {
             return "rm -f \(Self.systemdDropIn); rmdir /etc/systemd/system/docker.service.d 2>/dev/null; systemctl daemon-reload && systemctl stop docker.service && systemctl reset-failed docker.service docker.socket 2>/dev/null; { ! systemctl cat docker.socket >/dev/null 2>&1 || systemctl restart docker.socket; } && systemctl start docker.service"
         case .openrc:
             // Which of the two files the record's script read is not recorded: ours is taken off either.
-            return "\(Self.removeOwnFiles([Self.defaultFile, Self.confDFile])); rc-service docker restart"
+            return "\(Self.removeOwnFiles(ownConfigurationCandidates)); rc-service docker restart"
         case .sysvinit:
-            return "\(Self.removeOwnFiles([Self.defaultFile])); service docker restart"
+            return "\(Self.removeOwnFiles(ownConfigurationCandidates)); service docker restart"
         case .none:
             return "\(Self.stopDetached); setsid \(ShellQuote.quote(dockerdPath)) -H unix:///var/run/docker.sock </dev/null >>\(Self.logFile) 2>&1 &"
         }
