@@ -12,7 +12,10 @@ import Testing
 /// against the CA, no temporary file or staging directory is left and the lock is free, no
 /// record names a file that is not there, and `ls` lists exactly the machines the commands'
 /// outcomes allow.
-@Suite(.enabled(if: Fleet.enabled, "\(Fleet.skipComment)"), .fleetSlot)
+// Serialized: the full-disk test counts every failure that is not the full disk as a fault, so
+// it does not run beside the 8 processes of the other, which load this machine's 2 cores (CI
+// saw an SSH command of the full-disk test time out while both ran).
+@Suite(.enabled(if: Fleet.enabled, "\(Fleet.skipComment)"), .fleetSlot, .serialized)
 struct StoreTortureTests {
     // MARK: The model
 
@@ -304,7 +307,14 @@ struct StoreTortureTests {
                 ("rm", ["rm", "-y", "m2"]),
             ] {
                 let before = Self.files(of: "m1", in: store)
-                let r = try await rig.run(args, env: env)
+                var r = try await rig.run(args, env: env)
+                if r.status != 0 && !r.stderrText.contains("No space left on device") && r.stderrText.contains("did not finish within") {
+                    // A command of the host's that timed out on a loaded machine is not the disk:
+                    // the store must still be whole (checked), and the command is tried once more.
+                    print("full disk: \(label) with \(pages) pages free timed out on the host; once more: \(Faults.errorLine(r))")
+                    try Self.expectWhole(store)
+                    r = try await rig.run(args, env: env)
+                }
                 if r.status == 0 {
                     succeeded[label, default: 0] += 1
                 } else {
