@@ -120,6 +120,11 @@ struct RoutingTests {
         let restart = try await cli.run(["restart", "web1", "web2"])
         #expect(restart.status == 0, "\(restart.all)")
         #expect(try await cli.run(["ls", "--format", "{{.Name}} {{.State}}"]).stdoutText == "web1 Running\nweb2 Running\n")
+        // Templates with the docker CLI's functions and "table"; Docker Machine's {{.Driver.X}}.
+        let table = try await cli.run(["ls", "--format", "table {{.Name | upper}}\\t{{.State | lower}}"])
+        #expect(table.stdoutText == "NAME   STATE\nWEB1   running\nWEB2   running\n", "\(table.all)")
+        let driver = try await cli.run(["inspect", "-f", "{{.Driver.IPAddress}} {{json .Driver.SSHPort}} {{.Driver}}", "web1"])
+        #expect(driver.stdoutText == "\(hosts[0].ip) 22 generic\n", "\(driver.all)")
         let upgrade = try await cli.run(["upgrade", "web1"])
         #expect(upgrade.status == 0, "\(upgrade.all)")
         #expect(upgrade.stderrText.contains("Docker"), "\(upgrade.all)")

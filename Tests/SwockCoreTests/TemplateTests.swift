@@ -36,15 +36,80 @@ import Testing
         #expect(throws: Template.Error.self) { try Template("{{.Name}} and {{.Driver") }
     }
 
-    @Test(arguments: ["{{.Name | upper}}", "{{json .}}", "{{.}}", "{{printf \"%s\" .Name}}", "{{Name}}", "{{.Na me}}", "{{}}", "{{range .Labels}}"])
-    func notAField(text: String) {
+    @Test(arguments: ["{{Name}}", "{{.Na me}}", "{{}}", "{{range .Labels}}", "{{.Name | nope}}", "{{.Name .URL}}",
+                      "{{.Name | .URL}}", "{{upper (.Name}}", "{{upper .Name)}}", "{{\"open}}", "{{.a..b}}", "{{printf \"%s\" .Name}}"])
+    func refusedWithOneLine(text: String) {
         let e = #expect(throws: Template.Error.self) { try Template(text) }
-        #expect(e?.description.contains("is not a field; write fields as {{.Name}} (pipelines and functions are not supported)") == true, "\(String(describing: e))")
+        #expect(e?.description.hasPrefix("template: ") == true && e?.description.contains("\n") == false, "\(String(describing: e))")
     }
 
-    @Test func pipelineMessageQuotesTheInput() {
-        let e = #expect(throws: Template.Error.self) { try Template("{{ .Name | upper }}") }
-        #expect(e?.description == "template: \"{{.Name | upper}}\" is not a field; write fields as {{.Name}} (pipelines and functions are not supported)")
+    @Test func unknownFunctionNamesTheOnesThereAre() {
+        let e = #expect(throws: Template.Error.self) { try Template("{{ .Name | shout }}") }
+        #expect(e?.description == "template: function \"shout\" not defined in \"{{.Name | shout}}\"; the functions are index, join, json, len, lower, pad, prettyjson, println, split, title, truncate, upper")
+    }
+
+    @Test func controlStructuresSaySo() {
+        let e = #expect(throws: Template.Error.self) { try Template("{{range .Labels}}x{{end}}") }
+        #expect(e?.description.contains("range is not supported here") == true)
+    }
+
+    // The docker CLI's functions, with what it prints for the same template (docker 28,
+    // `docker ps --format` / `docker inspect -f` on equivalent values).
+    @Test(arguments: [
+        ("{{.Name | upper}}", "WEB1"),
+        ("{{upper .Name}}", "WEB1"),
+        ("{{lower \"ABC-d\"}}", "abc-d"),
+        ("{{title \"hello wide world\"}}", "Hello Wide World"),
+        ("{{title \"don't stop-me now_x\"}}", "Don't Stop-Me Now_x"),
+        ("{{split .URL \":\"}}", "[tcp //10.0.0.5 2376]"),
+        ("{{join (split .URL \":\") \",\"}}", "tcp,//10.0.0.5,2376"),
+        ("{{json .Name}}", "\"web1\""),
+        ("{{json .Labels}}", "{\"a_b\":\"x\"}"),
+        ("{{json .Engine}}", "{\"Version\":\"20.10.24\"}"),
+        ("{{.Engine}}", "map[Version:20.10.24]"),
+        ("{{json \"a<b>&\\\"\\n\"}}", "\"a<b>&\\\"\\n\""),
+        ("{{pad .Name 2 1}}|", "  web1 |"),
+        ("{{truncate .URL 3}}", "tcp"),
+        ("{{truncate .Name 10}}", "web1"),
+        ("{{println .Name .DriverName}}", "web1 generic\n"),
+        ("{{index .Labels \"a_b\"}}", "x"),
+        ("{{len .Name}}", "4"),
+        ("{{len (split .URL \":\")}}", "3"),
+        ("{{`raw \\n`}}", "raw \\n"),
+        ("a {{- .Name -}} b", "aweb1b"),
+        ("{{true}} {{nil}} {{42}}", "true <no value> 42"),
+    ])
+    func functions(text: String, expected: String) throws {
+        #expect(try Template(text).render(values) == expected)
+    }
+
+    @Test func wrongArguments() throws {
+        #expect(throws: Template.Error.self) { try Template("{{join .Name}}").render(values) }
+        #expect(throws: Template.Error.self) { try Template("{{join .Name \",\"}}").render(values) }
+        #expect(throws: Template.Error.self) { try Template("{{upper .Engine}}").render(values) }
+        #expect(throws: Template.Error.self) { try Template("{{index .Labels 3}}").render(values) }
+    }
+
+    @Test func jsonIsGoEncoding() {
+        let v: TemplateValue = .map(["b": .list([.int(1), .bool(false), .null]), "a": .string("\u{1}\u{2028}<"), "e": .map([:]), "l": .list([])])
+        #expect(v.json() == #"{"a":"\u0001\u2028<","b":[1,false,null],"e":{},"l":[]}"#)
+        #expect(v.json(indent: "    ") == """
+            {
+                "a": "\\u0001\\u2028<",
+                "b": [
+                    1,
+                    false,
+                    null
+                ],
+                "e": {},
+                "l": []
+            }
+            """)
+    }
+
+    @Test func headerOfEachAction() throws {
+        let t = try Template("{{.Name | upper}}\\t{{json .Engine.Version}}\\t{{\"x\"}}")
+        #expect(t.renderHeader { $0.uppercased() } == "NAME\tENGINE.VERSION\t")
     }
 
     @Test func withMachineFields() throws {
@@ -57,6 +122,16 @@ import Testing
             == "web1 * Running v20.10.24 app=x,zone=b b \(dir.path)/machines/web1/id_ed25519")
         let offline = machineFields(config: c, store: store)
         #expect(offline["State"] == nil && offline["Active"] == "-")
+        #expect(offline["Driver"] == "generic" && offline["Driver.IPAddress"] == nil && offline["SSHPort"] == String(c.ssh.port))
+        // Docker Machine's templates: the driver's fields, the whole record as JSON.
+        let data = machineTemplateData(config: c, store: store)
+        #expect(try Template("{{.Driver}} {{.Driver.IPAddress}} {{.Driver.SSHPort}} {{.Labels}} {{.TLS.SANs}}").render(data)
+            == "generic \(c.address) \(c.ssh.port) app=x,zone=b \(c.tls.serverSANs.joined(separator: ","))")
+        #expect(try Template("{{json .Labels}}").render(data) == #"{"app":"x","zone":"b"}"#)
+        let pretty = try Template("{{prettyjson .}}").render(data)
+        let decoded = try JSONSerialization.jsonObject(with: Data(pretty.utf8)) as? [String: Any]
+        #expect((decoded?["Driver"] as? [String: Any])?["SSHPort"] as? Int == c.ssh.port)
+        #expect(pretty.contains("\n    \"Name\": \"web1\","))
     }
 }
 

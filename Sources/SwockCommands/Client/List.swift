@@ -12,7 +12,9 @@ struct List: AsyncParsableCommand {
             mutual TLS), Stopped (SSH answers, the engine does not), Timeout or Error.
             --format takes table, json, or a template of fields: {{.Name}} {{.Active}} {{.DriverName}} \
             {{.State}} {{.URL}} {{.DockerVersion}} {{.Error}} {{.Address}} {{.SSHUser}} {{.Labels}} \
-            {{.Labels.KEY}}; prefix it with "table " for aligned columns with a header.
+            {{.Labels.KEY}}, with pipelines and the functions json, prettyjson, upper, lower, title, \
+            join, split, pad, truncate, println, index and len ({{.Name | upper}}, {{json .Labels}}); \
+            prefix it with "table " for aligned columns (split on \\t) with a header.
             """,
             examples: [
                 "swock-machine ls",
@@ -92,12 +94,16 @@ struct List: AsyncParsableCommand {
                 }
             case .template(_, let aligned)?:
                 guard let t = template else { break }
+                let data = shown.map {
+                    machineTemplateData(config: $0, store: store, status: statuses[$0.name], active: $0.name == active)
+                }
                 if aligned {
-                    var table = [t.fields.map { Self.header($0) }]
-                    for r in rows { table.append(try t.fields.map { try Template("{{.\($0)}}").render(r) }) }
+                    // As the docker CLI's "table": a header from the fields, cells split on tabs.
+                    var table = [t.renderHeader(Self.header).components(separatedBy: "\t")]
+                    for d in data { table.append(try t.render(d).components(separatedBy: "\t")) }
                     Output.out(TableLayout.render(table))
                 } else {
-                    for r in rows { Output.out(try t.render(r) + "\n") }
+                    for d in data { Output.out(try t.render(d) + "\n") }
                 }
             case .table?, nil:
                 var table = [ListRow.header]

@@ -14,7 +14,7 @@ struct Inspect: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var machine: OptionalMachineName
 
-    @Option(name: [.customShort("f"), .long], help: "Template, e.g. '{{.Address}} {{.Engine.Version}}' (see `ls --help`).")
+    @Option(name: [.customShort("f"), .long], help: "Template, e.g. '{{.Address}} {{.Engine.Version}}', '{{json .Driver}}', '{{prettyjson .}}' (see `ls --help`).")
     var format: String?
 
     func run() async throws {
@@ -22,7 +22,7 @@ struct Inspect: AsyncParsableCommand {
             let (store, config) = try global.loadMachine(machine.name)
             if let format {
                 let t = try Template(format)
-                Output.out(try t.render(machineFields(config: config, store: store)) + "\n")
+                Output.out(try t.render(machineTemplateData(config: config, store: store)) + "\n")
             } else {
                 Output.out(String(decoding: try Store.encode(config), as: UTF8.self))
             }
