@@ -67,7 +67,7 @@ import Testing
         #expect(ls.stdoutText == "NAME   ACTIVE   DRIVER   STATE   URL   DOCKER   ERRORS\n")
         let env = try await cli.run(["env", "nope"])
         #expect(env.status == 1)
-        #expect(env.stderrText == "Error: machine \"nope\" does not exist; `swock-machine ls` lists the machines")
+        #expect(env.stderrText == "Error: Docker machine \"nope\" does not exist; `swock-machine ls` lists the machines")
         let active = try await cli.run(["active"])
         #expect(active.status == 1)
         #expect(active.stderrText.contains("No active host found"))
@@ -80,6 +80,25 @@ import Testing
         #expect(try await cli.run(["-s", other, "use", "--unset"]).status == 0 || true)
         let ls2 = try await cli.run(["ls", "-s", other])
         #expect(ls2.status == 0)
+    }
+
+    /// create reads Docker Machine's GENERIC_* variables when the flag is not given.
+    @Test func genericSettingsFromTheEnvironment() async throws {
+        let cli = CLI()
+        defer { cli.cleanup() }
+        let bad = try await cli.run(["create", "x"], env: ["GENERIC_IP_ADDRESS": "127.0.0.1", "GENERIC_SSH_PORT": "ssh"])
+        #expect(bad.status == 1 && bad.stderrText == "Error: GENERIC_SSH_PORT=\"ssh\" is not a port number (1-65535); fix or unset it, or pass the flag", "\(bad.all)")
+        // Nothing listens on 127.0.0.1:1: the refusal names where the variables pointed.
+        let refused = try await cli.run(["create", "x"], env: ["GENERIC_IP_ADDRESS": "127.0.0.1", "GENERIC_SSH_PORT": "1", "GENERIC_SSH_USER": "envuser"])
+        #expect(refused.status == 1 && refused.stderrText.contains("cannot connect to 127.0.0.1 port 1:"), "\(refused.all)")
+        let flagWins = try await cli.run(["create", "--generic-ssh-port", "2", "x"], env: ["GENERIC_IP_ADDRESS": "127.0.0.1", "GENERIC_SSH_PORT": "1"])
+        #expect(flagWins.stderrText.contains("cannot connect to 127.0.0.1 port 2:"), "\(flagWins.all)")
+        #expect(!FileManager.default.fileExists(atPath: cli.store + "/machines/x"))
+        let help = try await cli.run(["create", "--help"])
+        let helpText = help.stdoutText.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        for v in ["GENERIC_IP_ADDRESS", "GENERIC_SSH_USER", "GENERIC_SSH_KEY", "GENERIC_SSH_PORT", "GENERIC_ENGINE_PORT"] {
+            #expect(helpText.contains("env: \(v))"), "\(v)")
+        }
     }
 
     /// Option values with fixed spellings are checked by ArgumentParser: a usage error (64)

@@ -152,7 +152,7 @@ struct FleetExecTests {
         #expect(try await hosts(["--filter", "state=Running", "--filter", "label=parity=even"]) == ["fx2", "fx4"])
         let unknown = try await cli.run(["exec", "fx1", "nope", "--", "true"])
         #expect(unknown.status == 1)
-        #expect(unknown.stderrText == "Error: machine \"nope\" does not exist; `swock-machine ls` lists the machines")
+        #expect(unknown.stderrText == "Error: Docker machine \"nope\" does not exist; `swock-machine ls` lists the machines")
         let glob = try await cli.run(["exec", "zz*", "--", "true"])
         #expect(glob.status == 1)
         #expect(glob.stderrText == "Error: no machine matches \"zz*\"; `swock-machine ls` lists the machines")

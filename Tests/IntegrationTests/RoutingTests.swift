@@ -79,6 +79,22 @@ struct RoutingTests {
         // --unset undoes it.
         let unset = try await Subprocess.run(["bash", "-c", "eval \"$(swock-machine env web1)\"; eval \"$(swock-machine env --unset)\"; echo \"[${DOCKER_HOST-}]\""], environment: env)
         #expect(unset.stdoutText.hasSuffix("[]\n"), "\(unset.all)")
+
+        // Docker Machine's habits: ssh NAME CMD without --, env -u, rm -f without a question.
+        let plain = try await cli.run(["ssh", "web1", "hostname"])
+        #expect(plain.stdoutText == "rt1\n", "\(plain.all)")
+        let words = try await cli.run(["ssh", "web1", "sh", "-c", "echo $0 -h; exit 3", "x"])
+        #expect(words.status == 3 && words.stdoutText == "x -h\n", "\(words.all)")
+        #expect(try await cli.run(["ssh", "web1", "--", "hostname"]).stdoutText == "rt1\n")
+        let u = try await Subprocess.run(["bash", "-c", "eval \"$(swock-machine env -u)\"; echo \"[${DOCKER_HOST-}]\""], environment: env)
+        #expect(u.stdoutText.hasSuffix("[]\n"), "\(u.all)")
+        let uName = try await cli.run(["env", "-u", "web1"])
+        #expect(uName.status == 1 && uName.stderrText.hasPrefix("Error: Expected no machine name when the -u flag is present"), "\(uName.all)")
+        let rmForce = try await cli.run(["rm", "-f", "web2"], stdin: Data())
+        #expect(rmForce.status == 0 && !rmForce.stderrText.contains("Are you sure"), "\(rmForce.all)")
+        #expect(try await cli.run(["ls", "-q"]).stdoutText == "web1\n")
+        let gone = try await cli.run(["rm", "-f", "web2"])
+        #expect(gone.stderrText.hasPrefix("Error: Docker machine \"web2\" does not exist"), "\(gone.all)")
     }
 
     func dir(_ cli: CLI) -> String {
@@ -103,9 +119,9 @@ struct RoutingTests {
         #expect(url.status == 0 && url.stdoutText.hasPrefix("tcp://"), "\(url.all)")
         let urlCheck = try await cli.run(["url", "--check", "web1"])
         #expect(urlCheck.status == 1)
-        #expect(urlCheck.stderrText == "Error: Host is not running")
+        #expect(urlCheck.stderrText.hasPrefix("Error: Host is not running (Stopped); `swock-machine start web1` starts it"), "\(urlCheck.all)")
         let version = try await cli.run(["version", "web1"])
-        #expect(version.stderrText == "Error: Host is not running")
+        #expect(version.stderrText.hasPrefix("Error: Host is not running (its engine does not answer); `swock-machine start web1`"), "\(version.all)")
         let envCheck = try await cli.run(["env", "--check", "web1"])
         #expect(envCheck.status == 1)
         #expect(envCheck.stderrText.contains("Host is not running"))
@@ -145,7 +161,7 @@ struct RoutingTests {
         // Unknown machine, exact text.
         let unknown = try await cli.run(["stop", "nope"])
         #expect(unknown.status == 1)
-        #expect(unknown.stderrText == "Error: machine \"nope\" does not exist; `swock-machine ls` lists the machines")
+        #expect(unknown.stderrText == "Error: Docker machine \"nope\" does not exist; `swock-machine ls` lists the machines")
     }
 
     @Test func lsWithAPoweredOffHostStaysWithinItsTimeout() async throws {
@@ -223,6 +239,6 @@ struct RoutingTests {
         #expect(try await cli.run(["inspect", "-f", "{{.Address}} {{.SSHUser}}", "box"]).stdoutText == "\(host.ip) tester\n")
         #expect(try await cli.run(["ip", "box"]).stdoutText == "\(host.ip)\n")
         let missing = try await cli.run(["ssh", "nope"])
-        #expect(missing.stderrText == "Error: machine \"nope\" does not exist; `swock-machine ls` lists the machines")
+        #expect(missing.stderrText == "Error: Docker machine \"nope\" does not exist; `swock-machine ls` lists the machines")
     }
 }

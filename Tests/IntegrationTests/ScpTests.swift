@@ -96,7 +96,7 @@ struct ScpTests {
         #expect(try await f.cli.run(["scp", a, "s1:err-a.bin"]).status == 0)
         let out = dir.path + "/out"
         let cases: [([String], String)] = [
-            (["scp", a, "nosuch:x"], "Error: machine \"nosuch\" does not exist; `swock-machine ls` lists the machines"),
+            (["scp", a, "nosuch:x"], "Error: Docker machine \"nosuch\" does not exist; `swock-machine ls` lists the machines"),
             (["scp", dir.path + "/missing", "s1:"], "Error: \"\(dir.path)/missing\": no such file or directory"),
             (["scp", "s1:missing.txt", out], "Error: \"s1:missing.txt\": no such file or directory"),
             (["scp", "s1:/etc/shadow", out], "Error: \"s1:/etc/shadow\": permission denied"),

@@ -32,7 +32,7 @@ struct LeanCommandLineTests {
 
     @Test(arguments: [
         ["env", "web1"], ["env"], ["env", "--shell", "fish", "web1"], ["env", "web1", "--shell=nu"],
-        ["env", "--unset"], ["env", "--unset", "--no-proxy", "--shell", "tcsh"], ["env", "--check", "--swarm", "m2"],
+        ["env", "--unset"], ["env", "-u"], ["env", "-u", "web1"], ["env", "--unset", "--no-proxy", "--shell", "tcsh"], ["env", "--check", "--swarm", "m2"],
         ["env", "-s", "/tmp/a store", "web1"], ["env", "--storage-path=/x", "-D", "web1"], ["env", "--storage-path", "/x", "--debug"],
         ["active"], ["active", "-s", "/x"], ["active", "--debug"],
         ["ip"], ["ip", "a"], ["ip", "a", "b", "c"], ["ip", "-s", "/x", "a", "b"],
@@ -48,7 +48,7 @@ struct LeanCommandLineTests {
     @Test(arguments: [
         ["env", "--help"], ["env", "-h"], ["env", "a", "b"], ["env", "--shell"], ["env", "--shell", "klingon", "a"],
         ["env", "--shell", "fish", "--shell", "bash"], ["env", "--bogus"], ["env", "--", "a"], ["env", "-s"],
-        ["env", "-s", "/a", "-s", "/b"], ["env", "--unset", "--unset"],
+        ["env", "-s", "/a", "-s", "/b"], ["env", "--unset", "--unset"], ["env", "-u", "--unset"],
         ["active", "web1"], ["ip", "--check"], ["ip", "-x"], ["url", "a", "b"], ["url", "--help"], ["config", "a", "b"],
         ["config", "--check"], ["ls"], ["create", "x"], ["help", "env"], ["--version"],
     ])

@@ -58,7 +58,7 @@ import Testing
 
     @Test func unknownPlainNameIsAnError() {
         #expect(throws: StoreError.notFound("nope")) { try select(["web1", "nope"]) }
-        #expect(StoreError.notFound("nope").description.hasPrefix("machine \"nope\" does not exist"))
+        #expect(StoreError.notFound("nope").description.hasPrefix("Docker machine \"nope\" does not exist"))
     }
 
     @Test func globMatchingNothingIsAnError() {

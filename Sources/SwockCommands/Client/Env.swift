@@ -20,7 +20,7 @@ struct Env: AsyncParsableCommand {
     @Option(help: "The shell whose syntax to print (default: from $SHELL).")
     var shell: ShellEnv.Shell?
 
-    @Flag(help: "Print the commands that undo it.")
+    @Flag(name: [.customShort("u"), .long], help: "Print the commands that undo it (no machine name then).")
     var unset = false
 
     @Flag(name: .customLong("no-proxy"), help: "Add the machine's address to NO_PROXY.")
@@ -57,6 +57,8 @@ struct EnvRequest: LeanRequest, Equatable {
         if global.storagePath != nil { usage += " -s \(global.store.root)" }
         if shell != nil { usage += " --shell \(sh.rawValue)" }
         if unset {
+            // Docker Machine's wording, which scripts know.
+            if let name { throw UserFacingError("Expected no machine name when the -u flag is present; run `swock-machine env -u` to print the commands that undo `env \(name)`") }
             var keys = Store.dockerEnvironmentKeys
             if noProxy { keys.append("NO_PROXY") }
             Output.out(ShellEnv.unset(keys, shell: sh, usage: usage + " --unset"))
@@ -68,7 +70,7 @@ struct EnvRequest: LeanRequest, Equatable {
         if check {
             let status = await MachineStatus.probe(config, store: store, timeout: .seconds(5))
             guard status.state == .running else {
-                throw UserFacingError("Host is not running (\(status.state.rawValue)\(status.error.map { ": \($0)" } ?? ""))")
+                throw UserFacingError("Host is not running (\(status.state.rawValue)\(status.error.map { ": \($0)" } ?? "")); `swock-machine start \(config.name)` starts it")
             }
         }
         if config.isBehindJumpHosts {

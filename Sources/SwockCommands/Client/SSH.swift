@@ -7,12 +7,16 @@ import SwockCore
 struct SSH: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ssh",
-        abstract: "Log into a machine, or run a command there: swock-machine ssh NAME -- CMD ...",
+        abstract: "Log into a machine, or run a command there: swock-machine ssh NAME [--] CMD ...",
         discussion: Help.discussion(
-            "With a command, stdin passes through and the exit status is the remote command's.",
+            """
+            With a command, stdin passes through and the exit status is the remote command's. Everything \
+            after the machine name is the command, as in Docker Machine (`ssh web1 df -h`); our own \
+            options go before the name; a `--` right after the name is dropped.
+            """,
             examples: [
                 "swock-machine ssh web1",
-                "swock-machine ssh web1 -- df -h /",
+                "swock-machine ssh web1 df -h /",
                 "tar c app | swock-machine ssh web1 -- 'tar x -C /srv'",
             ]))
 
@@ -21,14 +25,18 @@ struct SSH: AsyncParsableCommand {
     @Argument(help: "Machine name.", completion: .machineNames)
     var name: String
 
-    @Argument(parsing: .postTerminator, help: "Command to run instead of a shell.")
+    @Argument(parsing: .captureForPassthrough, help: "Command to run instead of a shell (everything after the name).")
     var command: [String] = []
+
+    /// The remote command: everything after the name, less one leading `--`.
+    var remote: [String] { command.first == "--" ? Array(command.dropFirst()) : command }
 
     func run() async throws {
         var status: Int32 = 0
         try await reportingErrors {
             let (store, config) = try global.loadMachine(name)
             let ssh = try await MachineSSH(store: store, logger: global.logger("swock.ssh")).connect(config)
+            let command = remote
             if command.isEmpty {
                 status = try await ssh.interactiveShell()
             } else {

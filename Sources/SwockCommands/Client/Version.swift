@@ -29,7 +29,7 @@ struct Version: AsyncParsableCommand {
             } catch let e as EngineError {
                 switch e {
                 case .connectionRefused, .timedOut, .unreachable, .connectionClosed:
-                    throw UserFacingError("Host is not running")
+                    throw UserFacingError("Host is not running (its engine does not answer); `swock-machine start \(config.name)` starts it, `swock-machine status \(config.name)` says why")
                 default:
                     throw e
                 }

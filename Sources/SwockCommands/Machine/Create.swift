@@ -26,17 +26,17 @@ struct Create: AsyncParsableCommand {
     @Option(name: [.customShort("d"), .long], help: "Driver: generic drives an existing server over SSH (there are no VM drivers).")
     var driver = Driver.generic
 
-    @Option(name: .customLong("generic-ip-address"), help: ArgumentHelp("IP address or host name of the server (required).", valueName: "address"))
+    @Option(name: .customLong("generic-ip-address"), help: ArgumentHelp("IP address or host name of the server (required; env: GENERIC_IP_ADDRESS).", valueName: "address"))
     var address: String?
 
-    @Option(name: .customLong("generic-ssh-user"), help: "SSH user (root, or a user with passwordless sudo).")
-    var sshUser = "root"
+    @Option(name: .customLong("generic-ssh-user"), help: "SSH user (root, or a user with passwordless sudo; default root; env: GENERIC_SSH_USER).")
+    var sshUser: String?
 
-    @Option(name: .customLong("generic-ssh-key"), help: ArgumentHelp("SSH private key file (default: the ssh-agent, then ~/.ssh/id_*).", valueName: "path"))
+    @Option(name: .customLong("generic-ssh-key"), help: ArgumentHelp("SSH private key file (default: the ssh-agent, then ~/.ssh/id_*; env: GENERIC_SSH_KEY).", valueName: "path"))
     var sshKey: String?
 
-    @Option(name: .customLong("generic-ssh-port"), help: "SSH port.")
-    var sshPort = 22
+    @Option(name: .customLong("generic-ssh-port"), help: "SSH port (default 22; env: GENERIC_SSH_PORT).")
+    var sshPort: Int?
 
     @Option(name: .customLong("generic-ssh-proxy-jump"),
             help: ArgumentHelp("Reach the server through bastions, first hop first, as ssh -J (in-process; each hop's host key is pinned too). The Engine API is then forwarded to 127.0.0.1 over SSH (see `tunnel`).", valueName: "[user@]host[:port][,...]"))
@@ -52,8 +52,8 @@ struct Create: AsyncParsableCommand {
             help: ArgumentHelp("Password for hosts that only take one (prefer $SWOCK_GENERIC_SSH_PASSWORD: a flag shows in ps); a generated key is installed and used from then on.", valueName: "password"))
     var sshPassword: String?
 
-    @Option(name: .customLong("generic-engine-port"), help: "TCP port dockerd listens on (mutual TLS).")
-    var enginePort = 2376
+    @Option(name: .customLong("generic-engine-port"), help: "TCP port dockerd listens on (mutual TLS; default 2376; env: GENERIC_ENGINE_PORT).")
+    var enginePort: Int?
 
     @Option(name: .customLong("engine-label"), help: ArgumentHelp("Engine label key=value (repeatable).", valueName: "label"))
     var engineLabels: [String] = []
@@ -156,18 +156,21 @@ struct Create: AsyncParsableCommand {
                              stdinOption: "--generic-sudo-password-stdin", fromStdin: sudoPasswordStdin)
     }
 
-    func makeRequest() throws -> CreateRequest {
+    func makeRequest(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> CreateRequest {
         guard let name else { throw UserFacingError("name the machine to create (or pass -f FLEET_FILE)") }
-        guard let address, !address.isEmpty else {
+        // Docker Machine's generic driver reads these variables; a flag wins.
+        let generic = try GenericEnvironment(environment)
+        guard let address = address ?? generic.address, !address.isEmpty else {
             throw UserFacingError("--generic-ip-address is required: the IP address or host name of the server to turn into a Docker host")
         }
         var r = CreateRequest(name: name, address: address)
-        r.sshUser = sshUser
-        r.sshPort = sshPort
+        r.sshUser = sshUser ?? generic.sshUser ?? "root"
+        r.sshPort = sshPort ?? generic.sshPort ?? 22
+        let enginePort = enginePort ?? generic.enginePort ?? 2376
         if let proxyJump {
             do { r.proxyJump = try JumpHost.parseList(proxyJump) } catch { throw UserFacingError("--generic-ssh-proxy-jump: \(error)") }
         }
-        r.sshKeyPath = sshKey
+        r.sshKeyPath = sshKey ?? generic.sshKey
         r.sshKeyPassphrase = ProcessInfo.processInfo.environment["SWOCK_SSH_KEY_PASSPHRASE"]
         r.sshPassword = sshPassword ?? ProcessInfo.processInfo.environment["SWOCK_GENERIC_SSH_PASSWORD"]
         r.sudoPassword = try sudoPassword()
@@ -205,5 +208,31 @@ enum Labels {
             out[String(item[..<eq])] = String(item[item.index(after: eq)...])
         }
         return out
+    }
+}
+
+/// Docker Machine's generic driver settings from the environment (`GENERIC_IP_ADDRESS`, ...); an
+/// empty variable counts as unset, a port that is not a number is refused naming the variable.
+struct GenericEnvironment: Equatable {
+    var address: String?
+    var sshUser: String?
+    var sshKey: String?
+    var sshPort: Int?
+    var enginePort: Int?
+
+    init(_ env: [String: String]) throws {
+        func text(_ key: String) -> String? { env[key].flatMap { $0.isEmpty ? nil : $0 } }
+        func port(_ key: String) throws -> Int? {
+            guard let v = text(key) else { return nil }
+            guard let n = Int(v), (1...65535).contains(n) else {
+                throw UserFacingError("\(key)=\"\(v)\" is not a port number (1-65535); fix or unset it, or pass the flag")
+            }
+            return n
+        }
+        address = text("GENERIC_IP_ADDRESS")
+        sshUser = text("GENERIC_SSH_USER")
+        sshKey = text("GENERIC_SSH_KEY")
+        sshPort = try port("GENERIC_SSH_PORT")
+        enginePort = try port("GENERIC_ENGINE_PORT")
     }
 }

@@ -10,7 +10,7 @@ struct Remove: AsyncParsableCommand {
             "dockerd keeps running on the host, on its unix socket only; running containers are not touched. A Swarm node leaves its swarm first (drained, then removed from the node list); the last manager only with -f.",
             examples: [
                 "swock-machine rm web1",
-                "swock-machine rm -y -f web1 web2",
+                "swock-machine rm -f web1 web2",
             ]))
 
     @OptionGroup var global: GlobalOptions
@@ -18,7 +18,7 @@ struct Remove: AsyncParsableCommand {
     @Flag(name: .customShort("y"), help: "Do not ask for confirmation.")
     var yes = false
 
-    @Flag(name: [.customShort("f"), .long], help: "Remove the local record even when the host cannot be cleaned.")
+    @Flag(name: [.customShort("f"), .long], help: "Remove the local record even when the host cannot be cleaned; does not ask (as in Docker Machine).")
     var force = false
 
     @Argument(help: "Machine names.", completion: .machineNames)
@@ -32,7 +32,7 @@ struct Remove: AsyncParsableCommand {
                 try MachineName.validate(n)
                 throw StoreError.notFound(n)
             }
-            if !yes {
+            if !yes && !force {
                 Output.err("About to remove \(names.joined(separator: ", "))")
                 try Output.confirm("Are you sure?", abort: "aborted: nothing was removed")
             }

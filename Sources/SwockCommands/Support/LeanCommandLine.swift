@@ -25,7 +25,7 @@ enum LeanCommandLine {
                 case "--shell", _ where w.hasPrefix("--shell="):
                     guard r.shell == nil, let v = words.value(of: w, long: "--shell"), let s = ShellEnv.Shell(rawValue: v) else { return nil }
                     r.shell = s
-                case "--unset": guard !r.unset else { return nil }; r.unset = true
+                case "--unset", "-u": guard !r.unset else { return nil }; r.unset = true
                 case "--no-proxy": guard !r.noProxy else { return nil }; r.noProxy = true
                 case "--check": guard !r.check else { return nil }; r.check = true
                 case "--swarm": guard !r.swarm else { return nil }; r.swarm = true

@@ -16,9 +16,9 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
         case .invalidName(let name, let reason):
             return "invalid machine name \"\(Self.printable(name))\": \(reason); names start with a letter or digit and use only letters, digits, '.' and '-'"
         case .alreadyExists(let name):
-            return "machine \"\(name)\" already exists; pick another name or remove it first with `swock-machine rm \(name)`"
+            return "Docker machine \"\(name)\" already exists; pick another name or remove it first with `swock-machine rm \(name)`"
         case .notFound(let name):
-            return "machine \"\(name)\" does not exist; `swock-machine ls` lists the machines"
+            return "Docker machine \"\(name)\" does not exist; `swock-machine ls` lists the machines"
         case .corrupt(let name, let path, let reason):
             return "machine \"\(name)\": \(path) is unreadable (\(reason)); fix or remove it (`swock-machine rm -f \(name)`)"
         case .unsupportedVersion(let name, let found, let supported):
