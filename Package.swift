@@ -146,6 +146,8 @@ let package = Package(
                 "SwockClient", "SwockInventory", "SwockSwarm", "SwockFleet", "SSHKit", "SwockPKI", "FleetSupport",
             ]
         ),
+        // docs/architecture.md's target graph against this file; every import declared. No product code.
+        .testTarget(name: "ArchitectureTests"),
         .testTarget(name: "IntegrationTests", dependencies: ["swock-machine", "SwockStore", "SwockPKI", "SwockSupport", "FleetSupport"]),
     ]
 )
