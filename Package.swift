@@ -7,7 +7,6 @@ let package = Package(
     products: [
         .executable(name: "swock-machine", targets: ["swock-machine"]),
         .library(name: "SSHKit", targets: ["SSHKit"]),
-        .library(name: "SwockCore", targets: ["SwockCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -59,20 +58,73 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The store, machine records, provisioning.
+        // The product's own layers, lowest first. Each target depends only on targets listed
+        // before it (docs/architecture.md draws this graph; ArchitectureTests holds the two together).
+
+        // Fan-out, local processes, TCP probing, line splitting, per-host outcomes: helpers with
+        // no product knowledge.
+        .target(name: "SwockRuntime", dependencies: ["SwockSupport"]),
+        // The store on disk: layout, machine records, atomic writes, leftovers, the store's CA.
+        .target(name: "SwockStore", dependencies: ["SwockSupport", "SwockPKI"]),
+        // One remote host, reached over SSH: sessions for a record, the Engine API route and
+        // tunnels, host facts.
         .target(
-            name: "SwockCore",
+            name: "SwockRemote",
             dependencies: [
-                "SwockSupport", "SSHKit", "SwockPKI", "EngineAPI",
+                "SwockSupport", "SwockRuntime", "SwockStore", "SSHKit", "EngineAPI",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // dockerd on a host: init systems, configuration, install plans, certificates, readiness.
+        .target(
+            name: "SwockEngine",
+            dependencies: [
+                "SwockSupport", "SwockStore", "SwockRemote", "SSHKit", "EngineAPI", "SwockPKI",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Turning a host into a machine (create, provision, rm) and fleet files.
+        .target(
+            name: "SwockProvision",
+            dependencies: [
+                "SwockSupport", "SwockStore", "SwockRemote", "SwockEngine", "SSHKit", "EngineAPI", "SwockPKI",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        // Local client work: status, ls fields/filters/templates, env, docker contexts, scp.
+        .target(
+            name: "SwockClient",
+            dependencies: [
+                "SwockSupport", "SwockRuntime", "SwockStore", "SwockRemote", "SSHKit", "EngineAPI", "SwockPKI",
+            ]
+        ),
+        // Moving machines between stores (export, import).
+        .target(
+            name: "SwockInventory",
+            dependencies: ["SwockSupport", "SwockStore", "SwockRemote", "SwockPKI"]
+        ),
+        // Swarm mode on the machines' daemons.
+        .target(
+            name: "SwockSwarm",
+            dependencies: ["SwockRuntime", "SwockStore", "SwockRemote", "SwockEngine", "SwockProvision", "EngineAPI"]
+        ),
+        // Many machines at once: exec, docker, create -f, lifecycle; machine selection.
+        .target(
+            name: "SwockFleet",
+            dependencies: [
+                "SwockSupport", "SwockRuntime", "SwockStore", "SwockRemote", "SwockEngine", "SwockProvision",
+                "SwockClient", "SSHKit",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // One file per subcommand.
         .target(
             name: "SwockCommands",
             dependencies: [
-                "SwockCore", "SwockSupport", "EngineAPI",
+                "SwockSupport", "SwockRuntime", "SwockStore", "SwockRemote", "SwockEngine", "SwockProvision",
+                "SwockClient", "SwockInventory", "SwockSwarm", "SwockFleet",
+                "SSHKit", "EngineAPI", "SwockPKI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -85,8 +137,17 @@ let package = Package(
         .testTarget(name: "SwockSupportTests", dependencies: ["SwockSupport"]),
         .testTarget(name: "SwockPKITests", dependencies: ["SwockPKI"]),
         .testTarget(name: "EngineAPITests", dependencies: ["EngineAPI", "SwockPKI", "SwockSupport", "FleetSupport"]),
-        .testTarget(name: "SwockCommandsTests", dependencies: ["SwockCommands", "SwockCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .testTarget(name: "SwockCoreTests", dependencies: ["SwockCore", "SwockSupport", "FleetSupport"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["swock-machine", "SwockCore", "SwockSupport", "FleetSupport"]),
+        .testTarget(name: "SwockCommandsTests", dependencies: ["SwockCommands", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // Unit tests of the product layers (SwockRuntime ... SwockFleet).
+        .testTarget(
+            name: "SwockCoreTests",
+            dependencies: [
+                "SwockSupport", "SwockRuntime", "SwockStore", "SwockRemote", "SwockEngine", "SwockProvision",
+                "SwockClient", "SwockInventory", "SwockSwarm", "SwockFleet", "SSHKit", "SwockPKI", "FleetSupport",
+            ]
+        ),
+        // docs/architecture.md's target graph against this file; every import declared. No product code.
+        .testTarget(name: "ArchitectureTests"),
+        .testTarget(name: "IntegrationTests", dependencies: ["swock-machine", "SwockStore", "SwockPKI", "SwockSupport", "FleetSupport"]),
     ]
 )

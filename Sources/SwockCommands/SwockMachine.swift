@@ -1,5 +1,4 @@
 import ArgumentParser
-import SwockCore
 
 /// The root command. Subcommands live in folders by concern (Machine, Lifecycle, Client, Fleet,
 /// Swarm, Inventory),

@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 
-/// Hashes for callers that do not link swift-crypto themselves (SwockCore names docker contexts'
+/// Hashes for callers that do not link swift-crypto themselves (SwockClient names docker contexts'
 /// folders by the SHA-256 of the context name).
 public enum Digests {
     /// SHA-256 of `bytes` as 64 lowercase hex digits.

@@ -1,6 +1,6 @@
 import FleetSupport
 import Foundation
-import SwockCore
+import SwockStore
 import Testing
 
 /// `completion bash|zsh|fish`, tried in real interactive shells (in tmux) by pressing Tab:

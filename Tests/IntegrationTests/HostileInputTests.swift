@@ -1,6 +1,6 @@
 import FleetSupport
 import Foundation
-import SwockCore
+import SwockStore
 import Testing
 
 /// User input that a shell, systemd or a path would love to interpret: it must reach dockerd

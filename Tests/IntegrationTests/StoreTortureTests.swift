@@ -1,7 +1,7 @@
 import FleetSupport
 import Foundation
-import SwockCore
 import SwockPKI
+import SwockStore
 import SwockSupport
 import Testing
 

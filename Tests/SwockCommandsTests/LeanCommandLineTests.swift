@@ -1,6 +1,5 @@
 import ArgumentParser
 @testable import SwockCommands
-import SwockCore
 import Testing
 
 /// The hand parser of the record-only verbs must agree with ArgumentParser wherever it takes a

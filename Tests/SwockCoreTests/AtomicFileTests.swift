@@ -1,6 +1,6 @@
 import Foundation
+@testable import SwockStore
 import Testing
-@testable import SwockCore
 
 @Suite struct AtomicFileTests {
     @Test func writesExactModeAndLeavesNoTempFiles() throws {

@@ -1,5 +1,5 @@
+@testable import SwockClient
 import Testing
-@testable import SwockCore
 
 @Suite struct CopyPlanTests {
     typealias L = CopyLocation

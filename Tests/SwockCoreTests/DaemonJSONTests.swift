@@ -1,7 +1,7 @@
 import FleetSupport
 import Foundation
+@testable import SwockEngine
 import Testing
-@testable import SwockCore
 
 struct DaemonJSONTests {
     @Test func adoptionMovesConflictingKeysAndSwitchesOnLiveRestore() throws {

@@ -1,8 +1,9 @@
 import FleetSupport
 import Foundation
+@testable import SwockClient
 import SwockPKI
+@testable import SwockStore
 import Testing
-@testable import SwockCore
 
 /// The docker CLI (no daemon needed) checks what DockerContexts writes, under DOCKER_CONFIG=<tmp>.
 private let dockerPath = findExecutable("docker")

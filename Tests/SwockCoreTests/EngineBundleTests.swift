@@ -1,5 +1,5 @@
+@testable import SwockEngine
 import Testing
-@testable import SwockCore
 
 struct EngineBundleTests {
     let bundle = EngineBundle(path: "/b", packages: [.init(file: "docker.io_1_amd64.deb", architecture: "amd64"),

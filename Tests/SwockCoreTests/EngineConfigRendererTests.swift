@@ -1,5 +1,6 @@
+@testable import SwockEngine
+@testable import SwockStore
 import Testing
-@testable import SwockCore
 
 @Suite struct DockerdArgumentsTests {
     @Test func fullOrderAndContent() {

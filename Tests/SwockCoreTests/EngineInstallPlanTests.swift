@@ -1,9 +1,11 @@
 import FleetSupport
 import Foundation
-import SwockSupport
 import SSHKit
+@testable import SwockEngine
+@testable import SwockRemote
+@testable import SwockStore
+import SwockSupport
 import Testing
-@testable import SwockCore
 
 @Suite struct EngineInstallPlanTests {
     let debian = OSRelease(id: "debian", versionID: "12")

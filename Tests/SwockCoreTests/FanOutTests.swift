@@ -1,7 +1,7 @@
 import Foundation
+@testable import SwockRuntime
 import SwockSupport
 import Testing
-@testable import SwockCore
 
 /// Counts jobs in flight and remembers the peak.
 private final class InFlight: @unchecked Sendable {

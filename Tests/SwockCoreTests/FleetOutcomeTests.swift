@@ -1,6 +1,6 @@
 import Foundation
+@testable import SwockRuntime
 import Testing
-@testable import SwockCore
 
 @Suite struct FleetOutcomeTests {
     static let keys: Set<String> = ["name", "result", "exit", "signal", "stdout", "stderr", "duration_ms", "error"]

@@ -1,7 +1,8 @@
 import Foundation
+@testable import SwockFleet
+@testable import SwockStore
 import SwockSupport
 import Testing
-@testable import SwockCore
 
 /// `exec --handshakes N` bounds handshakes per sshd: each machine's own, or the first bastion
 /// that machines behind it share.

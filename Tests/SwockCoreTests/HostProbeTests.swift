@@ -1,7 +1,8 @@
 import FleetSupport
 import Foundation
+@testable import SwockEngine
+@testable import SwockRemote
 import Testing
-@testable import SwockCore
 
 @Suite struct HostProbeTests {
     static let debianOSRelease = """

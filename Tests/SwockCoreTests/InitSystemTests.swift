@@ -1,7 +1,7 @@
 import Foundation
+@testable import SwockEngine
 import SwockSupport
 import Testing
-@testable import SwockCore
 
 @Suite struct InitSystemTests {
     @Test func probedNames() {

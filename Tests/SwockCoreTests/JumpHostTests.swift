@@ -1,7 +1,8 @@
 import Foundation
 import SSHKit
+@testable import SwockProvision
+@testable import SwockStore
 import Testing
-@testable import SwockCore
 
 struct JumpHostTests {
     @Test func parsesHopsLikeOpenSSH() throws {

@@ -1,6 +1,6 @@
 import Foundation
+@testable import SwockRuntime
 import Testing
-@testable import SwockCore
 
 @Suite struct LinePrefixerTests {
     func text(_ lines: [Data]) -> [String] { lines.map { String(decoding: $0, as: UTF8.self) } }

@@ -1,6 +1,6 @@
 import Foundation
+@testable import SwockRuntime
 import Testing
-@testable import SwockCore
 
 private final class Chunks: @unchecked Sendable {
     private let lock = NSLock()

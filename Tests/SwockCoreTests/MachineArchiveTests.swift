@@ -1,8 +1,9 @@
 import Foundation
+@testable import SwockInventory
 import SwockPKI
+@testable import SwockStore
 import SwockSupport
 import Testing
-@testable import SwockCore
 
 /// The export archive and the import into a store, on the file system only (InventoryTests
 /// drives a real machine through both).

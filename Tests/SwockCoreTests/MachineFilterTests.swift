@@ -1,5 +1,6 @@
+@testable import SwockClient
+@testable import SwockStore
 import Testing
-@testable import SwockCore
 
 @Suite struct MachineFilterTests {
     static let machines: [MachineConfig] = [

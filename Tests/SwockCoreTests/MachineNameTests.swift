@@ -1,5 +1,5 @@
+@testable import SwockStore
 import Testing
-@testable import SwockCore
 
 @Suite struct MachineNameTests {
     @Test(arguments: ["a", "web1", "Web-1.example.com", "1abc", "a..b", "x-", String(repeating: "a", count: 63)])

@@ -1,6 +1,8 @@
 import Foundation
+@testable import SwockClient
+@testable import SwockFleet
+@testable import SwockStore
 import Testing
-@testable import SwockCore
 
 @Suite struct MachineSelectorTests {
     /// Store order: sorted names, as `Store.names()` gives them.

@@ -1,5 +1,5 @@
+@testable import SwockRemote
 import Testing
-@testable import SwockCore
 
 @Suite struct OSReleaseTests {
     @Test func parsesQuotedUnquotedCommentsAndBlankLines() throws {

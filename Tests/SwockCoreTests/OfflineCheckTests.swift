@@ -1,6 +1,7 @@
 import Foundation
+@testable import SwockClient
+@testable import SwockStore
 import Testing
-@testable import SwockCore
 
 @Suite struct OfflineCheckTests {
     func store(with files: [String], _ dir: TempDir) throws -> Store {

@@ -1,7 +1,7 @@
 import FleetSupport
 import Foundation
+@testable import SwockClient
 import Testing
-@testable import SwockCore
 
 @Suite struct ShellEnvGoldenTests {
     static let vars = [("DOCKER_TLS_VERIFY", "1"), ("DOCKER_HOST", "tcp://10.0.0.5:2376"),

@@ -1,9 +1,9 @@
 import FleetSupport
 import Foundation
-import SwockSupport
 import SSHKit
+@testable import SwockEngine
+import SwockSupport
 import Testing
-@testable import SwockCore
 
 /// The sh texts the renderer produces, run by a real /bin/sh: hostile words arrive byte-exact
 /// and never execute.

@@ -1,8 +1,8 @@
 import FleetSupport
 import Foundation
 import SwockPKI
+@testable import SwockStore
 import Testing
-@testable import SwockCore
 
 final class RaceResults<T>: @unchecked Sendable {
     let lock = NSLock()

@@ -1,8 +1,8 @@
 import FleetSupport
 import Foundation
 import SwockPKI
+@testable import SwockStore
 import Testing
-@testable import SwockCore
 
 /// The store under damage, offline: truncated and scrambled records, leftovers of a crash, a
 /// record from a newer swock-machine, a broken CA, a full disk. Every failure is one clear line

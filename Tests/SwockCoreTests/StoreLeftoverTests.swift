@@ -1,8 +1,8 @@
 import FleetSupport
 import Foundation
 import SwockPKI
+@testable import SwockStore
 import Testing
-@testable import SwockCore
 
 /// What a process killed mid-write leaves in the store, and the next command taking it away.
 @Suite struct StoreLeftoverTests {

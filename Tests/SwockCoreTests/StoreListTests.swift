@@ -1,6 +1,6 @@
 import Foundation
+@testable import SwockStore
 import Testing
-@testable import SwockCore
 
 /// Broken records show up as errors in `list()` while the good ones still load.
 @Suite struct StoreListTests {

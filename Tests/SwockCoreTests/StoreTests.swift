@@ -1,6 +1,6 @@
 import Foundation
+@testable import SwockStore
 import Testing
-@testable import SwockCore
 
 @Suite struct StoreTests {
     @Test func reserveLoadSaveRoundTrip() throws {

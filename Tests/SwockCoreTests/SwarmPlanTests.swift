@@ -1,5 +1,6 @@
+@testable import SwockProvision
+@testable import SwockSwarm
 import Testing
-@testable import SwockCore
 
 struct SwarmPlanTests {
     let yaml = """

@@ -1,7 +1,7 @@
 import FleetSupport
 import Foundation
+@testable import SwockEngine
 import Testing
-@testable import SwockCore
 
 /// systemd itself parses the rendered drop-in (`systemd-analyze verify`, whose debug log dumps the
 /// parsed unit): every hostile argument and environment value must come out byte-exact.

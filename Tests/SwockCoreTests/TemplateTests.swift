@@ -1,6 +1,7 @@
 import Foundation
+@testable import SwockClient
+@testable import SwockStore
 import Testing
-@testable import SwockCore
 
 @Suite struct TemplateTests {
     let values = ["Name": "web1", "DriverName": "generic", "Engine.Version": "20.10.24", "URL": "tcp://10.0.0.5:2376", "Labels.a_b": "x"]

@@ -1,6 +1,6 @@
 import FleetSupport
 import Foundation
-@testable import SwockCore
+@testable import SwockStore
 
 /// A fresh temporary directory whose path contains a space; removed by `remove()`.
 struct TempDir {

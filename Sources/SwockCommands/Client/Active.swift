@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import SwockCore
+import SwockClient
 
 struct Active: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,5 @@
 import ArgumentParser
-import SwockCore
+import SwockRemote
 
 struct Config: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,4 +1,5 @@
-import SwockCore
+import SwockClient
+import SwockStore
 
 /// Keeps the docker CLI's context for a machine in step with the store. A context is a
 /// convenience: failing to write one is a warning, never a failed create.

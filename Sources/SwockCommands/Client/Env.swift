@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import SwockCore
+import SwockClient
+import SwockRemote
+import SwockStore
+import SwockSwarm
 
 struct Env: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

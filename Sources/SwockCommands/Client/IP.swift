@@ -1,5 +1,5 @@
 import ArgumentParser
-import SwockCore
+import SwockClient
 
 struct IP: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import SwockCore
+import SwockClient
+import SwockStore
 
 struct List: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
-import SwockSupport
 import SSHKit
-import SwockCore
+import SwockRemote
+import SwockSupport
 
 struct SSH: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,8 +1,9 @@
 import ArgumentParser
 import Foundation
-import SwockSupport
 import SSHKit
-import SwockCore
+import SwockClient
+import SwockRemote
+import SwockSupport
 
 struct Scp: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

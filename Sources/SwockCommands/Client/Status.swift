@@ -1,5 +1,5 @@
 import ArgumentParser
-import SwockCore
+import SwockClient
 
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

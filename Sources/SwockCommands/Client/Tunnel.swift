@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import SwockCore
+import SwockRemote
 
 struct Tunnel: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

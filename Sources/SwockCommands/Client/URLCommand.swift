@@ -1,5 +1,5 @@
 import ArgumentParser
-import SwockCore
+import SwockClient
 
 /// Not `URL`: that would shadow Foundation.URL in the whole module.
 struct URLCommand: AsyncParsableCommand {

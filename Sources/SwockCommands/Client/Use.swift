@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import SwockCore
+import SwockClient
+import SwockRemote
 
 struct Use: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,6 @@
 import ArgumentParser
 import EngineAPI
-import SwockCore
+import SwockRemote
 
 struct Version: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import SwockCore
+import SwockFleet
+import SwockRuntime
 
 struct DockerFanout: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,8 +1,9 @@
 import ArgumentParser
 import Foundation
-import SwockSupport
 import SSHKit
-import SwockCore
+import SwockFleet
+import SwockRuntime
+import SwockSupport
 
 struct Exec: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

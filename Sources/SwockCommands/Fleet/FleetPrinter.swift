@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import SwockCore
+import SwockFleet
+import SwockRuntime
 
 /// Prints fleet output: in text form each whole line as it arrives, as `NAME | line`, stdout to
 /// stdout and stderr to stderr (coloured prefixes only on a terminal), a host's partial lines and

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import SwockCore
+import SwockFleet
+import SwockStore
 
 /// The machine selector of the fleet commands (names and globs, --all, --filter) and what to run
 /// after `--`.

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
-import SwockCore
+import SwockClient
+import SwockInventory
 import SwockPKI
+import SwockStore
 
 struct Export: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

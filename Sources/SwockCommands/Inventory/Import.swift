@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import SwockCore
+import SwockInventory
 import SwockSupport
 
 struct Import: AsyncParsableCommand {

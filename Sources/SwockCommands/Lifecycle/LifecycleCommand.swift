@@ -1,5 +1,5 @@
 import ArgumentParser
-import SwockCore
+import SwockEngine
 
 /// What sets one engine lifecycle command apart from the others: its action (which is also its
 /// command name) and its help (abstract, and the invocations under EXAMPLES).

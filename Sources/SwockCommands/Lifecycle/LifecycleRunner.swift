@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import SwockCore
+import SwockClient
+import SwockEngine
+import SwockFleet
+import SwockRuntime
 
 /// Runs one engine lifecycle action on several machines at once (default: the active one),
 /// one line per machine; exit status 1 if any failed.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import SwockCore
+import SwockClient
+import SwockEngine
 
 struct RegenerateCerts: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,8 +1,13 @@
 import ArgumentParser
 import Foundation
 import SSHKit
-import SwockCore
+import SwockClient
 import SwockPKI
+import SwockProvision
+import SwockRemote
+import SwockRuntime
+import SwockStore
+import SwockSwarm
 
 struct Create: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

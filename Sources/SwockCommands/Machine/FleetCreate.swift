@@ -1,7 +1,11 @@
 import ArgumentParser
 import Foundation
+import SwockClient
+import SwockFleet
+import SwockProvision
+import SwockRuntime
 import SwockSupport
-import SwockCore
+import SwockSwarm
 
 /// `create -f FILE`: provisions every machine of a fleet file, at most `parallel` at once. Each
 /// host's failure is isolated and recorded, so `provision NAME` resumes it; running the same

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import SwockCore
+import SwockProvision
 
 struct Provision: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

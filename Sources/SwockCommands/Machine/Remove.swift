@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import SwockCore
+import SwockProvision
+import SwockStore
+import SwockSwarm
 
 struct Remove: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

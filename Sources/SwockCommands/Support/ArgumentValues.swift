@@ -1,7 +1,7 @@
-import Foundation
 import ArgumentParser
+import Foundation
 import SSHKit
-import SwockCore
+import SwockClient
 import SwockPKI
 
 // Option values with a fixed set of spellings are parsed by ArgumentParser, which lists them in

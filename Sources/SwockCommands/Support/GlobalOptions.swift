@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
-import SwockCore
+import SwockStore
 
 /// Options every subcommand takes.
 struct GlobalOptions: ParsableArguments {

@@ -1,5 +1,5 @@
 import Foundation
-import SwockCore
+import SwockClient
 
 /// A parsed request of one of the verbs that read one record and print.
 protocol LeanRequest: Sendable {

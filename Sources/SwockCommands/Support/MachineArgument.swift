@@ -1,5 +1,6 @@
 import ArgumentParser
-import SwockCore
+import SwockClient
+import SwockStore
 
 /// An optional machine name; without one, the active machine, then "default".
 struct OptionalMachineName: ParsableArguments {

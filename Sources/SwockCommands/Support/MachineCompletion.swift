@@ -1,5 +1,5 @@
 import ArgumentParser
-import SwockCore
+import SwockStore
 
 extension CompletionKind {
     /// The names of the machines in the store the command line points at: its --storage-path

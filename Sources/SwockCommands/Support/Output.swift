@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import SwockCore
+import SwockProvision
 
 /// Writing to stdout/stderr, and turning errors into one line plus a non-zero exit.
 enum Output {

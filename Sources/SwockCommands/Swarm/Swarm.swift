@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import SwockCore
+import SwockClient
+import SwockFleet
+import SwockRuntime
+import SwockSwarm
 
 /// `swarm init|join|leave|ls`: Docker Engine's Swarm mode on machines of the store.
 struct Swarm: AsyncParsableCommand {

@@ -1,0 +1,235 @@
+import Foundation
+import SwockStore
+
+/// One side of a copy: a local path or a path on a machine.
+public enum CopyLocation: Hashable, Sendable, CustomStringConvertible {
+    case local(String)
+    /// `path` is relative to the login user's home unless it starts with "/".
+    case remote(machine: String, path: String)
+
+    /// `NAME:path` is a machine path when NAME is a valid machine name (so nothing before the
+    /// first colon contains "/"); anything else is local: `./a:b`, `/abs/a:b`, `:x`, `a_b:c`.
+    /// On a machine, "" and "~" mean the home directory and "~/x" means "x".
+    public static func parse(_ arg: String) -> CopyLocation {
+        guard let colon = arg.firstIndex(of: ":") else { return .local(arg) }
+        let name = String(arg[..<colon])
+        guard (try? MachineName.validate(name)) != nil else { return .local(arg) }
+        var path = String(arg[arg.index(after: colon)...])
+        if path.isEmpty || path == "~" {
+            path = "."
+        } else if path.hasPrefix("~/") {
+            path = String(path.dropFirst(2))
+            if path.isEmpty { path = "." }
+        }
+        // The upload's final `mv` goes through a shell: never let a path look like an option.
+        if path.hasPrefix("-") { path = "./" + path }
+        return .remote(machine: name, path: path)
+    }
+
+    public var path: String {
+        switch self {
+        case .local(let p), .remote(_, let p): return p
+        }
+    }
+
+    public var machine: String? {
+        if case .remote(let m, _) = self { return m }
+        return nil
+    }
+
+    public var description: String {
+        switch self {
+        case .local(let p): return p
+        case .remote(let m, let p): return "\(m):\(p)"
+        }
+    }
+
+    public func with(path: String) -> CopyLocation {
+        switch self {
+        case .local: return .local(path)
+        case .remote(let m, _): return .remote(machine: m, path: path)
+        }
+    }
+
+    /// The location of `name` inside this directory.
+    public func appending(_ name: String) -> CopyLocation {
+        let p = path
+        let joined: String
+        if p == "." && machine != nil {
+            joined = name.hasPrefix("-") ? "./" + name : name
+        } else if p.hasSuffix("/") {
+            joined = p + name
+        } else {
+            joined = p + "/" + name
+        }
+        return with(path: joined)
+    }
+
+    /// The directory holding this path ("." for a bare name).
+    public var parent: CopyLocation {
+        let trimmed = CopyPlan.trimmingTrailingSlashes(path)
+        if trimmed == "/" { return with(path: "/") }
+        guard let slash = trimmed.lastIndex(of: "/") else { return with(path: ".") }
+        let head = String(trimmed[..<slash])
+        return with(path: head.isEmpty ? "/" : head)
+    }
+
+    /// The last path component; "/" for the root, "." for the home directory.
+    public var baseName: String {
+        let trimmed = CopyPlan.trimmingTrailingSlashes(path)
+        if trimmed == "/" || trimmed.isEmpty { return trimmed.isEmpty ? "." : "/" }
+        return trimmed.split(separator: "/").last.map(String.init) ?? trimmed
+    }
+}
+
+/// What is at a path (symlinks followed unless said otherwise).
+public struct CopyFileInfo: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable { case file, directory, symlink, other }
+    public var kind: Kind
+    public var mode: UInt32
+    public var size: UInt64
+
+    public init(_ kind: Kind, mode: UInt32 = 0o644, size: UInt64 = 0) {
+        self.kind = kind
+        self.mode = mode
+        self.size = size
+    }
+}
+
+/// Why a copy cannot go ahead; each description is one line.
+public enum CopyError: Error, Sendable, Equatable, CustomStringConvertible {
+    case noSuchFile(String)
+    case permissionDenied(String)
+    case notADirectory(String)
+    case isADirectory(String)
+    case notARegularFile(String)
+    case overwriteDirectoryWithFile(String)
+    case overwriteFileWithDirectory(String)
+    case intoItself(source: String, target: String)
+    case bothLocal(String, String)
+    case failed(String, reason: String)
+    case interrupted
+
+    public var description: String {
+        switch self {
+        case .noSuchFile(let p): return "\"\(p)\": no such file or directory"
+        case .permissionDenied(let p): return "\"\(p)\": permission denied"
+        case .notADirectory(let p): return "\"\(p)\": not a directory"
+        case .isADirectory(let p): return "\"\(p)\" is a directory; pass -r to copy directories"
+        case .notARegularFile(let p): return "\"\(p)\" is not a regular file or directory"
+        case .overwriteDirectoryWithFile(let p): return "cannot overwrite directory \"\(p)\" with a file"
+        case .overwriteFileWithDirectory(let p): return "cannot overwrite non-directory \"\(p)\" with a directory"
+        case .intoItself(let s, let t): return "cannot copy \"\(s)\" into itself (\"\(t)\")"
+        case .bothLocal(let s, let d):
+            return "\"\(s)\" and \"\(d)\" are both local; one side must be NAME:path (use cp for local copies)"
+        case .failed(let p, let reason): return "\"\(p)\": \(reason)"
+        case .interrupted: return "interrupted; no partial file was left behind"
+        }
+    }
+}
+
+/// One top-level copy: `source` (a file, or with -r a directory tree) becomes `target`.
+public struct CopyItem: Sendable, Equatable {
+    public var source: CopyLocation
+    public var target: CopyLocation
+    public var info: CopyFileInfo
+
+    public init(source: CopyLocation, target: CopyLocation, info: CopyFileInfo) {
+        self.source = source
+        self.target = target
+        self.info = info
+    }
+}
+
+/// Decides what goes where, like cp/scp, from what is at the paths. Pure: the runner looks the
+/// paths up and passes their kinds in.
+public enum CopyPlan {
+    /// - Parameters:
+    ///   - sources: each source with what is there (symlinks followed; nil when missing).
+    ///   - destination: the destination, with what is there and what is at its parent.
+    public static func make(
+        sources: [(CopyLocation, CopyFileInfo?)],
+        destination: CopyLocation, destinationInfo: CopyFileInfo?, parentInfo: CopyFileInfo?,
+        recursive: Bool
+    ) throws -> [CopyItem] {
+        for (src, info) in sources {
+            if src.machine == nil && destination.machine == nil { throw CopyError.bothLocal(src.description, destination.description) }
+            guard let info else { throw CopyError.noSuchFile(src.description) }
+            switch info.kind {
+            case .file: break
+            case .directory: if !recursive { throw CopyError.isADirectory(src.description) }
+            case .symlink, .other: throw CopyError.notARegularFile(src.description)
+            }
+        }
+        let destIsDir = destinationInfo?.kind == .directory
+        if sources.count > 1 && !destIsDir {
+            throw CopyError.notADirectory(destination.description)
+        }
+        if destinationInfo == nil {
+            guard let parentInfo else { throw CopyError.noSuchFile(destination.parent.description) }
+            guard parentInfo.kind == .directory else { throw CopyError.notADirectory(destination.parent.description) }
+        }
+        return try sources.map { src, info in
+            let info = info!
+            let target: CopyLocation
+            if destIsDir {
+                let base = src.baseName
+                // "NAME:" (the home directory), "." or "/" copy their contents into the directory.
+                target = (base == "." || base == ".." || base == "/") ? destination : destination.appending(base)
+            } else {
+                target = destination
+                if let d = destinationInfo, d.kind != .file {
+                    throw CopyError.notARegularFile(destination.description)
+                }
+                if destinationInfo?.kind == .file && info.kind == .directory {
+                    throw CopyError.overwriteFileWithDirectory(destination.description)
+                }
+                if destinationInfo == nil && info.kind == .file && destination.path.hasSuffix("/") {
+                    throw CopyError.notADirectory(destination.description)
+                }
+            }
+            if info.kind == .directory, src.machine != nil, src.machine == target.machine,
+               isInside(target.path, src.path) {
+                throw CopyError.intoItself(source: src.description, target: target.description)
+            }
+            return CopyItem(source: src, target: target, info: info)
+        }
+    }
+
+    /// True when a symlink with `linkTarget`, found `depth` directories below the root of a
+    /// copied tree (0: directly in it), is relative and stays inside the tree: such a link is
+    /// recreated as it is. Other links are followed (see CopyRunner).
+    public static func isContainedLink(_ linkTarget: String, depth: Int) -> Bool {
+        guard !linkTarget.isEmpty, !linkTarget.hasPrefix("/") else { return false }
+        var level = depth
+        for part in linkTarget.split(separator: "/", omittingEmptySubsequences: true) {
+            switch part {
+            case ".": continue
+            case "..":
+                level -= 1
+                if level < 0 { return false }
+            default: level += 1
+            }
+        }
+        return true
+    }
+
+    /// Whether `path` is `dir` or below it (textually, after dropping trailing slashes and "./").
+    static func isInside(_ path: String, _ dir: String) -> Bool {
+        let p = normalized(path), d = normalized(dir)
+        if d == "." { return !p.hasPrefix("/") }
+        return p == d || p.hasPrefix(d == "/" ? "/" : d + "/")
+    }
+
+    static func normalized(_ path: String) -> String {
+        var p = trimmingTrailingSlashes(path)
+        while p.hasPrefix("./") { p.removeFirst(2) }
+        return p.isEmpty ? "." : p
+    }
+
+    static func trimmingTrailingSlashes(_ path: String) -> String {
+        var p = path
+        while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
+        return p
+    }
+}

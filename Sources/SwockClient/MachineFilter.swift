@@ -1,0 +1,56 @@
+import Foundation
+import SwockStore
+
+/// `--filter key=value` as in docker-machine: the same key given twice is ORed, different keys
+/// are ANDed; `name` is a regular expression, `label` is `k=v` or just `k`.
+public struct MachineFilter: Sendable {
+    public enum Key: String, CaseIterable, Sendable { case name, state, label, driver }
+
+    var terms: [Key: [String]] = [:]
+    private var regexes: [NSRegularExpression] = []
+
+    public struct Error: Swift.Error, CustomStringConvertible, Equatable {
+        public var description: String
+    }
+
+    public init(_ specs: [String]) throws {
+        for spec in specs {
+            guard let eq = spec.firstIndex(of: "="), let key = Key(rawValue: String(spec[..<eq]).lowercased()) else {
+                throw Error(description: "--filter \"\(spec)\": expected KEY=VALUE with KEY one of \(Key.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            let value = String(spec[spec.index(after: eq)...])
+            if key == .name {
+                do { regexes.append(try NSRegularExpression(pattern: value)) } catch {
+                    throw Error(description: "--filter name=\(value): not a valid regular expression")
+                }
+            }
+            terms[key, default: []].append(value)
+        }
+    }
+
+    /// Whether the filter needs the live state (so `ls` may skip probing otherwise).
+    public var needsState: Bool { terms[.state] != nil }
+    public var isEmpty: Bool { terms.isEmpty }
+
+    /// With `state` nil, the state term (if any) is not checked: the rest can be decided offline.
+    public func matches(_ c: MachineConfig, state: MachineStatus.State?) -> Bool {
+        if terms[.name] != nil {
+            let range = NSRange(c.name.startIndex..., in: c.name)
+            guard regexes.contains(where: { $0.firstMatch(in: c.name, range: range) != nil }) else { return false }
+        }
+        if let drivers = terms[.driver], !drivers.contains(where: { $0.caseInsensitiveCompare(c.driver) == .orderedSame }) { return false }
+        if let states = terms[.state], let s = state {
+            guard states.contains(where: { $0.caseInsensitiveCompare(s.rawValue) == .orderedSame }) else { return false }
+        }
+        if let labels = terms[.label] {
+            let ok = labels.contains { spec in
+                if let eq = spec.firstIndex(of: "=") {
+                    return c.labels[String(spec[..<eq])] == String(spec[spec.index(after: eq)...])
+                }
+                return c.labels[spec] != nil
+            }
+            if !ok { return false }
+        }
+        return true
+    }
+}

@@ -1,0 +1,116 @@
+import EngineAPI
+import Foundation
+import SSHKit
+import SwockRemote
+import SwockRuntime
+import SwockStore
+import SwockSupport
+
+/// The live state of a machine, as `ls` and `status` show it.
+public struct MachineStatus: Sendable, Equatable {
+    public enum State: String, Sendable {
+        /// The engine answers /_ping over mutual TLS.
+        case running = "Running"
+        /// SSH answers, the engine does not.
+        case stopped = "Stopped"
+        /// Nothing answered within the timeout.
+        case timeout = "Timeout"
+        /// Something answered wrongly (TLS trouble, a broken record, ...).
+        case error = "Error"
+    }
+
+    public var state: State
+    public var engineVersion: String?
+    public var error: String?
+
+    /// Asks the engine (and, when it does not answer, the SSH port) within `timeout`.
+    public static func probe(_ config: MachineConfig, store: Store, timeout: Duration) async -> MachineStatus {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        let endpoint: EngineEndpoint
+        do {
+            endpoint = try await EngineRoute.endpoint(config, store: store, budget: timeout)
+        } catch {
+            // Behind jump hosts: the SSH route itself failed.
+            if case SSHError.connectTimedOut = error { return MachineStatus(state: .timeout, error: "no answer within \(Self.seconds(timeout))") }
+            let text = "\(error)"
+            return MachineStatus(state: .error, error: text.count > 60 ? String(text.prefix(57)) + "..." : text)
+        }
+        let client = EngineClient(endpoint: endpoint, timeout: max(deadline - clock.now, .milliseconds(100)))
+        do {
+            // /_ping, whose Server header names the engine's version: dockerd answers /version
+            // by running `runc --version` and `docker-init --version` (6 ms of its time, measured,
+            // against 1 ms for /_ping), and `ls` asks every daemon at once.
+            let ping = try await client.ping()
+            let version: String
+            if let v = ping.engineVersion { version = v } else { version = try await client.version().version }
+            var warning: String?
+            if let notAfter = config.tls.serverNotAfter, notAfter.timeIntervalSinceNow < 30 * 86400 {
+                warning = notAfter.timeIntervalSinceNow < 0 ? "server certificate expired" : "server certificate expires \(Self.day(notAfter))"
+            }
+            return MachineStatus(state: .running, engineVersion: "v" + version, error: warning)
+        } catch {
+            // EngineClient throws EngineError only (typed throws).
+            switch error {
+            case .connectionRefused, .timedOut, .unreachable, .connectionClosed, .network:
+                let left = deadline - clock.now
+                // Through jump hosts, SSH has just answered (the route is up).
+                if config.isBehindJumpHosts { return MachineStatus(state: .stopped, error: nil) }
+                if left > .milliseconds(50), await TCPProbe.isOpen(host: config.address, port: config.ssh.port, timeout: left) {
+                    return MachineStatus(state: .stopped, error: nil)
+                }
+                if case .timedOut = error { return MachineStatus(state: .timeout, error: "no answer within \(Self.seconds(timeout))") }
+                return MachineStatus(state: clock.now >= deadline ? .timeout : .error, error: short(error))
+            default:
+                return MachineStatus(state: .error, error: short(error))
+            }
+        }
+    }
+
+    static func short(_ e: EngineError) -> String {
+        switch e {
+        case .connectionRefused: return "engine port refused"
+        case .unknownCA: return "TLS: unknown CA"
+        case .nameMismatch: return "TLS: certificate does not cover the address"
+        case .certificateExpired: return "TLS: certificate expired"
+        case .clientCertificateRejected: return "TLS: client certificate refused"
+        case .localFile: return "certificate files missing or unreadable"
+        default:
+            let d = "\(e)"
+            return d.count > 60 ? String(d.prefix(57)) + "..." : d
+        }
+    }
+
+    static func day(_ d: Date) -> String {
+        let f = DateFormatter()
+        f.dateFormat = "yyyy-MM-dd"
+        f.timeZone = TimeZone(identifier: "UTC")
+        return f.string(from: d)
+    }
+
+    static func seconds(_ d: Duration) -> String {
+        let s = d.timeInterval
+        return s == s.rounded() ? "\(Int(s)) s" : String(format: "%.1f s", s)
+    }
+}
+
+/// Offline checks for `env`: what can be known without the network.
+public enum OfflineCheck {
+    public static func problems(_ config: MachineConfig, store: Store, now: Date = Date()) -> [String] {
+        var out: [String] = []
+        if config.provisioning.phase != .ready {
+            out.append("machine \"\(config.name)\" is not fully provisioned (\(config.provisioning.lastError ?? config.provisioning.phase.rawValue)); run `swock-machine provision \(config.name)`")
+        }
+        let dir = store.machineDir(config.name)
+        for f in ["ca.pem", "cert.pem", "key.pem"] where !FileManager.default.fileExists(atPath: dir + "/" + f) {
+            out.append("\(store.relative(dir))/\(f) is missing; run `swock-machine regenerate-certs \(config.name)`")
+        }
+        if let notAfter = config.tls.serverNotAfter, notAfter < now {
+            out.append("the server certificate of \"\(config.name)\" expired on \(MachineStatus.day(notAfter)); run `swock-machine regenerate-certs \(config.name)`")
+        }
+        if !config.tls.serverSANs.isEmpty, !config.tls.serverSANs.contains(where: { $0.caseInsensitiveCompare(config.address) == .orderedSame }) {
+            out.append("the server certificate of \"\(config.name)\" does not cover \(config.address); run `swock-machine regenerate-certs \(config.name)`")
+        }
+        return out
+    }
+}

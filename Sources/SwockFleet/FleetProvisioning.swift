@@ -1,0 +1,49 @@
+import Foundation
+import SwockProvision
+import SwockRuntime
+
+/// `create -f FILE`: every machine of a fleet file provisioned through the fan-out. Each host's
+/// failure is isolated and recorded, so `provision NAME` resumes it; the same file run again
+/// skips the machines that are ready and resumes the others.
+public struct FleetProvisioning: Sendable {
+    public let provisioner: Provisioner
+    public var parallelism: Int
+
+    public init(provisioner: Provisioner, parallelism: Int) {
+        self.provisioner = provisioner
+        self.parallelism = parallelism
+    }
+
+    /// One outcome per request, in order: `detail` is "ready", "exists" or "ready (resumed)";
+    /// a failure's `error` is "STEP: reason".
+    public func run(_ requests: [CreateRequest]) async throws -> [HostOutcome] {
+        let store = provisioner.store
+        try store.ensureLayout()
+        _ = try store.ensureCA()   // the one CA, made once before the hosts race for it
+        let provisioner = self.provisioner
+        return await FanOut(parallelism: parallelism).run(requests.map(\.name), job: { i in
+            await Self.createOne(requests[i], provisioner: provisioner)
+        }, finished: { _, _ in })
+    }
+
+    static func createOne(_ r: CreateRequest, provisioner: Provisioner) async -> HostOutcome {
+        let clock = ContinuousClock()
+        let start = clock.now
+        func done(_ detail: String?, error: String? = nil) -> HostOutcome {
+            HostOutcome(name: r.name, result: error == nil ? .ok : .failed, duration: clock.now - start, error: error, detail: detail)
+        }
+        do {
+            if let existing = try? provisioner.store.load(r.name) {
+                if existing.provisioning.phase == .ready { return done("exists") }
+                _ = try await provisioner.provision(r.name)
+                return done("ready (resumed)")
+            }
+            _ = try await provisioner.create(r, keepRecordOnEarlyFailure: true)
+            return done("ready")
+        } catch let e as ProvisionError {
+            return done(nil, error: "\(e.step): \(e.reason)")
+        } catch {
+            return done(nil, error: "\(error)")
+        }
+    }
+}

@@ -1,0 +1,189 @@
+import Foundation
+import SwockPKI
+import SwockStore
+import Yams
+
+/// A fleet file for `create -f`: YAML or JSON, one entry per machine, with optional defaults.
+///
+///     defaults:
+///       user: tester
+///       key: ~/.ssh/id_ed25519
+///       labels: {env: prod}
+///       engine: {port: 2376, opts: [log-level=warn], install: auto}
+///     machines:
+///       - {name: web1, address: 10.231.1.10, labels: {role: web}}
+///       - {name: db1, address: 10.231.1.11, user: root, hostname: db1}
+///       - {name: app1, address: 10.231.201.5, proxy-jump: "tester@10.231.1.10", sudo-password-env: APP_SUDO_PW}
+public struct FleetFile: Decodable, Sendable, Equatable {
+    public struct Engine: Decodable, Sendable, Equatable {
+        public var port: Int?
+        public var opts: [String]?
+        public var labels: [String]?
+        public var env: [String]?
+        public var storageDriver: String?
+        public var registryMirrors: [String]?
+        public var insecureRegistries: [String]?
+        public var install: String?
+        public var installURL: String?
+
+        enum CodingKeys: String, CodingKey {
+            case port, opts, labels, env
+            case storageDriver = "storage-driver"
+            case registryMirrors = "registry-mirrors"
+            case insecureRegistries = "insecure-registries"
+            case install
+            case installURL = "install-url"
+        }
+    }
+
+    public struct Entry: Decodable, Sendable, Equatable {
+        public var name: String?
+        public var address: String?
+        public var user: String?
+        public var port: Int?
+        public var key: String?
+        public var labels: [String: String]?
+        public var hostname: String?
+        public var tlsSAN: [String]?
+        public var tlsKeyType: String?
+        public var engine: Engine?
+        /// Bastions, as `--generic-ssh-proxy-jump`: `[user@]host[:port][,...]`.
+        public var proxyJump: String?
+        /// The environment variable holding sudo's password (never the password itself in a file).
+        public var sudoPasswordEnv: String?
+        /// `swarm: {init: true}` or `swarm: {manager: NAME, role: worker|manager}`: applied
+        /// after the machines are created (see `SwarmPlan`).
+        public var swarm: Swarm?
+
+        enum CodingKeys: String, CodingKey {
+            case name, address, user, port, key, labels, hostname, engine, swarm
+            case proxyJump = "proxy-jump"
+            case sudoPasswordEnv = "sudo-password-env"
+            case tlsSAN = "tls-san"
+            case tlsKeyType = "tls-key-type"
+        }
+    }
+
+    public struct Swarm: Codable, Sendable, Equatable {
+        public var `init`: Bool?
+        public var manager: String?
+        public var role: String?
+        public init(`init`: Bool? = nil, manager: String? = nil, role: String? = nil) {
+            self.`init` = `init`
+            self.manager = manager
+            self.role = role
+        }
+    }
+
+    public var defaults: Entry?
+    public var machines: [Entry]
+
+    public struct Invalid: Error, CustomStringConvertible, Equatable {
+        public var description: String
+    }
+
+    /// Parses YAML (JSON is YAML too) and checks every entry; errors name the file and entry.
+    public static func load(path: String) throws -> FleetFile {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw Invalid(description: "fleet file \(path): cannot read it")
+        }
+        return try parse(String(decoding: data, as: UTF8.self), source: path)
+    }
+
+    public static func parse(_ text: String, source: String) throws -> FleetFile {
+        let file: FleetFile
+        do {
+            file = try YAMLDecoder().decode(FleetFile.self, from: text)
+        } catch let DecodingError.keyNotFound(key, ctx) {
+            throw Invalid(description: "fleet file \(source): \(Self.path(ctx.codingPath + [key])) is missing")
+        } catch let DecodingError.typeMismatch(_, ctx), let DecodingError.valueNotFound(_, ctx) {
+            throw Invalid(description: "fleet file \(source): \(Self.path(ctx.codingPath)) has the wrong type")
+        } catch let DecodingError.dataCorrupted(ctx) where !ctx.codingPath.isEmpty {
+            throw Invalid(description: "fleet file \(source): \(Self.path(ctx.codingPath)): \(ctx.debugDescription)")
+        } catch {
+            let detail = (error as? DecodingError).flatMap { e -> String? in
+                if case .dataCorrupted(let ctx) = e { return (ctx.underlyingError.map { "\($0)" } ?? ctx.debugDescription) }
+                return nil
+            } ?? "\(error)"
+            throw Invalid(description: "fleet file \(source): not valid YAML or JSON (\(detail.split(separator: "\n").first ?? ""))")
+        }
+        guard !file.machines.isEmpty else { throw Invalid(description: "fleet file \(source): no machines listed") }
+        var seen = Set<String>()
+        for (i, m) in file.machines.enumerated() {
+            guard let name = m.name, !name.isEmpty else { throw Invalid(description: "fleet file \(source): machines[\(i)] has no name") }
+            do { try MachineName.validate(name) } catch { throw Invalid(description: "fleet file \(source): machines[\(i)]: \(error)") }
+            guard seen.insert(name).inserted else { throw Invalid(description: "fleet file \(source): machine \"\(name)\" is listed twice") }
+            guard m.address ?? file.defaults?.address != nil else {
+                throw Invalid(description: "fleet file \(source): machine \"\(name)\" has no address")
+            }
+        }
+        for m in file.machines {
+            guard let sw = m.swarm else { continue }
+            let name = m.name!
+            if sw.`init` == true && sw.manager != nil {
+                throw Invalid(description: "fleet file \(source): machine \"\(name)\": swarm takes either init: true or manager: NAME, not both")
+            }
+            if let role = sw.role, role != "worker" && role != "manager" {
+                throw Invalid(description: "fleet file \(source): machine \"\(name)\": swarm.role \"\(role)\": expected worker or manager")
+            }
+            if let mgr = sw.manager, let entry = file.machines.first(where: { $0.name == mgr }), entry.swarm?.`init` != true {
+                throw Invalid(description: "fleet file \(source): machine \"\(name)\": swarm.manager \"\(mgr)\" is in this file but has no swarm: {init: true}")
+            }
+        }
+        return file
+    }
+
+    static func path(_ keys: [CodingKey]) -> String {
+        keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: CharacterSet(charactersIn: "."))
+    }
+
+    /// One create request per machine, defaults applied (entry values win; labels are merged).
+    /// `environment` holds the variables `sudo-password-env` names.
+    public func requests(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> [CreateRequest] {
+        let d = defaults ?? Entry()
+        return try machines.map { m in
+            var r = CreateRequest(name: m.name!, address: (m.address ?? d.address)!)
+            r.sshUser = m.user ?? d.user ?? "root"
+            r.sshPort = m.port ?? d.port ?? 22
+            r.sshKeyPath = (m.key ?? d.key).map { ($0 as NSString).expandingTildeInPath }
+            r.labels = (d.labels ?? [:]).merging(m.labels ?? [:]) { _, new in new }
+            r.hostname = m.hostname
+            if let jumps = m.proxyJump ?? d.proxyJump {
+                do { r.proxyJump = try JumpHost.parseList(jumps) } catch {
+                    throw Invalid(description: "machine \"\(r.name)\": proxy-jump: \(error)")
+                }
+            }
+            if let variable = m.sudoPasswordEnv ?? d.sudoPasswordEnv {
+                guard let pw = environment[variable], !pw.isEmpty else {
+                    throw Invalid(description: "machine \"\(r.name)\": sudo-password-env \(variable) is not set (or empty); export it before create -f")
+                }
+                r.sudoPassword = pw
+            }
+            r.extraSANs = (d.tlsSAN ?? []) + (m.tlsSAN ?? [])
+            if let kt = m.tlsKeyType ?? d.tlsKeyType { r.keyType = try KeyType(cliName: kt) }
+            let e = m.engine ?? d.engine ?? Engine()
+            let de = d.engine ?? Engine()
+            var installName = e.install ?? de.install ?? "auto"
+            var bundle: String?
+            if installName.hasPrefix("bundle:"), installName.count > "bundle:".count {
+                let path = (String(installName.dropFirst("bundle:".count)) as NSString).expandingTildeInPath
+                bundle = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+                installName = "auto"
+            }
+            guard let install = EngineSettings.InstallMethod(rawValue: installName) else {
+                throw Invalid(description: "machine \"\(r.name)\": engine.install \"\(installName)\": expected auto, none or bundle:PATH")
+            }
+            r.engine = EngineSettings(port: e.port ?? de.port ?? 2376, options: e.opts ?? de.opts ?? [],
+                                      labels: e.labels ?? de.labels ?? [], environment: e.env ?? de.env ?? [],
+                                      storageDriver: e.storageDriver ?? de.storageDriver,
+                                      registryMirrors: e.registryMirrors ?? de.registryMirrors ?? [],
+                                      insecureRegistries: e.insecureRegistries ?? de.insecureRegistries ?? [],
+                                      install: install, installURL: e.installURL ?? de.installURL)
+            r.engine.installBundle = bundle
+            if bundle != nil && r.engine.installURL != nil {
+                throw Invalid(description: "machine \"\(r.name)\": give either engine.install bundle:PATH or engine.install-url, not both")
+            }
+            return r
+        }
+    }
+}

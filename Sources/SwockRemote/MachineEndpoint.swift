@@ -1,0 +1,89 @@
+import EngineAPI
+import Foundation
+import SSHKit
+import SwockStore
+
+extension Store {
+    /// Where a machine's daemon itself answers, with the TLS files a client needs (the machine's
+    /// own directory, DOCKER_CERT_PATH). Clients go through `EngineRoute`, which knows when that
+    /// address is not reachable from here.
+    func daemonEndpoint(_ config: MachineConfig) -> EngineEndpoint {
+        EngineEndpoint(host: config.address, port: config.engine.port,
+                       tls: TLSFiles(directory: machineDir(config.name)), machineName: config.name)
+    }
+}
+
+extension Store {
+    /// The variables that point a docker client at a machine (what `env` prints, what the
+    /// `docker` fan-out sets), in docker-machine's order. `host` overrides DOCKER_HOST (a forward
+    /// of this process's own).
+    public func dockerEnvironment(_ config: MachineConfig, host: String? = nil) -> [(String, String)] {
+        [
+            ("DOCKER_TLS_VERIFY", "1"),
+            ("DOCKER_HOST", host ?? config.clientURL),
+            ("DOCKER_CERT_PATH", machineDir(config.name)),
+            ("DOCKER_MACHINE_NAME", config.name),
+        ]
+    }
+
+    /// The names `dockerEnvironment` sets.
+    public static let dockerEnvironmentKeys = ["DOCKER_TLS_VERIFY", "DOCKER_HOST", "DOCKER_CERT_PATH", "DOCKER_MACHINE_NAME"]
+}
+
+/// How this process reaches a machine's Engine API: the one place that decides it.
+///
+/// A machine reached directly is asked at its own address. For a machine behind jump hosts the
+/// daemon's port is not reachable from here: the route is a local forward (`EngineTunnel`) over
+/// an SSH session through the jump hosts, opened on first use and kept for the rest of the process.
+public enum EngineRoute {
+    /// The endpoint to use for `config`. For a machine behind jump hosts this connects (within
+    /// `budget`, when given) and throws SSH errors as they are.
+    public static func endpoint(_ config: MachineConfig, store: Store, budget: Duration? = nil) async throws -> EngineEndpoint {
+        guard config.isBehindJumpHosts else { return store.daemonEndpoint(config) }
+        let tunnel = try await Cache.shared.tunnel(for: config, store: store, budget: budget)
+        return forwarded(config, store: store, port: tunnel.localPort)
+    }
+
+    /// Runs `body` with an endpoint that goes through `ssh` (an open session to the machine, with
+    /// its jump hosts) when the machine is behind jump hosts; the forward ends with `body`.
+    public static func withEndpoint<T>(_ config: MachineConfig, store: Store, through ssh: SSHSession?,
+                                       _ body: (EngineEndpoint) async throws -> T) async throws -> T {
+        guard config.isBehindJumpHosts else { return try await body(store.daemonEndpoint(config)) }
+        guard let ssh else { return try await body(try await endpoint(config, store: store)) }
+        let tunnel = try EngineTunnel(session: ssh, reconnect: nil, to: config.address, port: config.engine.port)
+        defer { tunnel.close() }
+        return try await body(forwarded(config, store: store, port: tunnel.localPort))
+    }
+
+    static func forwarded(_ config: MachineConfig, store: Store, port: Int) -> EngineEndpoint {
+        EngineEndpoint(host: "127.0.0.1", port: port, tls: TLSFiles(directory: store.machineDir(config.name)), machineName: config.name)
+    }
+
+    /// One forward per machine (and route) for the life of the process.
+    actor Cache {
+        static let shared = Cache()
+        private var tunnels: [String: Task<EngineTunnel, Error>] = [:]
+
+        func tunnel(for config: MachineConfig, store: Store, budget: Duration?) async throws -> EngineTunnel {
+            let hops = (config.ssh.proxyJump ?? []).map(\.description).joined(separator: ",")
+            let key = "\(store.machineDir(config.name))|\(config.address):\(config.engine.port)|\(hops)"
+            if let t = tunnels[key] {
+                if let ready = try? await t.value { return ready }
+                tunnels[key] = nil
+            }
+            let ssh = MachineSSH(store: store, connectTimeout: budget.map { min($0, .seconds(10)) } ?? .seconds(10))
+            let t = Task { () throws -> EngineTunnel in
+                let session = try await ssh.connect(config, budget: budget)
+                return try EngineTunnel(session: session, reconnect: { try await ssh.connect(config) },
+                                        to: config.address, port: config.engine.port)
+            }
+            tunnels[key] = t
+            do {
+                return try await t.value
+            } catch {
+                tunnels[key] = nil
+                throw error
+            }
+        }
+    }
+}

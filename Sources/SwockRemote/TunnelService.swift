@@ -1,0 +1,160 @@
+import Foundation
+import Glibc
+import Logging
+import SSHKit
+import SwockRuntime
+import SwockStore
+import SwockSupport
+
+/// The long-lived Engine API forward of a machine behind jump hosts, for clients that are not
+/// this process (the docker CLI after `env`, a docker context after `use`): `swock-machine tunnel
+/// NAME` serves 127.0.0.1:`engine.forwardPort` and reconnects through the jump hosts when the
+/// session is lost. `env` and `use` start it in the background when it is not running; `rm`
+/// stops it; it ends by itself when the machine's record goes or changes.
+public struct TunnelService: Sendable {
+    public let store: Store
+
+    public init(store: Store) { self.store = store }
+
+    public static func pidPath(_ name: String) -> String { "machines/\(name)/tunnel.pid" }
+    public static func logPath(_ name: String) -> String { "machines/\(name)/tunnel.log" }
+
+    public struct TunnelError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The pid of the tunnel serving `name`, when one runs.
+    public func runningPID(_ name: String) -> Int32? {
+        guard let text = try? String(contentsOfFile: store.resolve(Self.pidPath(name)), encoding: .utf8),
+              let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0,
+              let cmd = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
+        let args = cmd.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        return args.contains("tunnel") && args.contains(name) ? pid : nil
+    }
+
+    /// Starts the tunnel in the background unless it already serves; returns its pid. `executable`
+    /// is this program (the child runs `EXECUTABLE tunnel -s STORE NAME`).
+    public func ensureRunning(_ config: MachineConfig, executable: String) async throws -> Int32 {
+        guard config.isBehindJumpHosts, let port = config.engine.forwardPort else {
+            throw TunnelError(description: "\(config.name) is reached directly (no --generic-ssh-proxy-jump): it needs no tunnel")
+        }
+        if let pid = runningPID(config.name) {
+            if TCPProbe.acceptsNow(port: port) { return pid }
+        } else if TCPProbe.acceptsNow(port: port) {
+            throw TunnelError(description: "127.0.0.1:\(port), the Engine API forward of \(config.name), is taken by another program; stop it, or remove the machine and create it again to get another port")
+        }
+        let log = store.resolve(Self.logPath(config.name))
+        let pid = try Self.spawnDetached(executable, ["tunnel", "-s", store.root, config.name], log: log)
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if TCPProbe.acceptsNow(port: port) { return pid }
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid {
+                let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                let last = text.textLines().map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.last ?? "no output (log: \(log))"
+                throw TunnelError(description: "the Engine API forward of \(config.name) did not start: \(last)")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TunnelError(description: "the Engine API forward of \(config.name) did not listen on 127.0.0.1:\(port) within 30 s (log: \(log))")
+    }
+
+    /// Stops the background tunnel of `name`, if one runs: SIGTERM, then SIGKILL after 3 s.
+    /// Returns once the process has ended.
+    public func stop(_ name: String) {
+        guard let pid = runningPID(name) else { return }
+        kill(pid, SIGTERM)
+        let deadline = ContinuousClock.now + .seconds(3)
+        while Self.isAlive(pid) {
+            if ContinuousClock.now > deadline { kill(pid, SIGKILL) }
+            usleep(20_000)
+        }
+        try? FileManager.default.removeItem(atPath: store.resolve(Self.pidPath(name)))
+    }
+
+    /// Running (not gone, not a zombie waiting for its parent to reap it).
+    static func isAlive(_ pid: Int32) -> Bool {
+        var status: Int32 = 0
+        _ = waitpid(pid, &status, WNOHANG) // our own child: reap it
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).prefix(1)
+        return state != "Z" && state != "X"
+    }
+
+    /// Serves the forward in this process until the record goes or changes, or a SIGTERM/SIGINT.
+    /// `ready` is called once the session is up and the port listens.
+    public func serve(_ config: MachineConfig, logger: Logger, ready: (EngineTunnel, SSHSession) -> Void) async throws {
+        guard config.isBehindJumpHosts, let port = config.engine.forwardPort else {
+            throw TunnelError(description: "\(config.name) is reached directly (no --generic-ssh-proxy-jump): it needs no tunnel; point docker at it with `swock-machine env \(config.name)`")
+        }
+        if let pid = runningPID(config.name), pid != getpid() {
+            throw TunnelError(description: "the Engine API of \(config.name) is already forwarded on 127.0.0.1:\(port) (pid \(pid)); stop it with `swock-machine tunnel --stop \(config.name)`")
+        }
+        let ssh = MachineSSH(store: store, logger: logger)
+        let session = try await ssh.connect(config)
+        let tunnel: EngineTunnel
+        do {
+            tunnel = try EngineTunnel(session: session, reconnect: { try await ssh.connect(config) },
+                                      to: config.address, port: config.engine.port, listenPort: port, logger: logger)
+        } catch {
+            throw TunnelError(description: "\(error); another program holds the port: stop it, or remove the machine and create it again to get another port")
+        }
+        let pidFile = store.resolve(Self.pidPath(config.name))
+        try AtomicFile.write(Data("\(getpid())\n".utf8), to: pidFile, mode: 0o644)
+        defer { try? FileManager.default.removeItem(atPath: pidFile) }
+        ready(tunnel, session)
+        let signals = SignalWait([SIGTERM, SIGINT, SIGHUP])
+        while !signals.received {
+            try? await Task.sleep(for: .milliseconds(500))
+            guard let now = try? store.load(config.name), now.ssh.proxyJump == config.ssh.proxyJump,
+                  now.address == config.address, now.engine.forwardPort == port else {
+                logger.info("the record changed or went: the forward ends")
+                break
+            }
+        }
+        tunnel.close()
+    }
+
+    /// Starts `argv` in a session of its own (no terminal, no shared signals), stdin from
+    /// /dev/null, output appended to `log`, no other inherited descriptors.
+    static func spawnDetached(_ executable: String, _ args: [String], log: String) throws -> Int32 {
+        let out = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard out >= 0 else { throw TunnelError(description: "cannot open \(log): \(LocalFileError.errnoText())") }
+        defer { Glibc.close(out) }
+        // Nothing else of ours goes with it (a pipe held open would keep a caller waiting for EOF):
+        // every descriptor above stderr is close-on-exec (dup2 in a spawn clears it where meant).
+        if let fds = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") {
+            for f in fds.compactMap(Int32.init) where f > 2 {
+                let flags = fcntl(f, F_GETFD)
+                if flags >= 0 { _ = fcntl(f, F_SETFD, flags | FD_CLOEXEC) }
+            }
+        }
+        do {
+            return try LocalProcess.spawn([executable] + args, environment: ProcessInfo.processInfo.environment,
+                                          stdout: out, stderr: out, newSession: true)
+        } catch {
+            throw TunnelError(description: "\(error)")
+        }
+    }
+}
+
+/// Remembers whether one of `signals` arrived (their default action is replaced while it lives).
+final class SignalWait: @unchecked Sendable {
+    private var sources: [DispatchSourceSignal] = []
+    private let lock = NSLock()
+    private var got = false
+
+    init(_ signals: [Int32]) {
+        for s in signals {
+            signal(s, SIG_IGN)
+            let src = DispatchSource.makeSignalSource(signal: s, queue: .global())
+            src.setEventHandler { [weak self] in self?.set() }
+            src.resume()
+            sources.append(src)
+        }
+    }
+
+    private func set() { lock.lock(); got = true; lock.unlock() }
+    var received: Bool { lock.lock(); defer { lock.unlock() }; return got }
+}
