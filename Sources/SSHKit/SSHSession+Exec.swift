@@ -65,6 +65,16 @@ extension SSHSession {
         }
     }
 
+    /// Starts the server's `name` subsystem (as sshd's `Subsystem` line defines it: "sftp" runs
+    /// its SFTP server, whichever it is) and streams it like `exec`; nothing is collected.
+    public func subsystem(
+        _ name: String, stdin: StdinSource, onStdout: OutputHandler? = nil, onStderr: OutputHandler? = nil
+    ) async throws -> ExecResult {
+        try await worker.run { [self] in
+            try execBlocking(name, stdin: stdin, timeout: nil, collect: false, onStdout: onStdout, onStderr: onStderr, subsystem: true)
+        }
+    }
+
     /// Runs `command` and returns its stdout; a non-zero exit throws `commandFailed` with stderr.
     @discardableResult
     public func run(_ command: String, stdin: StdinSource = .none, timeout: Duration? = nil) async throws -> String {
@@ -75,7 +85,7 @@ extension SSHSession {
 
     func execBlocking(
         _ command: String, stdin: StdinSource, timeout: Duration?, collect: Bool,
-        onStdout: OutputHandler?, onStderr: OutputHandler?
+        onStdout: OutputHandler?, onStderr: OutputHandler?, subsystem: Bool = false
     ) throws -> ExecResult {
         let s = try liveSession()
         let started = ContinuousClock.now
@@ -90,8 +100,9 @@ extension SSHSession {
             callbacks.deallocate()
         }
         options.logger.debug("exec", metadata: ["host": "\(target.host)", "command": "\(SSHError.short(command))"])
-        guard ssh_channel_request_exec(channel, command) == SSH_OK else {
-            throw channelError(s, "exec request refused")
+        let requested = subsystem ? ssh_channel_request_subsystem(channel, command) : ssh_channel_request_exec(channel, command)
+        guard requested == SSH_OK else {
+            throw channelError(s, subsystem ? "the \(command) subsystem was refused" : "exec request refused")
         }
 
         var pump = StdinPump(source: stdin)

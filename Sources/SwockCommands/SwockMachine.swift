@@ -29,7 +29,7 @@ public struct SwockMachine: AsyncParsableCommand {
             ]),
             CommandGroup(name: "Client", subcommands: [
                 List.self, Env.self, Config.self, IP.self, URLCommand.self, Status.self, Active.self, Use.self,
-                SSH.self, Scp.self, Tunnel.self, Version.self, Completion.self,
+                SSH.self, Scp.self, Mount.self, Tunnel.self, Version.self, Completion.self, SFTPRelay.self,
             ]),
             CommandGroup(name: "Fleet", subcommands: [
                 Exec.self, DockerFanout.self,
