@@ -196,7 +196,9 @@ struct ScpTests {
             ("y -> . then x -> y/..", E.standard() + [.link("y", to: "."), .link("x", to: "y/..")], 0,
              "Warning: skipping symlink \"s1:/srv/evil/x\" -> y/..: it leads out of the copied tree, and not to a regular file",
              ["d .", "l ./y -> ."]),
-            ("then x again, as a directory to write through", E.standard() + [.link("y", to: "."), .link("x", to: "y/.."), .dir("x"), .file("pwned", in: "x")],
+            // Sorted, a comes before x: the link x -> a/.. is there when the directory x comes.
+            ("a -> ., x -> a/.., then x again as a directory to write through",
+             E.standard() + [.link("a", to: "."), .link("x", to: "a/.."), .dir("x"), .file("pwned", in: "x")],
              1, refused("", "x", "it is listed twice"), ["d ."]),
         ]
         try await HostileSFTP.install(on: "scp1")
