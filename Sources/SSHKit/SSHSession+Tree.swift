@@ -58,7 +58,9 @@ extension SSHSession {
         try await worker.run { [self] in try attributes(path, follow: false) }
     }
 
-    /// The entries of a directory (without "." and ".."), as lstat sees them, sorted by name.
+    /// The entries of a directory as the server lists them, "." and ".." included, each with
+    /// what lstat would say, sorted by name. The names are the server's word: a caller that
+    /// makes paths from them checks them first (see SwockCore's `CopyPlan.checkedEntries`).
     public func listDirectory(_ path: String) async throws -> [(name: String, info: RemoteFileInfo)] {
         try await worker.run { [self] in
             let h = try sftpSession()
@@ -68,9 +70,7 @@ extension SSHSession {
             while let a = sftp_readdir(h, dir) {
                 defer { sftp_attributes_free(a) }
                 guard let n = a.pointee.name else { continue }
-                let name = String(cString: n)
-                if name == "." || name == ".." { continue }
-                out.append((name, RemoteFileInfo(a)))
+                out.append((String(cString: n), RemoteFileInfo(a)))
             }
             guard sftp_dir_eof(dir) != 0 else { throw failure(h, "list", path) }
             return out.sorted { $0.name < $1.name }
@@ -156,7 +156,7 @@ extension SSHSession {
             let dir = slash.map { String(localPath[...$0]) } ?? ""
             let base = slash.map { String(localPath[localPath.index(after: $0)...]) } ?? localPath
             let tmp = dir + ".\(base).swock-partial-\(UInt32.random(in: 0...UInt32.max))"
-            let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
             guard fd >= 0 else { throw SSHError.localIO(path: localPath, reason: String(cString: strerror(errno))) }
             var received: UInt64 = 0
             var fdOpen = true

@@ -109,6 +109,10 @@ public enum CopyError: Error, Sendable, Equatable, CustomStringConvertible {
     case bothLocal(String, String)
     case failed(String, reason: String)
     case interrupted
+    /// A directory listing gave a name that cannot be a path component here.
+    case unsafeName(directory: String, name: String, reason: String)
+    /// The copy was about to write through a symlink it made itself.
+    case throughOwnLink(String)
 
     public var description: String {
         switch self {
@@ -124,6 +128,10 @@ public enum CopyError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\"\(s)\" and \"\(d)\" are both local; one side must be NAME:path (use cp for local copies)"
         case .failed(let p, let reason): return "\"\(p)\": \(reason)"
         case .interrupted: return "interrupted; no partial file was left behind"
+        case .unsafeName(let dir, let name, let reason):
+            return "\"\(dir)\" lists an unsafe name \"\(StoreError.printable(name))\" (\(reason)); the copy stopped there and nothing was written outside the destination: the host's SFTP server is broken or hostile"
+        case .throughOwnLink(let p):
+            return "\"\(p)\" is a symlink this copy made; refusing to write through it (the source tree lists that name twice)"
         }
     }
 }
@@ -196,19 +204,74 @@ public enum CopyPlan {
         }
     }
 
-    /// True when a symlink with `linkTarget`, found `depth` directories below the root of a
-    /// copied tree (0: directly in it), is relative and stays inside the tree: such a link is
-    /// recreated as it is. Other links are followed (see CopyRunner).
-    public static func isContainedLink(_ linkTarget: String, depth: Int) -> Bool {
-        guard !linkTarget.isEmpty, !linkTarget.hasPrefix("/") else { return false }
-        var level = depth
-        for part in linkTarget.split(separator: "/", omittingEmptySubsequences: true) {
+    /// The entries of a directory listing that a copy may use, sorted by name; `directory`
+    /// names the listed directory in errors. The listing is the other side's word (a hostile
+    /// SFTP server chooses it, CVE-2019-6111), so every name must be one path component: a
+    /// name that is empty, contains "/" or NUL, or is "." or ".." (beyond the directory's own
+    /// two entries, listed once each as directories, which are dropped), or that is listed
+    /// twice, stops the copy before anything of this directory is written.
+    public static func checkedEntries(_ listing: [(String, CopyFileInfo)], in directory: String) throws -> [(String, CopyFileInfo)] {
+        var seen = Set<String>()
+        var out: [(String, CopyFileInfo)] = []
+        for (name, info) in listing {
+            let reason: String?
+            if name.isEmpty {
+                reason = "it is empty"
+            } else if name.contains("/") {
+                reason = "it contains \"/\""
+            } else if name.utf8.contains(0) {
+                reason = "it contains a NUL byte"
+            } else if !seen.insert(name).inserted {
+                reason = "it is listed twice"
+            } else if name == "." || name == ".." {
+                reason = info.kind == .directory ? nil : "it is \"\(name)\" but not a directory"
+                if reason == nil { continue }
+            } else {
+                reason = nil
+            }
+            if let reason { throw CopyError.unsafeName(directory: directory, name: name, reason: reason) }
+            out.append((name, info))
+        }
+        return out.sorted { $0.0 < $1.0 }
+    }
+
+    /// What a copy has made so far under the root of one copied tree, by path relative to it
+    /// ("" is the root itself, "a/b" two levels down): the directories it made or went into,
+    /// and the symlinks it made with their targets.
+    public struct CopiedTree: Sendable, Equatable {
+        public var directories: Set<String> = [""]
+        public var links: [String: String] = [:]
+        public init() {}
+    }
+
+    /// True when a symlink at `path` (its components below the root of a copied tree) with
+    /// `target` leads somewhere inside the tree: such a link is recreated as it is; other links
+    /// are followed (see CopyRunner).
+    ///
+    /// The target is resolved, not compared as text: every symlink the copy already made is
+    /// followed (`y -> .` makes `x -> y/..` point above the root), and ".." is taken only out
+    /// of a directory the copy made or went into, never out of a name that is not one yet (it
+    /// could become a symlink later in the copy: `x -> zz/..` made before `zz -> .`). By
+    /// induction every link the copy makes stays inside, whatever order they come in.
+    public static func linkStaysInside(_ target: String, at path: [String], tree: CopiedTree) -> Bool {
+        guard !target.isEmpty, !target.hasPrefix("/"), !target.utf8.contains(0) else { return false }
+        var here = Array(path.dropLast())
+        var todo = target.split(separator: "/", omittingEmptySubsequences: true).map(String.init).reversed() as [String]
+        var hops = 0
+        while let part = todo.popLast() {
             switch part {
             case ".": continue
             case "..":
-                level -= 1
-                if level < 0 { return false }
-            default: level += 1
+                guard !here.isEmpty, tree.directories.contains(here.joined(separator: "/")) else { return false }
+                here.removeLast()
+            default:
+                here.append(part)
+                if let next = tree.links[here.joined(separator: "/")] {
+                    hops += 1
+                    guard hops <= 40, !next.isEmpty, !next.hasPrefix("/") else { return false }
+                    here.removeLast()
+                    todo.append(contentsOf: next.split(separator: "/", omittingEmptySubsequences: true).map(String.init).reversed())
+                }
             }
         }
         return true

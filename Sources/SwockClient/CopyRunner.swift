@@ -21,6 +21,11 @@ public protocol CopyProgress: Sendable {
 /// symlink is followed when it leads to a regular file (its contents are copied, like scp -r)
 /// and skipped with a warning otherwise. Fifos, sockets and devices are skipped with a warning.
 ///
+/// A listing is the other side's word: every name is checked before anything of its directory
+/// is written (`CopyPlan.checkedEntries`), a link is recreated only when it resolves inside the
+/// tree (`CopyPlan.linkStaysInside`), and nothing is ever written through a symlink the copy
+/// made (checked with lstat; locally, modes are set through O_NOFOLLOW descriptors).
+///
 /// Machine to machine goes through a private (0700) local directory that is removed afterwards.
 public final class CopyRunner {
     let store: Store
@@ -30,6 +35,10 @@ public final class CopyRunner {
     let interrupted: TransferStop
     private var sessions: [String: SSHSession] = [:]
     private var staging: String?
+    /// What the copy made under the tree being copied now.
+    private var tree = CopyPlan.CopiedTree()
+    /// Every symlink the copy made, on either side.
+    private var ownLinks = Set<CopyLocation>()
 
     /// `interrupted` is asked between files and chunks; when it says true the copy stops, removes
     /// its temporary files and throws `CopyError.interrupted`.
@@ -70,41 +79,47 @@ public final class CopyRunner {
         for item in items {
             let label = item.source.baseName
             if item.info.kind == .directory {
-                try await copyTree(item.source, item.target, item.info, depth: 0, label: label)
+                tree = CopyPlan.CopiedTree()
+                try await copyTree(item.source, item.target, item.info, at: [], label: label)
             } else {
                 try await copyFile(item.source, item.target, item.info, label: label)
             }
         }
     }
 
-    private func copyTree(_ src: CopyLocation, _ dst: CopyLocation, _ srcInfo: CopyFileInfo, depth: Int, label: String) async throws {
+    private func copyTree(_ src: CopyLocation, _ dst: CopyLocation, _ srcInfo: CopyFileInfo, at path: [String], label: String) async throws {
         var created = false
+        try await refuseOwnLink(dst)
         if let existing = try await info(dst, follow: true) {
             guard existing.kind == .directory else { throw CopyError.overwriteFileWithDirectory(dst.description) }
         } else {
             try await blame(dst) { try await self.makeDirectory(dst, mode: 0o700) }
             created = true
         }
-        for (name, entry) in try await list(src) {
+        tree.directories.insert(path.joined(separator: "/"))
+        for (name, entry) in try CopyPlan.checkedEntries(try await list(src), in: src.description) {
             let s = src.appending(name), d = dst.appending(name), l = label + "/" + name
             switch entry.kind {
             case .file: try await copyFile(s, d, entry, label: l)
-            case .directory: try await copyTree(s, d, entry, depth: depth + 1, label: l)
-            case .symlink: try await copyLink(s, d, depth: depth, label: l)
+            case .directory: try await copyTree(s, d, entry, at: path + [name], label: l)
+            case .symlink: try await copyLink(s, d, at: path + [name], label: l)
             case .other: warn("skipping \"\(s)\": not a regular file, directory or symlink")
             }
         }
         if created { try await blame(dst) { try await self.setMode(dst, srcInfo.mode & 0o777) } }
     }
 
-    private func copyLink(_ src: CopyLocation, _ dst: CopyLocation, depth: Int, label: String) async throws {
+    private func copyLink(_ src: CopyLocation, _ dst: CopyLocation, at path: [String], label: String) async throws {
         let target = try await blame(src) { try await self.readLink(src) }
-        if CopyPlan.isContainedLink(target, depth: depth) {
+        if CopyPlan.linkStaysInside(target, at: path, tree: tree) {
+            try await refuseOwnLink(dst)
             if let existing = try await info(dst, follow: false) {
                 if existing.kind == .directory { throw CopyError.overwriteDirectoryWithFile(dst.description) }
                 try await blame(dst) { try await self.removeFile(dst) }
             }
             try await blame(dst) { try await self.makeSymlink(dst, pointingTo: target) }
+            ownLinks.insert(dst)
+            tree.links[path.joined(separator: "/")] = target
         } else if let resolved = try? await info(src, follow: true), resolved.kind == .file {
             try await copyFile(src, dst, resolved, label: label)
         } else {
@@ -113,6 +128,7 @@ public final class CopyRunner {
     }
 
     private func copyFile(_ src: CopyLocation, _ dst: CopyLocation, _ srcInfo: CopyFileInfo, label: String) async throws {
+        try await refuseOwnLink(dst)
         if let existing = try await info(dst, follow: false), existing.kind == .directory {
             throw CopyError.overwriteDirectoryWithFile(dst.description)
         }
@@ -155,6 +171,12 @@ public final class CopyRunner {
         path.contains("/") ? path : "./" + path
     }
 
+    /// Throws when `loc` is a symlink this copy made (lstat, so the link itself is looked at).
+    private func refuseOwnLink(_ loc: CopyLocation) async throws {
+        guard ownLinks.contains(loc), try await info(loc, follow: false)?.kind == .symlink else { return }
+        throw CopyError.throughOwnLink(loc.description)
+    }
+
     // MARK: - Either side
 
     private func info(_ loc: CopyLocation, follow: Bool) async throws -> CopyFileInfo? {
@@ -186,7 +208,7 @@ public final class CopyRunner {
 
     private func setMode(_ loc: CopyLocation, _ mode: UInt32) async throws {
         switch loc {
-        case .local(let p): try LocalFS.check(chmod(p, mode_t(mode)), p)
+        case .local(let p): try LocalFS.setDirectoryMode(p, mode)
         case .remote(let m, let p): try await sessions[m]!.setMode(p, mode: mode)
         }
     }
@@ -308,6 +330,14 @@ enum LocalFS {
             let child = path.hasSuffix("/") ? path + n : path + "/" + n
             return try info(child, follow: false).map { (n, $0) }
         }
+    }
+
+    /// chmod that never follows a symlink: through a descriptor opened with O_NOFOLLOW.
+    static func setDirectoryMode(_ path: String, _ mode: UInt32) throws {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { throw LocalFileError.fromErrno(path) }
+        defer { close(fd) }
+        try check(fchmod(fd, mode_t(mode)), path)
     }
 
     static func readLink(_ path: String) throws -> String {

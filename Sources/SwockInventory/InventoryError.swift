@@ -5,6 +5,9 @@ public enum InventoryError: Error, Equatable, CustomStringConvertible, Sendable 
     case missingFile(machine: String, file: String)
     case noCAKey(machine: String)
     case encryptedNeedsPassphrase(file: String)
+    case notSealed(file: String)
+    case extraSANs(machine: String, sans: [String])
+    case claimsStoreCA(machine: String, address: String)
     case notAnExport(file: String, reason: String)
     case damaged(file: String, reason: String)
     case cannotDecrypt(file: String, reason: String)
@@ -24,6 +27,13 @@ public enum InventoryError: Error, Equatable, CustomStringConvertible, Sendable 
             return "--with-ca-key: the key of machine \"\(machine)\"'s CA is not in this store (the store's CA was renewed since, or the machine was imported without it); export without --with-ca-key, or run `swock-machine regenerate-certs \(machine)` first"
         case .encryptedNeedsPassphrase(let file):
             return "\(file) is encrypted: give its passphrase with --passphrase-env VAR or --passphrase-stdin"
+        case .notSealed(let file):
+            return "\(file) is not sealed with a passphrase, though one was given: anyone could have written it, so it was refused and nothing was imported; import it without a passphrase only if you trust where it came from"
+        case .extraSANs(let machine, let sans):
+            let list = sans.map { "\"\(StoreError.printable($0))\"" }.joined(separator: ", ")
+            return "machine \"\(StoreError.printable(machine))\" in the archive asks for extra names in its server certificate (\(list)), which provision and regenerate-certs would sign; nothing was imported: check them, then import again with --accept-extra-sans"
+        case .claimsStoreCA(let machine, let address):
+            return "machine \"\(StoreError.printable(machine))\" in the archive claims this store's own CA, so provision and regenerate-certs would sign certificates for its address \"\(StoreError.printable(address))\" (and its names) with that CA; nothing was imported: import again with --accept-store-ca only if the archive was exported from this store"
         case .notAnExport(let file, let reason):
             return "\(file) is not a swock-machine export (\(reason)); give a file written by `swock-machine export`"
         case .damaged(let file, let reason):

@@ -76,9 +76,13 @@ public struct MachineArchive: Sendable, Equatable {
     // MARK: - Reading
 
     /// Parses and checks an archive (`file` names it in errors). Sealed archives need
-    /// `passphrase`.
+    /// `passphrase`; with a passphrase, only a sealed archive is read (the seal is what says the
+    /// archive comes from someone who knows the passphrase: a plain one could come from anyone).
     public static func read(_ data: Data, file: String, passphrase: String?) throws -> MachineArchive {
         var plain = data
+        if passphrase != nil && !PassphraseSeal.isSealed(data) {
+            throw InventoryError.notSealed(file: file)
+        }
         if PassphraseSeal.isSealed(data) {
             guard let passphrase else { throw InventoryError.encryptedNeedsPassphrase(file: file) }
             do { plain = try PassphraseSeal.open(data, passphrase: passphrase) } catch let f as PassphraseSeal.Failure {

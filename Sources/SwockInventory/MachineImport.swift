@@ -14,10 +14,74 @@ import SwockSupport
 /// otherwise the CA certificate (and its key, when the archive has it) goes to `cas/ID`, and
 /// the record's `tls.caDir` says so, so regenerate-certs and provision sign with that CA and
 /// every client that trusted the machine before still does.
+///
+/// Two things in an archive decide what this store's CAs will sign later, so neither is taken
+/// without being asked for (`Trust`): extra server-certificate names (`tls.extraSANs`, which
+/// provision and regenerate-certs put in every certificate they sign), and a `ca.pem` that is
+/// the store's own CA (the record then points at `certs/`, and provision signs its address
+/// and names with the CA every machine of this store trusts).
 public struct MachineImport: Sendable {
     public let store: Store
+    public let trust: Trust
 
-    public init(store: Store) { self.store = store }
+    /// What the user said to accept (`--accept-extra-sans`, `--accept-store-ca`).
+    public struct Trust: Sendable, Equatable {
+        public var extraSANs: Bool
+        public var storeCA: Bool
+        public init(extraSANs: Bool = false, storeCA: Bool = false) {
+            self.extraSANs = extraSANs
+            self.storeCA = storeCA
+        }
+    }
+
+    /// Something in an archive that needs `Trust`; `machine` is its name in the archive.
+    public enum Concern: Sendable, Equatable {
+        case extraSANs(machine: String, sans: [String])
+        case storeCA(machine: String, address: String)
+
+        /// The refusal when it was not accepted.
+        public var error: InventoryError {
+            switch self {
+            case .extraSANs(let m, let sans): return .extraSANs(machine: m, sans: sans)
+            case .storeCA(let m, let address): return .claimsStoreCA(machine: m, address: address)
+            }
+        }
+
+        /// The note shown when it was accepted.
+        public var note: String {
+            switch self {
+            case .extraSANs(let m, let sans):
+                return "\(StoreError.printable(m)) carries extra server-certificate names: \(sans.map { StoreError.printable($0) }.joined(separator: ", "))"
+            case .storeCA(let m, let address):
+                return "\(StoreError.printable(m)) (\(StoreError.printable(address))) uses this store's own CA"
+            }
+        }
+    }
+
+    public init(store: Store, trust: Trust = Trust()) {
+        self.store = store
+        self.trust = trust
+    }
+
+    /// Everything in `archive` that needs `Trust`, in archive order.
+    public func concerns(_ archive: MachineArchive) -> [Concern] {
+        let own = store.ownCAID()
+        var out: [Concern] = []
+        for m in archive.machines {
+            if !m.config.tls.extraSANs.isEmpty { out.append(.extraSANs(machine: m.config.name, sans: m.config.tls.extraSANs)) }
+            if let own, let ca = m.files["ca.pem"], (try? Store.caID(caPEM: String(decoding: ca, as: UTF8.self))) == own {
+                out.append(.storeCA(machine: m.config.name, address: m.config.address))
+            }
+        }
+        return out
+    }
+
+    private func accepted(_ c: Concern) -> Bool {
+        switch c {
+        case .extraSANs: return trust.extraSANs
+        case .storeCA: return trust.storeCA
+        }
+    }
 
     /// `OLD=NEW` texts into a map, checked against the archive's machines.
     public static func renames(_ texts: [String], archive: MachineArchive, file: String) throws -> [String: String] {
@@ -38,6 +102,7 @@ public struct MachineImport: Sendable {
         let targets = archive.machines.map { renames[$0.config.name] ?? $0.config.name }
         var seen = Set<String>()
         for t in targets where !seen.insert(t).inserted { throw InventoryError.duplicateTarget(t) }
+        if let refused = concerns(archive).first(where: { !accepted($0) }) { throw refused.error }
         try store.ensureLayout()
         store.sweepLeftovers()
         return try store.lock.withLock {
@@ -68,6 +133,8 @@ public struct MachineImport: Sendable {
         // The local end of the Engine API forward is this computer's: a port free here.
         if config.isBehindJumpHosts { config.engine.forwardPort = try EngineTunnel.freeLocalPort() }
         if id == store.ownCAID() {
+            // Checked again under the lock: the store's CA may have been made since `concerns`.
+            guard trust.storeCA else { throw InventoryError.claimsStoreCA(machine: m.config.name, address: m.config.address) }
             config.tls.caDir = nil
         } else {
             let dir = "cas/\(id)"

@@ -172,6 +172,73 @@ struct ScpTests {
         _ = try await Fleet.run("scp1", "rm -f /home/tester/huge.bin")
     }
 
+    /// `scp -r` from a hostile SFTP server (the CVE-2019-6111 class): the real sshd of scp1 runs
+    /// our own small server for SFTP, whose listings hold names that lead out of the
+    /// destination, repeat, or make symlinks that point out and are then written through. Each
+    /// listing is refused with one line naming the remote directory and the name (or, for the
+    /// links alone, the outward link is not made), and nothing lands outside the destination:
+    /// what was copied before the bad listing stays inside it.
+    @Test func aHostileServerNeverWritesOutsideTheDestination() async throws {
+        typealias E = HostileSFTP.Entry
+        let f = try await ScpFixture.shared.get()
+        let tail = "; the copy stopped there and nothing was written outside the destination: the host's SFTP server is broken or hostile"
+        func refused(_ dir: String, _ name: String, _ reason: String) -> String {
+            "Error: \"s1:/srv/evil\(dir)\" lists an unsafe name \"\(name)\" (\(reason))" + tail
+        }
+        // Listing, expected status, expected stderr, expected paths in the destination (kind, path, link target).
+        let cases: [(String, [E], Int32, String, [String])] = [
+            ("up and out, after a good file", E.standard() + [.file("a.txt"), .dir("sub")] + E.standard(in: "sub") + [.file("../../../x", in: "sub")],
+             1, refused("/sub", "../../../x", "it contains \"/\""), ["d .", "d ./sub", "f ./a.txt"]),
+            ("a slash", E.standard() + [.file("a/b")], 1, refused("", "a/b", "it contains \"/\""), ["d ."]),
+            ("a second \"..\"", E.standard() + [.file("..")], 1, refused("", "..", "it is listed twice"), ["d ."]),
+            ("\"..\" as a file", [.file("..")], 1, refused("", "..", "it is \"..\" but not a directory"), ["d ."]),
+            ("a name twice", E.standard() + [.file("same"), .file("same")], 1, refused("", "same", "it is listed twice"), ["d ."]),
+            ("y -> . then x -> y/..", E.standard() + [.link("y", to: "."), .link("x", to: "y/..")], 0,
+             "Warning: skipping symlink \"s1:/srv/evil/x\" -> y/..: it leads out of the copied tree, and not to a regular file",
+             ["d .", "l ./y -> ."]),
+            // Sorted, a comes before x: the link x -> a/.. is there when the directory x comes.
+            ("a -> ., x -> a/.., then x again as a directory to write through",
+             E.standard() + [.link("a", to: "."), .link("x", to: "a/.."), .dir("x"), .file("pwned", in: "x")],
+             1, refused("", "x", "it is listed twice"), ["d ."]),
+        ]
+        try await HostileSFTP.install(on: "scp1")
+        var failure: Error?
+        do {
+            for (what, entries, status, stderr, inside) in cases {
+                try await HostileSFTP.serve(entries, root: "/srv/evil", on: "scp1")
+                let dir = try LocalDir()
+                defer { dir.remove() }
+                let dst = dir.path + "/a/b/dst"
+                try FileManager.default.createDirectory(atPath: dir.path + "/a/b", withIntermediateDirectories: true)
+                let r = try await f.cli.run(["scp", "-r", "s1:/srv/evil", dst])
+                #expect(r.status == status, "\(what): \(r.all)")
+                #expect(r.stderrText == stderr, "\(what)")
+                // Everything under the scratch directory, links not followed; and where every
+                // link in the destination leads, resolved.
+                let all = try await Subprocess.run(["find", dir.path, "-mindepth", "1", "-printf", "%P\\n"])
+                let outside = all.stdoutText.split(separator: "\n").filter { $0 != "a" && $0 != "a/b" && !($0 == "a/b/dst" || $0.hasPrefix("a/b/dst/")) }
+                #expect(outside.isEmpty, "\(what): written outside the destination: \(outside)")
+                let got = try await Subprocess.run(["sh", "-c", "cd \"$1\" && find . -printf '%y %p -> %l\\n' | sed 's/ -> $//' | LC_ALL=C sort", "sh", dst])
+                #expect(got.stdoutText == inside.map { $0 + "\n" }.joined(), "\(what)")
+                let links = try await Subprocess.run(["sh", "-c", "real=$(readlink -f \"$1\") && find \"$1\" -type l -exec readlink -m {} \\; | grep -v -x -e \"$real\" -e \"$real/.*\"; true", "sh", dst])
+                #expect(links.stdoutText.isEmpty, "\(what): a link leads out of the destination: \(links.stdoutText)")
+                if what.hasPrefix("up and out") {
+                    #expect(FileManager.default.contents(atPath: dst + "/a.txt") == Data("hostile file a.txt\n".utf8))
+                }
+            }
+        } catch {
+            failure = error
+        }
+        try await HostileSFTP.remove(from: "scp1")
+        if let failure { throw failure }
+        // The real server is back.
+        let dir = try LocalDir()
+        defer { dir.remove() }
+        let back = try await f.cli.run(["scp", "s1:.profile", dir.path])
+        #expect(back.status == 0, "\(back.all)")
+        #expect(try dir.names() == [".profile"])
+    }
+
     @Test func progressOnlyOnATerminal() async throws {
         let f = try await ScpFixture.shared.get()
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { return }

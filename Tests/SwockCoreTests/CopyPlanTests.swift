@@ -120,11 +120,70 @@ import Testing
         #expect(CopyRunner.copyError("p", "No space left on device") == .failed("p", reason: "no space left on device"))
     }
 
+    /// Links a copy makes must resolve inside the copied tree. Targets as plain text, at a
+    /// depth (`path` has depth + 1 components), in a tree whose directories are all there.
     @Test(arguments: [
         ("a", 0, true), ("sub/a", 0, true), ("../a", 0, false), ("../a", 1, true), ("../../a", 1, false),
-        ("./x/../y", 0, true), ("x/../../y", 0, false), ("/etc/passwd", 3, false), ("", 0, false), ("..", 1, true),
+        ("./x/../y", 0, false), ("x/../../y", 0, false), ("/etc/passwd", 3, false), ("", 0, false), ("..", 1, true),
+        (".", 0, true), ("../../run.sh", 2, true), ("a//b/./c", 0, true),
     ])
-    func containedLinks(_ target: String, _ depth: Int, _ contained: Bool) {
-        #expect(CopyPlan.isContainedLink(target, depth: depth) == contained)
+    func linkTargetsOnTheirOwn(_ target: String, _ depth: Int, _ inside: Bool) {
+        var tree = CopyPlan.CopiedTree()
+        let path = (0...depth).map { "d\($0)" }
+        for i in 0..<depth { tree.directories.insert(path[...i].joined(separator: "/")) }
+        #expect(CopyPlan.linkStaysInside(target, at: path, tree: tree) == inside)
+    }
+
+    /// The containment check resolves the links the copy already made (text alone said
+    /// `x -> y/..` stays inside; with `y -> .` it is the root's parent).
+    @Test func linkContainmentResolvesTheLinksTheCopyMade() {
+        var tree = CopyPlan.CopiedTree()
+        #expect(CopyPlan.linkStaysInside(".", at: ["y"], tree: tree))
+        tree.links["y"] = "."
+        #expect(!CopyPlan.linkStaysInside("y/..", at: ["x"], tree: tree))
+        #expect(!CopyPlan.linkStaysInside("y/y/y/..", at: ["x"], tree: tree))
+        #expect(CopyPlan.linkStaysInside("y/y/file", at: ["x"], tree: tree))
+        // Out of a subdirectory, through a link back to the root, then up: out.
+        tree.directories.insert("sub")
+        tree.links["sub/up"] = ".."
+        #expect(CopyPlan.linkStaysInside("up/sub/f", at: ["sub", "l"], tree: tree))
+        #expect(!CopyPlan.linkStaysInside("up/..", at: ["sub", "l"], tree: tree))
+        #expect(CopyPlan.linkStaysInside("../sub/../sub/f", at: ["sub", "l"], tree: tree))
+        // ".." out of a name that is not a directory the copy made (yet): it could still
+        // become a link, `zz -> .`, later in the copy.
+        #expect(!CopyPlan.linkStaysInside("zz/..", at: ["x"], tree: CopyPlan.CopiedTree()))
+        // Loops and absolute targets met on the way.
+        var loop = CopyPlan.CopiedTree()
+        loop.links["a"] = "b"
+        loop.links["b"] = "a"
+        #expect(!CopyPlan.linkStaysInside("a/f", at: ["l"], tree: loop))
+        loop.links["abs"] = "/etc"
+        #expect(!CopyPlan.linkStaysInside("abs/passwd", at: ["l"], tree: loop))
+    }
+
+    /// A listing's names must each be one path component, once.
+    @Test func listingsWithUnsafeNamesAreRefused() throws {
+        let f = CopyFileInfo(.file), d = CopyFileInfo(.directory)
+        let ok = try CopyPlan.checkedEntries([("b", f), (".", d), ("..", d), ("a", d), (".hidden", f), ("..x", f), ("x..", f)], in: "web1:/var/log")
+        #expect(ok.map(\.0) == ["..x", ".hidden", "a", "b", "x.."])
+        let bad: [([(String, CopyFileInfo)], String, String)] = [
+            ([("../../x", f)], "../../x", "it contains \"/\""),
+            ([("a/b", f)], "a/b", "it contains \"/\""),
+            ([("/etc", d)], "/etc", "it contains \"/\""),
+            ([("", f)], "", "it is empty"),
+            ([("a\u{0}b", f)], "a\u{0}b", "it contains a NUL byte"),
+            ([("..", f)], "..", "it is \"..\" but not a directory"),
+            ([(".", .init(.symlink))], ".", "it is \".\" but not a directory"),
+            ([("..", d), ("..", d)], "..", "it is listed twice"),
+            ([(".", d), (".", d)], ".", "it is listed twice"),
+            ([("dup", f), ("ok", f), ("dup", d)], "dup", "it is listed twice"),
+        ]
+        for (listing, name, reason) in bad {
+            #expect(throws: CopyError.unsafeName(directory: "web1:/var/log", name: name, reason: reason)) {
+                try CopyPlan.checkedEntries(listing, in: "web1:/var/log")
+            }
+        }
+        let text = CopyError.unsafeName(directory: "web1:/var/log", name: "a\nb", reason: "it is listed twice").description
+        #expect(text == "\"web1:/var/log\" lists an unsafe name \"a\\u{a}b\" (it is listed twice); the copy stopped there and nothing was written outside the destination: the host's SFTP server is broken or hostile")
     }
 }

@@ -111,9 +111,73 @@ struct MachineArchiveTests {
         defer { dir.remove() }
         let store = Store(root: dir.sub("store"))
         let own = try store.ensureCA().ca
-        try MachineImport(store: store).run(MachineArchive(machines: [try Self.machine("back", ca: own)], caKeys: [:]))
+        try MachineImport(store: store, trust: .init(storeCA: true)).run(MachineArchive(machines: [try Self.machine("back", ca: own)], caKeys: [:]))
         #expect(try store.load("back").tls.caDir == nil)
         #expect(!FileManager.default.fileExists(atPath: store.root + "/cas"))
+    }
+
+    /// A passphrase says the archive must be sealed: a plain one, which anyone could have
+    /// written, is refused before it is even parsed.
+    @Test func aPassphraseRefusesAPlainArchive() throws {
+        let ca = try CertificateAuthority.generate(keyType: .ecdsaP256)
+        let plain = try MachineArchive(machines: [try Self.machine("web1", ca: ca)], caKeys: [:]).tar()
+        #expect(throws: InventoryError.notSealed(file: "f")) { try MachineArchive.read(plain, file: "f", passphrase: "pw") }
+        #expect(try MachineArchive.read(plain, file: "f", passphrase: nil).machines.count == 1)
+        let refusal = InventoryError.notSealed(file: "f").description
+        #expect(!refusal.contains("\n") && refusal.contains("not sealed"), "\(refusal)")
+    }
+
+    /// Crafted archives: extra SANs, and a record that claims the store's own CA (so that a
+    /// later provision would sign the archive's address and names with it). Each is refused
+    /// without its flag, with the store left exactly as it was, and taken with it.
+    @Test func extraSANsAndTheStoresOwnCANeedTheirFlags() throws {
+        let dir = try TempDir("trust")
+        defer { dir.remove() }
+        let store = Store(root: dir.sub("store"))
+        let own = try store.ensureCA().ca
+        try store.ensureLayout()
+        func listing() throws -> [String] { try FileManager.default.subpathsOfDirectory(atPath: store.root).sorted() }
+        let before = try listing()
+
+        let foreign = try CertificateAuthority.generate(keyType: .ecdsaP256)
+        var sans = try Self.machine("sans", ca: foreign)
+        sans.config.tls.extraSANs = ["victim.example", "10.231.1.99", "*.example"]
+        let withSANs = try MachineArchive.read(try MachineArchive(machines: [sans], caKeys: [:]).tar(), file: "f", passphrase: nil)
+        #expect(throws: InventoryError.extraSANs(machine: "sans", sans: ["victim.example", "10.231.1.99", "*.example"])) {
+            try MachineImport(store: store).run(withSANs)
+        }
+        #expect(try listing() == before, "a refused import wrote to the store")
+        let sansText = InventoryError.extraSANs(machine: "sans", sans: ["a\nb"]).description
+        #expect(sansText.contains("--accept-extra-sans") && !sansText.contains("\n"), "\(sansText)")
+
+        var claim = try Self.machine("claim", ca: own)
+        claim.config.address = "10.231.1.99"
+        let claiming = try MachineArchive.read(try MachineArchive(machines: [claim], caKeys: [:]).tar(), file: "f", passphrase: nil)
+        #expect(throws: InventoryError.claimsStoreCA(machine: "claim", address: "10.231.1.99")) {
+            try MachineImport(store: store).run(claiming)
+        }
+        // The other flag is not enough.
+        #expect(throws: InventoryError.claimsStoreCA(machine: "claim", address: "10.231.1.99")) {
+            try MachineImport(store: store, trust: .init(extraSANs: true)).run(claiming)
+        }
+        #expect(try listing() == before, "a refused import wrote to the store")
+        #expect(InventoryError.claimsStoreCA(machine: "claim", address: "x").description.contains("--accept-store-ca"))
+
+        // Both in one archive: the first one not accepted is what stops it.
+        let both = MachineArchive(machines: [claim, sans], caKeys: [:])
+        #expect(MachineImport(store: store).concerns(both) == [
+            .storeCA(machine: "claim", address: "10.231.1.99"),
+            .extraSANs(machine: "sans", sans: ["victim.example", "10.231.1.99", "*.example"]),
+        ])
+        #expect(throws: InventoryError.extraSANs(machine: "sans", sans: ["victim.example", "10.231.1.99", "*.example"])) {
+            try MachineImport(store: store, trust: .init(storeCA: true)).run(both)
+        }
+        #expect(try listing() == before, "a refused import wrote to the store")
+
+        // Asked for: taken.
+        #expect(try MachineImport(store: store, trust: .init(extraSANs: true, storeCA: true)).run(both) == ["claim", "sans"])
+        #expect(try store.load("sans").tls.extraSANs == ["victim.example", "10.231.1.99", "*.example"])
+        #expect(try store.load("claim").tls.caDir == nil)
     }
 
     @Test func withoutTheCAKeyTheMachineWorksButCannotBeReissued() throws {

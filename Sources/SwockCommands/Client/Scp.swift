@@ -16,7 +16,9 @@ struct Scp: AsyncParsableCommand {
             through a private local temporary directory. Several sources need a directory as DST. \
             Files land atomically and keep their permission bits. With -r, a symlink that points \
             inside the copied tree is copied as a symlink; others are followed when they lead to \
-            a regular file, else skipped with a warning.
+            a regular file, else skipped with a warning. A listed name that is not one plain \
+            path component (empty, with "/" or NUL, an extra "." or "..", or listed twice) stops the \
+            copy: nothing is ever written outside the destination.
             """,
             examples: [
                 "swock-machine scp ./app.conf web1:/etc/app/",

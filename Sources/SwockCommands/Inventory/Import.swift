@@ -14,6 +14,12 @@ struct Import: AsyncParsableCommand {
             A wrong passphrase or a changed or cut archive is refused the same way. Machines keep \
             the CA they came with, so clients of the other store keep working too; docker contexts \
             are written as create writes them.
+
+            With a passphrase, only a sealed archive is taken: a plain one could have been \
+            written by anyone. Two things decide what this store's CAs will sign later, so \
+            they are shown and refused unless asked for: extra server-certificate names \
+            (--tls-san at create; --accept-extra-sans takes them) and a machine whose CA is \
+            this store's own (an archive exported from this store; --accept-store-ca).
             """,
             examples: [
                 "swock-machine import fleet.swock",
@@ -25,6 +31,12 @@ struct Import: AsyncParsableCommand {
 
     @Option(name: .customLong("rename"), help: ArgumentHelp("Import machine OLD as NEW (repeatable).", valueName: "old=new"))
     var renames: [String] = []
+
+    @Flag(name: .customLong("accept-extra-sans"), help: "Take machines whose record asks for extra server-certificate names (shown).")
+    var acceptExtraSANs = false
+
+    @Flag(name: .customLong("accept-store-ca"), help: "Take machines whose CA is this store's own (only for an archive exported from this store).")
+    var acceptStoreCA = false
 
     @OptionGroup var passphrase: PassphraseOptions
 
@@ -39,7 +51,10 @@ struct Import: AsyncParsableCommand {
             let archive = try MachineArchive.read(data, file: file, passphrase: try passphrase.read())
             let map = try MachineImport.renames(renames, archive: archive, file: file)
             let store = global.store
-            let imported = try MachineImport(store: store).run(archive, renames: map)
+            let importer = MachineImport(store: store, trust: .init(extraSANs: acceptExtraSANs, storeCA: acceptStoreCA))
+            let concerns = importer.concerns(archive)
+            let imported = try importer.run(archive, renames: map)
+            for c in concerns { Output.err("Note: \(c.note)") }
             for name in imported { ContextSync.write(name, store: store) }
             let described = zip(archive.machines, imported).map { m, name in
                 m.config.name == name ? name : "\(m.config.name) as \(name)"
