@@ -148,6 +148,6 @@ let package = Package(
         ),
         // docs/architecture.md's target graph against this file; every import declared. No product code.
         .testTarget(name: "ArchitectureTests"),
-        .testTarget(name: "IntegrationTests", dependencies: ["swock-machine", "SwockStore", "SwockPKI", "SwockSupport", "FleetSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["swock-machine", "SwockStore", "SwockInventory", "SwockPKI", "SwockSupport", "FleetSupport"]),
     ]
 )

@@ -1,3 +1,5 @@
+import SwockStore
+
 /// Why an export or an import did not happen. One line each, saying what to do; when one of
 /// these is thrown the store (and the output file) are as they were.
 public enum InventoryError: Error, Equatable, CustomStringConvertible, Sendable {

@@ -35,7 +35,7 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     }
 
     /// Control characters shown as escapes: an error stays one line and never drives the terminal.
-    static func printable(_ s: String) -> String {
+    package static func printable(_ s: String) -> String {
         var out = ""
         for u in s.unicodeScalars {
             if u.value < 0x20 || u.value == 0x7f || (0x80..<0xa0).contains(u.value) {

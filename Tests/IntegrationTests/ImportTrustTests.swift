@@ -1,5 +1,6 @@
 import Foundation
-@testable import SwockCore
+@testable import SwockInventory
+import SwockStore
 import SwockPKI
 import SwockSupport
 import Testing

@@ -83,6 +83,11 @@ struct Mount: AsyncParsableCommand {
         let fd = open(log, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw UserFacingError("cannot write \(log): \(String(cString: strerror(errno)))") }
         defer { close(fd); unlink(log) }
+        // The daemon outlives us: it must not keep a descriptor we were given (a caller's pipe
+        // would then never see its end of file).
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? [] {
+            if let n = Int32(entry), n > 2 { _ = fcntl(n, F_SETFD, FD_CLOEXEC) }
+        }
         let pid = try LocalProcess.spawn(argv, environment: environment, stdout: fd, stderr: fd)
         var raw: Int32 = 0
         while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
