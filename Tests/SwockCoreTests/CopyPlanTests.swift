@@ -120,6 +120,39 @@ import Testing
         #expect(CopyRunner.copyError("p", "No space left on device") == .failed("p", reason: "no space left on device"))
     }
 
+    /// Found by Fuzz/copyplan: paths were cut as Characters, and a combining mark after a slash
+    /// (or a colon) joins it into one Character, so the slash went unseen.
+    @Test func pathsAreCutAsUnicodeScalars() throws {
+        // A link from the remote tree that climbs out was judged contained and recreated.
+        #expect(!CopyPlan.isContainedLink("../../\u{34D}", depth: 1))
+        #expect(L.local("a/\u{34D}b").baseName == "\u{34D}b")
+        #expect(L.local("a/\u{34D}b").parent == .local("a"))
+        #expect(L.parse("web1:\u{301}x") == .remote(machine: "web1", path: "\u{301}x"))
+        #expect(L.local("web0./.").appending("\u{34D}f") == .local("web0././\u{34D}f"))
+        #expect(CopyPlan.isInside("web0././\u{34D}f", "web0./."))
+        #expect(throws: CopyError.intoItself(source: "web1:d", target: "web1:d/\u{34D}x")) {
+            try CopyPlan.make(sources: [(.parse("web1:d"), dir)], destination: .parse("web1:d/\u{34D}x"),
+                              destinationInfo: nil, parentInfo: dir, recursive: true)
+        }
+        // NFC and NFD spellings of a name are different files.
+        #expect(!CopyPlan.isInside("\u{E9}/x", "e\u{301}"))
+    }
+
+    /// Found by Fuzz/copyplan: dropping a leading "./" from ".//x" left the absolute "/x".
+    @Test func pathsAreComparedByTheirComponents() throws {
+        #expect(CopyPlan.normalized(".//x") == "x")
+        #expect(CopyPlan.normalized("a//./b/") == "a/b")
+        #expect(CopyPlan.normalized("/./") == "/")
+        #expect(CopyPlan.normalized("") == ".")
+        #expect(CopyPlan.isInside(".//x", ".//"))
+        #expect(!CopyPlan.isInside(".//d/x", "/d"))
+        #expect(CopyPlan.isInside("d/./x", "d/."))
+        #expect(throws: CopyError.intoItself(source: "web1:d", target: "web1:.//d/x")) {
+            try CopyPlan.make(sources: [(.parse("web1:d"), dir)], destination: .parse("web1:.//d/x"),
+                              destinationInfo: nil, parentInfo: dir, recursive: true)
+        }
+    }
+
     @Test(arguments: [
         ("a", 0, true), ("sub/a", 0, true), ("../a", 0, false), ("../a", 1, true), ("../../a", 1, false),
         ("./x/../y", 0, true), ("x/../../y", 0, false), ("/etc/passwd", 3, false), ("", 0, false), ("..", 1, true),
