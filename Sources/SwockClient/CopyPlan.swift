@@ -11,18 +11,18 @@ public enum CopyLocation: Hashable, Sendable, CustomStringConvertible {
     /// first colon contains "/"); anything else is local: `./a:b`, `/abs/a:b`, `:x`, `a_b:c`.
     /// On a machine, "" and "~" mean the home directory and "~/x" means "x".
     public static func parse(_ arg: String) -> CopyLocation {
-        guard let colon = arg.firstIndex(of: ":") else { return .local(arg) }
-        let name = String(arg[..<colon])
+        guard let colon = arg.unicodeScalars.firstIndex(of: ":") else { return .local(arg) }
+        let name = String(arg.unicodeScalars[..<colon])
         guard (try? MachineName.validate(name)) != nil else { return .local(arg) }
-        var path = String(arg[arg.index(after: colon)...])
-        if path.isEmpty || path == "~" {
+        var path = String(arg.unicodeScalars[arg.unicodeScalars.index(after: colon)...])
+        if path.isEmpty || path.isPath("~") {
             path = "."
-        } else if path.hasPrefix("~/") {
-            path = String(path.dropFirst(2))
+        } else if path.hasPathPrefix("~/") {
+            path = String(path.unicodeScalars.dropFirst(2))
             if path.isEmpty { path = "." }
         }
         // The upload's final `mv` goes through a shell: never let a path look like an option.
-        if path.hasPrefix("-") { path = "./" + path }
+        if path.hasPathPrefix("-") { path = "./" + path }
         return .remote(machine: name, path: path)
     }
 
@@ -55,9 +55,9 @@ public enum CopyLocation: Hashable, Sendable, CustomStringConvertible {
     public func appending(_ name: String) -> CopyLocation {
         let p = path
         let joined: String
-        if p == "." && machine != nil {
-            joined = name.hasPrefix("-") ? "./" + name : name
-        } else if p.hasSuffix("/") {
+        if p.isPath(".") && machine != nil {
+            joined = name.hasPathPrefix("-") ? "./" + name : name
+        } else if p.unicodeScalars.last == "/" {
             joined = p + name
         } else {
             joined = p + "/" + name
@@ -68,17 +68,17 @@ public enum CopyLocation: Hashable, Sendable, CustomStringConvertible {
     /// The directory holding this path ("." for a bare name).
     public var parent: CopyLocation {
         let trimmed = CopyPlan.trimmingTrailingSlashes(path)
-        if trimmed == "/" { return with(path: "/") }
-        guard let slash = trimmed.lastIndex(of: "/") else { return with(path: ".") }
-        let head = String(trimmed[..<slash])
+        if trimmed.isPath("/") { return with(path: "/") }
+        guard let slash = trimmed.unicodeScalars.lastIndex(of: "/") else { return with(path: ".") }
+        let head = String(trimmed.unicodeScalars[..<slash])
         return with(path: head.isEmpty ? "/" : head)
     }
 
     /// The last path component; "/" for the root, "." for the home directory.
     public var baseName: String {
         let trimmed = CopyPlan.trimmingTrailingSlashes(path)
-        if trimmed == "/" || trimmed.isEmpty { return trimmed.isEmpty ? "." : "/" }
-        return trimmed.split(separator: "/").last.map(String.init) ?? trimmed
+        if trimmed.isPath("/") || trimmed.isEmpty { return trimmed.isEmpty ? "." : "/" }
+        return trimmed.unicodeScalars.split(separator: "/").last.map { String($0) } ?? trimmed
     }
 }
 
@@ -192,7 +192,7 @@ public enum CopyPlan {
                 if destinationInfo?.kind == .file && info.kind == .directory {
                     throw CopyError.overwriteFileWithDirectory(destination.description)
                 }
-                if destinationInfo == nil && info.kind == .file && destination.path.hasSuffix("/") {
+                if destinationInfo == nil && info.kind == .file && destination.path.unicodeScalars.last == "/" {
                     throw CopyError.notADirectory(destination.description)
                 }
             }
@@ -217,13 +217,13 @@ public enum CopyPlan {
             let reason: String?
             if name.isEmpty {
                 reason = "it is empty"
-            } else if name.contains("/") {
+            } else if name.unicodeScalars.contains("/") {
                 reason = "it contains \"/\""
             } else if name.utf8.contains(0) {
                 reason = "it contains a NUL byte"
             } else if !seen.insert(name).inserted {
                 reason = "it is listed twice"
-            } else if name == "." || name == ".." {
+            } else if name.isPath(".") || name.isPath("..") {
                 reason = info.kind == .directory ? nil : "it is \"\(name)\" but not a directory"
                 if reason == nil { continue }
             } else {
@@ -254,45 +254,58 @@ public enum CopyPlan {
     /// could become a symlink later in the copy: `x -> zz/..` made before `zz -> .`). By
     /// induction every link the copy makes stays inside, whatever order they come in.
     public static func linkStaysInside(_ target: String, at path: [String], tree: CopiedTree) -> Bool {
-        guard !target.isEmpty, !target.hasPrefix("/"), !target.utf8.contains(0) else { return false }
+        guard !target.isEmpty, !target.hasPathPrefix("/"), !target.utf8.contains(0) else { return false }
         var here = Array(path.dropLast())
-        var todo = target.split(separator: "/", omittingEmptySubsequences: true).map(String.init).reversed() as [String]
+        var todo = target.pathComponents.reversed() as [String]
         var hops = 0
         while let part = todo.popLast() {
             switch part {
-            case ".": continue
-            case "..":
+            case let p where p.isPath("."): continue
+            case let p where p.isPath(".."):
                 guard !here.isEmpty, tree.directories.contains(here.joined(separator: "/")) else { return false }
                 here.removeLast()
             default:
                 here.append(part)
                 if let next = tree.links[here.joined(separator: "/")] {
                     hops += 1
-                    guard hops <= 40, !next.isEmpty, !next.hasPrefix("/") else { return false }
+                    guard hops <= 40, !next.isEmpty, !next.hasPathPrefix("/") else { return false }
                     here.removeLast()
-                    todo.append(contentsOf: next.split(separator: "/", omittingEmptySubsequences: true).map(String.init).reversed())
+                    todo.append(contentsOf: next.pathComponents.reversed())
                 }
             }
         }
         return true
     }
 
-    /// Whether `path` is `dir` or below it (textually, after dropping trailing slashes and "./").
+    /// Whether `path` is `dir` or below it (textually, after dropping empty and "." components).
     static func isInside(_ path: String, _ dir: String) -> Bool {
         let p = normalized(path), d = normalized(dir)
-        if d == "." { return !p.hasPrefix("/") }
-        return p == d || p.hasPrefix(d == "/" ? "/" : d + "/")
+        if d.isPath(".") { return !p.hasPathPrefix("/") }
+        return p.isPath(d) || p.hasPathPrefix(d.isPath("/") ? "/" : d + "/")
     }
 
+    /// "a//./b/" -> "a/b", ".//x" -> "x", "/./" -> "/", "" -> ".".
     static func normalized(_ path: String) -> String {
-        var p = trimmingTrailingSlashes(path)
-        while p.hasPrefix("./") { p.removeFirst(2) }
-        return p.isEmpty ? "." : p
+        let parts = path.unicodeScalars.split(separator: "/").map { String($0) }.filter { !$0.isPath(".") }
+        let joined = parts.joined(separator: "/")
+        if path.hasPathPrefix("/") { return "/" + joined }
+        return joined.isEmpty ? "." : joined
     }
 
     static func trimmingTrailingSlashes(_ path: String) -> String {
-        var p = path
-        while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
-        return p
+        var p = path.unicodeScalars
+        while p.last == "/", p.index(after: p.startIndex) != p.endIndex { p.removeLast() }
+        return String(p)
     }
+}
+
+// Paths are bytes to the kernel and to SFTP: they are cut and compared here as Unicode scalars,
+// never as Characters. A Character joins a slash or a colon with a combining mark after it
+// ("/\u{301}x" is two Characters, no "/"), and String's == and hasPrefix take canonically
+// equivalent spellings (NFC and NFD "é") as equal though they name different files.
+extension String {
+    fileprivate func isPath(_ other: String) -> Bool { unicodeScalars.elementsEqual(other.unicodeScalars) }
+    fileprivate func hasPathPrefix(_ prefix: String) -> Bool { unicodeScalars.starts(with: prefix.unicodeScalars) }
+    /// Split on "/" as bytes are, empty components dropped.
+    fileprivate var pathComponents: [String] { unicodeScalars.split(separator: "/").map { String($0) } }
 }

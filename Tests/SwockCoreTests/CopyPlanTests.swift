@@ -120,6 +120,43 @@ import Testing
         #expect(CopyRunner.copyError("p", "No space left on device") == .failed("p", reason: "no space left on device"))
     }
 
+    /// Found by Fuzz/copyplan: paths were cut as Characters, and a combining mark after a slash
+    /// (or a colon) joins it into one Character, so the slash went unseen.
+    @Test func pathsAreCutAsUnicodeScalars() throws {
+        // A link from the remote tree that climbs out was judged contained and recreated.
+        var tree = CopyPlan.CopiedTree()
+        tree.directories.insert("d0")
+        #expect(!CopyPlan.linkStaysInside("../../\u{34D}", at: ["d0", "l"], tree: tree))
+        // A listed name with a slash followed by a combining mark still has a slash.
+        #expect(throws: CopyError.self) { try CopyPlan.checkedEntries([("a/\u{34D}b", CopyFileInfo(.file))], in: "web1:/x") }
+        #expect(L.local("a/\u{34D}b").baseName == "\u{34D}b")
+        #expect(L.local("a/\u{34D}b").parent == .local("a"))
+        #expect(L.parse("web1:\u{301}x") == .remote(machine: "web1", path: "\u{301}x"))
+        #expect(L.local("web0./.").appending("\u{34D}f") == .local("web0././\u{34D}f"))
+        #expect(CopyPlan.isInside("web0././\u{34D}f", "web0./."))
+        #expect(throws: CopyError.intoItself(source: "web1:d", target: "web1:d/\u{34D}x")) {
+            try CopyPlan.make(sources: [(.parse("web1:d"), dir)], destination: .parse("web1:d/\u{34D}x"),
+                              destinationInfo: nil, parentInfo: dir, recursive: true)
+        }
+        // NFC and NFD spellings of a name are different files.
+        #expect(!CopyPlan.isInside("\u{E9}/x", "e\u{301}"))
+    }
+
+    /// Found by Fuzz/copyplan: dropping a leading "./" from ".//x" left the absolute "/x".
+    @Test func pathsAreComparedByTheirComponents() throws {
+        #expect(CopyPlan.normalized(".//x") == "x")
+        #expect(CopyPlan.normalized("a//./b/") == "a/b")
+        #expect(CopyPlan.normalized("/./") == "/")
+        #expect(CopyPlan.normalized("") == ".")
+        #expect(CopyPlan.isInside(".//x", ".//"))
+        #expect(!CopyPlan.isInside(".//d/x", "/d"))
+        #expect(CopyPlan.isInside("d/./x", "d/."))
+        #expect(throws: CopyError.intoItself(source: "web1:d", target: "web1:.//d/x")) {
+            try CopyPlan.make(sources: [(.parse("web1:d"), dir)], destination: .parse("web1:.//d/x"),
+                              destinationInfo: nil, parentInfo: dir, recursive: true)
+        }
+    }
+
     /// Links a copy makes must resolve inside the copied tree. Targets as plain text, at a
     /// depth (`path` has depth + 1 components), in a tree whose directories are all there.
     @Test(arguments: [
