@@ -22,6 +22,10 @@ public struct Provisioner: Sendable {
     public var logger: Logger
     public var connectTimeout: Duration = ProvisionTimeouts.connect
     public var engineWait: Duration = ProvisionTimeouts.engineAnswers
+    /// How `provision` reaches a machine's host; nil: `MachineSSH` (tests give scripted hosts).
+    package var connectRecord: (@Sendable (MachineConfig) async throws -> any RemoteHost)?
+    /// How `create` reaches a new host, pinning its key in the file given; nil: `MachineSSH`.
+    package var connectNew: (@Sendable (CreateRequest, _ knownHostsPath: String) async throws -> any RemoteHost)?
 
     public init(store: Store, progress: ProvisionProgress, logger: Logger = Logger(label: "swock.provision")) {
         self.store = store
@@ -60,14 +64,20 @@ public struct Provisioner: Sendable {
         try Store.makeDirectory(staging)
         defer { try? FileManager.default.removeItem(atPath: staging) }
         let auth = initialAuth(req)
-        let ssh: SSHSession
+        let ssh: any RemoteHost
         do {
             ssh = try await run.timed(.connect) {
-                let s = try await MachineSSH(store: store, connectTimeout: connectTimeout, logger: logger).connect(
-                    SSHTarget(host: req.address, port: req.sshPort, user: req.sshUser),
-                    knownHostsPath: staging + "/known_hosts", policy: req.hostKeyPolicy, auth: auth, proxyJump: req.proxyJump)
-                if let pw = req.sudoPassword { s.useSudoPassword(pw) }
-                return (s, "\(req.sshUser)@\(req.address):\(req.sshPort)\(Self.viaText(s)), host key \(s.hostKeyFingerprint)")
+                let s: any RemoteHost
+                if let connectNew {
+                    s = try await connectNew(req, staging + "/known_hosts")
+                } else {
+                    let session = try await MachineSSH(store: store, connectTimeout: connectTimeout, logger: logger).connect(
+                        SSHTarget(host: req.address, port: req.sshPort, user: req.sshUser),
+                        knownHostsPath: staging + "/known_hosts", policy: req.hostKeyPolicy, auth: auth, proxyJump: req.proxyJump)
+                    if let pw = req.sudoPassword { session.useSudoPassword(pw) }
+                    s = session
+                }
+                return (s, "\(req.sshUser)@\(req.address):\(req.sshPort)\(s.viaText), host key \(s.hostKeyFingerprint)")
             }
         } catch {
             throw ProvisionError(machine: req.name, step: .connect, reason: "\(error)", resumable: false)
@@ -82,7 +92,7 @@ public struct Provisioner: Sendable {
         }
     }
 
-    private func createOnHost(_ req: CreateRequest, ssh: SSHSession, run: StepRunner, staging: String) async throws -> MachineConfig {
+    private func createOnHost(_ req: CreateRequest, ssh: any RemoteHost, run: StepRunner, staging: String) async throws -> MachineConfig {
         let probe = try await detectOS(run, ssh, resumable: false)
         try await checkRoot(run, ssh, resumable: false)
         if req.engine.install == .none && probe.dockerdPath == nil {
@@ -108,12 +118,6 @@ public struct Provisioner: Sendable {
         let done = try await runSteps(run, config: config, ssh: ssh, probe: probe, password: req.sshPassword, requestedHostname: req.hostname)
         await ssh.close()
         return done
-    }
-
-    /// " via user@bastion:22 (SHA256:...), ..." for a session through jump hosts.
-    static func viaText(_ s: SSHSession) -> String {
-        let hops = s.jumpHostFingerprints
-        return hops.isEmpty ? "" : " via " + hops.map { "\($0.hop) (\($0.fingerprint))" }.joined(separator: ", ")
     }
 
     private func newRecord(_ req: CreateRequest) throws -> MachineConfig {
@@ -145,11 +149,16 @@ public struct Provisioner: Sendable {
         let run = StepRunner(store: store, progress: progress, machine: name)
         var config = try store.load(name)
         config = try store.update(name) { $0.provisioning.lastAttemptAt = Date(); $0.provisioning.phase = .creating }
-        let ssh: SSHSession
+        let ssh: any RemoteHost
         do {
             ssh = try await run.timed(.connect) {
-                let s = try await MachineSSH(store: store, connectTimeout: connectTimeout, logger: logger).connect(config)
-                return (s, "\(config.ssh.user)@\(config.address):\(config.ssh.port)\(Self.viaText(s)), host key \(s.hostKeyFingerprint)")
+                let s: any RemoteHost
+                if let connectRecord {
+                    s = try await connectRecord(config)
+                } else {
+                    s = try await MachineSSH(store: store, connectTimeout: connectTimeout, logger: logger).connect(config)
+                }
+                return (s, "\(config.ssh.user)@\(config.address):\(config.ssh.port)\(s.viaText), host key \(s.hostKeyFingerprint)")
             }
         } catch {
             try? run.recordFailure(.connect, error)
@@ -179,7 +188,7 @@ public struct Provisioner: Sendable {
     /// The steps after the record exists, in order; each finished one is recorded, a failure
     /// marks the record failed at its step (`provision` runs them again from the start, skipping
     /// install-ssh-key once done).
-    private func runSteps(_ run: StepRunner, config start: MachineConfig, ssh: SSHSession, probe initialProbe: HostProbe,
+    private func runSteps(_ run: StepRunner, config start: MachineConfig, ssh: any RemoteHost, probe initialProbe: HostProbe,
                           password: String?, requestedHostname: String?) async throws -> MachineConfig {
         let name = start.name
         var config = start

@@ -1,9 +1,10 @@
 import SSHKit
+import SwockRemote
 import SwockStore
 
 /// check-root: we are root, or sudo works (passwordless, or with the given password).
 extension Provisioner {
-    func checkRoot(_ run: StepRunner, _ ssh: SSHSession, resumable: Bool) async throws {
+    func checkRoot(_ run: StepRunner, _ ssh: any RemoteHost, resumable: Bool) async throws {
         let name = run.machine
         do {
             try await run.timed(.checkRoot) {

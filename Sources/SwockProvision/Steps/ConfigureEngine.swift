@@ -6,7 +6,7 @@ import SwockStore
 
 /// configure-engine: daemon.json adopted, our init-system configuration in place, one restart.
 extension Provisioner {
-    func configureEngine(config: MachineConfig, probe: HostProbe, ssh: SSHSession) async throws -> String {
+    func configureEngine(config: MachineConfig, probe: HostProbe, ssh: any RemoteHost) async throws -> String {
         guard let dockerd = probe.dockerdPath else {
             throw ProvisionError(machine: config.name, step: .configureEngine, reason: "dockerd is not on the host", resumable: true)
         }

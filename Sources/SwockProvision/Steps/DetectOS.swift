@@ -4,7 +4,7 @@ import SwockStore
 
 /// detect-os: what the host is (OS release, architecture, init system, dockerd), one probe script.
 extension Provisioner {
-    func detectOS(_ run: StepRunner, _ ssh: SSHSession, resumable: Bool) async throws -> HostProbe {
+    func detectOS(_ run: StepRunner, _ ssh: any RemoteHost, resumable: Bool) async throws -> HostProbe {
         let name = run.machine
         do {
             return try await run.timed(.detectOS) {

@@ -5,7 +5,7 @@ import SwockStore
 
 /// install-certs: the server certificate (reused when still good) on the host and in the store.
 extension Provisioner {
-    func installCertificates(config: MachineConfig, probe: HostProbe, ssh: SSHSession) async throws -> TLSSettings {
+    func installCertificates(config: MachineConfig, probe: HostProbe, ssh: any RemoteHost) async throws -> TLSSettings {
         try await ServerCertificates(store: store).install(
             for: config, hostname: probe.hostname, material: try store.clientMaterial(for: config), ssh: ssh, reuse: true)
     }

@@ -8,7 +8,7 @@ import SwockSupport
 /// the package manager, the install script, or a bundle), then the host probed again.
 extension Provisioner {
     /// Returns the host probed after the install, and the step's detail line.
-    func installEngine(name: String, config: MachineConfig, probe: HostProbe, ssh: SSHSession) async throws -> (HostProbe, String) {
+    func installEngine(name: String, config: MachineConfig, probe: HostProbe, ssh: any RemoteHost) async throws -> (HostProbe, String) {
         let plan = try await planInstall(name, probe, config.engine, resumable: true)
         let command: String, how: String
         switch plan {
@@ -65,7 +65,7 @@ extension Provisioner {
         }
     }
 
-    func runInstall(_ command: String, ssh: SSHSession) async throws {
+    func runInstall(_ command: String, ssh: any RemoteHost) async throws {
         let tail = OutputTail()
         let log = logger
         let r = try await ssh.execAsRoot(command, timeout: ProvisionTimeouts.engineInstall, collect: false,

@@ -1,11 +1,12 @@
 import Foundation
 import SSHKit
+import SwockRemote
 import SwockStore
 
 /// install-ssh-key: a host reached with a password gets a generated key (kept in the store) in
 /// the user's authorized_keys; later sessions use the key.
 extension Provisioner {
-    func installGeneratedKey(config: inout MachineConfig, ssh: SSHSession) async throws {
+    func installGeneratedKey(config: inout MachineConfig, ssh: any RemoteHost) async throws {
         let keyRel = Store.generatedKeyPath(config.name)
         let keyAbs = store.resolve(keyRel)
         let comment = "swock-machine \(config.name)"
