@@ -12,6 +12,14 @@ public struct ExecResult: Sendable, Equatable {
     public var stderr: Data
     public var duration: Duration
 
+    public init(exitStatus: Int32?, signal: String? = nil, stdout: Data = Data(), stderr: Data = Data(), duration: Duration = .zero) {
+        self.exitStatus = exitStatus
+        self.signal = signal
+        self.stdout = stdout
+        self.stderr = stderr
+        self.duration = duration
+    }
+
     public var succeeded: Bool { exitStatus == 0 && signal == nil }
 
     /// stdout when the command succeeded, else `commandFailed` carrying stderr (or stdout).

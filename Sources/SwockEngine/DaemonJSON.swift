@@ -1,5 +1,6 @@
 import Foundation
 import SSHKit
+import SwockRemote
 
 /// Adopting a host's existing /etc/docker/daemon.json:
 /// - keys that would clash with our flags (listeners, TLS material) are moved out — dockerd
@@ -41,7 +42,7 @@ package struct DaemonJSON {
         "if pgrep -f 'containerd-shi[m]' >/dev/null 2>&1; then pid=$(pidof dockerd) && kill -HUP $pid && sleep 0.3; fi; true"
 
     /// What adopting the host's daemon.json takes (read over `ssh`, planned by `plan`).
-    package static func adoption(ssh: SSHSession) async throws -> DaemonJSON {
+    package static func adoption(ssh: any RemoteHost) async throws -> DaemonJSON {
         let (existed, object) = try await read(ssh)
         return try plan(existed: existed, object: object)
     }
@@ -64,7 +65,7 @@ package struct DaemonJSON {
     /// Sets `live-restore` in daemon.json and tells the running daemon (SIGHUP: the option is
     /// reloadable, no restart). Swarm mode needs it off: dockerd refuses to init or join a
     /// swarm with live-restore on. The original file is kept as `adopt` keeps it.
-    package static func setLiveRestore(_ on: Bool, ssh: SSHSession) async throws {
+    package static func setLiveRestore(_ on: Bool, ssh: any RemoteHost) async throws {
         let (existed, original) = try await read(ssh)
         var object = original
         if (object["live-restore"] as? Bool) == on { return }
@@ -78,7 +79,7 @@ package struct DaemonJSON {
     }
 
     /// The host's daemon.json: whether it exists, and its object (empty when missing or empty).
-    private static func read(_ ssh: SSHSession) async throws -> (existed: Bool, object: [String: Any]) {
+    private static func read(_ ssh: any RemoteHost) async throws -> (existed: Bool, object: [String: Any]) {
         let r = try await ssh.execAsRoot("cat \(path) 2>/dev/null", timeout: .seconds(30))
         let text = r.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
         guard r.succeeded && !text.isEmpty else { return (r.succeeded, [:]) }

@@ -166,7 +166,7 @@ public struct EngineBundle: Sendable, Equatable {
     /// Uploads the packages (SFTP, into a private temporary folder of the login user), runs
     /// apt's dry run, then the install; the folder is removed either way. Returns apt's tail on
     /// a failed dry run as the error, with nothing installed.
-    public func install(ssh: SSHSession, initSystem: InitSystem = .systemd, log: @escaping @Sendable (String) -> Void) async throws {
+    public func install(ssh: any RemoteHost, initSystem: InitSystem = .systemd, log: @escaping @Sendable (String) -> Void) async throws {
         if staticBinaries != nil { return try await installStatic(ssh: ssh, initSystem: initSystem) }
         let q = ShellQuote.quote
         try await Self.withHostTempDir(ssh) { dir in
@@ -187,7 +187,7 @@ public struct EngineBundle: Sendable, Equatable {
 
     /// The tarball: iptables checked first (nothing changes without it), then the binaries go to
     /// /usr/local/bin and the init system gets a service for dockerd (`InitSystem.installStaticService`).
-    func installStatic(ssh: SSHSession, initSystem: InitSystem) async throws {
+    func installStatic(ssh: any RemoteHost, initSystem: InitSystem) async throws {
         let pre = try await ssh.execAsRoot("PATH=\"$PATH:/usr/sbin:/sbin\"; command -v iptables >/dev/null", timeout: .seconds(60))
         guard pre.succeeded else {
             throw Unusable(description: "bundle \(path): Docker's static binaries need iptables on the host, and it has none; install iptables there (or give a folder of .deb files with it), nothing was installed")
@@ -205,7 +205,7 @@ public struct EngineBundle: Sendable, Equatable {
     }
 
     /// A private temporary folder of the login user on the host, for `body`; removed either way.
-    static func withHostTempDir(_ ssh: SSHSession, _ body: (String) async throws -> Void) async throws {
+    static func withHostTempDir(_ ssh: any RemoteHost, _ body: (String) async throws -> Void) async throws {
         let dir = try await ssh.run("mktemp -d \"${TMPDIR:-/tmp}/swock-bundle.XXXXXXXX\"").trimmingCharacters(in: .whitespacesAndNewlines)
         guard dir.hasPrefix("/") else { throw Unusable(description: "cannot make a temporary folder on the host (mktemp said \(dir))") }
         do {

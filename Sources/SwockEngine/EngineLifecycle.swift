@@ -15,6 +15,8 @@ public struct EngineLifecycle: Sendable {
     public let store: Store
     public var logger: Logger
     public var engineWait: Duration = .seconds(60)
+    /// How the host is reached; nil: `MachineSSH` (tests give scripted hosts).
+    package var connectRecord: (@Sendable (MachineConfig) async throws -> any RemoteHost)?
 
     public init(store: Store, logger: Logger = Logger(label: "swock.lifecycle")) {
         self.store = store
@@ -24,7 +26,12 @@ public struct EngineLifecycle: Sendable {
     /// Runs `action` on the machine; returns a one-line summary.
     public func perform(_ action: Action, on name: String) async throws -> String {
         let config = try store.load(name)
-        let ssh = try await MachineSSH(store: store, logger: logger).connect(config)
+        let ssh: any RemoteHost
+        if let connectRecord {
+            ssh = try await connectRecord(config)
+        } else {
+            ssh = try await MachineSSH(store: store, logger: logger).connect(config)
+        }
         do {
             let summary = try await perform(action, config: config, ssh: ssh)
             await ssh.close()
@@ -35,7 +42,7 @@ public struct EngineLifecycle: Sendable {
         }
     }
 
-    private func perform(_ action: Action, config: MachineConfig, ssh: SSHSession) async throws -> String {
+    func perform(_ action: Action, config: MachineConfig, ssh: any RemoteHost) async throws -> String {
         let initSystem = config.initSystem
         let launch = DaemonLaunch(config)
         let readiness = EngineReadiness(store: store, within: engineWait)
@@ -79,7 +86,7 @@ public struct EngineLifecycle: Sendable {
 
     /// Throws `NotConfigured` when our configuration is missing on the host (before a restart
     /// that needs it: regenerate-certs, which installs certificates first).
-    static func requireConfiguration(_ config: MachineConfig, initSystem: InitSystem, ssh: SSHSession) async throws {
+    static func requireConfiguration(_ config: MachineConfig, initSystem: InitSystem, ssh: any RemoteHost) async throws {
         guard initSystem.ownConfigurationCheck != nil else { return }
         try await runRequiringConfiguration("true", config, initSystem: initSystem, ssh: ssh, timeout: .seconds(30))
     }
@@ -87,7 +94,7 @@ public struct EngineLifecycle: Sendable {
     /// Runs `command` as root, in the same round trip as `InitSystem.ownConfigurationCheck`
     /// before it: `NotConfigured` when our configuration is missing (then `command` does not run).
     static func execRequiringConfiguration(_ command: String, _ config: MachineConfig, initSystem: InitSystem,
-                                           ssh: SSHSession, timeout: Duration) async throws -> ExecResult {
+                                           ssh: any RemoteHost, timeout: Duration) async throws -> ExecResult {
         guard let check = initSystem.ownConfigurationCheck else { return try await ssh.execAsRoot(command, timeout: timeout) }
         let r = try await ssh.execAsRoot(check + "\n" + command, timeout: timeout)
         if r.exitStatus == 3 && r.stdoutText.textLines().first.map(String.init) == InitSystem.missingConfigurationMark {
@@ -99,7 +106,7 @@ public struct EngineLifecycle: Sendable {
     /// `execRequiringConfiguration`, throwing when `command` fails.
     @discardableResult
     static func runRequiringConfiguration(_ command: String, _ config: MachineConfig, initSystem: InitSystem,
-                                          ssh: SSHSession, timeout: Duration) async throws -> String {
+                                          ssh: any RemoteHost, timeout: Duration) async throws -> String {
         try await execRequiringConfiguration(command, config, initSystem: initSystem, ssh: ssh, timeout: timeout)
             .stdoutOrThrow(host: config.address, command: command)
     }

@@ -19,11 +19,11 @@ public struct EngineReadiness: Sendable {
 
     /// Waits until the daemon answers `/version` over mutual TLS. With `ssh`, a timeout fetches
     /// the daemon's log through it for the error.
-    public func waitForTLS(_ config: MachineConfig, ssh: SSHSession?) async throws -> EngineVersion {
+    public func waitForTLS(_ config: MachineConfig, ssh: (any RemoteHost)?) async throws -> EngineVersion {
         let clock = ContinuousClock()
         let deadline = clock.now + within
         var lastError: Error?
-        let answered: EngineVersion? = try await EngineRoute.withEndpoint(config, store: store, through: ssh) { endpoint in
+        let answered: EngineVersion? = try await EngineRoute.withEndpoint(config, store: store, through: ssh?.forwardingSession) { endpoint in
             let client = EngineClient(endpoint: endpoint, timeout: .seconds(3))
             while clock.now < deadline {
                 do {
@@ -43,7 +43,7 @@ public struct EngineReadiness: Sendable {
 
     /// Waits until dockerd answers on the host's /var/run/docker.sock (after rm took our
     /// configuration off).
-    public func waitForUnixSocket(_ config: MachineConfig, ssh: SSHSession) async throws {
+    public func waitForUnixSocket(_ config: MachineConfig, ssh: any RemoteHost) async throws {
         let seconds = max(1, Int(within.timeInterval))
         let r = try await ssh.execAsRoot(InitSystem.unixSocketAnswers(within: seconds), timeout: within + .seconds(15))
         guard r.succeeded else {
@@ -61,7 +61,7 @@ public struct EngineReadiness: Sendable {
     }
 
     /// dockerd's own last words, one line ("(empty)" when there are none or they cannot be read).
-    package static func daemonLog(ssh: SSHSession, initSystem: InitSystem) async -> String {
+    package static func daemonLog(ssh: any RemoteHost, initSystem: InitSystem) async -> String {
         guard let r = try? await ssh.execAsRoot(initSystem.daemonLogCommand, timeout: .seconds(20)) else { return "(unavailable)" }
         let lines = r.stdoutText.textLines().map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         return lines.isEmpty ? "(empty)" : lines.joined(separator: " | ")

@@ -1,5 +1,6 @@
 import Foundation
 import SSHKit
+import SwockRemote
 import SwockPKI
 import SwockStore
 
@@ -25,7 +26,7 @@ public struct ServerCertificates: Sendable {
     /// Issues (or, with `reuse`, keeps a stored one that is signed by the current CA, covers
     /// every name and is good for 30 more days) and installs it on the host and in the store.
     /// Returns the machine's TLS settings describing what is now in place.
-    public func install(for config: MachineConfig, hostname: String?, material: Store.ClientMaterial, ssh: SSHSession,
+    public func install(for config: MachineConfig, hostname: String?, material: Store.ClientMaterial, ssh: any RemoteHost,
                         reuse: Bool) async throws -> TLSSettings {
         let keyType = (try? KeyType(cliName: config.tls.keyType)) ?? KeyType(rawValue: config.tls.keyType) ?? .ecdsaP256
         let sans = Self.subjectAltNames(config, hostname: hostname)

@@ -41,7 +41,7 @@ public struct FleetProvisioning: Sendable {
             _ = try await provisioner.create(r, keepRecordOnEarlyFailure: true)
             return done("ready")
         } catch let e as ProvisionError {
-            return done(nil, error: "\(e.step): \(e.reason)")
+            return done(nil, error: "\(e.step.rawValue): \(e.reason)")
         } catch {
             return done(nil, error: "\(error)")
         }

@@ -1,3 +1,4 @@
+import Foundation
 import SSHKit
 import SwockPKI
 import SwockStore
@@ -27,5 +28,30 @@ public struct CreateRequest: Sendable {
     public init(name: String, address: String) {
         self.name = name
         self.address = address
+    }
+}
+
+extension CreateRequest {
+    /// The request's own values, checked before any host is contacted ("check flags").
+    func validate() throws {
+        func bad(_ why: String) -> ProvisionError { ProvisionError(machine: name, step: .checkFlags, reason: why, resumable: false) }
+        guard !address.isEmpty else { throw bad("--generic-ip-address is required") }
+        guard address.range(of: "^[A-Za-z0-9.:_-]+$", options: .regularExpression) != nil else {
+            throw bad("--generic-ip-address \"\(address)\" is not an IP address or host name")
+        }
+        guard (1...65535).contains(sshPort) else { throw bad("--generic-ssh-port \(sshPort) is out of range 1-65535") }
+        guard (1...65535).contains(engine.port) else { throw bad("--generic-engine-port \(engine.port) is out of range 1-65535") }
+        if let k = sshKeyPath {
+            let path = (k as NSString).expandingTildeInPath
+            guard FileManager.default.isReadableFile(atPath: path) else {
+                throw bad("--generic-ssh-key \(k): \(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")")
+            }
+        }
+        for san in extraSANs {
+            do { _ = try SubjectAltName.classify(san) } catch { throw bad("--tls-san \"\(san)\": \(error)") }
+        }
+        for (k, _) in labels where k.isEmpty || k.contains("=") {
+            throw bad("--label \"\(k)\": expected key=value")
+        }
     }
 }

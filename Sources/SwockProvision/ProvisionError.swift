@@ -1,14 +1,16 @@
+import SwockStore
+
 /// A provisioning step that failed, with what to do next.
 public struct ProvisionError: Error, CustomStringConvertible, Equatable {
     public var machine: String
-    public var step: String
+    public var step: ProvisionStep
     public var reason: String
     /// False for failures before the record was written (the store is as it was).
     public var resumable: Bool
     /// "create" or "provision": what the user ran.
     public var operation: String
 
-    public init(machine: String, step: String, reason: String, resumable: Bool, operation: String = "create") {
+    public init(machine: String, step: ProvisionStep, reason: String, resumable: Bool, operation: String = "create") {
         self.machine = machine
         self.step = step
         self.reason = reason
@@ -24,6 +26,6 @@ public struct ProvisionError: Error, CustomStringConvertible, Equatable {
 
 /// Where provisioning reports each finished step.
 public protocol ProvisionProgress: Sendable {
-    func stepFinished(machine: String, step: String, detail: String, seconds: Double)
-    func stepStarted(machine: String, step: String)
+    func stepFinished(machine: String, step: ProvisionStep, detail: String, seconds: Double)
+    func stepStarted(machine: String, step: ProvisionStep)
 }

@@ -13,12 +13,19 @@ import SwockSupport
 ///
 /// Pre-create checks (connect, detect-os, check-root) run before anything is written: a host we
 /// cannot use leaves the store exactly as it was.
+///
+/// The steps themselves are in Steps/ (one file each), run in order by `runSteps`; their
+/// deadlines are `ProvisionTimeouts`.
 public struct Provisioner: Sendable {
     public let store: Store
     public let progress: ProvisionProgress
     public var logger: Logger
-    public var connectTimeout: Duration = .seconds(10)
-    public var engineWait: Duration = .seconds(90)
+    public var connectTimeout: Duration = ProvisionTimeouts.connect
+    public var engineWait: Duration = ProvisionTimeouts.engineAnswers
+    /// How `provision` reaches a machine's host; nil: `MachineSSH` (tests give scripted hosts).
+    package var connectRecord: (@Sendable (MachineConfig) async throws -> any RemoteHost)?
+    /// How `create` reaches a new host, pinning its key in the file given; nil: `MachineSSH`.
+    package var connectNew: (@Sendable (CreateRequest, _ knownHostsPath: String) async throws -> any RemoteHost)?
 
     public init(store: Store, progress: ProvisionProgress, logger: Logger = Logger(label: "swock.provision")) {
         self.store = store
@@ -34,10 +41,10 @@ public struct Provisioner: Sendable {
     public func create(_ req: CreateRequest, keepRecordOnEarlyFailure: Bool = false) async throws -> MachineConfig {
         do {
             return try await createChecked(req)
-        } catch let e as ProvisionError where keepRecordOnEarlyFailure && !e.resumable && e.step != "check flags" {
+        } catch let e as ProvisionError where keepRecordOnEarlyFailure && !e.resumable && e.step != .checkFlags {
             var config = try newRecord(req)
             config.provisioning.phase = .failed
-            config.provisioning.lastError = "\(e.step): \(e.reason)"
+            config.provisioning.lastError = "\(e.step.rawValue): \(e.reason)"
             config.provisioning.lastAttemptAt = Date()
             try store.reserve(config, files: [PathText.lastComponent(config.ssh.knownHostsPath): Data()])
             throw ProvisionError(machine: e.machine, step: e.step, reason: e.reason, resumable: true)
@@ -47,43 +54,49 @@ public struct Provisioner: Sendable {
     private func createChecked(_ req: CreateRequest) async throws -> MachineConfig {
         try MachineName.validate(req.name)
         if store.exists(req.name) { throw StoreError.alreadyExists(req.name) }
-        try validate(req)
-        let log = StepLog(machine: req.name)
+        try req.validate()
+        let run = StepRunner(store: store, progress: progress, machine: req.name)
 
         // Pre-create checks, with the host key pinned into a staging file first.
         // It lives outside the store, so a refused create leaves the store exactly as it was.
-        Self.sweepStagingOfGoneCreates()
-        let staging = NSTemporaryDirectory() + "\(Self.stagingPrefix)\(req.name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        CreateStaging.sweepGoneCreates()
+        let staging = CreateStaging.path(for: req.name)
         try Store.makeDirectory(staging)
         defer { try? FileManager.default.removeItem(atPath: staging) }
         let auth = initialAuth(req)
-        let ssh: SSHSession
+        let ssh: any RemoteHost
         do {
-            ssh = try await timed(log, "connect") {
-                let s = try await MachineSSH(store: store, connectTimeout: connectTimeout, logger: logger).connect(
-                    SSHTarget(host: req.address, port: req.sshPort, user: req.sshUser),
-                    knownHostsPath: staging + "/known_hosts", policy: req.hostKeyPolicy, auth: auth, proxyJump: req.proxyJump)
-                if let pw = req.sudoPassword { s.useSudoPassword(pw) }
-                return (s, "\(req.sshUser)@\(req.address):\(req.sshPort)\(Self.viaText(s)), host key \(s.hostKeyFingerprint)")
+            ssh = try await run.timed(.connect) {
+                let s: any RemoteHost
+                if let connectNew {
+                    s = try await connectNew(req, staging + "/known_hosts")
+                } else {
+                    let session = try await MachineSSH(store: store, connectTimeout: connectTimeout, logger: logger).connect(
+                        SSHTarget(host: req.address, port: req.sshPort, user: req.sshUser),
+                        knownHostsPath: staging + "/known_hosts", policy: req.hostKeyPolicy, auth: auth, proxyJump: req.proxyJump)
+                    if let pw = req.sudoPassword { session.useSudoPassword(pw) }
+                    s = session
+                }
+                return (s, "\(req.sshUser)@\(req.address):\(req.sshPort)\(s.viaText), host key \(s.hostKeyFingerprint)")
             }
         } catch {
-            throw ProvisionError(machine: req.name, step: "connect", reason: "\(error)", resumable: false)
+            throw ProvisionError(machine: req.name, step: .connect, reason: "\(error)", resumable: false)
         }
         // Sessions are closed before we return: a disconnect still running on the session
         // thread while the process exits races libssh's own teardown.
         do {
-            return try await createOnHost(req, ssh: ssh, log: log, staging: staging)
+            return try await createOnHost(req, ssh: ssh, run: run, staging: staging)
         } catch {
             await ssh.close()
             throw error
         }
     }
 
-    private func createOnHost(_ req: CreateRequest, ssh: SSHSession, log: StepLog, staging: String) async throws -> MachineConfig {
-        let probe = try await detectOS(log, ssh, resumable: false)
-        try await checkRoot(log, ssh, resumable: false)
+    private func createOnHost(_ req: CreateRequest, ssh: any RemoteHost, run: StepRunner, staging: String) async throws -> MachineConfig {
+        let probe = try await detectOS(run, ssh, resumable: false)
+        try await checkRoot(run, ssh, resumable: false)
         if req.engine.install == .none && probe.dockerdPath == nil {
-            throw ProvisionError(machine: req.name, step: "detect-os", reason: "dockerd is not installed and --engine-install is none; install Docker Engine on the host first or use --engine-install auto", resumable: false)
+            throw ProvisionError(machine: req.name, step: .detectOS, reason: "dockerd is not installed and --engine-install is none; install Docker Engine on the host first or use --engine-install auto", resumable: false)
         }
         // A host the engine cannot be installed on (a bundle that does not fit, no known package
         // manager) is refused here, before anything is written.
@@ -95,40 +108,16 @@ public struct Provisioner: Sendable {
         var config = try newRecord(req)
         config.host = facts(probe)
         config.engine.dockerdPath = probe.dockerdPath
-        config.provisioning.stepsDone = log.records
+        config.provisioning.stepsDone = run.log.records
         config.provisioning.lastAttemptAt = Date()
         // The record comes with the files it names (the pinned host key, the sudo password), so
         // it never refers to a file that is not there, whenever this process is killed.
         var files = [PathText.lastComponent(config.ssh.knownHostsPath): FileManager.default.contents(atPath: staging + "/known_hosts") ?? Data()]
         if let pw = req.sudoPassword { files[PathText.lastComponent(Store.sudoPasswordPath(config.name))] = Data(pw.utf8) }
         try store.reserve(config, files: files)
-        let done = try await runSteps(log, config: config, ssh: ssh, probe: probe, password: req.sshPassword, requestedHostname: req.hostname)
+        let done = try await runSteps(run, config: config, ssh: ssh, probe: probe, password: req.sshPassword, requestedHostname: req.hostname)
         await ssh.close()
         return done
-    }
-
-    static let stagingPrefix = "swock-create-"
-
-    /// A create killed before it claimed its name leaves its staging directory (the pinned host
-    /// key, no secret) in the temporary folder: the next create takes those whose process is gone.
-    static func sweepStagingOfGoneCreates(minimumAge: TimeInterval = 5) {
-        let tmp = NSTemporaryDirectory()
-        let fm = FileManager.default
-        for entry in (try? fm.contentsOfDirectory(atPath: tmp)) ?? [] where entry.hasPrefix(stagingPrefix) {
-            // swock-create-NAME-PID-RANDOM (NAME may hold dashes)
-            let parts = entry.split(separator: "-")
-            guard parts.count >= 5, UInt32(parts[parts.count - 1]) != nil, let pid = pid_t(parts[parts.count - 2]),
-                  Leftover.processIsGone(pid) else { continue }
-            var st = stat()
-            guard lstat(tmp + entry, &st) == 0, Date().timeIntervalSince1970 - Double(st.st_mtim.tv_sec) >= minimumAge else { continue }
-            try? fm.removeItem(atPath: tmp + entry)
-        }
-    }
-
-    /// " via user@bastion:22 (SHA256:...), ..." for a session through jump hosts.
-    static func viaText(_ s: SSHSession) -> String {
-        let hops = s.jumpHostFingerprints
-        return hops.isEmpty ? "" : " via " + hops.map { "\($0.hop) (\($0.fingerprint))" }.joined(separator: ", ")
     }
 
     private func newRecord(_ req: CreateRequest) throws -> MachineConfig {
@@ -157,30 +146,35 @@ public struct Provisioner: Sendable {
     }
 
     private func reprovision(_ name: String, password: String?, hostname: String?) async throws -> MachineConfig {
-        let log = StepLog(machine: name)
+        let run = StepRunner(store: store, progress: progress, machine: name)
         var config = try store.load(name)
         config = try store.update(name) { $0.provisioning.lastAttemptAt = Date(); $0.provisioning.phase = .creating }
-        let ssh: SSHSession
+        let ssh: any RemoteHost
         do {
-            ssh = try await timed(log, "connect") {
-                let s = try await MachineSSH(store: store, connectTimeout: connectTimeout, logger: logger).connect(config)
-                return (s, "\(config.ssh.user)@\(config.address):\(config.ssh.port)\(Self.viaText(s)), host key \(s.hostKeyFingerprint)")
+            ssh = try await run.timed(.connect) {
+                let s: any RemoteHost
+                if let connectRecord {
+                    s = try await connectRecord(config)
+                } else {
+                    s = try await MachineSSH(store: store, connectTimeout: connectTimeout, logger: logger).connect(config)
+                }
+                return (s, "\(config.ssh.user)@\(config.address):\(config.ssh.port)\(s.viaText), host key \(s.hostKeyFingerprint)")
             }
         } catch {
-            try? recordFailure(name, step: "connect", error)
-            throw ProvisionError(machine: name, step: "connect", reason: "\(error)", resumable: true)
+            try? run.recordFailure(.connect, error)
+            throw ProvisionError(machine: name, step: .connect, reason: "\(error)", resumable: true)
         }
         do {
             let probe: HostProbe
             do {
-                probe = try await detectOS(log, ssh, resumable: true)
-                try await checkRoot(log, ssh, resumable: true)
+                probe = try await detectOS(run, ssh, resumable: true)
+                try await checkRoot(run, ssh, resumable: true)
             } catch {
-                try? recordFailure(name, step: (error as? ProvisionError)?.step ?? "detect-os", error)
+                try? run.recordFailure((error as? ProvisionError)?.step ?? .detectOS, error)
                 throw error
             }
             config = try store.update(name) { $0.host = facts(probe) }
-            let done = try await runSteps(log, config: config, ssh: ssh, probe: probe, password: password, requestedHostname: hostname)
+            let done = try await runSteps(run, config: config, ssh: ssh, probe: probe, password: password, requestedHostname: hostname)
             await ssh.close()
             return done
         } catch {
@@ -191,90 +185,61 @@ public struct Provisioner: Sendable {
 
     // MARK: - Steps after the record exists
 
-    private func runSteps(_ log: StepLog, config start: MachineConfig, ssh: SSHSession, probe initialProbe: HostProbe,
+    /// The steps after the record exists, in order; each finished one is recorded, a failure
+    /// marks the record failed at its step (`provision` runs them again from the start, skipping
+    /// install-ssh-key once done).
+    private func runSteps(_ run: StepRunner, config start: MachineConfig, ssh: any RemoteHost, probe initialProbe: HostProbe,
                           password: String?, requestedHostname: String?) async throws -> MachineConfig {
         let name = start.name
         var config = start
         var probe = initialProbe
-        var step = ""
+        var step = ProvisionStep.installSSHKey
         do {
-            if config.ssh.authMode == .generatedKey, !(config.provisioning.isDone("install-ssh-key")) || config.ssh.keyPath == nil {
-                step = "install-ssh-key"
-                try await timed(log, step) { (try await installGeneratedKey(config: &config, ssh: ssh), "") }
-                try record(log, step) { $0.ssh = config.ssh }
+            if config.ssh.authMode == .generatedKey, !(config.provisioning.isDone(.installSSHKey)) || config.ssh.keyPath == nil {
+                step = .installSSHKey
+                try await run.timed(step) { (try await installGeneratedKey(config: &config, ssh: ssh), "") }
+                try run.record(step) { $0.ssh = config.ssh }
             }
             if let hn = requestedHostname {
-                step = "set-hostname"
-                try await timed(log, step) {
+                step = .setHostname
+                try await run.timed(step) {
                     try await setHostname(hn, ssh: ssh)
                     return ((), hn)
                 }
                 probe.hostname = hn
-                try record(log, step) { $0.host?.hostname = hn }
+                try run.record(step) { $0.host?.hostname = hn }
             }
-            step = "install-engine"
-            let installDetail = try await timed(log, step) { () -> (HostProbe, String) in
-                let plan = try await planInstall(name, probe, config.engine, resumable: true)
-                let command: String, how: String
-                switch plan {
-                case .alreadyInstalled:
-                    // A package install that was cut off (a killed create) leaves dockerd on disk
-                    // but its packages unconfigured: finish that first.
-                    var repaired = ""
-                    if probe.release.flatMap(OSFamily.detect) == .debian {
-                        let r = try await ssh.execAsRoot(EngineInstallPlan.debianRepair, timeout: .seconds(1800))
-                        if r.stdoutText.contains("repaired") { repaired = " (finished an interrupted package install)" }
-                    }
-                    return (probe, "dockerd already present at \(probe.dockerdPath ?? "?")\(repaired)")
-                case .packageManager(let family, let cmd):
-                    (command, how) = (cmd, "with the \(family.rawValue) family's package manager")
-                case .script(let url, let cmd):
-                    (command, how) = (cmd, "with the install script \(url)")
-                case .bundle(let bundle):
-                    let debugLog = logger
-                    do {
-                        try await bundle.install(ssh: ssh, initSystem: InitSystem(probed: probe.initSystem)) { debugLog.debug("install: \($0)") }
-                    } catch let e as EngineBundle.Unusable {
-                        throw ProvisionError(machine: name, step: "install-engine", reason: e.description, resumable: true)
-                    }
-                    (command, how) = ("", "from \(bundle.summary)")
-                }
-                if !command.isEmpty { try await runInstall(command, ssh: ssh) }
-                let again = HostProbe.parse(try await ssh.exec(HostProbe.script, timeout: .seconds(60)).stdoutText)
-                guard let path = again.dockerdPath else {
-                    throw ProvisionError(machine: name, step: "install-engine", reason: "the install finished but dockerd is not on the host", resumable: true)
-                }
-                return (again, "installed \(how), dockerd at \(path)")
-            }
-            probe = installDetail
+            step = .installEngine
+            probe = try await run.timed(step) { try await installEngine(name: name, config: config, probe: probe, ssh: ssh) }
             config.engine.dockerdPath = probe.dockerdPath
-            try record(log, step) { $0.engine.dockerdPath = probe.dockerdPath; $0.host = facts(probe) }
+            try run.record(step) { $0.engine.dockerdPath = probe.dockerdPath; $0.host = facts(probe) }
 
-            step = "install-certs"
-            let tls = try await timed(log, step) { () -> (TLSSettings, String) in
+            step = .installCerts
+            let tls = try await run.timed(step) { () -> (TLSSettings, String) in
                 let t = try await installCertificates(config: config, probe: probe, ssh: ssh)
                 return (t, "server certificate for \(t.serverSANs.joined(separator: ", "))")
             }
             config.tls = tls
-            try record(log, step) { $0.tls = tls }
+            try run.record(step) { $0.tls = tls }
 
-            step = "configure-engine"
-            try await timed(log, step) { ((), try await configureEngine(config: config, probe: probe, ssh: ssh)) }
-            try record(log, step) { _ in }
+            step = .configureEngine
+            try await run.timed(step) { ((), try await configureEngine(config: config, probe: probe, ssh: ssh)) }
+            try run.record(step) { _ in }
 
-            step = "wait-engine"
-            let version = try await timed(log, step) { () -> (EngineVersion, String) in
+            step = .waitEngine
+            let version = try await run.timed(step) { () -> (EngineVersion, String) in
                 let v = try await waitForEngine(config: config, probe: probe, ssh: ssh)
                 return (v, "Docker \(v.version) (API \(v.apiVersion)) answers at \(config.engineURL) over mutual TLS")
             }
+            let seconds = run.log.seconds(of: .waitEngine)
             return try store.update(name) {
                 $0.engine.version = version.version
-                $0.provisioning.stepsDone.append(StepRecord(step: "wait-engine", seconds: log.seconds(of: "wait-engine"), finishedAt: Date()))
+                $0.provisioning.stepsDone.append(StepRecord(step: .waitEngine, seconds: seconds, finishedAt: Date()))
                 $0.provisioning.phase = .ready
                 $0.provisioning.lastError = nil
             }
         } catch {
-            try? recordFailure(name, step: step, error)
+            try? run.recordFailure(step, error)
             if var p = error as? ProvisionError {
                 if p.machine.isEmpty { p.machine = name }
                 throw p
@@ -283,262 +248,16 @@ public struct Provisioner: Sendable {
         }
     }
 
-    // MARK: - Individual steps
-
-    private func detectOS(_ log: StepLog, _ ssh: SSHSession, resumable: Bool) async throws -> HostProbe {
-        let name = log.machine
-        do {
-            return try await timed(log, "detect-os") {
-                let r = try await ssh.exec(HostProbe.script, timeout: .seconds(60))
-                let p = HostProbe.parse(r.stdoutText)
-                let os = p.release.map { $0.prettyName ?? $0.id } ?? "unknown OS"
-                return (p, "\(os), \(p.architecture ?? "?"), init \(p.initSystem), \(p.dockerdPath.map { "dockerd at \($0)" } ?? "no dockerd")")
-            }
-        } catch let e as ProvisionError {
-            throw e
-        } catch {
-            throw ProvisionError(machine: name, step: "detect-os", reason: "\(error)", resumable: resumable)
-        }
-    }
-
-    private func checkRoot(_ log: StepLog, _ ssh: SSHSession, resumable: Bool) async throws {
-        let name = log.machine
-        do {
-            try await timed(log, "check-root") {
-                let access = try await ssh.rootAccess()
-                switch access {
-                case .loggedInAsRoot: return ((), "logged in as root")
-                case .sudo: return ((), "passwordless sudo works for \(ssh.target.user)")
-                case .sudoWithPassword: return ((), "sudo with the given password works for \(ssh.target.user)")
-                }
-            }
-        } catch {
-            throw ProvisionError(machine: name, step: "check-root", reason: "\(error)", resumable: resumable)
-        }
-    }
-
-    private func planInstall(_ name: String, _ probe: HostProbe, _ engine: EngineSettings, resumable: Bool) async throws -> EngineInstallPlan {
-        let family = probe.release.flatMap(OSFamily.detect)
-        var bundle: EngineBundle?
-        if let path = engine.installBundle, probe.dockerdPath == nil {
-            do {
-                let b = try await EngineBundle.inspect(path)
-                try b.check(family: family, machine: probe.architecture, initSystem: InitSystem(probed: probe.initSystem))
-                bundle = b
-            } catch let e as EngineBundle.Unusable {
-                throw ProvisionError(machine: name, step: resumable ? "install-engine" : "check-bundle", reason: e.description, resumable: resumable)
-            }
-        }
-        do {
-            return try EngineInstallPlan.plan(release: probe.release, family: family,
-                                              dockerdPresent: probe.dockerdPath != nil, method: engine.install,
-                                              installURL: engine.installURL, hasDnf: probe.hasDnf, bundle: bundle)
-        } catch let e as EngineInstallPlan.NotInstallable {
-            throw ProvisionError(machine: name, step: resumable ? "install-engine" : "detect-os", reason: e.description, resumable: resumable)
-        }
-    }
-
-    private func runInstall(_ command: String, ssh: SSHSession) async throws {
-        let tail = OutputTail()
-        let log = logger
-        let r = try await ssh.execAsRoot(command, timeout: .seconds(1800), collect: false,
-                                         onStdout: { d in tail.append(d); log.debug("install: \(String(decoding: d, as: UTF8.self))") },
-                                         onStderr: { d in tail.append(d); log.debug("install: \(String(decoding: d, as: UTF8.self))") })
-        guard r.succeeded else {
-            let how = r.signal.map { "was killed by SIG\($0)" } ?? "exited with status \(r.exitStatus ?? -1)"
-            throw ProvisionError(machine: "", step: "install-engine", reason: "the engine install \(how): \(tail.lastLines(4))", resumable: true)
-        }
-    }
-
-    private func setHostname(_ hostname: String, ssh: SSHSession) async throws {
-        guard hostname.range(of: "^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$", options: .regularExpression) != nil else {
-            throw ProvisionError(machine: "", step: "set-hostname", reason: "\"\(hostname)\" is not a valid host name", resumable: true)
-        }
-        let q = ShellQuote.quote(hostname)
-        try await ssh.runAsRoot("""
-            (hostnamectl set-hostname \(q) 2>/dev/null || hostname \(q)) && echo \(q) > /etc/hostname && \
-            (grep -q "127.0.1.1" /etc/hosts && sed -i "s/^127.0.1.1.*/127.0.1.1 \(hostname)/" /etc/hosts || echo "127.0.1.1 \(hostname)" >> /etc/hosts)
-            """)
-    }
-
-    private func installGeneratedKey(config: inout MachineConfig, ssh: SSHSession) async throws {
-        let keyRel = Store.generatedKeyPath(config.name)
-        let keyAbs = store.resolve(keyRel)
-        let comment = "swock-machine \(config.name)"
-        let publicLine: String
-        if FileManager.default.fileExists(atPath: keyAbs) {
-            publicLine = try SSHKeyGenerator.publicKeyLine(privateKeyPath: keyAbs, comment: comment)
-        } else {
-            let key = try SSHKeyGenerator.generateEd25519(comment: comment)
-            try AtomicFile.write(key.privateKey, to: keyAbs, mode: 0o600)
-            publicLine = key.publicLine
-        }
-        // The public key goes over stdin; append only when it is not there yet.
-        try await ssh.run("""
-            umask 077; mkdir -p ~/.ssh && k="$(cat)" && touch ~/.ssh/authorized_keys && \
-            (grep -qxF "$k" ~/.ssh/authorized_keys || printf '%s\\n' "$k" >> ~/.ssh/authorized_keys)
-            """, stdin: .data(Data(publicLine.utf8)), timeout: .seconds(30))
-        config.ssh.keyPath = keyRel
-        config.ssh.authMode = .generatedKey
-    }
-
-    private func installCertificates(config: MachineConfig, probe: HostProbe, ssh: SSHSession) async throws -> TLSSettings {
-        try await ServerCertificates(store: store).install(
-            for: config, hostname: probe.hostname, material: try store.clientMaterial(for: config), ssh: ssh, reuse: true)
-    }
-
-    private func configureEngine(config: MachineConfig, probe: HostProbe, ssh: SSHSession) async throws -> String {
-        guard let dockerd = probe.dockerdPath else {
-            throw ProvisionError(machine: config.name, step: "configure-engine", reason: "dockerd is not on the host", resumable: true)
-        }
-        // live-restore goes into daemon.json (DaemonJSON), so the running daemon has it too.
-        let daemonJSON = try await DaemonJSON.adoption(ssh: ssh)
-        let initSystem = InitSystem(probed: probe.initSystem)
-        let launch = DaemonLaunch(config, dockerdPath: dockerd,
-                                  containerdSocket: probe.stockContainerdFlag.map { String($0.dropFirst("--containerd=".count)) })
-        let script = InitSystem.ServiceScript(probed: probe.dockerServiceScript)
-        // One round trip: the originals kept, daemon.json and our init file in place, the running
-        // daemon told about live-restore when it has containers, then one restart.
-        var files: [RootFile] = [], keep: [String] = []
-        if let f = daemonJSON.file { files.append(f) }
-        if let k = daemonJSON.keepCommand { keep.append(k) }
-        if let path = initSystem.configPath(serviceScript: script), let file = initSystem.configFile(launch) {
-            if let k = initSystem.keepOriginalCommand(at: path) { keep.append(k) }
-            files.append(RootFile(path, Data(file.utf8), mode: 0o644))
-        }
-        var apply = initSystem.applyConfiguration(launch)
-        if daemonJSON.switchesOnLiveRestore { apply = DaemonJSON.reloadIfContainersRun + "; " + apply }
-        let applied: ExecResult
-        if files.isEmpty {
-            applied = try await ssh.execAsRoot(apply, timeout: .seconds(180))
-        } else {
-            applied = try await ssh.installAsRoot(files, before: keep.isEmpty ? nil : keep.joined(separator: "\n"), then: apply,
-                                                  timeout: .seconds(180))!
-        }
-        guard applied.succeeded else {
-            throw ProvisionError(machine: config.name, step: "configure-engine",
-                                 reason: "dockerd did not start with the new configuration; daemon log: \(await EngineReadiness.daemonLog(ssh: ssh, initSystem: initSystem))",
-                                 resumable: true)
-        }
-        return initSystem.configDescription(serviceScript: script) + daemonJSON.note
-    }
-
-    private func waitForEngine(config: MachineConfig, probe: HostProbe, ssh: SSHSession) async throws -> EngineVersion {
-        var config = config
-        config.host?.initSystem = probe.initSystem
-        return try await EngineReadiness(store: store, within: engineWait).waitForTLS(config, ssh: ssh)
-    }
-
     // MARK: - Bookkeeping
-
-    private func validate(_ req: CreateRequest) throws {
-        func bad(_ why: String) -> ProvisionError { ProvisionError(machine: req.name, step: "check flags", reason: why, resumable: false) }
-        guard !req.address.isEmpty else { throw bad("--generic-ip-address is required") }
-        guard req.address.range(of: "^[A-Za-z0-9.:_-]+$", options: .regularExpression) != nil else {
-            throw bad("--generic-ip-address \"\(req.address)\" is not an IP address or host name")
-        }
-        guard (1...65535).contains(req.sshPort) else { throw bad("--generic-ssh-port \(req.sshPort) is out of range 1-65535") }
-        guard (1...65535).contains(req.engine.port) else { throw bad("--generic-engine-port \(req.engine.port) is out of range 1-65535") }
-        if let k = req.sshKeyPath {
-            let path = (k as NSString).expandingTildeInPath
-            guard FileManager.default.isReadableFile(atPath: path) else {
-                throw bad("--generic-ssh-key \(k): \(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")")
-            }
-        }
-        for san in req.extraSANs {
-            do { _ = try SubjectAltName.classify(san) } catch { throw bad("--tls-san \"\(san)\": \(error)") }
-        }
-        for (k, _) in req.labels where k.isEmpty || k.contains("=") {
-            throw bad("--label \"\(k)\": expected key=value")
-        }
-    }
 
     private func initialAuth(_ req: CreateRequest) -> [SSHAuthMethod] {
         MachineSSH.authMethods(keyPath: req.sshKeyPath.map { ($0 as NSString).expandingTildeInPath },
                                passphrase: req.sshKeyPassphrase, password: req.sshPassword)
     }
 
-    private func facts(_ p: HostProbe) -> HostFacts {
+    func facts(_ p: HostProbe) -> HostFacts {
         HostFacts(osID: p.release?.id ?? "unknown", osVersion: p.release?.versionID, idLike: p.release?.idLike ?? [],
                   prettyName: p.release?.prettyName, family: p.release.flatMap(OSFamily.detect)?.rawValue ?? "unknown",
                   hostname: p.hostname, initSystem: p.initSystem, architecture: p.architecture)
-    }
-
-    private func record(_ log: StepLog, _ step: String, _ change: (inout MachineConfig) -> Void) throws {
-        let seconds = log.seconds(of: step)
-        try store.update(log.machine) {
-            change(&$0)
-            $0.provisioning.stepsDone.removeAll { $0.step == step }
-            $0.provisioning.stepsDone.append(StepRecord(step: step, seconds: seconds, finishedAt: Date()))
-        }
-    }
-
-    private func recordFailure(_ name: String, step: String, _ error: Error) throws {
-        try store.update(name) {
-            $0.provisioning.phase = .failed
-            $0.provisioning.lastError = "\(step): \((error as? ProvisionError)?.reason ?? "\(error)")"
-        }
-    }
-
-    /// Runs one step: reports start and end with its duration.
-    @discardableResult
-    private func timed<T>(_ log: StepLog, _ step: String, _ body: () async throws -> (T, String)) async throws -> T {
-        let machine = log.machine
-        progress.stepStarted(machine: machine, step: step)
-        let clock = ContinuousClock()
-        let start = clock.now
-        let (value, detail) = try await body()
-        let seconds = (clock.now - start).timeInterval
-        log.finished(step, seconds: seconds)
-        progress.stepFinished(machine: machine, step: step, detail: detail, seconds: seconds)
-        return value
-    }
-}
-
-/// The steps one create/provision run has finished, with their durations.
-final class StepLog: @unchecked Sendable {
-    let machine: String
-    private let lock = NSLock()
-    private var done: [StepRecord] = []
-
-    init(machine: String) { self.machine = machine }
-
-    func finished(_ step: String, seconds: Double) {
-        lock.lock(); defer { lock.unlock() }
-        done.removeAll { $0.step == step }
-        done.append(StepRecord(step: step, seconds: seconds, finishedAt: Date()))
-    }
-
-    func seconds(of step: String) -> Double {
-        lock.lock(); defer { lock.unlock() }
-        return done.last { $0.step == step }?.seconds ?? 0
-    }
-
-    var records: [StepRecord] { lock.lock(); defer { lock.unlock() }; return done }
-}
-
-/// The last lines of a stream of output (for error messages), bounded in size.
-final class OutputTail: @unchecked Sendable {
-    private let lock = NSLock()
-    private var buffer = Data()
-
-    func append(_ d: Data) {
-        lock.lock(); defer { lock.unlock() }
-        buffer.append(d)
-        if buffer.count > 16384 { buffer = buffer.suffix(8192) }
-    }
-
-    /// The last `n` lines, led by the first line that names a cause (disk full, permission,
-    /// network) when that one scrolled away: "E: Unmet dependencies" is rarely the reason.
-    func lastLines(_ n: Int) -> String {
-        lock.lock(); defer { lock.unlock() }
-        let lines = String(decoding: buffer, as: UTF8.self).textLines()
-            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        var out = Array(lines.suffix(n))
-        let causes = ["No space left on device", "Read-only file system", "Permission denied", "Could not resolve", "Temporary failure"]
-        if let cause = lines.first(where: { l in causes.contains { l.contains($0) } }), !out.contains(cause) {
-            out.insert(cause, at: 0)
-        }
-        return out.joined(separator: " | ")
     }
 }

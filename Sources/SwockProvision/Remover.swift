@@ -12,6 +12,8 @@ public struct Remover: Sendable {
     public var logger: Logger
     public var connectTimeout: Duration = .seconds(10)
     public var unixSocketWait: Duration = .seconds(60)
+    /// How the host is reached; nil: `MachineSSH` (tests give scripted hosts).
+    package var connectRecord: (@Sendable (MachineConfig) async throws -> any RemoteHost)?
 
     public init(store: Store, logger: Logger = Logger(label: "swock.rm")) {
         self.store = store
@@ -53,7 +55,12 @@ public struct Remover: Sendable {
     }
 
     func cleanHost(_ config: MachineConfig) async throws {
-        let ssh = try await MachineSSH(store: store, connectTimeout: connectTimeout, logger: logger).connect(config)
+        let ssh: any RemoteHost
+        if let connectRecord {
+            ssh = try await connectRecord(config)
+        } else {
+            ssh = try await MachineSSH(store: store, connectTimeout: connectTimeout, logger: logger).connect(config)
+        }
         do {
             try await cleanHost(config, ssh: ssh)
             await ssh.close()
@@ -63,7 +70,7 @@ public struct Remover: Sendable {
         }
     }
 
-    private func cleanHost(_ config: MachineConfig, ssh: SSHSession) async throws {
+    func cleanHost(_ config: MachineConfig, ssh: any RemoteHost) async throws {
         let initSystem = config.initSystem
         try await ssh.runAsRoot("""
             rm -rf \(EngineConfigRenderer.remoteDir); \

@@ -182,15 +182,16 @@ public struct ProvisioningState: Codable, Sendable, Equatable {
         stepsDone = []
     }
 
-    public func isDone(_ step: String) -> Bool { stepsDone.contains { $0.step == step } }
+    public func isDone(_ step: ProvisionStep) -> Bool { stepsDone.contains { $0.step == step } }
 }
 
 public struct StepRecord: Codable, Sendable, Equatable {
-    public var step: String
+    /// Persisted by its raw value ("install-engine").
+    public var step: ProvisionStep
     public var seconds: Double
     public var finishedAt: Date
 
-    public init(step: String, seconds: Double, finishedAt: Date) {
+    public init(step: ProvisionStep, seconds: Double, finishedAt: Date) {
         self.step = step
         self.seconds = seconds
         self.finishedAt = finishedAt

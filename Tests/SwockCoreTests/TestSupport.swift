@@ -96,8 +96,8 @@ func sampleConfig(_ name: String, address: String = "10.0.0.5", labels: [String:
     c.host = HostFacts(osID: "debian", osVersion: "12", idLike: ["linux"], prettyName: "Debian GNU/Linux 12 (bookworm)",
                        family: "debian", hostname: "web", initSystem: "systemd", architecture: "x86_64")
     c.provisioning.phase = .ready
-    c.provisioning.stepsDone = [StepRecord(step: "ssh", seconds: 1.25, finishedAt: Date(timeIntervalSince1970: 1_700_000_010)),
-                                StepRecord(step: "engine", seconds: 30.5, finishedAt: Date(timeIntervalSince1970: 1_700_000_040))]
+    c.provisioning.stepsDone = [StepRecord(step: .connect, seconds: 1.25, finishedAt: Date(timeIntervalSince1970: 1_700_000_010)),
+                                StepRecord(step: .installEngine, seconds: 30.5, finishedAt: Date(timeIntervalSince1970: 1_700_000_040))]
     c.provisioning.lastError = "none \"really\""
     c.provisioning.lastAttemptAt = Date(timeIntervalSince1970: 1_700_000_050)
     return c

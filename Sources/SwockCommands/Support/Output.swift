@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SwockProvision
+import SwockStore
 
 /// Writing to stdout/stderr, and turning errors into one line plus a non-zero exit.
 enum Output {
@@ -45,9 +46,9 @@ extension AsyncParsableCommand {
 
 /// Progress lines on stderr: `(web1) install-engine: installed ... (12.3 s)`.
 struct StderrProgress: ProvisionProgress {
-    func stepStarted(machine: String, step: String) {}
+    func stepStarted(machine: String, step: ProvisionStep) {}
 
-    func stepFinished(machine: String, step: String, detail: String, seconds: Double) {
+    func stepFinished(machine: String, step: ProvisionStep, detail: String, seconds: Double) {
         let d = detail.isEmpty ? "" : ": \(detail)"
         Output.err("(\(machine)) \(step)\(d) (\(String(format: "%.2f", seconds)) s)")
     }
