@@ -67,8 +67,16 @@ public struct SSHOptions: Sendable {
     /// libssh reads ~/.ssh/config silently by default; we do not unless asked.
     public var readUserConfig: Bool
     /// Jump hosts to go through, first hop first (`ssh -J a,b`); each is verified against
-    /// `knownHostsPath` with `hostKeyPolicy` and authenticated with `auth`, like the target.
+    /// `knownHostsPath` with `hostKeyPolicy` and authenticated with `jumpHostAuth`.
     public var proxyJump: [SSHTarget] = []
+
+    /// How a jump host is authenticated: the target's key methods and then the agent and the
+    /// default keys, never the target's password (a bastion must not learn it).
+    public var jumpHostAuth: [SSHAuthMethod] {
+        var methods = auth.filter { if case .password = $0 { return false } else { return true } }
+        for m in [SSHAuthMethod.agent, .defaultKeys] where !methods.contains(m) { methods.append(m) }
+        return methods
+    }
     public var logger: Logger
 
     public init(

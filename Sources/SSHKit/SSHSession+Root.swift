@@ -7,8 +7,9 @@ extension SSHSession {
     public enum RootAccess: Sendable, Equatable {
         case loggedInAsRoot
         case sudo
-        /// sudo asks for the password (`useSudoPassword`): it goes to `sudo -S` as the first
-        /// line of the command's stdin, inside the SSH channel, never on a command line.
+        /// sudo asks for the password (`useSudoPassword`): it goes to `sudo -k -S` as the first
+        /// line of the command's stdin, inside the SSH channel, never on a command line; `-k`
+        /// makes sudo read it even when it has cached credentials.
         case sudoWithPassword
     }
 
@@ -20,7 +21,9 @@ extension SSHSession {
     /// Finds out whether we are root or may use passwordless sudo; throws a clear error otherwise.
     public func rootAccess() async throws -> RootAccess {
         if let known = rootState.value { return known }
-        let r = try await exec("id -u && id -Gn && { [ \"$(id -u)\" = 0 ] || sudo -n true; }", timeout: .seconds(30))
+        // -k: credentials sudo cached (timestamp_type=global, or an earlier sudo of ours) must
+        // not pass for passwordless sudo.
+        let r = try await exec("id -u && id -Gn && { [ \"$(id -u)\" = 0 ] || sudo -k -n true; }", timeout: .seconds(30))
         let uid = r.stdoutText.textLines().first.map(String.init)?.trimmingCharacters(in: .whitespaces)
         let access: RootAccess
         if uid == "0" {
@@ -35,7 +38,7 @@ extension SSHSession {
             let admin = !Set(groups).isDisjoint(with: ["sudo", "wheel", "admin"])
             if admin && (err.contains("password is required") || err.contains("a terminal is required")) {
                 guard let password = sudoPassword.value else { throw SSHError.sudoNeedsPassword(user: target.user, host: target.host) }
-                let check = try await exec("sudo -S -p '' true", stdin: .data(Data((password + "\n").utf8)), timeout: .seconds(30))
+                let check = try await exec("sudo -k -S -p '' true", stdin: .data(Data((password + "\n").utf8)), timeout: .seconds(30))
                 guard check.succeeded else { throw SSHError.sudoPasswordRefused(user: target.user, host: target.host) }
                 rootState.set(.sudoWithPassword)
                 return .sudoWithPassword
@@ -51,7 +54,9 @@ extension SSHSession {
         switch try await rootAccess() {
         case .loggedInAsRoot: return command
         case .sudo: return "sudo -n sh -c \(ShellQuote.quote(command))"
-        case .sudoWithPassword: return "sudo -S -p '' sh -c \(ShellQuote.quote(command))"
+        // -k: sudo ignores credentials it cached and always reads the password line we send
+        // first; with a warm cache it would not, and the line would reach the command's stdin.
+        case .sudoWithPassword: return "sudo -k -S -p '' sh -c \(ShellQuote.quote(command))"
         }
     }
 

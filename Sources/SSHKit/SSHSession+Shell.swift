@@ -1,5 +1,6 @@
 import CLibSSH
 import Foundation
+import SwockSupport
 
 nonisolated(unsafe) private var windowChanged: sig_atomic_t = 0
 
@@ -56,12 +57,7 @@ extension SSHSession {
                 let n = ssh_channel_read_nonblocking(channel, buffer, 65536, stream)
                 if n > 0 {
                     progressed = true
-                    var off = 0
-                    while off < Int(n) {
-                        let w = write(stream == 0 ? 1 : 2, buffer + off, Int(n) - off)
-                        if w <= 0 { break }
-                        off += w
-                    }
+                    StandardStreams.write(stream == 0 ? 1 : 2, UnsafeRawBufferPointer(start: buffer, count: Int(n)))
                 } else if n == SSH_ERROR {
                     throw SSHError.channelFailed(host: target.host, reason: LibSSH.lastError(s))
                 }

@@ -57,6 +57,7 @@ public final class SSHSession: @unchecked Sendable {
         do {
             var hopOptions = options
             hopOptions.proxyJump = []
+            hopOptions.auth = options.jumpHostAuth
             for hop in options.proxyJump {
                 do {
                     let via = chain.last

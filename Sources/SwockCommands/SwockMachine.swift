@@ -13,6 +13,11 @@ public struct SwockMachine: AsyncParsableCommand {
             """
             Machines live in a local store ($SWOCK_MACHINE_STORAGE_PATH, default ~/.swock/machine). \
             Start with `create`, then point the docker CLI at the machine with `env`.
+
+            Exit status: 0 on success; 1 on an error, told in one line on stderr; 64 for a usage \
+            error; `ssh`, `exec` and `docker` say what theirs pass on. When the reader of stdout \
+            goes away (`swock-machine ls | head -1`), any command ends at once and quietly, as if \
+            killed by SIGPIPE: a shell shows status 141. A closed stderr only drops the messages.
             """,
             examples: [
                 "swock-machine create --driver generic --generic-ip-address 203.0.113.10 web1",

@@ -79,5 +79,34 @@ public struct Remover: Sendable {
             """, timeout: .seconds(180))
         // "rm leaves dockerd on its unix socket": only once it answers there.
         try await EngineReadiness(store: store, within: unixSocketWait).waitForUnixSocket(config, ssh: ssh)
+        // Last, as the session logged in with it: the key create generated stops logging in.
+        try await revokeGeneratedKey(config, ssh: ssh)
     }
+
+    /// Takes the key `create --generic-ssh-password` generated and authorized off the login
+    /// user's authorized_keys, so that a copy of it (an old export archive) no longer logs in.
+    /// Only the lines holding that key go (it was made for this machine, no other line can hold
+    /// it); the rest of the file, its mode and its owner stay: the new contents are written next
+    /// to it from a `cp -p` copy and renamed over it (a symlinked file: its target).
+    private func revokeGeneratedKey(_ config: MachineConfig, ssh: any RemoteHost) async throws {
+        guard config.ssh.authMode == .generatedKey, let keyPath = config.ssh.keyPath else { return }
+        let line = try SSHKeyGenerator.publicKeyLine(privateKeyPath: store.resolve(keyPath), comment: "")
+        let fields = line.split(separator: " ")
+        guard fields.count >= 2 else { return }
+        try await ssh.run(Self.revokeKeyScript, stdin: .data(Data(fields[1].utf8)), timeout: .seconds(30))
+    }
+
+    /// Reads the key's base64 blob on stdin and drops every authorized_keys line that has it as
+    /// a field (with or without options in front, whatever the comment).
+    static let revokeKeyScript = """
+        k="$(cat)"; f="$HOME/.ssh/authorized_keys"
+        [ -n "$k" ] && [ -e "$f" ] || exit 0
+        f="$(readlink -f "$f")"
+        grep -qF -- "$k" "$f" || exit 0
+        t="$f.swock-rm.$$"
+        if cp -p "$f" "$t" && awk -v k="$k" '{ for (i = 1; i <= NF; i++) if ($i == k) next; print }' "$f" > "$t" && mv -f "$t" "$f"; then
+          exit 0
+        fi
+        rm -f "$t"; echo "cannot rewrite $f" >&2; exit 1
+        """
 }

@@ -135,6 +135,53 @@ struct BastionTests {
         #expect(unix.stdoutText == "ok\n", "\(unix.stderrText)")
     }
 
+    /// The target's SSH password goes to the target only. The bastion accepts password logins
+    /// for the same user with the same password (so an old build sending it there got in with
+    /// it, silently); its sshd journal must show no password attempt at all, only the agent's key.
+    @Test func theTargetsPasswordIsNeverSentToABastion() async throws {
+        async let b = Fleet.fresh("pp-pwbast", nets: "outer,lan2")
+        async let t = Fleet.fresh("pp-pwtgt", variant: "docker", nets: "lan2")
+        let (bastion, target) = try await (b, t)
+        let cli = CLI()
+        defer { cli.cleanup() }
+        // An agent holding the fleet key: how the hop logs in (the password is for the target).
+        let agentDir = NSTemporaryDirectory() + "pp-agent-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: agentDir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: agentDir) }
+        let sock = agentDir + "/agent.sock"
+        // In the foreground (-D), ended by this test: a daemonized agent would keep our pipes open.
+        let agent = Process()
+        agent.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-agent")
+        agent.arguments = ["-D", "-a", sock]
+        agent.standardInput = FileHandle.nullDevice
+        agent.standardOutput = FileHandle.nullDevice
+        agent.standardError = FileHandle.nullDevice
+        try agent.run()
+        // SIGKILL: a child of the test runner inherits its blocked signals, SIGTERM would wait.
+        defer { kill(agent.processIdentifier, SIGKILL); agent.waitUntilExit() }
+        for _ in 0..<100 where !FileManager.default.fileExists(atPath: sock) { try await Task.sleep(for: .milliseconds(50)) }
+        let add = try await Subprocess.run(["ssh-add", target.keyPath], environment: ["SSH_AUTH_SOCK": sock, "PATH": "/usr/bin:/bin"])
+        try #require(add.status == 0, "\(add.all)")
+        let env = ["SSH_AUTH_SOCK": sock, "HOME": agentDir, "SWOCK_GENERIC_SSH_PASSWORD": "tester-pw"]
+        let mark = "pp-pwbast-\(UUID().uuidString.prefix(8))"
+        _ = try await Fleet.run(bastion.name, "logger -t sshd-mark \(mark)")
+
+        let r = try await cli.run(["create", "--driver", "generic", "--generic-ip-address", target.ip, "--generic-ssh-user", "tester",
+                                   "--generic-ssh-proxy-jump", "tester@\(bastion.ip)", "pw1"], env: env)
+        #expect(r.status == 0, "\(r.all)")
+        // Later sessions (the generated key for the target) take the same way.
+        let who = try await cli.run(["ssh", "pw1", "--", "hostname"], env: env)
+        #expect(who.stdoutText == target.name + "\n", "\(who.all)")
+
+        let journal = try await Fleet.run(bastion.name, "journalctl -o cat --no-pager | sed -n '/\(mark)/,$p' | grep -E '(password|publickey) for '")
+        let lines = journal.stdoutText.split(separator: "\n").map(String.init)
+        #expect(!lines.contains { $0.contains("password for") }, "the bastion was sent a password: \(lines)")
+        #expect(lines.contains { $0.contains("Accepted publickey for tester") }, "the bastion saw no key login: \(lines)")
+        let onTarget = try await Fleet.run(target.name, "journalctl -o cat --no-pager | grep -c 'Accepted password for tester' || true")
+        #expect(Int(onTarget.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 >= 1, "the target saw no password login")
+        #expect(try await cli.run(["rm", "-y", "pw1"], env: env).status == 0)
+    }
+
     @Test func twoHops() async throws {
         async let a = Fleet.fresh("bt-b2", nets: "outer,lan7")
         async let b = Fleet.fresh("bt-b3", nets: "lan7,lan8")

@@ -1,5 +1,6 @@
 import FleetSupport
 import Foundation
+import SwockSupport
 import Testing
 
 /// Keys stay in 0600 files: never on a command line (local or remote), never in `--debug`
@@ -181,5 +182,58 @@ struct SecretsTests {
         #expect(authorized.stdoutText.split(separator: "\n").filter { $0.hasSuffix(" swock-machine m") }.count == 1,
                 "the generated key is not authorized (once) on the host: \(authorized.stdoutText)")
         try await Faults.expectHostClean(name)
+    }
+
+    /// `rm` takes the generated key off the host: a copy of it (what an old export archive holds)
+    /// no longer logs in over real SSH, while the other keys of the file still do, and the file
+    /// keeps its other lines (an options-prefixed one too), its mode and its owner.
+    @Test func rmRevokesTheGeneratedKeyAndNothingElse() async throws {
+        let name = "pp-rmkey"
+        let host = try await Fleet.fresh(name, variant: "docker")
+        let rig = try Faults.Rig()
+        defer { rig.cleanup() }
+        let noAgent = ["SSH_AUTH_SOCK": "", "HOME": rig.tmp]
+        let r = try await rig.run(["create", "--generic-ip-address", host.ip, "--generic-ssh-user", "tester", "m"],
+                                  env: noAgent.merging(["SWOCK_GENERIC_SSH_PASSWORD": "tester-pw"]) { $1 })
+        #expect(r.status == 0, "\(r.stderrText.suffix(3000))")
+        // What an export taken now would carry: the generated private key.
+        let oldKey = rig.tmp + "/old-id_ed25519"
+        try FileManager.default.copyItem(atPath: rig.store + "/machines/m/id_ed25519", toPath: oldKey)
+        chmod(oldKey, 0o600)
+
+        // A key the user authorized after create (twice: plain, and with options), a non-default mode.
+        let otherKey = rig.tmp + "/other"
+        let gen = try await Subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "added-later", "-f", otherKey])
+        try #require(gen.status == 0, "\(gen.all)")
+        let other = try String(contentsOfFile: otherKey + ".pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let auth = "/home/tester/.ssh/authorized_keys"
+        try await Fleet.run(name, "printf '%s\\n' \(ShellQuote.quote(other)) \(ShellQuote.quote("from=\"10.231.0.0/16\" " + other)) >> \(auth) && chmod 640 \(auth)")
+        let before = try await Fleet.run(name, "cat \(auth)").stdoutText
+        let ours = before.split(separator: "\n").filter { $0.hasSuffix(" swock-machine m") }
+        #expect(ours.count == 1, "\(before)")
+        #expect(try await Self.sshLogsIn(host, key: oldKey), "the generated key does not log in before rm")
+
+        let rm = try await rig.run(["rm", "-y", "m"], env: noAgent)
+        #expect(rm.status == 0, "\(rm.all)")
+        #expect(!(try await Self.sshLogsIn(host, key: oldKey)), "the generated key still logs in after rm")
+        #expect(try await Self.sshLogsIn(host, key: host.keyPath), "the fleet key no longer logs in after rm")
+        #expect(try await Self.sshLogsIn(host, key: otherKey), "the key added later no longer logs in after rm")
+        let after = try await Fleet.run(name, "cat \(auth)").stdoutText
+        let expected = before.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasSuffix(" swock-machine m") }
+            .joined(separator: "\n")
+        #expect(after == expected, "before:\n\(before)\nafter:\n\(after)")
+        let meta = try await Fleet.run(name, "stat -c '%a %U %G' \(auth)").stdoutText
+        #expect(meta == "640 tester tester\n", "\(meta)")
+    }
+
+    /// A real login with the system's ssh client and only `key`.
+    static func sshLogsIn(_ host: FleetHost, key: String) async throws -> Bool {
+        let r = try await Subprocess.run(["ssh", "-F", "/dev/null", "-i", key, "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
+                                          "-o", "BatchMode=yes", "-o", "PasswordAuthentication=no", "-o", "StrictHostKeyChecking=no",
+                                          "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR",
+                                          "tester@\(host.ip)", "echo logged-in"])
+        if r.status == 0 { return r.stdoutText == "logged-in\n" }
+        #expect(r.stderrText.contains("Permission denied"), "ssh failed otherwise: \(r.stderrText)")
+        return false
     }
 }

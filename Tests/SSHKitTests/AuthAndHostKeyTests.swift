@@ -146,6 +146,33 @@ struct AuthAndHostKeyTests {
         await #expect(throws: SSHError.sudoPasswordRefused(user: "pwsudo", host: host.ip)) { try await wrong.rootAccess() }
     }
 
+    /// sudo with cached credentials does not read a password: with `timestamp_type=global` (one
+    /// cache for all of the user's sessions) our own first sudo warms it, and the password line
+    /// must still never reach a root command's stdin; a wrong password is still refused.
+    @Test func sudoPasswordNeverReachesTheCommandWithAWarmCache() async throws {
+        let host = try await Fleet.fresh("pp-sudoglobal")
+        let r = try await Fleet.run(host.name, "printf 'Defaults:pwsudo timestamp_type=global, timestamp_timeout=30\\n' > /etc/sudoers.d/pp-global && chmod 440 /etc/sudoers.d/pp-global && visudo -c")
+        try #require(r.status == 0, "\(r.stderrText)")
+        let dir = TempDir()
+        let pw = try await connect(host, user: "pwsudo", dir: dir)
+        pw.useSudoPassword("pwsudo-pw")
+        #expect(try await pw.rootAccess() == .sudoWithPassword)
+        // Warm it once more from another channel of the same user, as a login of theirs would.
+        #expect(try await pw.exec("sudo -S -p '' -v", stdin: .data(Data("pwsudo-pw\n".utf8))).succeeded)
+        let cached = try await pw.exec("sudo -n true")
+        try #require(cached.succeeded, "the cache is not warm: \(cached.stderrText)")
+        let payload = Data("the command's own stdin\n".utf8)
+        for _ in 0..<2 {
+            let got = try await pw.execAsRoot("cat", stdin: .data(payload))
+            #expect(got.stdoutText == String(decoding: payload, as: UTF8.self), "the root command read: \(got.stdoutText)")
+        }
+        #expect(try await pw.runAsRoot("id -u") == "0\n")
+        // A wrong password is found out even while the cache is warm.
+        let wrong = try await connect(host, user: "pwsudo", dir: dir)
+        wrong.useSudoPassword("nope")
+        await #expect(throws: SSHError.sudoPasswordRefused(user: "pwsudo", host: host.ip)) { try await wrong.rootAccess() }
+    }
+
     @Test func nobodyAnsweringTimesOutWithinTheDeadline() async throws {
         _ = try await Fleet.up("sk1")   // makes sure the bridge exists
         let ip = try await Fleet.freeIP()

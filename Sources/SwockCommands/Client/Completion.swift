@@ -21,6 +21,6 @@ struct Completion: ParsableCommand {
 
     func run() throws {
         guard let kind = CompletionShell(rawValue: shell.rawValue) else { throw UserFacingError("no completion script for \(shell.rawValue)") }
-        print(SwockMachine.completionScript(for: kind), terminator: "")
+        Output.out(SwockMachine.completionScript(for: kind))
     }
 }

@@ -114,7 +114,7 @@ final class TTYProgress: CopyProgress, @unchecked Sendable {
         let seconds = max((lastDraw - start).timeInterval, 0.001)
         let percent = total == 0 ? 100 : done * 100 / total
         let line = "\r\u{1B}[K\(name)  \(percent)%  \(Self.size(Double(done))) / \(Self.size(Double(total)))  \(Self.size(Double(done) / seconds))/s"
-        FileHandle.standardError.write(Data((line + end).utf8))
+        StandardStreams.err(line + end)
     }
 
     static func size(_ bytes: Double) -> String {

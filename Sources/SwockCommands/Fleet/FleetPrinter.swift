@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SwockFleet
 import SwockRuntime
+import SwockSupport
 
 /// Prints fleet output: in text form each whole line as it arrives, as `NAME | line`, stdout to
 /// stdout and stderr to stderr (coloured prefixes only on a terminal), a host's partial lines and
@@ -17,7 +18,6 @@ final class FleetPrinter: FleetSink, @unchecked Sendable {
     // Touched only on `queue`.
     private var splitters: [[LineSplitter]]
     private var done: [Bool]
-    private var broken: Set<Int32> = []
     private let outPrefixes: [LinePrefix]
     private let errPrefixes: [LinePrefix]
 
@@ -63,20 +63,13 @@ final class FleetPrinter: FleetSink, @unchecked Sendable {
         queue.sync { write(2, Data((FleetSummary.line(outcomes) + "\n").utf8)) }
     }
 
-    /// Writes all of `data` (on `queue`); a closed pipe silences that stream.
+    /// Writes all of `data` (on `queue`) through `StandardStreams`: a closed stdout ends the
+    /// process quietly, a closed stderr silences that stream.
     private func write(_ fd: Int32, _ data: Data) {
-        data.withUnsafeBytes { write(fd, $0) }
+        StandardStreams.write(fd, data)
     }
 
     private func write(_ fd: Int32, _ raw: UnsafeRawBufferPointer) {
-        guard !broken.contains(fd), let base = raw.baseAddress else { return }
-        var off = 0
-        while off < raw.count {
-            let n = Foundation.write(fd, base + off, raw.count - off)
-            if n > 0 { off += n; continue }
-            if n < 0 && errno == EINTR { continue }
-            broken.insert(fd)
-            return
-        }
+        StandardStreams.write(fd, raw)
     }
 }

@@ -9,7 +9,7 @@ struct Remove: AsyncParsableCommand {
         commandName: "rm",
         abstract: "Remove machines: take our configuration off the host, then drop the local record.",
         discussion: Help.discussion(
-            "dockerd keeps running on the host, on its unix socket only; running containers are not touched. A Swarm node leaves its swarm first (drained, then removed from the node list); the last manager only with -f.",
+            "dockerd keeps running on the host, on its unix socket only; running containers are not touched. A Swarm node leaves its swarm first (drained, then removed from the node list); the last manager only with -f. The SSH key create generated for a host that took a password (--generic-ssh-password) is taken off the user's authorized_keys, so a copy of it (an old export) no longer logs in; the file's other lines, mode and owner stay.",
             examples: [
                 "swock-machine rm web1",
                 "swock-machine rm -f web1 web2",

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import SwockStore
+import SwockSupport
 
 /// Options every subcommand takes.
 struct GlobalOptions: ParsableArguments {
@@ -39,9 +40,14 @@ enum LogSetup {
         guard !done else { return }
         done = true
         LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
+            var h = StreamLogHandler(label: label, stream: StderrStream())
             h.logLevel = debug ? .debug : .warning
             return h
         }
     }
+}
+
+/// Log lines go to stderr through `StandardStreams` like every other write.
+struct StderrStream: TextOutputStream, Sendable {
+    mutating func write(_ string: String) { StandardStreams.err(string) }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EngineAPI
 import Foundation
+import SwockSupport
 
 /// Help text shared by the commands.
 public enum Help {
@@ -51,13 +52,21 @@ extension SwockMachine {
                 try command.run()
             }
         } catch {
-            // A help request (--help, -h, `help CMD`) is an error that exits 0 with the page.
+            // What ArgumentParser's `exit(withError:)` would print, written through
+            // `StandardStreams` (it prints with stdio, out of reach of a closed-pipe check). A help
+            // request (--help, -h, `help CMD`) is an error that exits 0 with the page.
             let message = fullMessage(for: error)
-            if exitCode(for: error) == .success, message.hasPrefix("OVERVIEW: ") || message.hasPrefix("USAGE: ") {
-                print(Help.examplesLast(message), terminator: "")
-                exit(withError: ExitCode.success)
+            let code = exitCode(for: error)
+            if code == .success {
+                if message.hasPrefix("OVERVIEW: ") || message.hasPrefix("USAGE: ") {
+                    Output.out(Help.examplesLast(message))
+                } else if !message.isEmpty {
+                    Output.out(message + "\n")
+                }
+            } else if !message.isEmpty {
+                Output.err(message)
             }
-            exit(withError: error)
+            Foundation.exit(code.rawValue)
         }
     }
 }

@@ -2,15 +2,17 @@ import ArgumentParser
 import Foundation
 import SwockProvision
 import SwockStore
+import SwockSupport
 
-/// Writing to stdout/stderr, and turning errors into one line plus a non-zero exit.
+/// Writing to stdout/stderr (through `StandardStreams`, the one place that handles a reader
+/// going away), and turning errors into one line plus a non-zero exit.
 enum Output {
     static func err(_ line: String, terminator: String = "\n") {
-        FileHandle.standardError.write(Data((line + terminator).utf8))
+        StandardStreams.err(line + terminator)
     }
 
     static func out(_ text: String) {
-        FileHandle.standardOutput.write(Data(text.utf8))
+        StandardStreams.out(text)
     }
 
     /// Asks `question (y/n): ` on stderr and reads the answer from stdin; anything but y or yes
