@@ -348,7 +348,17 @@ enum Scripted {
         var c = sampleConfig("m1", address: "127.0.0.1")
         c.host?.initSystem = initSystem
         try store.reserve(c)
+        // The key create generated (sampleConfig's auth mode): rm takes it off the host last.
+        let key = try SSHKeyGenerator.generateEd25519(comment: "swock-machine")
+        let keyPath = store.resolve(try #require(c.ssh.keyPath))
+        #expect(FileManager.default.createFile(atPath: keyPath, contents: Data(key.privateKey.utf8), attributes: [.posixPermissions: 0o600]))
         return store
+    }
+
+    /// The base64 blob of m1's generated key: what the revocation gets on stdin.
+    static func keyBlob(_ store: Store) throws -> Data {
+        let line = try SSHKeyGenerator.publicKeyLine(privateKeyPath: store.resolve(try store.load("m1").ssh.keyPath!), comment: "")
+        return Data(line.split(separator: " ")[1].utf8)
     }
 
     @Test(arguments: ["systemd", "sysvinit", "openrc"])
@@ -360,11 +370,15 @@ enum Scripted {
         let unconfigure = InitSystem(probed: initSystem).unconfigure(dockerdPath: "/usr/sbin/dockerd")
         host.on("unconfigure", where: { $0.asRoot && $0.text.contains("rm -rf /etc/docker/swock") }, .ok)
         host.on("unix socket", where: { $0.asRoot && $0.text == InitSystem.unixSocketAnswers(within: 60) }, .ok)
+        host.on("revoke the generated key", where: { !$0.asRoot && $0.text == Remover.revokeKeyScript }, .ok)
+        let blob = try Self.keyBlob(store)
         var r = Remover(store: store)
         r.connectRecord = { _ in host }
         #expect(try await r.remove("m1", force: false) == nil)
         #expect(!store.exists("m1"))
-        #expect(host.ran.count == 2 && host.closed)
+        #expect(host.ran.count == 3 && host.closed)
+        // Last, as the login user, the key's blob on stdin (never on a command line).
+        #expect(host.ran[2].text == Remover.revokeKeyScript && host.ran[2].stdin == blob && !host.ran[2].asRoot)
         let cmd = host.ran[0].text
         let certs = try #require(cmd.range(of: "rm -rf /etc/docker/swock"))
         let daemonJSON = try #require(cmd.range(of: DaemonJSON.restoreCommand))
