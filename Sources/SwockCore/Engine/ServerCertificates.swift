@@ -11,30 +11,42 @@ public struct ServerCertificates: Sendable {
 
     public init(store: Store) { self.store = store }
 
-    /// The names a machine's server certificate covers: its address, its host name, the
-    /// loopback names, then `--tls-san` values; case-insensitively unique, in that order.
-    public static func subjectAltNames(_ config: MachineConfig, hostname: String?) -> [String] {
+    /// The names a machine's server certificate covers: only names the operator gave — its
+    /// address, the `--hostname` it was provisioned with, then `--tls-san` values — and the
+    /// loopback names; case-insensitively unique, in that order. Nothing the host reports (its
+    /// `hostname` output, `host.hostname` in the record) goes in: all machines share one CA,
+    /// so a name a host could choose would let it sign itself in as another machine.
+    public static func subjectAltNames(_ config: MachineConfig) -> [String] {
         var sans = [config.address]
-        if let h = hostname, !h.isEmpty { sans.append(h) }
+        if let h = config.tls.hostname, !h.isEmpty { sans.append(h) }
         sans += ["localhost", "127.0.0.1"] + config.tls.extraSANs
         var seen = Set<String>()
         return sans.filter { seen.insert($0.lowercased()).inserted }
     }
 
+    /// True when `summary` covers exactly `sans` (IPs compared as bytes, DNS names without
+    /// case): no name missing and none more (a stored certificate with a name the host once
+    /// chose is not kept).
+    public static func coversExactly(_ summary: CertificateSummary, _ sans: [String]) -> Bool {
+        let want = sans.map(CertificateOverlap.key), have = (summary.ipAddresses + summary.dnsNames).map(CertificateOverlap.key)
+        guard !want.contains(nil), !have.contains(nil) else { return false }
+        return Set(want.compactMap { $0 }) == Set(have.compactMap { $0 })
+    }
+
     /// Issues (or, with `reuse`, keeps a stored one that is signed by the current CA, covers
-    /// every name and is good for 30 more days) and installs it on the host and in the store.
+    /// exactly the names it should and is good for 30 more days) and installs it on the host and in the store.
     /// Returns the machine's TLS settings describing what is now in place.
-    public func install(for config: MachineConfig, hostname: String?, material: Store.ClientMaterial, ssh: SSHSession,
+    public func install(for config: MachineConfig, material: Store.ClientMaterial, ssh: SSHSession,
                         reuse: Bool) async throws -> TLSSettings {
         let keyType = (try? KeyType(cliName: config.tls.keyType)) ?? KeyType(rawValue: config.tls.keyType) ?? .ecdsaP256
-        let sans = Self.subjectAltNames(config, hostname: hostname)
+        let sans = Self.subjectAltNames(config)
         let name = config.name
 
         var pair: (cert: String, key: String)?
         if reuse, let pem = try? store.readMachineFile(name, "server.pem"), let key = try? store.readMachineFile(name, "server-key.pem"),
            material.ca.verify(certificatePEM: pem), PEMKeyPair(certificatePEM: pem, privateKeyPEM: key).keyMatchesCertificate,
            let summary = try? CertificateSummary(pem: pem),
-           sans.allSatisfy({ summary.covers(address: $0) }), !summary.expires(within: 30 * 86400, now: Date()) {
+           Self.coversExactly(summary, sans), !summary.expires(within: 30 * 86400, now: Date()) {
             pair = (pem, key)
         }
         let (serverPEM, serverKeyPEM): (String, String)

@@ -207,7 +207,9 @@ public struct Provisioner: Sendable {
                     return ((), hn)
                 }
                 probe.hostname = hn
-                try record(log, step) { $0.host?.hostname = hn }
+                // The operator's name goes into the server certificate (the host's own never does).
+                config.tls.hostname = hn
+                try record(log, step) { $0.host?.hostname = hn; $0.tls.hostname = hn }
             }
             step = "install-engine"
             let installDetail = try await timed(log, step) { () -> (HostProbe, String) in
@@ -381,7 +383,7 @@ public struct Provisioner: Sendable {
 
     private func installCertificates(config: MachineConfig, probe: HostProbe, ssh: SSHSession) async throws -> TLSSettings {
         try await ServerCertificates(store: store).install(
-            for: config, hostname: probe.hostname, material: try store.clientMaterial(for: config), ssh: ssh, reuse: true)
+            for: config, material: try store.clientMaterial(for: config), ssh: ssh, reuse: true)
     }
 
     private func configureEngine(config: MachineConfig, probe: HostProbe, ssh: SSHSession) async throws -> String {
