@@ -19,14 +19,51 @@ import Testing
         // Another machine's IP, a wildcard, a plain name, garbage: none of them is the operator's.
         for reported in ["10.231.1.11", "*.example.com", "*", "db1.example", "db1", "::1", "x y", ""] {
             let sans = ServerCertificates.subjectAltNames(machine("web1", address: "10.231.1.10", reported: reported))
-            #expect(sans == ["10.231.1.10", "localhost", "127.0.0.1"], "host reported \(reported)")
+            #expect(sans == ["10.231.1.10"], "host reported \(reported)")
         }
     }
 
     @Test func operatorNamesGoInOnce() {
         let c = machine("web1", address: "web1.example", reported: "evil", operatorHostname: "web1",
                         sans: ["10.0.0.9", "WEB1.example", "api.example"])
-        #expect(ServerCertificates.subjectAltNames(c) == ["web1.example", "web1", "localhost", "127.0.0.1", "10.0.0.9", "api.example"])
+        #expect(ServerCertificates.subjectAltNames(c) == ["web1.example", "web1", "10.0.0.9", "api.example"])
+    }
+
+    @Test func loopbackOnlyBehindJumpHosts() throws {
+        // Reached directly: the daemon is verified at its address; no loopback name.
+        let direct = machine("web1", address: "10.231.1.10", reported: nil)
+        #expect(ServerCertificates.subjectAltNames(direct) == ["10.231.1.10"])
+        // Behind a bastion the docker CLI reaches it at 127.0.0.1 and can verify only that
+        // (its trust anchor is this certificate alone); never "localhost".
+        var behind = direct
+        behind.ssh.proxyJump = [JumpHost(user: "tester", host: "10.231.0.2")]
+        #expect(ServerCertificates.subjectAltNames(behind) == ["10.231.1.10", "127.0.0.1"])
+    }
+
+    @Test func theDockerCLIOfATunnelledMachineTrustsItsCertificateAlone() throws {
+        let dir = try TempDir("pinned")
+        defer { dir.remove() }
+        let store = Store(root: dir.path)
+        var c = machine("behind", address: "10.231.1.10", reported: nil)
+        c.ssh.proxyJump = [JumpHost(user: "tester", host: "10.231.0.2")]
+        try store.reserve(c)
+        for (f, text) in [("server.pem", "SERVER"), ("ca.pem", "CA"), ("cert.pem", "CERT"), ("key.pem", "KEY")] {
+            try store.writeMachineFile("behind", f, text)
+        }
+        let path = store.dockerCertPath(c)
+        #expect(path == store.machineDir("behind") + "/pinned-tls")
+        #expect(store.dockerEnvironment(c).first { $0.0 == "DOCKER_CERT_PATH" }?.1 == path)
+        try store.refreshDockerCertPath(c)
+        func read(_ f: String) -> String? { (try? String(contentsOfFile: path + "/" + f, encoding: .utf8)) }
+        #expect([read("ca.pem"), read("cert.pem"), read("key.pem")] == ["SERVER", "CERT", "KEY"])
+        // A new server certificate reaches it on the next use.
+        try store.writeMachineFile("behind", "server.pem", "SERVER2")
+        try store.refreshDockerCertPath(c)
+        #expect(read("ca.pem") == "SERVER2")
+        #expect(posixMode(path) == 0o700 && posixMode(path + "/key.pem") == 0o600)
+        // Reached directly: the machine's own directory, with the store's CA.
+        let direct = machine("direct", address: "10.231.1.11", reported: nil)
+        #expect(store.dockerCertPath(direct) == store.machineDir("direct"))
     }
 
     @Test func aStoredCertificateIsKeptOnlyWithExactlyTheNames() throws {

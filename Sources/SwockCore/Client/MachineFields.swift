@@ -15,7 +15,7 @@ public func machineFields(config c: MachineConfig, store: Store, status: Machine
         "EnginePort": String(c.engine.port),
         "Engine.Port": String(c.engine.port),
         "Engine.Version": c.engine.version ?? "",
-        "CertPath": store.machineDir(c.name),
+        "CertPath": store.dockerCertPath(c),
         "Phase": c.provisioning.phase.rawValue,
         "LastError": c.provisioning.lastError ?? "",
         "ServerCertExpiry": c.tls.serverNotAfter.map { ISO8601Time.format($0) } ?? "",

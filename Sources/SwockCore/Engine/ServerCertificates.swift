@@ -12,14 +12,17 @@ public struct ServerCertificates: Sendable {
     public init(store: Store) { self.store = store }
 
     /// The names a machine's server certificate covers: only names the operator gave — its
-    /// address, the `--hostname` it was provisioned with, then `--tls-san` values — and the
-    /// loopback names; case-insensitively unique, in that order. Nothing the host reports (its
-    /// `hostname` output, `host.hostname` in the record) goes in: all machines share one CA,
-    /// so a name a host could choose would let it sign itself in as another machine.
+    /// address, the `--hostname` it was provisioned with, then `--tls-san` values — and, for a
+    /// machine behind jump hosts only, 127.0.0.1 (the docker CLI reaches it at a local forward and
+    /// can only verify that name; `Store.dockerCertPath` makes that safe). Case-insensitively
+    /// unique, in that order. Nothing the host reports (its `hostname` output, `host.hostname` in
+    /// the record) goes in: all machines share one CA, so a name a host could choose would let it
+    /// pass for another machine; and no loopback name where it is not needed, for the same reason.
     public static func subjectAltNames(_ config: MachineConfig) -> [String] {
         var sans = [config.address]
         if let h = config.tls.hostname, !h.isEmpty { sans.append(h) }
-        sans += ["localhost", "127.0.0.1"] + config.tls.extraSANs
+        if config.isBehindJumpHosts { sans.append("127.0.0.1") }
+        sans += config.tls.extraSANs
         var seen = Set<String>()
         return sans.filter { seen.insert($0.lowercased()).inserted }
     }
@@ -68,12 +71,18 @@ public struct ServerCertificates: Sendable {
         // The store's copies, with what a docker client needs (DOCKER_CERT_PATH), as one group:
         // all written before any is renamed into place (a pair is never half old, half new
         // unless the process dies between two renames; then reuse above sees the mismatch).
+        // A machine behind jump hosts: the docker CLI's copies trust this certificate alone (`dockerCertPath`).
         let dir = store.machineDir(name)
-        try AtomicFile.write([
+        var files: [(path: String, data: Data)] = [
             (dir + "/server-key.pem", Data(serverKeyPEM.utf8)), (dir + "/server.pem", Data(serverPEM.utf8)),
             (dir + "/ca.pem", Data(material.caPEM.utf8)), (dir + "/key.pem", Data(material.clientKeyPEM.utf8)),
             (dir + "/cert.pem", Data(material.clientCertPEM.utf8)),
-        ])
+        ]
+        if config.isBehindJumpHosts {
+            try Store.makeDirectory(store.dockerCertPath(config))
+            files += store.pinnedTLSFiles(name, serverPEM: serverPEM, clientCertPEM: material.clientCertPEM, clientKeyPEM: material.clientKeyPEM)
+        }
+        try AtomicFile.write(files)
 
         let summary = try CertificateSummary(pem: serverPEM)
         var tls = config.tls

@@ -54,6 +54,7 @@ extension Store {
         var dirs = [root, certsDir, machinesDir]
         dirs += ((try? fm.contentsOfDirectory(atPath: root + "/cas")) ?? []).map { root + "/cas/" + $0 }
         dirs += names().map(machineDir)
+        dirs += names().map { machineDir($0) + "/" + Self.pinnedTLSFolder }
         var removed: [String] = []
         for dir in dirs {
             guard let entries = try? fm.contentsOfDirectory(atPath: dir) else { continue }
