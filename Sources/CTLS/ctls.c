@@ -375,8 +375,8 @@ static int handshake(ctls_conn *c, int64_t deadline, ctls_status *st, char *err,
     }
 }
 
-ctls_conn *ctls_connect(const char *host, int port, const char *ca, const char *cert, const char *key,
-                        int timeout_ms, ctls_status *status, char *err, size_t errlen) {
+ctls_conn *ctls_connect(const char *host, int port, const char *verify_name, const char *ca, const char *cert,
+                        const char *key, int timeout_ms, ctls_status *status, char *err, size_t errlen) {
     ctls_status_reset(status);
     if (err != NULL && errlen > 0) err[0] = '\0';
     ERR_clear_error();
@@ -384,7 +384,9 @@ ctls_conn *ctls_connect(const char *host, int port, const char *ca, const char *
     int64_t deadline = ctls_now_ms() + timeout_ms;
 
     char name[256];
-    if (host == NULL || strlen(host) >= sizeof(name) || port <= 0 || port > 65535) {
+    if (verify_name == NULL || verify_name[0] == '\0') verify_name = host;
+    if (host == NULL || strlen(host) >= sizeof(name) || strlen(verify_name) >= sizeof(name) || port <= 0 ||
+        port > 65535) {
         ctls_fail(status, CTLS_ERR_OTHER, 0, err, errlen, "invalid host or port");
         return NULL;
     }
@@ -403,7 +405,7 @@ ctls_conn *ctls_connect(const char *host, int port, const char *ca, const char *
     if (c->fd < 0) goto fail;
 
     c->ssl = SSL_new(c->ctx);
-    bare_host(host, name, sizeof(name), 1);
+    bare_host(verify_name, name, sizeof(name), 1);
     if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1 || !set_peer_name(c->ssl, name)) {
         fail_file("cannot set up TLS for", name, status, err, errlen);
         if (status != NULL) status->code = CTLS_ERR_OTHER;

@@ -6,15 +6,23 @@ public struct EngineEndpoint: Sendable, Codable, Equatable, Hashable {
     public var tls: TLSFiles
     /// The machine's name, when known: used in error hints (`swock-machine regenerate-certs NAME`).
     public var machineName: String?
+    /// The name or address the daemon's certificate must cover when that is not `host`: a
+    /// machine behind jump hosts is reached at a local forward (127.0.0.1) but verified as itself.
+    public var verifyName: String?
 
     public static let defaultPort = 2376
 
-    public init(host: String, port: Int = EngineEndpoint.defaultPort, tls: TLSFiles, machineName: String? = nil) {
+    public init(host: String, port: Int = EngineEndpoint.defaultPort, tls: TLSFiles, machineName: String? = nil,
+                verifyName: String? = nil) {
         self.host = host
         self.port = port
         self.tls = tls
         self.machineName = machineName
+        self.verifyName = verifyName
     }
+
+    /// What the daemon's certificate is checked against: `verifyName`, else `host`.
+    public var verifiedName: String { verifyName ?? host }
 
     /// Parses `tcp://HOST:PORT` (also `tcp://HOST`, port 2376; `tcp://[::1]:2376`; `https://`).
     public init(url: String, tls: TLSFiles, machineName: String? = nil) throws(EngineError) {

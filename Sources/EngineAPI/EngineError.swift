@@ -49,7 +49,7 @@ public enum EngineError: Error, CustomStringConvertible, Sendable, Equatable {
             let by = issuer.isEmpty ? "" : "; it was issued by \(issuer)"
             return "tls: the daemon at \(e.address) presented a certificate not signed by our CA (unknown CA\(by)); run `swock-machine regenerate-certs \(e.name)`"
         case .nameMismatch(let e, let covered):
-            return "tls: the daemon's certificate at \(e.address) does not cover \(e.host) (SAN mismatch; it covers \(covered)); run `swock-machine regenerate-certs \(e.name)`"
+            return "tls: the daemon's certificate at \(e.address) does not cover \(e.verifiedName) (SAN mismatch; it covers \(covered)); run `swock-machine regenerate-certs \(e.name)`"
         case .certificateExpired(let e, let date, let depth):
             if depth > 0 {
                 return "tls: the CA certificate in the chain of the daemon at \(e.address) expired on \(date); renew the CA, then run `swock-machine regenerate-certs \(e.name)`"

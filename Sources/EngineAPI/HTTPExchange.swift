@@ -24,7 +24,7 @@ enum HTTPExchange {
 
         let conn: TLSConnection
         do {
-            conn = try TLSConnection.connect(host: endpoint.host, port: endpoint.port, files: endpoint.tls,
+            conn = try TLSConnection.connect(host: endpoint.host, port: endpoint.port, verifyName: endpoint.verifyName, files: endpoint.tls,
                                              timeoutMS: max(remainingMS(), 1))
         } catch {
             throw error.engineError(endpoint, timeout: timeout)

@@ -24,10 +24,12 @@ final class TLSConnection {
 
     deinit { ctls_close(conn) }
 
-    static func connect(host: String, port: Int, files: TLSFiles, timeoutMS: Int32) throws(TLSFailure) -> TLSConnection {
+    /// Connects to `host` and verifies the daemon's certificate as `verifyName` (nil: `host`).
+    static func connect(host: String, port: Int, verifyName: String? = nil, files: TLSFiles,
+                        timeoutMS: Int32) throws(TLSFailure) -> TLSConnection {
         var status = ctls_status()
         var err = [CChar](repeating: 0, count: 512)
-        let c = ctls_connect(host, Int32(port), files.caPath, files.certPath, files.keyPath, timeoutMS,
+        let c = ctls_connect(host, Int32(port), verifyName, files.caPath, files.certPath, files.keyPath, timeoutMS,
                              &status, &err, err.count)
         guard let c else { throw TLSFailure(status: status, message: err) }
         return TLSConnection(conn: c)

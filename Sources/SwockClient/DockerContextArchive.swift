@@ -12,8 +12,11 @@ extension DockerContexts {
         try validateName(name)
         let meta = try metaJSON(name: name, host: machine.clientURL, storeRoot: nil)
         var entries: [Tar.Entry] = [.file("meta.json", meta, mode: 0o644), .directory("tls"), .directory("tls/docker")]
+        // Behind jump hosts: the machine's own certificate is the only CA (`Store.dockerCertPath`).
+        try store.refreshDockerCertPath(machine)
+        let folder = machine.isBehindJumpHosts ? Store.pinnedTLSFolder + "/" : ""
         for f in ["ca.pem", "cert.pem", "key.pem"] {
-            entries.append(.file("tls/docker/\(f)", Data(try store.readMachineFile(name, f).utf8)))
+            entries.append(.file("tls/docker/\(f)", Data(try store.readMachineFile(name, folder + f).utf8)))
         }
         return try Tar.write(entries)
     }

@@ -125,16 +125,20 @@ public struct DockerContexts: Sendable {
     // MARK: - Changes
 
     /// Creates or refreshes the context named after the machine: endpoint `tcp://ADDRESS:PORT`
-    /// with TLS verification and the machine's ca.pem, cert.pem and key.pem.
+    /// with TLS verification and the machine's ca.pem, cert.pem and key.pem (for a machine behind
+    /// jump hosts those of `Store.dockerCertPath`: its own server certificate as the CA).
     /// Throws `.invalidName` for names the CLI cannot use (e.g. "default": no context, say so),
     /// `.notOurs` when the user has a context of that name (it is not touched), and
     /// `StoreError.missingFile` when the machine has no client certificates yet.
     public func write(machine: MachineConfig, store: Store) throws {
         let name = machine.name
         try Self.validateName(name)
-        let ca = try store.readMachineFile(name, "ca.pem")
-        let cert = try store.readMachineFile(name, "cert.pem")
-        let key = try store.readMachineFile(name, "key.pem")
+        // The docker CLI's files (`Store.dockerCertPath`): behind jump hosts, the machine's own certificate is its CA.
+        try store.refreshDockerCertPath(machine)
+        let folder = machine.isBehindJumpHosts ? Store.pinnedTLSFolder + "/" : ""
+        let ca = try store.readMachineFile(name, folder + "ca.pem")
+        let cert = try store.readMachineFile(name, folder + "cert.pem")
+        let key = try store.readMachineFile(name, folder + "key.pem")
         let meta = try Self.metaJSON(name: name, host: machine.clientURL, storeRoot: store.root)
         try makeDirectory(root)
         try withLock {

@@ -26,7 +26,7 @@ public func machineTemplateData(config c: MachineConfig, store: Store, status: M
         "SSHKeyPath": .string(keyPath),
         "EnginePort": .int(c.engine.port),
         "Engine": .map(["Port": .int(c.engine.port), "Version": .string(c.engine.version ?? "")]),
-        "CertPath": .string(store.machineDir(c.name)),
+        "CertPath": .string(store.dockerCertPath(c)),
         "Phase": .string(c.provisioning.phase.rawValue),
         "LastError": .string(c.provisioning.lastError ?? ""),
         "ServerCertExpiry": .string(expiry),

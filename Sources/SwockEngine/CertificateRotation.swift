@@ -27,7 +27,7 @@ public struct CertificateRotation: Sendable {
             let probe = HostProbe.parse(try await ssh.exec(HostProbe.script, timeout: .seconds(60)).stdoutText)
             try await EngineLifecycle.requireConfiguration(config, initSystem: InitSystem(probed: probe.initSystem), ssh: ssh)
             var tls = try await ServerCertificates(store: store).install(
-                for: config, hostname: probe.hostname ?? config.host?.hostname, material: material, ssh: ssh, reuse: false)
+                for: config, material: material, ssh: ssh, reuse: false)
             if clientCerts { tls.caDir = nil }
             config = try store.update(name) { $0.tls = tls }
             try await ssh.runAsRoot(InitSystem(probed: probe.initSystem).command(.restart, DaemonLaunch(config)), timeout: .seconds(180))

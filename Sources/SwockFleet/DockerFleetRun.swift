@@ -54,6 +54,7 @@ public struct DockerFleetRun: Sendable {
         do {
             // Behind jump hosts: through this process's own forward (no tunnel left behind).
             let host = config.isBehindJumpHosts ? try await EngineRoute.endpoint(config, store: store, budget: .seconds(15)).url : nil
+            try store.refreshDockerCertPath(config)
             let exit = try await LocalProcess.run(
                 argv, environment: environment(for: config, base: base, host: host), timeout: timeout,
                 onStdout: { d in if collect { out.append(d) }; sink.output(host: index, stderr: false, d) },

@@ -207,7 +207,9 @@ public struct Provisioner: Sendable {
                     return ((), hn)
                 }
                 probe.hostname = hn
-                try run.record(step) { $0.host?.hostname = hn }
+                // The operator's name goes into the server certificate (the host's own never does).
+                config.tls.hostname = hn
+                try run.record(step) { $0.host?.hostname = hn; $0.tls.hostname = hn }
             }
             step = .installEngine
             probe = try await run.timed(step) { try await installEngine(name: name, config: config, probe: probe, ssh: ssh) }

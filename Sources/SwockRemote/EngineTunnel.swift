@@ -6,8 +6,10 @@ import SwockSupport
 
 /// A local TCP port on 127.0.0.1 whose connections are carried over SSH to a machine's Engine
 /// API: each accepted connection becomes a direct-tcpip channel from the last jump host to the
-/// daemon's own ADDRESS:PORT. It only carries bytes: mutual TLS stays end to end (the server
-/// certificate covers 127.0.0.1), so a local user without the client key gets nothing from it.
+/// daemon's own ADDRESS:PORT. It only carries bytes: mutual TLS stays end to end, so a local user
+/// without the client key gets nothing from it. Our client verifies the daemon as ADDRESS
+/// (`EngineEndpoint.verifyName`); the docker CLI, which can only check 127.0.0.1, trusts the
+/// machine's own certificate alone (`Store.dockerCertPath`).
 public final class EngineTunnel: @unchecked Sendable {
     public let localPort: Int
     private let listenFD: Int32

@@ -16,14 +16,45 @@ extension Store {
 extension Store {
     /// The variables that point a docker client at a machine (what `env` prints, what the
     /// `docker` fan-out sets), in docker-machine's order. `host` overrides DOCKER_HOST (a forward
-    /// of this process's own).
+    /// of this process's own). Callers that hand them out run `refreshDockerCertPath` first.
     public func dockerEnvironment(_ config: MachineConfig, host: String? = nil) -> [(String, String)] {
         [
             ("DOCKER_TLS_VERIFY", "1"),
             ("DOCKER_HOST", host ?? config.clientURL),
-            ("DOCKER_CERT_PATH", machineDir(config.name)),
+            ("DOCKER_CERT_PATH", dockerCertPath(config)),
             ("DOCKER_MACHINE_NAME", config.name),
         ]
+    }
+
+    /// The docker CLI's TLS files for a machine (DOCKER_CERT_PATH, `--tlscacert`, contexts): the
+    /// machine's own directory (the store's CA; the daemon is verified at its own address), or for
+    /// a machine behind jump hosts `pinned-tls/`, whose `ca.pem` is the machine's own server
+    /// certificate. The docker CLI reaches such a machine at 127.0.0.1 and can only check that
+    /// name, which its certificate covers — as may every tunnelled machine's of the same CA; with
+    /// that certificate as its only trust anchor, no other passes (Go accepts a leaf that is
+    /// itself in the roots pool).
+    public func dockerCertPath(_ config: MachineConfig) -> String {
+        config.isBehindJumpHosts ? machineDir(config.name) + "/" + Self.pinnedTLSFolder : machineDir(config.name)
+    }
+
+    /// The files of `dockerCertPath` for a machine behind jump hosts, from its server certificate
+    /// and the client certificate and key: `ca.pem` is the server certificate itself.
+    package func pinnedTLSFiles(_ name: String, serverPEM: String, clientCertPEM: String, clientKeyPEM: String) -> [(path: String, data: Data)] {
+        let dir = machineDir(name) + "/" + Self.pinnedTLSFolder
+        return [(dir + "/ca.pem", Data(serverPEM.utf8)), (dir + "/cert.pem", Data(clientCertPEM.utf8)), (dir + "/key.pem", Data(clientKeyPEM.utf8))]
+    }
+
+    /// Brings `pinned-tls/` of a machine behind jump hosts up to date with its `server.pem`,
+    /// `cert.pem` and `key.pem` (nothing to do for a machine reached directly, or when it already
+    /// is): records imported or made before it existed get it on first use.
+    public func refreshDockerCertPath(_ config: MachineConfig) throws {
+        guard config.isBehindJumpHosts else { return }
+        let files = pinnedTLSFiles(config.name, serverPEM: try readMachineFile(config.name, "server.pem"),
+                                   clientCertPEM: try readMachineFile(config.name, "cert.pem"),
+                                   clientKeyPEM: try readMachineFile(config.name, "key.pem"))
+        if files.allSatisfy({ FileManager.default.contents(atPath: $0.path) == $0.data }) { return }
+        try Self.makeDirectory(dockerCertPath(config))
+        try AtomicFile.write(files)
     }
 
     /// The names `dockerEnvironment` sets.
@@ -55,8 +86,11 @@ public enum EngineRoute {
         return try await body(forwarded(config, store: store, port: tunnel.localPort))
     }
 
+    /// The local end of a forward, verified as the machine itself: the daemon's certificate must
+    /// cover the machine's own address, not just 127.0.0.1 (which every tunnelled machine's covers).
     static func forwarded(_ config: MachineConfig, store: Store, port: Int) -> EngineEndpoint {
-        EngineEndpoint(host: "127.0.0.1", port: port, tls: TLSFiles(directory: store.machineDir(config.name)), machineName: config.name)
+        EngineEndpoint(host: "127.0.0.1", port: port, tls: TLSFiles(directory: store.machineDir(config.name)), machineName: config.name,
+                       verifyName: config.address)
     }
 
     /// One forward per machine (and route) for the life of the process.

@@ -129,6 +129,9 @@ public struct TLSSettings: Codable, Sendable, Equatable {
     public var serverSANs: [String]
     /// Extra SANs asked for with --tls-san (kept so re-issues keep them).
     public var extraSANs: [String]
+    /// The `--hostname` given at create or provision (kept so re-issues keep it): the server
+    /// certificate covers it. What the host itself reports never goes into the certificate.
+    public var hostname: String?
     public var serverNotBefore: Date?
     public var serverNotAfter: Date?
     public var caFingerprint: String?

@@ -54,6 +54,7 @@ extension Store {
         var dirs = [root, certsDir, machinesDir]
         dirs += ((try? fm.contentsOfDirectory(atPath: root + "/cas")) ?? []).map { root + "/cas/" + $0 }
         dirs += names().map(machineDir)
+        dirs += names().map { machineDir($0) + "/" + Self.pinnedTLSFolder }
         var removed: [String] = []
         for dir in dirs {
             guard let entries = try? fm.contentsOfDirectory(atPath: dir) else { continue }
@@ -67,4 +68,10 @@ extension Store {
         }
         return removed
     }
+}
+
+extension Store {
+    /// The folder under a machine's directory with the docker CLI's files for a machine behind
+    /// jump hosts (written by SwockRemote's `dockerCertPath`; swept here like the rest).
+    public static let pinnedTLSFolder = "pinned-tls"
 }

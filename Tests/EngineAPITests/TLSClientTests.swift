@@ -119,6 +119,28 @@ import Testing
         }
     }
 
+    /// A forward's local end: connected at 127.0.0.1, verified as the machine behind it. The
+    /// certificate for 10.231.9.9 and elsewhere.test passes as either; one that covers only
+    /// 127.0.0.1 (any tunnelled machine's) does not pass for the machine at 10.231.9.9.
+    @Test func connectAtOneNameVerifyAnother() async throws {
+        try await server("wrongsan") { s in
+            for name in ["10.231.9.9", "elsewhere.test"] {
+                var e = endpoint(port: s.port)
+                e.verifyName = name
+                let ping = try await client(e).ping()
+                #expect(ping.apiVersion == nil)
+            }
+        }
+        try await server("server") { s in
+            var e = endpoint(port: s.port)
+            e.verifyName = "10.231.9.9"
+            e.machineName = "web1"
+            let error = await failure { _ = try await client(e).ping() }
+            #expect(error == .nameMismatch(e, covered: "IP:127.0.0.1, DNS:localhost"))
+            #expect(error?.description == "tls: the daemon's certificate at 127.0.0.1:\(s.port) does not cover 10.231.9.9 (SAN mismatch; it covers IP:127.0.0.1, DNS:localhost); run `swock-machine regenerate-certs web1`")
+        }
+    }
+
     @Test func serverCertificateForAnotherHostName() async throws {
         try await server("wrongsan") { s in
             var e = endpoint("localhost", port: s.port)

@@ -194,6 +194,79 @@ struct BastionTests {
         try await exercise(cli, "behind2", target: target)
     }
 
+    /// The SAN line of a PEM certificate, as openssl prints it ("IP Address:10.231.1.10, ...").
+    static func sans(_ path: String) async throws -> String {
+        let r = try await Subprocess.run(["openssl", "x509", "-noout", "-ext", "subjectAltName", "-in", path])
+        return r.stdoutText.split(separator: "\n").dropFirst().joined().trimmingCharacters(in: .whitespaces)
+    }
+
+    /// Every tunnelled machine's certificate covers 127.0.0.1 (the docker CLI reaches it there),
+    /// and all come from the store's one CA: that must not let one pass for another. Two machines
+    /// behind one bastion; two's certificate is presented where one is expected.
+    @Test func anotherTunnelledMachinesCertificateDoesNotPassForIt() async throws {
+        async let b = Fleet.fresh("ce-bb", nets: "outer,lan5")
+        async let t1 = Fleet.fresh("ce-t1", variant: "docker", nets: "lan5")
+        async let t2 = Fleet.fresh("ce-t2", variant: "docker", nets: "lan5")
+        let (bastion, one, two) = try await (b, t1, t2)
+        let cli = CLI()
+        defer { cli.cleanup() }
+        for (name, host) in [("one", one), ("two", two)] {
+            let r = try await create(cli, name, target: host, jumps: "tester@\(bastion.ip)")
+            #expect(r.status == 0, "\(r.all)")
+        }
+        let dir = { (name: String) in "\(cli.store)/machines/\(name)" }
+        // Loopback only where needed: 127.0.0.1 (not localhost) beside the machine's own address.
+        #expect(try await Self.sans(dir("one") + "/server.pem") == "IP Address:\(one.ip), IP Address:127.0.0.1")
+
+        // 1. The docker CLI (env and the context create wrote). The forward of one is down and
+        // someone else serves its local port: two's daemon, with two's certificate (here through
+        // a forward of two moved to one's port).
+        let vars = Self.parseEnv(try await cli.run(["env", "--shell", "bash", "one"]).stdoutText)
+        let port = try #require(Int(vars["DOCKER_HOST"]?.split(separator: ":").last ?? ""))
+        var ctxEnv = ProcessInfo.processInfo.environment
+        ctxEnv["DOCKER_CONFIG"] = cli.dockerConfig
+        ctxEnv.removeValue(forKey: "DOCKER_HOST")
+        ctxEnv.removeValue(forKey: "DOCKER_CONTEXT")
+        let name = ["info", "--format", "{{.Name}}"]
+        let genuine = try await Self.docker(name, env: vars, cli: cli)
+        #expect(genuine.stdoutText == one.name + "\n", "\(genuine.all)")
+        #expect(try await cli.run(["tunnel", "--stop", "one"]).status == 0)
+        _ = try await cli.run(["tunnel", "--stop", "two"])
+        let recordPath = dir("two") + "/config.json"
+        var record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: recordPath))) as! [String: Any]
+        var engine = record["engine"] as! [String: Any]
+        engine["forwardPort"] = port
+        record["engine"] = engine
+        try JSONSerialization.data(withJSONObject: record).write(to: URL(fileURLWithPath: recordPath))
+        let impostor = try await cli.run(["tunnel", "--background", "two"])
+        #expect(impostor.status == 0 && impostor.stderrText.contains("127.0.0.1:\(port)"), "\(impostor.all)")
+        for (what, r) in [("env", try await Self.docker(name, env: vars, cli: cli)),
+                          ("context", try await Subprocess.run(["docker", "--context", "one"] + name, environment: ctxEnv))] {
+            #expect(r.status != 0 && !r.stdoutText.contains(two.name), "\(what): two's daemon passed for one: \(r.all)")
+            #expect(r.stderrText.contains("x509: certificate signed by unknown authority"), "\(what): \(r.all)")
+        }
+        #expect(try await cli.run(["tunnel", "--stop", "two"]).status == 0)
+
+        // 2. swock-machine's own client (ls, status) opens its own forward, so it meets whatever
+        // answers at one's address: what a neighbour holding two's certificate would present
+        // there (here one's own dockerd serving two's certificate and key).
+        let swap = try await Fleet.run(one.name, "cat > /etc/docker/swock/server.pem",
+                                       stdin: try Data(contentsOf: URL(fileURLWithPath: dir("two") + "/server.pem")))
+        #expect(swap.status == 0, "\(swap.all)")
+        let key = try await Fleet.run(one.name, "cat > /etc/docker/swock/server-key.pem && systemctl restart docker",
+                                      stdin: try Data(contentsOf: URL(fileURLWithPath: dir("two") + "/server-key.pem")))
+        #expect(key.status == 0, "\(key.all)")
+        let status = try await cli.run(["status", "one"])
+        #expect(status.stdoutText != "Running\n", "two's certificate passed for one: \(status.all)")
+        let ls = try await cli.run(["ls", "--format", "{{.Name}} {{.State}} {{.Error}}", "--filter", "name=^one$"])
+        #expect(ls.stdoutText == "one Error TLS: certificate does not cover the address\n", "\(ls.all)")
+        // A certificate of its own again: one answers.
+        let regen = try await cli.run(["regenerate-certs", "-f", "one"])
+        #expect(regen.status == 0, "\(regen.all)")
+        #expect(try await cli.run(["status", "one"]).stdoutText == "Running\n")
+        _ = try await cli.run(["rm", "-y", "-f", "one", "two"])
+    }
+
     @Test func aChangedBastionKeyIsRefusedWithBothFingerprints() async throws {
         async let b = Fleet.fresh("bt-b4", nets: "outer,lan9")
         async let t = Fleet.fresh("bt-t4", variant: "docker", nets: "lan9")

@@ -47,11 +47,12 @@ typedef struct ctls_status {
 typedef struct ctls_conn ctls_conn;
 
 /* Resolves host (name, IPv4 or IPv6 literal, optionally in brackets), connects within timeout_ms
- * (the whole connect + handshake), verifies the peer against the CA file and the host name or IP,
- * and presents cert/key (PEM). Later reads and writes each time out after timeout_ms (see
- * ctls_set_io_timeout). Returns NULL on failure. */
-ctls_conn *ctls_connect(const char *host, int port, const char *ca, const char *cert,
-                        const char *key, int timeout_ms, ctls_status *status,
+ * (the whole connect + handshake), verifies the peer against the CA file and verify_name (a host
+ * name or IP; NULL or empty: host itself), and presents cert/key (PEM). verify_name lets a
+ * forward's local end (127.0.0.1) be checked as the machine behind it. Later reads and writes
+ * each time out after timeout_ms (see ctls_set_io_timeout). Returns NULL on failure. */
+ctls_conn *ctls_connect(const char *host, int port, const char *verify_name, const char *ca,
+                        const char *cert, const char *key, int timeout_ms, ctls_status *status,
                         char *err, size_t errlen);
 
 /* Sets the send/receive timeout for later reads and writes (ms, > 0). Returns 0 or -1. */

@@ -33,7 +33,8 @@ struct ConfigRequest: LeanRequest, Equatable {
             // `docker $(swock-machine config NAME)` needs the forward running, as after env.
             _ = try await TunnelService(store: store).ensureRunning(config, executable: Tunnel.executable)
         }
-        let dir = store.machineDir(config.name)
+        try store.refreshDockerCertPath(config)
+        let dir = store.dockerCertPath(config)
         // Unquoted: `docker $(...)` splits words but does not remove quotes.
         Output.out("""
             --tlsverify

@@ -81,6 +81,7 @@ struct EnvRequest: LeanRequest, Equatable {
             let pid = try await TunnelService(store: store).ensureRunning(config, executable: Tunnel.executable)
             Output.err("# \(config.name) is behind \(config.ssh.proxyJump!.map(\.description).joined(separator: ", ")): its Engine API is forwarded to \(config.clientURL) (pid \(pid); `swock-machine tunnel --stop \(config.name)` ends it)")
         }
+        try store.refreshDockerCertPath(config)
         var vars = store.dockerEnvironment(config)
         if noProxy {
             let existing = ProcessInfo.processInfo.environment["NO_PROXY"] ?? ProcessInfo.processInfo.environment["no_proxy"] ?? ""

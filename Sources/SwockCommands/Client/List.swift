@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SwockEngine
 import SwockClient
 import SwockStore
 
@@ -15,7 +16,9 @@ struct List: AsyncParsableCommand {
             {{.State}} {{.URL}} {{.DockerVersion}} {{.Error}} {{.Address}} {{.SSHUser}} {{.Labels}} \
             {{.Labels.KEY}}, with pipelines and the functions json, prettyjson, upper, lower, title, \
             join, split, pad, truncate, println, index and len ({{.Name | upper}}, {{json .Labels}}); \
-            prefix it with "table " for aligned columns (split on \\t) with a header.
+            prefix it with "table " for aligned columns (split on \\t) with a header. \
+            A stored server certificate that covers another machine's address is named in a warning \
+            on stderr, with the machine to run regenerate-certs for.
             """,
             examples: [
                 "swock-machine ls",
@@ -54,10 +57,14 @@ struct List: AsyncParsableCommand {
                 case .failure(let e): broken.append((name, e))
                 }
             }
+            // Stored certificates that cover another machine's address: read while the machines are asked.
+            let allConfigs = configs
+            let overlaps = Task { CertificateOverlap.findings(in: store, configs: allConfigs) }
             // Everything but state is decided offline; `ls -q` without a state filter needs no network.
             let preFiltered = configs.filter { filter.matches($0, state: nil) }
             if quiet && !filter.needsState {
                 for c in preFiltered { Output.out(c.name + "\n") }
+                await Self.warn(overlaps)
                 return
             }
             let limit = Duration.milliseconds(Int(max(timeout, 0.1) * 1000))
@@ -82,6 +89,7 @@ struct List: AsyncParsableCommand {
             let shown = preFiltered.filter { filter.matches($0, state: statuses[$0.name]?.state ?? .error) }
             if quiet {
                 for c in shown { Output.out(c.name + "\n") }
+                await Self.warn(overlaps)
                 return
             }
             let rows = shown.map { machineFields(config: $0, store: store, status: statuses[$0.name], active: $0.name == active) }
@@ -118,7 +126,13 @@ struct List: AsyncParsableCommand {
                 }
                 Output.out(TableLayout.render(table))
             }
+            await Self.warn(overlaps)
         }
+    }
+
+    /// One line on stderr per certificate that covers another machine's address.
+    static func warn(_ overlaps: Task<[CertificateOverlap.Finding], Never>) async {
+        for f in await overlaps.value { Output.err(f.warning) }
     }
 
     static func probeKey(_ c: MachineConfig, store: Store) -> String {

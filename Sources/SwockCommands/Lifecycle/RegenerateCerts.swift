@@ -11,7 +11,10 @@ struct RegenerateCerts: AsyncParsableCommand {
             """
             Only the certificates change: nothing else is re-provisioned. Client certificates already \
             handed out keep working unless --client-certs, which also makes a new CA and client \
-            certificate (other machines keep their copies of the old ones until regenerated too).
+            certificate (other machines keep their copies of the old ones until regenerated too). \
+            The certificate covers the names the operator gave (the address, --hostname, --tls-san), \
+            never one the host reports; a stored certificate of any machine that covers another \
+            machine's address is named in a warning.
             """,
             examples: [
                 "swock-machine regenerate-certs web1",
@@ -52,6 +55,9 @@ struct RegenerateCerts: AsyncParsableCommand {
                     failed = true
                 }
             }
+            // Certificates (of these machines or others) that still cover another machine's address.
+            let configs = store.list().compactMap { try? $0.result.get() }
+            for f in CertificateOverlap.findings(in: store, configs: configs) { Output.err(f.warning) }
             if failed { throw ExitCode(1) }
         }
     }

@@ -90,7 +90,7 @@ struct Create: AsyncParsableCommand {
     @Option(name: .customLong("tls-key-type"), help: "Key type of the server certificate: ecdsa (P-256) or rsa (2048).")
     var tlsKeyType = TLSKeyType.ecdsa
 
-    @Option(name: .customLong("hostname"), help: "Set the server's host name.")
+    @Option(name: .customLong("hostname"), help: "Set the server's host name; the server certificate covers it (never the name a host reports).")
     var hostname: String?
 
     @Option(name: .customLong("label"), help: ArgumentHelp("Machine label key=value, also an engine label (repeatable).", valueName: "label"))

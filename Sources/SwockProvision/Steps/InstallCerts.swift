@@ -7,6 +7,6 @@ import SwockStore
 extension Provisioner {
     func installCertificates(config: MachineConfig, probe: HostProbe, ssh: any RemoteHost) async throws -> TLSSettings {
         try await ServerCertificates(store: store).install(
-            for: config, hostname: probe.hostname, material: try store.clientMaterial(for: config), ssh: ssh, reuse: true)
+            for: config, material: try store.clientMaterial(for: config), ssh: ssh, reuse: true)
     }
 }
