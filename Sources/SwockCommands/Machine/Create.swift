@@ -48,9 +48,16 @@ struct Create: AsyncParsableCommand {
     @Flag(name: .customLong("generic-sudo-password-stdin"), help: "When sudo asks for a password: read it from the first line of stdin.")
     var sudoPasswordStdin = false
 
-    @Option(name: .customLong("generic-ssh-password"),
-            help: ArgumentHelp("Password for hosts that only take one (prefer $SWOCK_GENERIC_SSH_PASSWORD: a flag shows in ps); a generated key is installed and used from then on.", valueName: "password"))
-    var sshPassword: String?
+    @Option(name: .customLong("generic-ssh-password-env"),
+            help: ArgumentHelp("For hosts that only take a password: the environment variable that holds it ($SWOCK_GENERIC_SSH_PASSWORD is read without this flag); a generated key is installed and used from then on, the password is not kept.", valueName: "var"))
+    var sshPasswordEnv: String?
+
+    @Flag(name: .customLong("generic-ssh-password-stdin"), help: "For hosts that only take a password: read it from the first line of stdin.")
+    var sshPasswordStdin = false
+
+    /// Refused (a flag's value shows in ps and shell history); kept so the refusal names the replacement.
+    @Option(name: .customLong("generic-ssh-password"), help: .hidden)
+    var sshPasswordOnCommandLine: String?
 
     @Option(name: .customLong("generic-engine-port"), help: "TCP port dockerd listens on (mutual TLS).")
     var enginePort = 2376
@@ -114,6 +121,7 @@ struct Create: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            try refusePasswordOnCommandLine()
             if let fleetFile {
                 guard name == nil else { throw UserFacingError("give either a machine name or -f FILE, not both") }
                 try await FleetCreate(global: global, path: fleetFile, parallel: parallel).run()
@@ -156,6 +164,24 @@ struct Create: AsyncParsableCommand {
                              stdinOption: "--generic-sudo-password-stdin", fromStdin: sudoPasswordStdin)
     }
 
+    func refusePasswordOnCommandLine() throws {
+        if sshPasswordOnCommandLine != nil {
+            throw UserFacingError("--generic-ssh-password puts the password on the command line, where ps and shell history show it; give it with --generic-ssh-password-env VAR or --generic-ssh-password-stdin instead")
+        }
+    }
+
+    /// From --generic-ssh-password-env or --generic-ssh-password-stdin, else $SWOCK_GENERIC_SSH_PASSWORD
+    /// (nil without any). The password itself as an argument is refused: `ps` shows it.
+    func sshPassword() throws -> String? {
+        try refusePasswordOnCommandLine()
+        if sshPasswordStdin && sudoPasswordStdin {
+            throw UserFacingError("--generic-ssh-password-stdin and --generic-sudo-password-stdin cannot both read stdin; give one of them with its -env flag instead")
+        }
+        return try SecretInput.read(envOption: "--generic-ssh-password-env", variable: sshPasswordEnv,
+                                    stdinOption: "--generic-ssh-password-stdin", fromStdin: sshPasswordStdin)
+            ?? ProcessInfo.processInfo.environment["SWOCK_GENERIC_SSH_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
     func makeRequest() throws -> CreateRequest {
         guard let name else { throw UserFacingError("name the machine to create (or pass -f FLEET_FILE)") }
         guard let address, !address.isEmpty else {
@@ -169,7 +195,7 @@ struct Create: AsyncParsableCommand {
         }
         r.sshKeyPath = sshKey
         r.sshKeyPassphrase = ProcessInfo.processInfo.environment["SWOCK_SSH_KEY_PASSPHRASE"]
-        r.sshPassword = sshPassword ?? ProcessInfo.processInfo.environment["SWOCK_GENERIC_SSH_PASSWORD"]
+        r.sshPassword = try sshPassword()
         r.sudoPassword = try sudoPassword()
         r.hostKeyPolicy = hostKeyPolicy
         r.keyType = tlsKeyType.keyType
