@@ -98,8 +98,16 @@ struct Create: AsyncParsableCommand {
     @Option(name: .customLong("label"), help: ArgumentHelp("Machine label key=value, also an engine label (repeatable).", valueName: "label"))
     var labels: [String] = []
 
-    @Option(name: .customLong("ssh-host-key"), help: "accept-new: pin the host key on first contact; strict: it must already be in the machine's known_hosts.")
+    @Option(name: .customLong("ssh-host-key"), help: "accept-new: pin the host key on first contact; strict: it must be in --ssh-known-hosts or match --ssh-host-key-fingerprint.")
     var hostKeyPolicy = HostKeyPolicy.acceptNew
+
+    @Option(name: .customLong("ssh-host-key-fingerprint"),
+            help: ArgumentHelp("The host key's expected SHA256:... fingerprint (repeatable: any of them); another key is refused, naming both. With it, first contact is not trust-on-first-use.", valueName: "fingerprint"))
+    var hostKeyFingerprints: [String] = []
+
+    @Option(name: .customLong("ssh-known-hosts"),
+            help: ArgumentHelp("An OpenSSH known_hosts file with the expected keys of the host (and of its jump hosts); another key is refused.", valueName: "path"))
+    var knownHostsFile: String?
 
     @Flag(name: .customLong("swarm-init"), help: "Then start a Swarm mode cluster with this machine as its manager.")
     var swarmInit = false
@@ -198,6 +206,8 @@ struct Create: AsyncParsableCommand {
         r.sshPassword = try sshPassword()
         r.sudoPassword = try sudoPassword()
         r.hostKeyPolicy = hostKeyPolicy
+        r.hostKeyFingerprints = hostKeyFingerprints
+        r.knownHostsFile = knownHostsFile
         r.keyType = tlsKeyType.keyType
         for e in engineEnv where !e.contains("=") || e.hasPrefix("=") {
             throw UserFacingError("--engine-env \"\(e)\": expected KEY=value")

@@ -22,6 +22,11 @@ public struct CreateRequest: Sendable {
     public var hostname: String?
     public var labels: [String: String] = [:]
     public var hostKeyPolicy: HostKeyPolicy = .acceptNew
+    /// The host key must have one of these `SHA256:...` fingerprints (`--ssh-host-key-fingerprint`).
+    public var hostKeyFingerprints: [String] = []
+    /// An OpenSSH known_hosts file with the expected keys of the host and its jump hosts
+    /// (`--ssh-known-hosts`).
+    public var knownHostsFile: String?
 
     public init(name: String, address: String) {
         self.name = name

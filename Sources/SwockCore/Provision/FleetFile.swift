@@ -1,4 +1,5 @@
 import Foundation
+import SSHKit
 import SwockPKI
 import Yams
 
@@ -11,7 +12,7 @@ import Yams
 ///       engine: {port: 2376, opts: [log-level=warn], install: auto}
 ///     machines:
 ///       - {name: web1, address: 10.231.1.10, labels: {role: web}}
-///       - {name: db1, address: 10.231.1.11, user: root, hostname: db1}
+///       - {name: db1, address: 10.231.1.11, user: root, hostname: db1, ssh-host-key-fingerprints: ["SHA256:..."]}
 ///       - {name: app1, address: 10.231.201.5, proxy-jump: "tester@10.231.1.10", sudo-password-env: APP_SUDO_PASSWORD}
 public struct FleetFile: Decodable, Sendable, Equatable {
     public struct Engine: Decodable, Sendable, Equatable {
@@ -51,6 +52,10 @@ public struct FleetFile: Decodable, Sendable, Equatable {
         /// The environment variable holding sudo's password (never the password itself in a file);
         /// only a name `isAllowedSecretVariable` accepts.
         public var sudoPasswordEnv: String?
+        /// As `--ssh-host-key`, `--ssh-host-key-fingerprint` (a list) and `--ssh-known-hosts`.
+        public var sshHostKey: String?
+        public var sshHostKeyFingerprints: [String]?
+        public var sshKnownHosts: String?
         /// `swarm: {init: true}` or `swarm: {manager: NAME, role: worker|manager}`: applied
         /// after the machines are created (see `SwarmPlan`).
         public var swarm: Swarm?
@@ -61,6 +66,9 @@ public struct FleetFile: Decodable, Sendable, Equatable {
             case sudoPasswordEnv = "sudo-password-env"
             case tlsSAN = "tls-san"
             case tlsKeyType = "tls-key-type"
+            case sshHostKey = "ssh-host-key"
+            case sshHostKeyFingerprints = "ssh-host-key-fingerprints"
+            case sshKnownHosts = "ssh-known-hosts"
         }
     }
 
@@ -180,6 +188,14 @@ public struct FleetFile: Decodable, Sendable, Equatable {
                 }
                 r.sudoPassword = pw
             }
+            if let policy = m.sshHostKey ?? d.sshHostKey {
+                guard let p = HostKeyPolicy(rawValue: policy) else {
+                    throw Invalid(description: "machine \"\(r.name)\": ssh-host-key \"\(policy)\": expected strict or accept-new")
+                }
+                r.hostKeyPolicy = p
+            }
+            r.hostKeyFingerprints = m.sshHostKeyFingerprints ?? d.sshHostKeyFingerprints ?? []
+            r.knownHostsFile = (m.sshKnownHosts ?? d.sshKnownHosts).map { ($0 as NSString).expandingTildeInPath }
             r.extraSANs = (d.tlsSAN ?? []) + (m.tlsSAN ?? [])
             if let kt = m.tlsKeyType ?? d.tlsKeyType { r.keyType = try KeyType(cliName: kt) }
             let e = m.engine ?? d.engine ?? Engine()

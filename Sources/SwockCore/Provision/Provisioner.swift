@@ -31,12 +31,16 @@ public struct Provisioner: Sendable {
     public func create(_ req: CreateRequest, keepRecordOnEarlyFailure: Bool = false) async throws -> MachineConfig {
         do {
             return try await createChecked(req)
-        } catch let e as ProvisionError where keepRecordOnEarlyFailure && !e.resumable && e.step != "check flags" {
+        } catch let e as ProvisionError where keepRecordOnEarlyFailure && !e.resumable && e.step != "check flags" && req.hostKeyFingerprints.isEmpty {
+            // (Expected fingerprints cannot go into a record: without them `provision` would pin
+            // whatever key it meets, so such a machine gets no record; the file, run again, creates it.)
             var config = try newRecord(req)
             config.provisioning.phase = .failed
             config.provisioning.lastError = "\(e.step): \(e.reason)"
             config.provisioning.lastAttemptAt = Date()
-            try store.reserve(config, files: [PathText.lastComponent(config.ssh.knownHostsPath): Data()])
+            // The keys --ssh-known-hosts expects, so that `provision` checks them too.
+            let expected = (try? expectedKnownHosts(req)).flatMap { $0 } ?? Data()
+            try store.reserve(config, files: [PathText.lastComponent(config.ssh.knownHostsPath): expected])
             throw ProvisionError(machine: e.machine, step: e.step, reason: e.reason, resumable: true)
         }
     }
@@ -53,18 +57,25 @@ public struct Provisioner: Sendable {
         let staging = NSTemporaryDirectory() + "\(Self.stagingPrefix)\(req.name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try Store.makeDirectory(staging)
         defer { try? FileManager.default.removeItem(atPath: staging) }
+        let stagedKnownHosts = staging + "/known_hosts"
+        if let expected = try expectedKnownHosts(req) {
+            try AtomicFile.write(expected, to: stagedKnownHosts, mode: 0o600)
+        }
         let auth = initialAuth(req)
         let ssh: SSHSession
         do {
             ssh = try await timed(log, "connect") {
                 let s = try await MachineSSH(store: store, connectTimeout: connectTimeout, logger: logger).connect(
                     SSHTarget(host: req.address, port: req.sshPort, user: req.sshUser),
-                    knownHostsPath: staging + "/known_hosts", policy: req.hostKeyPolicy, auth: auth, proxyJump: req.proxyJump)
+                    knownHostsPath: stagedKnownHosts, policy: req.hostKeyPolicy, auth: auth, proxyJump: req.proxyJump,
+                    expectedHostKeys: req.hostKeyFingerprints)
                 if let pw = req.sudoPassword { s.useSudoPassword(pw) }
                 return (s, "\(req.sshUser)@\(req.address):\(req.sshPort)\(Self.viaText(s)), host key \(s.hostKeyFingerprint)")
             }
         } catch {
-            throw ProvisionError(machine: req.name, step: "connect", reason: "\(error)", resumable: false)
+            // The staging file is no name to show: the keys in it came from --ssh-known-hosts.
+            let reason = "\(error)".replacingOccurrences(of: stagedKnownHosts, with: req.knownHostsFile.map { "--ssh-known-hosts \($0)" } ?? "known_hosts")
+            throw ProvisionError(machine: req.name, step: "connect", reason: reason, resumable: false)
         }
         // Sessions are closed before we return: a disconnect still running on the session
         // thread while the process exits races libssh's own teardown.
@@ -448,6 +459,37 @@ public struct Provisioner: Sendable {
         for (k, _) in req.labels where k.isEmpty || k.contains("=") {
             throw bad("--label \"\(k)\": expected key=value")
         }
+        for fp in req.hostKeyFingerprints where HostKeyFingerprint.normalized(fp) == nil {
+            throw bad("--ssh-host-key-fingerprint \"\(fp)\": expected SHA256: and 43 base64 characters, as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints on the host")
+        }
+        if req.hostKeyPolicy == .strict && req.hostKeyFingerprints.isEmpty && req.knownHostsFile == nil {
+            throw bad("--ssh-host-key strict needs the expected host key: give --ssh-host-key-fingerprint SHA256:... or --ssh-known-hosts FILE (or use accept-new)")
+        }
+        if req.hostKeyPolicy == .strict && !req.proxyJump.isEmpty && req.knownHostsFile == nil {
+            throw bad("--ssh-host-key strict with --generic-ssh-proxy-jump needs the jump hosts' keys too: give them in --ssh-known-hosts FILE")
+        }
+    }
+
+    /// The keys `--ssh-known-hosts` gives for the host and its jump hosts, as the create's first
+    /// known_hosts (nil without the flag). Refused when the file has no key for the host, or,
+    /// with strict checking, for a jump host.
+    private func expectedKnownHosts(_ req: CreateRequest) throws -> Data? {
+        func bad(_ why: String) -> ProvisionError { ProvisionError(machine: req.name, step: "check flags", reason: why, resumable: false) }
+        guard let file = req.knownHostsFile else { return nil }
+        let path = (file as NSString).expandingTildeInPath
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw bad("--ssh-known-hosts \(file): \(FileManager.default.fileExists(atPath: path) ? "cannot read it" : "no such file")")
+        }
+        let target = KnownHostsFile.label(host: req.address, port: req.sshPort)
+        let hops = req.proxyJump.map { KnownHostsFile.label(host: $0.host, port: $0.port) }
+        let found = KnownHostsFile.entries(in: String(decoding: data, as: UTF8.self), for: [target] + hops)
+        guard found[target] != nil else {
+            throw bad("--ssh-known-hosts \(file) has no key for \(target) (plain or hashed); add the host's key (e.g. from its /etc/ssh/ssh_host_*_key.pub, checked out of band) under that name")
+        }
+        if req.hostKeyPolicy == .strict, let missing = hops.first(where: { found[$0] == nil }) {
+            throw bad("--ssh-known-hosts \(file) has no key for the jump host \(missing), and --ssh-host-key is strict; add its key under that name")
+        }
+        return Data((([target] + hops).flatMap { found[$0] ?? [] }.joined(separator: "\n") + "\n").utf8)
     }
 
     private func initialAuth(_ req: CreateRequest) -> [SSHAuthMethod] {
