@@ -90,6 +90,8 @@ public struct Provisioner: Sendable {
     private func createOnHost(_ req: CreateRequest, ssh: SSHSession, log: StepLog, staging: String) async throws -> MachineConfig {
         let probe = try await detectOS(log, ssh, resumable: false)
         try await checkRoot(log, ssh, resumable: false)
+        try refuseShellUnsafeOptions(req.name, req.engine, initSystem: InitSystem(probed: probe.initSystem), probe: probe,
+                                     step: "detect-os", resumable: false)
         if req.engine.install == .none && probe.dockerdPath == nil {
             throw ProvisionError(machine: req.name, step: "detect-os", reason: "dockerd is not installed and --engine-install is none; install Docker Engine on the host first or use --engine-install auto", resumable: false)
         }
@@ -399,9 +401,14 @@ public struct Provisioner: Sendable {
         guard let dockerd = probe.dockerdPath else {
             throw ProvisionError(machine: config.name, step: "configure-engine", reason: "dockerd is not on the host", resumable: true)
         }
-        // live-restore goes into daemon.json (DaemonJSON), so the running daemon has it too.
-        let daemonJSON = try await DaemonJSON.adoption(ssh: ssh)
         let initSystem = InitSystem(probed: probe.initSystem)
+        try refuseShellUnsafeOptions(config.name, config.engine, initSystem: initSystem, probe: probe, step: "configure-engine", resumable: true)
+        // live-restore goes into daemon.json (DaemonJSON), so the running daemon has it too; so
+        // do the labels, registries and storage driver where the init script has a shell pass
+        // dockerd's flags (a shell would split or run them).
+        let settings = initSystem.passesOptionsThroughShell
+            ? EngineConfigRenderer.daemonJSONSettings(engine: config.engine, machineLabels: config.labels) : [:]
+        let daemonJSON = try await DaemonJSON.adoption(ssh: ssh, settings: settings)
         let launch = DaemonLaunch(config, dockerdPath: dockerd,
                                   containerdSocket: probe.stockContainerdFlag.map { String($0.dropFirst("--containerd=".count)) })
         let script = InitSystem.ServiceScript(probed: probe.dockerServiceScript)
@@ -429,6 +436,19 @@ public struct Provisioner: Sendable {
                                  resumable: true)
         }
         return initSystem.configDescription(serviceScript: script) + daemonJSON.note
+    }
+
+    /// On hosts whose init script passes dockerd's flags through a shell, an `--engine-opt` that
+    /// the shell would not pass on as one word is refused, naming it (before anything is written
+    /// at create).
+    private func refuseShellUnsafeOptions(_ name: String, _ engine: EngineSettings, initSystem: InitSystem, probe: HostProbe,
+                                          step: String, resumable: Bool) throws {
+        guard initSystem.passesOptionsThroughShell,
+              let bad = EngineConfigRenderer.firstShellUnsafeArgument(engine.options.map(EngineConfigRenderer.engineOptFlag)) else { return }
+        let file = initSystem.configPath(serviceScript: InitSystem.ServiceScript(probed: probe.dockerServiceScript)) ?? "its configuration"
+        throw ProvisionError(machine: name, step: step,
+                             reason: "--engine-opt \"\(bad)\": on this \(initSystem.rawValue) host dockerd's options pass through a shell (DOCKER_OPTS, read by \(file)), which would split or run it; use only letters, digits and . _ - / : = , @ + % in --engine-opt there (labels, registries and the storage driver go to daemon.json and may hold anything)",
+                             resumable: resumable)
     }
 
     private func waitForEngine(config: MachineConfig, probe: HostProbe, ssh: SSHSession) async throws -> EngineVersion {
