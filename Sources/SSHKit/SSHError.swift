@@ -9,6 +9,8 @@ public enum SSHError: Error, Sendable, Equatable, CustomStringConvertible {
     case connectFailed(host: String, port: Int, reason: String)
     case hostKeyUnknown(host: String, fingerprint: String, knownHosts: String)
     case hostKeyChanged(host: String, expected: String, presented: String, knownHosts: String)
+    /// The key is not one of the fingerprints the caller expects (`SSHOptions.expectedHostKeys`).
+    case hostKeyNotExpected(host: String, expected: [String], presented: String)
     case hostKeyCheckFailed(host: String, reason: String)
     case keyFileUnreadable(path: String, reason: String)
     case authenticationFailed(user: String, host: String, tried: [String], offered: [String], detail: String?)
@@ -37,6 +39,8 @@ public enum SSHError: Error, Sendable, Equatable, CustomStringConvertible {
             return "ssh: host key of \(host) (\(fp)) is not in \(kh) and strict checking is on; verify the fingerprint, then connect once with accept-new"
         case .hostKeyChanged(let host, let expected, let presented, let kh):
             return "ssh: HOST KEY OF \(host) HAS CHANGED: expected \(expected) (pinned in \(kh)), presented \(presented); if the host was really reinstalled, remove the pinned key and connect again, otherwise someone may be intercepting the connection"
+        case .hostKeyNotExpected(let host, let expected, let presented):
+            return "ssh: host key of \(host) is \(presented), not the one expected (\(expected.joined(separator: " or "))); nothing was trusted: check where the expected fingerprint came from, otherwise someone may be intercepting the connection"
         case .hostKeyCheckFailed(let host, let reason):
             return "ssh: cannot check the host key of \(host): \(reason)"
         case .keyFileUnreadable(let path, let reason):

@@ -29,6 +29,21 @@ public enum HostKeyPolicy: String, Sendable, Codable, CaseIterable {
     case acceptNew = "accept-new"
 }
 
+/// `SHA256:...` host key fingerprints as OpenSSH prints them (`ssh-keygen -lf`).
+public enum HostKeyFingerprint {
+    /// The fingerprint without base64 padding (OpenSSH prints none; some tools add `=`), or nil
+    /// when it is not a SHA256 fingerprint.
+    public static func normalized(_ text: String) -> String? {
+        guard text.hasPrefix("SHA256:") else { return nil }
+        var b64 = String(text.dropFirst("SHA256:".count))
+        while b64.hasSuffix("=") { b64.removeLast() }
+        guard b64.count == 43, b64.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "+" || $0 == "/") }) else {
+            return nil
+        }
+        return "SHA256:" + b64
+    }
+}
+
 /// One way to authenticate, tried in the order given.
 public enum SSHAuthMethod: Sendable, Hashable {
     /// A private key file, with its passphrase when it is encrypted.
@@ -69,6 +84,11 @@ public struct SSHOptions: Sendable {
     /// Jump hosts to go through, first hop first (`ssh -J a,b`); each is verified against
     /// `knownHostsPath` with `hostKeyPolicy` and authenticated with `jumpHostAuth`.
     public var proxyJump: [SSHTarget] = []
+    /// The target's host key must have one of these `SHA256:...` fingerprints (empty: no such
+    /// demand). A matching key unknown to `knownHostsPath` is recorded there whatever
+    /// `hostKeyPolicy` says, so first contact need not be trust-on-first-use. Not applied to
+    /// jump hosts (they are checked against `knownHostsPath`).
+    public var expectedHostKeys: [String] = []
 
     /// How a jump host is authenticated: the target's key methods and then the agent and the
     /// default keys, never the target's password (a bastion must not learn it).

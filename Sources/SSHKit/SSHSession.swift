@@ -58,6 +58,7 @@ public final class SSHSession: @unchecked Sendable {
             var hopOptions = options
             hopOptions.proxyJump = []
             hopOptions.auth = options.jumpHostAuth
+            hopOptions.expectedHostKeys = []
             for hop in options.proxyJump {
                 do {
                     let via = chain.last
@@ -256,6 +257,10 @@ private struct Connector {
         defer { ssh_key_free(k) }
         let presented = LibSSH.fingerprint(k) ?? "unknown"
         let hostLabel = target.port == 22 ? target.host : "[\(target.host)]:\(target.port)"
+        let expected = options.expectedHostKeys.map { HostKeyFingerprint.normalized($0) ?? $0 }
+        if !expected.isEmpty && !expected.contains(presented) {
+            throw SSHError.hostKeyNotExpected(host: hostLabel, expected: expected, presented: "\(presented) (\(LibSSH.keyTypeName(k)))")
+        }
         let state = ssh_session_is_known_server(s)
         switch state {
         case SSH_KNOWN_HOSTS_OK:
@@ -265,9 +270,10 @@ private struct Connector {
                                           presented: "\(presented) (\(LibSSH.keyTypeName(k)))", knownHosts: options.knownHostsPath)
         case SSH_KNOWN_HOSTS_UNKNOWN, SSH_KNOWN_HOSTS_NOT_FOUND:
             switch options.hostKeyPolicy {
-            case .strict:
+            case .strict where expected.isEmpty:
                 throw SSHError.hostKeyUnknown(host: hostLabel, fingerprint: presented, knownHosts: options.knownHostsPath)
-            case .acceptNew:
+            case .strict, .acceptNew:
+                // accept-new, or a key with an expected fingerprint.
                 if ssh_session_update_known_hosts(s) != SSH_OK {
                     throw SSHError.hostKeyCheckFailed(host: hostLabel, reason: "cannot record the key in \(options.knownHostsPath): \(LibSSH.lastError(s))")
                 }

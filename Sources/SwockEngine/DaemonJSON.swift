@@ -23,8 +23,12 @@ package struct DaemonJSON {
     /// live-restore is switched on: the running daemon must learn it before it is restarted.
     package var switchesOnLiveRestore: Bool
 
+    /// The keys of ours set in the file (`settings` of `plan`).
+    var settingKeys: [String] = []
+
     package var note: String {
-        movedKeys.isEmpty ? "" : "; moved \(movedKeys.sorted().joined(separator: ", ")) out of \(Self.path) (original in \(Self.backup))"
+        (movedKeys.isEmpty ? "" : "; moved \(movedKeys.sorted().joined(separator: ", ")) out of \(Self.path) (original in \(Self.backup))")
+            + (settingKeys.isEmpty ? "" : "; \(settingKeys.sorted().joined(separator: ", ")) in \(Self.path)")
     }
 
     /// The shell that puts the original daemon.json back (used by `rm`).
@@ -42,24 +46,32 @@ package struct DaemonJSON {
         "if pgrep -f 'containerd-shi[m]' >/dev/null 2>&1; then pid=$(pidof dockerd) && kill -HUP $pid && sleep 0.3; fi; true"
 
     /// What adopting the host's daemon.json takes (read over `ssh`, planned by `plan`).
-    package static func adoption(ssh: any RemoteHost) async throws -> DaemonJSON {
+    package static func adoption(ssh: any RemoteHost, settings: [String: Any] = [:]) async throws -> DaemonJSON {
         let (existed, object) = try await read(ssh)
-        return try plan(existed: existed, object: object)
+        return try plan(existed: existed, object: object, settings: settings)
     }
 
     /// Adopting a daemon.json (`object`; `existed`: there was a file): the conflicting keys move
-    /// out and live-restore goes on. Nothing to write when neither is needed.
-    static func plan(existed: Bool, object original: [String: Any]) throws -> DaemonJSON {
+    /// out, live-restore goes on, and `settings` (the engine's own settings on hosts whose init
+    /// script would pass flags through a shell: `EngineConfigRenderer.daemonJSONSettings`) are
+    /// set, replacing the host's values of those keys (as flags they would clash with them).
+    /// Nothing to write when none of that changes the file.
+    static func plan(existed: Bool, object original: [String: Any], settings: [String: Any] = [:]) throws -> DaemonJSON {
         var object = original
         let moved = object.keys.filter { conflicting.contains($0) }.sorted()
         let needsLiveRestore = object["live-restore"] == nil
-        guard !moved.isEmpty || needsLiveRestore else {
-            return DaemonJSON(movedKeys: [], file: nil, keepCommand: nil, switchesOnLiveRestore: false)
+        let changedSettings = settings.keys.filter { k in
+            guard let old = object[k] else { return true }
+            return !NSDictionary(dictionary: [k: old]).isEqual(to: [k: settings[k]!])
+        }
+        guard !moved.isEmpty || needsLiveRestore || !changedSettings.isEmpty else {
+            return DaemonJSON(movedKeys: [], file: nil, keepCommand: nil, switchesOnLiveRestore: false, settingKeys: settings.keys.sorted())
         }
         for k in moved { object.removeValue(forKey: k) }
         if needsLiveRestore { object["live-restore"] = true }
+        for (k, v) in settings { object[k] = v }
         return DaemonJSON(movedKeys: moved, file: try file(object), keepCommand: keepCommand(existed: existed),
-                          switchesOnLiveRestore: needsLiveRestore)
+                          switchesOnLiveRestore: needsLiveRestore, settingKeys: settings.keys.sorted())
     }
 
     /// Sets `live-restore` in daemon.json and tells the running daemon (SIGHUP: the option is

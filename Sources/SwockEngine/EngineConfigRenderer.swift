@@ -9,8 +9,11 @@ public enum EngineConfigRenderer {
     public static let remoteDir = "/etc/docker/swock"
 
     /// Everything dockerd needs after its path: our listeners and TLS, then the user's settings.
+    /// With `settingsInDaemonJSON` (hosts whose init script passes the flags through a shell, see
+    /// `InitSystem.passesOptionsThroughShell`), the labels, registry mirrors, insecure registries
+    /// and storage driver are left out: they go into daemon.json (`daemonJSONSettings`).
     public static func dockerdArguments(engine: EngineSettings, machineLabels: [String: String],
-                                        containerdSocket: String?) -> [String] {
+                                        containerdSocket: String?, settingsInDaemonJSON: Bool = false) -> [String] {
         var args = [
             "-H", "unix:///var/run/docker.sock",
             "-H", "tcp://0.0.0.0:\(engine.port)",
@@ -20,13 +23,40 @@ public enum EngineConfigRenderer {
             "--tlskey=\(remoteDir)/server-key.pem",
         ]
         if let containerdSocket { args.append("--containerd=\(containerdSocket)") }
-        if let sd = engine.storageDriver, !sd.isEmpty { args.append("--storage-driver=\(sd)") }
-        for label in engine.labels { args.append("--label=\(label)") }
-        for (k, v) in machineLabels.sorted(by: { $0.key < $1.key }) { args.append("--label=\(k)=\(v)") }
-        for m in engine.registryMirrors { args.append("--registry-mirror=\(m)") }
-        for r in engine.insecureRegistries { args.append("--insecure-registry=\(r)") }
+        if !settingsInDaemonJSON {
+            if let sd = engine.storageDriver, !sd.isEmpty { args.append("--storage-driver=\(sd)") }
+            for label in engineLabels(engine: engine, machineLabels: machineLabels) { args.append("--label=\(label)") }
+            for m in engine.registryMirrors { args.append("--registry-mirror=\(m)") }
+            for r in engine.insecureRegistries { args.append("--insecure-registry=\(r)") }
+        }
         for opt in engine.options { args.append(engineOptFlag(opt)) }
         return args
+    }
+
+    /// The engine's labels: `--engine-label` as given, then the machine's labels by key.
+    static func engineLabels(engine: EngineSettings, machineLabels: [String: String]) -> [String] {
+        engine.labels + machineLabels.sorted(by: { $0.key < $1.key }).map { "\($0.key)=\($0.value)" }
+    }
+
+    /// The daemon.json keys for the settings `dockerdArguments(settingsInDaemonJSON: true)` leaves
+    /// out (only those that are set). dockerd reads that file itself: no shell sees the values.
+    public static func daemonJSONSettings(engine: EngineSettings, machineLabels: [String: String]) -> [String: Any] {
+        var out: [String: Any] = [:]
+        let labels = engineLabels(engine: engine, machineLabels: machineLabels)
+        if !labels.isEmpty { out["labels"] = labels }
+        if !engine.registryMirrors.isEmpty { out["registry-mirrors"] = engine.registryMirrors }
+        if !engine.insecureRegistries.isEmpty { out["insecure-registries"] = engine.insecureRegistries }
+        if let sd = engine.storageDriver, !sd.isEmpty { out["storage-driver"] = sd }
+        return out
+    }
+
+    /// The first of `arguments` that an init script's shell would not pass on as one word, as it
+    /// is (OpenRC's start-stop-daemon evaluates DOCKER_OPTS; the LSB script splits and globs it):
+    /// anything but letters, digits and `. _ - / : = , @ + %`. Nil when all are safe.
+    public static func firstShellUnsafeArgument(_ arguments: [String]) -> String? {
+        arguments.first { arg in
+            arg.isEmpty || !arg.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._-/:=,@+%".unicodeScalars.contains($0)) }
+        }
     }
 
     /// `--engine-opt dns=1.1.1.1` -> `--dns=1.1.1.1`; `--engine-opt debug` -> `--debug`.
@@ -82,7 +112,9 @@ public enum EngineConfigRenderer {
     }
 
     /// `/etc/conf.d/docker` (OpenRC) or `/etc/default/docker` (sysvinit): a sh file the init
-    /// script sources; DOCKER_OPTS is expanded unquoted there, so only words without spaces work.
+    /// script sources; DOCKER_OPTS is expanded unquoted there (split, globbed, and evaluated by
+    /// OpenRC's start-stop-daemon), so only `firstShellUnsafeArgument`-safe words may go in: the
+    /// user's free-form settings go to daemon.json instead.
     public static func shellConf(variable: String, arguments: [String], environment: [String]) -> String {
         var lines = [InitSystem.ownHeader]
         for e in environment { lines.append("export \(ShellQuote.quote(e))") }

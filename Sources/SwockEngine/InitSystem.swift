@@ -19,6 +19,12 @@ public enum InitSystem: String, Sendable, CaseIterable {
     public static let pidFile = "/var/run/swock-dockerd.pid"
     public static let logFile = "/var/log/swock-dockerd.log"
 
+    /// The init script hands dockerd's flags over through a shell (DOCKER_OPTS, unquoted: split,
+    /// globbed, and under OpenRC's start-stop-daemon evaluated): the user's free-form settings
+    /// go to daemon.json instead (`EngineConfigRenderer.daemonJSONSettings`), and what remains
+    /// must be safe words (`EngineConfigRenderer.firstShellUnsafeArgument`).
+    public var passesOptionsThroughShell: Bool { self == .openrc || self == .sysvinit }
+
     /// Can run Docker's static binaries: they bring no service definition, so we write one
     /// (systemd) or start dockerd ourselves (no init system).
     public var runsStaticDockerd: Bool { self == .systemd || self == .none }
@@ -281,7 +287,8 @@ public struct DaemonLaunch: Sendable, Equatable {
     public init(_ config: MachineConfig, dockerdPath: String? = nil, containerdSocket: String? = nil) {
         self.init(dockerdPath: dockerdPath ?? config.engine.dockerdPath ?? "dockerd",
                   arguments: EngineConfigRenderer.dockerdArguments(engine: config.engine, machineLabels: config.labels,
-                                                                   containerdSocket: containerdSocket),
+                                                                   containerdSocket: containerdSocket,
+                                                                   settingsInDaemonJSON: config.initSystem.passesOptionsThroughShell),
                   environment: config.engine.environment)
     }
 }

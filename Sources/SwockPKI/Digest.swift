@@ -20,4 +20,10 @@ public enum Digests {
     public static func sha256Hex(_ text: String) -> String {
         sha256Hex(Data(text.utf8))
     }
+
+    /// HMAC-SHA1 of `message` under `key`: how OpenSSH hashes host names in known_hosts
+    /// (`|1|salt|hash`, HashKnownHosts).
+    public static func hmacSHA1(key: Data, message: Data) -> Data {
+        Data(HMAC<Insecure.SHA1>.authenticationCode(for: message, using: SymmetricKey(data: key)))
+    }
 }

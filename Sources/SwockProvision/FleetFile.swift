@@ -1,4 +1,5 @@
 import Foundation
+import SSHKit
 import SwockPKI
 import SwockStore
 import Yams
@@ -12,8 +13,8 @@ import Yams
 ///       engine: {port: 2376, opts: [log-level=warn], install: auto}
 ///     machines:
 ///       - {name: web1, address: 10.231.1.10, labels: {role: web}}
-///       - {name: db1, address: 10.231.1.11, user: root, hostname: db1}
-///       - {name: app1, address: 10.231.201.5, proxy-jump: "tester@10.231.1.10", sudo-password-env: APP_SUDO_PW}
+///       - {name: db1, address: 10.231.1.11, user: root, hostname: db1, ssh-host-key-fingerprints: ["SHA256:..."]}
+///       - {name: app1, address: 10.231.201.5, proxy-jump: "tester@10.231.1.10", sudo-password-env: APP_SUDO_PASSWORD}
 public struct FleetFile: Decodable, Sendable, Equatable {
     public struct Engine: Decodable, Sendable, Equatable {
         public var port: Int?
@@ -49,8 +50,13 @@ public struct FleetFile: Decodable, Sendable, Equatable {
         public var engine: Engine?
         /// Bastions, as `--generic-ssh-proxy-jump`: `[user@]host[:port][,...]`.
         public var proxyJump: String?
-        /// The environment variable holding sudo's password (never the password itself in a file).
+        /// The environment variable holding sudo's password (never the password itself in a file);
+        /// only a name `isAllowedSecretVariable` accepts.
         public var sudoPasswordEnv: String?
+        /// As `--ssh-host-key`, `--ssh-host-key-fingerprint` (a list) and `--ssh-known-hosts`.
+        public var sshHostKey: String?
+        public var sshHostKeyFingerprints: [String]?
+        public var sshKnownHosts: String?
         /// `swarm: {init: true}` or `swarm: {manager: NAME, role: worker|manager}`: applied
         /// after the machines are created (see `SwarmPlan`).
         public var swarm: Swarm?
@@ -61,6 +67,9 @@ public struct FleetFile: Decodable, Sendable, Equatable {
             case sudoPasswordEnv = "sudo-password-env"
             case tlsSAN = "tls-san"
             case tlsKeyType = "tls-key-type"
+            case sshHostKey = "ssh-host-key"
+            case sshHostKeyFingerprints = "ssh-host-key-fingerprints"
+            case sshKnownHosts = "ssh-known-hosts"
         }
     }
 
@@ -108,6 +117,11 @@ public struct FleetFile: Decodable, Sendable, Equatable {
             throw Invalid(description: "fleet file \(source): not valid YAML or JSON (\(detail.split(separator: "\n").first ?? ""))")
         }
         guard !file.machines.isEmpty else { throw Invalid(description: "fleet file \(source): no machines listed") }
+        for (who, entry) in [("defaults", file.defaults)] + file.machines.map({ ("machine \"\($0.name ?? "")\"", Optional($0)) }) {
+            if let variable = entry?.sudoPasswordEnv, !isAllowedSecretVariable(variable) {
+                throw Invalid(description: "fleet file \(source): \(who): sudo-password-env \(variable) is not allowed: \(secretVariableRule)")
+            }
+        }
         var seen = Set<String>()
         for (i, m) in file.machines.enumerated() {
             guard let name = m.name, !name.isEmpty else { throw Invalid(description: "fleet file \(source): machines[\(i)] has no name") }
@@ -133,6 +147,19 @@ public struct FleetFile: Decodable, Sendable, Equatable {
         return file
     }
 
+    /// A fleet file is often shared, and the value of the variable `sudo-password-env` names is
+    /// sent to the host: so it may only name a variable meant for this, never any other secret
+    /// of the environment (a cloud key, a token).
+    public static func isAllowedSecretVariable(_ name: String) -> Bool {
+        guard !name.isEmpty, name.unicodeScalars.allSatisfy({ $0 == "_" || ($0.isASCII && CharacterSet.alphanumerics.contains($0)) }) else {
+            return false
+        }
+        return (name.hasPrefix("SWOCK_") && name.count > "SWOCK_".count) || (name.hasSuffix("_SUDO_PASSWORD") && name.count > "_SUDO_PASSWORD".count)
+    }
+
+    public static let secretVariableRule =
+        "a fleet file may only name variables that start with SWOCK_ or end in _SUDO_PASSWORD (letters, digits, _), so it cannot send another secret of your environment to a host; export the password under such a name"
+
     static func path(_ keys: [CodingKey]) -> String {
         keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: CharacterSet(charactersIn: "."))
     }
@@ -154,11 +181,22 @@ public struct FleetFile: Decodable, Sendable, Equatable {
                 }
             }
             if let variable = m.sudoPasswordEnv ?? d.sudoPasswordEnv {
+                guard Self.isAllowedSecretVariable(variable) else {
+                    throw Invalid(description: "machine \"\(r.name)\": sudo-password-env \(variable) is not allowed: \(Self.secretVariableRule)")
+                }
                 guard let pw = environment[variable], !pw.isEmpty else {
                     throw Invalid(description: "machine \"\(r.name)\": sudo-password-env \(variable) is not set (or empty); export it before create -f")
                 }
                 r.sudoPassword = pw
             }
+            if let policy = m.sshHostKey ?? d.sshHostKey {
+                guard let p = HostKeyPolicy(rawValue: policy) else {
+                    throw Invalid(description: "machine \"\(r.name)\": ssh-host-key \"\(policy)\": expected strict or accept-new")
+                }
+                r.hostKeyPolicy = p
+            }
+            r.hostKeyFingerprints = m.sshHostKeyFingerprints ?? d.sshHostKeyFingerprints ?? []
+            r.knownHostsFile = (m.sshKnownHosts ?? d.sshKnownHosts).map { ($0 as NSString).expandingTildeInPath }
             r.extraSANs = (d.tlsSAN ?? []) + (m.tlsSAN ?? [])
             if let kt = m.tlsKeyType ?? d.tlsKeyType { r.keyType = try KeyType(cliName: kt) }
             let e = m.engine ?? d.engine ?? Engine()

@@ -41,12 +41,16 @@ public struct Provisioner: Sendable {
     public func create(_ req: CreateRequest, keepRecordOnEarlyFailure: Bool = false) async throws -> MachineConfig {
         do {
             return try await createChecked(req)
-        } catch let e as ProvisionError where keepRecordOnEarlyFailure && !e.resumable && e.step != .checkFlags {
+        } catch let e as ProvisionError where keepRecordOnEarlyFailure && !e.resumable && e.step != .checkFlags && req.hostKeyFingerprints.isEmpty {
+            // (Expected fingerprints cannot go into a record: without them `provision` would pin
+            // whatever key it meets, so such a machine gets no record; the file, run again, creates it.)
             var config = try newRecord(req)
             config.provisioning.phase = .failed
             config.provisioning.lastError = "\(e.step.rawValue): \(e.reason)"
             config.provisioning.lastAttemptAt = Date()
-            try store.reserve(config, files: [PathText.lastComponent(config.ssh.knownHostsPath): Data()])
+            // The keys --ssh-known-hosts expects, so that `provision` checks them too.
+            let expected = (try? req.expectedKnownHosts()).flatMap { $0 } ?? Data()
+            try store.reserve(config, files: [PathText.lastComponent(config.ssh.knownHostsPath): expected])
             throw ProvisionError(machine: e.machine, step: e.step, reason: e.reason, resumable: true)
         }
     }
@@ -63,24 +67,31 @@ public struct Provisioner: Sendable {
         let staging = CreateStaging.path(for: req.name)
         try Store.makeDirectory(staging)
         defer { try? FileManager.default.removeItem(atPath: staging) }
+        let stagedKnownHosts = staging + "/known_hosts"
+        if let expected = try req.expectedKnownHosts() {
+            try AtomicFile.write(expected, to: stagedKnownHosts, mode: 0o600)
+        }
         let auth = initialAuth(req)
         let ssh: any RemoteHost
         do {
             ssh = try await run.timed(.connect) {
                 let s: any RemoteHost
                 if let connectNew {
-                    s = try await connectNew(req, staging + "/known_hosts")
+                    s = try await connectNew(req, stagedKnownHosts)
                 } else {
                     let session = try await MachineSSH(store: store, connectTimeout: connectTimeout, logger: logger).connect(
                         SSHTarget(host: req.address, port: req.sshPort, user: req.sshUser),
-                        knownHostsPath: staging + "/known_hosts", policy: req.hostKeyPolicy, auth: auth, proxyJump: req.proxyJump)
+                        knownHostsPath: stagedKnownHosts, policy: req.hostKeyPolicy, auth: auth, proxyJump: req.proxyJump,
+                        expectedHostKeys: req.hostKeyFingerprints)
                     if let pw = req.sudoPassword { session.useSudoPassword(pw) }
                     s = session
                 }
                 return (s, "\(req.sshUser)@\(req.address):\(req.sshPort)\(s.viaText), host key \(s.hostKeyFingerprint)")
             }
         } catch {
-            throw ProvisionError(machine: req.name, step: .connect, reason: "\(error)", resumable: false)
+            // The staging file is no name to show: the keys in it came from --ssh-known-hosts.
+            let reason = "\(error)".replacingOccurrences(of: stagedKnownHosts, with: req.knownHostsFile.map { "--ssh-known-hosts \($0)" } ?? "known_hosts")
+            throw ProvisionError(machine: req.name, step: .connect, reason: reason, resumable: false)
         }
         // Sessions are closed before we return: a disconnect still running on the session
         // thread while the process exits races libssh's own teardown.
@@ -95,6 +106,8 @@ public struct Provisioner: Sendable {
     private func createOnHost(_ req: CreateRequest, ssh: any RemoteHost, run: StepRunner, staging: String) async throws -> MachineConfig {
         let probe = try await detectOS(run, ssh, resumable: false)
         try await checkRoot(run, ssh, resumable: false)
+        try refuseShellUnsafeOptions(req.name, req.engine, initSystem: InitSystem(probed: probe.initSystem), probe: probe,
+                                     step: .detectOS, resumable: false)
         if req.engine.install == .none && probe.dockerdPath == nil {
             throw ProvisionError(machine: req.name, step: .detectOS, reason: "dockerd is not installed and --engine-install is none; install Docker Engine on the host first or use --engine-install auto", resumable: false)
         }

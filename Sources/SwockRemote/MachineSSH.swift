@@ -65,12 +65,13 @@ public struct MachineSSH: Sendable {
     }
 
     /// Connects to a host that has no record yet (create's pre-checks), pinning its key into
-    /// `knownHostsPath` by `policy`.
+    /// `knownHostsPath` by `policy` (or because it has one of `expectedHostKeys`).
     public func connect(_ target: SSHTarget, knownHostsPath: String, policy: HostKeyPolicy, auth: [SSHAuthMethod],
-                        proxyJump: [JumpHost] = []) async throws -> SSHSession {
+                        proxyJump: [JumpHost] = [], expectedHostKeys: [String] = []) async throws -> SSHSession {
         var o = SSHOptions(knownHostsPath: knownHostsPath, hostKeyPolicy: policy, auth: auth,
                            connectTimeout: connectTimeout, logger: logger)
         o.proxyJump = proxyJump.map { $0.target(defaultUser: target.user) }
+        o.expectedHostKeys = expectedHostKeys
         return try await connect(target, options: o, budget: nil)
     }
 

@@ -101,6 +101,37 @@ import Testing
         }
     }
 
+    /// Secrets never as arguments, never from just any variable: `--generic-ssh-password` is
+    /// refused with one line naming its replacements, and a fleet file that names a variable
+    /// outside SWOCK_* / *_SUDO_PASSWORD as a sudo password is refused with one line naming the
+    /// variable and the rule; nothing is written, no host is contacted (192.0.2.0/24 is TEST-NET).
+    @Test func secretsComeNeitherFromArgumentsNorFromOtherVariables() async throws {
+        let cli = CLI()
+        defer { cli.cleanup() }
+        let before = cli.snapshot()
+        let flag = try await cli.run(["create", "--generic-ip-address", "192.0.2.1", "--generic-ssh-password", "hunter2-x", "m"])
+        Faults.expectOneError(flag, ["--generic-ssh-password", "ps", "--generic-ssh-password-env VAR", "--generic-ssh-password-stdin"])
+        #expect(!flag.all.contains("hunter2-x"), "the password was printed")
+        let both = try await cli.run(["create", "--generic-ip-address", "192.0.2.1", "--generic-ssh-password-stdin", "--generic-sudo-password-stdin", "m"],
+                                     stdin: Data("a\nb\n".utf8))
+        Faults.expectOneError(both, ["cannot both read stdin"])
+        let unset = try await cli.run(["create", "--generic-ip-address", "192.0.2.1", "--generic-ssh-password-env", "OP_UNSET_PW", "m"],
+                                      env: ["OP_UNSET_PW": ""])
+        Faults.expectOneError(unset, ["--generic-ssh-password-env OP_UNSET_PW", "not set or is empty"])
+        let noStdin = try await cli.run(["create", "--generic-ip-address", "192.0.2.1", "--generic-ssh-password-stdin", "m"], stdin: Data())
+        Faults.expectOneError(noStdin, ["--generic-ssh-password-stdin", "stdin gave nothing"])
+
+        let dir = NSTemporaryDirectory() + "op-fleet-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "machines: [{name: a, address: 192.0.2.1, sudo-password-env: AWS_SECRET_ACCESS_KEY}]\n"
+            .write(toFile: dir + "/fleet.yml", atomically: true, encoding: .utf8)
+        let fleet = try await cli.run(["create", "-f", dir + "/fleet.yml"], env: ["AWS_SECRET_ACCESS_KEY": "cloud-secret-x"])
+        Faults.expectOneError(fleet, ["sudo-password-env AWS_SECRET_ACCESS_KEY is not allowed", "start with SWOCK_ or end in _SUDO_PASSWORD"])
+        #expect(!fleet.all.contains("cloud-secret-x"), "the variable's value was printed")
+        #expect(cli.snapshot() == before, "a refused create wrote to the store")
+    }
+
     /// Option values with fixed spellings are checked by ArgumentParser: a usage error (64)
     /// naming the accepted values, before anything is read or written.
     @Test func badOptionValuesAreUsageErrors() async throws {

@@ -48,6 +48,91 @@ struct CreateErrorTests {
         try await expectRefused(cli, base + ["--generic-ip-address", host.ip, "--tls-san", "not a name", "san"], contains: ["--tls-san \"not a name\""])
     }
 
+    /// The expected host key given up front (`--ssh-host-key-fingerprint`, `--ssh-known-hosts`),
+    /// so that `--ssh-host-key strict` works at create and first contact is not trust-on-first-use:
+    /// the right key is pinned; another one is refused naming both fingerprints, the store untouched.
+    @Test func expectedHostKeyGivenUpFront() async throws {
+        let name = "op-hostkey"
+        let host = try await Fleet.fresh(name, variant: "docker")
+        let cli = CLI()
+        defer { cli.cleanup() }
+        let dir = NSTemporaryDirectory() + "op-hk-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func fingerprint(_ pubLine: String) async throws -> String {
+            let r = try await Subprocess.run(["ssh-keygen", "-lf", "-"], stdin: Data(pubLine.utf8))
+            let fp = r.stdoutText.split(separator: " ").first { $0.hasPrefix("SHA256:") }.map(String.init)
+            return try #require(fp, "ssh-keygen -lf: \(r.all)")
+        }
+        // The host's own keys, read out of band (as an operator would from the console).
+        let pubs = try await Fleet.run(name, "cat /etc/ssh/ssh_host_ed25519_key.pub /etc/ssh/ssh_host_ecdsa_key.pub /etc/ssh/ssh_host_rsa_key.pub")
+        let keyLines = pubs.stdoutText.split(separator: "\n").map { $0.split(separator: " ").prefix(2).joined(separator: " ") }
+        try #require(keyLines.count == 3, "\(pubs.all)")
+        var hostFingerprints: [String] = []
+        for l in keyLines { hostFingerprints.append(try await fingerprint(l)) }
+        // Another key, that the host does not have.
+        _ = try await Subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", dir + "/other"])
+        let otherLine = try String(contentsOfFile: dir + "/other.pub", encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
+        let otherFP = try await fingerprint(otherLine)
+
+        let base = ["create", "--generic-ip-address", host.ip, "--generic-ssh-user", "tester", "--generic-ssh-key", host.keyPath, "--ssh-host-key", "strict"]
+        // strict with nothing to check against: refused up front, naming the flags.
+        try await expectRefused(cli, base + ["m0"], contains: ["--ssh-host-key strict needs the expected host key", "--ssh-host-key-fingerprint", "--ssh-known-hosts"])
+        try await expectRefused(cli, base + ["--ssh-host-key-fingerprint", "MD5:12:34", "m0"], contains: ["--ssh-host-key-fingerprint \"MD5:12:34\""])
+        // A wrong fingerprint: refused with both, nothing written.
+        try await expectRefused(cli, base + ["--ssh-host-key-fingerprint", otherFP, "m1"], contains: ["connect failed", otherFP, "not the one expected"])
+        let wrong = try await cli.run(base + ["--ssh-host-key-fingerprint", otherFP, "m1"])
+        #expect(hostFingerprints.contains { Faults.errorLine(wrong).contains($0) }, "the presented fingerprint is not named: \(wrong.stderrText)")
+        #expect(!FileManager.default.fileExists(atPath: cli.store + "/machines/m1"))
+        // without strict too (accept-new does not override an expected fingerprint).
+        try await expectRefused(cli, ["create", "--generic-ip-address", host.ip, "--generic-ssh-user", "tester", "--generic-ssh-key", host.keyPath,
+                                      "--ssh-host-key-fingerprint", otherFP, "m1"], contains: [otherFP, "not the one expected"])
+
+        // The right fingerprints (any of the host's keys): strict succeeds, and the key is pinned.
+        let good = try await cli.run(base + hostFingerprints.flatMap { ["--ssh-host-key-fingerprint", $0] } + ["m1"])
+        #expect(good.status == 0, "\(good.all)")
+        let pinned = try String(contentsOfFile: cli.store + "/machines/m1/known_hosts", encoding: .utf8)
+        #expect(keyLines.contains { pinned.contains($0.split(separator: " ")[1]) }, "the host key is not pinned: \(pinned)")
+        let ssh = try await cli.run(["ssh", "m1", "--", "echo pinned"])
+        #expect(ssh.stdoutText == "pinned\n", "\(ssh.all)")
+
+        // A known_hosts file: plain, then hashed (ssh-keygen -H), with the host's keys.
+        let plain = keyLines.map { "\(host.ip) \($0)" }.joined(separator: "\n") + "\n"
+        try ("other.example " + otherLine + "\n" + plain).write(toFile: dir + "/plain", atomically: true, encoding: .utf8)
+        try plain.write(toFile: dir + "/hashed", atomically: true, encoding: .utf8)
+        let hashing = try await Subprocess.run(["ssh-keygen", "-H", "-f", dir + "/hashed"])
+        try #require(hashing.status == 0, "\(hashing.all)")
+        #expect(try String(contentsOfFile: dir + "/hashed", encoding: .utf8).hasPrefix("|1|"))
+        for (file, machine) in [("plain", "m2"), ("hashed", "m3")] {
+            let r = try await cli.run(base + ["--ssh-known-hosts", dir + "/" + file, machine])
+            #expect(r.status == 0, "\(file): \(r.all)")
+            let kh = try String(contentsOfFile: cli.store + "/machines/\(machine)/known_hosts", encoding: .utf8)
+            #expect(!kh.contains("other.example"), "\(file): other hosts' keys were copied: \(kh)")
+        }
+        // A known_hosts file with another key for the host: refused with both fingerprints.
+        try "\(host.ip) \(otherLine)\n".write(toFile: dir + "/wrong", atomically: true, encoding: .utf8)
+        try await expectRefused(cli, base + ["--ssh-known-hosts", dir + "/wrong", "m4"], contains: [otherFP, "--ssh-known-hosts \(dir)/wrong"])
+        let wrongFile = try await cli.run(base + ["--ssh-known-hosts", dir + "/wrong", "m4"])
+        #expect(hostFingerprints.contains { Faults.errorLine(wrongFile).contains($0) }, "the presented fingerprint is not named: \(wrongFile.stderrText)")
+        // One without the host: refused before connecting, naming it.
+        try "other.example \(otherLine)\n".write(toFile: dir + "/none", atomically: true, encoding: .utf8)
+        try await expectRefused(cli, base + ["--ssh-known-hosts", dir + "/none", "m4"], contains: ["--ssh-known-hosts \(dir)/none has no key for \(host.ip)"])
+
+        // A fleet file says the same: the wrong fingerprint leaves no record behind (a record
+        // without the expectation would let `provision` pin any key); the known_hosts file works.
+        try """
+            defaults: {user: tester, key: \(host.keyPath), ssh-host-key: strict}
+            machines:
+              - {name: f1, address: \(host.ip), ssh-host-key-fingerprints: ["\(otherFP)"]}
+              - {name: f2, address: \(host.ip), ssh-known-hosts: \(dir)/hashed}
+            """.write(toFile: dir + "/fleet.yml", atomically: true, encoding: .utf8)
+        let fleet = try await cli.run(["create", "-f", dir + "/fleet.yml"])
+        #expect(fleet.status == 1, "\(fleet.all)")
+        #expect(fleet.all.contains(otherFP) && fleet.all.contains("1 ready, 1 failed"), "\(fleet.all)")
+        #expect(!FileManager.default.fileExists(atPath: cli.store + "/machines/f1"), "a record was kept for the refused host key")
+        #expect((try? cli.config("f2"))?["provisioning"].flatMap { ($0 as? [String: Any])?["phase"] as? String } == "ready", "\(fleet.all)")
+    }
+
     @Test func unknownOSIsNamedWithTheFlagsToUse() async throws {
         let host = try await Fleet.fresh("cr-os")
         let fake = try await Fleet.run("cr-os", "printf 'ID=plan9\\nID_LIKE=\"bell-labs\"\\nPRETTY_NAME=\"Plan 9\"\\n' > /etc/os-release.swock-test && mv /etc/os-release /etc/os-release.real 2>/dev/null; cp /etc/os-release.swock-test /etc/os-release; rm -f /usr/lib/os-release.bak")

@@ -27,6 +27,44 @@ struct HostKindsTests {
                             config: "OpenRC /etc/default/docker")
     }
 
+    /// On sysvinit and OpenRC hosts dockerd's flags pass through a shell (DOCKER_OPTS): labels,
+    /// registries and the storage driver go to daemon.json instead, where dockerd reads them
+    /// verbatim (a `$(...)` in a label runs nothing, spaces and quotes arrive as given), and an
+    /// --engine-opt the shell would split or run is refused with one line naming it, before
+    /// anything is written.
+    @Test(arguments: ["sysvinit", "openrc"])
+    func engineSettingsNeverPassThroughTheInitScriptsShell(variant: String) async throws {
+        let name = "op-" + variant
+        let host = try await Fleet.fresh(name, variant: variant)
+        let cli = CLI()
+        defer { cli.cleanup() }
+        let before = cli.snapshot()
+        let bad = try await cli.create("m", on: host, extra: ["--engine-opt", "log-opt=tag=$(touch /tmp/q)"])
+        Faults.expectOneError(bad, ["--engine-opt \"--log-opt=tag=$(touch /tmp/q)\"", "pass through a shell"])
+        #expect(cli.snapshot() == before, "the refused create wrote to the store")
+        let spaced = try await cli.create("m", on: host, extra: ["--engine-opt", "log-opt=tag=a b"])
+        Faults.expectOneError(spaced, ["--engine-opt \"--log-opt=tag=a b\""])
+        #expect(cli.snapshot() == before, "the refused create wrote to the store")
+
+        let labels = ["x=$(touch /tmp/p)", "y=`touch /tmp/p`; touch /tmp/p", "sp=a b \"c\" 'd' *"]
+        let r = try await cli.create("m", on: host, extra: labels.flatMap { ["--engine-label", $0] }
+            + ["--label", "who=it's me", "--engine-insecure-registry", "reg.local:5000", "--engine-opt", "log-level=warn"])
+        try #require(r.status == 0, "create on \(variant): \(r.all)")
+        #expect(r.stderrText.contains("insecure-registries, labels in /etc/docker/daemon.json"), "\(r.stderrText)")
+        let info = try await cli.docker(["info", "--format", "{{json .Labels}}\n{{json .RegistryConfig.IndexConfigs}}"], machine: "m", host: host)
+        #expect(info.status == 0, "\(info.all)")
+        let got = (try? JSONSerialization.jsonObject(with: Data((info.stdoutText.split(separator: "\n").first ?? "").utf8))) as? [String] ?? []
+        for l in labels + ["who=it's me"] {
+            #expect(got.contains(l), "label \(l) is not verbatim in docker info: \(info.stdoutText)")
+        }
+        #expect(info.stdoutText.contains("reg.local:5000"), "\(info.stdoutText)")
+        let ran = try await Fleet.run(name, "ls /tmp/p /tmp/q 2>/dev/null; grep -c -e 'log-level=warn' /etc/default/docker; true")
+        #expect(ran.stdoutText == "1\n", "a label ran on the host, or the engine option is not in DOCKER_OPTS: \(ran.all)")
+        try await MachineLife.removeAndExpectUnixSocket("m", cli, name: name, sysv: true)
+        let after = try await Fleet.run(name, "cat /etc/docker/daemon.json 2>/dev/null; true")
+        #expect(!after.stdoutText.contains("touch"), "rm left our labels in daemon.json: \(after.stdoutText)")
+    }
+
     /// - Parameters:
     ///   - engine: the prefix of the release's own docker.io version (nil: any).
     ///   - config: what configure-engine must report (default: the systemd drop-in).

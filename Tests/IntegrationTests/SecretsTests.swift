@@ -144,6 +144,67 @@ struct SecretsTests {
         try await MachineLife.removeAndExpectUnixSocket("m", rig.cli, name: name, sysv: false)
     }
 
+    /// Samples this machine's process table (every process's full command line) every 50 ms
+    /// while `body` runs; returns what `body` returned and every sample.
+    static func sampleLocalProcessTable<T: Sendable>(_ body: () async throws -> T) async throws -> (T, samples: [String]) {
+        let stop = StopFlag(), log = ResultLog()
+        let sampler = Task {
+            while !stop.isSet {
+                log.append("ps", try await Subprocess.run(["ps", "-ewwo", "args"]))
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        let value: T
+        do { value = try await body() } catch { stop.raise(); _ = await sampler.result; throw error }
+        stop.raise()
+        try await sampler.value
+        return (value, log.all.map(\.1.stdoutText))
+    }
+
+    /// The password of a password-only host, given with --generic-ssh-password-env or
+    /// --generic-ssh-password-stdin, is on no command line of this machine while create runs
+    /// (its process table is sampled throughout), and create works with it. (The sampler is
+    /// shown to see a process's arguments first.)
+    @Test func sshPasswordFromTheEnvironmentOrStdinStaysOffTheLocalProcessTable() async throws {
+        let name = "op-secpw"
+        let host = try await Fleet.fresh(name, variant: "docker")
+        let rig = try Faults.Rig()
+        defer { rig.cleanup() }
+        // A password of this run's own, so that no other process on this machine can show it.
+        let password = "op-pw-\(UUID().uuidString.prefix(12))"
+        let set = try await Fleet.run(name, "printf 'tester:%s\\n' \(password) | chpasswd")
+        try #require(set.status == 0, "\(set.all)")
+        let env = ["SSH_AUTH_SOCK": "", "HOME": rig.tmp]
+
+        let marker = "op-marker-\(UUID().uuidString.prefix(8))"
+        let (_, control) = try await Self.sampleLocalProcessTable {
+            try await Subprocess.run(["sh", "-c", "sleep 1", marker])
+        }
+        #expect(control.contains { $0.contains(marker) }, "the sampler never saw a process's arguments (\(control.count) samples)")
+
+        let base = ["create", "--debug", "--generic-ip-address", host.ip, "--generic-ssh-user", "tester"]
+        let (viaEnv, ps1) = try await Self.sampleLocalProcessTable {
+            try await rig.run(base + ["--generic-ssh-password-env", "OP_TEST_SSH_PW", "m1"], env: env.merging(["OP_TEST_SSH_PW": password]) { $1 })
+        }
+        #expect(viaEnv.status == 0, "\(viaEnv.stderrText.suffix(3000))")
+        #expect(viaEnv.stderrText.contains("install-ssh-key"), "\(viaEnv.stderrText.suffix(2000))")
+        let (viaStdin, ps2) = try await Self.sampleLocalProcessTable {
+            try await rig.run(base + ["--generic-ssh-password-stdin", "m2"], stdin: Data((password + "\n").utf8), env: env)
+        }
+        #expect(viaStdin.status == 0, "\(viaStdin.stderrText.suffix(3000))")
+        #expect(ps1.count >= 10 && ps2.count >= 10, "the process table was sampled only \(ps1.count) and \(ps2.count) times")
+        #expect(ps1.contains { $0.contains("--generic-ssh-password-env") }, "the sampler never saw create running")
+        for (what, text) in [("the local process table during create (env)", ps1.joined()), ("the local process table during create (stdin)", ps2.joined()),
+                             ("create --debug output", viaEnv.all + viaStdin.all)] {
+            #expect(!text.contains(password), "\(what) shows the password")
+        }
+        // Both machines log in with their generated keys from now on.
+        for m in ["m1", "m2"] {
+            let ssh = try await rig.run(["ssh", m, "--", "echo via-key"], env: env)
+            #expect(ssh.stdoutText == "via-key\n", "\(m): \(ssh.all)")
+        }
+    }
+
     /// A host that only takes a password: the password is never stored, printed, or put on a
     /// command line; the key generated for later logins is 0600.
     @Test func passwordBootstrapKeepsThePasswordAndTheGeneratedKeyPrivate() async throws {

@@ -58,19 +58,43 @@ struct JumpHostTests {
         let file = try FleetFile.parse("""
             defaults: {user: tester, proxy-jump: "tester@10.231.1.10"}
             machines:
-              - {name: a, address: 10.231.201.5, sudo-password-env: A_PW, engine: {install: "bundle:/srv/debs"}}
+              - {name: a, address: 10.231.201.5, sudo-password-env: A_SUDO_PASSWORD, engine: {install: "bundle:/srv/debs"}}
               - {name: b, address: 10.231.1.20, proxy-jump: "10.231.1.11:2222,10.231.202.1"}
             """, source: "t.yml")
-        let reqs = try file.requests(environment: ["A_PW": "s3cret"])
+        let reqs = try file.requests(environment: ["A_SUDO_PASSWORD": "s3cret"])
         #expect(reqs[0].proxyJump == [JumpHost(user: "tester", host: "10.231.1.10")])
         #expect(reqs[0].sudoPassword == "s3cret")
         #expect(reqs[0].engine.installBundle == "/srv/debs")
         #expect(reqs[1].proxyJump.map(\.description) == ["10.231.1.11:2222", "10.231.202.1"])
         #expect(reqs[1].sudoPassword == nil)
-        #expect(throws: FleetFile.Invalid(description: "machine \"a\": sudo-password-env A_PW is not set (or empty); export it before create -f")) {
+        #expect(throws: FleetFile.Invalid(description: "machine \"a\": sudo-password-env A_SUDO_PASSWORD is not set (or empty); export it before create -f")) {
             try file.requests(environment: [:])
         }
         let bad = try FleetFile.parse("machines: [{name: c, address: 10.231.1.9, proxy-jump: 'x:0'}]", source: "t.yml")
         #expect(throws: FleetFile.Invalid.self) { try bad.requests(environment: [:]) }
+    }
+
+    /// A shared fleet file cannot send any variable of the environment to a host as the sudo
+    /// password: only names that start with SWOCK_ or end in _SUDO_PASSWORD.
+    @Test func fleetFilesNameOnlySudoPasswordVariables() throws {
+        for ok in ["SWOCK_SUDO_PW", "SWOCK_x1", "APP_SUDO_PASSWORD", "db_1_SUDO_PASSWORD"] {
+            #expect(FleetFile.isAllowedSecretVariable(ok), "\(ok)")
+            let file = try FleetFile.parse("machines: [{name: a, address: 10.231.1.9, sudo-password-env: \(ok)}]", source: "t.yml")
+            #expect(try file.requests(environment: [ok: "pw"])[0].sudoPassword == "pw")
+        }
+        for bad in ["AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN", "A_PW", "SWOCK_", "_SUDO_PASSWORD", "SUDO_PASSWORD", "X_SUDO_PASSWORD_2",
+                    "SWOCK_A-B", "swock_x", "HOME", ""] {
+            #expect(!FleetFile.isAllowedSecretVariable(bad), "\(bad)")
+        }
+        let rule = FleetFile.secretVariableRule
+        #expect(throws: FleetFile.Invalid(description: "fleet file t.yml: machine \"a\": sudo-password-env AWS_SECRET_ACCESS_KEY is not allowed: \(rule)")) {
+            try FleetFile.parse("machines: [{name: a, address: 10.231.1.9, sudo-password-env: AWS_SECRET_ACCESS_KEY}]", source: "t.yml")
+        }
+        #expect(throws: FleetFile.Invalid(description: "fleet file t.yml: defaults: sudo-password-env GITHUB_TOKEN is not allowed: \(rule)")) {
+            try FleetFile.parse("""
+                defaults: {sudo-password-env: GITHUB_TOKEN}
+                machines: [{name: a, address: 10.231.1.9}]
+                """, source: "t.yml")
+        }
     }
 }

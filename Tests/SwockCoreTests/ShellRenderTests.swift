@@ -3,6 +3,7 @@ import Foundation
 import SSHKit
 @testable import SwockEngine
 import SwockSupport
+import SwockStore
 import Testing
 
 /// The sh texts the renderer produces, run by a real /bin/sh: hostile words arrive byte-exact
@@ -98,5 +99,86 @@ import Testing
     static func isZombie(_ pid: Int32) -> Bool {
         guard let s = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return true }
         return s.split(separator: ")").last?.split(separator: " ").first == "Z"
+    }
+}
+
+/// On OpenRC and sysvinit hosts dockerd's flags reach it through a shell: docker.io's LSB script
+/// expands DOCKER_OPTS unquoted (split and globbed), and a native OpenRC script's
+/// start-stop-daemon evaluates it. The machine's labels, registries and storage driver (which
+/// may hold anything) go to daemon.json there, so that what the shell gets is the same words in
+/// both, and nothing runs.
+@Suite struct ShellInitOptionsTests {
+    /// A sysvinit/OpenRC machine whose labels, registries and storage driver are hostile words.
+    static func hostileConfig(_ pwned: Pwned, initSystem: String) -> MachineConfig {
+        var c = sampleConfig("m", labels: Dictionary(uniqueKeysWithValues: pwned.hostileWords.enumerated().map { ("k\($0.offset)", $0.element) }))
+        c.host?.initSystem = initSystem
+        c.engine.options = ["dns=10.0.0.2", "log-opt=max-size=10m"]
+        c.engine.labels = ["x=$(touch \(pwned.path))", "sp=a b \"c\" 'd'"]
+        c.engine.insecureRegistries = ["reg local:5000 $(touch \(pwned.path))"]
+        c.engine.registryMirrors = ["https://m.example/`touch \(pwned.path)`"]
+        c.engine.storageDriver = "overlay2 ; touch \(pwned.path)"
+        return c
+    }
+
+    @Test(arguments: ["sysvinit", "openrc"])
+    func theShellGetsOnlySafeWordsAndNothingRuns(initSystem: String) throws {
+        let pwned = Pwned()
+        defer { pwned.cleanup() }
+        let dir = try TempDir("opts")
+        defer { dir.remove() }
+        let config = Self.hostileConfig(pwned, initSystem: initSystem)
+        let launch = DaemonLaunch(config)
+        let conf = try #require(config.initSystem.configFile(launch))
+        let path = dir.sub("docker")
+        try conf.write(toFile: path, atomically: true, encoding: .utf8)
+        // As docker.io's LSB script passes them ($DOCKER_OPTS unquoted), and as OpenRC's
+        // start-stop-daemon does (eval), from a directory with files a glob would match.
+        let lsb = try sh(#"cd "$2" && . "$1" && set -- $DOCKER_OPTS && printf '%s\0' "$@""#, [path, dir.path])
+        let openrc = try sh(#"cd "$2" && . "$1" && eval "set -- $DOCKER_OPTS" && printf '%s\0' "$@""#, [path, dir.path])
+        #expect(lsb.status == 0 && openrc.status == 0, "\(lsb.stderrText) \(openrc.stderrText)")
+        #expect(nulFields(lsb.stdout) == launch.arguments, "the LSB script's shell changed the flags")
+        #expect(nulFields(openrc.stdout) == launch.arguments, "OpenRC's eval changed the flags")
+        #expect(!pwned.happened, "a word ran as a command")
+        // The settings are in daemon.json, verbatim.
+        let settings = EngineConfigRenderer.daemonJSONSettings(engine: config.engine, machineLabels: config.labels)
+        let labels = try #require(settings["labels"] as? [String])
+        #expect(labels.prefix(2) == ["x=$(touch \(pwned.path))", "sp=a b \"c\" 'd'"])
+        #expect(Set(labels.dropFirst(2)) == Set(pwned.hostileWords.enumerated().map { "k\($0.offset)=\($0.element)" }))
+        #expect(settings["insecure-registries"] as? [String] == config.engine.insecureRegistries)
+        #expect(settings["registry-mirrors"] as? [String] == config.engine.registryMirrors)
+        #expect(settings["storage-driver"] as? String == config.engine.storageDriver)
+        #expect(!launch.arguments.contains { $0.hasPrefix("--label") || $0.hasPrefix("--insecure-registry") || $0.hasPrefix("--registry-mirror") || $0.hasPrefix("--storage-driver") })
+        #expect(EngineConfigRenderer.firstShellUnsafeArgument(launch.arguments) == nil)
+    }
+
+    /// systemd quotes every word itself (and no init system: we quote): flags as before.
+    @Test func systemdAndNoInitKeepTheFlags() {
+        let pwned = Pwned()
+        for i in ["systemd", "none"] {
+            let launch = DaemonLaunch(Self.hostileConfig(pwned, initSystem: i))
+            #expect(launch.arguments.contains("--label=x=$(touch \(pwned.path))"), "\(i)")
+            #expect(launch.arguments.contains("--storage-driver=overlay2 ; touch \(pwned.path)"), "\(i)")
+        }
+    }
+
+    @Test func shellUnsafeWords() {
+        #expect(EngineConfigRenderer.firstShellUnsafeArgument(["--dns=10.0.0.2", "--log-opt=max-size=10m", "--default-ulimit=nofile=1024:2048",
+                                                               "--bip=172.17.0.1/16", "--data-root=/srv/docker", "--debug", "--x=a,b@c+d%e"]) == nil)
+        let pwned = Pwned()
+        for w in pwned.hostileWords where w != "-" && !w.isEmpty {
+            #expect(EngineConfigRenderer.firstShellUnsafeArgument(["--ok", "--x=\(w)"]) == "--x=\(w)", "\(w.debugDescription)")
+        }
+    }
+
+    @Test func daemonJSONTakesTheSettingsReplacingTheHostsValues() throws {
+        let settings: [String: Any] = ["labels": ["a=b c"], "storage-driver": "overlay2"]
+        let plan = try DaemonJSON.plan(existed: true, object: ["labels": ["host=own"], "debug": true, "live-restore": true], settings: settings)
+        let file = try #require(plan.file)
+        let object = try #require(try JSONSerialization.jsonObject(with: file.data) as? [String: Any])
+        #expect(object["labels"] as? [String] == ["a=b c"] && object["storage-driver"] as? String == "overlay2" && object["debug"] as? Bool == true)
+        #expect(plan.note.contains("labels, storage-driver in /etc/docker/daemon.json"), "\(plan.note)")
+        // Already so: nothing to write.
+        let same = try DaemonJSON.plan(existed: true, object: object, settings: settings)
+        #expect(same.file == nil)
     }
 }

@@ -53,9 +53,16 @@ struct Create: AsyncParsableCommand {
     @Flag(name: .customLong("generic-sudo-password-stdin"), help: "When sudo asks for a password: read it from the first line of stdin.")
     var sudoPasswordStdin = false
 
-    @Option(name: .customLong("generic-ssh-password"),
-            help: ArgumentHelp("Password for hosts that only take one (prefer $SWOCK_GENERIC_SSH_PASSWORD: a flag shows in ps); a generated key is installed and used from then on.", valueName: "password"))
-    var sshPassword: String?
+    @Option(name: .customLong("generic-ssh-password-env"),
+            help: ArgumentHelp("For hosts that only take a password: the environment variable that holds it ($SWOCK_GENERIC_SSH_PASSWORD is read without this flag); a generated key is installed and used from then on, the password is not kept.", valueName: "var"))
+    var sshPasswordEnv: String?
+
+    @Flag(name: .customLong("generic-ssh-password-stdin"), help: "For hosts that only take a password: read it from the first line of stdin.")
+    var sshPasswordStdin = false
+
+    /// Refused (a flag's value shows in ps and shell history); kept so the refusal names the replacement.
+    @Option(name: .customLong("generic-ssh-password"), help: .hidden)
+    var sshPasswordOnCommandLine: String?
 
     @Option(name: .customLong("generic-engine-port"), help: "TCP port dockerd listens on (mutual TLS; default 2376; env: GENERIC_ENGINE_PORT).")
     var enginePort: Int?
@@ -96,8 +103,16 @@ struct Create: AsyncParsableCommand {
     @Option(name: .customLong("label"), help: ArgumentHelp("Machine label key=value, also an engine label (repeatable).", valueName: "label"))
     var labels: [String] = []
 
-    @Option(name: .customLong("ssh-host-key"), help: "accept-new: pin the host key on first contact; strict: it must already be in the machine's known_hosts.")
+    @Option(name: .customLong("ssh-host-key"), help: "accept-new: pin the host key on first contact; strict: it must be in --ssh-known-hosts or match --ssh-host-key-fingerprint.")
     var hostKeyPolicy = HostKeyPolicy.acceptNew
+
+    @Option(name: .customLong("ssh-host-key-fingerprint"),
+            help: ArgumentHelp("The host key's expected SHA256:... fingerprint (repeatable: any of them); another key is refused, naming both. With it, first contact is not trust-on-first-use.", valueName: "fingerprint"))
+    var hostKeyFingerprints: [String] = []
+
+    @Option(name: .customLong("ssh-known-hosts"),
+            help: ArgumentHelp("An OpenSSH known_hosts file with the expected keys of the host (and of its jump hosts); another key is refused.", valueName: "path"))
+    var knownHostsFile: String?
 
     @Flag(name: .customLong("swarm-init"), help: "Then start a Swarm mode cluster with this machine as its manager.")
     var swarmInit = false
@@ -119,6 +134,7 @@ struct Create: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            try refusePasswordOnCommandLine()
             if let fleetFile {
                 guard name == nil else { throw UserFacingError("give either a machine name or -f FILE, not both") }
                 try await FleetCreate(global: global, path: fleetFile, parallel: parallel).run()
@@ -161,6 +177,24 @@ struct Create: AsyncParsableCommand {
                              stdinOption: "--generic-sudo-password-stdin", fromStdin: sudoPasswordStdin)
     }
 
+    func refusePasswordOnCommandLine() throws {
+        if sshPasswordOnCommandLine != nil {
+            throw UserFacingError("--generic-ssh-password puts the password on the command line, where ps and shell history show it; give it with --generic-ssh-password-env VAR or --generic-ssh-password-stdin instead")
+        }
+    }
+
+    /// From --generic-ssh-password-env or --generic-ssh-password-stdin, else $SWOCK_GENERIC_SSH_PASSWORD
+    /// (nil without any). The password itself as an argument is refused: `ps` shows it.
+    func sshPassword() throws -> String? {
+        try refusePasswordOnCommandLine()
+        if sshPasswordStdin && sudoPasswordStdin {
+            throw UserFacingError("--generic-ssh-password-stdin and --generic-sudo-password-stdin cannot both read stdin; give one of them with its -env flag instead")
+        }
+        return try SecretInput.read(envOption: "--generic-ssh-password-env", variable: sshPasswordEnv,
+                                    stdinOption: "--generic-ssh-password-stdin", fromStdin: sshPasswordStdin)
+            ?? ProcessInfo.processInfo.environment["SWOCK_GENERIC_SSH_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
     func makeRequest(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> CreateRequest {
         guard let name else { throw UserFacingError("name the machine to create (or pass -f FLEET_FILE)") }
         // Docker Machine's generic driver reads these variables; a flag wins.
@@ -177,9 +211,11 @@ struct Create: AsyncParsableCommand {
         }
         r.sshKeyPath = sshKey ?? generic.sshKey
         r.sshKeyPassphrase = ProcessInfo.processInfo.environment["SWOCK_SSH_KEY_PASSPHRASE"]
-        r.sshPassword = sshPassword ?? ProcessInfo.processInfo.environment["SWOCK_GENERIC_SSH_PASSWORD"]
+        r.sshPassword = try sshPassword()
         r.sudoPassword = try sudoPassword()
         r.hostKeyPolicy = hostKeyPolicy
+        r.hostKeyFingerprints = hostKeyFingerprints
+        r.knownHostsFile = knownHostsFile
         r.keyType = tlsKeyType.keyType
         for e in engineEnv where !e.contains("=") || e.hasPrefix("=") {
             throw UserFacingError("--engine-env \"\(e)\": expected KEY=value")

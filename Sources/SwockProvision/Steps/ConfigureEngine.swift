@@ -10,9 +10,14 @@ extension Provisioner {
         guard let dockerd = probe.dockerdPath else {
             throw ProvisionError(machine: config.name, step: .configureEngine, reason: "dockerd is not on the host", resumable: true)
         }
-        // live-restore goes into daemon.json (DaemonJSON), so the running daemon has it too.
-        let daemonJSON = try await DaemonJSON.adoption(ssh: ssh)
         let initSystem = InitSystem(probed: probe.initSystem)
+        try refuseShellUnsafeOptions(config.name, config.engine, initSystem: initSystem, probe: probe, step: .configureEngine, resumable: true)
+        // live-restore goes into daemon.json (DaemonJSON), so the running daemon has it too; so
+        // do the labels, registries and storage driver where the init script has a shell pass
+        // dockerd's flags (a shell would split or run them).
+        let settings = initSystem.passesOptionsThroughShell
+            ? EngineConfigRenderer.daemonJSONSettings(engine: config.engine, machineLabels: config.labels) : [:]
+        let daemonJSON = try await DaemonJSON.adoption(ssh: ssh, settings: settings)
         let launch = DaemonLaunch(config, dockerdPath: dockerd,
                                   containerdSocket: probe.stockContainerdFlag.map { String($0.dropFirst("--containerd=".count)) })
         let script = InitSystem.ServiceScript(probed: probe.dockerServiceScript)
@@ -40,5 +45,18 @@ extension Provisioner {
                                  resumable: true)
         }
         return initSystem.configDescription(serviceScript: script) + daemonJSON.note
+    }
+
+    /// On hosts whose init script passes dockerd's flags through a shell, an `--engine-opt` that
+    /// the shell would not pass on as one word is refused, naming it (before anything is written
+    /// at create).
+    func refuseShellUnsafeOptions(_ name: String, _ engine: EngineSettings, initSystem: InitSystem, probe: HostProbe,
+                                  step: ProvisionStep, resumable: Bool) throws {
+        guard initSystem.passesOptionsThroughShell,
+              let bad = EngineConfigRenderer.firstShellUnsafeArgument(engine.options.map(EngineConfigRenderer.engineOptFlag)) else { return }
+        let file = initSystem.configPath(serviceScript: InitSystem.ServiceScript(probed: probe.dockerServiceScript)) ?? "its configuration"
+        throw ProvisionError(machine: name, step: step,
+                             reason: "--engine-opt \"\(bad)\": on this \(initSystem.rawValue) host dockerd's options pass through a shell (DOCKER_OPTS, read by \(file)), which would split or run it; use only letters, digits and . _ - / : = , @ + % in --engine-opt there (labels, registries and the storage driver go to daemon.json and may hold anything)",
+                             resumable: resumable)
     }
 }
