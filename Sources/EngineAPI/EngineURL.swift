@@ -27,8 +27,9 @@ enum EngineURL {
             guard host.contains(":") else { throw bad("brackets are only for IPv6 addresses") }
         } else if let colon = rest.firstIndex(of: ":") {
             host = rest[..<colon]
-            portText = rest[rest.index(after: colon)...]
-            if portText!.contains(":") { throw bad("IPv6 addresses need brackets: tcp://[ADDR]:PORT") }
+            let port = rest[rest.index(after: colon)...]
+            if port.contains(":") { throw bad("IPv6 addresses need brackets: tcp://[ADDR]:PORT") }
+            portText = port
         } else {
             host = rest
         }

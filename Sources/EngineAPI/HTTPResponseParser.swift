@@ -74,7 +74,8 @@ struct HTTPResponseParser: Sendable {
         case .body(.chunked):
             throw HTTPParseError("connection closed in the middle of a chunked body")
         }
-        return response!
+        guard let response else { throw HTTPParseError("connection closed without a complete response") }
+        return response
     }
 
     // MARK: - head

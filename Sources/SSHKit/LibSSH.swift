@@ -11,7 +11,7 @@ enum LibSSH {
 
     /// PORT is an `unsigned int`.
     static func setPort(_ s: ssh_session, _ port: Int) -> Bool {
-        var v = UInt32(port)
+        guard var v = UInt32(exactly: port) else { return false }
         return ssh_options_set(s, SSH_OPTIONS_PORT, &v) == SSH_OK
     }
 

@@ -75,7 +75,7 @@ public struct EngineBundle: Sendable, Equatable {
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
         try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let data = try out.fileHandleForReading.readToEnd() ?? Data()
         p.waitUntilExit()
         let archs = String(decoding: data, as: UTF8.self).textLines().map(String.init)
         guard p.terminationStatus == 0, archs.count == debs.count else {
@@ -94,7 +94,7 @@ public struct EngineBundle: Sendable, Equatable {
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
         try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let text = String(decoding: try out.fileHandleForReading.readToEnd() ?? Data(), as: UTF8.self)
         p.waitUntilExit()
         guard p.terminationStatus == 0, let split = text.range(of: "==elf\n") else {
             throw Unusable(description: "bundle \(path) is neither a folder of .deb files nor a readable .tgz; give Docker's static binaries tarball (docker-VERSION.tgz) or a folder of .deb files")

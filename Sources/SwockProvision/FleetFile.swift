@@ -133,7 +133,7 @@ public struct FleetFile: Decodable, Sendable, Equatable {
         }
         for m in file.machines {
             guard let sw = m.swarm else { continue }
-            let name = m.name!
+            guard let name = m.name else { continue }  // checked above: every entry has one
             if sw.`init` == true && sw.manager != nil {
                 throw Invalid(description: "fleet file \(source): machine \"\(name)\": swarm takes either init: true or manager: NAME, not both")
             }
@@ -169,7 +169,10 @@ public struct FleetFile: Decodable, Sendable, Equatable {
     public func requests(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> [CreateRequest] {
         let d = defaults ?? Entry()
         return try machines.map { m in
-            var r = CreateRequest(name: m.name!, address: (m.address ?? d.address)!)
+            // `parse` checked both; a FleetFile built another way gets the same one-line answers.
+            guard let name = m.name, !name.isEmpty else { throw Invalid(description: "fleet file: a machine has no name") }
+            guard let address = m.address ?? d.address else { throw Invalid(description: "fleet file: machine \"\(name)\" has no address") }
+            var r = CreateRequest(name: name, address: address)
             r.sshUser = m.user ?? d.user ?? "root"
             r.sshPort = m.port ?? d.port ?? 22
             r.sshKeyPath = (m.key ?? d.key).map { ($0 as NSString).expandingTildeInPath }

@@ -55,13 +55,15 @@ public final class EngineTunnel: @unchecked Sendable {
     }
 
     private static func listen(port: Int) throws -> (Int32, Int) {
+        // The port may come from a record on disk: out of range is an error, not a trap.
+        guard let port16 = UInt16(exactly: port) else { throw ListenError(port: port, reason: "not a port number (0-65535)") }
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw ListenError(port: port, reason: LocalFileError.errnoText()) }
         var on: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_port = in_port_t(port16.bigEndian)
         addr.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
         let bound = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }

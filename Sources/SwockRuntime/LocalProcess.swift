@@ -41,7 +41,9 @@ public enum LocalProcess {
         _ argv: [String], environment: [String: String], timeout: Duration?,
         onStdout: @escaping (Data) -> Void, onStderr: @escaping (Data) -> Void
     ) throws -> Exit {
-        precondition(argv.first?.hasPrefix("/") == true, "LocalProcess needs an absolute path")
+        guard let program = argv.first, program.hasPrefix("/") else {
+            throw LocalFileError(path: argv.first ?? "", reason: "not an absolute path to a program")
+        }
         let started = ContinuousClock.now
         var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
         // Pipes are made close-on-exec under the same lock as every spawn, so a child started by

@@ -116,6 +116,24 @@ struct ClosedStdoutTests {
         }
     }
 
+    /// A number of seconds that cannot become a Duration (inf, nan, 1e300) was a trap (exit
+    /// 132) in ls, status, exec and docker; it is a usage error naming the flag.
+    @Test func timeoutsOutOfRangeAreUsageErrors() async throws {
+        let cli = CLI()
+        defer { cli.cleanup() }
+        var r = CompletionTests.record("web1")
+        r.provisioning.phase = .ready
+        try Store(root: cli.store).reserve(r)
+        for args in [["ls", "-t", "1e300"], ["ls", "-t", "nan"], ["ls", "--timeout", "inf"], ["status", "-t", "inf", "web1"],
+                     ["status", "-t", "1e300", "web1"], ["exec", "--timeout", "1e300", "web1", "--", "true"],
+                     ["docker", "--timeout", "1e300", "web1", "--", "ps"], ["exec", "--timeout", "nan", "web1", "--", "true"]] {
+            let o = try await cli.run(args)
+            #expect(o.status == 64, "\(args): \(o.status) \(o.stderrText.prefix(300))")
+            #expect(o.stderrText.hasPrefix("Error: --timeout must be a number of seconds"), "\(args): \(o.stderrText.prefix(300))")
+            #expect(!o.stderrText.contains("Fatal error"), "\(args)")
+        }
+    }
+
     /// Every subcommand against a real machine (and two records whose key is missing), the
     /// ones that change the machine last.
     @Test func everySubcommandOnARealMachine() async throws {

@@ -40,6 +40,10 @@ struct List: AsyncParsableCommand {
     @Option(name: [.customShort("t"), .long], help: "Seconds to wait for the machines, all together.")
     var timeout: Double = 3
 
+    func validate() throws {
+        try SecondsOption.check(timeout, flag: "--timeout", allowZero: true)
+    }
+
     func run() async throws {
         try await reportingErrors {
             let store = global.store
@@ -67,7 +71,7 @@ struct List: AsyncParsableCommand {
                 await Self.warn(overlaps)
                 return
             }
-            let limit = Duration.milliseconds(Int(max(timeout, 0.1) * 1000))
+            let limit = SecondsOption.duration(max(timeout, 0.1))
             // Records that reach the same daemon with the same TLS files share one probe.
             var groups: [String: [MachineConfig]] = [:]
             for c in preFiltered { groups[Self.probeKey(c, store: store), default: []].append(c) }

@@ -16,10 +16,14 @@ struct Status: AsyncParsableCommand {
     @Option(name: [.customShort("t"), .long], help: "Seconds to wait for the machine.")
     var timeout: Double = 3
 
+    func validate() throws {
+        try SecondsOption.check(timeout, flag: "--timeout", allowZero: true)
+    }
+
     func run() async throws {
         try await reportingErrors {
             let (store, config) = try global.loadMachine(machine.name)
-            let status = await MachineStatus.probe(config, store: store, timeout: .milliseconds(Int(timeout * 1000)))
+            let status = await MachineStatus.probe(config, store: store, timeout: SecondsOption.duration(timeout))
             Output.out(status.state.rawValue + "\n")
         }
     }

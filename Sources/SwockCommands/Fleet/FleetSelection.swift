@@ -54,10 +54,10 @@ struct FleetRunOptions: ParsableArguments {
 
     func validate() throws {
         guard parallel >= 1 else { throw ValidationError("-p must be at least 1") }
-        if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be more than 0 seconds") }
+        if let timeout { try SecondsOption.check(timeout, flag: "--timeout") }
     }
 
     var timeoutDuration: Duration? {
-        timeout.map { .milliseconds(Int(($0 * 1000).rounded())) }
+        timeout.map(SecondsOption.duration)
     }
 }

@@ -52,3 +52,21 @@ enum TLSKeyType: String, CaseIterable, ExpressibleByArgument {
         }
     }
 }
+
+/// A number of seconds given on the command line (`--timeout`): finite and at most a week, so
+/// that turning it into a `Duration` (whole milliseconds in an Int) cannot trap on `inf`, `nan`
+/// or `1e300`.
+enum SecondsOption {
+    static let maximum: Double = 7 * 86_400
+
+    /// Throws a usage error naming `flag` unless `value` is a finite number of seconds in range
+    /// (above 0, or 0 and up with `allowZero`).
+    static func check(_ value: Double, flag: String, allowZero: Bool = false) throws {
+        let low = allowZero ? value >= 0 : value > 0
+        guard value.isFinite, low, value <= maximum else {
+            throw ValidationError("\(flag) must be a number of seconds \(allowZero ? "from 0" : "above 0") up to \(Int(maximum)) (a week); got \(value)")
+        }
+    }
+
+    static func duration(_ value: Double) -> Duration { .milliseconds(Int((value * 1000).rounded())) }
+}
