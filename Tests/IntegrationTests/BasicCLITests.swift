@@ -32,7 +32,7 @@ import Testing
         defer { cli.cleanup() }
         let verbs = ["create", "provision", "rm", "inspect", "stop", "start", "restart", "kill", "upgrade", "regenerate-certs",
                      "ls", "env", "config", "ip", "url", "status", "active", "use", "ssh", "scp", "version", "exec", "docker",
-                     "export", "import", "completion", "tunnel", "swarm", "swarm init", "swarm join", "swarm leave", "swarm ls"]
+                     "export", "import", "completion", "tunnel", "mount", "swarm", "swarm init", "swarm join", "swarm leave", "swarm ls"]
         for args in [["--help"]] + verbs.map { $0.split(separator: " ").map(String.init) + ["--help"] } + [["help", "ls"]] {
             let r = try await cli.run(args)
             #expect(r.status == 0, "\(args): \(r.all)")

@@ -87,7 +87,7 @@ struct ClosedStdoutTests {
     }
 
     static let verbs = ["create", "provision", "rm", "inspect", "stop", "start", "restart", "kill", "upgrade", "regenerate-certs",
-                        "ls", "env", "config", "ip", "url", "status", "active", "use", "ssh", "scp", "tunnel", "version",
+                        "ls", "env", "config", "ip", "url", "status", "active", "use", "ssh", "scp", "mount", "tunnel", "version",
                         "completion", "exec", "docker", "swarm", "swarm init", "swarm join", "swarm leave", "swarm ls",
                         "export", "import"]
 
@@ -169,6 +169,7 @@ struct ClosedStdoutTests {
         try await Self.check(cli, ["ssh", "pp1", "--", "true"], .any)
         try await Self.check(cli, ["scp", "pp1:/etc/os-release", dir + "/os-release"], .any)
         try await Self.check(cli, ["tunnel", "pp1"], .any)
+        try await Self.check(cli, ["mount", "pp1:/etc", dir + "/no-such-dir"], .any)
         // Fleet output: many lines from each machine, text and json, and the summary.
         try await Self.check(cli, ["exec", "--all", "--", "seq 1 200000"], .pipe)
         try await Self.check(cli, ["exec", "pp1", "--format", "json", "--", "seq 1 1000"], .pipe)
