@@ -160,26 +160,10 @@ struct SFTPRelay: AsyncParsableCommand {
             let (store, config) = try global.loadMachine(name)
             let ssh = try await MachineSSH(store: store, logger: global.logger("swock.mount")).connect(config)
             let r = try await ssh.subsystem("sftp", stdin: .fileDescriptor(0),
-                                            onStdout: { StandardOutputWriter.write(1, $0) },
-                                            onStderr: { StandardOutputWriter.write(2, $0) })
+                                            onStdout: { StandardStreams.out($0) },
+                                            onStderr: { StandardStreams.err($0) })
             await ssh.close()
             if let status = r.exitStatus, status != 0 { throw ExitCode(status) }
-        }
-    }
-}
-
-/// Raw bytes to stdout or stderr; a reader that went away ends the relay quietly.
-enum StandardOutputWriter {
-    static func write(_ fd: Int32, _ data: Data) {
-        data.withUnsafeBytes { raw in
-            guard var p = raw.baseAddress else { return }
-            var left = raw.count
-            while left > 0 {
-                let n = Foundation.write(fd, p, left)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { if fd == 1 { _exit(0) }; return }
-                p += n; left -= n
-            }
         }
     }
 }
