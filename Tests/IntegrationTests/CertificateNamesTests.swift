@@ -26,17 +26,22 @@ struct CertificateNamesTests {
         #expect(seen.stdoutText == name + "\n", "\(seen.all)")
     }
 
-    static func shellQuoted(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
-
-    @Test func aHostCannotPutAnotherMachinesAddressOrAWildcardInItsCertificate() async throws {
-        let hosts = try await Fleet.fresh(["ce-a1", "ce-b1"], variant: "docker")
-        let (a, b) = (hosts[0], hosts[1])
+    /// Machines a and b on fresh hosts ce-aN and ce-bN (engine preinstalled).
+    static func machinesAAndB(_ n: String) async throws -> (CLI, FleetHost, FleetHost) {
+        let hosts = try await Fleet.fresh(["ce-a\(n)", "ce-b\(n)"], variant: "docker")
         let cli = CLI()
-        defer { cli.cleanup() }
-        for (name, host) in [("a", a), ("b", b)] {
+        for (name, host) in [("a", hosts[0]), ("b", hosts[1])] {
             let r = try await cli.create(name, on: host)
             #expect(r.status == 0, "\(r.all)")
         }
+        return (cli, hosts[0], hosts[1])
+    }
+
+    static func shellQuoted(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+
+    @Test func aHostCannotPutAnotherMachinesAddressOrAWildcardInItsCertificate() async throws {
+        let (cli, a, b) = try await Self.machinesAAndB("1")
+        defer { cli.cleanup() }
         let pem = "\(cli.store)/machines/a/server.pem"
 
         // provision: the host says it is b's IP (the record shows what it said; the certificate does not).
@@ -64,14 +69,8 @@ struct CertificateNamesTests {
     }
 
     @Test func lsAndRegenerateCertsNameAStoredCertificateThatCoversAnotherMachine() async throws {
-        let hosts = try await Fleet.fresh(["ce-a2", "ce-b2"], variant: "docker")
-        let (a, b) = (hosts[0], hosts[1])
-        let cli = CLI()
+        let (cli, a, b) = try await Self.machinesAAndB("2")
         defer { cli.cleanup() }
-        for (name, host) in [("a", a), ("b", b)] {
-            let r = try await cli.create(name, on: host)
-            #expect(r.status == 0, "\(r.all)")
-        }
         // A certificate for a that also covers b's address, signed by the store's CA (what an
         // older swock-machine issued when a's `hostname` said it was b's IP).
         let dir = "\(cli.store)/machines/a"
