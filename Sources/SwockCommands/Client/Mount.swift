@@ -67,7 +67,14 @@ struct Mount: AsyncParsableCommand {
             let argv = [sshfs, "\(config.name):\(path)", dir, "-o", "ssh_command=\(relay.joined(separator: " "))",
                         "-o", "fsname=\(config.name):\(path)", "-o", "idmap=user", "-o", "reconnect"]
             let (status, output) = try Self.runDetaching(argv, environment: env)
-            guard status == 0, Self.isMountPoint(dir) else {
+            // Under load the mount can show in mountinfo a moment after sshfs's first process
+            // has exited 0 (seen in CI): give it up to 10 s.
+            var mounted = Self.isMountPoint(dir)
+            for _ in 0..<100 where status == 0 && !mounted {
+                try await Task.sleep(for: .milliseconds(100))
+                mounted = Self.isMountPoint(dir)
+            }
+            guard status == 0, mounted else {
                 let why = output.textLines().last.map(String.init) ?? "sshfs exited with status \(status)"
                 throw UserFacingError("cannot mount \(config.name):\(path) on \(dir): \(why)")
             }
