@@ -119,7 +119,19 @@ struct Mount: AsyncParsableCommand {
     /// Whether `dir` is a mount point (its own line in /proc/self/mountinfo, octal escapes as the
     /// kernel writes them).
     static func isMountPoint(_ dir: String) -> Bool {
-        guard let info = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return false }
+        // Read to the end with read(2): /proc files report size 0, and a long mount table (a
+        // machine running many containers or hosts) must be read whole.
+        let fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var bytes = [UInt8](), chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            bytes += chunk[..<n]
+        }
+        let info = String(decoding: bytes, as: UTF8.self)
         let resolved = (dir as NSString).resolvingSymlinksInPath
         return info.textLines().contains { line in
             let fields = line.split(separator: " ")
