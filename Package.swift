@@ -66,6 +66,9 @@ let package = Package(
         .target(name: "SwockRuntime", dependencies: ["SwockSupport"]),
         // The store on disk: layout, machine records, atomic writes, leftovers, the store's CA.
         .target(name: "SwockStore", dependencies: ["SwockSupport", "SwockPKI"]),
+        // Drivers: what makes and owns the host a machine lives on (generic, none, local VMs,
+        // Docker Machine's driver plugins). Provisioning sits on top of them.
+        .target(name: "SwockDrivers", dependencies: ["SwockSupport", "SwockRuntime", "SwockStore"]),
         // One remote host, reached over SSH: sessions for a record, the Engine API route and
         // tunnels, host facts.
         .target(
@@ -87,7 +90,7 @@ let package = Package(
         .target(
             name: "SwockProvision",
             dependencies: [
-                "SwockSupport", "SwockStore", "SwockRemote", "SwockEngine", "SSHKit", "EngineAPI", "SwockPKI",
+                "SwockSupport", "SwockStore", "SwockDrivers", "SwockRemote", "SwockEngine", "SSHKit", "EngineAPI", "SwockPKI",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -96,7 +99,7 @@ let package = Package(
         .target(
             name: "SwockClient",
             dependencies: [
-                "SwockSupport", "SwockRuntime", "SwockStore", "SwockRemote", "SSHKit", "EngineAPI", "SwockPKI",
+                "SwockSupport", "SwockRuntime", "SwockStore", "SwockDrivers", "SwockRemote", "SSHKit", "EngineAPI", "SwockPKI",
             ]
         ),
         // Moving machines between stores (export, import).
@@ -113,7 +116,7 @@ let package = Package(
         .target(
             name: "SwockFleet",
             dependencies: [
-                "SwockSupport", "SwockRuntime", "SwockStore", "SwockRemote", "SwockEngine", "SwockProvision",
+                "SwockSupport", "SwockRuntime", "SwockStore", "SwockDrivers", "SwockRemote", "SwockEngine", "SwockProvision",
                 "SwockClient", "SSHKit",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -122,7 +125,7 @@ let package = Package(
         .target(
             name: "SwockCommands",
             dependencies: [
-                "SwockSupport", "SwockRuntime", "SwockStore", "SwockRemote", "SwockEngine", "SwockProvision",
+                "SwockSupport", "SwockRuntime", "SwockStore", "SwockDrivers", "SwockRemote", "SwockEngine", "SwockProvision",
                 "SwockClient", "SwockInventory", "SwockSwarm", "SwockFleet",
                 "SSHKit", "EngineAPI", "SwockPKI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -142,7 +145,7 @@ let package = Package(
         .testTarget(
             name: "SwockCoreTests",
             dependencies: [
-                "SwockSupport", "SwockRuntime", "SwockStore", "SwockRemote", "SwockEngine", "SwockProvision",
+                "SwockSupport", "SwockRuntime", "SwockStore", "SwockDrivers", "SwockRemote", "SwockEngine", "SwockProvision",
                 "SwockClient", "SwockInventory", "SwockSwarm", "SwockFleet", "SSHKit", "SwockPKI", "FleetSupport",
             ]
         ),

@@ -8,6 +8,9 @@ public struct MachineConfig: Codable, Sendable, Equatable {
     public var configVersion: Int
     public var name: String
     public var driver: String
+    /// The driver's own settings (`DriverOptions`: opaque to all but the driver). Absent for
+    /// `generic` records and for records written before drivers kept any.
+    public var driverOptions: DriverOptions?
     /// IP address or host name the machine is reached at.
     public var address: String
     public var ssh: SSHSettings

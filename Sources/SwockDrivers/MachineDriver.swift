@@ -1,0 +1,94 @@
+import Foundation
+import SwockStore
+
+/// A driver makes and owns the host a machine lives on (a local VM, a plugin's cloud server),
+/// or, for `generic` and `none`, only names a host someone else made. Provisioning (OS
+/// detection, engine install, certificates, dockerd configuration, readiness) is one path on
+/// top of every driver that gives SSH access.
+///
+/// A driver value is built for one machine from its record (`DriverRegistry.driver(for:store:)`)
+/// or, at create, from the driver's flags (`DriverKind.makeForCreate`). Its own settings live in
+/// the record's `driverOptions`, opaque to everything else.
+public protocol MachineDriver: Sendable {
+    /// The name a record keeps and `create -d` takes: "generic", "none", "qemu", or a plugin's.
+    var name: String { get }
+    /// What this driver does with the host's power: `.owned` means the driver made the host, so
+    /// stop/start/restart/kill act on it (a VM's power); `.external` means the host is someone
+    /// else's and the lifecycle verbs act on the engine (generic), or not at all (none).
+    var hostOwnership: HostOwnership { get }
+
+    /// Checks that can fail before anything is made or written (binaries present, image
+    /// readable, flags consistent).
+    func preCreateCheck() async throws
+    /// Makes the host (boots the VM, asks the plugin) and returns how to reach it. The driver's
+    /// settings after create (ports chosen, paths) are in the returned `options`.
+    func create() async throws -> CreatedHost
+    /// Removes what the driver made (the VM, its disk). Idempotent: a host already gone is not
+    /// an error.
+    func remove() async throws
+    func start() async throws
+    func stop() async throws
+    func restart() async throws
+    func kill() async throws
+    /// The host's power state as the driver sees it, without SSH (a stopped VM is `.stopped` at once).
+    func state() async throws -> DriverState
+    /// How to reach the host over SSH, or nil for a driver without SSH (`none`).
+    func sshAccess() async throws -> DriverSSHAccess?
+    /// For drivers without SSH: the Docker URL the driver was given.
+    func dockerURL() async throws -> String?
+    /// The settings to keep in the record (`MachineConfig.driverOptions`).
+    func options() -> DriverOptions
+}
+
+public enum HostOwnership: Sendable, Equatable {
+    case owned
+    case external
+}
+
+/// libmachine's state names, so plugins' answers map one to one.
+public enum DriverState: String, Sendable, Codable, CaseIterable {
+    case none = ""
+    case running = "Running"
+    case paused = "Paused"
+    case saved = "Saved"
+    case stopped = "Stopped"
+    case stopping = "Stopping"
+    case starting = "Starting"
+    case error = "Error"
+    case timeout = "Timeout"
+}
+
+/// How to reach a driver's host over SSH.
+public struct DriverSSHAccess: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    public var user: String
+    /// A private key file the driver made or was given; nil for the agent and default keys.
+    public var keyPath: String?
+
+    public init(host: String, port: Int, user: String, keyPath: String?) {
+        self.host = host
+        self.port = port
+        self.user = user
+        self.keyPath = keyPath
+    }
+}
+
+/// What `create()` returns.
+public struct CreatedHost: Sendable, Equatable {
+    /// The address the machine is known by (its IP or host name; 127.0.0.1 for a VM behind
+    /// user-mode forwards).
+    public var address: String
+    public var ssh: DriverSSHAccess?
+    /// Where the engine will listen as seen from here, when it differs from address:2376
+    /// (a user-mode forward's local port).
+    public var engineHostPort: Int?
+    public var options: DriverOptions
+
+    public init(address: String, ssh: DriverSSHAccess?, engineHostPort: Int? = nil, options: DriverOptions) {
+        self.address = address
+        self.ssh = ssh
+        self.engineHostPort = engineHostPort
+        self.options = options
+    }
+}
