@@ -1,3 +1,4 @@
+import SwockSupport
 import Foundation
 
 /// What a driver can fail with. Causes are values, never text to be matched.
@@ -19,6 +20,16 @@ extension DriverError: CustomStringConvertible {
             return "the \(driver) driver does not own the host, so it cannot \(op) it"
         case .badOptions(let driver, let detail):
             return "the record's \(driver) driver options are unreadable: \(detail)"
+        }
+    }
+}
+
+extension DriverError: CodedError {
+    public var code: ErrorCode {
+        switch self {
+        case .unknownDriver: return "driver.unknown-driver"
+        case .notOwned: return "driver.not-owned"
+        case .badOptions: return "driver.bad-options"
         }
     }
 }
