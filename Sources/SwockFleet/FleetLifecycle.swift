@@ -25,7 +25,7 @@ public struct FleetLifecycle: Sendable {
                 let summary = try await lifecycle.perform(action, on: names[i])
                 return HostOutcome(name: names[i], result: .ok, duration: clock.now - start, detail: summary)
             } catch {
-                return HostOutcome(name: names[i], result: .failed, duration: clock.now - start, error: "\(error)")
+                return HostOutcome(name: names[i], result: .failed, duration: clock.now - start, error: "\(error)", failure: error)
             }
         }, finished: { _, outcome in finished(outcome) })
     }
