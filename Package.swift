@@ -140,7 +140,7 @@ let package = Package(
         .testTarget(name: "SwockSupportTests", dependencies: ["SwockSupport"]),
         .testTarget(name: "SwockPKITests", dependencies: ["SwockPKI"]),
         .testTarget(name: "EngineAPITests", dependencies: ["EngineAPI", "SwockPKI", "SwockSupport", "FleetSupport"]),
-        .testTarget(name: "SwockCommandsTests", dependencies: ["SwockCommands", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .testTarget(name: "SwockCommandsTests", dependencies: ["SwockCommands", "SwockDrivers", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Unit tests of the product layers (SwockRuntime ... SwockFleet).
         .testTarget(
             name: "SwockCoreTests",

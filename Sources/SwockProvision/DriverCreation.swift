@@ -45,8 +45,9 @@ public struct DriverCreation: Sendable {
             }
             return try await adopt(request, driver: driver, created: created)
         } catch {
-            // The record goes only when this create wrote it (not another create's of the same name).
-            if let c = try? store.load(request.name), c.driver == driver.name, c.createdAt >= startedAt {
+            // The record goes only when this create wrote it (not another create's of the same
+            // name); config.json keeps whole seconds.
+            if let c = try? store.load(request.name), c.driver == driver.name, c.createdAt.timeIntervalSince1970 >= startedAt.timeIntervalSince1970.rounded(.down) {
                 try? store.remove(request.name)
             }
             try? await driver.remove()
