@@ -14,6 +14,8 @@ struct CommandWordsTests {
         "Sources/SwockEngine/EngineConfigRenderer.swift: --label",
         // The header written into the host's files, read there by its administrator.
         "Sources/SwockEngine/InitSystem.swift: swock-machine rm",
+        // A driver declares its own flags (DriverFlag) and names them when one is missing.
+        "Sources/SwockDrivers/GenericDriver.swift: --generic-ip-address",
         // Still to move (each needs typed cases first):
         "Sources/SwockClient/DockerContexts.swift: --docker-context",
         "Sources/SwockClient/DockerContexts.swift: swock-machine env",

@@ -1,5 +1,6 @@
 import EngineAPI
 import SSHKit
+import SwockDrivers
 @testable import SwockCommands
 import SwockFleet
 import SwockProvision
@@ -73,6 +74,13 @@ struct ErrorReportTests {
         // Below SwockCommands the words name the value, not the flag.
         #expect(!CreateProblem.missingAddress.description.contains("--"))
         #expect(ErrorReport.exitStatus(fromRequest) == 64)
+    }
+
+    @Test func aDriversFlagMistakeIsAUsageErrorWithItsHelp() {
+        let e = DriverError.unknownFlag(driver: "qemu", flag: "--url", known: ["--qemu-cpus"])
+        #expect(ErrorReport.line(e) == "--url is not a flag of the qemu driver; its flags are: --qemu-cpus; see `swock-machine create -d qemu --help`")
+        #expect(ErrorReport.exitStatus(e) == 64)
+        #expect(ErrorReport.exitStatus(DriverError.operationFailed(driver: "qemu", operation: "boot", detail: "x")) == 1)
     }
 
     @Test func exitStatusFromTheCode() {

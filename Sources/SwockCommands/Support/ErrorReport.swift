@@ -1,5 +1,6 @@
 import EngineAPI
 import SSHKit
+import SwockDrivers
 import SwockProvision
 import SwockRuntime
 import SwockStore
@@ -29,6 +30,8 @@ enum ErrorReport {
     static let usageCodes: Set<ErrorCode> = [
         UsageError.code, "provision.check-flags", "provision.invalid-request",
         "client.invalid-filter", "client.invalid-template", "fleet.invalid-selection", "inventory.bad-rename",
+        "driver.unknown-flag", "driver.bad-flag-value", "driver.flag-needs-value", "driver.missing-flag", "driver.invalid-flag",
+        "driver.unreadable-file",
     ]
 
     /// The line after "Error: ": the error's message, then what to do next (the innermost
@@ -110,6 +113,7 @@ enum ErrorReport {
         case let e as SSHError: return advice(e)
         case let e as EngineError: return advice(e)
         case let e as SwarmError: return advice(e)
+        case DriverError.unknownFlag(let driver, _, _): return "see `swock-machine create -d \(driver) --help`"
         case let e as ProvisionError:
             return e.resumable ? "fix the cause, then run `swock-machine provision \(e.machine)` to resume" : nil
         default: return nil
