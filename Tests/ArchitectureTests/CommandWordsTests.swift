@@ -16,6 +16,9 @@ struct CommandWordsTests {
         "Sources/SwockEngine/InitSystem.swift: swock-machine rm",
         // A driver declares its own flags (DriverFlag) and names them when one is missing.
         "Sources/SwockDrivers/GenericDriver.swift: --generic-ip-address",
+        "Sources/SwockDrivers/NoneDriver.swift: --tls-ca-cert",
+        "Sources/SwockDrivers/NoneDriver.swift: --tls-client-cert",
+        "Sources/SwockDrivers/NoneDriver.swift: --tls-client-key",
         // Still to move (each needs typed cases first):
         "Sources/SwockClient/DockerContexts.swift: --docker-context",
         "Sources/SwockClient/DockerContexts.swift: swock-machine env",
@@ -43,6 +46,9 @@ struct CommandWordsTests {
         "Sources/SwockInventory/InventoryError.swift: swock-machine export",
         "Sources/SwockInventory/InventoryError.swift: swock-machine provision",
         "Sources/SwockInventory/InventoryError.swift: swock-machine regenerate-certs",
+        "Sources/SwockProvision/DriverCreation.swift: --tls-ca-cert",
+        "Sources/SwockProvision/DriverCreation.swift: --tls-client-cert",
+        "Sources/SwockProvision/DriverCreation.swift: --tls-client-key",
         "Sources/SwockProvision/Provisioner.swift: --engine-install",
         "Sources/SwockProvision/Provisioner.swift: --ssh-known-hosts",
         "Sources/SwockProvision/Remover.swift: swock-machine rm",
@@ -101,6 +107,8 @@ struct CommandWordsTests {
         #expect(words.named(in: "run `swock-machine provision web1`; pass --generic-ssh-key or --all") == ["--generic-ssh-key", "--all", "swock-machine provision"])
         #expect(words.named(in: "dpkg --configure -a; systemctl --no-pager; upgrade swock-machine") == [])
         #expect(words.named(in: "--all-the-things x--all") == [])
+        #expect(words.named(in: "no passphrase was given (--generic-ssh-key-passphrase)") == ["--generic-ssh-key-passphrase"])
+        #expect(words.named(in: "dockerd --tlsverify --tlscacert=/x") == [])
     }
 }
 
@@ -127,10 +135,15 @@ struct CommandWords: Sendable {
         return CommandWords(verbs: verbs, flags: flags)
     }
 
-    /// The CLI words `text` names, in order: `--flag` (one of ours, not part of a longer word)
-    /// and `swock-machine VERB`.
+    /// Prefixes of the CLI's flag families: a flag in one of them counts even when the CLI has
+    /// no such flag (SSHKit once told users to pass a --generic-ssh-key-passphrase that never was).
+    static let flagFamilies = ["generic-", "engine-", "ssh-", "tls-", "swarm-", "passphrase-"]
+
+    /// The CLI words `text` names, in order: `--flag` (one of ours or of our flag families, not
+    /// part of a longer word) and `swock-machine VERB`.
     func named(in text: String) -> [String] {
-        let flagHits = Self.matches(#"(?<![A-Za-z0-9-])--([a-z][a-z0-9-]*)"#, in: text).filter(flags.contains).map { "--" + $0 }
+        let flagHits = Self.matches(#"(?<![A-Za-z0-9-])--([a-z][a-z0-9-]*)"#, in: text)
+            .filter { w in flags.contains(w) || Self.flagFamilies.contains { w.hasPrefix($0) } }.map { "--" + $0 }
         let verbHits = Self.matches(#"swock-machine ([a-z][a-z-]*)"#, in: text).filter(verbs.contains).map { "swock-machine " + $0 }
         return flagHits + verbHits
     }
