@@ -44,6 +44,7 @@ let package = Package(
         .target(
             name: "SwockPKI",
             dependencies: [
+                "SwockSupport",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
@@ -110,7 +111,7 @@ let package = Package(
         // Swarm mode on the machines' daemons.
         .target(
             name: "SwockSwarm",
-            dependencies: ["SwockRuntime", "SwockStore", "SwockRemote", "SwockEngine", "SwockProvision", "EngineAPI"]
+            dependencies: ["SwockSupport", "SwockRuntime", "SwockStore", "SwockRemote", "SwockEngine", "SwockProvision", "EngineAPI"]
         ),
         // Many machines at once: exec, docker, create -f, lifecycle; machine selection.
         .target(
@@ -140,7 +141,10 @@ let package = Package(
         .testTarget(name: "SwockSupportTests", dependencies: ["SwockSupport"]),
         .testTarget(name: "SwockPKITests", dependencies: ["SwockPKI"]),
         .testTarget(name: "EngineAPITests", dependencies: ["EngineAPI", "SwockPKI", "SwockSupport", "FleetSupport"]),
-        .testTarget(name: "SwockCommandsTests", dependencies: ["SwockCommands", "SwockDrivers", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .testTarget(name: "SwockCommandsTests", dependencies: [
+            "SwockCommands", "SwockDrivers", "SwockSupport", "SwockRuntime", "SwockStore", "SSHKit", "EngineAPI", "SwockProvision",
+            "SwockSwarm", "SwockFleet", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         // Unit tests of the product layers (SwockRuntime ... SwockFleet).
         .testTarget(
             name: "SwockCoreTests",

@@ -1,5 +1,8 @@
+import SwockSupport
+
 /// Everything that can go wrong talking to a daemon. Each description is one readable line that
-/// names the daemon (host:port) and, where there is one, the next step.
+/// names the daemon (host:port); the next step in terms of the command line is added by
+/// SwockCommands from the case.
 public enum EngineError: Error, CustomStringConvertible, Sendable, Equatable {
     case invalidURL(String, reason: String)
     case dnsFailure(EngineEndpoint, detail: String)
@@ -38,32 +41,32 @@ public enum EngineError: Error, CustomStringConvertible, Sendable, Equatable {
         case .invalidURL(let url, let reason):
             return "invalid engine URL \"\(url)\": \(reason) (expected tcp://HOST:PORT)"
         case .dnsFailure(let e, let detail):
-            return "cannot resolve the daemon's host \(e.host) (\(detail)); check the machine's address with `swock-machine inspect \(e.name)`"
+            return "cannot resolve the daemon's host \(e.host) (\(detail))"
         case .connectionRefused(let e):
-            return "connection refused by \(e.address): no daemon listens there; check `swock-machine status \(e.name)` and the docker service on the host"
+            return "connection refused by \(e.address): no daemon listens there"
         case .unreachable(let e, let detail):
-            return "cannot reach the daemon at \(e.address) (\(detail)); is the machine running? check `swock-machine status \(e.name)`"
+            return "cannot reach the daemon at \(e.address) (\(detail))"
         case .timedOut(let e, let after, let during):
-            return "timed out after \(Self.seconds(after)) (\(during)) waiting for the daemon at \(e.address); is the machine up? check `swock-machine status \(e.name)`"
+            return "timed out after \(Self.seconds(after)) (\(during)) waiting for the daemon at \(e.address)"
         case .unknownCA(let e, let issuer):
             let by = issuer.isEmpty ? "" : "; it was issued by \(issuer)"
-            return "tls: the daemon at \(e.address) presented a certificate not signed by our CA (unknown CA\(by)); run `swock-machine regenerate-certs \(e.name)`"
+            return "tls: the daemon at \(e.address) presented a certificate not signed by our CA (unknown CA\(by))"
         case .nameMismatch(let e, let covered):
-            return "tls: the daemon's certificate at \(e.address) does not cover \(e.verifiedName) (SAN mismatch; it covers \(covered)); run `swock-machine regenerate-certs \(e.name)`"
+            return "tls: the daemon's certificate at \(e.address) does not cover \(e.verifiedName) (SAN mismatch; it covers \(covered))"
         case .certificateExpired(let e, let date, let depth):
             if depth > 0 {
-                return "tls: the CA certificate in the chain of the daemon at \(e.address) expired on \(date); renew the CA, then run `swock-machine regenerate-certs \(e.name)`"
+                return "tls: the CA certificate in the chain of the daemon at \(e.address) expired on \(date)"
             }
-            return "tls: the daemon's certificate at \(e.address) expired on \(date); run `swock-machine regenerate-certs \(e.name)`"
+            return "tls: the daemon's certificate at \(e.address) expired on \(date)"
         case .certificateNotYetValid(let e, let date, let depth):
             let which = depth > 0 ? "a CA certificate in the chain of the daemon" : "the daemon's certificate"
             return "tls: \(which) at \(e.address) is not valid before \(date); check the clocks of this computer and of the machine"
         case .certificateInvalid(let e, let detail):
-            return "tls: the daemon's certificate at \(e.address) was rejected (\(detail)); run `swock-machine regenerate-certs \(e.name)`"
+            return "tls: the daemon's certificate at \(e.address) was rejected (\(detail))"
         case .clientCertificateRejected(let e, let detail):
-            return "tls: the daemon at \(e.address) refused our client certificate (\(detail)); it trusts another CA: run `swock-machine regenerate-certs \(e.name)`"
+            return "tls: the daemon at \(e.address) refused our client certificate (\(detail)); it trusts another CA"
         case .localFile(let e, let detail):
-            return "tls: cannot use our certificate files for \(e.address): \(detail); check the machine's certificates or run `swock-machine regenerate-certs \(e.name)`"
+            return "tls: cannot use our certificate files for \(e.address): \(detail)"
         case .connectionClosed(let e, let detail):
             return "the daemon at \(e.address) closed the connection (\(detail)); is this a Docker TLS port?"
         case .network(let e, let detail):
@@ -97,7 +100,38 @@ public enum EngineError: Error, CustomStringConvertible, Sendable, Equatable {
     }
 }
 
-extension EngineEndpoint {
-    /// The machine's name for hints, or the placeholder NAME.
-    var name: String { machineName ?? "NAME" }
+extension EngineError: CodedError {
+    public var code: ErrorCode {
+        switch self {
+        case .invalidURL: return "engine.invalid-url"
+        case .dnsFailure: return "engine.dns-failure"
+        case .connectionRefused: return "engine.connection-refused"
+        case .unreachable: return "engine.unreachable"
+        case .timedOut: return "engine.timed-out"
+        case .unknownCA: return "engine.unknown-ca"
+        case .nameMismatch: return "engine.name-mismatch"
+        case .certificateExpired: return "engine.certificate-expired"
+        case .certificateNotYetValid: return "engine.certificate-not-yet-valid"
+        case .certificateInvalid: return "engine.certificate-invalid"
+        case .clientCertificateRejected: return "engine.client-certificate-rejected"
+        case .localFile: return "engine.local-file"
+        case .connectionClosed: return "engine.connection-closed"
+        case .network: return "engine.network"
+        case .tls: return "engine.tls"
+        case .http: return "engine.http"
+        case .invalidResponse: return "engine.invalid-response"
+        }
+    }
+
+    /// The daemon this error is about (nil for a URL that could not be read).
+    public var endpoint: EngineEndpoint? {
+        switch self {
+        case .invalidURL: return nil
+        case .dnsFailure(let e, _), .connectionRefused(let e), .unreachable(let e, _), .timedOut(let e, _, _),
+             .unknownCA(let e, _), .nameMismatch(let e, _), .certificateExpired(let e, _, _), .certificateNotYetValid(let e, _, _),
+             .certificateInvalid(let e, _), .clientCertificateRejected(let e, _), .localFile(let e, _), .connectionClosed(let e, _),
+             .network(let e, _), .tls(let e, _), .http(let e, _, _, _), .invalidResponse(let e, _, _):
+            return e
+        }
+    }
 }

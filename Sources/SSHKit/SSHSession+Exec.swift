@@ -118,6 +118,7 @@ extension SSHSession {
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: 65536, alignment: 8)
         defer { buffer.deallocate() }
         let fd = ssh_get_fd(s)
+        var lastHeard = ContinuousClock.now
 
         while true {
             if let d = deadline, ContinuousClock.now >= d {
@@ -130,6 +131,7 @@ extension SSHSession {
                 let n = ssh_channel_read_nonblocking(channel, buffer, 65536, stream)
                 if n > 0 {
                     progressed = true
+                    lastHeard = ContinuousClock.now
                     let chunk = Data(bytes: buffer, count: Int(n))
                     if stream == 0 {
                         if collect { out.append(chunk) }
@@ -140,7 +142,7 @@ extension SSHSession {
                     }
                 } else if n == SSH_ERROR {
                     if ssh_is_connected(s) == 0 {
-                        throw SSHError.connectionLost(host: target.host, reason: lostReason(LibSSH.lastError(s)))
+                        throw SSHError.connectionLost(host: target.host, reason: lostReason(s, silentFor: ContinuousClock.now - lastHeard))
                     }
                     throw SSHError.channelFailed(host: target.host, reason: LibSSH.lastError(s))
                 }
@@ -148,7 +150,7 @@ extension SSHSession {
             if !progressed {
                 if ssh_channel_is_eof(channel) != 0 || ssh_channel_is_closed(channel) != 0 { break }
                 if ssh_is_connected(s) == 0 {
-                    throw SSHError.connectionLost(host: target.host, reason: lostReason(LibSSH.lastError(s)))
+                    throw SSHError.connectionLost(host: target.host, reason: lostReason(s, silentFor: ContinuousClock.now - lastHeard))
                 }
                 let waitMs = deadline.map { max(0, min(100, Int((($0 - ContinuousClock.now).timeInterval * 1000).rounded(.up)))) } ?? 100
                 pollSocket(fd, stdinFD: pump.wantsRead ? pump.fd : nil, timeoutMs: Int32(waitMs))
@@ -182,23 +184,25 @@ extension SSHSession {
                           stdout: out, stderr: err, duration: ContinuousClock.now - started)
     }
 
-    /// "Socket error: Connection timed out" -> "no answer for 30 s".
     /// A channel that could not be opened or started: a lost connection when the session's
     /// socket is what failed (sshd killed, host gone), else the channel refusal itself.
     func channelError(_ s: ssh_session, _ what: String? = nil) -> SSHError {
-        let message = LibSSH.lastError(s)
-        if ssh_is_connected(s) == 0 || message.lowercased().contains("socket error") {
-            return .connectionLost(host: target.host, reason: lostReason(message))
+        let closed = ssh_get_status(s) & (SSH_CLOSED | SSH_CLOSED_ERROR) != 0
+        if ssh_is_connected(s) == 0 || closed {
+            return .connectionLost(host: target.host, reason: lostReason(s, silentFor: nil))
         }
+        let message = LibSSH.lastError(s)
         return .channelFailed(host: target.host, reason: what.map { "\($0): \(message)" } ?? message)
     }
 
-    func lostReason(_ libsshMessage: String) -> String {
-        let m = libsshMessage.lowercased()
-        if m.contains("timed out") { return "no answer for \(SSHError.seconds(options.deadPeerTimeout.timeInterval))" }
-        if m.contains("reset") { return "connection reset by the host" }
-        if m.contains("eof") || m.contains("closed") { return "the host closed the connection" }
-        return libsshMessage
+    /// Why the connection is gone: "no answer for 30 s" when nothing came for the dead-peer
+    /// timeout (`silentFor`, measured by the caller), else libssh's own words.
+    func lostReason(_ s: ssh_session, silentFor: Duration?) -> String {
+        if let silentFor, silentFor >= options.deadPeerTimeout {
+            return "no answer for \(SSHError.seconds(options.deadPeerTimeout.timeInterval))"
+        }
+        let m = LibSSH.lastError(s)
+        return m.prefix(1).lowercased() + m.dropFirst()
     }
 
     private func pollSocket(_ fd: Int32, stdinFD: Int32?, timeoutMs: Int32) {

@@ -23,7 +23,9 @@ extension SSHSession {
         if let known = rootState.value { return known }
         // -k: credentials sudo cached (timestamp_type=global, or an earlier sudo of ours) must
         // not pass for passwordless sudo.
-        let r = try await exec("id -u && id -Gn && { [ \"$(id -u)\" = 0 ] || sudo -k -n true; }", timeout: .seconds(30))
+        // Exit 90: no sudo on the host; 91: sudo wants a password or refuses the user.
+        let r = try await exec("id -u && id -Gn && { [ \"$(id -u)\" = 0 ] || { command -v sudo >/dev/null 2>&1 || exit 90; sudo -k -n true 2>/dev/null || exit 91; }; }",
+                               timeout: .seconds(30))
         let uid = r.stdoutText.textLines().first.map(String.init)?.trimmingCharacters(in: .whitespaces)
         let access: RootAccess
         if uid == "0" {
@@ -31,12 +33,11 @@ extension SSHSession {
         } else if r.succeeded {
             access = .sudo
         } else {
-            // `sudo -n` says "a password is required" both to sudoers and to users who may not
-            // use sudo at all; membership of the usual admin groups tells them apart.
-            let err = r.stderrText.lowercased()
+            // `sudo -n` fails the same way for sudoers that need a password and for users who
+            // may not use sudo at all; membership of the usual admin groups tells them apart.
             let groups = r.stdoutText.textLines().dropFirst().first.map { $0.split(separator: " ").map(String.init) } ?? []
             let admin = !Set(groups).isDisjoint(with: ["sudo", "wheel", "admin"])
-            if admin && (err.contains("password is required") || err.contains("a terminal is required")) {
+            if admin && r.exitStatus == 91 {
                 guard let password = sudoPassword.value else { throw SSHError.sudoNeedsPassword(user: target.user, host: target.host) }
                 let check = try await exec("sudo -k -S -p '' true", stdin: .data(Data((password + "\n").utf8)), timeout: .seconds(30))
                 guard check.succeeded else { throw SSHError.sudoPasswordRefused(user: target.user, host: target.host) }

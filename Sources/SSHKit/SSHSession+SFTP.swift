@@ -53,13 +53,13 @@ extension SSHSession {
         try await worker.run { [self] in
             let tmp = localPath + ".swock-partial-\(UInt32.random(in: 0...UInt32.max))"
             let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, mode)
-            guard fd >= 0 else { throw SSHError.localIO(path: localPath, reason: String(cString: strerror(errno))) }
+            guard fd >= 0 else { throw SSHError.localErrno(localPath) }
             let fh = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
             do {
                 try downloadBlocking(remotePath) { try fh.write(contentsOf: $0) }
                 try fh.synchronize()
                 try fh.close()
-                guard rename(tmp, localPath) == 0 else { throw SSHError.localIO(path: localPath, reason: String(cString: strerror(errno))) }
+                guard rename(tmp, localPath) == 0 else { throw SSHError.localErrno(localPath) }
             } catch {
                 try? fh.close()
                 unlink(tmp)
@@ -83,17 +83,36 @@ extension SSHSession {
         return h
     }
 
-    func sftpReason(_ h: sftp_session) -> String {
-        if let s = session, ssh_is_connected(s) == 0 { return "the connection was closed (disconnected)" }
+    func sftpError(_ h: sftp_session, operation: String, path: String) -> SSHError {
+        let status = sftpStatus(h)
+        return .sftpFailed(host: target.host, operation: operation, path: path, reason: sftpReason(h, status), status: status)
+    }
+
+    func sftpStatus(_ h: sftp_session) -> SFTPStatus {
+        if let s = session, ssh_is_connected(s) == 0 { return .disconnected }
         switch Int32(sftp_get_error(h)) {
-        case SSH_FX_NO_SUCH_FILE: return "no such file"
-        case SSH_FX_PERMISSION_DENIED: return "permission denied"
-        case SSH_FX_FAILURE: return "failure (disk full or not a directory?)"
-        case SSH_FX_NO_SUCH_PATH: return "no such directory"
-        case SSH_FX_FILE_ALREADY_EXISTS: return "file already exists"
-        case SSH_FX_WRITE_PROTECT: return "read-only file system"
-        case SSH_FX_NO_MEDIA: return "no media"
-        default: return session.map(LibSSH.lastError) ?? "unknown error"
+        case SSH_FX_NO_SUCH_FILE: return .noSuchFile
+        case SSH_FX_PERMISSION_DENIED: return .permissionDenied
+        case SSH_FX_FAILURE: return .failure
+        case SSH_FX_NO_SUCH_PATH: return .noSuchPath
+        case SSH_FX_FILE_ALREADY_EXISTS: return .fileExists
+        case SSH_FX_WRITE_PROTECT: return .writeProtect
+        case SSH_FX_NO_MEDIA: return .noMedia
+        default: return .other
+        }
+    }
+
+    func sftpReason(_ h: sftp_session, _ status: SFTPStatus) -> String {
+        switch status {
+        case .disconnected: return "the connection was closed (disconnected)"
+        case .noSuchFile: return "no such file"
+        case .permissionDenied: return "permission denied"
+        case .failure: return "failure (disk full or not a directory?)"
+        case .noSuchPath: return "no such directory"
+        case .fileExists: return "file already exists"
+        case .writeProtect: return "read-only file system"
+        case .noMedia: return "no media"
+        case .other: return session.map(LibSSH.lastError) ?? "unknown error"
         }
     }
 
@@ -104,7 +123,7 @@ extension SSHSession {
         let base = PathText.lastComponent(remotePath)
         let tmp = (dir.isEmpty ? "" : dir + "/") + ".\(base).swock-\(UInt32.random(in: 0...UInt32.max))"
         guard let file = sftp_open(h, tmp, O_WRONLY | O_CREAT | O_EXCL, mode_t(mode)) else {
-            throw SSHError.sftpFailed(host: target.host, operation: "create", path: tmp, reason: sftpReason(h))
+            throw sftpError(h, operation: "create", path: tmp)
         }
         var closed = false
         do {
@@ -112,13 +131,13 @@ extension SSHSession {
                 var off = 0
                 while off < chunk.count {
                     let n = sftp_write(file, chunk.baseAddress! + off, min(chunk.count - off, Self.sftpChunk))
-                    if n < 0 { throw SSHError.sftpFailed(host: target.host, operation: "write", path: tmp, reason: sftpReason(h)) }
+                    if n < 0 { throw sftpError(h, operation: "write", path: tmp) }
                     off += n
                 }
             }
             closed = true
             guard sftp_close(file) == SSH_OK else {
-                throw SSHError.sftpFailed(host: target.host, operation: "close", path: tmp, reason: sftpReason(h))
+                throw sftpError(h, operation: "close", path: tmp)
             }
             // The umask may have narrowed the mode at creation; set it exactly.
             _ = sftp_chmod(h, tmp, mode_t(mode))
@@ -138,7 +157,7 @@ extension SSHSession {
     func downloadBlocking(_ remotePath: String, sink: (Data) throws -> Void) throws {
         let h = try sftpSession()
         guard let file = sftp_open(h, remotePath, O_RDONLY, 0) else {
-            throw SSHError.sftpFailed(host: target.host, operation: "open", path: remotePath, reason: sftpReason(h))
+            throw sftpError(h, operation: "open", path: remotePath)
         }
         defer { sftp_close(file) }
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: Self.sftpChunk, alignment: 8)
@@ -146,7 +165,7 @@ extension SSHSession {
         while true {
             let n = sftp_read(file, buffer, Self.sftpChunk)
             if n == 0 { break }
-            if n < 0 { throw SSHError.sftpFailed(host: target.host, operation: "read", path: remotePath, reason: sftpReason(h)) }
+            if n < 0 { throw sftpError(h, operation: "read", path: remotePath) }
             try sink(Data(bytes: buffer, count: n))
         }
     }

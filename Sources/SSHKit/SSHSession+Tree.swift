@@ -124,7 +124,7 @@ extension SSHSession {
                            progress: TransferProgress? = nil, stop: TransferStop? = nil) async throws {
         try await worker.run { [self] in
             let fd = open(localPath, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { throw SSHError.localIO(path: localPath, reason: String(cString: strerror(errno))) }
+            guard fd >= 0 else { throw SSHError.localErrno(localPath) }
             defer { Glibc.close(fd) }
             let buffer = UnsafeMutableRawPointer.allocate(byteCount: Self.sftpChunk, alignment: 8)
             defer { buffer.deallocate() }
@@ -135,7 +135,7 @@ extension SSHSession {
                     let n = read(fd, buffer, Self.sftpChunk)
                     if n < 0 {
                         if errno == EINTR { continue }
-                        throw SSHError.localIO(path: localPath, reason: String(cString: strerror(errno)))
+                        throw SSHError.localErrno(localPath)
                     }
                     if n == 0 { break }
                     try write(UnsafeRawBufferPointer(start: buffer, count: n))
@@ -157,7 +157,7 @@ extension SSHSession {
             let base = slash.map { String(localPath[localPath.index(after: $0)...]) } ?? localPath
             let tmp = dir + ".\(base).swock-partial-\(UInt32.random(in: 0...UInt32.max))"
             let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { throw SSHError.localIO(path: localPath, reason: String(cString: strerror(errno))) }
+            guard fd >= 0 else { throw SSHError.localErrno(localPath) }
             var received: UInt64 = 0
             var fdOpen = true
             do {
@@ -169,7 +169,7 @@ extension SSHSession {
                             let n = write(fd, raw.baseAddress! + off, raw.count - off)
                             if n < 0 {
                                 if errno == EINTR { continue }
-                                throw SSHError.localIO(path: localPath, reason: String(cString: strerror(errno)))
+                                throw SSHError.localErrno(localPath)
                             }
                             off += n
                         }
@@ -178,12 +178,12 @@ extension SSHSession {
                     progress?(received)
                 }
                 guard fchmod(fd, mode_t(mode)) == 0, fsync(fd) == 0 else {
-                    throw SSHError.localIO(path: localPath, reason: String(cString: strerror(errno)))
+                    throw SSHError.localErrno(localPath)
                 }
                 Glibc.close(fd)
                 fdOpen = false
                 guard rename(tmp, localPath) == 0 else {
-                    throw SSHError.localIO(path: localPath, reason: String(cString: strerror(errno)))
+                    throw SSHError.localErrno(localPath)
                 }
             } catch {
                 if fdOpen { Glibc.close(fd) }
@@ -207,6 +207,6 @@ extension SSHSession {
     }
 
     private func failure(_ h: sftp_session, _ operation: String, _ path: String) -> SSHError {
-        .sftpFailed(host: target.host, operation: operation, path: path, reason: sftpReason(h))
+        sftpError(h, operation: operation, path: path)
     }
 }

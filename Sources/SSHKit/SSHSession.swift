@@ -86,15 +86,14 @@ public final class SSHSession: @unchecked Sendable {
 
     private static func retryingDroppedHandshakes<T>(_ target: SSHTarget, _ options: SSHOptions,
                                                       _ body: () async throws -> T) async throws -> T {
-        // sshd drops handshakes beyond its MaxStartups at random ("reset", "disconnected"):
-        // those, and only those, are worth another try.
+        // sshd drops handshakes beyond its MaxStartups at random: a connection it accepted and
+        // closed before we were in (`handshakeFailed`) is, and only it is, worth another try.
         var attempt = 0
         while true {
             do {
                 return try await body()
             } catch let e as SSHError {
-                guard case .connectFailed(_, _, let reason) = e, attempt < 2,
-                      ["reset", "disconnected", "closed", "banner", "kex"].contains(where: { reason.lowercased().contains($0) }) else {
+                guard case .handshakeFailed(_, _, let reason) = e, attempt < 2 else {
                     throw e
                 }
                 attempt += 1
@@ -171,19 +170,42 @@ private struct Connector {
     var socket: Int32?
 
     func connect() throws -> (ssh_session, String) {
-        guard let s = ssh_new() else { throw SSHError.connectFailed(host: target.host, port: target.port, reason: "out of memory") }
+        // A direct session's TCP connection is made here (`TCPConnect`), so that a failure before
+        // it and sshd dropping it afterwards are told apart by where they happened. With the
+        // user's ssh config (HostName, ProxyCommand) libssh connects, and where it failed is unknown.
+        var fd = socket
+        let direct = socket == nil
+        if direct && !options.readUserConfig {
+            switch TCPConnect.open(host: target.host, port: target.port, timeout: options.connectTimeout) {
+            case .success(let s): fd = s
+            case .failure(.timedOut):
+                throw SSHError.connectTimedOut(host: target.host, port: target.port, seconds: options.connectTimeout.timeInterval)
+            case .failure(.resolve(let host, let reason)):
+                throw SSHError.connectFailed(host: target.host, port: target.port, reason: "failed to resolve hostname \(host) (\(reason))")
+            case .failure(.connect(let code)):
+                throw SSHError.connectFailed(host: target.host, port: target.port, reason: Self.cleanConnectError(String(cString: strerror(code))))
+            }
+        }
+        guard let s = ssh_new() else {
+            if direct, let fd { Glibc.close(fd) }
+            throw SSHError.connectFailed(host: target.host, port: target.port, reason: "out of memory")
+        }
         do {
-            try configure(s)
+            try configure(s, socket: fd)
             let started = ContinuousClock.now
             if ssh_connect(s) != SSH_OK {
                 let msg = LibSSH.lastError(s)
                 let elapsed = (ContinuousClock.now - started).timeInterval
-                if msg.localizedCaseInsensitiveContains("timeout") || msg.localizedCaseInsensitiveContains("timed out") {
+                // libssh gives up after connectTimeout: a failure that took that long is its timeout.
+                if elapsed >= options.connectTimeout.timeInterval {
                     throw SSHError.connectTimedOut(host: target.host, port: target.port, seconds: max(elapsed, options.connectTimeout.timeInterval))
                 }
-                throw SSHError.connectFailed(host: target.host, port: target.port, reason: Self.cleanConnectError(msg))
+                guard fd != nil else {
+                    throw SSHError.connectFailed(host: target.host, port: target.port, reason: Self.cleanConnectError(msg))
+                }
+                throw SSHError.handshakeFailed(host: target.host, port: target.port, reason: Self.cleanConnectError(msg))
             }
-            if socket == nil { Self.watchForDeadPeer(fd: ssh_get_fd(s), within: options.deadPeerTimeout) }
+            if direct { Self.watchForDeadPeer(fd: ssh_get_fd(s), within: options.deadPeerTimeout) }
             let fp = try verifyHostKey(s)
             try authenticate(s)
             LibSSH.setTimeout(s, options.ioTimeout)
@@ -214,16 +236,12 @@ private struct Connector {
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_USER_TIMEOUT, &userTimeout, socklen_t(MemoryLayout<UInt32>.size))
     }
 
+    /// A system or libssh message as the middle of our line: lower-case first letter.
     static func cleanConnectError(_ msg: String) -> String {
-        // libssh: "Failed to connect: Connection refused" / "Failed to resolve hostname x (...)"
-        var m = msg
-        for prefix in ["Failed to connect: ", "Connection failed: "] where m.hasPrefix(prefix) {
-            m.removeFirst(prefix.count)
-        }
-        return m.isEmpty ? "unknown error" : m.prefix(1).lowercased() + m.dropFirst()
+        msg.isEmpty ? "unknown error" : msg.prefix(1).lowercased() + msg.dropFirst()
     }
 
-    private func configure(_ s: ssh_session) throws {
+    private func configure(_ s: ssh_session, socket: Int32?) throws {
         if let socket {
             // libssh uses it instead of connecting, and closes it with the session.
             var fd = socket
@@ -307,7 +325,7 @@ private struct Connector {
         let rcNone = ssh_userauth_none(s, nil)
         if rcNone == SSH_AUTH_SUCCESS.rawValue { return }
         if rcNone == SSH_AUTH_ERROR.rawValue {
-            throw SSHError.connectFailed(host: target.host, port: target.port, reason: LibSSH.lastError(s))
+            throw SSHError.handshakeFailed(host: target.host, port: target.port, reason: LibSSH.lastError(s))
         }
         var offered = ssh_userauth_list(s, nil)
         var tried: [String] = []
@@ -357,10 +375,7 @@ private struct Connector {
         var key: ssh_key?
         let rc = ssh_pki_import_privkey_file(path, passphrase, nil, nil, &key)
         guard rc == SSH_OK, let k = key else {
-            let reason = passphrase == nil
-                ? "not a private key, or it is encrypted and no passphrase was given (--generic-ssh-key-passphrase)"
-                : "not a private key, or the passphrase is wrong"
-            throw SSHError.keyFileUnreadable(path: path, reason: reason)
+            throw SSHError.keyNotUsable(path: path, passphraseGiven: passphrase != nil)
         }
         return k
     }

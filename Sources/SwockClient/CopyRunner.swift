@@ -245,9 +245,9 @@ public final class CopyRunner {
             // A signal may also break a blocking call: then the interruption is the story.
             if error is SSHTransferStopped || interrupted() { throw CopyError.interrupted }
             switch error {
-            case SSHError.sftpFailed(_, _, _, let reason): throw Self.copyError(sftp.description, reason)
-            case SSHError.localIO(_, let reason): throw Self.copyError(local.description, reason)
-            case let e as LocalFileError: throw Self.copyError(local.description, e.reason)
+            case SSHError.sftpFailed(_, _, _, let reason, let status): throw Self.copyError(sftp.description, sftp: status, reason)
+            case SSHError.localIO(_, let reason, let code): throw Self.copyError(local.description, errno: code, reason)
+            case let e as LocalFileError: throw Self.copyError(local.description, errno: e.errno, e.reason)
             default: throw error
             }
         }
@@ -257,12 +257,23 @@ public final class CopyRunner {
         try await blame(sftp: loc, local: loc, body)
     }
 
-    static func copyError(_ path: String, _ reason: String) -> CopyError {
-        let r = reason.lowercased()
-        if r.hasPrefix("no such") { return .noSuchFile(path) }
-        if r.hasPrefix("permission denied") { return .permissionDenied(path) }
-        if r.hasPrefix("not a directory") { return .notADirectory(path) }
-        return .failed(path, reason: r)
+    /// A local failure, by its error number.
+    static func copyError(_ path: String, errno code: Int32?, _ reason: String) -> CopyError {
+        switch code {
+        case ENOENT: return .noSuchFile(path)
+        case EACCES, EPERM: return .permissionDenied(path)
+        case ENOTDIR: return .notADirectory(path)
+        default: return .failed(path, reason: reason.lowercased())
+        }
+    }
+
+    /// A remote failure, by the SFTP server's status.
+    static func copyError(_ path: String, sftp status: SFTPStatus, _ reason: String) -> CopyError {
+        switch status {
+        case .noSuchFile, .noSuchPath: return .noSuchFile(path)
+        case .permissionDenied: return .permissionDenied(path)
+        default: return .failed(path, reason: reason.lowercased())
+        }
     }
 
     private func stagingDirectory() throws -> String {

@@ -1,3 +1,4 @@
+import SwockSupport
 import Foundation
 import SwockStore
 
@@ -53,4 +54,8 @@ public struct MachineFilter: Sendable {
         }
         return true
     }
+}
+
+extension MachineFilter.Error: CodedError {
+    public var code: ErrorCode { "client.invalid-filter" }
 }

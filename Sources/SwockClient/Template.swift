@@ -1,3 +1,4 @@
+import SwockSupport
 import Foundation
 
 /// The template language of `--format` / `-f`, the part of Go's text/template that Docker Machine
@@ -376,4 +377,8 @@ public enum TableLayout {
             }.joined().replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
         }.joined(separator: "\n") + "\n"
     }
+}
+
+extension Template.Error: CodedError {
+    public var code: ErrorCode { "client.invalid-template" }
 }

@@ -14,8 +14,13 @@ public struct SwockMachine: AsyncParsableCommand {
             Machines live in a local store ($SWOCK_MACHINE_STORAGE_PATH, default ~/.swock/machine). \
             Start with `create`, then point the docker CLI at the machine with `env`.
 
-            Exit status: 0 on success; 1 on an error, told in one line on stderr; 64 for a usage \
-            error; `ssh`, `exec` and `docker` say what theirs pass on. When the reader of stdout \
+            Exit status: 0 on success; 1 on an error, told in one line on stderr; 2 when a command \
+            over several machines (exec, docker, create -f; provision, rm, stop, start, restart, kill, \
+            upgrade, regenerate-certs, swarm join/leave of several) failed on some of them but not all \
+            (1: on all of them); 64 for a usage error (a command line that cannot work: an unknown \
+            flag, a missing value such as --generic-ip-address, flags that exclude each other); 130 \
+            when interrupted by SIGINT (Ctrl-C: the process ends by the signal, which a shell shows \
+            as 130). `ssh` passes on the remote command's status. When the reader of stdout \
             goes away (`swock-machine ls | head -1`), any command ends at once and quietly, as if \
             killed by SIGPIPE: a shell shows status 141. A closed stderr only drops the messages.
             """,

@@ -1,3 +1,4 @@
+import SwockSupport
 import Foundation
 
 /// What a driver can fail with. Causes are values, never text to be matched.
@@ -36,7 +37,7 @@ extension DriverError: CustomStringConvertible {
         case .badOptions(let driver, let detail):
             return "the record's \(driver) driver options are unreadable: \(detail)"
         case .unknownFlag(let driver, let flag, let known):
-            return "\(flag) is not a flag of the \(driver) driver; its flags are: \(known.isEmpty ? "(none)" : known.joined(separator: " ")) (see `swock-machine create -d \(driver) --help`)"
+            return "\(flag) is not a flag of the \(driver) driver; its flags are: \(known.isEmpty ? "(none)" : known.joined(separator: " "))"
         case .badFlagValue(let driver, let flag, let value, let expected):
             return "\(flag) \"\(value)\" (\(driver) driver): expected \(expected)"
         case .flagNeedsValue(let driver, let flag):
@@ -51,6 +52,24 @@ extension DriverError: CustomStringConvertible {
             return "\(url) (\(driver) driver) cannot be used: \(detail); nothing was written"
         case .operationFailed(let driver, let op, let detail):
             return "the \(driver) driver could not \(op) the host: \(detail)"
+        }
+    }
+}
+
+extension DriverError: CodedError {
+    public var code: ErrorCode {
+        switch self {
+        case .unknownDriver: return "driver.unknown-driver"
+        case .notOwned: return "driver.not-owned"
+        case .badOptions: return "driver.bad-options"
+        case .unknownFlag: return "driver.unknown-flag"
+        case .badFlagValue: return "driver.bad-flag-value"
+        case .flagNeedsValue: return "driver.flag-needs-value"
+        case .missingFlag: return "driver.missing-flag"
+        case .invalidFlag: return "driver.invalid-flag"
+        case .unreadableFile: return "driver.unreadable-file"
+        case .endpointRefused: return "driver.endpoint-refused"
+        case .operationFailed: return "driver.operation-failed"
         }
     }
 }

@@ -35,7 +35,7 @@ public struct FleetLifecycle: Sendable {
                 let summary = try await Self.perform(action, on: names[i], lifecycle: lifecycle, drivers: drivers)
                 return HostOutcome(name: names[i], result: .ok, duration: clock.now - start, detail: summary)
             } catch {
-                return HostOutcome(name: names[i], result: .failed, duration: clock.now - start, error: "\(error)")
+                return HostOutcome(name: names[i], result: .failed, duration: clock.now - start, error: "\(error)", failure: error)
             }
         }, finished: { _, outcome in finished(outcome) })
     }

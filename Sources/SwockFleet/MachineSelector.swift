@@ -1,6 +1,7 @@
 import Foundation
 import SwockClient
 import SwockStore
+import SwockSupport
 
 /// One machine a fleet command was asked to run on: its record, or why the record is unusable
 /// (a broken record matched by a glob or `--all` is reported per host, never fatal to the others).
@@ -32,16 +33,22 @@ public struct MachineSelector: Sendable {
 
     public struct Error: Swift.Error, CustomStringConvertible, Equatable {
         public var description: String
-        public init(_ description: String) { self.description = description }
+        /// `fleet.invalid-selection` (the selection itself cannot work) or `fleet.no-match`.
+        public var code: ErrorCode
+        public init(_ description: String, code: ErrorCode = "fleet.no-match") {
+            self.description = description
+            self.code = code
+        }
+        public static func == (a: Error, b: Error) -> Bool { a.description == b.description && a.code == b.code }
     }
 
     public init(patterns: [String], all: Bool = false, filters: [String] = []) throws {
         self.filter = try MachineFilter(filters)
         if all && !patterns.isEmpty {
-            throw Error("give machine names or --all, not both")
+            throw Error("give machine names or --all, not both", code: "fleet.invalid-selection")
         }
         if !all && patterns.isEmpty && filter.isEmpty {
-            throw Error("no machines selected: name them (globs like 'web*' work), or use --all or --filter")
+            throw Error("no machines selected: name them (globs like 'web*' work), or use --all or --filter", code: "fleet.invalid-selection")
         }
         for p in patterns where !Self.isGlob(p) { try MachineName.validate(p) }
         self.patterns = patterns
@@ -174,3 +181,5 @@ extension MachineSelector {
         return try applyState(chosen, state: states)
     }
 }
+
+extension MachineSelector.Error: CodedError {}

@@ -1,3 +1,4 @@
+import SwockSupport
 import SwockStore
 
 /// Why an export or an import did not happen. One line each, saying what to do; when one of
@@ -52,6 +53,28 @@ public enum InventoryError: Error, Equatable, CustomStringConvertible, Sendable 
             return "two machines of the archive would both be imported as \"\(name)\"; give them different names with --rename"
         case .tooManyForDockerContext:
             return "--docker-context exports one machine (a docker context holds one endpoint); name exactly one"
+        }
+    }
+}
+
+extension InventoryError: CodedError {
+    public var code: ErrorCode {
+        switch self {
+        case .notReady: return "inventory.not-ready"
+        case .missingFile: return "inventory.missing-file"
+        case .noCAKey: return "inventory.no-c-a-key"
+        case .encryptedNeedsPassphrase: return "inventory.encrypted-needs-passphrase"
+        case .notSealed: return "inventory.not-sealed"
+        case .extraSANs: return "inventory.extra-s-a-ns"
+        case .claimsStoreCA: return "inventory.claims-store-c-a"
+        case .notAnExport: return "inventory.not-an-export"
+        case .damaged: return "inventory.damaged"
+        case .cannotDecrypt: return "inventory.cannot-decrypt"
+        case .unknownRename: return "inventory.unknown-rename"
+        case .badRename: return "inventory.bad-rename"
+        case .clash: return "inventory.clash"
+        case .duplicateTarget: return "inventory.duplicate-target"
+        case .tooManyForDockerContext: return "inventory.too-many-for-docker-context"
         }
     }
 }

@@ -1,3 +1,4 @@
+import SwockSupport
 /// Everything that can go wrong while creating, loading or checking certificates.
 /// Each description is one line saying what is wrong and what to do about it.
 public enum PKIError: Error, CustomStringConvertible, Equatable, Sendable {
@@ -37,6 +38,24 @@ public enum PKIError: Error, CustomStringConvertible, Equatable, Sendable {
             return "certificate \"\(subject)\" is not a CA (basicConstraints CA:TRUE missing): pass the CA certificate, not a client or server certificate"
         case .signingFailed(let reason):
             return "could not create the certificate (\(reason)): check the key and the parameters"
+        }
+    }
+}
+
+extension PKIError: CodedError {
+    public var code: ErrorCode {
+        switch self {
+        case .unknownKeyType: return "pki.unknown-key-type"
+        case .invalidValidity: return "pki.invalid-validity"
+        case .invalidCommonName: return "pki.invalid-common-name"
+        case .invalidSubjectAltName: return "pki.invalid-subject-alt-name"
+        case .missingSubjectAltNames: return "pki.missing-subject-alt-names"
+        case .invalidPEM: return "pki.invalid-p-e-m"
+        case .encryptedPrivateKey: return "pki.encrypted-private-key"
+        case .unsupportedKey: return "pki.unsupported-key"
+        case .keyDoesNotMatchCertificate: return "pki.key-does-not-match-certificate"
+        case .notACertificateAuthority: return "pki.not-a-certificate-authority"
+        case .signingFailed: return "pki.signing-failed"
         }
     }
 }

@@ -45,54 +45,58 @@ public struct CreateRequest: Sendable {
 extension CreateRequest {
     /// The request's own values, checked before any host is contacted ("check flags").
     func validate() throws {
-        func bad(_ why: String) -> ProvisionError { ProvisionError(machine: name, step: .checkFlags, reason: why, resumable: false) }
-        guard !address.isEmpty else { throw bad("--generic-ip-address is required") }
-        guard address.range(of: "^[A-Za-z0-9.:_-]+$", options: .regularExpression) != nil else {
-            throw bad("--generic-ip-address \"\(address)\" is not an IP address or host name")
+        func bad(_ why: CreateProblem) -> ProvisionError {
+            ProvisionError(machine: name, step: .checkFlags, reason: why.description, resumable: false, cause: why)
         }
-        guard (1...65535).contains(sshPort) else { throw bad("--generic-ssh-port \(sshPort) is out of range 1-65535") }
-        guard (1...65535).contains(engine.port) else { throw bad("--generic-engine-port \(engine.port) is out of range 1-65535") }
+        guard !address.isEmpty else { throw bad(.missingAddress) }
+        guard address.range(of: "^[A-Za-z0-9.:_-]+$", options: .regularExpression) != nil else {
+            throw bad(.badAddress(address))
+        }
+        guard (1...65535).contains(sshPort) else { throw bad(.sshPortOutOfRange(sshPort)) }
+        guard (1...65535).contains(engine.port) else { throw bad(.enginePortOutOfRange(engine.port)) }
         if let k = sshKeyPath {
             let path = (k as NSString).expandingTildeInPath
             guard FileManager.default.isReadableFile(atPath: path) else {
-                throw bad("--generic-ssh-key \(k): \(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")")
+                throw bad(.sshKeyUnreadable(path: k, exists: FileManager.default.fileExists(atPath: path)))
             }
         }
         for san in extraSANs {
-            do { _ = try SubjectAltName.classify(san) } catch { throw bad("--tls-san \"\(san)\": \(error)") }
+            do { _ = try SubjectAltName.classify(san) } catch { throw bad(.badSAN(san, reason: "\(error)")) }
         }
         for (k, _) in labels where k.isEmpty || k.contains("=") {
-            throw bad("--label \"\(k)\": expected key=value")
+            throw bad(.badLabel(k))
         }
         for fp in hostKeyFingerprints where HostKeyFingerprint.normalized(fp) == nil {
-            throw bad("--ssh-host-key-fingerprint \"\(fp)\": expected SHA256: and 43 base64 characters, as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints on the host")
+            throw bad(.badFingerprint(fp))
         }
         if hostKeyPolicy == .strict && hostKeyFingerprints.isEmpty && knownHostsFile == nil {
-            throw bad("--ssh-host-key strict needs the expected host key: give --ssh-host-key-fingerprint SHA256:... or --ssh-known-hosts FILE (or use accept-new)")
+            throw bad(.strictNeedsExpectedKey)
         }
         if hostKeyPolicy == .strict && !proxyJump.isEmpty && knownHostsFile == nil {
-            throw bad("--ssh-host-key strict with --generic-ssh-proxy-jump needs the jump hosts' keys too: give them in --ssh-known-hosts FILE")
+            throw bad(.strictNeedsJumpHostKeys)
         }
     }
 
-    /// The keys `--ssh-known-hosts` gives for the host and its jump hosts, as the create's first
-    /// known_hosts (nil without the flag). Refused when the file has no key for the host, or,
+    /// The keys `knownHostsFile` gives for the host and its jump hosts, as the create's first
+    /// known_hosts (nil without one). Refused when the file has no key for the host, or,
     /// with strict checking, for a jump host.
     func expectedKnownHosts() throws -> Data? {
-        func bad(_ why: String) -> ProvisionError { ProvisionError(machine: name, step: .checkFlags, reason: why, resumable: false) }
+        func bad(_ why: CreateProblem) -> ProvisionError {
+            ProvisionError(machine: name, step: .checkFlags, reason: why.description, resumable: false, cause: why)
+        }
         guard let file = knownHostsFile else { return nil }
         let path = (file as NSString).expandingTildeInPath
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw bad("--ssh-known-hosts \(file): \(FileManager.default.fileExists(atPath: path) ? "cannot read it" : "no such file")")
+            throw bad(.knownHostsUnreadable(file: file, exists: FileManager.default.fileExists(atPath: path)))
         }
         let target = KnownHostsFile.label(host: address, port: sshPort)
         let hops = proxyJump.map { KnownHostsFile.label(host: $0.host, port: $0.port) }
         let found = KnownHostsFile.entries(in: String(decoding: data, as: UTF8.self), for: [target] + hops)
         guard found[target] != nil else {
-            throw bad("--ssh-known-hosts \(file) has no key for \(target) (plain or hashed); add the host's key (e.g. from its /etc/ssh/ssh_host_*_key.pub, checked out of band) under that name")
+            throw bad(.knownHostsLacksHost(file: file, host: target))
         }
         if hostKeyPolicy == .strict, let missing = hops.first(where: { found[$0] == nil }) {
-            throw bad("--ssh-known-hosts \(file) has no key for the jump host \(missing), and --ssh-host-key is strict; add its key under that name")
+            throw bad(.knownHostsLacksJumpHost(file: file, host: missing))
         }
         return Data((([target] + hops).flatMap { found[$0] ?? [] }.joined(separator: "\n") + "\n").utf8)
     }

@@ -47,11 +47,12 @@ public struct Provisioner: Sendable {
             var config = try newRecord(req)
             config.provisioning.phase = .failed
             config.provisioning.lastError = "\(e.step.rawValue): \(e.reason)"
+            config.provisioning.failedStep = e.step
             config.provisioning.lastAttemptAt = Date()
             // The keys --ssh-known-hosts expects, so that `provision` checks them too.
             let expected = (try? req.expectedKnownHosts()).flatMap { $0 } ?? Data()
             try store.reserve(config, files: [PathText.lastComponent(config.ssh.knownHostsPath): expected])
-            throw ProvisionError(machine: e.machine, step: e.step, reason: e.reason, resumable: true)
+            throw ProvisionError(machine: e.machine, step: e.step, reason: e.reason, resumable: true, cause: e.cause)
         }
     }
 
@@ -91,7 +92,7 @@ public struct Provisioner: Sendable {
         } catch {
             // The staging file is no name to show: the keys in it came from --ssh-known-hosts.
             let reason = "\(error)".replacingOccurrences(of: stagedKnownHosts, with: req.knownHostsFile.map { "--ssh-known-hosts \($0)" } ?? "known_hosts")
-            throw ProvisionError(machine: req.name, step: .connect, reason: reason, resumable: false)
+            throw ProvisionError(machine: req.name, step: .connect, reason: reason, resumable: false, cause: error)
         }
         // Sessions are closed before we return: a disconnect still running on the session
         // thread while the process exits races libssh's own teardown.
@@ -178,7 +179,7 @@ public struct Provisioner: Sendable {
             }
         } catch {
             try? run.recordFailure(.connect, error)
-            throw ProvisionError(machine: name, step: .connect, reason: "\(error)", resumable: true)
+            throw ProvisionError(machine: name, step: .connect, reason: "\(error)", resumable: true, cause: error)
         }
         do {
             let probe: HostProbe
@@ -255,6 +256,7 @@ public struct Provisioner: Sendable {
                 $0.provisioning.stepsDone.append(StepRecord(step: .waitEngine, seconds: seconds, finishedAt: Date()))
                 $0.provisioning.phase = .ready
                 $0.provisioning.lastError = nil
+                $0.provisioning.failedStep = nil
             }
         } catch {
             try? run.recordFailure(step, error)
@@ -262,7 +264,7 @@ public struct Provisioner: Sendable {
                 if p.machine.isEmpty { p.machine = name }
                 throw p
             }
-            throw ProvisionError(machine: name, step: step, reason: "\(error)", resumable: true)
+            throw ProvisionError(machine: name, step: step, reason: "\(error)", resumable: true, cause: error)
         }
     }
 

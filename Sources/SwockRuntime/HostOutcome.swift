@@ -26,9 +26,12 @@ public struct HostOutcome: Sendable, Equatable {
     public var error: String?
     /// What a successful job did, in words ("ready (resumed)", "engine stopped"); not in JSON.
     public var detail: String?
+    /// The error the job failed with, kept as a value (`error` is its text); not compared by ==.
+    public var failure: (any Error)?
 
     public init(name: String, result: Result, exitStatus: Int32? = nil, signal: String? = nil, stdout: Data? = nil,
-                stderr: Data? = nil, duration: Duration? = nil, error: String? = nil, detail: String? = nil) {
+                stderr: Data? = nil, duration: Duration? = nil, error: String? = nil, detail: String? = nil,
+                failure: (any Error)? = nil) {
         self.name = name
         self.result = result
         self.exitStatus = exitStatus
@@ -38,6 +41,12 @@ public struct HostOutcome: Sendable, Equatable {
         self.duration = duration
         self.error = error
         self.detail = detail
+        self.failure = failure
+    }
+
+    public static func == (a: HostOutcome, b: HostOutcome) -> Bool {
+        a.name == b.name && a.result == b.result && a.exitStatus == b.exitStatus && a.signal == b.signal && a.stdout == b.stdout
+            && a.stderr == b.stderr && a.duration == b.duration && a.error == b.error && a.detail == b.detail
     }
 
     /// Ok when the exit status is 0 and no signal; failed otherwise.

@@ -184,7 +184,10 @@ public struct ProvisioningState: Codable, Sendable, Equatable {
     public var phase: Phase
     /// Steps finished, in order, with how long each took.
     public var stepsDone: [StepRecord]
+    /// "STEP: REASON", for people (ls --format {{.LastError}}); decisions use `failedStep`.
     public var lastError: String?
+    /// The step the last attempt failed at (absent in records written before it was kept).
+    public var failedStep: ProvisionStep?
     public var lastAttemptAt: Date?
 
     public init() {

@@ -85,7 +85,7 @@ extension Store {
             throw StoreError.missingFile(name: config.name, path: dir + "/ca.pem")
         }
         guard let k = fm.contents(atPath: resolve(dir) + "/ca-key.pem") else {
-            throw StoreError.crypto("machine \"\(config.name)\" was imported without its CA's key, so no certificate can be signed for it; export it again with --with-ca-key and import that, or run `swock-machine regenerate-certs --client-certs \(config.name)` to move it to this store's CA")
+            throw StoreError.importedWithoutCAKey(config.name)
         }
         let ca: CertificateAuthority
         do {

@@ -4,6 +4,7 @@ import SwockEngine
 import SwockRemote
 import SwockRuntime
 import SwockStore
+import SwockSupport
 
 /// Swarm mode over the Engine API of machines in the store (the mutual-TLS connection each
 /// record already has): init on one, join many at once through the fan-out, leave, and the
@@ -106,7 +107,7 @@ public struct SwarmControl: Sendable {
                 return HostOutcome(name: name, result: .ok, duration: clock.now - start,
                                    detail: "joined \(manager)'s swarm as a \(asManager ? "manager" : "worker")")
             } catch {
-                return HostOutcome(name: name, result: .failed, duration: clock.now - start, error: "\(error)")
+                return HostOutcome(name: name, result: .failed, duration: clock.now - start, error: "\(error)", failure: error)
             }
         }, finished: { _, o in finished(o) })
     }
@@ -132,7 +133,7 @@ public struct SwarmControl: Sendable {
                     let detail = try await control.leaveOne(list[i], force: force)
                     return HostOutcome(name: list[i], result: .ok, duration: clock.now - start, detail: detail)
                 } catch {
-                    return HostOutcome(name: list[i], result: .failed, duration: clock.now - start, error: "\(error)")
+                    return HostOutcome(name: list[i], result: .failed, duration: clock.now - start, error: "\(error)", failure: error)
                 }
             }, finished: { _, o in finished(o) })
         }
@@ -271,6 +272,7 @@ public struct SwarmControl: Sendable {
     }
 }
 
+/// What Swarm mode refused; the next step on the command line is added by SwockCommands.
 public enum SwarmError: Error, Equatable, CustomStringConvertible, Sendable {
     case alreadyInSwarm(String, role: String)
     case notAManager(String)
@@ -285,9 +287,9 @@ public enum SwarmError: Error, Equatable, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case .alreadyInSwarm(let name, let role):
-            return "\(name) is already in a swarm (as a \(role)); run `swock-machine swarm leave \(name)` first"
+            return "\(name) is already in a swarm (as a \(role))"
         case .notAManager(let name):
-            return "\(name) is not a swarm manager; give a manager with --manager (`swock-machine swarm ls` shows the roles), or start a swarm with `swock-machine swarm init \(name)`"
+            return "\(name) is not a swarm manager"
         case .joinFailed(let name, let manager, let address, let reason):
             return "\(name) could not join \(manager)'s swarm at \(address) (\(reason)); check that \(name) reaches \(address) over TCP (port \(SwarmControl.port))"
         case .liveRestoreStaysOn(let name):
@@ -295,11 +297,25 @@ public enum SwarmError: Error, Equatable, CustomStringConvertible, Sendable {
         case .liveRestoreWithoutSSH(let name):
             return "\(name): dockerd has live-restore on, which Swarm mode refuses, and the machine has no SSH to switch it off; set \"live-restore\": false in the daemon's daemon.json on its host, reload dockerd, and retry"
         case .notInSwarm(let name):
-            return "\(name) is not in a swarm; start one with `swock-machine swarm init NAME`, or join it with `swock-machine swarm join --manager NAME \(name)`"
+            return "\(name) is not in a swarm"
         case .noReachableManager(let name):
-            return "no manager of \(name)'s swarm answers among this store's machines; check them with `swock-machine swarm ls`"
+            return "no manager of \(name)'s swarm answers among this store's machines"
         case .lastManager(let name):
-            return "\(name) is the last manager of its swarm: leaving ends the swarm for every node; pass --force (rm: -f) to do it anyway"
+            return "\(name) is the last manager of its swarm: leaving ends the swarm for every node"
+        }
+    }
+}
+
+extension SwarmError: CodedError {
+    public var code: ErrorCode {
+        switch self {
+        case .alreadyInSwarm: return "swarm.already-in-swarm"
+        case .notAManager: return "swarm.not-a-manager"
+        case .joinFailed: return "swarm.join-failed"
+        case .lastManager: return "swarm.last-manager"
+        case .notInSwarm: return "swarm.not-in-swarm"
+        case .liveRestoreStaysOn: return "swarm.live-restore-on"
+        case .noReachableManager: return "swarm.no-reachable-manager"
         }
     }
 }

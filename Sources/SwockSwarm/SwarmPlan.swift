@@ -63,7 +63,7 @@ extension SwarmControl {
             } catch SwarmError.alreadyInSwarm(_, let role) where role == "manager" {
                 o = HostOutcome(name: name, result: .ok, detail: "already a swarm manager")
             } catch {
-                o = HostOutcome(name: name, result: .failed, error: "\(error)")
+                o = HostOutcome(name: name, result: .failed, error: "\(error)", failure: error)
             }
             if o.result == .ok { managers.insert(name) }
             finished(o)
@@ -85,7 +85,7 @@ extension SwarmControl {
                 outcomes += try await join(names, manager: j.manager, asManager: j.asManager, finished: finished)
             } catch {
                 for n in names {
-                    let o = HostOutcome(name: n, result: .failed, error: "\(error)")
+                    let o = HostOutcome(name: n, result: .failed, error: "\(error)", failure: error)
                     finished(o)
                     outcomes.append(o)
                 }

@@ -87,7 +87,7 @@ import Testing
         let cli = CLI()
         defer { cli.cleanup() }
         let bad = try await cli.run(["create", "x"], env: ["GENERIC_IP_ADDRESS": "127.0.0.1", "GENERIC_SSH_PORT": "ssh"])
-        #expect(bad.status == 1 && bad.stderrText == "Error: GENERIC_SSH_PORT=\"ssh\" is not a port number (1-65535); fix or unset it, or pass the flag", "\(bad.all)")
+        #expect(bad.status == 64 && bad.stderrText == "Error: GENERIC_SSH_PORT=\"ssh\" is not a port number (1-65535); fix or unset it, or pass the flag", "\(bad.all)")
         // Nothing listens on 127.0.0.1:1: the refusal names where the variables pointed.
         let refused = try await cli.run(["create", "x"], env: ["GENERIC_IP_ADDRESS": "127.0.0.1", "GENERIC_SSH_PORT": "1", "GENERIC_SSH_USER": "envuser"])
         #expect(refused.status == 1 && refused.stderrText.contains("cannot connect to 127.0.0.1 port 1:"), "\(refused.all)")

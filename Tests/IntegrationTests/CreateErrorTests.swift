@@ -6,7 +6,8 @@ import Testing
 @Suite(.enabled(if: Fleet.enabled, "\(Fleet.skipComment)"), .fleetSlot)
 struct CreateErrorTests {
     /// Runs a create that must fail and checks the store did not change. A value ArgumentParser
-    /// refuses (not one of an option's values) is a usage error: exit status 64.
+    /// refuses (not one of an option's values), and a value create's own checks refuse, is a
+    /// usage error: exit status 64.
     func expectRefused(_ cli: CLI, _ args: [String], status: Int32 = 1, contains: [String]) async throws {
         let before = cli.snapshot()
         let r = try await cli.run(args)
@@ -30,7 +31,7 @@ struct CreateErrorTests {
         let dash = try await cli.run(base + ["--generic-ip-address", host.ip, "-x"])
         #expect(dash.status != 0)
         try await expectRefused(cli, base + ["--generic-ip-address", host.ip, "good"], contains: ["machine \"good\" already exists"])
-        try await expectRefused(cli, ["create", "--generic-ssh-user", "tester", "other"], contains: ["--generic-ip-address is required"])
+        try await expectRefused(cli, ["create", "--generic-ssh-user", "tester", "other"], status: 64, contains: ["--generic-ip-address is required"])
         let free = try await Fleet.freeIP()
         try await expectRefused(cli, base + ["--generic-ip-address", free, "nobody"], contains: ["create nobody: connect failed", free])
         let wrongKey = NSTemporaryDirectory() + "wrong-" + UUID().uuidString
@@ -38,14 +39,14 @@ struct CreateErrorTests {
         try await expectRefused(cli, ["create", "--generic-ip-address", host.ip, "--generic-ssh-user", "tester", "--generic-ssh-key", wrongKey, "wrongkey"],
                                 contains: ["authentication as tester@\(host.ip) failed"])
         try await expectRefused(cli, ["create", "--generic-ip-address", host.ip, "--generic-ssh-key", "/nonexistent/key", "nokey"],
-                                contains: ["/nonexistent/key: no such file"])
+                                status: 64, contains: ["/nonexistent/key: no such file"])
         try await expectRefused(cli, ["create", "--generic-ip-address", host.ip, "--generic-ssh-user", "nosudo", "--generic-ssh-key", host.keyPath, "nosudo"],
                                 contains: ["check-root failed", "nosudo@\(host.ip) may not use sudo"])
         try await expectRefused(cli, ["create", "--generic-ip-address", host.ip, "--generic-ssh-user", "pwsudo", "--generic-ssh-key", host.keyPath, "pwsudo"],
                                 contains: ["needs a password for sudo"])
         try await expectRefused(cli, base + ["--generic-ip-address", host.ip, "--driver", "virtualbox", "vb"], status: 64,
                                 contains: ["The value 'virtualbox' is invalid for '--driver <driver>'", "Please provide one of 'generic'", "there are no VM drivers"])
-        try await expectRefused(cli, base + ["--generic-ip-address", host.ip, "--tls-san", "not a name", "san"], contains: ["--tls-san \"not a name\""])
+        try await expectRefused(cli, base + ["--generic-ip-address", host.ip, "--tls-san", "not a name", "san"], status: 64, contains: ["--tls-san \"not a name\""])
     }
 
     /// The expected host key given up front (`--ssh-host-key-fingerprint`, `--ssh-known-hosts`),

@@ -52,7 +52,7 @@ struct MountTests {
         let noDir = try await cli.run(["mount", "m1:/etc", dir + "/nope"])
         #expect(noDir.status == 1 && noDir.stderrText.hasPrefix("Error: \(dir)/nope is not a directory; create it first"), "\(noDir.all)")
         let noColon = try await cli.run(["mount", "m1", dir])
-        #expect(noColon.status == 1 && noColon.stderrText.hasPrefix("Error: \"m1\" is not NAME:PATH"), "\(noColon.all)")
+        #expect(noColon.status == 64 && noColon.stderrText.hasPrefix("Error: \"m1\" is not NAME:PATH"), "\(noColon.all)")
         let noSSHFS = try await cli.run(["mount", "m1:/etc", dir], env: ["PATH": "/nonexistent"])
         #expect(noSSHFS.status == 1 && noSSHFS.stderrText.hasPrefix("Error: sshfs is not installed; install it"), "\(noSSHFS.all)")
         let notMounted = try await cli.run(["mount", "-u", "m1:/etc", dir])

@@ -88,7 +88,7 @@ struct AuthAndHostKeyTests {
         let pub = try String(contentsOfFile: key + ".pub", encoding: .utf8)
         let add = try await Fleet.run("sk1", "cat >> /home/tester/.ssh/authorized_keys", stdin: Data(pub.utf8))
         #expect(add.status == 0)
-        await #expect(throws: SSHError.keyFileUnreadable(path: key, reason: "not a private key, or it is encrypted and no passphrase was given (--generic-ssh-key-passphrase)")) {
+        await #expect(throws: SSHError.keyNotUsable(path: key, passphraseGiven: false)) {
             try await SSHSession.connect(to: SSHTarget(host: host.ip, user: "tester"),
                                          options: options(for: host, knownHosts: dir.file("kh"), auth: [.privateKeyFile(path: key)]))
         }

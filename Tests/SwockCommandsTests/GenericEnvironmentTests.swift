@@ -18,7 +18,7 @@ import Testing
     @Test(arguments: ["GENERIC_SSH_PORT", "GENERIC_ENGINE_PORT"])
     func badPortNamesTheVariable(key: String) {
         for v in ["abc", "0", "70000", "22 "] {
-            let e = #expect(throws: UserFacingError.self) { try GenericEnvironment([key: v]) }
+            let e = #expect(throws: UsageError.self) { try GenericEnvironment([key: v]) }
             #expect(e?.description.hasPrefix("\(key)=\"\(v)\" is not a port number") == true, "\(String(describing: e))")
         }
     }

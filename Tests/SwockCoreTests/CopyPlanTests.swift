@@ -1,4 +1,6 @@
 @testable import SwockClient
+import Foundation
+import SSHKit
 import Testing
 
 @Suite struct CopyPlanTests {
@@ -114,10 +116,15 @@ import Testing
         #expect(CopyError.permissionDenied("web1:/root/x").description == "\"web1:/root/x\": permission denied")
         #expect(CopyError.notADirectory("d").description == "\"d\": not a directory")
         #expect(CopyError.isADirectory("t").description == "\"t\" is a directory; pass -r to copy directories")
-        #expect(CopyRunner.copyError("p", "no such file") == .noSuchFile("p"))
-        #expect(CopyRunner.copyError("p", "Permission denied") == .permissionDenied("p"))
-        #expect(CopyRunner.copyError("p", "Not a directory") == .notADirectory("p"))
-        #expect(CopyRunner.copyError("p", "No space left on device") == .failed("p", reason: "no space left on device"))
+        // Decided on the error number and the SFTP status, never on the words.
+        #expect(CopyRunner.copyError("p", errno: ENOENT, "whatever the words") == .noSuchFile("p"))
+        #expect(CopyRunner.copyError("p", errno: EACCES, "Permission denied") == .permissionDenied("p"))
+        #expect(CopyRunner.copyError("p", errno: ENOTDIR, "Not a directory") == .notADirectory("p"))
+        #expect(CopyRunner.copyError("p", errno: ENOSPC, "No space left on device") == .failed("p", reason: "no space left on device"))
+        #expect(CopyRunner.copyError("p", errno: nil, "no such file, says a message") == .failed("p", reason: "no such file, says a message"))
+        #expect(CopyRunner.copyError("p", sftp: .noSuchPath, "no such directory") == .noSuchFile("p"))
+        #expect(CopyRunner.copyError("p", sftp: .permissionDenied, "x") == .permissionDenied("p"))
+        #expect(CopyRunner.copyError("p", sftp: .other, "permission denied") == .failed("p", reason: "permission denied"))
     }
 
     /// Found by Fuzz/copyplan: paths were cut as Characters, and a combining mark after a slash

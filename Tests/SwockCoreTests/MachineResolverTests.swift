@@ -12,7 +12,7 @@ import Testing
 
         #expect(throws: StoreError.noActiveMachine) { try r.resolveName(nil) }
         #expect(StoreError.noActiveMachine.description
-            == "no machine given, no active machine and no machine named \"default\"; name one, or pick one with `swock-machine use NAME`")
+            == "no machine given, no active machine and no machine named \"default\"")
         // A name is taken as given (load reports a missing one).
         #expect(try r.resolveName("web1") == "web1")
         #expect(throws: StoreError.notFound("web1")) { try r.resolve("web1") }

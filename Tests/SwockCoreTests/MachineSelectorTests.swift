@@ -2,6 +2,7 @@ import Foundation
 @testable import SwockClient
 @testable import SwockFleet
 @testable import SwockStore
+import SwockSupport
 import Testing
 
 @Suite struct MachineSelectorTests {
@@ -70,10 +71,10 @@ import Testing
     }
 
     @Test func selectionMistakes() throws {
-        #expect(throws: MachineSelector.Error("no machines selected: name them (globs like 'web*' work), or use --all or --filter")) {
+        #expect(throws: MachineSelector.Error("no machines selected: name them (globs like 'web*' work), or use --all or --filter", code: "fleet.invalid-selection")) {
             try select([])
         }
-        #expect(throws: MachineSelector.Error("give machine names or --all, not both")) { try select(["web1"], all: true) }
+        #expect(throws: MachineSelector.Error("give machine names or --all, not both", code: "fleet.invalid-selection")) { try select(["web1"], all: true) }
         #expect(throws: StoreError.self) { try select(["bad name"]) }
         #expect(throws: MachineFilter.Error.self) { try select([], filters: ["color=red"]) }
         #expect(throws: MachineSelector.Error("no machines in the store; create one with `swock-machine create`")) {

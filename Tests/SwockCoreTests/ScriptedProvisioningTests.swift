@@ -4,6 +4,7 @@ import SSHKit
 @testable import SwockProvision
 import SwockRemote
 import SwockStore
+import SwockSupport
 import Testing
 
 /// What the provisioning steps run on a host and how they react to each failure, on a scripted
@@ -155,7 +156,8 @@ enum Scripted {
         let e = try await #require(throws: ProvisionError.self) { try await p.create(Scripted.request()) }
         #expect(e.step == .installEngine && e.resumable && e.machine == "m1")
         #expect(e.reason == "the engine install exited with status 100: W: write error: No space left on device | Unpacking p3 ... | Unpacking p4 ... | Unpacking p5 ... | E: Sub-process /usr/bin/dpkg returned an error code (1)", "\(e.reason)")
-        #expect(e.description.contains("run `swock-machine provision m1` to resume"))
+        #expect(e.code == "provision.step-failed")
+        #expect(!e.description.contains("swock-machine provision"), "the advice is SwockCommands': \(e)")
         #expect(Scripted.steps(store) == [.connect, .detectOS, .checkRoot])
         let failed = try store.load("m1")
         #expect(failed.provisioning.phase == .failed)
@@ -229,12 +231,14 @@ enum Scripted {
         let e = try await #require(throws: ProvisionError.self) { try await p.create(Scripted.request(), keepRecordOnEarlyFailure: true) }
         #expect(e.step == .checkRoot && e.resumable)
         #expect(try store.load("m1").provisioning.lastError?.hasPrefix("check-root: ") == true)
+        #expect(try store.load("m1").provisioning.failedStep == .checkRoot)
 
         var bad = Scripted.request("m2")
         bad.sshPort = 70000
         let flags = try await #require(throws: ProvisionError.self) { try await p.create(bad, keepRecordOnEarlyFailure: true) }
         #expect(flags.step == .checkFlags && !flags.resumable)
-        #expect(flags.reason == "--generic-ssh-port 70000 is out of range 1-65535")
+        #expect(flags.cause as? CreateProblem == .sshPortOutOfRange(70000))
+        #expect(flags.reason == "SSH port 70000 is out of range 1-65535")
         #expect(!store.exists("m2"))
     }
 

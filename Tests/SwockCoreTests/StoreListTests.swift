@@ -65,7 +65,7 @@ import Testing
 
     @Test func errorTexts() {
         #expect(StoreError.corrupt(name: "w", path: "machines/w/config.json", reason: "the file is empty").description
-            == "machine \"w\": machines/w/config.json is unreadable (the file is empty); fix or remove it (`swock-machine rm -f w`)")
+            == "machine \"w\": machines/w/config.json is unreadable (the file is empty)")
         #expect(StoreError.unsupportedVersion(name: "w", found: 99, supported: 1).description
             == "machine \"w\": config.json has format version 99, this swock-machine reads up to 1; upgrade swock-machine")
         #expect(StoreError.io(path: "/x", reason: "Permission denied").description == "store: /x: Permission denied")

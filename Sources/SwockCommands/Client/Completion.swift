@@ -20,7 +20,7 @@ struct Completion: ParsableCommand {
     var shell: Shell
 
     func run() throws {
-        guard let kind = CompletionShell(rawValue: shell.rawValue) else { throw UserFacingError("no completion script for \(shell.rawValue)") }
+        guard let kind = CompletionShell(rawValue: shell.rawValue) else { throw UsageError("no completion script for \(shell.rawValue)") }
         Output.out(SwockMachine.completionScript(for: kind))
     }
 }

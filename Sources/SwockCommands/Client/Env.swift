@@ -61,7 +61,7 @@ struct EnvRequest: LeanRequest, Equatable {
         if shell != nil { usage += " --shell \(sh.rawValue)" }
         if unset {
             // Docker Machine's wording, which scripts know.
-            if let name { throw UserFacingError("Expected no machine name when the -u flag is present; run `swock-machine env -u` to print the commands that undo `env \(name)`") }
+            if let name { throw UsageError("Expected no machine name when the -u flag is present; run `swock-machine env -u` to print the commands that undo `env \(name)`") }
             var keys = Store.dockerEnvironmentKeys
             if noProxy { keys.append("NO_PROXY") }
             Output.out(ShellEnv.unset(keys, shell: sh, usage: usage + " --unset"))

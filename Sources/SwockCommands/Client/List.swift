@@ -166,7 +166,7 @@ struct List: AsyncParsableCommand {
 
     /// ERRORS of a machine that is not ready: where provisioning stopped, and the way on.
     static func unfinished(_ c: MachineConfig) -> String {
-        let step = c.provisioning.lastError.flatMap { $0.split(separator: ":", maxSplits: 1).first.map(String.init) }
+        let step = c.provisioning.failedStep?.rawValue
         let what = c.provisioning.phase == .failed ? "provisioning failed" + (step.map { " at \($0)" } ?? "") : "provisioning not finished"
         return "\(what); run `swock-machine provision \(c.name)`"
     }
@@ -175,7 +175,7 @@ struct List: AsyncParsableCommand {
         switch e {
         case .corrupt(_, _, let reason): return "config.json: \(reason)"
         case .unsupportedVersion(_, let found, _): return "config.json format \(found) is newer than this swock-machine"
-        default: return "\(e)"
+        default: return ErrorReport.line(e)
         }
     }
 }

@@ -39,7 +39,7 @@ struct Mount: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             guard let colon = source.firstIndex(of: ":") else {
-                throw UserFacingError("\"\(source)\" is not NAME:PATH; write the machine and its folder, e.g. web1:/srv")
+                throw UsageError("\"\(source)\" is not NAME:PATH; write the machine and its folder, e.g. web1:/srv")
             }
             let name = String(source[..<colon]), path = String(source[source.index(after: colon)...])
             let (store, config) = try global.loadMachine(name)
@@ -175,7 +175,7 @@ struct SFTPRelay: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            guard let name = Self.machine(in: words) else { throw UserFacingError("sftp-relay: no machine named; this is run by `swock-machine mount`") }
+            guard let name = Self.machine(in: words) else { throw UsageError("sftp-relay: no machine named; this is run by `swock-machine mount`") }
             let (store, config) = try global.loadMachine(name)
             let ssh = try await MachineSSH(store: store, logger: global.logger("swock.mount")).connect(config)
             let r = try await ssh.subsystem("sftp", stdin: .fileDescriptor(0),

@@ -39,7 +39,7 @@ struct Tunnel: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            guard !(background && stop) else { throw UserFacingError("give --background or --stop, not both") }
+            guard !(background && stop) else { throw UsageError("give --background or --stop, not both") }
             let (store, config) = try global.loadMachine(name)
             let service = TunnelService(store: store)
             if stop {

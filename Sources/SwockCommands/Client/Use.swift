@@ -40,7 +40,7 @@ struct Use: AsyncParsableCommand {
                 }
                 return
             }
-            guard let name else { throw UserFacingError("name the machine to use, or pass --unset") }
+            guard let name else { throw UsageError("name the machine to use, or pass --unset") }
             let config = try store.load(name)
             if dockerContext {
                 // Written (or refreshed) before it is selected; a user's own context of that name is refused.

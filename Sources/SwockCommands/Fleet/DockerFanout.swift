@@ -10,8 +10,8 @@ struct DockerFanout: AsyncParsableCommand {
         discussion: Help.discussion(
             """
             Each run gets DOCKER_HOST, DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH of its machine (DOCKER_CONTEXT is \
-            dropped). Machines are selected as for exec; output and summary are the same. Exit status 0 only if \
-            every run succeeded.
+            dropped). Machines are selected as for exec; output and summary are the same. Exit status 0 when \
+            every run succeeded, 2 when some did, 1 when none did.
             """,
             examples: [
                 "swock-machine docker --all -- ps",
@@ -27,10 +27,10 @@ struct DockerFanout: AsyncParsableCommand {
     var arguments: [String] { selection.trailing }
 
     func run() async throws {
-        var allOK = false
+        var status = ErrorReport.Status.success
         try await reportingErrors {
             guard !arguments.isEmpty else {
-                throw UserFacingError("no docker arguments given: swock-machine docker SELECTOR... -- ARGS...")
+                throw UsageError("no docker arguments given: swock-machine docker SELECTOR... -- ARGS...")
             }
             let base = ProcessInfo.processInfo.environment
             guard let docker = LocalProcess.find("docker", path: base["PATH"]) else {
@@ -43,8 +43,8 @@ struct DockerFanout: AsyncParsableCommand {
                                                 timeout: fleet.timeoutDuration, collect: fleet.format == .json)
                 .run([docker] + arguments, on: machines, base: base, sink: printer)
             printer.summary(outcomes)
-            allOK = FleetSummary.allOK(outcomes)
+            status = ErrorReport.fleetStatus(outcomes)
         }
-        if !allOK { throw ExitCode(1) }
+        if status != ErrorReport.Status.success { throw ExitCode(status) }
     }
 }

@@ -15,7 +15,7 @@ struct Exec: AsyncParsableCommand {
             Output lines stream as they come, prefixed with the machine's name; --format json prints one object \
             per machine when it ends (name, result, exit, signal, stdout, stderr, duration_ms, error). \
             A summary goes to stderr: "12 ok, 1 failed, 2 unreachable" (failed: non-zero exit, signal or \
-            timeout; unreachable: could not connect or authenticate). Exit status 0 only if every machine succeeded.
+            timeout; unreachable: could not connect or authenticate). Exit status 0 when every machine succeeded, 2 when some did, 1 when none did.
             """,
             examples: [
                 "swock-machine exec 'web*' -- uptime",
@@ -38,10 +38,10 @@ struct Exec: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var allOK = false
+        var status = ErrorReport.Status.success
         try await reportingErrors {
             guard !command.isEmpty else {
-                throw UserFacingError("no command given: swock-machine exec SELECTOR... -- COMMAND")
+                throw UsageError("no command given: swock-machine exec SELECTOR... -- COMMAND")
             }
             let store = global.store
             let machines = try await selection.resolve(store)
@@ -52,8 +52,8 @@ struct Exec: AsyncParsableCommand {
             let outcomes = await FleetExec(store: store, options: options, logger: global.logger("swock.exec"))
                 .run(line, on: machines, sink: printer)
             printer.summary(outcomes)
-            allOK = FleetSummary.allOK(outcomes)
+            status = ErrorReport.fleetStatus(outcomes)
         }
-        if !allOK { throw ExitCode(1) }
+        if status != ErrorReport.Status.success { throw ExitCode(status) }
     }
 }

@@ -42,14 +42,14 @@ struct Export: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            guard !names.isEmpty else { throw UserFacingError("name at least one machine to export") }
+            guard !names.isEmpty else { throw UsageError("name at least one machine to export") }
             let store = global.store
             let data: Data
             var what: String
             if dockerContext {
                 guard names.count == 1 else { throw InventoryError.tooManyForDockerContext }
                 guard !passphrase.given, !withCAKey else {
-                    throw UserFacingError("--docker-context archives are read by docker, which neither decrypts them nor uses a CA key; drop --passphrase-* and --with-ca-key")
+                    throw UsageError("--docker-context archives are read by docker, which neither decrypts them nor uses a CA key; drop --passphrase-* and --with-ca-key")
                 }
                 data = try DockerContexts.exportArchive(machine: try store.load(names[0]), store: store)
                 what = "a docker context archive"

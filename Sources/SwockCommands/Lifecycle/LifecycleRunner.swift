@@ -6,7 +6,7 @@ import SwockFleet
 import SwockRuntime
 
 /// Runs one engine lifecycle action on several machines at once (default: the active one),
-/// one line per machine; exit status 1 if any failed.
+/// one line per machine; exit status 2 if some failed, 1 if all did (`ErrorReport.fleetStatus`).
 enum LifecycleRunner {
     static func run(_ action: EngineLifecycle.Action, names: [String], global: GlobalOptions) async throws {
         let store = global.store
@@ -18,8 +18,9 @@ enum LifecycleRunner {
             if let detail = o.detail { Output.err("(\(o.name)) \(detail)") }
         }
         guard let failure = FanOutFailure(outcomes) else { return }
-        if failure.total == 1 { throw UserFacingError(failure.description) }
-        for line in failure.lines { Output.err("Error: \(line)") }
-        throw ExitCode(1)
+        let lines = ErrorReport.lines(failure)
+        if failure.total == 1 { throw UserFacingError(lines[0]) }
+        for line in lines { Output.err("Error: \(line)") }
+        throw ExitCode(ErrorReport.fleetStatus(outcomes))
     }
 }

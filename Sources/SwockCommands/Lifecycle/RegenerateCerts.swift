@@ -43,7 +43,7 @@ struct RegenerateCerts: AsyncParsableCommand {
                                    abort: "aborted: no certificate was changed")
             }
             let rotation = CertificateRotation(store: store, logger: global.logger("swock.certs"))
-            var failed = false
+            var failed = 0
             // One at a time with --client-certs: they share the one new CA.
             for n in targets {
                 do {
@@ -51,14 +51,14 @@ struct RegenerateCerts: AsyncParsableCommand {
                     Output.err("(\(n)) \(summary)")
                     ContextSync.write(n, store: store)
                 } catch {
-                    Output.err("Error: \(n): \(error)")
-                    failed = true
+                    Output.err("Error: \(n): \(ErrorReport.line(error))")
+                    failed += 1
                 }
             }
             // Certificates (of these machines or others) that still cover another machine's address.
             let configs = store.list().compactMap { try? $0.result.get() }
             for f in CertificateOverlap.findings(in: store, configs: configs) { Output.err(f.warning) }
-            if failed { throw ExitCode(1) }
+            if failed > 0 { throw ExitCode(ErrorReport.fleetStatus(total: targets.count, failed: failed)) }
         }
     }
 }

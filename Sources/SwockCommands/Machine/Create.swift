@@ -151,11 +151,11 @@ struct Create: AsyncParsableCommand {
         try await reportingErrors {
             try refusePasswordOnCommandLine()
             if let fleetFile {
-                guard words.isEmpty else { throw UserFacingError("give either a machine name or -f FILE, not both") }
+                guard words.isEmpty else { throw UsageError("give either a machine name or -f FILE, not both") }
                 try await FleetCreate(global: global, path: fleetFile, parallel: parallel).run()
                 return
             }
-            if swarmInit && swarmManager != nil { throw UserFacingError("give either --swarm-init or --swarm-manager NAME, not both") }
+            if swarmInit && swarmManager != nil { throw UsageError("give either --swarm-init or --swarm-manager NAME, not both") }
             if let m = swarmManager, !global.store.exists(m) { throw StoreError.notFound(m) }
             let logger = global.logger("swock.create")
             let provisioner = Provisioner(store: global.store, progress: StderrProgress(), logger: logger)
@@ -198,7 +198,7 @@ struct Create: AsyncParsableCommand {
             throw DriverError.unknownFlag(driver: "generic", flag: String(flag.split(separator: "=", maxSplits: 1)[0]),
                                           known: GenericKind.flags.map { "--" + $0.name })
         }
-        if words.count > 1 { throw UserFacingError("one machine name, please: got \(words.joined(separator: " "))") }
+        if words.count > 1 { throw UsageError("one machine name, please: got \(words.joined(separator: " "))") }
     }
 
     /// The `--generic-*` options this command was given (they belong to the generic driver only).
@@ -228,10 +228,10 @@ struct Create: AsyncParsableCommand {
             throw DriverError.unknownFlag(driver: kind.name, flag: g, known: flags.map { "--" + $0.name })
         }
         let (values, operands) = try DriverFlagParser.parse(words, flags: flags, driver: kind.name)
-        guard let name = operands.first else { throw UserFacingError("name the machine to create: swock-machine create -d \(kind.name) [flags] NAME") }
-        guard operands.count == 1 else { throw UserFacingError("one machine name, please: got \(operands.joined(separator: " "))") }
+        guard let name = operands.first else { throw UsageError("name the machine to create: swock-machine create -d \(kind.name) [flags] NAME") }
+        guard operands.count == 1 else { throw UsageError("one machine name, please: got \(operands.joined(separator: " "))") }
         if kind.name == "none", let o = hostOptionsGiven.first {
-            throw UserFacingError("\(o) does not apply to the none driver: it adopts a running daemon and configures nothing on its host")
+            throw UsageError("\(o) does not apply to the none driver: it adopts a running daemon and configures nothing on its host")
         }
         var r = CreateRequest(name: name, address: "")
         try applyCommon(to: &r, enginePort: 2376)
@@ -249,7 +249,7 @@ struct Create: AsyncParsableCommand {
 
     func refusePasswordOnCommandLine() throws {
         if sshPasswordOnCommandLine != nil {
-            throw UserFacingError("--generic-ssh-password puts the password on the command line, where ps and shell history show it; give it with --generic-ssh-password-env VAR or --generic-ssh-password-stdin instead")
+            throw UsageError("--generic-ssh-password puts the password on the command line, where ps and shell history show it; give it with --generic-ssh-password-env VAR or --generic-ssh-password-stdin instead")
         }
     }
 
@@ -258,7 +258,7 @@ struct Create: AsyncParsableCommand {
     func sshPassword() throws -> String? {
         try refusePasswordOnCommandLine()
         if sshPasswordStdin && sudoPasswordStdin {
-            throw UserFacingError("--generic-ssh-password-stdin and --generic-sudo-password-stdin cannot both read stdin; give one of them with its -env flag instead")
+            throw UsageError("--generic-ssh-password-stdin and --generic-sudo-password-stdin cannot both read stdin; give one of them with its -env flag instead")
         }
         return try SecretInput.read(envOption: "--generic-ssh-password-env", variable: sshPasswordEnv,
                                     stdinOption: "--generic-ssh-password-stdin", fromStdin: sshPasswordStdin)
@@ -266,18 +266,18 @@ struct Create: AsyncParsableCommand {
     }
 
     func makeRequest(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> CreateRequest {
-        guard let name else { throw UserFacingError("name the machine to create (or pass -f FLEET_FILE)") }
+        guard let name else { throw UsageError("name the machine to create (or pass -f FLEET_FILE)") }
         // Docker Machine's generic driver reads these variables; a flag wins.
         let generic = try GenericEnvironment(environment)
         guard let address = address ?? generic.address, !address.isEmpty else {
-            throw UserFacingError("--generic-ip-address is required: the IP address or host name of the server to turn into a Docker host")
+            throw UsageError(ErrorReport.text(.missingAddress))
         }
         var r = CreateRequest(name: name, address: address)
         r.sshUser = sshUser ?? generic.sshUser ?? "root"
         r.sshPort = sshPort ?? generic.sshPort ?? 22
         let enginePort = enginePort ?? generic.enginePort ?? 2376
         if let proxyJump {
-            do { r.proxyJump = try JumpHost.parseList(proxyJump) } catch { throw UserFacingError("--generic-ssh-proxy-jump: \(error)") }
+            do { r.proxyJump = try JumpHost.parseList(proxyJump) } catch { throw UsageError("--generic-ssh-proxy-jump: \(error)") }
         }
         r.sshKeyPath = sshKey ?? generic.sshKey
         r.sshKeyPassphrase = ProcessInfo.processInfo.environment["SWOCK_SSH_KEY_PASSPHRASE"]
@@ -294,13 +294,13 @@ struct Create: AsyncParsableCommand {
         r.knownHostsFile = knownHostsFile
         r.keyType = tlsKeyType.keyType
         for e in engineEnv where !e.contains("=") || e.hasPrefix("=") {
-            throw UserFacingError("--engine-env \"\(e)\": expected KEY=value")
+            throw UsageError("--engine-env \"\(e)\": expected KEY=value")
         }
         r.engine = EngineSettings(port: enginePort, options: engineOpts, labels: engineLabels, environment: engineEnv,
                                   storageDriver: storageDriver, registryMirrors: registryMirrors,
                                   insecureRegistries: insecureRegistries, install: install == .none ? .none : .auto, installURL: installURL)
         if case .bundle(let path) = install {
-            guard installURL == nil else { throw UserFacingError("give either --engine-install bundle:PATH or --engine-install-url, not both") }
+            guard installURL == nil else { throw UsageError("give either --engine-install bundle:PATH or --engine-install-url, not both") }
             r.engine.installBundle = path
         }
         r.extraSANs = tlsSANs
@@ -314,7 +314,7 @@ enum Labels {
         var out: [String: String] = [:]
         for item in items {
             guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {
-                throw UserFacingError("\(flag) \"\(item)\": expected key=value")
+                throw UsageError("\(flag) \"\(item)\": expected key=value")
             }
             out[String(item[..<eq])] = String(item[item.index(after: eq)...])
         }
@@ -336,7 +336,7 @@ struct GenericEnvironment: Equatable {
         func port(_ key: String) throws -> Int? {
             guard let v = text(key) else { return nil }
             guard let n = Int(v), (1...65535).contains(n) else {
-                throw UserFacingError("\(key)=\"\(v)\" is not a port number (1-65535); fix or unset it, or pass the flag")
+                throw UsageError("\(key)=\"\(v)\" is not a port number (1-65535); fix or unset it, or pass the flag")
             }
             return n
         }

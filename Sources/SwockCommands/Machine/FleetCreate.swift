@@ -16,7 +16,7 @@ struct FleetCreate {
     var parallel: Int
 
     func run() async throws {
-        guard parallel >= 1 else { throw UserFacingError("--parallel must be at least 1") }
+        guard parallel >= 1 else { throw UsageError("--parallel must be at least 1") }
         let file = try FleetFile.load(path: path)
         let requests = try file.requests()
         let store = global.store
@@ -38,14 +38,15 @@ struct FleetCreate {
                 if let d = o.detail { Output.err("(\(o.name)) \(d)") }
             }
             if let failure = FanOutFailure(swarm) {
-                for line in failure.lines { Output.err("Error: \(line)") }
+                for line in ErrorReport.lines(failure) { Output.err("Error: \(line)") }
                 swarmFailed = failure.failed.map(\.name)
             }
         }
         if !failed.isEmpty {
             Output.err("Resume the failed ones after fixing the cause: swock-machine provision \(failed.joined(separator: " "))")
-            throw ExitCode(1)
         }
-        if !swarmFailed.isEmpty { throw ExitCode(1) }
+        // 2 when some machines are ready and some are not (or did not join), 1 when none is.
+        let status = ErrorReport.fleetStatus(total: requests.count, failed: Set(failed).union(swarmFailed).count)
+        if status != ErrorReport.Status.success { throw ExitCode(status) }
     }
 }

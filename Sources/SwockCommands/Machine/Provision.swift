@@ -18,10 +18,10 @@ struct Provision: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            guard !names.isEmpty else { throw UserFacingError("name at least one machine to provision") }
+            guard !names.isEmpty else { throw UsageError("name at least one machine to provision") }
             let provisioner = Provisioner(store: global.store, progress: StderrProgress(), logger: global.logger("swock.provision"))
-            var failures: [String] = []
-            await withTaskGroup(of: String?.self) { group in
+            var failures: [any Error] = []
+            await withTaskGroup(of: (any Error)?.self) { group in
                 for name in names {
                     group.addTask {
                         do {
@@ -30,16 +30,16 @@ struct Provision: AsyncParsableCommand {
                             ContextSync.write(name, store: provisioner.store)
                             return nil
                         } catch {
-                            return "\(error)"
+                            return error
                         }
                     }
                 }
                 for await f in group { if let f { failures.append(f) } }
             }
-            if failures.count == 1 { throw UserFacingError(failures[0]) }
+            if names.count == 1, let only = failures.first { throw only }
             if !failures.isEmpty {
-                for f in failures { Output.err("Error: \(f)") }
-                throw ExitCode(1)
+                for f in failures { Output.err("Error: \(ErrorReport.line(f))") }
+                throw ExitCode(ErrorReport.fleetStatus(total: names.count, failed: failures.count))
             }
         }
     }

@@ -28,7 +28,7 @@ struct Remove: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            guard !names.isEmpty else { throw UserFacingError("name at least one machine to remove") }
+            guard !names.isEmpty else { throw UsageError("name at least one machine to remove") }
             let store = global.store
             for n in names where !store.exists(n) {
                 try MachineName.validate(n)
@@ -40,7 +40,7 @@ struct Remove: AsyncParsableCommand {
             }
             let remover = Remover(store: store, logger: global.logger("swock.rm"))
             let swarm = SwarmControl(store: store)
-            var failed = false
+            var failed = 0
             for n in names {
                 do {
                     if let left = try await swarm.leaveBeforeRemoval(n, force: force) { Output.err("(\(n)) \(left)") }
@@ -49,11 +49,11 @@ struct Remove: AsyncParsableCommand {
                     ContextSync.remove(n)
                     Output.out("Successfully removed \(n)\n")
                 } catch {
-                    Output.err("Error: \(error)")
-                    failed = true
+                    Output.err("Error: \(ErrorReport.line(error))")
+                    failed += 1
                 }
             }
-            if failed { throw ExitCode(1) }
+            if failed > 0 { throw ExitCode(ErrorReport.fleetStatus(total: names.count, failed: failed)) }
         }
     }
 }

@@ -40,8 +40,8 @@ extension SwockMachine {
                 try await request.run()
                 return
             } catch {
-                Output.err("Error: \(error)")
-                Foundation.exit(1)
+                Output.err("Error: \(ErrorReport.line(error))")
+                Foundation.exit(ErrorReport.exitStatus(error))
             }
         }
         if let help = await CreateDriverHelp.page(Array(CommandLine.arguments.dropFirst())) {
@@ -55,6 +55,10 @@ extension SwockMachine {
             } else {
                 try command.run()
             }
+        } catch let error as any CodedError {
+            // Ours, thrown past reportingErrors: the same line and status it would give.
+            Output.err("Error: \(ErrorReport.line(error))")
+            Foundation.exit(ErrorReport.exitStatus(error))
         } catch {
             // What ArgumentParser's `exit(withError:)` would print, written through
             // `StandardStreams` (it prints with stdio, out of reach of a closed-pipe check). A help

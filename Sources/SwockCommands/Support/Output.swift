@@ -25,13 +25,15 @@ enum Output {
 }
 
 /// A failure the user sees as one line on stderr, exit status 1.
-struct UserFacingError: Error, CustomStringConvertible {
+struct UserFacingError: CodedError {
     var description: String
     init(_ d: String) { description = d }
+    var code: ErrorCode { "command.failed" }
 }
 
 extension AsyncParsableCommand {
-    /// Runs `body`; any error becomes one line on stderr and exit status 1.
+    /// Runs `body`; any error becomes one line on stderr (`ErrorReport.line`) and its exit
+    /// status (`ErrorReport.exitStatus`: 64 for a usage error, else 1).
     func reportingErrors(_ body: () async throws -> Void) async throws {
         do {
             try await body()
@@ -40,8 +42,8 @@ extension AsyncParsableCommand {
         } catch let e as CleanExit {
             throw e
         } catch {
-            Output.err("Error: \(error)")
-            throw ExitCode(1)
+            Output.err("Error: \(ErrorReport.line(error))")
+            throw ExitCode(ErrorReport.exitStatus(error))
         }
     }
 }

@@ -6,16 +6,16 @@ import Foundation
 enum SecretInput {
     /// nil when neither way was asked for.
     static func read(envOption: String, variable: String?, stdinOption: String, fromStdin: Bool) throws -> String? {
-        if variable != nil && fromStdin { throw UserFacingError("give either \(envOption) or \(stdinOption), not both") }
+        if variable != nil && fromStdin { throw UsageError("give either \(envOption) or \(stdinOption), not both") }
         if let variable {
             guard let v = ProcessInfo.processInfo.environment[variable], !v.isEmpty else {
-                throw UserFacingError("\(envOption) \(variable): that environment variable is not set or is empty; export it first")
+                throw UsageError("\(envOption) \(variable): that environment variable is not set or is empty; export it first")
             }
             return v
         }
         if fromStdin {
             guard let line = readLine(strippingNewline: true), !line.isEmpty else {
-                throw UserFacingError("\(stdinOption): stdin gave nothing; pipe the secret in, e.g. `pass show NAME | swock-machine ...`")
+                throw UsageError("\(stdinOption): stdin gave nothing; pipe the secret in, e.g. `pass show NAME | swock-machine ...`")
             }
             return line
         }

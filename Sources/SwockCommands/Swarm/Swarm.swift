@@ -19,12 +19,13 @@ struct Swarm: AsyncParsableCommand {
             ]),
         subcommands: [SwarmInit.self, SwarmJoin.self, SwarmLeave.self, SwarmList.self])
 
-    /// One line per machine that finished, the errors after; exit 1 if any failed.
+    /// One line per machine that finished, the errors after; exit 2 if some failed, 1 if all did.
     static func report(_ outcomes: [HostOutcome]) throws {
         guard let failure = FanOutFailure(outcomes) else { return }
-        if failure.total == 1 { throw UserFacingError(failure.description) }
-        for line in failure.lines { Output.err("Error: \(line)") }
-        throw ExitCode(1)
+        let lines = ErrorReport.lines(failure)
+        if failure.total == 1 { throw UserFacingError(lines[0]) }
+        for line in lines { Output.err("Error: \(line)") }
+        throw ExitCode(ErrorReport.fleetStatus(outcomes))
     }
 }
 

@@ -16,7 +16,7 @@ extension Provisioner {
                 }
             }
         } catch {
-            throw ProvisionError(machine: name, step: .checkRoot, reason: "\(error)", resumable: resumable)
+            throw ProvisionError(machine: name, step: .checkRoot, reason: "\(error)", resumable: resumable, cause: error)
         }
     }
 }

@@ -16,7 +16,7 @@ extension Provisioner {
         } catch let e as ProvisionError {
             throw e
         } catch {
-            throw ProvisionError(machine: name, step: .detectOS, reason: "\(error)", resumable: resumable)
+            throw ProvisionError(machine: name, step: .detectOS, reason: "\(error)", resumable: resumable, cause: error)
         }
     }
 }

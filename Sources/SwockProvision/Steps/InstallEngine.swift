@@ -30,7 +30,7 @@ extension Provisioner {
             do {
                 try await bundle.install(ssh: ssh, initSystem: InitSystem(probed: probe.initSystem)) { debugLog.debug("install: \($0)") }
             } catch let e as EngineBundle.Unusable {
-                throw ProvisionError(machine: name, step: .installEngine, reason: e.description, resumable: true)
+                throw ProvisionError(machine: name, step: .installEngine, reason: e.description, resumable: true, cause: e)
             }
             (command, how) = ("", "from \(bundle.summary)")
         }
@@ -53,7 +53,7 @@ extension Provisioner {
                 try b.check(family: family, machine: probe.architecture, initSystem: InitSystem(probed: probe.initSystem))
                 bundle = b
             } catch let e as EngineBundle.Unusable {
-                throw ProvisionError(machine: name, step: resumable ? .installEngine : .checkBundle, reason: e.description, resumable: resumable)
+                throw ProvisionError(machine: name, step: resumable ? .installEngine : .checkBundle, reason: e.description, resumable: resumable, cause: e)
             }
         }
         do {
@@ -61,7 +61,7 @@ extension Provisioner {
                                               dockerdPresent: probe.dockerdPath != nil, method: engine.install,
                                               installURL: engine.installURL, hasDnf: probe.hasDnf, bundle: bundle)
         } catch let e as EngineInstallPlan.NotInstallable {
-            throw ProvisionError(machine: name, step: resumable ? .installEngine : .detectOS, reason: e.description, resumable: resumable)
+            throw ProvisionError(machine: name, step: resumable ? .installEngine : .detectOS, reason: e.description, resumable: resumable, cause: e)
         }
     }
 

@@ -46,6 +46,7 @@ struct StepRunner: Sendable {
         try store.update(log.machine) {
             $0.provisioning.phase = .failed
             $0.provisioning.lastError = "\(step.rawValue): \((error as? ProvisionError)?.reason ?? "\(error)")"
+            $0.provisioning.failedStep = step
         }
     }
 }

@@ -1,0 +1,183 @@
+import EngineAPI
+import SSHKit
+import SwockDrivers
+import SwockProvision
+import SwockRuntime
+import SwockStore
+import SwockSupport
+import SwockSwarm
+
+/// The one place an error becomes what the user reads and the exit status. The layers below
+/// say what went wrong (a `CodedError`: code, message, cause); the advice that names commands
+/// and flags is made here, from the codes and cases, and so is the exit status.
+enum ErrorReport {
+    /// The exit statuses, one scheme for every command (the root --help and
+    /// docs/command-reference.md say the same).
+    enum Status {
+        static let success: Int32 = 0
+        /// A runtime failure: the command ran and failed; or, over several machines, every one failed.
+        static let failure: Int32 = 1
+        /// Over several machines (exec, docker, create -f, provision/rm/stop/... of several):
+        /// some succeeded and some did not.
+        static let someFailed: Int32 = 2
+        /// The command line is wrong (ArgumentParser's own refusals, and those found in run()).
+        static let usage: Int32 = 64
+        /// Interrupted by SIGINT (128 + 2).
+        static let interrupted: Int32 = 130
+    }
+
+    /// Codes of errors that are the command line's fault: exit status 64.
+    static let usageCodes: Set<ErrorCode> = [
+        UsageError.code, "provision.check-flags", "provision.invalid-request",
+        "client.invalid-filter", "client.invalid-template", "fleet.invalid-selection", "inventory.bad-rename",
+        "driver.unknown-flag", "driver.bad-flag-value", "driver.flag-needs-value", "driver.missing-flag", "driver.invalid-flag",
+        "driver.unreadable-file",
+    ]
+
+    /// The line after "Error: ": the error's message, then what to do next (the innermost
+    /// cause's advice first, as when the advice was part of each message).
+    static func line(_ error: any Error) -> String {
+        var parts = [message(error)]
+        for e in errorChain(error).reversed() {
+            if let a = advice(for: e), !parts.contains(a) { parts.append(a) }
+        }
+        return parts.joined(separator: "; ")
+    }
+
+    /// The exit status for a command that failed with `error`.
+    static func exitStatus(_ error: any Error) -> Int32 {
+        for e in errorChain(error) {
+            if let c = e as? any CodedError, usageCodes.contains(c.code) { return Status.usage }
+        }
+        return Status.failure
+    }
+
+    /// The exit status of a command over several machines: 0 when all succeeded, 2 when some
+    /// did, 1 when none did.
+    static func fleetStatus(total: Int, failed: Int) -> Int32 {
+        if failed == 0 { return Status.success }
+        return failed < total ? Status.someFailed : Status.failure
+    }
+
+    static func fleetStatus(_ outcomes: [HostOutcome]) -> Int32 {
+        fleetStatus(total: outcomes.count, failed: outcomes.filter { $0.result != .ok }.count)
+    }
+
+    /// One line per machine that failed ("NAME: reason"), each with its advice.
+    static func lines(_ failure: FanOutFailure) -> [String] {
+        zip(failure.lines, failure.failed).map { line, o in
+            guard let f = o.failure else { return line }
+            let next = errorChain(f).reversed().compactMap { ErrorReport.advice(for: $0) }
+            return ([line] + next).joined(separator: "; ")
+        }
+    }
+
+    /// The message, worded for the command line where the layer below only names values.
+    static func message(_ error: any Error) -> String {
+        if let p = error as? ProvisionError, let problem = p.cause as? CreateProblem {
+            return "\(p.operation) \(p.machine): \(p.step) failed: \(text(problem))"
+        }
+        if let problem = error as? CreateProblem { return text(problem) }
+        return "\(error)"
+    }
+
+    /// A create request's problem in terms of the flags that gave the values.
+    static func text(_ problem: CreateProblem) -> String {
+        switch problem {
+        case .missingAddress:
+            return "--generic-ip-address is required: the IP address or host name of the server to turn into a Docker host"
+        case .badAddress(let a): return "--generic-ip-address \"\(a)\" is not an IP address or host name"
+        case .sshPortOutOfRange(let p): return "--generic-ssh-port \(p) is out of range 1-65535"
+        case .enginePortOutOfRange(let p): return "--generic-engine-port \(p) is out of range 1-65535"
+        case .sshKeyUnreadable(let k, let exists): return "--generic-ssh-key \(k): \(exists ? "permission denied" : "no such file")"
+        case .badSAN(let san, let reason): return "--tls-san \"\(san)\": \(reason)"
+        case .badLabel(let k): return "--label \"\(k)\": expected key=value"
+        case .badFingerprint(let fp):
+            return "--ssh-host-key-fingerprint \"\(fp)\": expected SHA256: and 43 base64 characters, as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints on the host"
+        case .strictNeedsExpectedKey:
+            return "--ssh-host-key strict needs the expected host key: give --ssh-host-key-fingerprint SHA256:... or --ssh-known-hosts FILE (or use accept-new)"
+        case .strictNeedsJumpHostKeys:
+            return "--ssh-host-key strict with --generic-ssh-proxy-jump needs the jump hosts' keys too: give them in --ssh-known-hosts FILE"
+        case .knownHostsUnreadable(let f, let exists): return "--ssh-known-hosts \(f): \(exists ? "cannot read it" : "no such file")"
+        case .knownHostsLacksHost(let f, let h):
+            return "--ssh-known-hosts \(f) has no key for \(h) (plain or hashed); add the host's key (e.g. from its /etc/ssh/ssh_host_*_key.pub, checked out of band) under that name"
+        case .knownHostsLacksJumpHost(let f, let h):
+            return "--ssh-known-hosts \(f) has no key for the jump host \(h), and --ssh-host-key is strict; add its key under that name"
+        }
+    }
+
+    /// What to do next about this one error (not its causes), in the command line's words.
+    static func advice(for error: any Error) -> String? {
+        switch error {
+        case let e as StoreError: return advice(e)
+        case let e as SSHError: return advice(e)
+        case let e as EngineError: return advice(e)
+        case let e as SwarmError: return advice(e)
+        case DriverError.unknownFlag(let driver, _, _): return "see `swock-machine create -d \(driver) --help`"
+        case let e as ProvisionError:
+            return e.resumable ? "fix the cause, then run `swock-machine provision \(e.machine)` to resume" : nil
+        default: return nil
+        }
+    }
+
+    static func advice(_ e: StoreError) -> String? {
+        switch e {
+        case .alreadyExists(let n): return "pick another name or remove it first with `swock-machine rm \(n)`"
+        case .notFound: return "`swock-machine ls` lists the machines"
+        case .corrupt(let n, _, _): return "fix or remove it (`swock-machine rm -f \(n)`)"
+        case .missingFile(let n, _): return "run `swock-machine regenerate-certs \(n)` or `swock-machine provision \(n)`"
+        case .noActiveMachine: return "name one, or pick one with `swock-machine use NAME`"
+        case .importedWithoutCAKey(let n):
+            return "export it again with --with-ca-key and import that, or run `swock-machine regenerate-certs --client-certs \(n)` to move it to this store's CA"
+        case .invalidName, .unsupportedVersion, .io, .crypto: return nil
+        }
+    }
+
+    static func advice(_ e: SSHError) -> String? {
+        switch e {
+        case .authenticationFailed: return "pass a key the server accepts (--generic-ssh-key) or a password"
+        case .keyNotUsable(_, let given): return given ? nil : "give its passphrase in $SWOCK_SSH_KEY_PASSPHRASE"
+        case .sudoNeedsPassword:
+            return "give it with --generic-sudo-password-env VAR or --generic-sudo-password-stdin, give the user passwordless sudo (NOPASSWD), or connect as root"
+        case .sudoPasswordRefused: return "check the one in --generic-sudo-password-env / --generic-sudo-password-stdin"
+        default: return nil
+        }
+    }
+
+    static func advice(_ e: EngineError) -> String? {
+        let name = e.endpoint?.machineName ?? "NAME"
+        let regenerate = "run `swock-machine regenerate-certs \(name)`"
+        switch e {
+        case .dnsFailure: return "check the machine's address with `swock-machine inspect \(name)`"
+        case .connectionRefused: return "check `swock-machine status \(name)` and the docker service on the host"
+        case .unreachable: return "is the machine running? check `swock-machine status \(name)`"
+        case .timedOut: return "is the machine up? check `swock-machine status \(name)`"
+        case .unknownCA, .nameMismatch, .certificateInvalid: return regenerate
+        case .certificateExpired(_, _, let depth): return depth > 0 ? "renew the CA, then \(regenerate)" : regenerate
+        case .clientCertificateRejected: return regenerate
+        case .localFile: return "check the machine's certificates or \(regenerate)"
+        default: return nil
+        }
+    }
+
+    static func advice(_ e: SwarmError) -> String? {
+        switch e {
+        case .alreadyInSwarm(let n, _): return "run `swock-machine swarm leave \(n)` first"
+        case .notAManager(let n):
+            return "give a manager with --manager (`swock-machine swarm ls` shows the roles), or start a swarm with `swock-machine swarm init \(n)`"
+        case .notInSwarm(let n):
+            return "start one with `swock-machine swarm init NAME`, or join it with `swock-machine swarm join --manager NAME \(n)`"
+        case .noReachableManager: return "check them with `swock-machine swarm ls`"
+        case .lastManager: return "pass --force (rm: -f) to do it anyway"
+        case .joinFailed, .liveRestoreStaysOn: return nil
+        }
+    }
+}
+
+/// A command line that cannot work, found in run(): one line on stderr, exit status 64.
+struct UsageError: CodedError {
+    static let code: ErrorCode = "usage"
+    var description: String
+    init(_ d: String) { description = d }
+    var code: ErrorCode { Self.code }
+}

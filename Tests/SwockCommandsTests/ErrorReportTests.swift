@@ -1,0 +1,140 @@
+import EngineAPI
+import SSHKit
+import SwockDrivers
+@testable import SwockCommands
+import SwockFleet
+import SwockProvision
+import SwockRuntime
+import SwockStore
+import SwockSupport
+import SwockSwarm
+import Testing
+
+/// The one place errors become a line and an exit status: the advice comes from the codes and
+/// cases (the layers below name no command or flag), and the exit status follows one scheme.
+struct ErrorReportTests {
+    @Test func dockerMachinesLinesStayExactlyAsTheyWere() {
+        #expect(ErrorReport.line(StoreError.notFound("web1")) == "Docker machine \"web1\" does not exist; `swock-machine ls` lists the machines")
+        #expect(ErrorReport.line(StoreError.alreadyExists("web1"))
+                == "Docker machine \"web1\" already exists; pick another name or remove it first with `swock-machine rm web1`")
+        // The layer below says only what is wrong.
+        #expect(StoreError.notFound("web1").description == "Docker machine \"web1\" does not exist")
+        #expect(StoreError.notFound("web1").code == "store.not-found")
+    }
+
+    @Test func adviceComesFromTheCase() {
+        #expect(ErrorReport.line(StoreError.missingFile(name: "w", path: "machines/w/cert.pem"))
+                == "machine \"w\": machines/w/cert.pem is missing; run `swock-machine regenerate-certs w` or `swock-machine provision w`")
+        #expect(ErrorReport.line(StoreError.noActiveMachine)
+                == "no machine given, no active machine and no machine named \"default\"; name one, or pick one with `swock-machine use NAME`")
+        #expect(ErrorReport.line(StoreError.importedWithoutCAKey("imp")).hasSuffix(
+            "export it again with --with-ca-key and import that, or run `swock-machine regenerate-certs --client-certs imp` to move it to this store's CA"))
+        let tls = EngineEndpoint(host: "10.231.1.12", tls: TLSFiles(directory: "/c"), machineName: "web1")
+        #expect(ErrorReport.line(EngineError.connectionRefused(tls))
+                == "connection refused by 10.231.1.12:2376: no daemon listens there; check `swock-machine status web1` and the docker service on the host")
+        #expect(ErrorReport.line(EngineError.certificateExpired(tls, date: "2024-01-31", depth: 1))
+                == "tls: the CA certificate in the chain of the daemon at 10.231.1.12:2376 expired on 2024-01-31; renew the CA, then run `swock-machine regenerate-certs web1`")
+        #expect(ErrorReport.line(SwarmError.alreadyInSwarm("w2", role: "worker"))
+                == "w2 is already in a swarm (as a worker); run `swock-machine swarm leave w2` first")
+        // No advice where there is none to give: the message alone.
+        #expect(ErrorReport.line(StoreError.io(path: "/s", reason: "disk full")) == "store: /s: disk full")
+    }
+
+    /// The key passphrase comes from $SWOCK_SSH_KEY_PASSPHRASE; SSHKit used to name a flag that
+    /// does not exist.
+    @Test func anEncryptedKeyPointsAtTheVariableThatExists() {
+        let e = SSHError.keyNotUsable(path: "/k", passphraseGiven: false)
+        let line = ErrorReport.line(e)
+        #expect(line == "ssh: cannot use private key /k: not a private key, or it is encrypted and no passphrase was given; give its passphrase in $SWOCK_SSH_KEY_PASSPHRASE")
+        #expect(!line.contains("--generic-ssh-key-passphrase"))
+        #expect(ErrorReport.line(SSHError.keyNotUsable(path: "/k", passphraseGiven: true)) == "ssh: cannot use private key /k: not a private key, or the passphrase is wrong")
+    }
+
+    /// A wrapped error keeps its cause as a value: the cause's advice comes first, then the
+    /// wrapper's, as when each message carried its own.
+    @Test func causesAreWalkedInnermostAdviceFirst() {
+        let auth = SSHError.authenticationFailed(user: "u", host: "h", tried: ["publickey"], offered: ["publickey"], detail: nil)
+        let p = ProvisionError(machine: "w", step: .connect, reason: "\(auth)", resumable: true, cause: auth)
+        #expect(ErrorReport.line(p) == "create w: connect failed: ssh: authentication as u@h failed; tried: publickey; server offers: publickey"
+                + "; pass a key the server accepts (--generic-ssh-key) or a password; fix the cause, then run `swock-machine provision w` to resume")
+        let hop = SSHError.viaJumpHost(hop: "bastion", auth)
+        #expect(ErrorReport.line(hop).hasSuffix("; pass a key the server accepts (--generic-ssh-key) or a password"))
+        #expect(errorChain(hop).count == 2)
+        let sudo = ProvisionError(machine: "w", step: .checkRoot, reason: "x", resumable: false, cause: SSHError.sudoNeedsPassword(user: "u", host: "h"))
+        #expect(ErrorReport.line(sudo).hasSuffix("give it with --generic-sudo-password-env VAR or --generic-sudo-password-stdin, give the user passwordless sudo (NOPASSWD), or connect as root"))
+    }
+
+    /// "--generic-ip-address is required" is worded once: create's own check and the request's
+    /// check (reached by create -f and the library) give the same words.
+    @Test func aMissingAddressIsWordedOnce() {
+        let fromRequest = ProvisionError(machine: "w", step: .checkFlags, reason: CreateProblem.missingAddress.description,
+                                         resumable: false, cause: CreateProblem.missingAddress)
+        #expect(ErrorReport.line(fromRequest) == "create w: check flags failed: " + ErrorReport.text(.missingAddress))
+        #expect(ErrorReport.text(.missingAddress).hasPrefix("--generic-ip-address is required"))
+        // Below SwockCommands the words name the value, not the flag.
+        #expect(!CreateProblem.missingAddress.description.contains("--"))
+        #expect(ErrorReport.exitStatus(fromRequest) == 64)
+    }
+
+    @Test func aDriversFlagMistakeIsAUsageErrorWithItsHelp() {
+        let e = DriverError.unknownFlag(driver: "qemu", flag: "--url", known: ["--qemu-cpus"])
+        #expect(ErrorReport.line(e) == "--url is not a flag of the qemu driver; its flags are: --qemu-cpus; see `swock-machine create -d qemu --help`")
+        #expect(ErrorReport.exitStatus(e) == 64)
+        #expect(ErrorReport.exitStatus(DriverError.operationFailed(driver: "qemu", operation: "boot", detail: "x")) == 1)
+    }
+
+    @Test func exitStatusFromTheCode() {
+        #expect(ErrorReport.exitStatus(UsageError("no command given")) == 64)
+        #expect(ErrorReport.exitStatus(ProvisionError(machine: "w", step: .checkFlags, reason: "x", resumable: false)) == 64)
+        #expect(ErrorReport.exitStatus(MachineSelector.Error("give machine names or --all, not both", code: "fleet.invalid-selection")) == 64)
+        #expect(ErrorReport.exitStatus(ProvisionError(machine: "w", step: .installEngine, reason: "x", resumable: true)) == 1)
+        #expect(ErrorReport.exitStatus(MachineSelector.Error("no machine matches \"zz*\"")) == 1)
+        #expect(ErrorReport.exitStatus(StoreError.notFound("w")) == 1)
+        #expect(ErrorReport.exitStatus(UserFacingError("failed")) == 1)
+        #expect(ErrorReport.exitStatus(SSHError.disconnected(host: "h")) == 1)
+    }
+
+    @Test func aBadSelectionIsAUsageError() throws {
+        do {
+            _ = try MachineSelector(patterns: ["a"], all: true)
+            Issue.record("names and --all together were taken")
+        } catch {
+            #expect(ErrorReport.exitStatus(error) == 64)
+        }
+        do {
+            _ = try MachineSelector(patterns: [], all: false)
+            Issue.record("an empty selection was taken")
+        } catch {
+            #expect(ErrorReport.exitStatus(error) == 64)
+        }
+        do {
+            _ = try MachineSelector(patterns: [], all: true, filters: ["nokey"])
+            Issue.record("a bad filter was taken")
+        } catch {
+            #expect(ErrorReport.exitStatus(error) == 64)
+        }
+    }
+
+    @Test func aFleetCommandSaysWhetherSomeOrAllFailed() {
+        #expect(ErrorReport.fleetStatus(total: 3, failed: 0) == 0)
+        #expect(ErrorReport.fleetStatus(total: 3, failed: 1) == 2)
+        #expect(ErrorReport.fleetStatus(total: 3, failed: 2) == 2)
+        #expect(ErrorReport.fleetStatus(total: 3, failed: 3) == 1)
+        #expect(ErrorReport.fleetStatus(total: 1, failed: 1) == 1)
+        let ok = HostOutcome(name: "a", result: .ok)
+        let bad = HostOutcome(name: "b", result: .unreachable, error: "ssh: no")
+        let skipped = HostOutcome.skipped("c")
+        #expect(ErrorReport.fleetStatus([ok, bad, skipped]) == 2)
+        #expect(ErrorReport.fleetStatus([bad, skipped]) == 1)
+        #expect(ErrorReport.fleetStatus([ok]) == 0)
+    }
+
+    /// A fan-out's failure lines carry the advice of each machine's error value.
+    @Test func fanOutLinesCarryAdvice() throws {
+        let failure = try #require(FanOutFailure([
+            HostOutcome(name: "w1", result: .ok),
+            HostOutcome(name: "w2", result: .failed, error: "w2 is not in a swarm", failure: SwarmError.notInSwarm("w2")),
+        ]))
+        #expect(ErrorReport.lines(failure) == ["w2 is not in a swarm; start one with `swock-machine swarm init NAME`, or join it with `swock-machine swarm join --manager NAME w2`"])
+    }
+}
