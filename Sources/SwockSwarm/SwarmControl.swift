@@ -30,6 +30,8 @@ public struct SwarmControl: Sendable {
     /// waits until the daemon says so.
     func prepareForSwarm(_ config: MachineConfig, _ c: EngineClient, _ state: LocalSwarmState) async throws {
         guard state.liveRestoreEnabled else { return }
+        // An adopted endpoint (none): its daemon.json is out of reach.
+        guard config.hasSSH else { throw SwarmError.liveRestoreWithoutSSH(config.name) }
         let ssh = try await MachineSSH(store: store).connect(config)
         do {
             try await DaemonJSON.setLiveRestore(false, ssh: ssh)
@@ -278,6 +280,8 @@ public enum SwarmError: Error, Equatable, CustomStringConvertible, Sendable {
     case lastManager(String)
     case notInSwarm(String)
     case liveRestoreStaysOn(String)
+    /// live-restore is on and the machine has no SSH to switch it off (`create -d none`).
+    case liveRestoreWithoutSSH(String)
     case noReachableManager(String)
 
     public var description: String {
@@ -290,6 +294,8 @@ public enum SwarmError: Error, Equatable, CustomStringConvertible, Sendable {
             return "\(name) could not join \(manager)'s swarm at \(address) (\(reason)); check that \(name) reaches \(address) over TCP (port \(SwarmControl.port))"
         case .liveRestoreStaysOn(let name):
             return "\(name): dockerd still has live-restore on after a reload, and Swarm mode refuses it; set \"live-restore\": false in /etc/docker/daemon.json on the host and restart docker"
+        case .liveRestoreWithoutSSH(let name):
+            return "\(name): dockerd has live-restore on, which Swarm mode refuses, and the machine has no SSH to switch it off; set \"live-restore\": false in the daemon's daemon.json on its host, reload dockerd, and retry"
         case .notInSwarm(let name):
             return "\(name) is not in a swarm"
         case .noReachableManager(let name):

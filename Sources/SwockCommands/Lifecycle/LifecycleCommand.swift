@@ -29,25 +29,25 @@ struct LifecycleCommand<Verb: LifecycleVerb>: AsyncParsableCommand {
 
 enum StopVerb: LifecycleVerb {
     static let action = EngineLifecycle.Action.stop
-    static let abstract = "Stop the engine (service and socket) on machines; the host stays up."
+    static let abstract = "Stop the engine (service and socket) on machines; the host stays up. A host its driver made (a VM) is powered off."
     static let examples = ["swock-machine stop", "swock-machine stop web1 web2"]
 }
 
 enum StartVerb: LifecycleVerb {
     static let action = EngineLifecycle.Action.start
-    static let abstract = "Start the engine on machines and wait until it answers over mutual TLS."
+    static let abstract = "Start the engine (or power on a host its driver made) and wait until it answers over mutual TLS."
     static let examples = ["swock-machine start web1", "swock-machine start web1 web2"]
 }
 
 enum RestartVerb: LifecycleVerb {
     static let action = EngineLifecycle.Action.restart
-    static let abstract = "Restart the engine on machines (running containers survive: live-restore)."
+    static let abstract = "Restart the engine on machines (running containers survive: live-restore); a host its driver made is rebooted."
     static let examples = ["swock-machine restart", "swock-machine restart web1 web2"]
 }
 
 enum KillVerb: LifecycleVerb {
     static let action = EngineLifecycle.Action.kill
-    static let abstract = "Kill dockerd hard (SIGKILL) on machines; it stays down until start."
+    static let abstract = "Kill dockerd hard (SIGKILL) on machines; it stays down until start. A host its driver made is powered off at once."
     static let examples = ["swock-machine kill web1", "swock-machine kill web1 && swock-machine start web1"]
 }
 
