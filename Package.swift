@@ -142,7 +142,7 @@ let package = Package(
         .testTarget(name: "SwockPKITests", dependencies: ["SwockPKI"]),
         .testTarget(name: "EngineAPITests", dependencies: ["EngineAPI", "SwockPKI", "SwockSupport", "FleetSupport"]),
         .testTarget(name: "SwockCommandsTests", dependencies: [
-            "SwockCommands", "SwockDrivers", "SwockSupport", "SwockRuntime", "SwockStore", "SSHKit", "EngineAPI", "SwockProvision",
+            "SwockCommands", "SwockDrivers", "SwockSupport", "SwockRuntime", "SwockStore", "SSHKit", "EngineAPI", "SwockProvision", "SwockRemote",
             "SwockSwarm", "SwockFleet", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Unit tests of the product layers (SwockRuntime ... SwockFleet).

@@ -20,7 +20,22 @@ public struct TunnelService: Sendable {
     public static func logPath(_ name: String) -> String { "machines/\(name)/tunnel.log" }
 
     public struct TunnelError: Error, CustomStringConvertible {
+        /// What SwockCommands words the next step from (never the text).
+        public enum Kind: Sendable, Equatable {
+            /// The machine is reached directly; `serving`: asked to serve the forward itself.
+            case direct(serving: Bool)
+            case alreadyForwarded
+            case other
+        }
         public var description: String
+        public var machine: String = ""
+        public var kind: Kind = .other
+
+        public init(description: String, machine: String = "", kind: Kind = .other) {
+            self.description = description
+            self.machine = machine
+            self.kind = kind
+        }
     }
 
     /// The pid of the tunnel serving `name`, when one runs.
@@ -36,7 +51,8 @@ public struct TunnelService: Sendable {
     /// is this program (the child runs `EXECUTABLE tunnel -s STORE NAME`).
     public func ensureRunning(_ config: MachineConfig, executable: String) async throws -> Int32 {
         guard config.isBehindJumpHosts, let port = config.engine.forwardPort else {
-            throw TunnelError(description: "\(config.name) is reached directly (no --generic-ssh-proxy-jump): it needs no tunnel")
+            throw TunnelError(description: "\(config.name) is reached directly (not through jump hosts): it needs no tunnel",
+                              machine: config.name, kind: .direct(serving: false))
         }
         if let pid = runningPID(config.name) {
             if TCPProbe.acceptsNow(port: port) { return pid }
@@ -86,10 +102,12 @@ public struct TunnelService: Sendable {
     /// `ready` is called once the session is up and the port listens.
     public func serve(_ config: MachineConfig, logger: Logger, ready: (EngineTunnel, SSHSession) -> Void) async throws {
         guard config.isBehindJumpHosts, let port = config.engine.forwardPort else {
-            throw TunnelError(description: "\(config.name) is reached directly (no --generic-ssh-proxy-jump): it needs no tunnel; point docker at it with `swock-machine env \(config.name)`")
+            throw TunnelError(description: "\(config.name) is reached directly (not through jump hosts): it needs no tunnel",
+                              machine: config.name, kind: .direct(serving: true))
         }
         if let pid = runningPID(config.name), pid != getpid() {
-            throw TunnelError(description: "the Engine API of \(config.name) is already forwarded on 127.0.0.1:\(port) (pid \(pid)); stop it with `swock-machine tunnel --stop \(config.name)`")
+            throw TunnelError(description: "the Engine API of \(config.name) is already forwarded on 127.0.0.1:\(port) (pid \(pid))",
+                              machine: config.name, kind: .alreadyForwarded)
         }
         let ssh = MachineSSH(store: store, logger: logger)
         let session = try await ssh.connect(config)
@@ -157,4 +175,14 @@ final class SignalWait: @unchecked Sendable {
 
     private func set() { lock.lock(); got = true; lock.unlock() }
     var received: Bool { lock.lock(); defer { lock.unlock() }; return got }
+}
+
+extension TunnelService.TunnelError: CodedError {
+    public var code: ErrorCode {
+        switch kind {
+        case .direct: return "remote.tunnel-not-needed"
+        case .alreadyForwarded: return "remote.tunnel-already-running"
+        case .other: return "remote.tunnel-failed"
+        }
+    }
 }

@@ -53,10 +53,6 @@ struct CommandWordsTests {
         "Sources/SwockProvision/Provisioner.swift: --ssh-known-hosts",
         "Sources/SwockProvision/Remover.swift: swock-machine rm",
         "Sources/SwockProvision/Steps/ConfigureEngine.swift: --engine-opt",
-        "Sources/SwockRemote/TunnelService.swift: --generic-ssh-proxy-jump",
-        "Sources/SwockRemote/TunnelService.swift: --stop",
-        "Sources/SwockRemote/TunnelService.swift: swock-machine env",
-        "Sources/SwockRemote/TunnelService.swift: swock-machine tunnel",
         "Sources/SwockRuntime/HostOutcome.swift: --fail-fast",
     ]
 

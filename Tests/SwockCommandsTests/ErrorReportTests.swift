@@ -4,6 +4,7 @@ import SwockDrivers
 @testable import SwockCommands
 import SwockFleet
 import SwockProvision
+import SwockRemote
 import SwockRuntime
 import SwockStore
 import SwockSupport
@@ -81,6 +82,13 @@ struct ErrorReportTests {
         #expect(ErrorReport.line(e) == "--url is not a flag of the qemu driver; its flags are: --qemu-cpus; see `swock-machine create -d qemu --help`")
         #expect(ErrorReport.exitStatus(e) == 64)
         #expect(ErrorReport.exitStatus(DriverError.operationFailed(driver: "qemu", operation: "boot", detail: "x")) == 1)
+    }
+
+    @Test func aTunnelsNextStepIsWordedHere() {
+        let direct = TunnelService.TunnelError(description: "w is reached directly (not through jump hosts): it needs no tunnel", machine: "w", kind: .direct(serving: true))
+        #expect(ErrorReport.line(direct) == "w is reached directly (no --generic-ssh-proxy-jump): it needs no tunnel; point docker at it with `swock-machine env w`")
+        let running = TunnelService.TunnelError(description: "the Engine API of w is already forwarded on 127.0.0.1:5000 (pid 7)", machine: "w", kind: .alreadyForwarded)
+        #expect(ErrorReport.line(running) == "the Engine API of w is already forwarded on 127.0.0.1:5000 (pid 7); stop it with `swock-machine tunnel --stop w`")
     }
 
     @Test func exitStatusFromTheCode() {

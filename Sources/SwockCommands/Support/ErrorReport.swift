@@ -2,6 +2,7 @@ import EngineAPI
 import SSHKit
 import SwockDrivers
 import SwockProvision
+import SwockRemote
 import SwockRuntime
 import SwockStore
 import SwockSupport
@@ -78,6 +79,9 @@ enum ErrorReport {
             return "\(p.operation) \(p.machine): \(p.step) failed: \(text(problem))"
         }
         if let problem = error as? CreateProblem { return text(problem) }
+        if let t = error as? TunnelService.TunnelError, case .direct = t.kind {
+            return "\(t.machine) is reached directly (no --generic-ssh-proxy-jump): it needs no tunnel"
+        }
         return "\(error)"
     }
 
@@ -114,6 +118,12 @@ enum ErrorReport {
         case let e as EngineError: return advice(e)
         case let e as SwarmError: return advice(e)
         case DriverError.unknownFlag(let driver, _, _): return "see `swock-machine create -d \(driver) --help`"
+        case let t as TunnelService.TunnelError:
+            switch t.kind {
+            case .direct(serving: true): return "point docker at it with `swock-machine env \(t.machine)`"
+            case .alreadyForwarded: return "stop it with `swock-machine tunnel --stop \(t.machine)`"
+            case .direct(serving: false), .other: return nil
+            }
         case let e as ProvisionError:
             return e.resumable ? "fix the cause, then run `swock-machine provision \(e.machine)` to resume" : nil
         default: return nil
