@@ -34,7 +34,7 @@ struct TLSResumptionTests {
 
         // ls, status, version resume: no full handshake
         for args in [["ls"], ["ls"], ["status", "a"], ["version", "b"]] {
-            let r = try await cli.run(["--debug"] + args)
+            let r = try await cli.run(args + ["--debug"])
             #expect(r.status == 0, "\(r.all)")
             let h = Self.handshakes(r)
             #expect(h.full == 0 && h.resumed == (args == ["ls"] ? 2 : 1), "\(args): \(h) \(r.all)")
@@ -43,7 +43,7 @@ struct TLSResumptionTests {
         let restart = try await Fleet.run(a.name, "systemctl restart docker")
         #expect(restart.status == 0, "\(restart.all)")
         for expected in [(1, 0), (0, 1)] {
-            let r = try await cli.run(["--debug", "status", "a"])
+            let r = try await cli.run(["status", "a", "--debug"])
             #expect(r.stdoutText == "Running\n", "\(r.all)")
             let h = Self.handshakes(r)
             #expect(h.full == expected.0 && h.resumed == expected.1, "\(h) \(r.all)")
@@ -54,7 +54,8 @@ struct TLSResumptionTests {
         let relay = """
         systemctl stop docker docker.socket
         cat > /tmp/relay.py <<'PY'
-        import socket, threading
+        import os, socket, threading
+        os.closerange(3, 65536)  # none of the test's pipes: its run must end when the script does
         def pipe(s, d):
             try:
                 while True:
@@ -73,7 +74,7 @@ struct TLSResumptionTests {
             threading.Thread(target=pipe, args=(c, u), daemon=True).start()
             threading.Thread(target=pipe, args=(u, c), daemon=True).start()
         PY
-        nohup python3 /tmp/relay.py >/dev/null 2>&1 &
+        setsid -f python3 /tmp/relay.py </dev/null >/dev/null 2>&1
         for i in $(seq 50); do python3 -c 'import socket; socket.create_connection(("127.0.0.1", 2376))' 2>/dev/null && exit 0; sleep 0.1; done
         exit 1
         """
@@ -81,7 +82,7 @@ struct TLSResumptionTests {
         #expect(r.status == 0, "\(r.all)")
         try FileManager.default.removeItem(atPath: sessionB)
         try FileManager.default.copyItem(atPath: sessionA, toPath: sessionB)
-        let st = try await cli.run(["--debug", "status", "b"])
+        let st = try await cli.run(["status", "b", "--debug"])
         #expect(st.stdoutText == "Error\n", "a's daemon passed for b: \(st.all)")
         #expect(Self.handshakes(st).resumed == 0, "\(st.all)")
         let ls = try await cli.run(["ls", "--filter", "name=b", "--format", "{{.Name}} {{.State}} {{.Error}}"])
@@ -95,7 +96,7 @@ struct TLSResumptionTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: sessionA)) != before)
         try before.write(to: URL(fileURLWithPath: sessionA))
         chmod(sessionA, 0o600)
-        let after = try await cli.run(["--debug", "status", "a"])
+        let after = try await cli.run(["status", "a", "--debug"])
         #expect(after.stdoutText == "Running\n", "\(after.all)")
         #expect(Self.handshakes(after).full == 1 && Self.handshakes(after).resumed == 0, "\(after.all)")
 
