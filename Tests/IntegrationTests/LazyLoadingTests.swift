@@ -20,7 +20,12 @@ import Testing
     @Test func verbsThatNeverReachAHostLoadNeitherLibsshNorOpenSSL() async throws {
         let cli = CLI()
         defer { cli.cleanup() }
-        try Store(root: cli.store).reserve(CompletionTests.record("web1"))
+        // A ready record with its client files (what `env` checks offline; their contents are not read).
+        var record = CompletionTests.record("web1")
+        record.provisioning.phase = .ready
+        let store = Store(root: cli.store)
+        try store.reserve(record)
+        for f in ["ca.pem", "cert.pem", "key.pem"] { try store.writeMachineFile("web1", f, "placeholder\n") }
         let use = try await cli.run(["use", "web1"])
         #expect(use.status == 0, "\(use.all)")
         for args in [["--version"], ["env", "web1"], ["active"], ["ip", "web1"], ["url", "web1"], ["config", "web1"], ["ls", "-q"], ["inspect", "web1"]] {
