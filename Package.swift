@@ -21,22 +21,19 @@ let package = Package(
         // Low-level helpers every target may use: path text, shell quoting, file locks,
         // off-pool threads, deadlines, async gates, errno text. Depends on nothing.
         .target(name: "SwockSupport"),
-        // libssh 0.10 (Debian's libssh-dev), imported through a tiny module map.
-        .systemLibrary(
-            name: "CLibSSH",
-            pkgConfig: "libssh",
-            providers: [.apt(["libssh-dev"])]
-        ),
+        // libcrypto, libssl and libssh loaded on first use (dlopen behind trampolines), so verbs
+        // that never reach a host do not load them: the program links against neither library.
+        .target(name: "CLazyLink", linkerSettings: [.linkedLibrary("dl")]),
+        // libssh 0.10 (Debian's libssh-dev), imported through a tiny module map: declarations
+        // only (no `link`), the functions come from CLazyLink.
+        .systemLibrary(name: "CLibSSH"),
         // A small blocking mutual-TLS client on OpenSSL (libssl-dev), used by EngineAPI.
-        .target(
-            name: "CTLS",
-            linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]
-        ),
+        .target(name: "CTLS", dependencies: ["CLazyLink"]),
         // The SSH layer: sessions on dedicated threads, host-key policy, exec, SFTP, PTY shell.
         .target(
             name: "SSHKit",
             dependencies: [
-                "CLibSSH", "SwockSupport",
+                "CLibSSH", "CLazyLink", "SwockSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <pthread.h>
 #include <openssl/ssl.h>
@@ -24,7 +25,12 @@ struct ctls_conn {
     SSL_CTX *ctx;
     SSL *ssl;
     ctls_status verify; /* filled by verify_cb on the first verification failure */
+    unsigned char binding[32]; /* SHA-256 of the context's files and the verify name */
+    SSL_SESSION *ticket;       /* the newest session the daemon gave (new_session_cb) */
 };
+
+enum { SESSION_MAGIC_LEN = 4, SESSION_HEADER = 4 + 32 };
+static const unsigned char session_magic[SESSION_MAGIC_LEN] = {'C', 'T', 'S', '1'};
 
 /* ---- errors ---- */
 
@@ -211,6 +217,16 @@ static EVP_PKEY *read_key(const char *pem, size_t len) {
     return k;
 }
 
+/* A session the daemon gave (a TLS 1.3 ticket, after the handshake): kept on its connection for
+ * ctls_session_export; OpenSSL's own client cache stays off (sessions are kept per machine). */
+static int new_session_cb(SSL *ssl, SSL_SESSION *sess) {
+    ctls_conn *c = SSL_get_app_data(ssl);
+    if (c == NULL) return 0;
+    if (c->ticket != NULL) SSL_SESSION_free(c->ticket);
+    c->ticket = sess;
+    return 1; /* ours now */
+}
+
 /* A context from PEM bytes; paths name the files in error messages. */
 static SSL_CTX *build_ctx(const char *ca, const char *ca_pem, size_t ca_len, const char *cert, const char *cert_pem,
                           size_t cert_len, const char *key, const char *key_pem, size_t key_len, ctls_status *st,
@@ -224,6 +240,8 @@ static SSL_CTX *build_ctx(const char *ca, const char *ca_pem, size_t ca_len, con
     SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);
     SSL_CTX_set_default_passwd_cb(ctx, no_password);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(ctx, new_session_cb);
     EVP_PKEY *pkey = NULL;
     if (add_cas(ctx, ca_pem, ca_len) == 0) {
         fail_file("no usable CA certificate in", ca, st, err, errlen);
@@ -269,8 +287,9 @@ static ctx_entry *ctx_cache = NULL;
 static int ctx_cached = 0;
 enum { CTX_CACHE_MAX = 64 };
 
-static SSL_CTX *make_ctx(const char *ca, const char *cert, const char *key, ctls_status *st, char *err,
-                         size_t errlen) {
+/* id gets the SHA-256 of the three contents (what a saved session is bound to). */
+static SSL_CTX *make_ctx(const char *ca, const char *cert, const char *key, unsigned char id[32], ctls_status *st,
+                         char *err, size_t errlen) {
     size_t ca_len = 0, cert_len = 0, key_len = 0;
     char *ca_pem = read_pem("CA", ca, &ca_len, st, err, errlen);
     char *cert_pem = ca_pem ? read_pem("certificate", cert, &cert_len, st, err, errlen) : NULL;
@@ -292,6 +311,11 @@ static SSL_CTX *make_ctx(const char *ca, const char *cert, const char *key, ctls
     memcpy(p, ca_pem, ca_len); p += ca_len;
     memcpy(p, cert_pem, cert_len); p += cert_len;
     memcpy(p, key_pem, key_len);
+    unsigned int idlen = 0;
+    if (EVP_Digest(k, klen, id, &idlen, EVP_sha256(), NULL) != 1 || idlen != 32) {
+        ERR_clear_error();
+        memset(id, 0, 32); /* no binding: such a session never matches (see usable_session) */
+    }
 
     pthread_mutex_lock(&ctx_lock);
     for (ctx_entry *e = ctx_cache; e != NULL; e = e->next) {
@@ -375,8 +399,75 @@ static int handshake(ctls_conn *c, int64_t deadline, ctls_status *st, char *err,
     }
 }
 
+/* Does the daemon certificate a saved session holds still verify against this context's CA and
+ * the name, now? (A resumed handshake exchanges no certificates: this is the check it skips.) */
+static int peer_still_valid(SSL_CTX *ctx, const SSL_SESSION *s, const char *name) {
+    X509 *peer = SSL_SESSION_get0_peer((SSL_SESSION *)s);
+    if (peer == NULL) return 0;
+    X509_STORE_CTX *x = X509_STORE_CTX_new();
+    int ok = 0;
+    if (x != NULL && X509_STORE_CTX_init(x, SSL_CTX_get_cert_store(ctx), peer, NULL) == 1) {
+        X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(x);
+        ok = X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_SSL_SERVER) == 1;
+        if (ok && is_ip_literal(name)) {
+            ok = X509_VERIFY_PARAM_set1_ip_asc(param, name) == 1;
+        } else if (ok) {
+            X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+            ok = X509_VERIFY_PARAM_set1_host(param, name, 0) == 1;
+        }
+        ok = ok && X509_verify_cert(x) == 1;
+    }
+    X509_STORE_CTX_free(x);
+    ERR_clear_error();
+    return ok;
+}
+
+/* binding = SHA-256(files' id, 0, verify name). */
+static void make_binding(const unsigned char id[32], const char *name, unsigned char out[32]) {
+    EVP_MD_CTX *m = EVP_MD_CTX_new();
+    unsigned int n = 0;
+    static const unsigned char zero = 0;
+    if (m == NULL || EVP_DigestInit_ex(m, EVP_sha256(), NULL) != 1 || EVP_DigestUpdate(m, id, 32) != 1 ||
+        EVP_DigestUpdate(m, &zero, 1) != 1 || EVP_DigestUpdate(m, name, strlen(name)) != 1 ||
+        EVP_DigestFinal_ex(m, out, &n) != 1 || n != 32) {
+        memset(out, 0, 32);
+    }
+    EVP_MD_CTX_free(m);
+    ERR_clear_error();
+}
+
+static int all_zero(const unsigned char *b, size_t n) {
+    unsigned char acc = 0;
+    for (size_t i = 0; i < n; i++) acc |= b[i];
+    return acc == 0;
+}
+
+/* The saved session in blob when it may be offered here, else NULL (the caller frees it). */
+static SSL_SESSION *usable_session(ctls_conn *c, const unsigned char *blob, size_t len, const char *name) {
+    if (blob == NULL || len <= SESSION_HEADER || len > (1u << 20)) return NULL;
+    if (memcmp(blob, session_magic, SESSION_MAGIC_LEN) != 0) return NULL;
+    if (all_zero(c->binding, 32) || CRYPTO_memcmp(blob + SESSION_MAGIC_LEN, c->binding, 32) != 0) return NULL;
+    const unsigned char *p = blob + SESSION_HEADER;
+    SSL_SESSION *s = d2i_SSL_SESSION(NULL, &p, (long)(len - SESSION_HEADER));
+    if (s == NULL) {
+        ERR_clear_error();
+        return NULL;
+    }
+    if (!SSL_SESSION_is_resumable(s) || !peer_still_valid(c->ctx, s, name)) {
+        SSL_SESSION_free(s);
+        return NULL;
+    }
+    return s;
+}
+
 ctls_conn *ctls_connect(const char *host, int port, const char *verify_name, const char *ca, const char *cert,
                         const char *key, int timeout_ms, ctls_status *status, char *err, size_t errlen) {
+    return ctls_connect_resuming(host, port, verify_name, ca, cert, key, NULL, 0, timeout_ms, status, err, errlen);
+}
+
+ctls_conn *ctls_connect_resuming(const char *host, int port, const char *verify_name, const char *ca,
+                                 const char *cert, const char *key, const void *session, size_t session_len,
+                                 int timeout_ms, ctls_status *status, char *err, size_t errlen) {
     ctls_status_reset(status);
     if (err != NULL && errlen > 0) err[0] = '\0';
     ERR_clear_error();
@@ -397,7 +488,8 @@ ctls_conn *ctls_connect(const char *host, int port, const char *verify_name, con
     }
     c->fd = -1;
     ctls_status_reset(&c->verify);
-    c->ctx = make_ctx(ca, cert, key, status, err, errlen);
+    unsigned char files_id[32];
+    c->ctx = make_ctx(ca, cert, key, files_id, status, err, errlen);
     if (c->ctx == NULL) goto fail;
 
     bare_host(host, name, sizeof(name), 0);
@@ -413,6 +505,14 @@ ctls_conn *ctls_connect(const char *host, int port, const char *verify_name, con
     }
     SSL_set_app_data(c->ssl, c);
     SSL_set_connect_state(c->ssl);
+    make_binding(files_id, name, c->binding);
+    if (session != NULL && session_len > 0) {
+        SSL_SESSION *saved = usable_session(c, session, session_len, name);
+        if (saved != NULL) {
+            if (SSL_set_session(c->ssl, saved) != 1) ERR_clear_error();
+            SSL_SESSION_free(saved);
+        }
+    }
 
     ctls_sigpipe_guard g;
     ctls_sigpipe_block(&g);
@@ -427,6 +527,7 @@ ctls_conn *ctls_connect(const char *host, int port, const char *verify_name, con
 fail:
     ERR_clear_error();
     if (c->ssl) SSL_free(c->ssl);
+    if (c->ticket) SSL_SESSION_free(c->ticket);
     if (c->fd >= 0) close(c->fd);
     if (c->ctx) SSL_CTX_free(c->ctx);
     free(c);
@@ -523,8 +624,36 @@ void ctls_close(ctls_conn *c) {
     }
     if (c->fd >= 0) close(c->fd);
     if (c->ctx) SSL_CTX_free(c->ctx);
+    if (c->ticket) SSL_SESSION_free(c->ticket);
     ERR_clear_error();
     free(c);
+}
+
+int ctls_session_reused(const ctls_conn *c) {
+    return c != NULL && c->ssl != NULL && SSL_session_reused(c->ssl) == 1;
+}
+
+size_t ctls_session_export(const ctls_conn *c, unsigned char *buf, size_t cap, unsigned long *lifetime_s) {
+    if (lifetime_s != NULL) *lifetime_s = 0;
+    if (c == NULL || c->ticket == NULL || !SSL_SESSION_is_resumable(c->ticket) || all_zero(c->binding, 32))
+        return 0;
+    int der = i2d_SSL_SESSION(c->ticket, NULL);
+    if (der <= 0) {
+        ERR_clear_error();
+        return 0;
+    }
+    size_t total = SESSION_HEADER + (size_t)der;
+    if (lifetime_s != NULL) *lifetime_s = SSL_SESSION_get_ticket_lifetime_hint(c->ticket);
+    if (buf == NULL || cap < total) return total;
+    memcpy(buf, session_magic, SESSION_MAGIC_LEN);
+    memcpy(buf + SESSION_MAGIC_LEN, c->binding, 32);
+    unsigned char *p = buf + SESSION_HEADER;
+    if (i2d_SSL_SESSION(c->ticket, &p) != der) {
+        ERR_clear_error();
+        OPENSSL_cleanse(buf, total);
+        return 0;
+    }
+    return total;
 }
 
 /* OpenSSL without its atexit cleanup: a process that exits while another thread still uses

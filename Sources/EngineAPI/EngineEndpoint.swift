@@ -9,16 +9,20 @@ public struct EngineEndpoint: Sendable, Codable, Equatable, Hashable {
     /// The name or address the daemon's certificate must cover when that is not `host`: a
     /// machine behind jump hosts is reached at a local forward (127.0.0.1) but verified as itself.
     public var verifyName: String?
+    /// Where this daemon's TLS session is kept between commands (nil: none kept, every
+    /// connection is a full handshake). See `TLSSessions`.
+    public var sessionFile: String?
 
     public static let defaultPort = 2376
 
     public init(host: String, port: Int = EngineEndpoint.defaultPort, tls: TLSFiles, machineName: String? = nil,
-                verifyName: String? = nil) {
+                verifyName: String? = nil, sessionFile: String? = nil) {
         self.host = host
         self.port = port
         self.tls = tls
         self.machineName = machineName
         self.verifyName = verifyName
+        self.sessionFile = sessionFile
     }
 
     /// What the daemon's certificate is checked against: `verifyName`, else `host`.

@@ -23,8 +23,10 @@ enum HTTPExchange {
         func timedOut(_ during: String) -> EngineError { .timedOut(endpoint, after: timeout, during: during) }
 
         let conn: TLSConnection
+        let sessionFile = endpoint.sessionFile.map { TLSSessionFile(path: $0) }
         do {
             conn = try TLSConnection.connect(host: endpoint.host, port: endpoint.port, verifyName: endpoint.verifyName, files: endpoint.tls,
+                                             session: sessionFile.flatMap { TLSSessionCache.shared.session(for: $0) },
                                              timeoutMS: max(remainingMS(), 1))
         } catch {
             throw error.engineError(endpoint, timeout: timeout)
@@ -55,6 +57,7 @@ enum HTTPExchange {
                 throw error.engineError(endpoint, timeout: timeout, receivedAnything: received > 0)
             }
             if n == 0 { break }
+            if received == 0 { TLSSessionCache.shared.finished(conn, endpoint: endpoint, file: sessionFile) }
             received += n
             do {
                 try parser.feed(buffer[..<n])

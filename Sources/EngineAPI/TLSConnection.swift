@@ -24,15 +24,40 @@ final class TLSConnection {
 
     deinit { ctls_close(conn) }
 
-    /// Connects to `host` and verifies the daemon's certificate as `verifyName` (nil: `host`).
+    /// Connects to `host` and verifies the daemon's certificate as `verifyName` (nil: `host`),
+    /// offering `session` (a blob of `exportSession`) for resumption: the shim offers it only when
+    /// it was made with these files and name and the daemon certificate it holds still verifies.
     static func connect(host: String, port: Int, verifyName: String? = nil, files: TLSFiles,
-                        timeoutMS: Int32) throws(TLSFailure) -> TLSConnection {
+                        session: [UInt8]? = nil, timeoutMS: Int32) throws(TLSFailure) -> TLSConnection {
         var status = ctls_status()
         var err = [CChar](repeating: 0, count: 512)
-        let c = ctls_connect(host, Int32(port), verifyName, files.caPath, files.certPath, files.keyPath, timeoutMS,
+        let c: OpaquePointer?
+        if let session, !session.isEmpty {
+            c = session.withUnsafeBytes {
+                ctls_connect_resuming(host, Int32(port), verifyName, files.caPath, files.certPath, files.keyPath,
+                                      $0.baseAddress, $0.count, timeoutMS, &status, &err, err.count)
+            }
+        } else {
+            c = ctls_connect(host, Int32(port), verifyName, files.caPath, files.certPath, files.keyPath, timeoutMS,
                              &status, &err, err.count)
+        }
         guard let c else { throw TLSFailure(status: status, message: err) }
         return TLSConnection(conn: c)
+    }
+
+    /// Whether the handshake resumed a saved session (false: a full one, certificates verified).
+    var resumed: Bool { ctls_session_reused(conn) == 1 }
+
+    /// The newest session the daemon gave on this connection (tickets arrive after the
+    /// handshake: ask after reading) and the daemon's lifetime hint in seconds (0: none).
+    func exportSession() -> (blob: [UInt8], lifetime: Int)? {
+        var lifetime: UInt = 0
+        let size = ctls_session_export(conn, nil, 0, &lifetime)
+        guard size > 0 else { return nil }
+        var blob = [UInt8](repeating: 0, count: size)
+        let n = blob.withUnsafeMutableBytes { ctls_session_export(conn, $0.baseAddress, $0.count, &lifetime) }
+        guard n == size else { return nil }
+        return (blob, Int(clamping: lifetime))
     }
 
     func setTimeout(ms: Int32) { _ = ctls_set_io_timeout(conn, max(ms, 1)) }

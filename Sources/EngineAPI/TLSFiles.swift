@@ -25,6 +25,6 @@ public struct TLSFiles: Sendable, Codable, Equatable, Hashable {
 public enum TLSRuntime {
     /// OpenSSL without its atexit cleanup: threads still inside OpenSSL while the process exits
     /// (libssh closing a jump host's channel, a TLS close) would crash on locks the cleanup freed.
-    /// Call first thing in main, before anything initialises OpenSSL.
+    /// CLazyLink's loader does this when OpenSSL is loaded (on first use); calling it loads OpenSSL.
     public static func keepOpenSSLAtExit() { ctls_keep_openssl_at_exit() }
 }

@@ -1,3 +1,4 @@
+import EngineAPI
 import Foundation
 import Logging
 import SSHKit
@@ -30,6 +31,8 @@ public struct CertificateRotation: Sendable {
                 for: config, material: material, ssh: ssh, reuse: false)
             if clientCerts { tls.caDir = nil }
             config = try store.update(name) { $0.tls = tls }
+            // The saved TLS session belongs to the old certificates: the next connection verifies the new ones.
+            TLSSessions.wipe(store.tlsSessionPath(name))
             try await ssh.runAsRoot(InitSystem(probed: probe.initSystem).command(.restart, DaemonLaunch(config)), timeout: .seconds(180))
             let v = try await EngineReadiness(store: store).waitForTLS(config, ssh: ssh)
             await ssh.close()

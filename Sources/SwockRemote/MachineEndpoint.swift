@@ -9,7 +9,8 @@ extension Store {
     /// address is not reachable from here.
     func daemonEndpoint(_ config: MachineConfig) -> EngineEndpoint {
         EngineEndpoint(host: config.address, port: config.engine.port,
-                       tls: TLSFiles(directory: machineDir(config.name)), machineName: config.name)
+                       tls: TLSFiles(directory: machineDir(config.name)), machineName: config.name,
+                       sessionFile: tlsSessionPath(config.name))
     }
 }
 
@@ -90,7 +91,7 @@ public enum EngineRoute {
     /// cover the machine's own address, not just 127.0.0.1 (which every tunnelled machine's covers).
     static func forwarded(_ config: MachineConfig, store: Store, port: Int) -> EngineEndpoint {
         EngineEndpoint(host: "127.0.0.1", port: port, tls: TLSFiles(directory: store.machineDir(config.name)), machineName: config.name,
-                       verifyName: config.address)
+                       verifyName: config.address, sessionFile: store.tlsSessionPath(config.name))
     }
 
     /// One forward per machine (and route) for the life of the process.

@@ -55,6 +55,27 @@ ctls_conn *ctls_connect(const char *host, int port, const char *verify_name, con
                         const char *cert, const char *key, int timeout_ms, ctls_status *status,
                         char *err, size_t errlen);
 
+/* ctls_connect, offering a saved session (a blob from ctls_session_export; NULL/0: none) for
+ * resumption. The blob is only offered when it was made with the same CA, certificate and key
+ * files (their contents) and verify name, and the daemon certificate stored in it still
+ * verifies against this CA and name now; otherwise, or when the daemon declines it, the
+ * handshake is a full one that verifies as ctls_connect does. */
+ctls_conn *ctls_connect_resuming(const char *host, int port, const char *verify_name, const char *ca,
+                                 const char *cert, const char *key, const void *session,
+                                 size_t session_len, int timeout_ms, ctls_status *status,
+                                 char *err, size_t errlen);
+
+/* 1 when the handshake resumed a session (no certificates exchanged), 0 when it was a full one. */
+int ctls_session_reused(const ctls_conn *conn);
+
+/* The newest session the daemon gave on this connection (TLS 1.3 tickets arrive after the
+ * handshake, so call it after reading), as an opaque blob bound to this connection's files and
+ * verify name. Returns its length, 0 when there is none; copies it into buf only when it fits in
+ * cap. *lifetime_s (optional) gets the daemon's lifetime hint in seconds (0: none given).
+ * The blob is as secret as the client key: it lets its holder resume as this client. */
+size_t ctls_session_export(const ctls_conn *conn, unsigned char *buf, size_t cap,
+                           unsigned long *lifetime_s);
+
 /* Sets the send/receive timeout for later reads and writes (ms, > 0). Returns 0 or -1. */
 int ctls_set_io_timeout(ctls_conn *conn, int timeout_ms);
 

@@ -46,6 +46,7 @@ struct List: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            if global.debug { LogSetup.once(debug: true) } // the Engine API's handshakes (full or resumed)
             let store = global.store
             // What commands killed half-way left behind goes first (best effort).
             store.sweepLeftovers()

@@ -18,6 +18,7 @@ struct Version: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            if global.debug { LogSetup.once(debug: true) } // the Engine API's handshakes (full or resumed)
             guard let name else {
                 Output.out("swock-machine version \(SwockMachine.version)\n")
                 return

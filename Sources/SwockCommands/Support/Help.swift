@@ -34,7 +34,8 @@ extension SwockMachine {
     /// AsyncParsableCommand's `main`, with help pages printed EXAMPLES last. The verbs that read
     /// one record and print take the lean path (`LeanCommandLine`) when their arguments are plain.
     public static func mainWithExamplesLast() async {
-        TLSRuntime.keepOpenSSLAtExit()
+        // OpenSSL goes without its atexit cleanup (TLSRuntime.keepOpenSSLAtExit) when it is
+        // loaded: CLazyLink does that on first use, so a verb that never reaches a host never loads it.
         if let request = LeanCommandLine.parse(Array(CommandLine.arguments.dropFirst())) {
             do {
                 try await request.run()
