@@ -90,3 +90,6 @@ public enum SSHError: Error, Sendable, Equatable, CustomStringConvertible {
         return oneLine.count > 80 ? String(oneLine.prefix(77)) + "..." : oneLine
     }
 }
+
+/// Carried whole between a command and the connection keeper (SwockRemote's KeeperReply).
+extension SSHError: Codable {}
