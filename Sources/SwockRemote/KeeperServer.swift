@@ -9,7 +9,7 @@ import SwockSupport
 /// opened by `MachineSSH` with the record's pinned host key, and runs each command on a channel
 /// of one of them. A machine gets a second session only while its first is busy (a session runs
 /// one command at a time). A session idle for a while is probed (a keepalive round trip) before
-/// reuse and replaced when dead, so a rebooted host costs one new connection, pinned as every
+/// reuse (a channel opened and closed) and replaced when dead, so a rebooted host costs one new connection, pinned as every
 /// connection is. A changed record or known_hosts file, or `drop` (rm, regenerate-certs,
 /// import), ends a machine's sessions. Peers of another uid are refused (SO_PEERCRED). It ends
 /// once no command has been connected for its idle time.
@@ -60,9 +60,16 @@ public final class KeeperServer: @unchecked Sendable {
         try place.ensureDirectory()
         let lockFD = open(place.lockFile, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard lockFD >= 0 else { throw KeeperError.socket(path: place.lockFile, reason: LocalFileError.errnoText()) }
-        guard flock(lockFD, LOCK_EX | LOCK_NB) == 0 else { return } // another keeper serves this store
+        // One keeper per store: the lock says who. A keeper on its way out still holds it for a
+        // moment; one that answers on the socket means this one is not needed.
+        var locked = false
+        for _ in 0..<150 {
+            if flock(lockFD, LOCK_EX | LOCK_NB) == 0 { locked = true; break }
+            if let s = try? KeeperSocket.connect(place.socket) { s.close(); break }
+            usleep(20_000)
+        }
+        guard locked else { Glibc.close(lockFD); return }
         let listenFD = try KeeperSocket.listen(place.socket)
-        var ours = stat()
         stat(place.socket, &ours)
         logger.debug("keeper up", metadata: ["socket": "\(place.socket)", "persist": "\(persist)"])
         while true {
@@ -77,10 +84,9 @@ public final class KeeperServer: @unchecked Sendable {
             }
             if shouldEnd() { break }
         }
-        // The socket goes first so no command connects to a keeper on its way out.
-        var now = stat()
-        if stat(place.socket, &now) == 0, now.st_ino == ours.st_ino { unlink(place.socket) }
+        unlinkSocket()
         Glibc.close(listenFD)
+        Glibc.close(lockFD) // a new keeper may start while this one closes its sessions
         lock.lock()
         let sessions = pools.values.flatMap { $0.idle.map(\.session) }
         pools = [:]
@@ -91,7 +97,15 @@ public final class KeeperServer: @unchecked Sendable {
             Task { await s.close(); group.leave() }
         }
         _ = group.wait(timeout: .now() + 2)
-        Glibc.close(lockFD)
+    }
+
+    /// The listening socket's inode, to remove only our own socket file.
+    private var ours = stat()
+
+    /// The socket goes first, so that no command connects to a keeper on its way out.
+    private func unlinkSocket() {
+        var now = stat()
+        if stat(place.socket, &now) == 0, now.st_ino == ours.st_ino, now.st_dev == ours.st_dev { unlink(place.socket) }
     }
 
     private func shouldEnd() -> Bool {
@@ -153,6 +167,7 @@ public final class KeeperServer: @unchecked Sendable {
                 r.held = held()
                 try? socket.send(.reply, json: r)
             case .stop:
+                unlinkSocket()
                 lock.lock(); stopping = true; lock.unlock()
                 var r = KeeperReply()
                 r.pid = getpid()
@@ -294,7 +309,7 @@ public final class KeeperServer: @unchecked Sendable {
                 let probe = budget.map { min($0, .seconds(5)) } ?? .seconds(5)
                 do {
                     try await withDeadline(probe, timeoutError: SSHError.disconnected(host: candidate.session.target.host)) {
-                        try await candidate.session.keepalive()
+                        try await candidate.session.probe()
                     }
                 } catch {
                     logger.debug("keeper: held connection is gone; reconnecting", metadata: ["machine": "\(machine)"])

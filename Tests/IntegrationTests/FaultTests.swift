@@ -234,7 +234,7 @@ struct FaultTests {
 
         // A reinstalled host: new keys, and its sessions end (a connection the keeper holds would
         // otherwise carry on under the key it was opened with, as OpenSSH's ControlPersist does).
-        let regen = try await Fleet.run(name, "rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && systemctl restart ssh && { pkill -KILL -f 'sshd: tester' || true; } && for f in /etc/ssh/ssh_host_*_key.pub; do ssh-keygen -lf $f; done")
+        let regen = try await Fleet.run(name, "rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && systemctl restart ssh && { pkill -KILL -f '^sshd: tester' || true; } && for f in /etc/ssh/ssh_host_*_key.pub; do ssh-keygen -lf $f; done")
         #expect(regen.status == 0, "\(regen.all)")
         let newFPs = regen.stdoutText.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init).filter { $0.hasPrefix("SHA256:") }
         #expect(newFPs.count >= 2 && !newFPs.contains(pinnedFP))

@@ -284,7 +284,7 @@ struct KeeperTests {
         // The host is reinstalled: new host keys, its sessions (the held one too) end.
         let regen = try await Fleet.run(host.name, """
             rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && systemctl restart ssh && \
-            pkill -KILL -f 'sshd: tester' ; for f in /etc/ssh/ssh_host_*_key.pub; do ssh-keygen -lf $f; done
+            pkill -KILL -f '^sshd: tester' ; for f in /etc/ssh/ssh_host_*_key.pub; do ssh-keygen -lf $f; done
             """)
         let newFPs = regen.stdoutText.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init).filter { $0.hasPrefix("SHA256:") }
         #expect(newFPs.count >= 2 && !newFPs.contains(pinnedFP), "\(regen.all)")
