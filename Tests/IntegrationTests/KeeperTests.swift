@@ -345,13 +345,20 @@ extension KeeperTests {
         let n = UInt32(body.count)
         let frame = [0x51, UInt8(n >> 24), UInt8((n >> 16) & 0xff), UInt8((n >> 8) & 0xff), UInt8(n & 0xff)] + body
         _ = frame.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
-        var buf = [UInt8](repeating: 0, count: 65536)
-        var got = 0
-        while got < buf.count {
-            let r = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress! + got, $0.count - got) }
-            if r <= 0 { break }
-            got += r
+        // One frame: the header, then as many bytes as it says (the keeper keeps the connection open).
+        func readExactly(_ n: Int) -> [UInt8]? {
+            var buf = [UInt8](repeating: 0, count: n)
+            var got = 0
+            while got < n {
+                let r = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress! + got, n - got) }
+                if r <= 0 { return nil }
+                got += r
+            }
+            return buf
         }
-        return got > 5 ? String(decoding: buf[5..<got], as: UTF8.self) : "no reply (\(got) bytes)"
+        guard let header = readExactly(5) else { return "no reply" }
+        let length = Int(header[1]) << 24 | Int(header[2]) << 16 | Int(header[3]) << 8 | Int(header[4])
+        guard length < 1 << 20, let body = readExactly(length) else { return "a broken reply" }
+        return String(decoding: body, as: UTF8.self)
     }
 }
