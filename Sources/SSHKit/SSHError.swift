@@ -154,3 +154,6 @@ extension SSHError: CodedError {
         return nil
     }
 }
+
+/// Carried whole between a command and the connection keeper (SwockRemote's KeeperReply).
+extension SSHError: Codable {}

@@ -39,7 +39,7 @@ public struct SwockMachine: AsyncParsableCommand {
             ]),
             CommandGroup(name: "Client", subcommands: [
                 List.self, Env.self, Config.self, IP.self, URLCommand.self, Status.self, Active.self, Use.self,
-                SSH.self, Scp.self, Mount.self, Tunnel.self, Version.self, Completion.self, SFTPRelay.self,
+                SSH.self, Scp.self, Mount.self, Tunnel.self, Version.self, Completion.self, SFTPRelay.self, Keeper.self,
             ]),
             CommandGroup(name: "Fleet", subcommands: [
                 Exec.self, DockerFanout.self,

@@ -32,15 +32,18 @@ public struct FleetExec: Sendable {
         /// Keep each host's output in its outcome (for `--format json`).
         public var collect: Bool
         public var connectTimeout: Duration
+        /// The connection keeper to run the commands through (nil: direct connections).
+        public var keeper: KeeperClient?
 
         public init(parallelism: Int = 32, handshakes: Int = 10, timeout: Duration? = nil, failFast: Bool = false,
-                    collect: Bool = false, connectTimeout: Duration = .seconds(10)) {
+                    collect: Bool = false, connectTimeout: Duration = .seconds(10), keeper: KeeperClient? = nil) {
             self.parallelism = parallelism
             self.handshakes = handshakes
             self.timeout = timeout
             self.failFast = failFast
             self.collect = collect
             self.connectTimeout = connectTimeout
+            self.keeper = keeper
         }
     }
 
@@ -74,7 +77,7 @@ public struct FleetExec: Sendable {
         let gate = gates.gate(Self.firstServer(config))
         await gate.acquire()
         let start = clock.now
-        let session: SSHSession
+        let session: any RemoteHost
         do {
             session = try await connect(config, budget: options.timeout)
         } catch {
@@ -123,8 +126,9 @@ public struct FleetExec: Sendable {
         return "\(config.address):\(config.ssh.port)"
     }
 
-    func connect(_ config: MachineConfig, budget: Duration?) async throws -> SSHSession {
-        try await MachineSSH(store: store, connectTimeout: options.connectTimeout, logger: logger).connect(config, budget: budget)
+    func connect(_ config: MachineConfig, budget: Duration?) async throws -> any RemoteHost {
+        try await MachineSSH(store: store, connectTimeout: options.connectTimeout, logger: logger)
+            .commandHost(config, budget: budget, keeper: options.keeper)
     }
 
     public static func seconds(_ d: Duration) -> String {

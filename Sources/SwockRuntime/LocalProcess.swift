@@ -121,14 +121,24 @@ public enum LocalProcess {
 
     /// Starts `argv` with stdin from /dev/null, clean signal state; `newSession`: in a session of
     /// its own (no terminal, no signals from ours), for a background process.
+    /// `closeOthers`: no descriptor beyond 0-2 is inherited, close-on-exec or not (a daemon must
+    /// not hold its starter's pipes open).
     package static func spawn(_ argv: [String], environment: [String: String], stdout: Int32, stderr: Int32,
-                      newSession: Bool = false) throws -> pid_t {
+                      newSession: Bool = false, closeOthers: Bool = false) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, stdout, 1)
         posix_spawn_file_actions_adddup2(&actions, stderr, 2)
+        if closeOthers {
+            // glibc 2.34's posix_spawn_file_actions_addclosefrom_np, not imported into Swift.
+            typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+            guard let sym = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else {
+                throw SpawnError(description: "cannot run \(argv[0]): this C library cannot close inherited descriptors (glibc 2.34 or later needed)")
+            }
+            _ = unsafeBitCast(sym, to: CloseFrom.self)(&actions, 3)
+        }
 
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)

@@ -232,7 +232,9 @@ struct FaultTests {
         let pinned = try await Subprocess.run(["ssh-keygen", "-lf", knownHosts])
         let pinnedFP = pinned.stdoutText.split(separator: " ").map(String.init).first { $0.hasPrefix("SHA256:") } ?? "?"
 
-        let regen = try await Fleet.run(name, "rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && systemctl restart ssh && for f in /etc/ssh/ssh_host_*_key.pub; do ssh-keygen -lf $f; done")
+        // A reinstalled host: new keys, and its sessions end (a connection the keeper holds would
+        // otherwise carry on under the key it was opened with, as OpenSSH's ControlPersist does).
+        let regen = try await Fleet.run(name, "rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && systemctl restart ssh && { pkill -KILL -f '^sshd: tester' || true; } && for f in /etc/ssh/ssh_host_*_key.pub; do ssh-keygen -lf $f; done")
         #expect(regen.status == 0, "\(regen.all)")
         let newFPs = regen.stdoutText.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init).filter { $0.hasPrefix("SHA256:") }
         #expect(newFPs.count >= 2 && !newFPs.contains(pinnedFP))

@@ -21,6 +21,7 @@ struct SSH: AsyncParsableCommand {
             ]))
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var keeper: KeeperOptions
 
     @Argument(help: "Machine name.", completion: .machineNames)
     var name: String
@@ -35,19 +36,23 @@ struct SSH: AsyncParsableCommand {
         var status: Int32 = 0
         try await reportingErrors {
             let (store, config) = try global.loadMachine(name)
-            let ssh = try await MachineSSH(store: store, logger: global.logger("swock.ssh")).connect(config)
+            let machineSSH = MachineSSH(store: store, logger: global.logger("swock.ssh"))
             let command = remote
             if command.isEmpty {
+                let ssh = try await machineSSH.connect(config)
                 status = try await ssh.interactiveShell()
+                await ssh.close()
             } else {
+                // A command goes through the connection keeper when it runs (started on demand).
+                let ssh = try await machineSSH.commandHost(config, keeper: try keeper.client(store, global))
                 // One argument is taken as a shell command line (like ssh); several are quoted word by word.
                 let line = command.count == 1 ? command[0] : ShellQuote.join(command)
                 let r = try await ssh.exec(line, stdin: isatty(0) == 0 ? .fileDescriptor(0) : .none, collect: false,
                                            onStdout: { StandardStreams.out($0) },
                                            onStderr: { StandardStreams.err($0) })
                 status = r.exitStatus ?? (128 + SSHSession.signalNumber(r.signal ?? "KILL"))
+                await ssh.close()
             }
-            await ssh.close()
         }
         if status != 0 { throw ExitCode(status) }
     }

@@ -26,6 +26,7 @@ struct Exec: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var selection: FleetSelection
     @OptionGroup var fleet: FleetRunOptions
+    @OptionGroup var keeper: KeeperOptions
 
     @Option(name: .long, help: "How many SSH handshakes may be in flight to one sshd at once (its MaxStartups is 10): a machine's own, or a bastion many machines are reached through.")
     var handshakes = 10
@@ -48,7 +49,8 @@ struct Exec: AsyncParsableCommand {
             let line = command.count == 1 ? command[0] : ShellQuote.join(command)
             let printer = FleetPrinter(names: machines.map(\.name), format: fleet.format)
             let options = FleetExec.Options(parallelism: fleet.parallel, handshakes: handshakes, timeout: fleet.timeoutDuration,
-                                            failFast: fleet.failFast, collect: fleet.format == .json)
+                                            failFast: fleet.failFast, collect: fleet.format == .json,
+                                            keeper: try keeper.client(store, global))
             let outcomes = await FleetExec(store: store, options: options, logger: global.logger("swock.exec"))
                 .run(line, on: machines, sink: printer)
             printer.summary(outcomes)

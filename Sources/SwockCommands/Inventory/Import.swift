@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SwockRemote
 import SwockInventory
 import SwockSupport
 
@@ -55,7 +56,10 @@ struct Import: AsyncParsableCommand {
             let concerns = importer.concerns(archive)
             let imported = try importer.run(archive, renames: map)
             for c in concerns { Output.err("Note: \(c.note)") }
-            for name in imported { ContextSync.write(name, store: store) }
+            for name in imported {
+                ContextSync.write(name, store: store)
+                KeeperClient.drop(name, store: store) // a name imported over: its held connections go
+            }
             let described = zip(archive.machines, imported).map { m, name in
                 m.config.name == name ? name : "\(m.config.name) as \(name)"
             }

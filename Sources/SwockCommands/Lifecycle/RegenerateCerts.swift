@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SwockRemote
 import SwockClient
 import SwockEngine
 
@@ -48,6 +49,7 @@ struct RegenerateCerts: AsyncParsableCommand {
             for n in targets {
                 do {
                     let summary = try await rotation.regenerate(n, clientCerts: clientCerts && n == targets[0])
+                    KeeperClient.drop(n, store: store)
                     Output.err("(\(n)) \(summary)")
                     ContextSync.write(n, store: store)
                 } catch {

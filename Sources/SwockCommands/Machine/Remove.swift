@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SwockRemote
 import SwockProvision
 import SwockStore
 import SwockSwarm
@@ -45,6 +46,7 @@ struct Remove: AsyncParsableCommand {
                 do {
                     if let left = try await swarm.leaveBeforeRemoval(n, force: force) { Output.err("(\(n)) \(left)") }
                     let warning = try await remover.remove(n, force: force)
+                    KeeperClient.drop(n, store: store)
                     if let warning { Output.err("Warning: \(n): \(warning)") }
                     ContextSync.remove(n)
                     Output.out("Successfully removed \(n)\n")

@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import SwockRemote
+import SwockStore
+import SwockSupport
+
+/// `--persist`: how long the connection keeper stays after the last command.
+struct KeeperOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Keep SSH connections open this long after the last command, for the next ones (default 60s, $SWOCK_PERSIST; 0: no keeper).",
+                               valueName: "time"))
+    var persist: String?
+
+    /// The keeper for this command's SSH, nil when turned off.
+    func client(_ store: Store, _ global: GlobalOptions) throws -> KeeperClient? {
+        KeeperClient.forCommands(store: store, persist: try KeeperPersist.resolve(flag: persist), logger: global.logger("swock.keeper"))
+    }
+}
+
+struct Keeper: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keeper",
+        abstract: "Show or stop the connection keeper, which holds SSH connections between commands.",
+        discussion: Help.discussion(
+            """
+            `exec` and `ssh NAME CMD` start it on demand (like OpenSSH's ControlPersist): \
+            one process per user and store, listening only on a unix socket of the user's \
+            ($XDG_RUNTIME_DIR/swock-machine, else /tmp/swock-machine-UID; mode 0600), holding one \
+            authenticated session per machine, host keys pinned as always. It ends after --persist \
+            (default 60s, $SWOCK_PERSIST) without commands; `--persist 0` does without it. When it \
+            is not running or fails, commands connect directly.
+            """,
+            examples: [
+                "swock-machine keeper ls",
+                "swock-machine keeper stop",
+            ]),
+        subcommands: [KeeperList.self, KeeperStop.self, KeeperServe.self])
+}
+
+struct KeeperList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ls",
+        abstract: "List the machines the keeper holds connections to.")
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            guard let r = try KeeperClient.list(store: global.store) else {
+                Output.err("No connection keeper runs for \(global.store.root)")
+                return
+            }
+            Output.err("Keeper pid \(r.pid.map(String.init) ?? "?"), ends after \(FleetTime.seconds(r.persist ?? 0)) without commands")
+            var rows = [["NAME", "TARGET", "HOST KEY", "CONNECTIONS", "IN USE", "IDLE"]]
+            for h in r.held ?? [] {
+                rows.append([h.machine, h.target, h.fingerprint, "\(h.connections)", "\(h.inUse)", FleetTime.seconds(h.idleSeconds)])
+            }
+            let widths = rows[0].indices.map { i in rows.map { $0[i].count }.max() ?? 0 }
+            for row in rows {
+                Output.out(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
+                    .joined(separator: "   ").trimmingCharacters(in: .whitespaces) + "\n")
+            }
+        }
+    }
+}
+
+struct KeeperStop: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stop",
+        abstract: "Stop the keeper; its connections end.")
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            if let pid = try KeeperClient.stop(store: global.store) {
+                Output.err("Stopped the connection keeper (pid \(pid))")
+            } else {
+                Output.err("No connection keeper runs for \(global.store.root)")
+            }
+        }
+    }
+}
+
+struct KeeperServe: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the keeper (commands start it on their own).",
+        shouldDisplay: false)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var keeper: KeeperOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            let persist = try KeeperPersist.resolve(flag: keeper.persist)
+            guard persist > .zero else { return }
+            let store = global.store
+            let server = KeeperServer(store: store, place: KeeperPlace(storeRoot: store.root), persist: persist,
+                                      logger: global.logger("swock.keeper"))
+            try await OffPool.run("keeper") { try server.run() }
+        }
+    }
+}
+
+enum FleetTime {
+    static func seconds(_ s: Double) -> String {
+        s == s.rounded() ? "\(Int(s))s" : String(format: "%.1fs", s)
+    }
+}

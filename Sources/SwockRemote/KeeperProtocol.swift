@@ -1,0 +1,336 @@
+import Foundation
+import SSHKit
+import SwockSupport
+
+// The connection keeper's wire: how a command and the keeper (`swock-machine keeper serve`) talk
+// over the keeper's unix socket.
+//
+// Every message is a frame: one byte of kind, four bytes of big-endian length, the payload.
+// A request and a reply are JSON (`KeeperRequest`, `KeeperReply`); output and stdin are raw
+// bytes, an empty stdin frame being EOF. One connection carries one machine: `open` leases a
+// session of the keeper's pool to it (connecting if none is idle), then any number of `exec`s
+// each stream `stdout`/`stderr` frames and end with one reply (exit status or error). An `exec`
+// with stdin ends the connection after its reply. `list`, `drop` and `stop` stand alone.
+
+/// The kind byte of a frame.
+public enum KeeperFrameKind: UInt8, Sendable {
+    case request = 0x51 // Q
+    case reply = 0x52 // R
+    case stdin = 0x49 // I
+    case stdout = 0x4F // O
+    case stderr = 0x45 // E
+}
+
+public struct KeeperRequest: Codable, Sendable, Equatable {
+    public enum Op: String, Codable, Sendable { case open, exec, list, drop, stop }
+    public var op: Op
+    public var machine: String?
+    /// The store the keeper serves (checked: one keeper per store).
+    public var store: String?
+    /// `open`: the connect budget, seconds.
+    public var budget: Double?
+    public var command: String?
+    public var asRoot: Bool?
+    /// `exec`: the command's own deadline, seconds.
+    public var timeout: Double?
+    /// `exec`: stdin frames follow.
+    public var stdin: Bool?
+    /// The idle timeout the client asks for, seconds (the latest asked wins).
+    public var persist: Double?
+
+    public init(op: Op, machine: String? = nil, store: String? = nil, budget: Double? = nil, command: String? = nil,
+                asRoot: Bool? = nil, timeout: Double? = nil, stdin: Bool? = nil, persist: Double? = nil) {
+        self.op = op
+        self.machine = machine
+        self.store = store
+        self.budget = budget
+        self.command = command
+        self.asRoot = asRoot
+        self.timeout = timeout
+        self.stdin = stdin
+        self.persist = persist
+    }
+}
+
+/// One machine the keeper holds connections to.
+public struct KeeperHeld: Codable, Sendable, Equatable {
+    public var machine: String
+    public var target: String
+    public var fingerprint: String
+    /// Connections held (idle and in use).
+    public var connections: Int
+    public var inUse: Int
+    /// Seconds since a command last ended on this machine.
+    public var idleSeconds: Double
+}
+
+public struct KeeperJump: Codable, Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    public var user: String
+    public var fingerprint: String
+}
+
+public struct KeeperReply: Codable, Sendable {
+    /// An SSH failure, final: the client reports it as a direct connection would have.
+    public var error: SSHError?
+    /// The keeper cannot serve this (no record, wrong store, not its owner): connect directly.
+    public var unavailable: String?
+    public var host: String?
+    public var port: Int?
+    public var user: String?
+    public var fingerprint: String?
+    public var jumps: [KeeperJump]?
+    public var exitStatus: Int32?
+    public var signal: String?
+    public var pid: Int32?
+    public var persist: Double?
+    public var store: String?
+    public var held: [KeeperHeld]?
+
+    public init() {}
+    public static func failed(_ e: SSHError) -> KeeperReply { var r = KeeperReply(); r.error = e; return r }
+    public static func unavailable(_ why: String) -> KeeperReply { var r = KeeperReply(); r.unavailable = why; return r }
+}
+
+/// What goes wrong between a command and its keeper. None of these is the host's fault: the
+/// command connects directly instead, except `lostDuringCommand` (the command may have run).
+public enum KeeperError: Error, Sendable, Equatable, CustomStringConvertible {
+    case socket(path: String, reason: String)
+    case unsafeDirectory(path: String, reason: String)
+    case protocolViolation(String)
+    case notServed(String)
+    /// The keeper went away while a command ran through it: whether the command ran is unknown.
+    case lostDuringCommand(host: String)
+    case badPersist(String)
+
+    public var description: String {
+        switch self {
+        case .socket(let path, let reason):
+            return "keeper: socket \(path): \(reason)"
+        case .unsafeDirectory(let path, let reason):
+            return "keeper: \(path) \(reason); remove it (it must be a directory of yours, mode 0700) or set $XDG_RUNTIME_DIR"
+        case .protocolViolation(let what):
+            return "keeper: unexpected answer (\(what)); `swock-machine keeper stop` ends a keeper of another version"
+        case .notServed(let why):
+            return "keeper: \(why)"
+        case .lostDuringCommand(let host):
+            return "keeper: the connection keeper ended while the command ran on \(host); it may or may not have run there: check, then run it again"
+        case .badPersist(let text):
+            return "invalid persist time \"\(text)\": give seconds (90), or a number with s, m or h (30s, 10m, 1h); 0 turns the keeper off"
+        }
+    }
+}
+
+/// Where a store's keeper listens: `$XDG_RUNTIME_DIR/swock-machine`, else `/tmp/swock-machine-UID`
+/// (as tmux does), a directory of the user's with mode 0700; one socket per store, named by a
+/// hash of the store's path, mode 0600. Never a TCP port.
+public struct KeeperPlace: Sendable, Equatable {
+    public let directory: String
+    public let socket: String
+    public let lockFile: String
+
+    public init(storeRoot: String, environment: [String: String] = ProcessInfo.processInfo.environment, uid: uid_t = geteuid()) {
+        if let run = environment["XDG_RUNTIME_DIR"], run.hasPrefix("/") {
+            directory = run + "/swock-machine"
+        } else {
+            directory = "/tmp/swock-machine-\(uid)"
+        }
+        let id = Self.fnv1a(storeRoot)
+        socket = directory + "/keeper-\(id).sock"
+        lockFile = directory + "/keeper-\(id).lock"
+    }
+
+    /// 16 hex digits of FNV-1a 64 over the path's bytes.
+    static func fnv1a(_ s: String) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+        let hex = String(h, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    /// Makes the directory (0700) when missing; refuses one that is not a directory of ours
+    /// or that others may enter.
+    public func ensureDirectory() throws {
+        if mkdir(directory, 0o700) != 0 && errno != EEXIST {
+            throw KeeperError.unsafeDirectory(path: directory, reason: "cannot be made: \(LocalFileError.errnoText())")
+        }
+        try Self.checkPrivate(directory)
+    }
+
+    static func checkPrivate(_ path: String) throws {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { throw KeeperError.unsafeDirectory(path: path, reason: "cannot be read: \(LocalFileError.errnoText())") }
+        guard (st.st_mode & S_IFMT) == S_IFDIR else { throw KeeperError.unsafeDirectory(path: path, reason: "is not a directory") }
+        guard st.st_uid == geteuid() else { throw KeeperError.unsafeDirectory(path: path, reason: "belongs to uid \(st.st_uid), not to you (uid \(geteuid()))") }
+        guard st.st_mode & 0o077 == 0 else {
+            throw KeeperError.unsafeDirectory(path: path, reason: "has mode \(String(st.st_mode & 0o777, radix: 8)), open to others")
+        }
+    }
+}
+
+/// The keeper's idle timeout: `--persist`, else $SWOCK_PERSIST, else 60 s; 0 turns it off.
+public enum KeeperPersist {
+    public static let defaultTime: Duration = .seconds(60)
+
+    /// "90", "90s", "10m", "1h", "0".
+    public static func parse(_ text: String) throws -> Duration {
+        let t = text.trimmingCharacters(in: .whitespaces).lowercased()
+        var number = Substring(t)
+        var unit = 1.0
+        if let last = t.last, "smh".contains(last) {
+            number = t.dropLast()
+            unit = last == "s" ? 1 : last == "m" ? 60 : 3600
+        }
+        guard !number.isEmpty, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), let v = Double(number),
+              v.isFinite, v >= 0, v * unit <= 7 * 86400 else {
+            throw KeeperError.badPersist(text)
+        }
+        return .milliseconds(Int64((v * unit * 1000).rounded()))
+    }
+
+    public static func resolve(flag: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Duration {
+        if let flag { return try parse(flag) }
+        if let env = environment["SWOCK_PERSIST"], !env.isEmpty { return try parse(env) }
+        return defaultTime
+    }
+}
+
+/// A framed, blocking unix-socket connection. Writes from several threads are whole frames.
+public final class KeeperSocket: @unchecked Sendable {
+    public let fd: Int32
+    private let writeLock = NSLock()
+    private let closeLock = NSLock()
+    private var closed = false
+    static let maxFrame = 16 << 20
+
+    init(fd: Int32) { self.fd = fd }
+    deinit { close() }
+
+    public func close() {
+        closeLock.lock(); defer { closeLock.unlock() }
+        if !closed { closed = true; Glibc.close(fd) }
+    }
+
+    /// Wakes a reader blocked on this socket (it sees EOF); the descriptor stays open.
+    func shutdown() { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
+
+    public func send(_ kind: KeeperFrameKind, _ payload: Data) throws {
+        var frame = Data(capacity: payload.count + 5)
+        frame.append(kind.rawValue)
+        let n = UInt32(payload.count)
+        frame.append(contentsOf: [UInt8(n >> 24), UInt8((n >> 16) & 0xff), UInt8((n >> 8) & 0xff), UInt8(n & 0xff)])
+        frame.append(payload)
+        writeLock.lock(); defer { writeLock.unlock() }
+        try frame.withUnsafeBytes { raw in
+            var off = 0
+            while off < raw.count {
+                let w = Glibc.send(fd, raw.baseAddress! + off, raw.count - off, Int32(MSG_NOSIGNAL))
+                if w < 0 {
+                    if errno == EINTR { continue }
+                    throw KeeperError.socket(path: "fd \(fd)", reason: LocalFileError.errnoText())
+                }
+                off += w
+            }
+        }
+    }
+
+    public func send<T: Encodable>(_ kind: KeeperFrameKind, json value: T) throws {
+        try send(kind, try JSONEncoder().encode(value))
+    }
+
+    /// The next frame, or nil at EOF between frames.
+    public func receive() throws -> (KeeperFrameKind, Data)? {
+        var header = [UInt8](repeating: 0, count: 5)
+        guard try readExactly(&header, allowEOF: true) else { return nil }
+        guard let kind = KeeperFrameKind(rawValue: header[0]) else { throw KeeperError.protocolViolation("frame kind \(header[0])") }
+        let n = Int(header[1]) << 24 | Int(header[2]) << 16 | Int(header[3]) << 8 | Int(header[4])
+        guard n <= Self.maxFrame else { throw KeeperError.protocolViolation("frame of \(n) bytes") }
+        var body = [UInt8](repeating: 0, count: n)
+        if n > 0 { _ = try readExactly(&body, allowEOF: false) }
+        return (kind, Data(body))
+    }
+
+    private func readExactly(_ buf: inout [UInt8], allowEOF: Bool) throws -> Bool {
+        var off = 0
+        while off < buf.count {
+            let r = buf.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress! + off, $0.count - off, 0) }
+            if r < 0 {
+                if errno == EINTR { continue }
+                throw KeeperError.socket(path: "fd \(fd)", reason: LocalFileError.errnoText())
+            }
+            if r == 0 {
+                if off == 0 && allowEOF { return false }
+                throw KeeperError.socket(path: "fd \(fd)", reason: "closed in the middle of a frame")
+            }
+            off += r
+        }
+        return true
+    }
+
+    // MARK: - Unix sockets
+
+    static func address(_ path: String) throws -> sockaddr_un {
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+            throw KeeperError.socket(path: path, reason: "path longer than a unix socket allows")
+        }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        return addr
+    }
+
+    /// Connects to the socket at `path`; the errno on failure is in the error's reason and in `lastErrno`.
+    public static func connect(_ path: String) throws -> KeeperSocket {
+        var addr = try address(path)
+        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw KeeperError.socket(path: path, reason: LocalFileError.errnoText()) }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0 else {
+            let e = errno
+            Glibc.close(fd)
+            throw KeeperConnectFailure(errno: e, error: .socket(path: path, reason: String(cString: strerror(e))))
+        }
+        return KeeperSocket(fd: fd)
+    }
+
+    /// A listening socket at `path` (replacing a stale one), mode 0600 from its creation.
+    static func listen(_ path: String) throws -> Int32 {
+        var addr = try address(path)
+        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw KeeperError.socket(path: path, reason: LocalFileError.errnoText()) }
+        unlink(path)
+        let old = umask(0o177)
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        umask(old)
+        guard rc == 0, chmod(path, 0o600) == 0, Glibc.listen(fd, 128) == 0 else {
+            let why = LocalFileError.errnoText()
+            Glibc.close(fd)
+            throw KeeperError.socket(path: path, reason: why)
+        }
+        return fd
+    }
+
+    /// The uid of the process at the other end (SO_PEERCRED), nil when the kernel does not say.
+    public static func peerUID(_ fd: Int32) -> uid_t? {
+        // struct ucred { pid_t pid; uid_t uid; gid_t gid; }
+        var cred: (Int32, UInt32, UInt32) = (0, 0, 0)
+        var len = socklen_t(MemoryLayout.size(ofValue: cred))
+        guard getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0, Int(len) == MemoryLayout.size(ofValue: cred) else { return nil }
+        return cred.1
+    }
+}
+
+/// A failed connect with its errno (ENOENT, ECONNREFUSED: no keeper runs).
+public struct KeeperConnectFailure: Error, Sendable {
+    public let errno: Int32
+    public let error: KeeperError
+}

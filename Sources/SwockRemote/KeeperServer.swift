@@ -1,0 +1,379 @@
+import Foundation
+import Logging
+import SSHKit
+import SwockStore
+import SwockSupport
+
+/// The connection keeper (`swock-machine keeper serve`): one per user and store, listening
+/// only on its unix socket (`KeeperPlace`). It holds authenticated SSH sessions per machine,
+/// opened by `MachineSSH` with the record's pinned host key, and runs each command on a channel
+/// of one of them. A machine gets a second session only while its first is busy (a session runs
+/// one command at a time). A session idle for a while is probed (a keepalive round trip) before
+/// reuse (a channel opened and closed) and replaced when dead, so a rebooted host costs one new connection, pinned as every
+/// connection is. A changed record or known_hosts file, or `drop` (rm, regenerate-certs,
+/// import), ends a machine's sessions. Peers of another uid are refused (SO_PEERCRED). It ends
+/// once no command has been connected for its idle time.
+public final class KeeperServer: @unchecked Sendable {
+    let store: Store
+    let place: KeeperPlace
+    let logger: Logger
+    private let lock = NSLock()
+    private var persist: Duration
+    private var clients = 0
+    private var lastActivity = ContinuousClock.now
+    private var stopping = false
+    private var pools: [String: Pool] = [:]
+    /// Sessions idle longer than this are probed before reuse.
+    static let probeAfter: Duration = .seconds(1)
+    static let maxIdlePerMachine = 8
+
+    final class Pool: @unchecked Sendable {
+        var idle: [(session: SSHSession, since: ContinuousClock.Instant)] = []
+        var inUse = 0
+        var record: Data
+        var knownHosts: Data
+        var target = ""
+        var fingerprint = ""
+        var lastUsed = ContinuousClock.now
+        init(record: Data, knownHosts: Data) {
+            self.record = record
+            self.knownHosts = knownHosts
+        }
+    }
+
+    struct Lease: Sendable {
+        let machine: String
+        let session: SSHSession
+        let pool: Pool
+    }
+
+    public init(store: Store, place: KeeperPlace, persist: Duration, logger: Logger) {
+        self.store = store
+        self.place = place
+        self.persist = persist
+        self.logger = logger
+    }
+
+    /// Serves until idle; returns at once when another keeper of this store already runs.
+    public func run() throws {
+        signal(SIGPIPE, SIG_IGN)
+        try place.ensureDirectory()
+        let lockFD = open(place.lockFile, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard lockFD >= 0 else { throw KeeperError.socket(path: place.lockFile, reason: LocalFileError.errnoText()) }
+        // One keeper per store: the lock says who. A keeper on its way out still holds it for a
+        // moment; one that answers on the socket means this one is not needed.
+        var locked = false
+        for _ in 0..<150 {
+            if flock(lockFD, LOCK_EX | LOCK_NB) == 0 { locked = true; break }
+            if let s = try? KeeperSocket.connect(place.socket) { s.close(); break }
+            usleep(20_000)
+        }
+        guard locked else { Glibc.close(lockFD); return }
+        let listenFD = try KeeperSocket.listen(place.socket)
+        stat(place.socket, &ours)
+        logger.debug("keeper up", metadata: ["socket": "\(place.socket)", "persist": "\(persist)"])
+        while true {
+            var p = pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0)
+            let n = poll(&p, 1, 250)
+            if n > 0 {
+                let fd = accept(listenFD, nil, nil)
+                if fd >= 0 {
+                    _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+                    serveConnection(fd)
+                }
+            }
+            if shouldEnd() { break }
+        }
+        unlinkSocket()
+        Glibc.close(listenFD)
+        Glibc.close(lockFD) // a new keeper may start while this one closes its sessions
+        lock.lock()
+        let sessions = pools.values.flatMap { $0.idle.map(\.session) }
+        pools = [:]
+        lock.unlock()
+        let group = DispatchGroup()
+        for s in sessions {
+            group.enter()
+            Task { await s.close(); group.leave() }
+        }
+        _ = group.wait(timeout: .now() + 2)
+    }
+
+    /// The listening socket's inode, to remove only our own socket file.
+    private var ours = stat()
+
+    /// The socket goes first, so that no command connects to a keeper on its way out.
+    private func unlinkSocket() {
+        var now = stat()
+        if stat(place.socket, &now) == 0, now.st_ino == ours.st_ino, now.st_dev == ours.st_dev { unlink(place.socket) }
+    }
+
+    private func shouldEnd() -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        if stopping { return true }
+        return clients == 0 && ContinuousClock.now - lastActivity >= persist
+    }
+
+    private func serveConnection(_ fd: Int32) {
+        let socket = KeeperSocket(fd: fd)
+        guard KeeperSocket.peerUID(fd) == geteuid() else {
+            // Another user's command: refused; the directory's mode should already keep it out.
+            try? socket.send(.reply, json: KeeperReply.unavailable("refused: this keeper serves uid \(geteuid()) only"))
+            socket.close()
+            return
+        }
+        lock.lock()
+        clients += 1
+        lastActivity = .now
+        lock.unlock()
+        let thread = Thread { [self] in
+            handle(socket)
+            socket.close()
+            lock.lock()
+            clients -= 1
+            lastActivity = .now
+            lock.unlock()
+        }
+        thread.name = "keeper-client"
+        thread.start()
+    }
+
+    // MARK: - One client connection (its own thread)
+
+    private func handle(_ socket: KeeperSocket) {
+        var lease: Lease?
+        var broken = false
+        defer { if let lease { giveBack(lease, broken: broken) } }
+        while let frame = try? socket.receive() {
+            guard frame.0 == .request, let req = try? JSONDecoder().decode(KeeperRequest.self, from: frame.1) else {
+                try? socket.send(.reply, json: KeeperReply.unavailable("expected a request"))
+                return
+            }
+            if let p = req.persist, p >= 0 {
+                lock.lock(); persist = .milliseconds(Int64(p * 1000)); lock.unlock()
+            }
+            if let s = req.store, s != store.root {
+                try? socket.send(.reply, json: KeeperReply.unavailable("this keeper serves the store \(store.root)"))
+                return
+            }
+            switch req.op {
+            case .list:
+                var r = KeeperReply()
+                r.pid = getpid()
+                r.store = store.root
+                lock.lock()
+                r.persist = persist.timeInterval
+                lock.unlock()
+                r.held = held()
+                try? socket.send(.reply, json: r)
+            case .stop:
+                unlinkSocket()
+                lock.lock(); stopping = true; lock.unlock()
+                var r = KeeperReply()
+                r.pid = getpid()
+                try? socket.send(.reply, json: r)
+                return
+            case .drop:
+                if let m = req.machine { drop(m) }
+                try? socket.send(.reply, json: KeeperReply())
+            case .open:
+                guard lease == nil, let machine = req.machine else {
+                    try? socket.send(.reply, json: KeeperReply.unavailable("open: one machine per connection"))
+                    return
+                }
+                do {
+                    let l = try blocking { try await self.lease(machine, budget: req.budget.map { .milliseconds(Int64($0 * 1000)) }) }
+                    lease = l
+                    var r = KeeperReply()
+                    r.host = l.session.target.host
+                    r.port = l.session.target.port
+                    r.user = l.session.target.user
+                    r.fingerprint = l.session.hostKeyFingerprint
+                    r.jumps = l.session.jumpHostFingerprints.map {
+                        KeeperJump(host: $0.hop.host, port: $0.hop.port, user: $0.hop.user, fingerprint: $0.fingerprint)
+                    }
+                    try? socket.send(.reply, json: r)
+                } catch let e as SSHError {
+                    try? socket.send(.reply, json: KeeperReply.failed(e))
+                    return
+                } catch {
+                    try? socket.send(.reply, json: KeeperReply.unavailable("\(error)"))
+                    return
+                }
+            case .exec:
+                guard let l = lease, let command = req.command else {
+                    try? socket.send(.reply, json: KeeperReply.unavailable("exec before open"))
+                    return
+                }
+                broken = exec(command, req, on: l, socket: socket)
+                if req.stdin == true || broken { return }
+            }
+        }
+    }
+
+    /// Runs one command on the leased session, streaming its output; stdin frames (when the
+    /// request says so) are read on a thread of their own into a pipe the session reads. Sends
+    /// the reply; true when the session is lost.
+    private func exec(_ command: String, _ req: KeeperRequest, on lease: Lease, socket: KeeperSocket) -> Bool {
+        var stdin = StdinSource.none
+        var pipeFDs: [Int32] = [-1, -1]
+        let pumpDone = DispatchSemaphore(value: 0)
+        if req.stdin == true {
+            guard pipe(&pipeFDs) == 0 else {
+                try? socket.send(.reply, json: KeeperReply.unavailable("pipe: \(LocalFileError.errnoText())"))
+                return false
+            }
+            for fd in pipeFDs { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            stdin = .fileDescriptor(pipeFDs[0])
+            let writeFD = pipeFDs[1]
+            let pump = Thread {
+                defer { Glibc.close(writeFD); pumpDone.signal() }
+                while let (kind, data) = try? socket.receive(), kind == .stdin, !data.isEmpty {
+                    let ok = data.withUnsafeBytes { raw -> Bool in
+                        var off = 0
+                        while off < raw.count {
+                            let w = write(writeFD, raw.baseAddress! + off, raw.count - off)
+                            if w < 0 { if errno == EINTR { continue }; return false }
+                            off += w
+                        }
+                        return true
+                    }
+                    if !ok { break }
+                }
+            }
+            pump.name = "keeper-stdin"
+            pump.start()
+        }
+        let input = stdin
+        let timeout = req.timeout.map { Duration.milliseconds(Int64($0 * 1000)) }
+        let asRoot = req.asRoot ?? false
+        var reply = KeeperReply()
+        var lost = false
+        do {
+            let r = try blocking {
+                try await lease.session.execute(command, asRoot: asRoot, stdin: input, timeout: timeout, collect: false,
+                                                onStdout: { try? socket.send(.stdout, $0) },
+                                                onStderr: { try? socket.send(.stderr, $0) })
+            }
+            reply.exitStatus = r.exitStatus
+            reply.signal = r.signal
+        } catch let e as SSHError {
+            reply.error = e
+            switch e {
+            case .connectionLost, .disconnected, .commandTimedOut: lost = true
+            default: break
+            }
+        } catch {
+            reply.error = .channelFailed(host: lease.session.target.host, reason: "\(error)")
+            lost = true
+        }
+        try? socket.send(.reply, json: reply)
+        if req.stdin == true {
+            Glibc.close(pipeFDs[0])
+            // The client may still hold its stdin open: wake the pump, wait for it.
+            socket.shutdown()
+            pumpDone.wait()
+        }
+        lock.withLock { lease.pool.lastUsed = .now }
+        return lost
+    }
+
+    // MARK: - The pool
+
+    /// A session to `machine`: an idle one (probed when idle a while), else a new connection.
+    func lease(_ machine: String, budget: Duration?) async throws -> Lease {
+        let configPath = store.configPath(machine)
+        guard let record = FileManager.default.contents(atPath: configPath) else {
+            throw KeeperError.notServed("no record for \(machine)")
+        }
+        let config = try store.load(machine)
+        let knownHosts = FileManager.default.contents(atPath: store.resolve(config.ssh.knownHostsPath)) ?? Data()
+        let (pool, stale, taken) = lock.withLock { () -> (Pool, [SSHSession], (session: SSHSession, since: ContinuousClock.Instant)?) in
+            var stale: [SSHSession] = []
+            let pool: Pool
+            if let p = pools[machine], p.record == record, p.knownHosts == knownHosts {
+                pool = p
+            } else {
+                // A changed record or pinned key: the sessions opened under the old one go.
+                if let p = pools[machine] { stale = p.idle.map(\.session) }
+                pool = Pool(record: record, knownHosts: knownHosts)
+                pools[machine] = pool
+            }
+            pool.inUse += 1
+            return (pool, stale, pool.idle.popLast())
+        }
+        var reuse = taken
+        for s in stale { Task { await s.close() } }
+        do {
+            if let candidate = reuse, ContinuousClock.now - candidate.since >= Self.probeAfter {
+                let probe = budget.map { min($0, .seconds(5)) } ?? .seconds(5)
+                do {
+                    try await withDeadline(probe, timeoutError: SSHError.disconnected(host: candidate.session.target.host)) {
+                        try await candidate.session.probe()
+                    }
+                } catch {
+                    logger.debug("keeper: held connection is gone; reconnecting", metadata: ["machine": "\(machine)"])
+                    Task { await candidate.session.close() }
+                    reuse = nil
+                }
+            }
+            let session: SSHSession
+            if let r = reuse {
+                session = r.session
+            } else {
+                session = try await MachineSSH(store: store, logger: logger).connect(config, budget: budget)
+            }
+            lock.withLock {
+                pool.target = "\(session.target)"
+                pool.fingerprint = session.hostKeyFingerprint
+            }
+            return Lease(machine: machine, session: session, pool: pool)
+        } catch {
+            lock.withLock { pool.inUse -= 1 }
+            throw error
+        }
+    }
+
+    func giveBack(_ lease: Lease, broken: Bool) {
+        lock.lock()
+        lease.pool.inUse -= 1
+        lease.pool.lastUsed = .now
+        let keep = !broken && pools[lease.machine] === lease.pool && lease.pool.idle.count < Self.maxIdlePerMachine
+        if keep { lease.pool.idle.append((lease.session, .now)) }
+        lock.unlock()
+        if !keep { Task { await lease.session.close() } }
+    }
+
+    func drop(_ machine: String) {
+        lock.lock()
+        let gone = pools.removeValue(forKey: machine)
+        lock.unlock()
+        for s in gone?.idle ?? [] { Task { await s.session.close() } }
+    }
+
+    func held() -> [KeeperHeld] {
+        lock.lock(); defer { lock.unlock() }
+        let now = ContinuousClock.now
+        return pools.sorted { $0.key < $1.key }.compactMap { name, p in
+            guard p.inUse + p.idle.count > 0 else { return nil }
+            return KeeperHeld(machine: name, target: p.target, fingerprint: p.fingerprint, connections: p.inUse + p.idle.count,
+                              inUse: p.inUse, idleSeconds: p.inUse > 0 ? 0 : (now - p.lastUsed).timeInterval)
+        }
+    }
+
+    /// Runs async work from a plain thread and waits for it (the thread is ours, not the pool's).
+    private func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+        let box = ResultBox<T>()
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
+            done.signal()
+        }
+        done.wait()
+        return try box.result!.get()
+    }
+}
+
+private final class ResultBox<T>: @unchecked Sendable {
+    var result: Result<T, Error>?
+}

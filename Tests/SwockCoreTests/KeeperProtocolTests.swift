@@ -1,0 +1,50 @@
+import Foundation
+import SSHKit
+import SwockRemote
+import Testing
+
+/// The keeper's pure parts: the idle time's syntax, where the socket goes, what crosses the wire.
+struct KeeperProtocolTests {
+    @Test func persistTimes() throws {
+        #expect(try KeeperPersist.parse("90") == .seconds(90))
+        #expect(try KeeperPersist.parse("30s") == .seconds(30))
+        #expect(try KeeperPersist.parse("10m") == .seconds(600))
+        #expect(try KeeperPersist.parse("1h") == .seconds(3600))
+        #expect(try KeeperPersist.parse("0") == .zero)
+        #expect(try KeeperPersist.parse("1.5s") == .milliseconds(1500))
+        for bad in ["", "s", "-1", "soon", "10d", "1e3", "nan", "8d", "1 0"] {
+            #expect(throws: KeeperError.badPersist(bad)) { try KeeperPersist.parse(bad) }
+        }
+        #expect(try KeeperPersist.resolve(flag: nil, environment: [:]) == .seconds(60))
+        #expect(try KeeperPersist.resolve(flag: nil, environment: ["SWOCK_PERSIST": "0"]) == .zero)
+        #expect(try KeeperPersist.resolve(flag: "5s", environment: ["SWOCK_PERSIST": "0"]) == .seconds(5))
+    }
+
+    @Test func socketPlacePerUserAndStore() {
+        let a = KeeperPlace(storeRoot: "/home/u/.swock/machine", environment: ["XDG_RUNTIME_DIR": "/run/user/1000"], uid: 1000)
+        #expect(a.directory == "/run/user/1000/swock-machine")
+        #expect(a.socket.hasPrefix("/run/user/1000/swock-machine/keeper-") && a.socket.hasSuffix(".sock"))
+        let b = KeeperPlace(storeRoot: "/home/u/.swock/machine", environment: [:], uid: 1000)
+        #expect(b.directory == "/tmp/swock-machine-1000")
+        let other = KeeperPlace(storeRoot: "/home/u/.swock/machine", environment: [:], uid: 1001)
+        #expect(other.directory != b.directory)
+        let store2 = KeeperPlace(storeRoot: "/srv/other store", environment: [:], uid: 1000)
+        #expect(store2.socket != b.socket && store2.directory == b.directory)
+        // A relative XDG_RUNTIME_DIR is not trusted.
+        #expect(KeeperPlace(storeRoot: "/x", environment: ["XDG_RUNTIME_DIR": "run"], uid: 7).directory == "/tmp/swock-machine-7")
+    }
+
+    @Test func sshErrorsCrossTheWireWhole() throws {
+        let errors: [SSHError] = [
+            .hostKeyChanged(host: "10.0.0.1", expected: "SHA256:old", presented: "SHA256:new", knownHosts: "/s/known_hosts"),
+            .viaJumpHost(hop: "b:22", .connectTimedOut(host: "t", port: 22, seconds: 2.5)),
+            .commandFailed(host: "h", command: "c", exitStatus: nil, signal: "KILL", stderr: "e"),
+        ]
+        for e in errors {
+            var r = KeeperReply()
+            r.error = e
+            let back = try JSONDecoder().decode(KeeperReply.self, from: JSONEncoder().encode(r))
+            #expect(back.error == e)
+        }
+    }
+}
