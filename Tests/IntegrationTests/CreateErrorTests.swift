@@ -44,8 +44,9 @@ struct CreateErrorTests {
                                 contains: ["check-root failed", "nosudo@\(host.ip) may not use sudo"])
         try await expectRefused(cli, ["create", "--generic-ip-address", host.ip, "--generic-ssh-user", "pwsudo", "--generic-ssh-key", host.keyPath, "pwsudo"],
                                 contains: ["needs a password for sudo"])
-        try await expectRefused(cli, base + ["--generic-ip-address", host.ip, "--driver", "virtualbox", "vb"], status: 64,
-                                contains: ["The value 'virtualbox' is invalid for '--driver <driver>'", "Please provide one of 'generic'", "there are no VM drivers"])
+        // A driver is looked up at run time (a plugin on PATH): an unknown one is a runtime failure.
+        try await expectRefused(cli, base + ["--generic-ip-address", host.ip, "--driver", "virtualbox", "vb"], status: 1,
+                                contains: ["no driver \"virtualbox\"", "docker-machine-driver-virtualbox"])
         try await expectRefused(cli, base + ["--generic-ip-address", host.ip, "--tls-san", "not a name", "san"], status: 64, contains: ["--tls-san \"not a name\""])
     }
 
@@ -78,8 +79,8 @@ struct CreateErrorTests {
 
         let base = ["create", "--generic-ip-address", host.ip, "--generic-ssh-user", "tester", "--generic-ssh-key", host.keyPath, "--ssh-host-key", "strict"]
         // strict with nothing to check against: refused up front, naming the flags.
-        try await expectRefused(cli, base + ["m0"], contains: ["--ssh-host-key strict needs the expected host key", "--ssh-host-key-fingerprint", "--ssh-known-hosts"])
-        try await expectRefused(cli, base + ["--ssh-host-key-fingerprint", "MD5:12:34", "m0"], contains: ["--ssh-host-key-fingerprint \"MD5:12:34\""])
+        try await expectRefused(cli, base + ["m0"], status: 64, contains: ["--ssh-host-key strict needs the expected host key", "--ssh-host-key-fingerprint", "--ssh-known-hosts"])
+        try await expectRefused(cli, base + ["--ssh-host-key-fingerprint", "MD5:12:34", "m0"], status: 64, contains: ["--ssh-host-key-fingerprint \"MD5:12:34\""])
         // A wrong fingerprint: refused with both, nothing written.
         try await expectRefused(cli, base + ["--ssh-host-key-fingerprint", otherFP, "m1"], contains: ["connect failed", otherFP, "not the one expected"])
         let wrong = try await cli.run(base + ["--ssh-host-key-fingerprint", otherFP, "m1"])
@@ -117,7 +118,7 @@ struct CreateErrorTests {
         #expect(hostFingerprints.contains { Faults.errorLine(wrongFile).contains($0) }, "the presented fingerprint is not named: \(wrongFile.stderrText)")
         // One without the host: refused before connecting, naming it.
         try "other.example \(otherLine)\n".write(toFile: dir + "/none", atomically: true, encoding: .utf8)
-        try await expectRefused(cli, base + ["--ssh-known-hosts", dir + "/none", "m4"], contains: ["--ssh-known-hosts \(dir)/none has no key for \(host.ip)"])
+        try await expectRefused(cli, base + ["--ssh-known-hosts", dir + "/none", "m4"], status: 64, contains: ["--ssh-known-hosts \(dir)/none has no key for \(host.ip)"])
 
         // A fleet file says the same: the wrong fingerprint leaves no record behind (a record
         // without the expectation would let `provision` pin any key); the known_hosts file works.
@@ -128,7 +129,7 @@ struct CreateErrorTests {
               - {name: f2, address: \(host.ip), ssh-known-hosts: \(dir)/hashed}
             """.write(toFile: dir + "/fleet.yml", atomically: true, encoding: .utf8)
         let fleet = try await cli.run(["create", "-f", dir + "/fleet.yml"])
-        #expect(fleet.status == 1, "\(fleet.all)")
+        #expect(fleet.status == 2, "one of two failed: \(fleet.all)")
         #expect(fleet.all.contains(otherFP) && fleet.all.contains("1 ready, 1 failed"), "\(fleet.all)")
         #expect(!FileManager.default.fileExists(atPath: cli.store + "/machines/f1"), "a record was kept for the refused host key")
         #expect((try? cli.config("f2"))?["provisioning"].flatMap { ($0 as? [String: Any])?["phase"] as? String } == "ready", "\(fleet.all)")
