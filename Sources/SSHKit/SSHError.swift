@@ -116,7 +116,7 @@ public enum SSHError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 /// What an SFTP request failed with (the server's status, or the connection gone).
-public enum SFTPStatus: String, Sendable, Equatable {
+public enum SFTPStatus: String, Sendable, Equatable, Codable {
     case noSuchFile, permissionDenied, failure, noSuchPath, fileExists, writeProtect, noMedia, disconnected, other
 }
 

@@ -179,7 +179,7 @@ enum ErrorReport {
             return "start one with `swock-machine swarm init NAME`, or join it with `swock-machine swarm join --manager NAME \(n)`"
         case .noReachableManager: return "check them with `swock-machine swarm ls`"
         case .lastManager: return "pass --force (rm: -f) to do it anyway"
-        case .joinFailed, .liveRestoreStaysOn: return nil
+        case .joinFailed, .liveRestoreStaysOn, .liveRestoreWithoutSSH: return nil
         }
     }
 }
