@@ -2,6 +2,7 @@ import EngineAPI
 import SSHKit
 import SwockDrivers
 import SwockProvision
+import SwockRemote
 import SwockRuntime
 import SwockStore
 import SwockSupport
@@ -114,6 +115,9 @@ enum ErrorReport {
         case let e as EngineError: return advice(e)
         case let e as SwarmError: return advice(e)
         case DriverError.unknownFlag(let driver, _, _): return "see `swock-machine create -d \(driver) --help`"
+        case is NoSSH: return "ssh, scp, exec, mount, stop/start/restart/kill/upgrade and provision need SSH; env, config, docker and the swarm verbs work"
+        case let e as Remover.DriverRemovalFailed:
+            return "fix the cause and retry, or run `swock-machine rm -f \(e.machine)` to drop the record anyway (the host may then be left behind)"
         case let e as ProvisionError:
             return e.resumable ? "fix the cause, then run `swock-machine provision \(e.machine)` to resume" : nil
         default: return nil
@@ -169,7 +173,7 @@ enum ErrorReport {
             return "start one with `swock-machine swarm init NAME`, or join it with `swock-machine swarm join --manager NAME \(n)`"
         case .noReachableManager: return "check them with `swock-machine swarm ls`"
         case .lastManager: return "pass --force (rm: -f) to do it anyway"
-        case .joinFailed, .liveRestoreStaysOn: return nil
+        case .joinFailed, .liveRestoreStaysOn, .liveRestoreWithoutSSH: return nil
         }
     }
 }
