@@ -32,7 +32,7 @@ enum ErrorReport {
         UsageError.code, "provision.check-flags", "provision.invalid-request",
         "client.invalid-filter", "client.invalid-template", "fleet.invalid-selection", "inventory.bad-rename",
         "driver.unknown-flag", "driver.bad-flag-value", "driver.flag-needs-value", "driver.missing-flag", "driver.invalid-flag",
-        "driver.unreadable-file",
+        "driver.unreadable-file", "driver.unknown-driver",
     ]
 
     /// The line after "Error: ": the error's message, then what to do next (the innermost
