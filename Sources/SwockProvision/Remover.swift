@@ -5,6 +5,7 @@ import SwockDrivers
 import SwockEngine
 import SwockRemote
 import SwockStore
+import SwockSupport
 
 /// `rm`: takes our configuration off the host (drop-in, certificates, daemon.json changes),
 /// restarts dockerd on its own unix socket, then removes the local record.
@@ -32,12 +33,14 @@ public struct Remover: Sendable {
     }
 
     /// The host's driver could not remove it (a VM, a plugin's server): kept, with the record.
-    public struct DriverRemovalFailed: Error, CustomStringConvertible {
+    public struct DriverRemovalFailed: CodedError {
         public var machine: String
         public var driver: String
-        public var reason: String
+        public var underlying: any Error
+        public var code: ErrorCode { "provision.driver-removal-failed" }
+        public var cause: (any Error)? { underlying }
         public var description: String {
-            "rm \(machine): the \(driver) driver could not remove the host: \(reason); the record is kept. Fix the cause and retry, or run `swock-machine rm -f \(machine)` to drop the record anyway (the host may then be left behind)"
+            "rm \(machine): the \(driver) driver could not remove the host: \(underlying); the record is kept"
         }
     }
 
@@ -63,7 +66,7 @@ public struct Remover: Sendable {
                 let driver = try drivers.resolve(config, store: store)
                 if driver.hostOwnership == .owned { try await driver.remove() } else { try await cleanHost(config) }
             } catch {
-                guard force else { throw DriverRemovalFailed(machine: name, driver: config.driver, reason: "\(error)") }
+                guard force else { throw DriverRemovalFailed(machine: name, driver: config.driver, underlying: error) }
                 warning = "the \(config.driver) driver did not remove the host at \(config.address) (\(error)); it may still exist (driver options: \(Self.optionsText(config))): remove it yourself"
             }
         } else {

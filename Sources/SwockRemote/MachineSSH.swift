@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SSHKit
 import SwockStore
+import SwockSupport
 
 /// Opens SSH sessions to machines of the store, with the machine's pinned host key.
 public struct MachineSSH: Sendable {
@@ -90,7 +91,8 @@ public struct MachineSSH: Sendable {
 
 /// The machine has no SSH (`create -d none` adopted a Docker endpoint): what needs a shell on
 /// the host cannot be done.
-public struct NoSSH: Error, Sendable, Equatable, CustomStringConvertible {
+public struct NoSSH: CodedError, Sendable, Equatable {
+    public var code: ErrorCode { "remote.no-ssh" }
     public var machine: String
     public var driver: String
     public init(machine: String, driver: String) {
@@ -98,6 +100,6 @@ public struct NoSSH: Error, Sendable, Equatable, CustomStringConvertible {
         self.driver = driver
     }
     public var description: String {
-        "machine \"\(machine)\" has no SSH (driver \(driver): an adopted Docker endpoint), so ssh, scp, exec, mount, stop/start/restart/kill/upgrade and provision cannot act on it; use env, docker and the Swarm verbs"
+        "machine \"\(machine)\" has no SSH (driver \(driver): an adopted Docker endpoint)"
     }
 }

@@ -315,7 +315,7 @@ extension SwarmError: CodedError {
         case .lastManager: return "swarm.last-manager"
         case .notInSwarm: return "swarm.not-in-swarm"
         case .liveRestoreStaysOn: return "swarm.live-restore-on"
-        case .liveRestoreWithoutSSH: return "swarm.live-restore-without-ssh"
+        case .liveRestoreWithoutSSH: return "swarm.live-restore-no-ssh"
         case .noReachableManager: return "swarm.no-reachable-manager"
         }
     }

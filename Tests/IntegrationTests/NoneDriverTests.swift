@@ -23,10 +23,10 @@ struct NoneDriverTests {
         defer { cli.cleanup() }
         _ = try await cli.run(["ls"])  // the store's layout exists: the refusals below must not change it
         let before = cli.snapshot()
-        // Each refusal: one line, status 1, nothing written.
-        func refused(_ args: [String], _ expected: String) async throws {
+        // Each refusal: one line, nothing written; status 64 when the command line is at fault, 1 when the endpoint is.
+        func refused(_ args: [String], _ expected: String, status: Int32 = 64) async throws {
             let r = try await cli.run(["create", "-d", "none"] + args + ["ext"])
-            #expect(r.status == 1, "\(args): \(r.all)")
+            #expect(r.status == status, "\(args): \(r.all)")
             #expect(r.stderrText.contains(expected), "\(args): \(r.stderrText)")
             #expect(r.stderrText.split(separator: "\n").count == 1, "\(args): \(r.stderrText)")
             #expect(cli.snapshot() == before, "\(args) wrote something")
@@ -42,9 +42,9 @@ struct NoneDriverTests {
                                            "-keyout", other + "/ca-key.pem", "-out", other + "/ca.pem", "-subj", "/CN=another CA", "-days", "2"])
         #expect(ca.status == 0, "\(ca.all)")
         try await refused(["--url", url, "--tls-ca-cert", other + "/ca.pem", "--tls-client-cert", certs + "/cert.pem", "--tls-client-key", certs + "/key.pem"],
-                          "the daemon's certificate is not signed by --tls-ca-cert")
+                          "the daemon's certificate is not signed by --tls-ca-cert", status: 1)
         // A port nothing answers on.
-        try await refused(["--url", "tcp://\(host.ip):2377"] + tls, "connection refused: no daemon listens there")
+        try await refused(["--url", "tcp://\(host.ip):2377"] + tls, "connection refused: no daemon listens there", status: 1)
         try await refused(["--url", url], "the none driver needs --tls-ca-cert, --tls-client-cert and --tls-client-key")
         try await refused(["--url", url, "--generic-ip-address", host.ip] + tls, "--generic-ip-address is not a flag of the none driver; its flags are: --url --tls-ca-cert")
         try await refused(["--url", url, "--engine-opt", "debug=true"] + tls, "--engine-opt does not apply to the none driver")

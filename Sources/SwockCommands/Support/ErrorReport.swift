@@ -32,7 +32,7 @@ enum ErrorReport {
         UsageError.code, "provision.check-flags", "provision.invalid-request",
         "client.invalid-filter", "client.invalid-template", "fleet.invalid-selection", "inventory.bad-rename",
         "driver.unknown-flag", "driver.bad-flag-value", "driver.flag-needs-value", "driver.missing-flag", "driver.invalid-flag",
-        "driver.unreadable-file",
+        "driver.unreadable-file", "driver.unknown-driver",
     ]
 
     /// The line after "Error: ": the error's message, then what to do next (the innermost
@@ -124,6 +124,9 @@ enum ErrorReport {
             case .alreadyForwarded: return "stop it with `swock-machine tunnel --stop \(t.machine)`"
             case .direct(serving: false), .other: return nil
             }
+        case is NoSSH: return "ssh, scp, exec, mount, stop/start/restart/kill/upgrade and provision need SSH; env, config, docker and the swarm verbs work"
+        case let e as Remover.DriverRemovalFailed:
+            return "fix the cause and retry, or run `swock-machine rm -f \(e.machine)` to drop the record anyway (the host may then be left behind)"
         case let e as ProvisionError:
             return e.resumable ? "fix the cause, then run `swock-machine provision \(e.machine)` to resume" : nil
         default: return nil
