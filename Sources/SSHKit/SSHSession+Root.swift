@@ -23,7 +23,7 @@ extension SSHSession {
         if let known = rootState.value { return known }
         // -k: credentials sudo cached (timestamp_type=global, or an earlier sudo of ours) must
         // not pass for passwordless sudo.
-        let r = try await exec("id -u && id -Gn && { [ \"$(id -u)\" = 0 ] || sudo -k -n true; }", timeout: .seconds(30))
+        let r = try await exec(Scripts.rootAccess.command(), timeout: .seconds(30))
         let uid = r.stdoutText.textLines().first.map(String.init)?.trimmingCharacters(in: .whitespaces)
         let access: RootAccess
         if uid == "0" {
@@ -99,24 +99,9 @@ extension SSHSession {
     public func installAsRoot(_ files: [RootFile], before: String? = nil, then: String? = nil,
                               timeout: Duration? = .seconds(120)) async throws -> ExecResult? {
         let archive = try Tar.write(files.enumerated().map { Tar.Entry.file(String($0.offset), $0.element.data, mode: 0o600) })
-        let q = ShellQuote.quote
-        var script = """
-            command -v tar >/dev/null 2>&1 || exit \(Self.noTarStatus)
-            set -e
-            umask 077
-            d=$(mktemp -d "${TMPDIR:-/tmp}/swock.XXXXXXXX")
-            trap 'rm -rf "$d"' EXIT
-            tar -x -f - -C "$d"
-
-            """
-        // `set -e` does not stop at a failure inside an && list: each step says `|| exit 1` itself.
-        if let before { script += "{\n\(before)\n} || exit 1\n" }
-        for (i, f) in files.enumerated() {
-            let group = f.owner == "root" ? "root" : f.owner
-            script += "{ mkdir -p \(q(PathText.parent(f.path))) && install -m \(String(f.mode, radix: 8)) -o \(q(f.owner)) -g \(q(group)) \"$d/\(i)\" \(q(f.path + ".swock-new")) && mv -f \(q(f.path + ".swock-new")) \(q(f.path)); } || exit 1\n"
-        }
-        script += "echo \(Self.installedMark)\nset +e\n"
-        if let then { script += "\(then)\n" }
+        // The files as MODE OWNER GROUP PATH, in the archive's order.
+        let fileArguments = files.flatMap { f in [String(f.mode, radix: 8), f.owner, f.owner == "root" ? "root" : f.owner, f.path] }
+        let script = Scripts.installFiles.command([before ?? "", then ?? "", Self.installedMark] + fileArguments)
         let r = try await execAsRoot(script, stdin: .data(archive), timeout: timeout)
         let installed = r.stdoutText.textLines().contains { $0 == Self.installedMark }
         if !installed && r.exitStatus == Self.noTarStatus {
@@ -136,6 +121,7 @@ extension SSHSession {
         return rest
     }
 
+    /// install-files.sh's status on a host without tar.
     static let noTarStatus: Int32 = 111
     static let installedMark = "==swock-installed"
 
@@ -154,14 +140,8 @@ extension SSHSession {
         do {
             let staged = tmpdir + "/payload"
             try await upload(data, to: staged, mode: 0o600)
-            let q = ShellQuote.quote
-            let newPath = remotePath + ".swock-new"
-            try await runAsRoot("""
-                mkdir -p \(q(PathText.parent(remotePath))) && \
-                install -m \(String(mode, radix: 8)) -o \(q(owner)) -g \(q(owner == "root" ? "root" : owner)) \(q(staged)) \(q(newPath)) && \
-                mv -f \(q(newPath)) \(q(remotePath))
-                """)
-            try await run("rm -rf \(q(tmpdir))")
+            try await runAsRoot(Scripts.installStaged.command(staged, String(mode, radix: 8), owner, owner == "root" ? "root" : owner, remotePath))
+            try await run("rm -rf \(ShellQuote.quote(tmpdir))")
         } catch {
             _ = try? await exec("rm -rf \(ShellQuote.quote(tmpdir))")
             throw error
