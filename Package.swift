@@ -3,7 +3,8 @@ import PackageDescription
 
 let package = Package(
     name: "swock-machine",
-    platforms: [.macOS(.v14)],
+    // macOS 15: Synchronization.Mutex, the one lock primitive.
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "swock-machine", targets: ["swock-machine"]),
         .library(name: "SSHKit", targets: ["SSHKit"]),

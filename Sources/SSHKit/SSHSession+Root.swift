@@ -15,12 +15,12 @@ extension SSHSession {
 
     /// The password sudo asks for, when the user's sudo is not passwordless.
     public func useSudoPassword(_ password: String) {
-        sudoPassword.set(password)
+        sudoPassword.withLock { $0 = password }
     }
 
     /// Finds out whether we are root or may use passwordless sudo; throws a clear error otherwise.
     public func rootAccess() async throws -> RootAccess {
-        if let known = rootState.value { return known }
+        if let known = rootState.withLock({ $0 }) { return known }
         // -k: credentials sudo cached (timestamp_type=global, or an earlier sudo of ours) must
         // not pass for passwordless sudo.
         let r = try await exec(Scripts.rootAccess.command(), timeout: .seconds(30))
@@ -37,15 +37,15 @@ extension SSHSession {
             let groups = r.stdoutText.textLines().dropFirst().first.map { $0.split(separator: " ").map(String.init) } ?? []
             let admin = !Set(groups).isDisjoint(with: ["sudo", "wheel", "admin"])
             if admin && (err.contains("password is required") || err.contains("a terminal is required")) {
-                guard let password = sudoPassword.value else { throw SSHError.sudoNeedsPassword(user: target.user, host: target.host) }
+                guard let password = sudoPassword.withLock({ $0 }) else { throw SSHError.sudoNeedsPassword(user: target.user, host: target.host) }
                 let check = try await exec("sudo -k -S -p '' true", stdin: .data(Data((password + "\n").utf8)), timeout: .seconds(30))
                 guard check.succeeded else { throw SSHError.sudoPasswordRefused(user: target.user, host: target.host) }
-                rootState.set(.sudoWithPassword)
+                rootState.withLock { $0 = .sudoWithPassword }
                 return .sudoWithPassword
             }
             throw SSHError.sudoNotAllowed(user: target.user, host: target.host)
         }
-        rootState.set(access)
+        rootState.withLock { $0 = access }
         return access
     }
 
@@ -67,7 +67,7 @@ extension SSHSession {
     ) async throws -> ExecResult {
         let wrapped = try await rootCommand(command)
         var input = stdin
-        if rootState.value == .sudoWithPassword, let password = sudoPassword.value {
+        if rootState.withLock({ $0 }) == .sudoWithPassword, let password = sudoPassword.withLock({ $0 }) {
             // sudo reads its password one byte at a time up to the newline; the command gets the rest.
             let line = Data((password + "\n").utf8)
             switch stdin {
@@ -162,12 +162,4 @@ public struct RootFile: Sendable, Equatable {
         self.mode = mode
         self.owner = owner
     }
-}
-
-/// A value set once and read from any thread.
-final class LockedValue<T: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: T?
-    var value: T? { lock.lock(); defer { lock.unlock() }; return stored }
-    func set(_ v: T) { lock.lock(); stored = v; lock.unlock() }
 }
