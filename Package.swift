@@ -3,7 +3,8 @@ import PackageDescription
 
 let package = Package(
     name: "swock-machine",
-    platforms: [.macOS(.v14)],
+    // macOS 15: Synchronization.Mutex, the one lock primitive.
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "swock-machine", targets: ["swock-machine"]),
         .library(name: "SSHKit", targets: ["SSHKit"]),
@@ -35,7 +36,9 @@ let package = Package(
             dependencies: [
                 "CLibSSH", "CLazyLink", "SwockSupport",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            // The shell it runs on hosts (RemoteScript; checked by shellcheck in scripts/lint).
+            resources: [.embedInCode("Scripts/install-files.sh"), .embedInCode("Scripts/install-staged.sh"), .embedInCode("Scripts/root-access.sh")]
         ),
         // Local CA, client and server certificates (swift-certificates / swift-crypto).
         .target(
@@ -74,7 +77,8 @@ let package = Package(
             dependencies: [
                 "SwockSupport", "SwockRuntime", "SwockStore", "SSHKit", "EngineAPI",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            resources: [.embedInCode("Scripts/host-probe.sh")]
         ),
         // dockerd on a host: init systems, configuration, install plans, certificates, readiness.
         .target(
@@ -82,6 +86,12 @@ let package = Package(
             dependencies: [
                 "SwockSupport", "SwockStore", "SwockRemote", "SSHKit", "EngineAPI", "SwockPKI",
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [
+                .embedInCode("Scripts/systemd.sh"), .embedInCode("Scripts/openrc.sh"), .embedInCode("Scripts/sysvinit.sh"),
+                .embedInCode("Scripts/no-init.sh"), .embedInCode("Scripts/own-files.sh"), .embedInCode("Scripts/unix-socket-wait.sh"),
+                .embedInCode("Scripts/daemon-json.sh"), .embedInCode("Scripts/engine-packages.sh"),
+                .embedInCode("Scripts/install-script.sh"), .embedInCode("Scripts/engine-bundle.sh"),
             ]
         ),
         // Turning a host into a machine (create, provision, rm) and fleet files.
@@ -91,7 +101,8 @@ let package = Package(
                 "SwockSupport", "SwockStore", "SwockDrivers", "SwockRemote", "SwockEngine", "SSHKit", "EngineAPI", "SwockPKI",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
-            ]
+            ],
+            resources: [.embedInCode("Scripts/authorize-key.sh"), .embedInCode("Scripts/revoke-key.sh"), .embedInCode("Scripts/set-hostname.sh")]
         ),
         // Local client work: status, ls fields/filters/templates, env, docker contexts, scp.
         .target(

@@ -1,5 +1,6 @@
 import Foundation
 import SwockSupport
+import Synchronization
 
 /// A Docker Engine API client for one daemon over mutual TLS. Each call opens a fresh connection
 /// (`Connection: close`) bounded by `timeout`. The async calls run on a thread of their own; the
@@ -138,10 +139,9 @@ public struct EngineClient: Sendable {
 }
 
 /// The negotiated version, shared by copies of one client.
-final class NegotiatedVersionCache: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: String?
+final class NegotiatedVersionCache: Sendable {
+    private let stored = Mutex<String?>(nil)
 
-    var value: String? { lock.withLock { stored } }
-    func store(_ version: String) { lock.withLock { stored = version } }
+    var value: String? { stored.withLock { $0 } }
+    func store(_ version: String) { stored.withLock { $0 = version } }
 }

@@ -95,7 +95,8 @@ public enum SSHError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     static func short(_ command: String) -> String {
-        let oneLine = command.replacingOccurrences(of: "\n", with: " ")
+        // A script of ours (`RemoteScript`): its name and arguments, not its text.
+        let oneLine = (RemoteScript.summary(of: command) ?? command).replacingOccurrences(of: "\n", with: " ")
         return oneLine.count > 80 ? String(oneLine.prefix(77)) + "..." : oneLine
     }
 

@@ -2,6 +2,7 @@ import CLibSSH
 import Foundation
 import Glibc
 import SwockSupport
+import Synchronization
 
 /// A session to a jump host that carries connections onward: each one a direct-tcpip channel
 /// (what `ssh -J` and `ssh -W` use) bridged to a local socket.
@@ -10,24 +11,26 @@ import SwockSupport
 /// it through a pipe. A bridged local socket is either the end of a fresh socketpair (the other
 /// end goes to the caller: the next hop's session, `SSH_OPTIONS_FD`) or a socket the caller
 /// accepted (a local port forward). Closing a local end closes its channel and the other way round.
+///
+/// `@unchecked Sendable`: it holds libssh's session (a C pointer), used only on its pump thread;
+/// what `open` and `stop` share with that thread is behind a `Mutex`.
 final class SSHForwarder: @unchecked Sendable {
     let hop: SSHTarget
     let fingerprint: String
     private let session: ssh_session
-    private let lock = NSLock()
-    private var requests: [Request] = []
-    private var stopping = false
+    /// Requests queued for the pump thread, and whether the forwarder is stopping.
+    private let queue = Mutex<(requests: [Request], stopping: Bool)>(([], false))
     private let wakeRead: Int32
     private let wakeWrite: Int32
     /// Signalled when the pump thread has freed the session and ended.
     private let finished = DispatchSemaphore(value: 0)
 
-    private struct Request {
+    private struct Request: Sendable {
         let host: String
         let port: Int
         /// The local socket to bridge (owned by the forwarder from now on); nil: make a socketpair.
         let bridging: Int32?
-        let done: (Result<Int32, SSHError>) -> Void
+        let done: @Sendable (Result<Int32, SSHError>) -> Void
     }
 
     /// Takes over `session` (connected and authenticated); it is used only on the pump thread.
@@ -60,22 +63,23 @@ final class SSHForwarder: @unchecked Sendable {
     func open(host: String, port: Int, bridging: Int32? = nil) async throws -> Int32 {
         try await withCheckedThrowingContinuation { (cont: CheckedContinuation<Int32, Error>) in
             let request = Request(host: host, port: port, bridging: bridging) { cont.resume(with: $0.mapError { $0 as Error }) }
-            lock.lock()
-            if stopping {
-                lock.unlock()
+            let queued = queue.withLock { q in
+                if q.stopping { return false }
+                q.requests.append(request)
+                return true
+            }
+            guard queued else {
                 if let bridging { Glibc.close(bridging) }
                 cont.resume(throwing: SSHError.disconnected(host: hop.host))
                 return
             }
-            requests.append(request)
-            lock.unlock()
             wake()
         }
     }
 
     /// Ends every bridged connection and the session (the thread frees it).
     func stop() {
-        lock.lock(); stopping = true; lock.unlock()
+        queue.withLock { $0.stopping = true }
         wake()
     }
 
@@ -95,10 +99,11 @@ final class SSHForwarder: @unchecked Sendable {
     }
 
     private func takeRequests() -> (requests: [Request], stopping: Bool) {
-        lock.lock(); defer { lock.unlock() }
-        let r = requests
-        requests = []
-        return (r, stopping)
+        queue.withLock { q in
+            let r = q.requests
+            q.requests = []
+            return (r, q.stopping)
+        }
     }
 
     /// The loop on the forwarder's thread. It holds the forwarder strongly: `stop()` (or the jump
@@ -128,7 +133,7 @@ final class SSHForwarder: @unchecked Sendable {
                 let (requests, stopping) = owner.takeRequests()
                 if stopping || ssh_is_connected(s) == 0 {
                     // From now on `open` refuses at once; what was queued meanwhile fails here.
-                    owner.lock.lock(); owner.stopping = true; owner.lock.unlock()
+                    owner.queue.withLock { $0.stopping = true }
                     for r in requests + owner.takeRequests().requests {
                         if let b = r.bridging { Glibc.close(b) }
                         r.done(.failure(.disconnected(host: owner.hop.host)))

@@ -15,17 +15,14 @@ extension SSHSession {
 
     /// The password sudo asks for, when the user's sudo is not passwordless.
     public func useSudoPassword(_ password: String) {
-        sudoPassword.set(password)
+        sudoPassword.withLock { $0 = password }
     }
 
     /// Finds out whether we are root or may use passwordless sudo; throws a clear error otherwise.
     public func rootAccess() async throws -> RootAccess {
-        if let known = rootState.value { return known }
-        // -k: credentials sudo cached (timestamp_type=global, or an earlier sudo of ours) must
-        // not pass for passwordless sudo.
-        // Exit 90: no sudo on the host; 91: sudo wants a password or refuses the user.
-        let r = try await exec("id -u && id -Gn && { [ \"$(id -u)\" = 0 ] || { command -v sudo >/dev/null 2>&1 || exit 90; sudo -k -n true 2>/dev/null || exit 91; }; }",
-                               timeout: .seconds(30))
+        if let known = rootState.withLock({ $0 }) { return known }
+        // The script's exit 90: no sudo on the host; 91: sudo wants a password or refuses the user.
+        let r = try await exec(Scripts.rootAccess.command(), timeout: .seconds(30))
         let uid = r.stdoutText.textLines().first.map(String.init)?.trimmingCharacters(in: .whitespaces)
         let access: RootAccess
         if uid == "0" {
@@ -38,15 +35,15 @@ extension SSHSession {
             let groups = r.stdoutText.textLines().dropFirst().first.map { $0.split(separator: " ").map(String.init) } ?? []
             let admin = !Set(groups).isDisjoint(with: ["sudo", "wheel", "admin"])
             if admin && r.exitStatus == 91 {
-                guard let password = sudoPassword.value else { throw SSHError.sudoNeedsPassword(user: target.user, host: target.host) }
+                guard let password = sudoPassword.withLock({ $0 }) else { throw SSHError.sudoNeedsPassword(user: target.user, host: target.host) }
                 let check = try await exec("sudo -k -S -p '' true", stdin: .data(Data((password + "\n").utf8)), timeout: .seconds(30))
                 guard check.succeeded else { throw SSHError.sudoPasswordRefused(user: target.user, host: target.host) }
-                rootState.set(.sudoWithPassword)
+                rootState.withLock { $0 = .sudoWithPassword }
                 return .sudoWithPassword
             }
             throw SSHError.sudoNotAllowed(user: target.user, host: target.host)
         }
-        rootState.set(access)
+        rootState.withLock { $0 = access }
         return access
     }
 
@@ -68,7 +65,7 @@ extension SSHSession {
     ) async throws -> ExecResult {
         let wrapped = try await rootCommand(command)
         var input = stdin
-        if rootState.value == .sudoWithPassword, let password = sudoPassword.value {
+        if rootState.withLock({ $0 }) == .sudoWithPassword, let password = sudoPassword.withLock({ $0 }) {
             // sudo reads its password one byte at a time up to the newline; the command gets the rest.
             let line = Data((password + "\n").utf8)
             switch stdin {
@@ -100,24 +97,9 @@ extension SSHSession {
     public func installAsRoot(_ files: [RootFile], before: String? = nil, then: String? = nil,
                               timeout: Duration? = .seconds(120)) async throws -> ExecResult? {
         let archive = try Tar.write(files.enumerated().map { Tar.Entry.file(String($0.offset), $0.element.data, mode: 0o600) })
-        let q = ShellQuote.quote
-        var script = """
-            command -v tar >/dev/null 2>&1 || exit \(Self.noTarStatus)
-            set -e
-            umask 077
-            d=$(mktemp -d "${TMPDIR:-/tmp}/swock.XXXXXXXX")
-            trap 'rm -rf "$d"' EXIT
-            tar -x -f - -C "$d"
-
-            """
-        // `set -e` does not stop at a failure inside an && list: each step says `|| exit 1` itself.
-        if let before { script += "{\n\(before)\n} || exit 1\n" }
-        for (i, f) in files.enumerated() {
-            let group = f.owner == "root" ? "root" : f.owner
-            script += "{ mkdir -p \(q(PathText.parent(f.path))) && install -m \(String(f.mode, radix: 8)) -o \(q(f.owner)) -g \(q(group)) \"$d/\(i)\" \(q(f.path + ".swock-new")) && mv -f \(q(f.path + ".swock-new")) \(q(f.path)); } || exit 1\n"
-        }
-        script += "echo \(Self.installedMark)\nset +e\n"
-        if let then { script += "\(then)\n" }
+        // The files as MODE OWNER GROUP PATH, in the archive's order.
+        let fileArguments = files.flatMap { f in [String(f.mode, radix: 8), f.owner, f.owner == "root" ? "root" : f.owner, f.path] }
+        let script = Scripts.installFiles.command([before ?? "", then ?? "", Self.installedMark] + fileArguments)
         let r = try await execAsRoot(script, stdin: .data(archive), timeout: timeout)
         let installed = r.stdoutText.textLines().contains { $0 == Self.installedMark }
         if !installed && r.exitStatus == Self.noTarStatus {
@@ -137,6 +119,7 @@ extension SSHSession {
         return rest
     }
 
+    /// install-files.sh's status on a host without tar.
     static let noTarStatus: Int32 = 111
     static let installedMark = "==swock-installed"
 
@@ -155,14 +138,8 @@ extension SSHSession {
         do {
             let staged = tmpdir + "/payload"
             try await upload(data, to: staged, mode: 0o600)
-            let q = ShellQuote.quote
-            let newPath = remotePath + ".swock-new"
-            try await runAsRoot("""
-                mkdir -p \(q(PathText.parent(remotePath))) && \
-                install -m \(String(mode, radix: 8)) -o \(q(owner)) -g \(q(owner == "root" ? "root" : owner)) \(q(staged)) \(q(newPath)) && \
-                mv -f \(q(newPath)) \(q(remotePath))
-                """)
-            try await run("rm -rf \(q(tmpdir))")
+            try await runAsRoot(Scripts.installStaged.command(staged, String(mode, radix: 8), owner, owner == "root" ? "root" : owner, remotePath))
+            try await run("rm -rf \(ShellQuote.quote(tmpdir))")
         } catch {
             _ = try? await exec("rm -rf \(ShellQuote.quote(tmpdir))")
             throw error
@@ -183,12 +160,4 @@ public struct RootFile: Sendable, Equatable {
         self.mode = mode
         self.owner = owner
     }
-}
-
-/// A value set once and read from any thread.
-final class LockedValue<T: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: T?
-    var value: T? { lock.lock(); defer { lock.unlock() }; return stored }
-    func set(_ v: T) { lock.lock(); stored = v; lock.unlock() }
 }

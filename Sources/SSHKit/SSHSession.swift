@@ -2,9 +2,13 @@ import CLibSSH
 import Foundation
 import SwockSupport
 import Logging
+import Synchronization
 
 /// One authenticated SSH connection. All libssh work happens on the session's own thread; the
 /// public API is async and safe to call from any task (calls are queued in order).
+///
+/// `@unchecked Sendable`: it holds libssh's session and SFTP handles (C pointers, not Sendable),
+/// which only the worker thread touches; the state other threads read is behind `Mutex`es.
 public final class SSHSession: @unchecked Sendable {
     public let target: SSHTarget
     /// `SHA256:...` of the host key the server presented (and that passed verification).
@@ -15,8 +19,9 @@ public final class SSHSession: @unchecked Sendable {
     // Touched only on `worker`.
     var session: ssh_session?
     var sftpHandle: sftp_session?
-    let rootState = LockedValue<RootAccess>()
-    let sudoPassword = LockedValue<String>()
+    /// How root commands run, once found (`rootAccess()`); the password for sudo, when given.
+    let rootState = Mutex<RootAccess?>(nil)
+    let sudoPassword = Mutex<String?>(nil)
     /// The jump hosts this session travels through (`options.proxyJump`), first hop first. They
     /// end after this session has.
     let jumps: [SSHForwarder]

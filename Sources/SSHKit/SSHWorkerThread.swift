@@ -1,5 +1,6 @@
 import Foundation
 import SwockSupport
+import Synchronization
 
 /// A dedicated OS thread that runs one session's libssh calls in order.
 ///
@@ -7,6 +8,9 @@ import SwockSupport
 /// cooperative pool has as many threads as cores (2 here), so blocking it would serialise a whole
 /// fleet. Each session therefore owns one of these threads and async callers wait on a
 /// continuation instead.
+///
+/// `@unchecked Sendable`: its job queue is guarded by an `NSCondition` (a lock with a condition
+/// variable the thread sleeps on, which `Mutex` does not offer), not by the compiler.
 final class SSHWorkerThread: @unchecked Sendable {
     private let condition = NSCondition()
     private var jobs: [() -> Void] = []
@@ -97,22 +101,26 @@ final class SSHWorkerThread: @unchecked Sendable {
 }
 
 /// Resumes a continuation exactly once, from whichever side gets there first.
-final class ResumeOnce<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var cont: CheckedContinuation<T, Error>?
-    private var done = false
+final class ResumeOnce<T>: Sendable {
+    private struct State {
+        var cont: CheckedContinuation<T, Error>?
+        var done = false
+    }
+    private let state = Mutex(State())
 
     func set(_ c: CheckedContinuation<T, Error>) {
-        lock.lock(); cont = c; lock.unlock()
+        state.withLock { $0.cont = c }
     }
 
     /// Returns false when the continuation had already been resumed.
     func resume(with result: Result<T, Error>) -> Bool {
-        lock.lock()
-        guard !done, let c = cont else { lock.unlock(); return false }
-        done = true
-        cont = nil
-        lock.unlock()
+        let taken = state.withLock { s -> CheckedContinuation<T, Error>? in
+            guard !s.done, let c = s.cont else { return nil }
+            s.done = true
+            s.cont = nil
+            return c
+        }
+        guard let c = taken else { return false }
         // The result is handed from the session thread to exactly one waiter.
         nonisolated(unsafe) let handoff = result
         c.resume(with: handoff)

@@ -25,7 +25,7 @@ public struct CertificateRotation: Sendable {
         let material = clientCerts ? try store.renewCA() : try store.clientMaterial(for: config)
         let ssh = try await MachineSSH(store: store, logger: logger).connect(config)
         do {
-            let probe = HostProbe.parse(try await ssh.exec(HostProbe.script, timeout: .seconds(60)).stdoutText)
+            let probe = HostProbe.parse(try await ssh.exec(HostProbe.command, timeout: .seconds(60)).stdoutText)
             try await EngineLifecycle.requireConfiguration(config, initSystem: InitSystem(probed: probe.initSystem), ssh: ssh)
             var tls = try await ServerCertificates(store: store).install(
                 for: config, material: material, ssh: ssh, reuse: false)

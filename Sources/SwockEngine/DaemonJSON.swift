@@ -31,19 +31,18 @@ package struct DaemonJSON {
             + (settingKeys.isEmpty ? "" : "; \(settingKeys.sorted().joined(separator: ", ")) in \(Self.path)")
     }
 
-    /// The shell that puts the original daemon.json back (used by `rm`).
-    package static let restoreCommand = """
-        if [ -f \(backup) ]; then mv -f \(backup) \(path); elif [ -f \(absentMarker) ]; then rm -f \(path) \(absentMarker); fi
-        """
+    /// The shell that puts the original daemon.json back (used by `rm`). The shell of this type
+    /// is Scripts/daemon-json.sh.
+    package static let restoreCommand = Scripts.daemonJSON.command("restore", path, backup, absentMarker)
 
     /// Shell (as root) for after the new daemon.json is in place and before dockerd restarts:
     /// when containers run (a containerd shim is there), the running daemon reloads its
     /// configuration (SIGHUP; live-restore is reloadable) so that they survive the restart. An
     /// old daemon without live-restore stops them on its way down, whatever the new one says.
-    /// (`containerd-shi[m]`: the pattern must not match this very script, which sudo and sh
-    /// carry on their command lines.)
-    package static let reloadIfContainersRun =
-        "if pgrep -f 'containerd-shi[m]' >/dev/null 2>&1; then pid=$(pidof dockerd) && kill -HUP $pid && sleep 0.3; fi; true"
+    package static let reloadIfContainersRun = Scripts.daemonJSON.command("reload-if-containers")
+
+    /// The running daemon reloads daemon.json (fails when none runs).
+    static let reloadCommand = Scripts.daemonJSON.command("reload")
 
     /// What adopting the host's daemon.json takes (read over `ssh`, planned by `plan`).
     package static func adoption(ssh: any RemoteHost, settings: [String: Any] = [:]) async throws -> DaemonJSON {
@@ -82,7 +81,7 @@ package struct DaemonJSON {
         var object = original
         if (object["live-restore"] as? Bool) == on { return }
         object["live-restore"] = on
-        let hup = "pid=$(pidof dockerd) && kill -HUP $pid"
+        let hup = reloadCommand
         guard let r = try await ssh.installAsRoot([try file(object)], before: keepCommand(existed: existed), then: hup, timeout: .seconds(30)),
               r.succeeded else {
             throw SSHError.commandFailed(host: ssh.target.host, command: hup, exitStatus: nil, signal: nil,
@@ -109,9 +108,6 @@ package struct DaemonJSON {
 
     /// Keeps the original (or the mark that there was none) the first time, for `rm` to restore.
     private static func keepCommand(existed: Bool) -> String {
-        let keep = existed
-            ? "[ -e \(backup) ] || [ -e \(absentMarker) ] || cp -p \(path) \(backup)"
-            : "[ -e \(backup) ] || touch \(absentMarker)"
-        return "mkdir -p /etc/docker && { \(keep); }"
+        Scripts.daemonJSON.command("keep", existed ? "existed" : "absent", path, backup, absentMarker)
     }
 }

@@ -160,25 +160,22 @@ public struct EngineBundle: Sendable, Equatable {
         }
     }
 
-    /// apt with no source at all: only the given files (and what is installed) count.
-    static let offlineApt = "apt-get -o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=/dev/null -o DPkg::Lock::Timeout=300"
-
     /// Uploads the packages (SFTP, into a private temporary folder of the login user), runs
     /// apt's dry run, then the install; the folder is removed either way. Returns apt's tail on
     /// a failed dry run as the error, with nothing installed.
     public func install(ssh: any RemoteHost, initSystem: InitSystem = .systemd, log: @escaping @Sendable (String) -> Void) async throws {
         if staticBinaries != nil { return try await installStatic(ssh: ssh, initSystem: initSystem) }
-        let q = ShellQuote.quote
         try await Self.withHostTempDir(ssh) { dir in
             for p in packages {
                 try await ssh.upload(file: path + "/" + p.file, to: dir + "/" + p.file, mode: 0o644)
             }
-            let files = packages.map { q(dir + "/" + $0.file) }.joined(separator: " ")
-            let dry = try await ssh.execAsRoot("export DEBIAN_FRONTEND=noninteractive; \(Self.offlineApt) install --simulate -q \(files)", timeout: .seconds(300))
+            // Scripts/engine-bundle.sh: apt with no source at all, only the given files (and what is installed) count.
+            let files = packages.map { dir + "/" + $0.file }
+            let dry = try await ssh.execAsRoot(Scripts.engineBundle.command(["apt-simulate"] + files), timeout: .seconds(300))
             guard dry.succeeded else {
                 throw Unusable(description: "bundle \(path) does not install on this host (apt's dry run: \(Self.tail(dry))); nothing was installed")
             }
-            let r = try await ssh.execAsRoot("export DEBIAN_FRONTEND=noninteractive; \(Self.offlineApt) install -y -q --no-install-recommends \(files)",
+            let r = try await ssh.execAsRoot(Scripts.engineBundle.command(["apt-install"] + files),
                                              timeout: .seconds(1800), collect: true,
                                              onStdout: { log(String(decoding: $0, as: UTF8.self)) }, onStderr: { log(String(decoding: $0, as: UTF8.self)) })
             guard r.succeeded else { throw Unusable(description: "installing bundle \(path) failed: \(Self.tail(r))") }
@@ -186,20 +183,16 @@ public struct EngineBundle: Sendable, Equatable {
     }
 
     /// The tarball: iptables checked first (nothing changes without it), then the binaries go to
-    /// /usr/local/bin and the init system gets a service for dockerd (`InitSystem.installStaticService`).
+    /// /usr/local/bin and the init system gets a service for dockerd (Scripts/engine-bundle.sh:
+    /// the docker group; on systemd a docker.service unit unless the host has one).
     func installStatic(ssh: any RemoteHost, initSystem: InitSystem) async throws {
-        let pre = try await ssh.execAsRoot("PATH=\"$PATH:/usr/sbin:/sbin\"; command -v iptables >/dev/null", timeout: .seconds(60))
+        let pre = try await ssh.execAsRoot(Scripts.engineBundle.command("static-check"), timeout: .seconds(60))
         guard pre.succeeded else {
             throw Unusable(description: "bundle \(path): Docker's static binaries need iptables on the host, and it has none; install iptables there (or give a folder of .deb files with it), nothing was installed")
         }
-        let q = ShellQuote.quote
         try await Self.withHostTempDir(ssh) { dir in
             try await ssh.upload(file: path, to: dir + "/docker.tgz", mode: 0o644)
-            let r = try await ssh.execAsRoot("""
-                set -e; cd \(q(dir)); tar -xzf docker.tgz; \
-                for f in docker/*; do install -m 0755 "$f" /usr/local/bin/; done; \
-                \(initSystem.installStaticService(dockerdPath: "/usr/local/bin/dockerd"))
-                """, timeout: .seconds(600))
+            let r = try await ssh.execAsRoot(Scripts.engineBundle.command("static-install", dir, initSystem.rawValue), timeout: .seconds(600))
             guard r.succeeded else { throw Unusable(description: "installing the static binaries \(path) failed: \(Self.tail(r))") }
         }
     }

@@ -96,11 +96,17 @@ public struct EngineLifecycle: Sendable {
     static func execRequiringConfiguration(_ command: String, _ config: MachineConfig, initSystem: InitSystem,
                                            ssh: any RemoteHost, timeout: Duration) async throws -> ExecResult {
         guard let check = initSystem.ownConfigurationCheck else { return try await ssh.execAsRoot(command, timeout: timeout) }
-        let r = try await ssh.execAsRoot(check + "\n" + command, timeout: timeout)
+        let r = try await ssh.execAsRoot(Self.afterConfigurationCheck(check, command), timeout: timeout)
         if r.exitStatus == 3 && r.stdoutText.textLines().first.map(String.init) == InitSystem.missingConfigurationMark {
             throw NotConfigured(machine: config.name, host: config.address)
         }
         return r
+    }
+
+    /// One command line: `check` (a script of its own), and `command` only when it passed; the
+    /// check's status (3 with its mark) otherwise.
+    static func afterConfigurationCheck(_ check: String, _ command: String) -> String {
+        "\(check) || exit $?\n\(command)"
     }
 
     /// `execRequiringConfiguration`, throwing when `command` fails.
@@ -121,19 +127,8 @@ public struct EngineLifecycle: Sendable {
         guard let family else {
             throw EngineInstallPlan.NotInstallable(description: "cannot upgrade the engine: the host's OS family is unknown; upgrade Docker Engine on the host yourself")
         }
-        switch family {
-        case .debian:
-            // On sysvinit/OpenRC hosts our DOCKER_OPTS sit in docker.io's conffile /etc/default/docker:
-            // a new package version must keep it, not stop at dpkg's conffile question (no terminal).
-            return "export DEBIAN_FRONTEND=noninteractive; dpkg --configure -a; apt-get -o DPkg::Lock::Timeout=300 update -q && apt-get -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold install -y -q --only-upgrade docker.io"
-        case .rhel:
-            return "(command -v dnf >/dev/null && dnf upgrade -y moby-engine docker) || yum update -y docker"
-        case .alpine:
-            return "apk upgrade --no-cache docker"
-        case .suse:
-            return "zypper --non-interactive update docker"
-        case .arch:
-            return "pacman -Sy --noconfirm docker"
-        }
+        // Scripts/engine-packages.sh. Debian: on sysvinit/OpenRC hosts our DOCKER_OPTS sit in
+        // docker.io's conffile /etc/default/docker, which a new package version keeps.
+        return Scripts.enginePackages.command("upgrade", family.rawValue)
     }
 }

@@ -3,6 +3,7 @@ import SwockClient
 import SwockRemote
 import SwockRuntime
 import SwockStore
+import Synchronization
 
 /// `docker SELECTOR... -- ARGS`: the local docker CLI once per machine, each run with that
 /// machine's environment (what `env` exports; DOCKER_CONTEXT dropped), through the fan-out.
@@ -73,9 +74,8 @@ public struct DockerFleetRun: Sendable {
 }
 
 /// Output kept for --format json, appended from a reader thread.
-private final class CollectedOutput: @unchecked Sendable {
-    private let lock = NSLock()
-    private var buffer = Data()
-    func append(_ d: Data) { lock.lock(); buffer.append(d); lock.unlock() }
-    var data: Data { lock.lock(); defer { lock.unlock() }; return buffer }
+private final class CollectedOutput: Sendable {
+    private let buffer = Mutex(Data())
+    func append(_ d: Data) { buffer.withLock { $0.append(d) } }
+    var data: Data { buffer.withLock { $0 } }
 }

@@ -106,11 +106,9 @@ public struct Remover: Sendable {
 
     func cleanHost(_ config: MachineConfig, ssh: any RemoteHost) async throws {
         let initSystem = config.initSystem
-        try await ssh.runAsRoot("""
-            rm -rf \(EngineConfigRenderer.remoteDir); \
-            \(DaemonJSON.restoreCommand); \
-            \(initSystem.unconfigure(dockerdPath: config.engine.dockerdPath ?? "dockerd"))
-            """, timeout: .seconds(180))
+        let unconfigure = initSystem.unconfigure(dockerdPath: config.engine.dockerdPath ?? "dockerd")
+        try await ssh.runAsRoot("rm -rf \(ShellQuote.quote(EngineConfigRenderer.remoteDir)); \(DaemonJSON.restoreCommand); \(unconfigure)",
+                                timeout: .seconds(180))
         // "rm leaves dockerd on its unix socket": only once it answers there.
         try await EngineReadiness(store: store, within: unixSocketWait).waitForUnixSocket(config, ssh: ssh)
         // Last, as the session logged in with it: the key create generated stops logging in.
@@ -127,20 +125,11 @@ public struct Remover: Sendable {
         let line = try SSHKeyGenerator.publicKeyLine(privateKeyPath: store.resolve(keyPath), comment: "")
         let fields = line.split(separator: " ")
         guard fields.count >= 2 else { return }
-        try await ssh.run(Self.revokeKeyScript, stdin: .data(Data(fields[1].utf8)), timeout: .seconds(30))
+        try await ssh.run(Self.revokeKeyCommand, stdin: .data(Data(fields[1].utf8)), timeout: .seconds(30))
     }
 
-    /// Reads the key's base64 blob on stdin and drops every authorized_keys line that has it as
-    /// a field (with or without options in front, whatever the comment).
-    static let revokeKeyScript = """
-        k="$(cat)"; f="$HOME/.ssh/authorized_keys"
-        [ -n "$k" ] && [ -e "$f" ] || exit 0
-        f="$(readlink -f "$f")"
-        grep -qF -- "$k" "$f" || exit 0
-        t="$f.swock-rm.$$"
-        if cp -p "$f" "$t" && awk -v k="$k" '{ for (i = 1; i <= NF; i++) if ($i == k) next; print }' "$f" > "$t" && mv -f "$t" "$f"; then
-          exit 0
-        fi
-        rm -f "$t"; echo "cannot rewrite $f" >&2; exit 1
-        """
+    /// Scripts/revoke-key.sh: reads the key's base64 blob on stdin and drops every
+    /// authorized_keys line that has it as a field (with or without options in front, whatever
+    /// the comment).
+    static let revokeKeyCommand = Scripts.revokeKey.command()
 }

@@ -10,7 +10,7 @@ import SwockSupport
 /// without the client key gets nothing from it. Our client verifies the daemon as ADDRESS
 /// (`EngineEndpoint.verifyName`); the docker CLI, which can only check 127.0.0.1, trusts the
 /// machine's own certificate alone (`Store.dockerCertPath`).
-public final class EngineTunnel: @unchecked Sendable {
+public final class EngineTunnel: Sendable {
     public let localPort: Int
     private let listenFD: Int32
     private let host: String

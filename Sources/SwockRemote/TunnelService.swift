@@ -5,6 +5,7 @@ import SSHKit
 import SwockRuntime
 import SwockStore
 import SwockSupport
+import Synchronization
 
 /// The long-lived Engine API forward of a machine behind jump hosts, for clients that are not
 /// this process (the docker CLI after `env`, a docker context after `use`): `swock-machine tunnel
@@ -158,10 +159,12 @@ public struct TunnelService: Sendable {
 }
 
 /// Remembers whether one of `signals` arrived (their default action is replaced while it lives).
+///
+/// `@unchecked Sendable`: Dispatch's signal sources are not marked Sendable; they are set up in
+/// `init` and never touched again (they live as long as this object). `got` is behind a `Mutex`.
 final class SignalWait: @unchecked Sendable {
     private var sources: [DispatchSourceSignal] = []
-    private let lock = NSLock()
-    private var got = false
+    private let got = Mutex(false)
 
     init(_ signals: [Int32]) {
         for s in signals {
@@ -173,8 +176,8 @@ final class SignalWait: @unchecked Sendable {
         }
     }
 
-    private func set() { lock.lock(); got = true; lock.unlock() }
-    var received: Bool { lock.lock(); defer { lock.unlock() }; return got }
+    private func set() { got.withLock { $0 = true } }
+    var received: Bool { got.withLock { $0 } }
 }
 
 extension TunnelService.TunnelError: CodedError {

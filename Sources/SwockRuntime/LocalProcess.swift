@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import SwockSupport
 
 /// Runs a local program on a thread of its own (never on Swift's cooperative pool), streaming
@@ -48,22 +49,16 @@ public enum LocalProcess {
         var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
         // Pipes are made close-on-exec under the same lock as every spawn, so a child started by
         // another thread never inherits (and holds open) this child's pipes.
-        spawnLock.lock()
-        let pid: pid_t
-        do {
+        let pid: pid_t = try spawnLock.withLock { _ in
             try makePipe(&outPipe)
             do { try makePipe(&errPipe) } catch { close(outPipe[0]); close(outPipe[1]); throw error }
             do {
-                pid = try spawn(argv, environment: environment, stdout: outPipe[1], stderr: errPipe[1])
+                return try spawn(argv, environment: environment, stdout: outPipe[1], stderr: errPipe[1])
             } catch {
                 for fd in outPipe + errPipe { close(fd) }
                 throw error
             }
-        } catch {
-            spawnLock.unlock()
-            throw error
         }
-        spawnLock.unlock()
         close(outPipe[1]); close(errPipe[1])
         defer { close(outPipe[0]); close(errPipe[0]) }
 
@@ -112,7 +107,7 @@ public enum LocalProcess {
         return Exit(status: nil, signal: signalName(sig), timedOut: timedOut, duration: ContinuousClock.now - started)
     }
 
-    private static let spawnLock = NSLock()
+    private static let spawnLock = Mutex(())
 
     private static func makePipe(_ fds: inout [Int32]) throws {
         guard pipe(&fds) == 0 else { throw SpawnError(description: "pipe: \(String(cString: strerror(errno)))") }

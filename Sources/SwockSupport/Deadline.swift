@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// Races an async operation against a deadline: the caller gets `timeoutError` once `limit`
 /// passes even when the operation is stuck (it then finishes on its own, its result dropped).
@@ -24,31 +25,36 @@ public func withDeadline<T: Sendable>(
 }
 
 /// Resumes a continuation once, with whichever result comes first.
-private final class FirstResult<T: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var cont: CheckedContinuation<T, Error>?
-    private var done = false
-    private var cleanup: (@Sendable () -> Void)?
+private final class FirstResult<T: Sendable>: Sendable {
+    private struct State {
+        var cont: CheckedContinuation<T, Error>?
+        var done = false
+        var cleanup: (@Sendable () -> Void)?
+    }
+    private let state = Mutex(State())
 
     func set(_ c: CheckedContinuation<T, Error>) {
-        lock.lock(); cont = c; lock.unlock()
+        state.withLock { $0.cont = c }
     }
 
     func onDone(_ body: @escaping @Sendable () -> Void) {
-        lock.lock()
-        if done { lock.unlock(); body(); return }
-        cleanup = body
-        lock.unlock()
+        let now = state.withLock { s in
+            if s.done { return true }
+            s.cleanup = body
+            return false
+        }
+        if now { body() }
     }
 
     func resume(_ r: Result<T, Error>) {
-        lock.lock()
-        guard !done, let c = cont else { lock.unlock(); return }
-        done = true
-        cont = nil
-        let after = cleanup
-        cleanup = nil
-        lock.unlock()
+        let taken = state.withLock { s -> (CheckedContinuation<T, Error>, (@Sendable () -> Void)?)? in
+            guard !s.done, let c = s.cont else { return nil }
+            s.done = true
+            s.cont = nil
+            defer { s.cleanup = nil }
+            return (c, s.cleanup)
+        }
+        guard let (c, after) = taken else { return }
         c.resume(with: r)
         after?()
     }

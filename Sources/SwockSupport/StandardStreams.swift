@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The one place the process writes to its stdout and stderr.
 ///
@@ -11,8 +12,9 @@ import Foundation
 /// - stderr closed or failing: what is left for stderr is dropped and the command goes on (diagnostics
 ///   and progress must not abort a create halfway); its status is unchanged.
 public enum StandardStreams {
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var stderrBroken = false
+    /// Whether stderr failed (its writes are dropped from then on); its lock is the one every
+    /// write holds.
+    private static let stderrBroken = Mutex(false)
 
     public static func out(_ text: String) { write(1, Data(text.utf8)) }
     public static func err(_ text: String) { write(2, Data(text.utf8)) }
@@ -26,31 +28,33 @@ public enum StandardStreams {
     /// Writes all of `raw` to `fd` (1 or 2) as one unit among the process's writers.
     public static func write(_ fd: Int32, _ raw: UnsafeRawBufferPointer) {
         guard let base = raw.baseAddress, raw.count > 0 else { return }
-        lock.lock(); defer { lock.unlock() }
-        if fd == 2 && stderrBroken { return }
-        var off = 0
-        while off < raw.count {
-            let n = Foundation.write(fd, base + off, raw.count - off)
-            if n > 0 { off += n; continue }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 && errno == EAGAIN {
-                // A non-blocking descriptor someone handed us: wait until it takes more.
-                var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                _ = poll(&p, 1, -1)
-                continue
+        // One writer at a time; the lock also guards whether stderr is broken.
+        stderrBroken.withLock { stderrBroken in
+            if fd == 2 && stderrBroken { return }
+            var off = 0
+            while off < raw.count {
+                let n = Foundation.write(fd, base + off, raw.count - off)
+                if n > 0 { off += n; continue }
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 && errno == EAGAIN {
+                    // A non-blocking descriptor someone handed us: wait until it takes more.
+                    var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                    _ = poll(&p, 1, -1)
+                    continue
+                }
+                let code = n < 0 ? errno : EIO
+                if fd == 2 {
+                    // Nobody can read diagnostics any more: drop them, go on.
+                    stderrBroken = true
+                    return
+                }
+                if code == EPIPE { readerGone() }
+                // Output that cannot be delivered (a full disk behind `>`, a terminal gone): one
+                // line on stderr, status 1, rather than pretending it was written.
+                let line = Array("swock-machine: cannot write to stdout: \(String(cString: strerror(code)))\n".utf8)
+                line.withUnsafeBytes { _ = Foundation.write(2, $0.baseAddress, $0.count) }
+                _exit(1)
             }
-            let code = n < 0 ? errno : EIO
-            if fd == 2 {
-                // Nobody can read diagnostics any more: drop them, go on.
-                stderrBroken = true
-                return
-            }
-            if code == EPIPE { readerGone() }
-            // Output that cannot be delivered (a full disk behind `>`, a terminal gone): one
-            // line on stderr, status 1, rather than pretending it was written.
-            let line = Array("swock-machine: cannot write to stdout: \(String(cString: strerror(code)))\n".utf8)
-            line.withUnsafeBytes { _ = Foundation.write(2, $0.baseAddress, $0.count) }
-            _exit(1)
         }
     }
 

@@ -50,12 +50,14 @@ struct EngineBundleTests {
         #expect(EngineBundle.elfMachine([0x7f, 0x45]) == nil)
     }
 
-    @Test func theStaticServiceIsASystemdUnitOnlyWhereThereIsNone() {
-        let sh = InitSystem.systemd.installStaticService(dockerdPath: "/usr/local/bin/dockerd")
-        #expect(sh.contains("if ! systemctl cat docker.service"))
-        #expect(sh.contains("ExecStart=/usr/local/bin/dockerd -H unix:///var/run/docker.sock"))
-        #expect(sh.hasSuffix("systemctl daemon-reload"))
-        #expect(!InitSystem.none.installStaticService(dockerdPath: "/x").contains("systemctl"))
+    @Test func theStaticServiceIsASystemdUnitOnlyWhereThereIsNone() throws {
+        let sh = Scripts.engineBundle.text
+        let install = try #require(sh.range(of: "static-install)"))
+        let unit = String(sh[install.upperBound...])
+        #expect(unit.contains("if [ \"$2\" = systemd ]; then\n    if ! systemctl cat docker.service"), "the unit only on systemd, only where there is none")
+        #expect(unit.contains("ExecStart=/usr/local/bin/dockerd -H unix:///var/run/docker.sock"))
+        #expect(unit.contains("ExecReload=/bin/kill -s HUP $MAINPID"), "the unit's own $MAINPID, not the shell's (a quoted here-document)")
+        #expect(unit.contains("    systemctl daemon-reload\n  fi"))
         #expect(InitSystem.systemd.runsStaticDockerd && InitSystem.none.runsStaticDockerd)
         #expect(!InitSystem.openrc.runsStaticDockerd && !InitSystem.sysvinit.runsStaticDockerd)
     }

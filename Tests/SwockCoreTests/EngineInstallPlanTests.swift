@@ -22,18 +22,19 @@ import Testing
         }
     }
 
+    /// The plan runs engine-packages.sh; what that runs per family is `EnginePackagesScriptTests`.
     @Test(arguments: [
-        (OSFamily.debian, true, "export DEBIAN_FRONTEND=noninteractive; dpkg --configure -a; apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 install -f -y -q; apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 update -q && apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 install -y -q docker.io"),
-        (.rhel, true, "dnf install -y moby-engine || dnf install -y docker"),
-        (.rhel, false, "yum install -y docker"),
-        (.alpine, true, "apk add --no-cache docker && (rc-update add docker default || true)"),
-        (.suse, true, "zypper --non-interactive install docker"),
-        (.arch, true, "pacman -Sy --noconfirm docker"),
+        (OSFamily.debian, true, ["install", "debian"]),
+        (.rhel, true, ["install", "rhel", "dnf"]),
+        (.rhel, false, ["install", "rhel", "yum"]),
+        (.alpine, true, ["install", "alpine"]),
+        (.suse, true, ["install", "suse"]),
+        (.arch, true, ["install", "arch"]),
     ])
-    func familyCommands(family: OSFamily, hasDnf: Bool, command: String) throws {
+    func familyCommands(family: OSFamily, hasDnf: Bool, arguments: [String]) throws {
         let plan = try EngineInstallPlan.plan(release: OSRelease(id: "x"), family: family, dockerdPresent: false,
                                               method: .auto, installURL: nil, hasDnf: hasDnf)
-        #expect(plan == .packageManager(family: family, command: command))
+        #expect(plan == .packageManager(family: family, command: Scripts.enginePackages.command(arguments)))
     }
 
     @Test func unknownOSNamesIDAndIDLikeAndFlags() throws {
@@ -62,9 +63,9 @@ import Testing
         let plan = try EngineInstallPlan.plan(release: nil, family: nil, dockerdPresent: false, method: .auto, installURL: url)
         guard case .script(let u, let command) = plan else { Issue.record("not a script plan: \(plan)"); return }
         #expect(u == url)
-        let q = ShellQuote.quote(url)
-        #expect(command.components(separatedBy: q).count == 3, "the quoted URL appears for curl and for wget")
-        #expect(!command.replacingOccurrences(of: q, with: "").contains("get.example.com"), "no unquoted copy")
+        #expect(command == Scripts.installScript.command(url), "the URL is the script's one argument, quoted")
+        #expect(!Scripts.installScript.text.contains("get.example.com"))
+        #expect(command.components(separatedBy: ShellQuote.quote(url)).count == 2, "the quoted URL appears once, as the argument")
         // A URL also wins over the family.
         #expect(try EngineInstallPlan.plan(release: debian, family: .debian, dockerdPresent: false, method: .auto, installURL: url) == plan)
     }

@@ -94,7 +94,7 @@ import Testing
     /// sysvinit host without the engine is still sysvinit. Runs the probe's own init lines with
     /// stand-ins for /proc/1/comm and /etc/inittab.
     @Test func sysvinitIsDetectedBeforeTheEngineIsInstalled() throws {
-        let lines = HostProbe.script.textLines(keepingEmpty: true).map(String.init)
+        let lines = HostProbe.script.text.textLines(keepingEmpty: true).map(String.init)
         let start = try #require(lines.firstIndex(of: "echo '==init'"))
         let end = try #require(lines.firstIndex(of: "echo '==dockerd'; command -v dockerd 2>/dev/null || true"))
         let detect = lines[(start + 1)..<end].joined(separator: "\n")
@@ -120,7 +120,7 @@ import Testing
 
     /// The script's section names match what parse reads: run it on this machine.
     @Test func scriptRunsLocally() throws {
-        let r = try sh(HostProbe.script)
+        let r = try sh(HostProbe.command)
         #expect(r.status == 0, "\(r.stderrText)")
         let p = HostProbe.parse(r.stdoutText)
         let uname = try sh("uname -m").stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)

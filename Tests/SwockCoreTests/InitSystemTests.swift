@@ -74,34 +74,31 @@ import Testing
 
     /// upgrade on Debian keeps our /etc/default/docker (a conffile of docker.io) without asking.
     @Test func debianUpgradeKeepsOurConffile() throws {
+        // What engine-packages.sh runs for it (--force-confold, --force-confdef): EnginePackagesScriptTests.
         let c = try EngineLifecycle.upgradeCommand(family: .debian, installURL: nil, install: .auto)
-        #expect(c.contains("--force-confold") && c.contains("--force-confdef") && c.contains("--only-upgrade docker.io"))
+        #expect(c == Scripts.enginePackages.command("upgrade", "debian"))
+        #expect(Scripts.enginePackages.text.contains("--force-confdef -o Dpkg::Options::=--force-confold install -y -q --only-upgrade docker.io"))
     }
 
+    /// Only a file of ours goes (own-files.sh remove, run for real in
+    /// `shellConfFilesKeepTheHostsOwnAndRmPutsItBack`), then the restart (`InitSystemCallTests`).
     @Test func unconfigureTakesOurFileOffAndRestarts() {
         let sysv = InitSystem.sysvinit.unconfigure(dockerdPath: "/usr/sbin/dockerd")
-        #expect(sysv.contains("/etc/default/docker.swock-backup") && sysv.hasSuffix("service docker restart"))
-        #expect(sysv.hasPrefix("if [ -f /etc/default/docker ] && [ \"$(head -n 1 /etc/default/docker)\" = "), "only a file of ours goes")
+        #expect(sysv == InitSystem.removeOwnFiles(["/etc/default/docker"]) + "; " + Scripts.sysvinit.command("restart"))
         let openrc = InitSystem.openrc.unconfigure(dockerdPath: "/usr/sbin/dockerd")
-        #expect(openrc.contains("/etc/default/docker") && openrc.contains("/etc/conf.d/docker"))
-        #expect(openrc.hasSuffix("rc-service docker restart"))
+        #expect(openrc == InitSystem.removeOwnFiles(["/etc/default/docker", "/etc/conf.d/docker"]) + "; " + Scripts.openrc.command("restart"))
     }
 
-    @Test func systemdUnconfigureRecreatesTheSocketBeforeStarting() {
-        let c = InitSystem.systemd.unconfigure(dockerdPath: "/usr/sbin/dockerd")
-        let reload = try! #require(c.range(of: "systemctl daemon-reload"))
-        let stop = try! #require(c.range(of: "systemctl stop docker.service"))
-        let socket = try! #require(c.range(of: "systemctl restart docker.socket"))
-        let start = try! #require(c.range(of: "systemctl start docker.service"))
-        #expect(reload.lowerBound < stop.lowerBound && stop.lowerBound < socket.lowerBound && socket.lowerBound < start.lowerBound)
-        #expect(c.hasPrefix("rm -f /etc/systemd/system/docker.service.d/10-swock-machine.conf"))
-    }
-
-    @Test func noInitStopIsTheOnePidFileLoop() {
-        let launch = DaemonLaunch(dockerdPath: "/d", arguments: [], environment: [])
-        #expect(InitSystem.none.command(.stop, launch) == InitSystem.stopDetached)
-        #expect(InitSystem.none.command(.restart, launch).hasPrefix(InitSystem.stopDetached))
-        #expect(InitSystem.none.unconfigure(dockerdPath: "/d").hasPrefix(InitSystem.stopDetached))
+    /// Without an init system every verb goes through the pid file (no-init.sh; run for real in
+    /// `ShellRenderTests.detachedStartRunsBySh`).
+    @Test func noInitVerbsUseThePidFile() {
+        let launch = DaemonLaunch(dockerdPath: "/d", arguments: ["-H", "x"], environment: ["A=b"])
+        let pid = InitSystem.pidFile, log = InitSystem.logFile
+        #expect(InitSystem.none.command(.stop, launch) == Scripts.noInit.command("stop", pid))
+        #expect(InitSystem.none.command(.kill, launch) == Scripts.noInit.command("kill", pid))
+        #expect(InitSystem.none.command(.restart, launch) == Scripts.noInit.command("restart", pid, log, "A=b", "/d", "-H", "x"))
+        #expect(InitSystem.none.applyConfiguration(launch) == InitSystem.none.command(.restart, launch))
+        #expect(InitSystem.none.unconfigure(dockerdPath: "/d") == Scripts.noInit.command("unconfigure", pid, log, "/d"))
     }
 
     /// The unix-socket wait, run by sh with a stand-in `docker` first on PATH.
@@ -171,6 +168,8 @@ struct SystemdStopTests {
             exit 0
             """)
         try FileManager.default.createSymbolicLink(atPath: dir.sub("bin/grep"), withDestinationPath: findExecutable("grep") ?? "/usr/bin/grep")
+        // The command runs its script with `sh -c`.
+        try FileManager.default.createSymbolicLink(atPath: dir.sub("bin/sh"), withDestinationPath: "/bin/sh")
         // Only the stand-in on PATH (never the real systemctl), and it runs before the test does:
         // a script just written can be "text file busy" for a moment while another test forks.
         let env = ["PATH": dir.sub("bin"), "HAS_SOCKET": hasSocket ? "1" : "0"]

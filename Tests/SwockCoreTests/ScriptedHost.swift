@@ -14,7 +14,13 @@ final class ScriptedHost: RemoteHost, @unchecked Sendable {
         var text: String
         var asRoot: Bool
         var stdin: Data?
-        var description: String { (asRoot ? "root$ " : "$ ") + text }
+        var description: String { (asRoot ? "root$ " : "$ ") + (RemoteScript.summary(of: text) ?? text) }
+
+        /// Runs `script` with arguments that start with `arguments` (alone, or as one of the
+        /// command lines it is made of).
+        func runs(_ script: RemoteScript, _ arguments: String...) -> Bool {
+            text.contains(script.command(arguments))
+        }
     }
 
     /// What an expectation answers with.

@@ -40,8 +40,8 @@ enum Scripted {
         """
     }
 
-    static func isProbe(_ c: ScriptedHost.Command) -> Bool { c.text == HostProbe.script }
-    static func isAptInstall(_ c: ScriptedHost.Command) -> Bool { c.asRoot && c.text.contains("install -y -q docker.io") }
+    static func isProbe(_ c: ScriptedHost.Command) -> Bool { c.text == HostProbe.command }
+    static func isAptInstall(_ c: ScriptedHost.Command) -> Bool { c.asRoot && c.text == SwockEngine.Scripts.enginePackages.command("install", "debian") }
 
     /// A host that goes through every step up to wait-engine: dockerd installed by apt, no
     /// daemon.json, configuration applied.
@@ -51,8 +51,8 @@ enum Scripted {
         h.on("apt install", where: isAptInstall, apt)
         h.on("probe, dockerd there", where: isProbe, .output(stdout: probe(initSystem: initSystem, dockerd: "/usr/sbin/dockerd", serviceScript: serviceScript)))
         h.on(exactly: "cat /etc/docker/daemon.json 2>/dev/null", .fails(1, stderr: ""))
-        h.on("keep originals", where: { $0.text.contains("daemon.json.swock-absent") || $0.text.contains(".swock-backup") }, .ok)
-        h.on("apply", where: { $0.asRoot && ($0.text.contains("restart docker") || $0.text.contains("docker restart")) }, .ok)
+        h.on("keep originals", where: { $0.asRoot && ($0.runs(SwockEngine.Scripts.daemonJSON, "keep") || $0.runs(SwockEngine.Scripts.ownFiles, "keep")) }, .ok)
+        h.on("apply", where: { $0.asRoot && $0.runs(InitSystem(probed: initSystem).script, "apply") }, .ok)
         h.on("daemon log", where: { $0.text == InitSystem(probed: initSystem).daemonLogCommand }, .output(stdout: "level=error msg=\"scripted daemon log\"\n"))
         return h
     }
@@ -124,12 +124,12 @@ enum Scripted {
 
         // The commands, in order: probe, apt as root, probe again, daemon.json read, one install round trip.
         let ran = host.ran
-        #expect(ran.first?.text == HostProbe.script && ran.first?.asRoot == false)
-        let apt = try #require(host.index(of: "install -y -q docker.io"))
+        #expect(ran.first?.text == HostProbe.command && ran.first?.asRoot == false)
+        let apt = try #require(ran.firstIndex(where: Scripted.isAptInstall))
         #expect(ran[apt].asRoot)
-        #expect(ran[apt + 1].text == HostProbe.script)
+        #expect(ran[apt + 1].text == HostProbe.command)
         let read = try #require(host.index(of: "cat /etc/docker/daemon.json"))
-        let apply = try #require(host.index(of: "systemctl restart docker"))
+        let apply = try #require(ran.firstIndex { $0.runs(SwockEngine.Scripts.systemd, "apply") })
         #expect(apt < read && read < apply)
         // install-certs then configure-engine: the three TLS files, then daemon.json and the drop-in.
         #expect(host.installed.map(\.path) == [
@@ -202,7 +202,7 @@ enum Scripted {
         #expect(try store.load("m1").provisioning.lastError?.hasPrefix("configure-engine:") == true)
         #expect(lost.closed)
         // dockerd was already there: no install ran (only the Debian repair check).
-        #expect(lost.ran(containing: "docker.io").isEmpty)
+        #expect(!lost.ran.contains(where: Scripted.isAptInstall) && lost.ran.contains { $0.text == EngineInstallPlan.debianRepair })
     }
 
     @Test func aHostWithoutRootIsRefusedBeforeAnythingIsWritten() async throws {
@@ -216,7 +216,7 @@ enum Scripted {
         let e = try await #require(throws: ProvisionError.self) { try await p.create(Scripted.request()) }
         #expect(e.step == .checkRoot && !e.resumable)
         #expect(!store.exists("m1"))
-        #expect(host.ran.map(\.text) == [HostProbe.script])
+        #expect(host.ran.map(\.text) == [HostProbe.command])
         #expect(host.closed)
     }
 
@@ -260,7 +260,7 @@ enum Scripted {
         defer { dir.remove() }
         let store = Store(root: dir.path)
         let host = Scripted.debianHost()
-        host.on("authorized_keys", where: { !$0.asRoot && $0.text.contains("~/.ssh/authorized_keys") }, .ok)
+        host.on("authorized_keys", where: { !$0.asRoot && $0.runs(SwockProvision.Scripts.authorizeKey) }, .ok)
         let p = Scripted.provisioner(store, [host])
         var req = Scripted.request()
         req.sshPassword = "pw-never-on-a-command-line"
@@ -320,9 +320,11 @@ enum Scripted {
         #expect(file.contains(initSystem == "systemd" ? "ExecStart=" : "DOCKER_OPTS="))
         // The host's own file is kept first (before), then one restart (then).
         let before = try #require(host.index(of: ".swock-backup"))
-        let apply = host.ran(containing: restart)
+        let script = InitSystem(probed: initSystem).script
+        let apply = host.ran.filter { $0.runs(script, "apply") }
         #expect(apply.count == 1 && apply[0].asRoot)
-        #expect(before < (host.index(of: restart) ?? -1))
+        #expect(script.text.contains(restart), "\(script.name) apply: \(restart)")
+        #expect(before < (host.ran.firstIndex { $0.runs(script, "apply") } ?? -1))
     }
 
     @Test func aDaemonThatDoesNotStartIsAConfigureEngineErrorWithItsLog() async throws {
@@ -331,7 +333,7 @@ enum Scripted {
         let host = ScriptedHost()
         host.on(exactly: "cat /etc/docker/daemon.json 2>/dev/null", .output(stdout: "{\"hosts\": [\"fd://\"], \"live-restore\": false}"))
         host.on("keep", where: { $0.text.contains(".swock-backup") }, .ok)
-        host.on("apply", where: { $0.text.contains("systemctl restart docker") }, .fails(1, stderr: "Job for docker.service failed"))
+        host.on("apply", where: { $0.runs(SwockEngine.Scripts.systemd, "apply") }, .fails(1, stderr: "Job for docker.service failed"))
         host.on("log", where: { $0.text == InitSystem.systemd.daemonLogCommand }, .output(stdout: "unable to configure the Docker daemon\n"))
         let p = Provisioner(store: Store(root: dir.path), progress: Scripted.Progress())
         let e = try await #require(throws: ProvisionError.self) {
@@ -374,7 +376,7 @@ enum Scripted {
         let unconfigure = InitSystem(probed: initSystem).unconfigure(dockerdPath: "/usr/sbin/dockerd")
         host.on("unconfigure", where: { $0.asRoot && $0.text.contains("rm -rf /etc/docker/swock") }, .ok)
         host.on("unix socket", where: { $0.asRoot && $0.text == InitSystem.unixSocketAnswers(within: 60) }, .ok)
-        host.on("revoke the generated key", where: { !$0.asRoot && $0.text == Remover.revokeKeyScript }, .ok)
+        host.on("revoke the generated key", where: { !$0.asRoot && $0.text == Remover.revokeKeyCommand }, .ok)
         let blob = try Self.keyBlob(store)
         var r = Remover(store: store)
         r.connectRecord = { _ in host }
@@ -382,7 +384,7 @@ enum Scripted {
         #expect(!store.exists("m1"))
         #expect(host.ran.count == 3 && host.closed)
         // Last, as the login user, the key's blob on stdin (never on a command line).
-        #expect(host.ran[2].text == Remover.revokeKeyScript && host.ran[2].stdin == blob && !host.ran[2].asRoot)
+        #expect(host.ran[2].text == Remover.revokeKeyCommand && host.ran[2].stdin == blob && !host.ran[2].asRoot)
         let cmd = host.ran[0].text
         let certs = try #require(cmd.range(of: "rm -rf /etc/docker/swock"))
         let daemonJSON = try #require(cmd.range(of: DaemonJSON.restoreCommand))
@@ -456,7 +458,7 @@ enum Scripted {
         let i = InitSystem(probed: initSystem)
         let check = try #require(i.ownConfigurationCheck)
         let host = ScriptedHost()
-        host.on("check, then start", where: { $0.text.hasPrefix(check + "\n") },
+        host.on("check, then start", where: { $0.text == EngineLifecycle.afterConfigurationCheck(check, i.command(.start, DaemonLaunch(config))) },
                 .output(stdout: InitSystem.missingConfigurationMark + "\n", status: 3))
         let e = try await #require(throws: EngineLifecycle.NotConfigured.self) {
             try await EngineLifecycle(store: Store(root: dir.path)).perform(.start, config: config, ssh: host)
@@ -471,8 +473,8 @@ enum Scripted {
     @Test func switchesLiveRestoreOffKeepingTheOriginalAndReloads() async throws {
         let host = ScriptedHost()
         host.on(exactly: "cat /etc/docker/daemon.json 2>/dev/null", .output(stdout: "{\"live-restore\": true, \"debug\": true}"))
-        host.on("keep", where: { $0.text.contains("cp -p /etc/docker/daemon.json /etc/docker/daemon.json.swock-backup") }, .ok)
-        host.on(exactly: "pid=$(pidof dockerd) && kill -HUP $pid", .ok)
+        host.on("keep", where: { $0.runs(SwockEngine.Scripts.daemonJSON, "keep", "existed", "/etc/docker/daemon.json", "/etc/docker/daemon.json.swock-backup") }, .ok)
+        host.on(exactly: DaemonJSON.reloadCommand, .ok)
         try await DaemonJSON.setLiveRestore(false, ssh: host)
         #expect(host.installed.map(\.path) == ["/etc/docker/daemon.json"])
         let json = String(decoding: host.installed[0].data, as: UTF8.self)
@@ -489,8 +491,8 @@ enum Scripted {
     @Test func aDaemonThatIsNotRunningCannotReload() async throws {
         let host = ScriptedHost()
         host.on(exactly: "cat /etc/docker/daemon.json 2>/dev/null", .fails(1, stderr: ""))
-        host.on("keep", where: { $0.text.contains("daemon.json.swock-absent") }, .ok)
-        host.on(exactly: "pid=$(pidof dockerd) && kill -HUP $pid", .fails(1, stderr: ""))
+        host.on("keep", where: { $0.runs(SwockEngine.Scripts.daemonJSON, "keep", "absent") }, .ok)
+        host.on(exactly: DaemonJSON.reloadCommand, .fails(1, stderr: ""))
         let e = try await #require(throws: SSHError.self) { try await DaemonJSON.setLiveRestore(false, ssh: host) }
         #expect("\(e)".contains("dockerd is not running"))
     }

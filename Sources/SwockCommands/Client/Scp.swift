@@ -4,6 +4,7 @@ import SSHKit
 import SwockClient
 import SwockRemote
 import SwockSupport
+import Synchronization
 
 struct Scp: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -80,40 +81,45 @@ enum Interrupt {
 }
 
 /// One line per file on stderr, redrawn in place: name, percent, bytes and rate.
-final class TTYProgress: CopyProgress, @unchecked Sendable {
-    private let lock = NSLock()
-    private var name = ""
-    private var total: UInt64 = 0
-    private var done: UInt64 = 0
-    private var start = ContinuousClock.now
-    private var lastDraw = ContinuousClock.now
+final class TTYProgress: CopyProgress, Sendable {
+    private struct State {
+        var name = ""
+        var total: UInt64 = 0
+        var done: UInt64 = 0
+        var start = ContinuousClock.now
+        var lastDraw = ContinuousClock.now
+    }
+    private let state = Mutex(State())
 
     func started(_ name: String, bytes: UInt64) {
-        lock.lock(); defer { lock.unlock() }
-        self.name = name.count > 40 ? "..." + name.suffix(37) : name
-        total = bytes
-        done = 0
-        start = .now
-        draw(end: "")
+        state.withLock { s in
+            s.name = name.count > 40 ? "..." + name.suffix(37) : name
+            s.total = bytes
+            s.done = 0
+            s.start = .now
+            Self.draw(&s, end: "")
+        }
     }
 
     func advanced(to bytes: UInt64) {
-        lock.lock(); defer { lock.unlock() }
-        done = bytes
-        if ContinuousClock.now - lastDraw >= .milliseconds(100) { draw(end: "") }
+        state.withLock { s in
+            s.done = bytes
+            if ContinuousClock.now - s.lastDraw >= .milliseconds(100) { Self.draw(&s, end: "") }
+        }
     }
 
     func ended(success: Bool) {
-        lock.lock(); defer { lock.unlock() }
-        if success { done = total }
-        draw(end: "\n")
+        state.withLock { s in
+            if success { s.done = s.total }
+            Self.draw(&s, end: "\n")
+        }
     }
 
-    private func draw(end: String) {
-        lastDraw = .now
-        let seconds = max((lastDraw - start).timeInterval, 0.001)
-        let percent = total == 0 ? 100 : done * 100 / total
-        let line = "\r\u{1B}[K\(name)  \(percent)%  \(Self.size(Double(done))) / \(Self.size(Double(total)))  \(Self.size(Double(done) / seconds))/s"
+    private static func draw(_ s: inout State, end: String) {
+        s.lastDraw = .now
+        let seconds = max((s.lastDraw - s.start).timeInterval, 0.001)
+        let percent = s.total == 0 ? 100 : s.done * 100 / s.total
+        let line = "\r\u{1B}[K\(s.name)  \(percent)%  \(size(Double(s.done))) / \(size(Double(s.total)))  \(size(Double(s.done) / seconds))/s"
         StandardStreams.err(line + end)
     }
 

@@ -8,6 +8,10 @@ import SwockSupport
 /// stdout and stderr to stderr (coloured prefixes only on a terminal), a host's partial lines and
 /// its status when it ends; in json form one object per host when it ends. Every write goes
 /// through one serial queue, so lines never interleave and the cooperative pool never writes.
+///
+/// `@unchecked Sendable`: its state is confined to a serial `DispatchQueue` (writes are ordered
+/// and never on the cooperative pool), which the compiler cannot see; a `Mutex` would not order
+/// the asynchronous `finish` writes after the lines before them.
 final class FleetPrinter: FleetSink, @unchecked Sendable {
     enum Format: String, ExpressibleByArgument, CaseIterable, Sendable {
         case text, json

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import SwockStore
 import SwockSupport
+import Synchronization
 
 /// Options every subcommand takes.
 struct GlobalOptions: ParsableArguments {
@@ -32,17 +33,17 @@ struct GlobalValues: Equatable, Sendable {
 }
 
 enum LogSetup {
-    nonisolated(unsafe) private static var done = false
-    private static let lock = NSLock()
+    private static let done = Mutex(false)
 
     static func once(debug: Bool) {
-        lock.lock(); defer { lock.unlock() }
-        guard !done else { return }
-        done = true
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler(label: label, stream: StderrStream())
-            h.logLevel = debug ? .debug : .warning
-            return h
+        done.withLock { done in
+            guard !done else { return }
+            done = true
+            LoggingSystem.bootstrap { label in
+                var h = StreamLogHandler(label: label, stream: StderrStream())
+                h.logLevel = debug ? .debug : .warning
+                return h
+            }
         }
     }
 }

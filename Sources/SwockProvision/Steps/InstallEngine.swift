@@ -35,7 +35,7 @@ extension Provisioner {
             (command, how) = ("", "from \(bundle.summary)")
         }
         if !command.isEmpty { try await runInstall(command, ssh: ssh) }
-        let again = HostProbe.parse(try await ssh.exec(HostProbe.script, timeout: ProvisionTimeouts.probe).stdoutText)
+        let again = HostProbe.parse(try await ssh.exec(HostProbe.command, timeout: ProvisionTimeouts.probe).stdoutText)
         guard let path = again.dockerdPath else {
             throw ProvisionError(machine: name, step: .installEngine, reason: "the install finished but dockerd is not on the host", resumable: true)
         }

@@ -19,10 +19,7 @@ extension Provisioner {
             publicLine = key.publicLine
         }
         // The public key goes over stdin; append only when it is not there yet.
-        try await ssh.run("""
-            umask 077; mkdir -p ~/.ssh && k="$(cat)" && touch ~/.ssh/authorized_keys && \
-            (grep -qxF "$k" ~/.ssh/authorized_keys || printf '%s\\n' "$k" >> ~/.ssh/authorized_keys)
-            """, stdin: .data(Data(publicLine.utf8)), timeout: ProvisionTimeouts.authorizedKey)
+        try await ssh.run(Scripts.authorizeKey.command(), stdin: .data(Data(publicLine.utf8)), timeout: ProvisionTimeouts.authorizedKey)
         config.ssh.keyPath = keyRel
         config.ssh.authMode = .generatedKey
     }

@@ -1,5 +1,6 @@
 import Foundation
 import SwockStore
+import Synchronization
 
 /// Runs the steps of one create/provision: reports each start and end with its duration
 /// (`ProvisionProgress`), keeps the durations (`StepLog`), and records finished and failed
@@ -52,23 +53,22 @@ struct StepRunner: Sendable {
 }
 
 /// The steps one create/provision run has finished, with their durations.
-final class StepLog: @unchecked Sendable {
+final class StepLog: Sendable {
     let machine: String
-    private let lock = NSLock()
-    private var done: [StepRecord] = []
+    private let done = Mutex<[StepRecord]>([])
 
     init(machine: String) { self.machine = machine }
 
     func finished(_ step: ProvisionStep, seconds: Double) {
-        lock.lock(); defer { lock.unlock() }
-        done.removeAll { $0.step == step }
-        done.append(StepRecord(step: step, seconds: seconds, finishedAt: Date()))
+        done.withLock { done in
+            done.removeAll { $0.step == step }
+            done.append(StepRecord(step: step, seconds: seconds, finishedAt: Date()))
+        }
     }
 
     func seconds(of step: ProvisionStep) -> Double {
-        lock.lock(); defer { lock.unlock() }
-        return done.last { $0.step == step }?.seconds ?? 0
+        done.withLock { $0.last { $0.step == step }?.seconds ?? 0 }
     }
 
-    var records: [StepRecord] { lock.lock(); defer { lock.unlock() }; return done }
+    var records: [StepRecord] { done.withLock { $0 } }
 }
