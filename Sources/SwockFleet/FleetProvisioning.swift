@@ -1,6 +1,7 @@
 import Foundation
 import SwockProvision
 import SwockRuntime
+import SwockStore
 
 /// `create -f FILE`: every machine of a fleet file provisioned through the fan-out. Each host's
 /// failure is isolated and recorded, so `provision NAME` resumes it; the same file run again
@@ -35,10 +36,12 @@ public struct FleetProvisioning: Sendable {
         do {
             if let existing = try? provisioner.store.load(r.name) {
                 if existing.provisioning.phase == .ready { return done("exists") }
-                _ = try await provisioner.provision(r.name)
+                let c = try await provisioner.provision(r.name)
+                if let failed = ProvisionScriptFailed(c) { return done(nil, error: "\(ProvisionStep.runScripts.rawValue): \(failed)") }
                 return done("ready (resumed)")
             }
-            _ = try await provisioner.create(r, keepRecordOnEarlyFailure: true)
+            let c = try await provisioner.create(r, keepRecordOnEarlyFailure: true)
+            if let failed = ProvisionScriptFailed(c) { return done(nil, error: "\(ProvisionStep.runScripts.rawValue): \(failed)") }
             return done("ready")
         } catch let e as ProvisionError {
             return done(nil, error: "\(e.step.rawValue): \(e.reason)")

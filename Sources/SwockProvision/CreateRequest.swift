@@ -29,6 +29,13 @@ public struct CreateRequest: Sendable {
     /// An OpenSSH known_hosts file with the expected keys of the host and its jump hosts
     /// (`--ssh-known-hosts`).
     public var knownHostsFile: String?
+    /// With `sshKeyPath` from ~/.ssh/config's IdentityFile: false unless it said `IdentitiesOnly yes`
+    /// (then the agent is tried after the key); nil: the key only.
+    public var identitiesOnly: Bool?
+    /// The ~/.ssh/config `Host` alias that gave the address (and maybe more); nil without one.
+    public var sshConfigHost: String?
+    /// `--provision-script FILE` (repeatable): run as root, in order, after the engine answers.
+    public var provisionScripts: [ProvisionScriptSource] = []
 
     public init(name: String, address: String) {
         self.name = name

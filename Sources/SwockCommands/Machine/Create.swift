@@ -114,6 +114,14 @@ struct Create: AsyncParsableCommand {
             help: ArgumentHelp("An OpenSSH known_hosts file with the expected keys of the host (and of its jump hosts); another key is refused.", valueName: "path"))
     var knownHostsFile: String?
 
+    @Option(name: .customLong("ssh-config"),
+            help: ArgumentHelp("OpenSSH client configuration to resolve --generic-ip-address in (a Host alias's HostName, User, Port, IdentityFile, IdentitiesOnly, ProxyJump; flags and GENERIC_* win); the resolved values are kept in the record. none: do not read one.", valueName: "path|none"))
+    var sshConfig = "~/.ssh/config"
+
+    @Option(name: .customLong("provision-script"),
+            help: ArgumentHelp("A script run as root on the host after the engine answers (repeatable, in order; sent over SSH, output shown with the machine's name). A failing one leaves the machine usable and marked; `provision --rerun-scripts` runs them again.", valueName: "path"))
+    var provisionScripts: [String] = []
+
     @Flag(name: .customLong("swarm-init"), help: "Then start a Swarm mode cluster with this machine as its manager.")
     var swarmInit = false
 
@@ -158,6 +166,7 @@ struct Create: AsyncParsableCommand {
             }
             let viaContext = DockerContexts.isValidName(config.name) && config.name != "default" ? " (or docker --context \(config.name) ...)" : ""
             Output.err("To point your Docker client at it, run: eval \"$(swock-machine env \(config.name))\"\(viaContext)")
+            if let failed = ProvisionScriptFailed(config) { throw failed }
             if swarmInit || swarmManager != nil {
                 let plan = swarmInit ? SwarmPlan(inits: [config.name])
                     : SwarmPlan(joins: [.init(manager: swarmManager!, asManager: swarmRole == .manager, names: [config.name])])
@@ -202,14 +211,23 @@ struct Create: AsyncParsableCommand {
         guard let address = address ?? generic.address, !address.isEmpty else {
             throw UserFacingError("--generic-ip-address is required: the IP address or host name of the server to turn into a Docker host")
         }
-        var r = CreateRequest(name: name, address: address)
-        r.sshUser = sshUser ?? generic.sshUser ?? "root"
-        r.sshPort = sshPort ?? generic.sshPort ?? 22
+        // A Host entry of ~/.ssh/config (or --ssh-config FILE) for the address, as ssh reads it.
+        let fromFile = try CreateSSHConfig(choice: sshConfig, environment: environment).resolve(address)
+        var r = CreateRequest(name: name, address: fromFile?.hostName ?? address)
+        r.sshUser = sshUser ?? generic.sshUser ?? fromFile?.user ?? "root"
+        r.sshPort = sshPort ?? generic.sshPort ?? fromFile?.port ?? 22
         let enginePort = enginePort ?? generic.enginePort ?? 2376
         if let proxyJump {
             do { r.proxyJump = try JumpHost.parseList(proxyJump) } catch { throw UserFacingError("--generic-ssh-proxy-jump: \(error)") }
+        } else if let hops = fromFile?.proxyJump {
+            r.proxyJump = hops
         }
         r.sshKeyPath = sshKey ?? generic.sshKey
+        if r.sshKeyPath == nil, let key = fromFile?.identityFile {
+            r.sshKeyPath = key
+            r.identitiesOnly = fromFile?.identitiesOnly ?? false
+        }
+        if fromFile != nil { r.sshConfigHost = address }
         r.sshKeyPassphrase = ProcessInfo.processInfo.environment["SWOCK_SSH_KEY_PASSPHRASE"]
         r.sshPassword = try sshPassword()
         r.sudoPassword = try sudoPassword()
@@ -230,6 +248,7 @@ struct Create: AsyncParsableCommand {
         r.extraSANs = tlsSANs
         r.hostname = hostname
         r.labels = try Labels.parse(labels, flag: "--label")
+        r.provisionScripts = try provisionScripts.map { try ProvisionScriptSource.read($0, flag: "--provision-script") }
         return r
     }
 }

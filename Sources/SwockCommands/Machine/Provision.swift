@@ -9,9 +9,13 @@ struct Provision: AsyncParsableCommand {
         discussion: Help.discussion(examples: [
             "swock-machine provision web1",
             "swock-machine provision web1 web2 db1",
+            "swock-machine provision --rerun-scripts web1",
         ]))
 
     @OptionGroup var global: GlobalOptions
+
+    @Flag(name: .customLong("rerun-scripts"), help: "Run the machine's provision scripts (create --provision-script) again; without it they run only if they never have.")
+    var rerunScripts = false
 
     @Argument(help: "Machine names.", completion: .machineNames)
     var names: [String]
@@ -25,10 +29,11 @@ struct Provision: AsyncParsableCommand {
                 for name in names {
                     group.addTask {
                         do {
-                            let c = try await provisioner.provision(name, password: ProcessInfo.processInfo.environment["SWOCK_GENERIC_SSH_PASSWORD"])
+                            let c = try await provisioner.provision(name, password: ProcessInfo.processInfo.environment["SWOCK_GENERIC_SSH_PASSWORD"],
+                                                                    rerunScripts: rerunScripts)
                             Output.err("(\(name)) Docker \(c.engine.version ?? "?") is up at \(c.engineURL)")
                             ContextSync.write(name, store: provisioner.store)
-                            return nil
+                            return ProvisionScriptFailed(c).map { "\($0)" }
                         } catch {
                             return "\(error)"
                         }
