@@ -13,6 +13,22 @@ import Foundation
 public enum StandardStreams {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var stderrBroken = false
+    nonisolated(unsafe) private static var overlay: (any TerminalOverlay)?
+
+    /// Shows `o` (a live progress board) below everything written from now on: each write first
+    /// erases it and draws it again after itself. nil takes it away (what it drew last stays).
+    public static func setOverlay(_ o: (any TerminalOverlay)?) {
+        lock.lock(); defer { lock.unlock() }
+        overlay = o
+    }
+
+    /// Draws the overlay again (its clock ticked), as one unit among the process's writers.
+    public static func redrawOverlay() {
+        lock.lock(); defer { lock.unlock() }
+        guard let o = overlay, !stderrBroken else { return }
+        let bytes = o.erase() + o.draw()
+        bytes.withUnsafeBytes { writeLocked(2, $0) }
+    }
 
     public static func out(_ text: String) { write(1, Data(text.utf8)) }
     public static func err(_ text: String) { write(2, Data(text.utf8)) }
@@ -25,8 +41,19 @@ public enum StandardStreams {
 
     /// Writes all of `raw` to `fd` (1 or 2) as one unit among the process's writers.
     public static func write(_ fd: Int32, _ raw: UnsafeRawBufferPointer) {
-        guard let base = raw.baseAddress, raw.count > 0 else { return }
+        guard raw.baseAddress != nil, raw.count > 0 else { return }
         lock.lock(); defer { lock.unlock() }
+        if let o = overlay, !stderrBroken {
+            o.erase().withUnsafeBytes { writeLocked(2, $0) }
+            writeLocked(fd, raw)
+            o.draw().withUnsafeBytes { writeLocked(2, $0) }
+            return
+        }
+        writeLocked(fd, raw)
+    }
+
+    private static func writeLocked(_ fd: Int32, _ raw: UnsafeRawBufferPointer) {
+        guard let base = raw.baseAddress, raw.count > 0 else { return }
         if fd == 2 && stderrBroken { return }
         var off = 0
         while off < raw.count {
@@ -66,4 +93,13 @@ public enum StandardStreams {
         // Not reached unless SIGPIPE could not be delivered to this thread.
         _exit(128 + SIGPIPE)
     }
+}
+
+/// Something drawn at the bottom of the terminal that other output goes above
+/// (`StandardStreams.setOverlay`). Both calls happen under the streams' lock: they must not write.
+public protocol TerminalOverlay: AnyObject, Sendable {
+    /// The bytes that erase what was drawn last (nothing when nothing is drawn).
+    func erase() -> Data
+    /// The bytes that draw it now.
+    func draw() -> Data
 }

@@ -137,6 +137,8 @@ struct Create: AsyncParsableCommand {
     @Option(name: [.customShort("p"), .customLong("parallel")], help: "With -f: how many machines are provisioned at once.")
     var parallel = 8
 
+    @OptionGroup var progressOptions: ProgressOptions
+
     @Argument(help: "Machine name: letters, digits, '.' and '-'.")
     var name: String?
 
@@ -145,14 +147,14 @@ struct Create: AsyncParsableCommand {
             try refusePasswordOnCommandLine()
             if let fleetFile {
                 guard name == nil else { throw UserFacingError("give either a machine name or -f FILE, not both") }
-                try await FleetCreate(global: global, path: fleetFile, parallel: parallel).run()
+                try await FleetCreate(global: global, path: fleetFile, parallel: parallel, progress: progressOptions.progress).run()
                 return
             }
             if swarmInit && swarmManager != nil { throw UserFacingError("give either --swarm-init or --swarm-manager NAME, not both") }
             if let m = swarmManager, !global.store.exists(m) { throw StoreError.notFound(m) }
             let request = try makeRequest()
             let logger = global.logger("swock.create")
-            let provisioner = Provisioner(store: global.store, progress: StderrProgress(), logger: logger)
+            let provisioner = Provisioner(store: global.store, progress: progressOptions.progress.resolved() == .quiet ? QuietProgress() : StderrProgress(), logger: logger)
             let clock = ContinuousClock()
             let start = clock.now
             let config = try await provisioner.create(request)

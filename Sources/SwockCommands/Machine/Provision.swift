@@ -14,16 +14,21 @@ struct Provision: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Flag(name: .customLong("rerun-scripts"), help: "Run the machine's provision scripts (create --provision-script) again; without it they run only if they never have.")
+    @Flag(name: .customLong("rerun-scripts"), help: "Run the machine's provision scripts (create --provision-script) again, each read again from its path (the store's copy when the file is gone); without it they run only if they never have.")
     var rerunScripts = false
 
     @Argument(help: "Machine names.", completion: .machineNames)
     var names: [String]
 
+    @OptionGroup var progressOptions: ProgressOptions
+
     func run() async throws {
         try await reportingErrors {
             guard !names.isEmpty else { throw UserFacingError("name at least one machine to provision") }
-            let provisioner = Provisioner(store: global.store, progress: StderrProgress(), logger: global.logger("swock.provision"))
+            let display = ProvisionDisplay(names: names, mode: progressOptions.progress)
+            let provisioner = Provisioner(store: global.store, progress: display.progress, logger: global.logger("swock.provision"))
+            let board = display.board
+            board?.start { running in "their records say where each stopped; run `swock-machine provision \(running.joined(separator: " "))` to go on" }
             var failures: [String] = []
             await withTaskGroup(of: String?.self) { group in
                 for name in names {
@@ -31,16 +36,23 @@ struct Provision: AsyncParsableCommand {
                         do {
                             let c = try await provisioner.provision(name, password: ProcessInfo.processInfo.environment["SWOCK_GENERIC_SSH_PASSWORD"],
                                                                     rerunScripts: rerunScripts)
-                            Output.err("(\(name)) Docker \(c.engine.version ?? "?") is up at \(c.engineURL)")
+                            let scriptFailed = ProvisionScriptFailed(c)
+                            if let board {
+                                board.finish(name, ok: scriptFailed == nil, detail: scriptFailed?.summary ?? "Docker \(c.engine.version ?? "?") is up at \(c.engineURL)")
+                            } else {
+                                Output.err("(\(name)) Docker \(c.engine.version ?? "?") is up at \(c.engineURL)")
+                            }
                             ContextSync.write(name, store: provisioner.store)
-                            return ProvisionScriptFailed(c).map { "\($0)" }
+                            return scriptFailed.map { "\($0)" }
                         } catch {
+                            board?.finish(name, ok: false, detail: "\(error)")
                             return "\(error)"
                         }
                     }
                 }
                 for await f in group { if let f { failures.append(f) } }
             }
+            board?.stop()
             if failures.count == 1 { throw UserFacingError(failures[0]) }
             if !failures.isEmpty {
                 for f in failures { Output.err("Error: \(f)") }

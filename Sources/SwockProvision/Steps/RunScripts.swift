@@ -5,7 +5,7 @@ import SwockStore
 
 /// A script given with `--provision-script FILE`, read when the request is made.
 public struct ProvisionScriptSource: Sendable, Equatable {
-    /// The path as given.
+    /// The script's absolute path (`--rerun-scripts` reads it again from there).
     public var source: String
     public var contents: Data
 
@@ -20,7 +20,8 @@ public struct ProvisionScriptSource: Sendable, Equatable {
         guard let data = FileManager.default.contents(atPath: full) else {
             throw ProvisionScriptUnreadable(flag: flag, path: path, exists: FileManager.default.fileExists(atPath: full))
         }
-        return ProvisionScriptSource(source: path, contents: data)
+        let absolute = full.hasPrefix("/") ? full : FileManager.default.currentDirectoryPath + "/" + full
+        return ProvisionScriptSource(source: (absolute as NSString).standardizingPath, contents: data)
     }
 }
 
@@ -114,12 +115,17 @@ extension Provisioner {
 
     /// Runs the record's provision scripts as root, in order, stopping at the first that fails,
     /// and records each one's run. With `all` false they run only if none has run yet (a create
-    /// that stopped before them); `provision --rerun-scripts` passes true.
+    /// that stopped before them), from the store's copies; `provision --rerun-scripts` passes true:
+    /// each script is read again from its path (so a fixed script is what runs, and becomes the
+    /// store's copy), or, when it is gone, run from the store's copy.
     func runScripts(_ run: StepRunner, config: MachineConfig, ssh: any RemoteHost, all: Bool) async throws -> MachineConfig {
         guard let scripts = config.provisionScripts, !scripts.isEmpty else { return config }
         guard all || scripts.allSatisfy({ $0.lastRun == nil }) else { return config }
         var current = config
         for (i, script) in scripts.enumerated() {
+            if all, let fresh = FileManager.default.contents(atPath: script.source) {
+                try AtomicFile.write(fresh, to: store.resolve(script.file), mode: 0o600)
+            }
             guard let contents = FileManager.default.contents(atPath: store.resolve(script.file)) else {
                 throw ProvisionError(machine: config.name, step: .runScripts,
                                      reason: "the store's copy of provision script \(script.source) (\(script.file)) is missing", resumable: false)
