@@ -17,8 +17,10 @@ struct ProgressBoardTerminalTests {
 
         func start(_ args: [String], width: Int, height: Int = 40) async throws {
             let env = "SWOCK_MACHINE_STORAGE_PATH=\(quote(cli.store)) DOCKER_CONFIG=\(quote(cli.dockerConfig)) TERM=xterm-256color"
-            let command = "env \(env) \(quote(CLI.binary)) \(args.map(quote).joined(separator: " ")); echo \"EXIT=$?\"; sleep 3600"
-            let r = try await Subprocess.run(["tmux", "-L", socket, "-f", "/dev/null", "new-session", "-d", "-x", "\(width)", "-y", "\(height)", "bash", "-c", command])
+            let command = "env \(env) \(quote(CLI.binary)) \(args.map(quote).joined(separator: " ")); echo \"EXIT=$?\"; sleep 900"
+            // The tmux server outlives this call: it must not hold our pipes open.
+            let tmux = ["tmux", "-L", socket, "-f", "/dev/null", "new-session", "-d", "-x", "\(width)", "-y", "\(height)", "bash", "-c", command]
+            let r = try await Subprocess.run(["sh", "-c", tmux.map(quote).joined(separator: " ") + " </dev/null >/dev/null 2>&1"])
             #expect(r.status == 0, "\(r.all)")
         }
 
@@ -41,7 +43,7 @@ struct ProgressBoardTerminalTests {
             return s
         }
 
-        func kill() async { _ = try? await Subprocess.run(["tmux", "-L", socket, "kill-server"]) }
+        func kill() async { _ = try? await Subprocess.run(["sh", "-c", "tmux -L \(socket) kill-server </dev/null >/dev/null 2>&1"]) }
 
         func quote(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
     }

@@ -17,10 +17,10 @@ struct Provision: AsyncParsableCommand {
     @Flag(name: .customLong("rerun-scripts"), help: "Run the machine's provision scripts (create --provision-script) again, each read again from its path (the store's copy when the file is gone); without it they run only if they never have.")
     var rerunScripts = false
 
+    @OptionGroup var progressOptions: ProgressOptions
+
     @Argument(help: "Machine names.", completion: .machineNames)
     var names: [String]
-
-    @OptionGroup var progressOptions: ProgressOptions
 
     func run() async throws {
         try await reportingErrors {

@@ -165,3 +165,29 @@ struct ProvisionDisplay {
         }
     }
 }
+
+/// Fan-out hosts onto the board: started -> `step`, finished -> mark and outcome.
+struct BoardFanOutObserver: FanOutObserver {
+    let board: LiveBoard
+    let step: String
+
+    func started(_ name: String) { board.step(name, step) }
+
+    func finished(_ name: String, _ outcome: HostOutcome) {
+        let ok = outcome.result == .ok
+        let detail = ok ? (outcome.detail ?? "done") : (outcome.statusText ?? outcome.error ?? outcome.result.rawValue)
+        board.finish(name, ok: ok, detail: detail)
+    }
+}
+
+/// Runs `body` (fan-outs over `names`) under the live board when `mode` asks for one; `step`
+/// is what a running host shows ("exec", "upgrade").
+enum FanOutDisplay {
+    static func run<T>(names: [String], mode: ProgressMode, step: String, _ body: () async throws -> T) async throws -> T {
+        guard mode.resolved() == .tty, !names.isEmpty else { return try await body() }
+        let board = LiveBoard(names: names)
+        board.start { _ in "what they were doing may still be running there" }
+        defer { board.stop() }
+        return try await FanOut.$observer.withValue(BoardFanOutObserver(board: board, step: step)) { try await body() }
+    }
+}
