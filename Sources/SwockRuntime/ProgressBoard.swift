@@ -65,11 +65,34 @@ public struct ProgressBoard: Sendable, Equatable {
     // MARK: - Rendering
 
     /// The screen: one line per machine, then the summary; no line wider than `width` columns
-    /// (cut with "…"). `frame` picks the spinner's picture.
-    public func render(now: Double, width: Int, frame: Int) -> [String] {
+    /// (cut with "…"). `frame` picks the spinner's picture. With `height`, at most that many
+    /// lines (a board taller than the terminal could not be redrawn in place): the running
+    /// machines first, then failed, waiting and finished ones, and a line counting those left out.
+    public func render(now: Double, width: Int, frame: Int, height: Int? = nil) -> [String] {
         let width = max(width, 10)
         let nameWidth = min(rows.map { $0.name.count }.max() ?? 0, max(4, width / 3))
-        var lines = rows.map { line(for: $0, now: now, width: width, nameWidth: nameWidth, frame: frame) }
+        var shown = rows
+        var hidden: [Row] = []
+        if let height, rows.count + 1 > max(height, 3) {
+            func rank(_ r: Row) -> Int {
+                switch r.state {
+                case .running: 0
+                case .done(false, _, _): 1
+                case .waiting: 2
+                case .done: 3
+                }
+            }
+            let room = max(height, 3) - 2
+            let order = rows.indices.sorted { (rank(rows[$0]), $0) < (rank(rows[$1]), $1) }
+            let keep = Set(order.prefix(room))
+            shown = rows.indices.filter { keep.contains($0) }.map { rows[$0] }
+            hidden = rows.indices.filter { !keep.contains($0) }.map { rows[$0] }
+        }
+        var lines = shown.map { line(for: $0, now: now, width: width, nameWidth: nameWidth, frame: frame) }
+        if !hidden.isEmpty {
+            let done = hidden.filter { if case .done = $0.state { true } else { false } }.count
+            lines.append(Self.fit("… \(hidden.count) more (\(done) done, \(hidden.count - done) not)", width: width))
+        }
         lines.append(Self.fit(summary(now: now), width: width))
         return lines
     }

@@ -72,6 +72,21 @@ import Testing
         #expect(b.rows[1].state == .done(ok: true, detail: "ready", seconds: 3.25))
     }
 
+    /// Taller than the terminal: running machines first, then failed, waiting, finished; a line
+    /// counts the rest; never more lines than asked.
+    @Test func aShortTerminalShowsTheRunningOnesAndCountsTheRest() {
+        var b = ProgressBoard(names: (1...8).map { "m\($0)" }, started: 0)
+        for i in 0..<8 { b.step(i, "exec", at: 0) }
+        for i in [0, 1, 2, 4] { b.finish(i, ok: true, detail: "ok", at: 1) }
+        b.finish(5, ok: false, detail: "exit status 1", at: 1)
+        let lines = b.render(now: 2, width: 40, frame: 0, height: 6)
+        #expect(lines.count == 6)
+        #expect(lines.map { String($0.prefix(4)) } == ["⠋ m4", "✘ m6", "⠋ m7", "⠋ m8", "… 4 ", "4/8 "])
+        #expect(lines[4] == "… 4 more (4 done, 0 not)")
+        #expect(b.render(now: 2, width: 40, frame: 0, height: 9).count == 9)
+        #expect(b.render(now: 2, width: 40, frame: 0, height: 8).count == 8)
+    }
+
     @Test func durations() {
         #expect(ProgressBoard.duration(0.04) == "0.0s")
         #expect(ProgressBoard.duration(59.94) == "59.9s")

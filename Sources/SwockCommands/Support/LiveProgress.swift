@@ -118,15 +118,17 @@ final class LiveBoard: TerminalOverlay, @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         guard live else { return Data() }
         // One column spare: a line exactly as wide as the terminal would wrap on some terminals.
-        let lines = board.render(now: now, width: Self.terminalWidth() - 1, frame: frame)
+        let size = Self.terminalSize()
+        let lines = board.render(now: now, width: size.columns - 1, frame: frame, height: size.rows - 1)
         drawnLines = lines.count
         return Data((lines.joined(separator: "\n") + "\n").utf8)
     }
 
-    static func terminalWidth() -> Int {
+    static func terminalSize() -> (columns: Int, rows: Int) {
         var w = winsize()
-        if ioctl(2, UInt(TIOCGWINSZ), &w) == 0, w.ws_col > 0 { return Int(w.ws_col) }
-        return Int(ProcessInfo.processInfo.environment["COLUMNS"] ?? "") ?? 80
+        if ioctl(2, UInt(TIOCGWINSZ), &w) == 0, w.ws_col > 0, w.ws_row > 0 { return (Int(w.ws_col), Int(w.ws_row)) }
+        let env = ProcessInfo.processInfo.environment
+        return (Int(env["COLUMNS"] ?? "") ?? 80, Int(env["LINES"] ?? "") ?? 24)
     }
 }
 
