@@ -81,7 +81,7 @@ import Testing
         b.finish(5, ok: false, detail: "exit status 1", at: 1)
         let lines = b.render(now: 2, width: 40, frame: 0, height: 6)
         #expect(lines.count == 6)
-        #expect(lines.map { String($0.prefix(4)) } == ["⠋ m4", "✘ m6", "⠋ m7", "⠋ m8", "… 4 ", "4/8 "])
+        #expect(lines.map { String($0.prefix(4)) } == ["⠋ m4", "✘ m6", "⠋ m7", "⠋ m8", "… 4 ", "5/8 "])
         #expect(lines[4] == "… 4 more (4 done, 0 not)")
         #expect(b.render(now: 2, width: 40, frame: 0, height: 9).count == 9)
         #expect(b.render(now: 2, width: 40, frame: 0, height: 8).count == 8)
