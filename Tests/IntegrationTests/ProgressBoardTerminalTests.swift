@@ -18,18 +18,44 @@ struct ProgressBoardTerminalTests {
         func start(_ args: [String], width: Int, height: Int = 40) async throws {
             let env = "SWOCK_MACHINE_STORAGE_PATH=\(quote(cli.store)) DOCKER_CONFIG=\(quote(cli.dockerConfig)) TERM=xterm-256color"
             let command = "env \(env) \(quote(CLI.binary)) \(args.map(quote).joined(separator: " ")); echo \"EXIT=$?\"; sleep 900"
-            // The tmux server outlives this call: it must not hold our pipes open.
-            let tmux = ["tmux", "-L", socket, "-f", "/dev/null", "new-session", "-d", "-x", "\(width)", "-y", "\(height)", "bash", "-c", command]
-            let r = try await Subprocess.run(["sh", "-c", tmux.map(quote).joined(separator: " ") + " </dev/null >/dev/null 2>&1"])
-            #expect(r.status == 0, "\(r.all)")
+            let status = await Self.tmux(["-L", socket, "-f", "/dev/null", "new-session", "-d", "-x", "\(width)", "-y", "\(height)", "bash", "-c", command]).status
+            #expect(status == 0)
         }
 
         func screen() async throws -> String {
-            try await Subprocess.run(["tmux", "-L", socket, "capture-pane", "-p"]).stdoutText
+            await Self.tmux(["-L", socket, "capture-pane", "-p"]).output
         }
 
         func keys(_ k: String) async throws {
-            _ = try await Subprocess.run(["tmux", "-L", socket, "send-keys", k])
+            _ = await Self.tmux(["-L", socket, "send-keys", k])
+        }
+
+        /// tmux through posix_spawn and waitpid on its pid (its server outlives the client and
+        /// Process missed the client's end), stdout through a file.
+        static func tmux(_ args: [String]) async -> (status: Int32, output: String) {
+            await withCheckedContinuation { cont in
+                Thread {
+                    var none = sigset_t()
+                    sigemptyset(&none)
+                    pthread_sigmask(SIG_SETMASK, &none, nil)
+                    let out = NSTemporaryDirectory() + "tmux-out-\(UUID().uuidString)"
+                    defer { try? FileManager.default.removeItem(atPath: out) }
+                    var actions = posix_spawn_file_actions_t()
+                    posix_spawn_file_actions_init(&actions)
+                    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+                    posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+                    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+                    defer { posix_spawn_file_actions_destroy(&actions) }
+                    let argv = (["tmux"] + args).map { strdup($0) } + [nil]
+                    defer { for a in argv { free(a) } }
+                    var pid: pid_t = 0
+                    guard posix_spawnp(&pid, "tmux", &actions, nil, argv, environ) == 0 else { cont.resume(returning: (127, "")); return }
+                    var status: Int32 = 0
+                    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+                    let text = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+                    cont.resume(returning: ((status >> 8) & 0xff, text))
+                }.start()
+            }
         }
 
         /// Polls the screen until `done` holds (at most `seconds`); returns the last screen.
@@ -43,7 +69,7 @@ struct ProgressBoardTerminalTests {
             return s
         }
 
-        func kill() async { _ = try? await Subprocess.run(["sh", "-c", "tmux -L \(socket) kill-server </dev/null >/dev/null 2>&1"]) }
+        func kill() async { _ = await Self.tmux(["-L", socket, "kill-server"]) }
 
         func quote(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
     }
@@ -138,8 +164,9 @@ struct ProgressBoardTerminalTests {
               - {name: pc2, address: \(hosts[1].ip)}
             """.write(toFile: dir + "/fleet.yaml", atomically: true, encoding: .utf8)
         try await term.start(["create", "-f", dir + "/fleet.yaml"], width: 100)
-        let mid = try await term.wait(seconds: 120) { $0.contains("install-engine") || $0.contains("EXIT=") }
-        #expect(mid.contains("install-engine"), "\(mid)")
+        // Both past their pre-checks (each has a record) and installing the engine.
+        let mid = try await term.wait(seconds: 120) { $0.components(separatedBy: "install-engine").count == 3 || $0.contains("EXIT=") }
+        #expect(mid.components(separatedBy: "install-engine").count == 3, "\(mid)")
         try await term.keys("C-c")
         let after = try await term.wait(seconds: 30) { $0.contains("EXIT=") }
         await term.kill()
