@@ -2,6 +2,7 @@ import Foundation
 import SwockDrivers
 import SwockProvision
 import SwockRuntime
+import SwockStore
 
 /// `create -f FILE`: every machine of a fleet file provisioned through the fan-out. Each host's
 /// failure is isolated and recorded, so `provision NAME` resumes it; the same file run again
@@ -19,7 +20,8 @@ public struct FleetProvisioning: Sendable {
 
     /// One outcome per request, in order: `detail` is "ready", "exists" or "ready (resumed)";
     /// a failure's `error` is "STEP: reason".
-    public func run(_ requests: [CreateRequest]) async throws -> [HostOutcome] {
+    public func run(_ requests: [CreateRequest],
+                    finished: @escaping @Sendable (Int, HostOutcome) -> Void = { _, _ in }) async throws -> [HostOutcome] {
         let store = provisioner.store
         try store.ensureLayout()
         _ = try store.ensureCA()   // the one CA, made once before the hosts race for it
@@ -27,7 +29,7 @@ public struct FleetProvisioning: Sendable {
         let drivers = self.drivers
         return await FanOut(parallelism: parallelism).run(requests.map(\.name), job: { i in
             await Self.createOne(requests[i], provisioner: provisioner, drivers: drivers)
-        }, finished: { _, _ in })
+        }, finished: finished)
     }
 
     static func createOne(_ r: CreateRequest, provisioner: Provisioner, drivers: DriverRegistry = .standard) async -> HostOutcome {
@@ -39,7 +41,8 @@ public struct FleetProvisioning: Sendable {
         do {
             if let existing = try? provisioner.store.load(r.name) {
                 if existing.provisioning.phase == .ready { return done("exists") }
-                _ = try await provisioner.provision(r.name)
+                let c = try await provisioner.provision(r.name)
+                if let failed = ProvisionScriptFailed(c) { return done(nil, error: "\(ProvisionStep.runScripts.rawValue): \(failed)") }
                 return done("ready (resumed)")
             }
             if r.driver != "generic" {
@@ -47,10 +50,12 @@ public struct FleetProvisioning: Sendable {
                 let kind = try drivers.kind(named: r.driver)
                 let parsed = try DriverFlagParser.parse(r.driverFlagWords, flags: try await kind.createFlags(), driver: kind.name)
                 let driver = try await kind.driverForCreate(machine: r.name, flags: parsed.values, store: provisioner.store)
-                _ = try await DriverCreation(provisioner: provisioner).create(r, driver: driver)
+                let c = try await DriverCreation(provisioner: provisioner).create(r, driver: driver)
+                if let failed = ProvisionScriptFailed(c) { return done(nil, error: "\(ProvisionStep.runScripts.rawValue): \(failed)") }
                 return done("ready")
             }
-            _ = try await provisioner.create(r, keepRecordOnEarlyFailure: true)
+            let c = try await provisioner.create(r, keepRecordOnEarlyFailure: true)
+            if let failed = ProvisionScriptFailed(c) { return done(nil, error: "\(ProvisionStep.runScripts.rawValue): \(failed)") }
             return done("ready")
         } catch let e as ProvisionError {
             return done(nil, error: "\(e.step.rawValue): \(e.reason)")

@@ -35,6 +35,13 @@ public struct CreateRequest: Sendable {
     /// A fleet file's driver options as `create -d NAME` words (`--url=tcp://...`), parsed
     /// against the driver's flags when the machine is created.
     public var driverFlagWords: [String] = []
+    /// With `sshKeyPath` from ~/.ssh/config's IdentityFile: false unless it said `IdentitiesOnly yes`
+    /// (then the agent is tried after the key); nil: the key only.
+    public var identitiesOnly: Bool?
+    /// The ~/.ssh/config `Host` alias that gave the address (and maybe more); nil without one.
+    public var sshConfigHost: String?
+    /// `--provision-script FILE` (repeatable): run as root, in order, after the engine answers.
+    public var provisionScripts: [ProvisionScriptSource] = []
 
     public init(name: String, address: String) {
         self.name = name

@@ -15,6 +15,7 @@ import Yams
 ///       - {name: web1, address: 10.231.1.10, labels: {role: web}}
 ///       - {name: db1, address: 10.231.1.11, user: root, hostname: db1, ssh-host-key-fingerprints: ["SHA256:..."]}
 ///       - {name: app1, address: 10.231.201.5, proxy-jump: "tester@10.231.1.10", sudo-password-env: APP_SUDO_PASSWORD}
+///       - {name: ci1, address: 10.231.1.12, provision-scripts: [setup.sh, users.sh]}
 ///       - {name: ext1, driver: none, driver-options: {url: "tcp://10.231.1.12:2376", tls-ca-cert: ca.pem, tls-client-cert: cert.pem, tls-client-key: key.pem}}
 ///
 /// `driver:` (default generic) names the driver; `driver-options:` holds its flags as
@@ -67,10 +68,13 @@ public struct FleetFile: Decodable, Sendable, Equatable {
         /// `create -d`'s driver (default generic) and its flags, by name without the dashes.
         public var driver: String?
         public var driverOptions: [String: OptionValue]?
+        /// As `--provision-script` (a list, run in order): the entry's own, else the defaults'.
+        public var provisionScripts: [String]?
 
         enum CodingKeys: String, CodingKey {
             case name, address, user, port, key, labels, hostname, engine, swarm, driver
             case driverOptions = "driver-options"
+            case provisionScripts = "provision-scripts"
             case proxyJump = "proxy-jump"
             case sudoPasswordEnv = "sudo-password-env"
             case tlsSAN = "tls-san"
@@ -236,6 +240,11 @@ public struct FleetFile: Decodable, Sendable, Equatable {
                 r.hostKeyPolicy = p
             }
             r.hostKeyFingerprints = m.sshHostKeyFingerprints ?? d.sshHostKeyFingerprints ?? []
+            do {
+                r.provisionScripts = try (m.provisionScripts ?? d.provisionScripts ?? []).map {
+                    try ProvisionScriptSource.read($0, flag: "provision-scripts")
+                }
+            } catch { throw Invalid(description: "machine \"\(r.name)\": \(error)") }
             r.knownHostsFile = (m.sshKnownHosts ?? d.sshKnownHosts).map { ($0 as NSString).expandingTildeInPath }
             r.extraSANs = (d.tlsSAN ?? []) + (m.tlsSAN ?? [])
             if let kt = m.tlsKeyType ?? d.tlsKeyType { r.keyType = try KeyType(cliName: kt) }

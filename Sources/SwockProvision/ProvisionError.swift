@@ -83,4 +83,10 @@ extension CreateProblem: CodedError {
 public protocol ProvisionProgress: Sendable {
     func stepFinished(machine: String, step: ProvisionStep, detail: String, seconds: Double)
     func stepStarted(machine: String, step: ProvisionStep)
+    /// A line a step's own program printed (a provision script's output).
+    func output(machine: String, step: ProvisionStep, line: String)
+}
+
+extension ProvisionProgress {
+    public func output(machine: String, step: ProvisionStep, line: String) {}
 }

@@ -51,7 +51,7 @@ public struct Provisioner: Sendable {
             config.provisioning.lastAttemptAt = Date()
             // The keys --ssh-known-hosts expects, so that `provision` checks them too.
             let expected = (try? req.expectedKnownHosts()).flatMap { $0 } ?? Data()
-            try store.reserve(config, files: [PathText.lastComponent(config.ssh.knownHostsPath): expected])
+            try store.reserve(config, files: scriptFiles(req).merging([PathText.lastComponent(config.ssh.knownHostsPath): expected]) { $1 })
             throw ProvisionError(machine: e.machine, step: e.step, reason: e.reason, resumable: true, cause: e.cause)
         }
     }
@@ -128,8 +128,10 @@ public struct Provisioner: Sendable {
         // it never refers to a file that is not there, whenever this process is killed.
         var files = [PathText.lastComponent(config.ssh.knownHostsPath): FileManager.default.contents(atPath: staging + "/known_hosts") ?? Data()]
         if let pw = req.sudoPassword { files[PathText.lastComponent(Store.sudoPasswordPath(config.name))] = Data(pw.utf8) }
+        files.merge(scriptFiles(req)) { old, _ in old }
         try store.reserve(config, files: files)
-        let done = try await runSteps(run, config: config, ssh: ssh, probe: probe, password: req.sshPassword, requestedHostname: req.hostname)
+        let ready = try await runSteps(run, config: config, ssh: ssh, probe: probe, password: req.sshPassword, requestedHostname: req.hostname)
+        let done = try await runScripts(run, config: ready, ssh: ssh, all: true)
         await ssh.close()
         return done
     }
@@ -139,6 +141,8 @@ public struct Provisioner: Sendable {
         var ssh = SSHSettings(user: req.sshUser, port: req.sshPort, authMode: authMode,
                               keyPath: req.sshKeyPath.map { ($0 as NSString).expandingTildeInPath },
                               knownHostsPath: Store.knownHostsPath(req.name))
+        if req.sshKeyPath != nil { ssh.identitiesOnly = req.identitiesOnly }
+        ssh.sshConfigHost = req.sshConfigHost
         var engine = req.engine
         if !req.proxyJump.isEmpty {
             ssh.proxyJump = req.proxyJump
@@ -147,21 +151,38 @@ public struct Provisioner: Sendable {
         var config = MachineConfig(name: req.name, driver: req.driver, address: req.address, ssh: ssh, engine: engine,
                                    tls: TLSSettings(keyType: req.keyType.rawValue, extraSANs: req.extraSANs), labels: req.labels)
         config.driverOptions = req.driverOptions
+        if !req.provisionScripts.isEmpty {
+            config.provisionScripts = req.provisionScripts.enumerated().map {
+                ProvisionScript(source: $1.source, file: ProvisionScript.storePath(machine: req.name, index: $0 + 1))
+            }
+        }
         return config
+    }
+
+    /// The store's copies of the request's provision scripts (0600 in the machine's folder),
+    /// written with the record.
+    private func scriptFiles(_ req: CreateRequest) -> [String: Data] {
+        var files: [String: Data] = [:]
+        for (i, s) in req.provisionScripts.enumerated() {
+            files[PathText.lastComponent(ProvisionScript.storePath(machine: req.name, index: i + 1))] = s.contents
+        }
+        return files
     }
 
     // MARK: - provision (resume / re-run)
 
-    public func provision(_ name: String, password: String? = nil, hostname: String? = nil) async throws -> MachineConfig {
+    /// - Parameter rerunScripts: run the provision scripts again (`--rerun-scripts`); without it
+    ///   they run only if they never have (a create that stopped before them).
+    public func provision(_ name: String, password: String? = nil, hostname: String? = nil, rerunScripts: Bool = false) async throws -> MachineConfig {
         do {
-            return try await reprovision(name, password: password, hostname: hostname)
+            return try await reprovision(name, password: password, hostname: hostname, rerunScripts: rerunScripts)
         } catch var e as ProvisionError {
             e.operation = "provision"
             throw e
         }
     }
 
-    private func reprovision(_ name: String, password: String?, hostname: String?) async throws -> MachineConfig {
+    private func reprovision(_ name: String, password: String?, hostname: String?, rerunScripts: Bool) async throws -> MachineConfig {
         let run = StepRunner(store: store, progress: progress, machine: name)
         var config = try store.load(name)
         guard config.hasSSH else { throw NoSSH(machine: name, driver: config.driver) }
@@ -191,7 +212,8 @@ public struct Provisioner: Sendable {
                 throw error
             }
             config = try store.update(name) { $0.host = facts(probe) }
-            let done = try await runSteps(run, config: config, ssh: ssh, probe: probe, password: password, requestedHostname: hostname)
+            let ready = try await runSteps(run, config: config, ssh: ssh, probe: probe, password: password, requestedHostname: hostname)
+            let done = try await runScripts(run, config: ready, ssh: ssh, all: rerunScripts)
             await ssh.close()
             return done
         } catch {
@@ -271,8 +293,9 @@ public struct Provisioner: Sendable {
     // MARK: - Bookkeeping
 
     private func initialAuth(_ req: CreateRequest) -> [SSHAuthMethod] {
-        MachineSSH.authMethods(keyPath: req.sshKeyPath.map { ($0 as NSString).expandingTildeInPath },
-                               passphrase: req.sshKeyPassphrase, password: req.sshPassword)
+        let methods = MachineSSH.authMethods(keyPath: req.sshKeyPath.map { ($0 as NSString).expandingTildeInPath },
+                                             passphrase: req.sshKeyPassphrase, password: req.sshPassword)
+        return req.identitiesOnly == false ? MachineSSH.withAgentAfterKey(methods) : methods
     }
 
     func facts(_ p: HostProbe) -> HostFacts {

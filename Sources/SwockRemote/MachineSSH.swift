@@ -21,9 +21,10 @@ public struct MachineSSH: Sendable {
     public func authMethods(for ssh: SSHSettings, password: String? = nil) -> [SSHAuthMethod] {
         switch ssh.authMode {
         case .key, .generatedKey:
-            return Self.authMethods(keyPath: ssh.keyPath.map(store.resolve),
-                                    passphrase: ProcessInfo.processInfo.environment["SWOCK_SSH_KEY_PASSPHRASE"], password: password,
-                                    agentAndDefaults: false)
+            let methods = Self.authMethods(keyPath: ssh.keyPath.map(store.resolve),
+                                           passphrase: ProcessInfo.processInfo.environment["SWOCK_SSH_KEY_PASSPHRASE"], password: password,
+                                           agentAndDefaults: false)
+            return ssh.identitiesOnly == false ? Self.withAgentAfterKey(methods) : methods
         case .agentOrDefaultKeys:
             return Self.authMethods(keyPath: nil, passphrase: nil, password: password, agentAndDefaults: true)
         }
@@ -41,6 +42,14 @@ public struct MachineSSH: Sendable {
         }
         if let password { methods.append(.password(password)) }
         return methods
+    }
+
+    /// An IdentityFile without `IdentitiesOnly yes` (~/.ssh/config): the agent after the key file.
+    public static func withAgentAfterKey(_ methods: [SSHAuthMethod]) -> [SSHAuthMethod] {
+        guard let i = methods.firstIndex(where: { if case .privateKeyFile = $0 { return true } else { return false } }) else { return methods }
+        var m = methods
+        m.insert(.agent, at: i + 1)
+        return m
     }
 
     public func options(for config: MachineConfig, policy: HostKeyPolicy = .strict, password: String? = nil) -> SSHOptions {

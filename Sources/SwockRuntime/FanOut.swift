@@ -20,6 +20,7 @@ public struct FanOut: Sendable {
         job: @escaping @Sendable (Int) async -> HostOutcome,
         finished: @escaping @Sendable (Int, HostOutcome) -> Void
     ) async -> [HostOutcome] {
+        let observer = FanOut.observer
         var results = [HostOutcome?](repeating: nil, count: names.count)
         await withTaskGroup(of: (Int, HostOutcome).self) { group in
             var next = 0
@@ -28,11 +29,13 @@ public struct FanOut: Sendable {
                 guard next < names.count, !stop else { return }
                 let i = next
                 next += 1
+                observer?.started(names[i])
                 group.addTask { (i, await job(i)) }
             }
             for _ in 0..<min(parallelism, names.count) { startNext() }
             for await (i, outcome) in group {
                 results[i] = outcome
+                observer?.finished(names[i], outcome)
                 finished(i, outcome)
                 if failFast && outcome.result != .ok { stop = true }
                 startNext()
@@ -41,10 +44,23 @@ public struct FanOut: Sendable {
         return results.enumerated().map { i, r in
             if let r { return r }
             let s = HostOutcome.skipped(names[i])
+            observer?.finished(names[i], s)
             finished(i, s)
             return s
         }
     }
+}
+
+/// Watches the fan-outs run in a task and its children (the live progress board): each host as
+/// it starts and ends. Set with `FanOut.$observer.withValue(...)`; every fan-out reports here,
+/// so the verbs built on it need no hook of their own.
+public protocol FanOutObserver: Sendable {
+    func started(_ name: String)
+    func finished(_ name: String, _ outcome: HostOutcome)
+}
+
+extension FanOut {
+    @TaskLocal public static var observer: (any FanOutObserver)?
 }
 
 /// The aggregate error of a fan-out: one line per machine that did not succeed, in the order

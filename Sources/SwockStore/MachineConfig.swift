@@ -20,6 +20,9 @@ public struct MachineConfig: Codable, Sendable, Equatable {
     public var labels: [String: String]
     public var host: HostFacts?
     public var provisioning: ProvisioningState
+    /// `--provision-script FILE` (or a fleet file's `provision-scripts`), in order: each with its
+    /// copy in the store and how its last run ended. Absent without any.
+    public var provisionScripts: [ProvisionScript]?
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -37,6 +40,11 @@ public struct MachineConfig: Codable, Sendable, Equatable {
         self.provisioning = ProvisioningState()
         self.createdAt = now
         self.updatedAt = now
+    }
+
+    /// The first provision script whose last run failed (the machine is usable; ls shows it).
+    public var failedScript: ProvisionScript? {
+        provisionScripts?.first { $0.lastRun.map { !$0.succeeded } ?? false }
     }
 
     /// `tcp://ADDRESS:PORT` (IPv6 addresses bracketed): where the daemon itself listens.
@@ -79,6 +87,13 @@ public struct SSHSettings: Codable, Sendable, Equatable {
     /// Bastions between the client and the machine, first hop first (their keys are pinned in
     /// `knownHostsPath` too).
     public var proxyJump: [JumpHost]?
+    /// With `keyPath` from an `IdentityFile` of ~/.ssh/config: false when the file did not say
+    /// `IdentitiesOnly yes`, so the ssh-agent is tried after the key, as ssh does. nil (every
+    /// other record): the key file only.
+    public var identitiesOnly: Bool?
+    /// The ~/.ssh/config `Host` alias create resolved (kept for inspect; the resolved values are
+    /// the record's own, so a later change of the file changes nothing).
+    public var sshConfigHost: String?
 
     public init(user: String, port: Int, authMode: AuthMode, keyPath: String?, knownHostsPath: String) {
         self.user = user

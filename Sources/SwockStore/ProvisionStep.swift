@@ -17,6 +17,8 @@ public enum ProvisionStep: String, Codable, Sendable, CaseIterable, CustomString
     case installCerts = "install-certs"
     case configureEngine = "configure-engine"
     case waitEngine = "wait-engine"
+    /// `--provision-script FILE`: the operator's scripts, as root, after the engine answers.
+    case runScripts = "run-scripts"
 
     /// The raw value: what users read in progress lines and errors.
     public var description: String { rawValue }

@@ -12,9 +12,28 @@ import Synchronization
 /// - stderr closed or failing: what is left for stderr is dropped and the command goes on (diagnostics
 ///   and progress must not abort a create halfway); its status is unchanged.
 public enum StandardStreams {
-    /// Whether stderr failed (its writes are dropped from then on); its lock is the one every
-    /// write holds.
-    private static let stderrBroken = Mutex(false)
+    /// What every write holds: whether stderr failed (its writes are dropped from then on) and
+    /// the overlay drawn below the output.
+    private struct State {
+        var stderrBroken = false
+        var overlay: (any TerminalOverlay)?
+    }
+    private static let state = Mutex(State())
+
+    /// Shows `o` (a live progress board) below everything written from now on: each write first
+    /// erases it and draws it again after itself. nil takes it away (what it drew last stays).
+    public static func setOverlay(_ o: (any TerminalOverlay)?) {
+        state.withLock { $0.overlay = o }
+    }
+
+    /// Draws the overlay again (its clock ticked), as one unit among the process's writers.
+    public static func redrawOverlay() {
+        state.withLock { st in
+            guard let o = st.overlay, !st.stderrBroken else { return }
+            let bytes = o.erase() + o.draw()
+            bytes.withUnsafeBytes { writeLocked(2, $0, &st) }
+        }
+    }
 
     public static func out(_ text: String) { write(1, Data(text.utf8)) }
     public static func err(_ text: String) { write(2, Data(text.utf8)) }
@@ -27,34 +46,44 @@ public enum StandardStreams {
 
     /// Writes all of `raw` to `fd` (1 or 2) as one unit among the process's writers.
     public static func write(_ fd: Int32, _ raw: UnsafeRawBufferPointer) {
-        guard let base = raw.baseAddress, raw.count > 0 else { return }
-        // One writer at a time; the lock also guards whether stderr is broken.
-        stderrBroken.withLock { stderrBroken in
-            if fd == 2 && stderrBroken { return }
-            var off = 0
-            while off < raw.count {
-                let n = Foundation.write(fd, base + off, raw.count - off)
-                if n > 0 { off += n; continue }
-                if n < 0 && errno == EINTR { continue }
-                if n < 0 && errno == EAGAIN {
-                    // A non-blocking descriptor someone handed us: wait until it takes more.
-                    var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                    _ = poll(&p, 1, -1)
-                    continue
-                }
-                let code = n < 0 ? errno : EIO
-                if fd == 2 {
-                    // Nobody can read diagnostics any more: drop them, go on.
-                    stderrBroken = true
-                    return
-                }
-                if code == EPIPE { readerGone() }
-                // Output that cannot be delivered (a full disk behind `>`, a terminal gone): one
-                // line on stderr, status 1, rather than pretending it was written.
-                let line = Array("swock-machine: cannot write to stdout: \(String(cString: strerror(code)))\n".utf8)
-                line.withUnsafeBytes { _ = Foundation.write(2, $0.baseAddress, $0.count) }
-                _exit(1)
+        guard raw.baseAddress != nil, raw.count > 0 else { return }
+        state.withLock { st in
+            if let o = st.overlay, !st.stderrBroken {
+                o.erase().withUnsafeBytes { writeLocked(2, $0, &st) }
+                writeLocked(fd, raw, &st)
+                o.draw().withUnsafeBytes { writeLocked(2, $0, &st) }
+                return
             }
+            writeLocked(fd, raw, &st)
+        }
+    }
+
+    private static func writeLocked(_ fd: Int32, _ raw: UnsafeRawBufferPointer, _ st: inout State) {
+        guard let base = raw.baseAddress, raw.count > 0 else { return }
+        if fd == 2 && st.stderrBroken { return }
+        var off = 0
+        while off < raw.count {
+            let n = Foundation.write(fd, base + off, raw.count - off)
+            if n > 0 { off += n; continue }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && errno == EAGAIN {
+                // A non-blocking descriptor someone handed us: wait until it takes more.
+                var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&p, 1, -1)
+                continue
+            }
+            let code = n < 0 ? errno : EIO
+            if fd == 2 {
+                // Nobody can read diagnostics any more: drop them, go on.
+                st.stderrBroken = true
+                return
+            }
+            if code == EPIPE { readerGone() }
+            // Output that cannot be delivered (a full disk behind `>`, a terminal gone): one
+            // line on stderr, status 1, rather than pretending it was written.
+            let line = Array("swock-machine: cannot write to stdout: \(String(cString: strerror(code)))\n".utf8)
+            line.withUnsafeBytes { _ = Foundation.write(2, $0.baseAddress, $0.count) }
+            _exit(1)
         }
     }
 
@@ -70,4 +99,13 @@ public enum StandardStreams {
         // Not reached unless SIGPIPE could not be delivered to this thread.
         _exit(128 + SIGPIPE)
     }
+}
+
+/// Something drawn at the bottom of the terminal that other output goes above
+/// (`StandardStreams.setOverlay`). Both calls happen under the streams' lock: they must not write.
+public protocol TerminalOverlay: AnyObject, Sendable {
+    /// The bytes that erase what was drawn last (nothing when nothing is drawn).
+    func erase() -> Data
+    /// The bytes that draw it now.
+    func draw() -> Data
 }

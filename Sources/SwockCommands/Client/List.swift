@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SwockEngine
+import SwockProvision
 import SwockClient
 import SwockStore
 
@@ -90,6 +91,12 @@ struct List: AsyncParsableCommand {
             // A machine whose create or provision did not finish says so, whatever its daemon answers.
             for c in preFiltered where c.provisioning.phase != .ready {
                 statuses[c.name]?.error = Self.unfinished(c)
+            }
+            // A failed provision script: the machine works, but is not what was asked for.
+            for c in preFiltered where c.provisioning.phase == .ready {
+                if let failed = ProvisionScriptFailed(c) {
+                    statuses[c.name]?.error = "\(failed.summary); run `swock-machine provision --rerun-scripts \(c.name)`"
+                }
             }
             let shown = preFiltered.filter { filter.matches($0, state: statuses[$0.name]?.state ?? .error) }
             if quiet {

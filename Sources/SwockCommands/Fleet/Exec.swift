@@ -51,8 +51,10 @@ struct Exec: AsyncParsableCommand {
             let options = FleetExec.Options(parallelism: fleet.parallel, handshakes: handshakes, timeout: fleet.timeoutDuration,
                                             failFast: fleet.failFast, collect: fleet.format == .json,
                                             keeper: try keeper.client(store, global))
-            let outcomes = await FleetExec(store: store, options: options, logger: global.logger("swock.exec"))
-                .run(line, on: machines, sink: printer)
+            let outcomes = try await FanOutDisplay.run(names: machines.map(\.name), mode: fleet.progressOptions.progress, step: "exec") {
+                await FleetExec(store: store, options: options, logger: global.logger("swock.exec"))
+                    .run(line, on: machines, sink: printer)
+            }
             printer.summary(outcomes)
             status = ErrorReport.fleetStatus(outcomes)
         }

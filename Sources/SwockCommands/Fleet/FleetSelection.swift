@@ -40,6 +40,8 @@ struct FleetSelection: ParsableArguments {
 
 /// The options both fleet commands take.
 struct FleetRunOptions: ParsableArguments {
+    @OptionGroup var progressOptions: ProgressOptions
+
     @Option(name: [.customShort("p"), .long], help: "How many machines to run on at once.")
     var parallel = 32
 

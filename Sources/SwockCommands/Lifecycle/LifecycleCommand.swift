@@ -19,11 +19,13 @@ struct LifecycleCommand<Verb: LifecycleVerb>: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    @OptionGroup var progressOptions: ProgressOptions
+
     @Argument(help: "Machine names (default: the active machine); they are handled at once.", completion: .machineNames)
     var names: [String] = []
 
     func run() async throws {
-        try await reportingErrors { try await LifecycleRunner.run(Verb.action, names: names, global: global) }
+        try await reportingErrors { try await LifecycleRunner.run(Verb.action, names: names, global: global, progress: progressOptions.progress) }
     }
 }
 

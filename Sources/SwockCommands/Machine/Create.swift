@@ -123,6 +123,14 @@ struct Create: AsyncParsableCommand {
             help: ArgumentHelp("An OpenSSH known_hosts file with the expected keys of the host (and of its jump hosts); another key is refused.", valueName: "path"))
     var knownHostsFile: String?
 
+    @Option(name: .customLong("ssh-config"),
+            help: ArgumentHelp("OpenSSH client configuration to resolve --generic-ip-address in (a Host alias's HostName, User, Port, IdentityFile, IdentitiesOnly, ProxyJump; flags and GENERIC_* win); the resolved values are kept in the record. none: do not read one.", valueName: "path|none"))
+    var sshConfig = "~/.ssh/config"
+
+    @Option(name: .customLong("provision-script"),
+            help: ArgumentHelp("A script run as root on the host after the engine answers (repeatable, in order; sent over SSH, output shown with the machine's name). A failing one leaves the machine usable and marked; `provision --rerun-scripts` runs them again.", valueName: "path"))
+    var provisionScripts: [String] = []
+
     @Flag(name: .customLong("swarm-init"), help: "Then start a Swarm mode cluster with this machine as its manager.")
     var swarmInit = false
 
@@ -138,6 +146,8 @@ struct Create: AsyncParsableCommand {
     @Option(name: [.customShort("p"), .customLong("parallel")], help: "With -f: how many machines are provisioned at once.")
     var parallel = 8
 
+    @OptionGroup var progressOptions: ProgressOptions
+
     /// The machine name and the driver's flags (`--url ...`): a driver's flags are known only at
     /// run time (a plugin declares them), so they are parsed from here by `DriverFlagParser`.
     @Argument(parsing: .allUnrecognized,
@@ -152,13 +162,13 @@ struct Create: AsyncParsableCommand {
             try refusePasswordOnCommandLine()
             if let fleetFile {
                 guard words.isEmpty else { throw UsageError("give either a machine name or -f FILE, not both") }
-                try await FleetCreate(global: global, path: fleetFile, parallel: parallel).run()
+                try await FleetCreate(global: global, path: fleetFile, parallel: parallel, progress: progressOptions.progress).run()
                 return
             }
             if swarmInit && swarmManager != nil { throw UsageError("give either --swarm-init or --swarm-manager NAME, not both") }
             if let m = swarmManager, !global.store.exists(m) { throw StoreError.notFound(m) }
             let logger = global.logger("swock.create")
-            let provisioner = Provisioner(store: global.store, progress: StderrProgress(), logger: logger)
+            let provisioner = Provisioner(store: global.store, progress: progressOptions.progress.resolved() == .quiet ? QuietProgress() : StderrProgress(), logger: logger)
             let clock = ContinuousClock()
             let start = clock.now
             let config: MachineConfig
@@ -179,6 +189,7 @@ struct Create: AsyncParsableCommand {
             }
             let viaContext = DockerContexts.isValidName(config.name) && config.name != "default" ? " (or docker --context \(config.name) ...)" : ""
             Output.err("To point your Docker client at it, run: eval \"$(swock-machine env \(config.name))\"\(viaContext)")
+            if let failed = ProvisionScriptFailed(config) { throw failed }
             if swarmInit || swarmManager != nil {
                 let plan = swarmInit ? SwarmPlan(inits: [config.name])
                     : SwarmPlan(joins: [.init(manager: swarmManager!, asManager: swarmRole == .manager, names: [config.name])])
@@ -272,14 +283,23 @@ struct Create: AsyncParsableCommand {
         guard let address = address ?? generic.address, !address.isEmpty else {
             throw UsageError(ErrorReport.text(.missingAddress))
         }
-        var r = CreateRequest(name: name, address: address)
-        r.sshUser = sshUser ?? generic.sshUser ?? "root"
-        r.sshPort = sshPort ?? generic.sshPort ?? 22
+        // A Host entry of ~/.ssh/config (or --ssh-config FILE) for the address, as ssh reads it.
+        let fromFile = try CreateSSHConfig(choice: sshConfig, environment: environment).resolve(address)
+        var r = CreateRequest(name: name, address: fromFile?.hostName ?? address)
+        r.sshUser = sshUser ?? generic.sshUser ?? fromFile?.user ?? "root"
+        r.sshPort = sshPort ?? generic.sshPort ?? fromFile?.port ?? 22
         let enginePort = enginePort ?? generic.enginePort ?? 2376
         if let proxyJump {
             do { r.proxyJump = try JumpHost.parseList(proxyJump) } catch { throw UsageError("--generic-ssh-proxy-jump: \(error)") }
+        } else if let hops = fromFile?.proxyJump {
+            r.proxyJump = hops
         }
         r.sshKeyPath = sshKey ?? generic.sshKey
+        if r.sshKeyPath == nil, let key = fromFile?.identityFile {
+            r.sshKeyPath = key
+            r.identitiesOnly = fromFile?.identitiesOnly ?? false
+        }
+        if fromFile != nil { r.sshConfigHost = address }
         r.sshKeyPassphrase = ProcessInfo.processInfo.environment["SWOCK_SSH_KEY_PASSPHRASE"]
         r.sshPassword = try sshPassword()
         r.sudoPassword = try sudoPassword()
@@ -306,6 +326,7 @@ struct Create: AsyncParsableCommand {
         r.extraSANs = tlsSANs
         r.hostname = hostname
         r.labels = try Labels.parse(labels, flag: "--label")
+        r.provisionScripts = try provisionScripts.map { try ProvisionScriptSource.read($0, flag: "--provision-script") }
     }
 }
 

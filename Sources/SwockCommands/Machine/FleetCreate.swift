@@ -14,14 +14,22 @@ struct FleetCreate {
     var global: GlobalOptions
     var path: String
     var parallel: Int
+    var progress: ProgressMode = .auto
 
     func run() async throws {
         guard parallel >= 1 else { throw UsageError("--parallel must be at least 1") }
         let file = try FleetFile.load(path: path)
         let requests = try file.requests()
         let store = global.store
-        let provisioner = Provisioner(store: store, progress: StderrProgress(), logger: global.logger("swock.create"))
-        let outcomes = try await FleetProvisioning(provisioner: provisioner, parallelism: parallel).run(requests)
+        let display = ProvisionDisplay(names: requests.map(\.name), mode: progress)
+        let provisioner = Provisioner(store: store, progress: display.progress, logger: global.logger("swock.create"))
+        let board = display.board
+        let path = self.path
+        board?.start { _ in "their records say where each stopped; run `swock-machine create -f \(path)` again to go on" }
+        let outcomes = try await FleetProvisioning(provisioner: provisioner, parallelism: parallel).run(requests) { _, o in
+            board?.finish(o.name, ok: o.result == .ok, detail: o.result == .ok ? (o.detail ?? "ready") : (o.error ?? "failed"))
+        }
+        board?.stop()
         for o in outcomes where o.result == .ok { ContextSync.write(o.name, store: store) }
         var table = [["NAME", "ADDRESS", "RESULT", "TIME", "ERROR"]]
         for (r, o) in zip(requests, outcomes) {

@@ -52,6 +52,10 @@ extension AsyncParsableCommand {
 struct StderrProgress: ProvisionProgress {
     func stepStarted(machine: String, step: ProvisionStep) {}
 
+    func output(machine: String, step: ProvisionStep, line: String) {
+        Output.err("(\(machine)) \(line)")
+    }
+
     func stepFinished(machine: String, step: ProvisionStep, detail: String, seconds: Double) {
         let d = detail.isEmpty ? "" : ": \(detail)"
         Output.err("(\(machine)) \(step)\(d) (\(String(format: "%.2f", seconds)) s)")

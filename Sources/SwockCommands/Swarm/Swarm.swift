@@ -77,12 +77,16 @@ struct SwarmJoin: AsyncParsableCommand {
     @Option(name: .customLong("role"), help: "worker or manager.")
     var role: SwarmRole = .worker
 
+    @OptionGroup var progressOptions: ProgressOptions
+
     func run() async throws {
         try await reportingErrors {
             let store = global.store
             let names = try await selection.resolve(store).map(\.name).filter { $0 != manager }
-            let outcomes = try await SwarmControl(store: store).join(names, manager: manager, asManager: role == .manager) { o in
-                if let d = o.detail { Output.err("(\(o.name)) \(d)") }
+            let outcomes = try await FanOutDisplay.run(names: names.count > 1 ? names : [], mode: progressOptions.progress, step: "join") {
+                try await SwarmControl(store: store).join(names, manager: manager, asManager: role == .manager) { o in
+                    if let d = o.detail { Output.err("(\(o.name)) \(d)") }
+                }
             }
             try Swarm.report(outcomes)
         }
