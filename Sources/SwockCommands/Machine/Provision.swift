@@ -43,7 +43,7 @@ struct Provision: AsyncParsableCommand {
                                 Output.err("(\(name)) Docker \(c.engine.version ?? "?") is up at \(c.engineURL)")
                             }
                             ContextSync.write(name, store: provisioner.store)
-                            return scriptFailed.map { "\($0)" }
+                            return scriptFailed
                         } catch {
                             board?.finish(name, ok: false, detail: ErrorReport.line(error))
                             return error
