@@ -12,8 +12,8 @@ public enum DriverRegistry {
         case "generic":
             return GenericDriver(config: config)
         default:
-            let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
-            throw DriverError.unknownDriver(name: config.driver, searched: path.split(separator: ":").map(String.init))
+            // Any other name: a Docker Machine plugin, docker-machine-driver-NAME on PATH.
+            return try PluginDriver(config: config, store: store)
         }
     }
 }
