@@ -75,11 +75,22 @@ type RPCServerDriver struct {
 	heartbeat chan bool
 }
 
+// logCall appends the method's name to $FIXTURE_LOG, so tests see what was called.
+func logCall(method string) {
+	if p := os.Getenv("FIXTURE_LOG"); p != "" {
+		if f, err := os.OpenFile(p, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
+			fmt.Fprintln(f, method)
+			f.Close()
+		}
+	}
+}
+
 func (r *RPCServerDriver) statePath() string {
 	return filepath.Join(r.d.StorePath, "machines", r.d.MachineName, "fixture-state")
 }
 
 func (r *RPCServerDriver) GetVersion(_ *struct{}, reply *int) error {
+	logCall("GetVersion")
 	*reply = 1
 	if v := os.Getenv("FIXTURE_API_VERSION"); v != "" {
 		*reply, _ = strconv.Atoi(v)
@@ -87,11 +98,20 @@ func (r *RPCServerDriver) GetVersion(_ *struct{}, reply *int) error {
 	return nil
 }
 
-func (r *RPCServerDriver) Close(_, _ *struct{}) error { r.closeCh <- true; return nil }
+func (r *RPCServerDriver) Close(_, _ *struct{}) error {
+	logCall("Close")
+	r.closeCh <- true
+	return nil
+}
 
-func (r *RPCServerDriver) Heartbeat(_, _ *struct{}) error { r.heartbeat <- true; return nil }
+func (r *RPCServerDriver) Heartbeat(_, _ *struct{}) error {
+	logCall("Heartbeat")
+	r.heartbeat <- true
+	return nil
+}
 
 func (r *RPCServerDriver) GetCreateFlags(_ *struct{}, reply *[]Flag) error {
+	logCall("GetCreateFlags")
 	*reply = []Flag{
 		StringFlag{Name: "fixture-host", Usage: "address of the existing host Create returns", EnvVar: "FIXTURE_HOST"},
 		StringFlag{Name: "fixture-ssh-user", Usage: "SSH user", Value: "root"},
@@ -104,15 +124,20 @@ func (r *RPCServerDriver) GetCreateFlags(_ *struct{}, reply *[]Flag) error {
 	return nil
 }
 
-func (r *RPCServerDriver) SetConfigRaw(data []byte, _ *struct{}) error { return json.Unmarshal(data, &r.d) }
+func (r *RPCServerDriver) SetConfigRaw(data []byte, _ *struct{}) error {
+	logCall("SetConfigRaw")
+	return json.Unmarshal(data, &r.d)
+}
 
 func (r *RPCServerDriver) GetConfigRaw(_ *struct{}, reply *[]byte) error {
+	logCall("GetConfigRaw")
 	b, err := json.Marshal(r.d)
 	*reply = b
 	return err
 }
 
 func (r *RPCServerDriver) SetConfigFromFlags(opts *DriverOptions, _ *struct{}) error {
+	logCall("SetConfigFromFlags")
 	f, ok := (*opts).(RPCFlags)
 	if !ok {
 		if p, isPtr := (*opts).(*RPCFlags); isPtr {
@@ -135,9 +160,10 @@ func (r *RPCServerDriver) SetConfigFromFlags(opts *DriverOptions, _ *struct{}) e
 	return nil
 }
 
-func (r *RPCServerDriver) PreCreateCheck(_, _ *struct{}) error { return nil }
+func (r *RPCServerDriver) PreCreateCheck(_, _ *struct{}) error { logCall("PreCreateCheck"); return nil }
 
 func (r *RPCServerDriver) Create(_, _ *struct{}) error {
+	logCall("Create")
 	switch r.d.Fail {
 	case "crash":
 		fmt.Fprintln(os.Stderr, "fixture: crashing in Create as asked")
@@ -159,6 +185,7 @@ func (r *RPCServerDriver) setState(s string) error {
 var states = []string{"", "Running", "Paused", "Saved", "Stopped", "Stopping", "Starting", "Error", "Timeout"}
 
 func (r *RPCServerDriver) GetState(_ *struct{}, reply *int) error {
+	logCall("GetState")
 	b, err := os.ReadFile(r.statePath())
 	if err != nil {
 		*reply = 0
@@ -172,20 +199,33 @@ func (r *RPCServerDriver) GetState(_ *struct{}, reply *int) error {
 	return nil
 }
 
-func (r *RPCServerDriver) Start(_, _ *struct{}) error   { return r.setState("Running") }
-func (r *RPCServerDriver) Stop(_, _ *struct{}) error    { return r.setState("Stopped") }
-func (r *RPCServerDriver) Restart(_, _ *struct{}) error { return r.setState("Running") }
-func (r *RPCServerDriver) Kill(_, _ *struct{}) error    { return r.setState("Stopped") }
+func (r *RPCServerDriver) Start(_, _ *struct{}) error { logCall("Start"); return r.setState("Running") }
+func (r *RPCServerDriver) Stop(_, _ *struct{}) error  { logCall("Stop"); return r.setState("Stopped") }
+func (r *RPCServerDriver) Restart(_, _ *struct{}) error {
+	logCall("Restart")
+	return r.setState("Running")
+}
+func (r *RPCServerDriver) Kill(_, _ *struct{}) error { logCall("Kill"); return r.setState("Stopped") }
 func (r *RPCServerDriver) Remove(_, _ *struct{}) error {
+	logCall("Remove")
 	if err := os.Remove(r.statePath()); err != nil && !os.IsNotExist(err) {
 		return err
 	}
 	return nil
 }
 
-func (r *RPCServerDriver) DriverName(_ *struct{}, reply *string) error     { *reply = "fixture"; return nil }
-func (r *RPCServerDriver) GetMachineName(_ *struct{}, reply *string) error { *reply = r.d.MachineName; return nil }
+func (r *RPCServerDriver) DriverName(_ *struct{}, reply *string) error {
+	logCall("DriverName")
+	*reply = "fixture"
+	return nil
+}
+func (r *RPCServerDriver) GetMachineName(_ *struct{}, reply *string) error {
+	logCall("GetMachineName")
+	*reply = r.d.MachineName
+	return nil
+}
 func (r *RPCServerDriver) GetIP(_ *struct{}, reply *string) error {
+	logCall("GetIP")
 	if r.d.IPAddress == "" {
 		return errors.New("IP address is not set")
 	}
@@ -193,13 +233,29 @@ func (r *RPCServerDriver) GetIP(_ *struct{}, reply *string) error {
 	return nil
 }
 func (r *RPCServerDriver) GetURL(_ *struct{}, reply *string) error {
+	logCall("GetURL")
 	*reply = "tcp://" + net.JoinHostPort(r.d.IPAddress, "2376")
 	return nil
 }
-func (r *RPCServerDriver) GetSSHHostname(_ *struct{}, reply *string) error { return r.GetIP(nil, reply) }
-func (r *RPCServerDriver) GetSSHPort(_ *struct{}, reply *int) error        { *reply = r.d.SSHPort; return nil }
-func (r *RPCServerDriver) GetSSHUsername(_ *struct{}, reply *string) error { *reply = r.d.SSHUser; return nil }
-func (r *RPCServerDriver) GetSSHKeyPath(_ *struct{}, reply *string) error  { *reply = r.d.SSHKeyPath; return nil }
+func (r *RPCServerDriver) GetSSHHostname(_ *struct{}, reply *string) error {
+	logCall("GetSSHHostname")
+	return r.GetIP(nil, reply)
+}
+func (r *RPCServerDriver) GetSSHPort(_ *struct{}, reply *int) error {
+	logCall("GetSSHPort")
+	*reply = r.d.SSHPort
+	return nil
+}
+func (r *RPCServerDriver) GetSSHUsername(_ *struct{}, reply *string) error {
+	logCall("GetSSHUsername")
+	*reply = r.d.SSHUser
+	return nil
+}
+func (r *RPCServerDriver) GetSSHKeyPath(_ *struct{}, reply *string) error {
+	logCall("GetSSHKeyPath")
+	*reply = r.d.SSHKeyPath
+	return nil
+}
 
 func main() {
 	if os.Getenv("MACHINE_PLUGIN_TOKEN") != "42" {
