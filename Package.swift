@@ -143,7 +143,7 @@ let package = Package(
         .testTarget(name: "SwockSupportTests", dependencies: ["SwockSupport"]),
         // The gob codec and net/rpc framing on bytes Go produced (Tests/Fixtures/gob), and the
         // plugin driver against a plugin written in Go (Tests/Fixtures/plugin).
-        .testTarget(name: "GoRPCTests", dependencies: ["GoRPC", "SwockDrivers", "SwockStore"]),
+        .testTarget(name: "GoRPCTests", dependencies: ["GoRPC", "SwockDrivers", "SwockStore", "FleetSupport"]),
         .testTarget(name: "SwockPKITests", dependencies: ["SwockPKI"]),
         .testTarget(name: "EngineAPITests", dependencies: ["EngineAPI", "SwockPKI", "SwockSupport", "FleetSupport"]),
         .testTarget(name: "SwockCommandsTests", dependencies: ["SwockCommands", "SwockDrivers", .product(name: "ArgumentParser", package: "swift-argument-parser")]),

@@ -48,9 +48,14 @@ public enum GoFixture {
         return dir
     }
 
-    /// The fixture driver plugin (Tests/Fixtures/plugin): the directory holding
-    /// docker-machine-driver-fixture.
+    /// The fixture driver plugin (Tests/Fixtures/plugin): a directory of the caller's own holding
+    /// a copy of docker-machine-driver-fixture, so a test can tell its plugin processes (by their
+    /// executable's path) from those of tests running beside it.
     public static func pluginDirectory() throws -> String {
-        try build("plugin", as: "docker-machine-driver-fixture")
+        let built = try build("plugin", as: "docker-machine-driver-fixture")
+        let dir = NSTemporaryDirectory() + "swock-go-fixtures/plugin-" + UUID().uuidString.prefix(8)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: built + "/docker-machine-driver-fixture", toPath: dir + "/docker-machine-driver-fixture")
+        return dir
     }
 }
