@@ -62,7 +62,7 @@ import Testing
         // libmachine's raw driver JSON, kept as it is.
         guard case .object(let raw) = host.options.value else { Issue.record("options: \(host.options)"); return }
         #expect(raw["MachineName"] == .string("p-unit"))
-        #expect(raw["StorePath"] == .string(storeDir))
+        #expect(raw["StorePath"] == .string(storeDir + "/plugins"))
         #expect(raw["Tags"] == .array([.string("a"), .string("b")]))
         #expect(pluginsRunning().isEmpty)
 
@@ -85,8 +85,10 @@ import Testing
         #expect(try await later.sshAccess() == host.ssh)
         let d = try await later.describe()
         #expect(d.driverName == "fixture" && d.machineName == "p-unit" && d.ip == "10.231.9.9" && d.url == "tcp://10.231.9.9:2376")
+        #expect(FileManager.default.fileExists(atPath: storeDir + "/plugins/machines/p-unit/fixture-state"))
         try await later.remove()
         #expect(try await later.state() == .none)
+        #expect(!FileManager.default.fileExists(atPath: storeDir + "/plugins/machines/p-unit"))
         #expect(pluginsRunning().isEmpty)
     }
 

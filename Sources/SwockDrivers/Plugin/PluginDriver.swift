@@ -12,8 +12,12 @@ public struct PluginDriver: MachineDriver {
     public let name: String
     public let binary: String
     public let machineName: String
-    /// libmachine's StorePath: the store's root (the plugin keeps files in machines/NAME/).
+    /// libmachine's StorePath for the plugin: `STORE/plugins` (a plugin keeps its files for a
+    /// machine in `StorePath/machines/NAME/`, as under ~/.docker/machine; the store's own
+    /// `machines/NAME` is claimed whole when the record is written, so it stays out of it).
     public let storePath: String
+
+    public static func storePath(_ store: Store) -> String { store.root + "/plugins" }
     /// The plugin's configuration (GetConfigRaw's JSON), nil before create.
     public let raw: JSONValue?
     /// For create: every declared flag's value (SetConfigFromFlags).
@@ -45,7 +49,7 @@ public struct PluginDriver: MachineDriver {
         self.name = config.driver
         self.binary = try Self.locate(config.driver, path: path)
         self.machineName = config.name
-        self.storePath = store.root
+        self.storePath = Self.storePath(store)
         self.raw = config.driverOptions?.value
         self.flagValues = [:]
         self.timeouts = timeouts
@@ -58,7 +62,7 @@ public struct PluginDriver: MachineDriver {
         self.name = plugin
         self.binary = binary
         self.machineName = machine
-        self.storePath = store.root
+        self.storePath = Self.storePath(store)
         self.raw = nil
         self.flagValues = flagValues
         self.timeouts = timeouts
@@ -114,6 +118,8 @@ public struct PluginDriver: MachineDriver {
     /// Runs `body` on a fresh session configured for this machine; the session is always closed.
     func withSession<T: Sendable>(_ body: @Sendable (PluginSession) async throws -> T) async throws -> T {
         let config = try configBytes()
+        try FileManager.default.createDirectory(atPath: storePath + "/machines", withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
         let session = try await PluginSession.start(plugin: name, binary: binary, timeouts: timeouts)
         return try await Self.using(session) { s in
             try await s.setConfigRaw(config)
@@ -162,7 +168,14 @@ public struct PluginDriver: MachineDriver {
         return DriverSSHAccess(host: host, port: Int(port), user: user.isEmpty ? "root" : user, keyPath: key.isEmpty ? nil : key)
     }
 
-    public func remove() async throws { _ = try await withSession { s in try await s.call("Remove", operation: true) } }
+    /// The plugin's Remove, then the files it kept for the machine (`plugins/machines/NAME`).
+    public func remove() async throws {
+        _ = try await withSession { s in try await s.call("Remove", operation: true) }
+        let dir = storePath + "/machines/" + machineName
+        if !machineName.isEmpty, !machineName.contains("/"), machineName != "..", FileManager.default.fileExists(atPath: dir) {
+            try FileManager.default.removeItem(atPath: dir)
+        }
+    }
     public func start() async throws { _ = try await withSession { s in try await s.call("Start", operation: true) } }
     public func stop() async throws { _ = try await withSession { s in try await s.call("Stop", operation: true) } }
     public func restart() async throws { _ = try await withSession { s in try await s.call("Restart", operation: true) } }
