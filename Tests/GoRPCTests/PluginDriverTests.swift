@@ -87,8 +87,8 @@ import Testing
         #expect(d.driverName == "fixture" && d.machineName == "p-unit" && d.ip == "10.231.9.9" && d.url == "tcp://10.231.9.9:2376")
         #expect(FileManager.default.fileExists(atPath: storeDir + "/plugins/machines/p-unit/fixture-state"))
         try await later.remove()
-        #expect(try await later.state() == .none)
         #expect(!FileManager.default.fileExists(atPath: storeDir + "/plugins/machines/p-unit"))
+        #expect(try await later.state() == .none)
         #expect(pluginsRunning().isEmpty)
     }
 

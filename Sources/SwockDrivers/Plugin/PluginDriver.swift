@@ -18,6 +18,8 @@ public struct PluginDriver: MachineDriver {
     public let storePath: String
 
     public static func storePath(_ store: Store) -> String { store.root + "/plugins" }
+
+    static func isPlainName(_ name: String) -> Bool { !name.isEmpty && !name.contains("/") && name != "." && name != ".." }
     /// The plugin's configuration (GetConfigRaw's JSON), nil before create.
     public let raw: JSONValue?
     /// For create: every declared flag's value (SetConfigFromFlags).
@@ -118,7 +120,10 @@ public struct PluginDriver: MachineDriver {
     /// Runs `body` on a fresh session configured for this machine; the session is always closed.
     func withSession<T: Sendable>(_ body: @Sendable (PluginSession) async throws -> T) async throws -> T {
         let config = try configBytes()
-        try FileManager.default.createDirectory(atPath: storePath + "/machines", withIntermediateDirectories: true,
+        // libmachine saves the machine's directory before Create; drivers write into it (generic
+        // copies the SSH key there).
+        let dir = storePath + "/machines" + (Self.isPlainName(machineName) ? "/" + machineName : "")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         let session = try await PluginSession.start(plugin: name, binary: binary, timeouts: timeouts)
         return try await Self.using(session) { s in
@@ -172,7 +177,7 @@ public struct PluginDriver: MachineDriver {
     public func remove() async throws {
         _ = try await withSession { s in try await s.call("Remove", operation: true) }
         let dir = storePath + "/machines/" + machineName
-        if !machineName.isEmpty, !machineName.contains("/"), machineName != "..", FileManager.default.fileExists(atPath: dir) {
+        if Self.isPlainName(machineName), FileManager.default.fileExists(atPath: dir) {
             try FileManager.default.removeItem(atPath: dir)
         }
     }
