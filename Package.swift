@@ -59,6 +59,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Go's gob encoding and a net/rpc client over HTTP CONNECT: the wire of Docker Machine's
+        // driver plugins. Depends on nothing.
+        .target(name: "GoRPC"),
         // The product's own layers, lowest first. Each target depends only on targets listed
         // before it (docs/architecture.md draws this graph; ArchitectureTests holds the two together).
 
@@ -69,7 +72,7 @@ let package = Package(
         .target(name: "SwockStore", dependencies: ["SwockSupport", "SwockPKI"]),
         // Drivers: what makes and owns the host a machine lives on (generic, none, local VMs,
         // Docker Machine's driver plugins). Provisioning sits on top of them.
-        .target(name: "SwockDrivers", dependencies: ["SwockSupport", "SwockRuntime", "SwockStore", "EngineAPI"]),
+        .target(name: "SwockDrivers", dependencies: ["SwockSupport", "SwockRuntime", "SwockStore", "EngineAPI", "GoRPC"]),
         // One remote host, reached over SSH: sessions for a record, the Engine API route and
         // tunnels, host facts.
         .target(
@@ -147,6 +150,9 @@ let package = Package(
         .target(name: "FleetSupport", path: "Tests/FleetSupport"),
         .testTarget(name: "SSHKitTests", dependencies: ["SSHKit", "FleetSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "SwockSupportTests", dependencies: ["SwockSupport"]),
+        // The gob codec and net/rpc framing on bytes Go produced (Tests/Fixtures/gob), and the
+        // plugin driver against a plugin written in Go (Tests/Fixtures/plugin).
+        .testTarget(name: "GoRPCTests", dependencies: ["GoRPC", "SwockDrivers", "SwockStore", "FleetSupport"]),
         .testTarget(name: "SwockPKITests", dependencies: ["SwockPKI"]),
         .testTarget(name: "EngineAPITests", dependencies: ["EngineAPI", "SwockPKI", "SwockSupport", "FleetSupport"]),
         .testTarget(name: "SwockCommandsTests", dependencies: [

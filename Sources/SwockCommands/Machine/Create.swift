@@ -221,6 +221,18 @@ struct Create: AsyncParsableCommand {
          (enginePort != nil, "--generic-engine-port")].filter(\.0).map(\.1)
     }
 
+    /// The value of a `--generic-*` option that takes one, as text.
+    func genericValue(_ flag: String) -> String? {
+        switch flag {
+        case "--generic-ip-address": return address
+        case "--generic-ssh-user": return sshUser
+        case "--generic-ssh-key": return sshKey
+        case "--generic-ssh-port": return sshPort.map(String.init)
+        case "--generic-engine-port": return enginePort.map(String.init)
+        default: return nil
+        }
+    }
+
     /// The options that configure a host's engine or certificate, which `none` does not touch.
     var hostOptionsGiven: [String] {
         [(!engineLabels.isEmpty, "--engine-label"), (!engineOpts.isEmpty, "--engine-opt"), (!engineEnv.isEmpty, "--engine-env"),
@@ -235,10 +247,16 @@ struct Create: AsyncParsableCommand {
     func driverRequest(registry: DriverRegistry) async throws -> (CreateRequest, any MachineDriver) {
         let kind = try registry.kind(named: driver)
         let flags = try await kind.createFlags()
-        if let g = genericFlagsGiven.first {
-            throw DriverError.unknownFlag(driver: kind.name, flag: g, known: flags.map { "--" + $0.name })
+        // A plugin may declare the --generic-* names as its own (docker-machine's generic driver
+        // run as a plugin does): those given go to it as its flags.
+        var passed: [String] = []
+        for g in genericFlagsGiven {
+            guard flags.contains(where: { "--" + $0.name == g }), let v = genericValue(g) else {
+                throw DriverError.unknownFlag(driver: kind.name, flag: g, known: flags.map { "--" + $0.name })
+            }
+            passed += [g, v]
         }
-        let (values, operands) = try DriverFlagParser.parse(words, flags: flags, driver: kind.name)
+        let (values, operands) = try DriverFlagParser.parse(passed + words, flags: flags, driver: kind.name)
         guard let name = operands.first else { throw UsageError("name the machine to create: swock-machine create -d \(kind.name) [flags] NAME") }
         guard operands.count == 1 else { throw UsageError("one machine name, please: got \(operands.joined(separator: " "))") }
         if kind.name == "none", let o = hostOptionsGiven.first {
