@@ -68,7 +68,7 @@ let package = Package(
         .target(name: "SwockStore", dependencies: ["SwockSupport", "SwockPKI"]),
         // Drivers: what makes and owns the host a machine lives on (generic, none, local VMs,
         // Docker Machine's driver plugins). Provisioning sits on top of them.
-        .target(name: "SwockDrivers", dependencies: ["SwockSupport", "SwockRuntime", "SwockStore", "SSHKit"]),
+        .target(name: "SwockDrivers", dependencies: ["SwockSupport", "SwockRuntime", "SwockStore", "SSHKit", "EngineAPI"]),
         // One remote host, reached over SSH: sessions for a record, the Engine API route and
         // tunnels, host facts.
         .target(
@@ -140,7 +140,7 @@ let package = Package(
         .testTarget(name: "SwockSupportTests", dependencies: ["SwockSupport"]),
         .testTarget(name: "SwockPKITests", dependencies: ["SwockPKI"]),
         .testTarget(name: "EngineAPITests", dependencies: ["EngineAPI", "SwockPKI", "SwockSupport", "FleetSupport"]),
-        .testTarget(name: "SwockCommandsTests", dependencies: ["SwockCommands", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .testTarget(name: "SwockCommandsTests", dependencies: ["SwockCommands", "SwockDrivers", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Unit tests of the product layers (SwockRuntime ... SwockFleet).
         .testTarget(
             name: "SwockCoreTests",

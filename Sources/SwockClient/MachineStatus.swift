@@ -1,6 +1,7 @@
 import EngineAPI
 import Foundation
 import SSHKit
+import SwockDrivers
 import SwockRemote
 import SwockRuntime
 import SwockStore
@@ -24,9 +25,31 @@ public struct MachineStatus: Sendable, Equatable {
     public var error: String?
 
     /// Asks the engine (and, when it does not answer, the SSH port) within `timeout`.
-    public static func probe(_ config: MachineConfig, store: Store, timeout: Duration) async -> MachineStatus {
+    public static func probe(_ config: MachineConfig, store: Store, timeout: Duration,
+                             drivers: DriverRegistry = .standard) async -> MachineStatus {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
+        // A host the driver owns: its power state first (a stopped VM is Stopped at once).
+        if config.driver != "generic" && config.hasSSH {
+            do {
+                let driver = try drivers.resolve(config, store: store)
+                if driver.hostOwnership == .owned {
+                    switch try await driver.state() {
+                    case .stopped, .saved, .paused, .stopping, .starting:
+                        return MachineStatus(state: .stopped, error: nil)
+                    case .error:
+                        return MachineStatus(state: .error, error: "the \(driver.name) driver reports an error state")
+                    case .timeout:
+                        return MachineStatus(state: .timeout, error: "the \(driver.name) driver reports a timeout")
+                    case .running, .none:
+                        break
+                    }
+                }
+            } catch {
+                let text = "\(error)"
+                return MachineStatus(state: .error, error: text.count > 60 ? String(text.prefix(57)) + "..." : text)
+            }
+        }
         let endpoint: EngineEndpoint
         do {
             endpoint = try await EngineRoute.endpoint(config, store: store, budget: timeout)
@@ -56,7 +79,7 @@ public struct MachineStatus: Sendable, Equatable {
                 let left = deadline - clock.now
                 // Through jump hosts, SSH has just answered (the route is up).
                 if config.isBehindJumpHosts { return MachineStatus(state: .stopped, error: nil) }
-                if left > .milliseconds(50), await TCPProbe.isOpen(host: config.address, port: config.ssh.port, timeout: left) {
+                if config.hasSSH, left > .milliseconds(50), await TCPProbe.isOpen(host: config.address, port: config.ssh.port, timeout: left) {
                     return MachineStatus(state: .stopped, error: nil)
                 }
                 if case .timedOut = error { return MachineStatus(state: .timeout, error: "no answer within \(Self.seconds(timeout))") }

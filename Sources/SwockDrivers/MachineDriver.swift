@@ -7,8 +7,16 @@ import SwockStore
 /// top of every driver that gives SSH access.
 ///
 /// A driver value is built for one machine from its record (`DriverRegistry.driver(for:store:)`)
-/// or, at create, from the driver's flags (`DriverKind.makeForCreate`). Its own settings live in
+/// or, at create, from the driver's flags (`DriverKind.driverForCreate`). Its own settings live in
 /// the record's `driverOptions`, opaque to everything else.
+///
+/// What the product does with it (SwockProvision's `DriverCreation`, SwockFleet's
+/// `FleetLifecycle`, SwockClient's `MachineStatus`, SwockProvision's `Remover`):
+/// - create: `preCreateCheck()`, `create()`, then the one provisioning path over the returned SSH
+///   access (no SSH: the endpoint is adopted as it is, `none`); any failure calls `remove()` and
+///   leaves no record.
+/// - `.owned` hosts: stop/start/restart/kill call the driver, then start/restart wait for the
+///   engine over TLS; `ls`/`status` ask `state()` first; `rm` calls `remove()`.
 public protocol MachineDriver: Sendable {
     /// The name a record keeps and `create -d` takes: "generic", "none", "qemu", or a plugin's.
     var name: String { get }
@@ -82,13 +90,33 @@ public struct CreatedHost: Sendable, Equatable {
     public var ssh: DriverSSHAccess?
     /// Where the engine will listen as seen from here, when it differs from address:2376
     /// (a user-mode forward's local port).
+    /// (a user-mode forward's local port). dockerd is configured to listen on this same port on
+    /// the host too, so a forward must map it to the same port number inside the VM.
     public var engineHostPort: Int?
     public var options: DriverOptions
+    /// For a host without SSH (`none`): the client certificate, its key and the CA that signed
+    /// the daemon's certificate, copied into the machine's directory as ca.pem, cert.pem, key.pem.
+    public var dockerTLS: DriverTLSFiles?
 
-    public init(address: String, ssh: DriverSSHAccess?, engineHostPort: Int? = nil, options: DriverOptions) {
+    public init(address: String, ssh: DriverSSHAccess?, engineHostPort: Int? = nil, options: DriverOptions,
+                dockerTLS: DriverTLSFiles? = nil) {
         self.address = address
         self.ssh = ssh
         self.engineHostPort = engineHostPort
         self.options = options
+        self.dockerTLS = dockerTLS
+    }
+}
+
+/// Paths of the three PEM files a Docker client needs for mutual TLS.
+public struct DriverTLSFiles: Sendable, Equatable {
+    public var caCert: String
+    public var clientCert: String
+    public var clientKey: String
+
+    public init(caCert: String, clientCert: String, clientKey: String) {
+        self.caCert = caCert
+        self.clientCert = clientCert
+        self.clientKey = clientKey
     }
 }

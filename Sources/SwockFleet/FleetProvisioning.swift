@@ -1,4 +1,5 @@
 import Foundation
+import SwockDrivers
 import SwockProvision
 import SwockRuntime
 
@@ -8,6 +9,8 @@ import SwockRuntime
 public struct FleetProvisioning: Sendable {
     public let provisioner: Provisioner
     public var parallelism: Int
+    /// Where `driver:` names are found.
+    public var drivers: DriverRegistry = .standard
 
     public init(provisioner: Provisioner, parallelism: Int) {
         self.provisioner = provisioner
@@ -21,12 +24,13 @@ public struct FleetProvisioning: Sendable {
         try store.ensureLayout()
         _ = try store.ensureCA()   // the one CA, made once before the hosts race for it
         let provisioner = self.provisioner
+        let drivers = self.drivers
         return await FanOut(parallelism: parallelism).run(requests.map(\.name), job: { i in
-            await Self.createOne(requests[i], provisioner: provisioner)
+            await Self.createOne(requests[i], provisioner: provisioner, drivers: drivers)
         }, finished: { _, _ in })
     }
 
-    static func createOne(_ r: CreateRequest, provisioner: Provisioner) async -> HostOutcome {
+    static func createOne(_ r: CreateRequest, provisioner: Provisioner, drivers: DriverRegistry = .standard) async -> HostOutcome {
         let clock = ContinuousClock()
         let start = clock.now
         func done(_ detail: String?, error: String? = nil) -> HostOutcome {
@@ -37,6 +41,14 @@ public struct FleetProvisioning: Sendable {
                 if existing.provisioning.phase == .ready { return done("exists") }
                 _ = try await provisioner.provision(r.name)
                 return done("ready (resumed)")
+            }
+            if r.driver != "generic" {
+                // A driver's host: made, provisioned, or nothing left (no record to resume).
+                let kind = try drivers.kind(named: r.driver)
+                let parsed = try DriverFlagParser.parse(r.driverFlagWords, flags: try await kind.createFlags(), driver: kind.name)
+                let driver = try await kind.driverForCreate(machine: r.name, flags: parsed.values, store: provisioner.store)
+                _ = try await DriverCreation(provisioner: provisioner).create(r, driver: driver)
+                return done("ready")
             }
             _ = try await provisioner.create(r, keepRecordOnEarlyFailure: true)
             return done("ready")

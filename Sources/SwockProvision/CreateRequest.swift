@@ -29,6 +29,12 @@ public struct CreateRequest: Sendable {
     /// An OpenSSH known_hosts file with the expected keys of the host and its jump hosts
     /// (`--ssh-known-hosts`).
     public var knownHostsFile: String?
+    /// The driver that made the host (`create -d NAME`) and its settings, kept in the record.
+    public var driver: String = "generic"
+    public var driverOptions: DriverOptions?
+    /// A fleet file's driver options as `create -d NAME` words (`--url=tcp://...`), parsed
+    /// against the driver's flags when the machine is created.
+    public var driverFlagWords: [String] = []
 
     public init(name: String, address: String) {
         self.name = name

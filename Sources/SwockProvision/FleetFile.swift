@@ -15,6 +15,10 @@ import Yams
 ///       - {name: web1, address: 10.231.1.10, labels: {role: web}}
 ///       - {name: db1, address: 10.231.1.11, user: root, hostname: db1, ssh-host-key-fingerprints: ["SHA256:..."]}
 ///       - {name: app1, address: 10.231.201.5, proxy-jump: "tester@10.231.1.10", sudo-password-env: APP_SUDO_PASSWORD}
+///       - {name: ext1, driver: none, driver-options: {url: "tcp://10.231.1.12:2376", tls-ca-cert: ca.pem, tls-client-cert: cert.pem, tls-client-key: key.pem}}
+///
+/// `driver:` (default generic) names the driver; `driver-options:` holds its flags as
+/// `create -d NAME` takes them, without the dashes (a list for a repeatable flag).
 public struct FleetFile: Decodable, Sendable, Equatable {
     public struct Engine: Decodable, Sendable, Equatable {
         public var port: Int?
@@ -60,9 +64,13 @@ public struct FleetFile: Decodable, Sendable, Equatable {
         /// `swarm: {init: true}` or `swarm: {manager: NAME, role: worker|manager}`: applied
         /// after the machines are created (see `SwarmPlan`).
         public var swarm: Swarm?
+        /// `create -d`'s driver (default generic) and its flags, by name without the dashes.
+        public var driver: String?
+        public var driverOptions: [String: OptionValue]?
 
         enum CodingKeys: String, CodingKey {
-            case name, address, user, port, key, labels, hostname, engine, swarm
+            case name, address, user, port, key, labels, hostname, engine, swarm, driver
+            case driverOptions = "driver-options"
             case proxyJump = "proxy-jump"
             case sudoPasswordEnv = "sudo-password-env"
             case tlsSAN = "tls-san"
@@ -70,6 +78,19 @@ public struct FleetFile: Decodable, Sendable, Equatable {
             case sshHostKey = "ssh-host-key"
             case sshHostKeyFingerprints = "ssh-host-key-fingerprints"
             case sshKnownHosts = "ssh-known-hosts"
+        }
+    }
+
+    /// A driver option's value: text, a number, true/false, or a list (a repeatable flag).
+    public enum OptionValue: Decodable, Sendable, Equatable {
+        case scalar(String)
+        case list([String])
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let s = try? c.decode(String.self) { self = .scalar(s) }
+            else if let a = try? c.decode([String].self) { self = .list(a) }
+            else { throw DecodingError.typeMismatch(String.self, .init(codingPath: decoder.codingPath, debugDescription: "expected a value or a list of values")) }
         }
     }
 
@@ -127,7 +148,7 @@ public struct FleetFile: Decodable, Sendable, Equatable {
             guard let name = m.name, !name.isEmpty else { throw Invalid(description: "fleet file \(source): machines[\(i)] has no name") }
             do { try MachineName.validate(name) } catch { throw Invalid(description: "fleet file \(source): machines[\(i)]: \(error)") }
             guard seen.insert(name).inserted else { throw Invalid(description: "fleet file \(source): machine \"\(name)\" is listed twice") }
-            guard m.address ?? file.defaults?.address != nil else {
+            guard (m.driver ?? file.defaults?.driver ?? "generic") != "generic" || m.address ?? file.defaults?.address != nil else {
                 throw Invalid(description: "fleet file \(source): machine \"\(name)\" has no address")
             }
         }
@@ -171,8 +192,24 @@ public struct FleetFile: Decodable, Sendable, Equatable {
         return try machines.map { m in
             // `parse` checked both; a FleetFile built another way gets the same one-line answers.
             guard let name = m.name, !name.isEmpty else { throw Invalid(description: "fleet file: a machine has no name") }
-            guard let address = m.address ?? d.address else { throw Invalid(description: "fleet file: machine \"\(name)\" has no address") }
+            let driver = m.driver ?? d.driver ?? "generic"
+            guard let address = m.address ?? d.address ?? (driver == "generic" ? nil : "") else {
+                throw Invalid(description: "fleet file: machine \"\(name)\" has no address")
+            }
             var r = CreateRequest(name: name, address: address)
+            r.driver = driver
+            if driver != "generic" {
+                // As `create -d NAME` takes them; the driver's parser checks names and values.
+                let options = (d.driver == driver ? d.driverOptions ?? [:] : [:]).merging(m.driverOptions ?? [:]) { _, new in new }
+                r.driverFlagWords = options.keys.sorted().flatMap { k -> [String] in
+                    switch options[k]! {
+                    case .scalar(let v): return ["--\(k)=\(v)"]
+                    case .list(let vs): return vs.map { "--\(k)=\($0)" }
+                    }
+                }
+            } else if m.driverOptions != nil {
+                throw Invalid(description: "machine \"\(name)\": driver-options are for a driver other than generic (generic takes address, user, port, key)")
+            }
             r.sshUser = m.user ?? d.user ?? "root"
             r.sshPort = m.port ?? d.port ?? 22
             r.sshKeyPath = (m.key ?? d.key).map { ($0 as NSString).expandingTildeInPath }

@@ -143,8 +143,10 @@ public struct Provisioner: Sendable {
             ssh.proxyJump = req.proxyJump
             engine.forwardPort = try EngineTunnel.freeLocalPort()
         }
-        return MachineConfig(name: req.name, address: req.address, ssh: ssh, engine: engine,
-                             tls: TLSSettings(keyType: req.keyType.rawValue, extraSANs: req.extraSANs), labels: req.labels)
+        var config = MachineConfig(name: req.name, driver: req.driver, address: req.address, ssh: ssh, engine: engine,
+                                   tls: TLSSettings(keyType: req.keyType.rawValue, extraSANs: req.extraSANs), labels: req.labels)
+        config.driverOptions = req.driverOptions
+        return config
     }
 
     // MARK: - provision (resume / re-run)
@@ -161,6 +163,7 @@ public struct Provisioner: Sendable {
     private func reprovision(_ name: String, password: String?, hostname: String?) async throws -> MachineConfig {
         let run = StepRunner(store: store, progress: progress, machine: name)
         var config = try store.load(name)
+        guard config.hasSSH else { throw NoSSH(machine: name, driver: config.driver) }
         config = try store.update(name) { $0.provisioning.lastAttemptAt = Date(); $0.provisioning.phase = .creating }
         let ssh: any RemoteHost
         do {

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SSHKit
+import SwockDrivers
 import SwockEngine
 import SwockRemote
 import SwockStore
@@ -14,6 +15,8 @@ public struct Remover: Sendable {
     public var unixSocketWait: Duration = .seconds(60)
     /// How the host is reached; nil: `MachineSSH` (tests give scripted hosts).
     package var connectRecord: (@Sendable (MachineConfig) async throws -> any RemoteHost)?
+    /// Where a record's driver is found (a driver that owns the host removes it).
+    public var drivers: DriverRegistry = .standard
 
     public init(store: Store, logger: Logger = Logger(label: "swock.rm")) {
         self.store = store
@@ -28,7 +31,17 @@ public struct Remover: Sendable {
         }
     }
 
-    /// Cleans the host, then removes the record. With `force`, a host that cannot be cleaned
+    /// The host's driver could not remove it (a VM, a plugin's server): kept, with the record.
+    public struct DriverRemovalFailed: Error, CustomStringConvertible {
+        public var machine: String
+        public var driver: String
+        public var reason: String
+        public var description: String {
+            "rm \(machine): the \(driver) driver could not remove the host: \(reason); the record is kept. Fix the cause and retry, or run `swock-machine rm -f \(machine)` to drop the record anyway (the host may then be left behind)"
+        }
+    }
+
+    /// Cleans the host (or has its driver remove it), then removes the record. With `force`, a host that cannot be cleaned
     /// does not keep the record; the returned warning says what was left behind.
     @discardableResult
     public func remove(_ name: String, force: Bool) async throws -> String? {
@@ -43,15 +56,33 @@ public struct Remover: Sendable {
             return "the record was unreadable (\(e)); the host was not cleaned"
         }
         var warning: String?
-        do {
-            try await cleanHost(config)
-        } catch {
-            guard force else { throw RemoteCleanupFailed(machine: name, reason: "\(error)") }
-            warning = "the host \(config.address) was not cleaned (\(error)); our drop-in and certificates may still be there"
+        if !config.hasSSH {
+            // An adopted endpoint (none): nothing was put on its host, nothing to take off.
+        } else if config.driver != "generic" {
+            do {
+                let driver = try drivers.resolve(config, store: store)
+                if driver.hostOwnership == .owned { try await driver.remove() } else { try await cleanHost(config) }
+            } catch {
+                guard force else { throw DriverRemovalFailed(machine: name, driver: config.driver, reason: "\(error)") }
+                warning = "the \(config.driver) driver did not remove the host at \(config.address) (\(error)); it may still exist (driver options: \(Self.optionsText(config))): remove it yourself"
+            }
+        } else {
+            do {
+                try await cleanHost(config)
+            } catch {
+                guard force else { throw RemoteCleanupFailed(machine: name, reason: "\(error)") }
+                warning = "the host \(config.address) was not cleaned (\(error)); our drop-in and certificates may still be there"
+            }
         }
         TunnelService(store: store).stop(name)
         try store.remove(name)
         return warning
+    }
+
+    /// The record's driver options, as one line of JSON (what the driver knew of the host).
+    static func optionsText(_ config: MachineConfig) -> String {
+        guard let o = config.driverOptions, let data = try? JSONEncoder().encode(o) else { return "none" }
+        return String(decoding: data, as: UTF8.self)
     }
 
     func cleanHost(_ config: MachineConfig) async throws {

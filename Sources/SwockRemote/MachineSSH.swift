@@ -54,6 +54,7 @@ public struct MachineSSH: Sendable {
     /// nothing pinned yet (a create that stopped early) pins on this first contact. With `budget`,
     /// the whole connect (handshake, auth, retries) ends within it.
     public func connect(_ config: MachineConfig, budget: Duration? = nil) async throws -> SSHSession {
+        guard config.hasSSH else { throw NoSSH(machine: config.name, driver: config.driver) }
         let kh = store.resolve(config.ssh.knownHostsPath)
         let pinned = (try? String(contentsOfFile: kh, encoding: .utf8))?.contains(where: { !$0.isWhitespace }) ?? false
         let session = try await connect(SSHTarget(host: config.address, port: config.ssh.port, user: config.ssh.user),
@@ -84,5 +85,19 @@ public struct MachineSSH: Sendable {
             options.ioTimeout = min(options.ioTimeout, budget + .seconds(1))
         }
         return try await SSHSession.connect(to: target, options: options)
+    }
+}
+
+/// The machine has no SSH (`create -d none` adopted a Docker endpoint): what needs a shell on
+/// the host cannot be done.
+public struct NoSSH: Error, Sendable, Equatable, CustomStringConvertible {
+    public var machine: String
+    public var driver: String
+    public init(machine: String, driver: String) {
+        self.machine = machine
+        self.driver = driver
+    }
+    public var description: String {
+        "machine \"\(machine)\" has no SSH (driver \(driver): an adopted Docker endpoint), so ssh, scp, exec, mount, stop/start/restart/kill/upgrade and provision cannot act on it; use env, docker and the Swarm verbs"
     }
 }

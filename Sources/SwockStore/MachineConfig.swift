@@ -45,6 +45,10 @@ public struct MachineConfig: Codable, Sendable, Equatable {
         return "tcp://\(h):\(engine.port)"
     }
 
+    /// The machine's host is reached over SSH: every driver's but `none`'s (an adopted Docker
+    /// endpoint: ssh, scp, exec, mount, the lifecycle verbs and provision refuse it).
+    public var hasSSH: Bool { driver != "none" }
+
     /// The machine is reached through jump hosts (`--generic-ssh-proxy-jump`).
     public var isBehindJumpHosts: Bool { !(ssh.proxyJump ?? []).isEmpty }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SSHKit
 import SwockClient
+import SwockDrivers
 import SwockPKI
 import SwockProvision
 import SwockRemote
@@ -19,17 +20,25 @@ struct Create: AsyncParsableCommand {
             there, installs a server certificate signed by the store's CA, configures dockerd to listen \
             on TCP with mutual TLS, and waits until it answers. Each step is recorded: if create stops \
             half-way, `swock-machine provision NAME` resumes it.
+
+            A driver (-d) makes or names the host, then the same provisioning runs over SSH: \
+            generic (the default) is a server you already have; none adopts a Docker endpoint you \
+            already run (no SSH, nothing installed); any other name is a Docker Machine driver plugin \
+            (docker-machine-driver-NAME on PATH). `create -d NAME --help` lists that driver's flags; \
+            a driver's create that fails removes what it made and leaves no record.
             """,
             examples: [
                 "swock-machine create --driver generic --generic-ip-address 203.0.113.10 web1",
                 "swock-machine create --generic-ip-address db.lan --generic-ssh-user admin db1",
+                "swock-machine create -d none --url tcp://10.0.0.5:2376 --tls-ca-cert ca.pem --tls-client-cert cert.pem --tls-client-key key.pem ext1",
                 "swock-machine create -f fleet.yaml -p 4",
             ]))
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(name: [.customShort("d"), .long], help: "Driver: generic drives an existing server over SSH (there are no VM drivers).")
-    var driver = Driver.generic
+    @Option(name: [.customShort("d"), .long],
+            help: ArgumentHelp("The driver that makes or names the host: generic (an existing server over SSH), none (an existing Docker endpoint), or a docker-machine-driver-NAME plugin on PATH; `create -d NAME --help` lists its flags.", valueName: "name"))
+    var driver = "generic"
 
     @Option(name: .customLong("generic-ip-address"), help: ArgumentHelp("IP address or host name of the server (required; env: GENERIC_IP_ADDRESS).", valueName: "address"))
     var address: String?
@@ -129,25 +138,37 @@ struct Create: AsyncParsableCommand {
     @Option(name: [.customShort("p"), .customLong("parallel")], help: "With -f: how many machines are provisioned at once.")
     var parallel = 8
 
-    @Argument(help: "Machine name: letters, digits, '.' and '-'.")
-    var name: String?
+    /// The machine name and the driver's flags (`--url ...`): a driver's flags are known only at
+    /// run time (a plugin declares them), so they are parsed from here by `DriverFlagParser`.
+    @Argument(parsing: .allUnrecognized,
+              help: ArgumentHelp("Machine name: letters, digits, '.' and '-' (and the driver's flags, see -d NAME --help).", valueName: "name"))
+    var words: [String] = []
+
+    /// The machine name, for generic: the one word that is not a flag.
+    var name: String? { words.first(where: { !$0.hasPrefix("-") }) }
 
     func run() async throws {
         try await reportingErrors {
             try refusePasswordOnCommandLine()
             if let fleetFile {
-                guard name == nil else { throw UserFacingError("give either a machine name or -f FILE, not both") }
+                guard words.isEmpty else { throw UserFacingError("give either a machine name or -f FILE, not both") }
                 try await FleetCreate(global: global, path: fleetFile, parallel: parallel).run()
                 return
             }
             if swarmInit && swarmManager != nil { throw UserFacingError("give either --swarm-init or --swarm-manager NAME, not both") }
             if let m = swarmManager, !global.store.exists(m) { throw StoreError.notFound(m) }
-            let request = try makeRequest()
             let logger = global.logger("swock.create")
             let provisioner = Provisioner(store: global.store, progress: StderrProgress(), logger: logger)
             let clock = ContinuousClock()
             let start = clock.now
-            let config = try await provisioner.create(request)
+            let config: MachineConfig
+            if driver == "generic" {
+                try refuseUnknownWords()
+                config = try await provisioner.create(try makeRequest())
+            } else {
+                let (request, made) = try await driverRequest(registry: .standard)
+                config = try await DriverCreation(provisioner: provisioner).create(request, driver: made)
+            }
             ContextSync.write(config.name, store: global.store)
             let seconds = (clock.now - start).timeInterval
             Output.err("(\(config.name)) Docker \(config.engine.version ?? "?") is up at \(config.engineURL) (\(String(format: "%.1f", seconds)) s)")
@@ -169,6 +190,55 @@ struct Create: AsyncParsableCommand {
                 }
             }
         }
+    }
+
+    /// For generic: one word, the name; a flag ArgumentParser did not know is no generic flag.
+    func refuseUnknownWords() throws {
+        if let flag = words.first(where: { $0.hasPrefix("-") && $0 != "-" }) {
+            throw DriverError.unknownFlag(driver: "generic", flag: String(flag.split(separator: "=", maxSplits: 1)[0]),
+                                          known: GenericKind.flags.map { "--" + $0.name })
+        }
+        if words.count > 1 { throw UserFacingError("one machine name, please: got \(words.joined(separator: " "))") }
+    }
+
+    /// The `--generic-*` options this command was given (they belong to the generic driver only).
+    var genericFlagsGiven: [String] {
+        [(address != nil, "--generic-ip-address"), (sshUser != nil, "--generic-ssh-user"), (sshKey != nil, "--generic-ssh-key"),
+         (sshPort != nil, "--generic-ssh-port"), (proxyJump != nil, "--generic-ssh-proxy-jump"),
+         (sudoPasswordEnv != nil, "--generic-sudo-password-env"), (sudoPasswordStdin, "--generic-sudo-password-stdin"),
+         (sshPasswordEnv != nil, "--generic-ssh-password-env"), (sshPasswordStdin, "--generic-ssh-password-stdin"),
+         (enginePort != nil, "--generic-engine-port")].filter(\.0).map(\.1)
+    }
+
+    /// The options that configure a host's engine or certificate, which `none` does not touch.
+    var hostOptionsGiven: [String] {
+        [(!engineLabels.isEmpty, "--engine-label"), (!engineOpts.isEmpty, "--engine-opt"), (!engineEnv.isEmpty, "--engine-env"),
+         (storageDriver != nil, "--engine-storage-driver"), (!registryMirrors.isEmpty, "--engine-registry-mirror"),
+         (!insecureRegistries.isEmpty, "--engine-insecure-registry"), (installURL != nil, "--engine-install-url"),
+         (install != .auto, "--engine-install"), (!tlsSANs.isEmpty, "--tls-san"), (tlsKeyType != .ecdsa, "--tls-key-type"),
+         (hostname != nil, "--hostname"), (hostKeyPolicy != .acceptNew, "--ssh-host-key"),
+         (!hostKeyFingerprints.isEmpty, "--ssh-host-key-fingerprint"), (knownHostsFile != nil, "--ssh-known-hosts")].filter(\.0).map(\.1)
+    }
+
+    /// `create -d NAME` (not generic): the driver made from its flags, and the common settings.
+    func driverRequest(registry: DriverRegistry) async throws -> (CreateRequest, any MachineDriver) {
+        let kind = try registry.kind(named: driver)
+        let flags = try await kind.createFlags()
+        if let g = genericFlagsGiven.first {
+            throw DriverError.unknownFlag(driver: kind.name, flag: g, known: flags.map { "--" + $0.name })
+        }
+        let (values, operands) = try DriverFlagParser.parse(words, flags: flags, driver: kind.name)
+        guard let name = operands.first else { throw UserFacingError("name the machine to create: swock-machine create -d \(kind.name) [flags] NAME") }
+        guard operands.count == 1 else { throw UserFacingError("one machine name, please: got \(operands.joined(separator: " "))") }
+        if kind.name == "none", let o = hostOptionsGiven.first {
+            throw UserFacingError("\(o) does not apply to the none driver: it adopts a running daemon and configures nothing on its host")
+        }
+        var r = CreateRequest(name: name, address: "")
+        try applyCommon(to: &r, enginePort: 2376)
+        r.driver = kind.name
+        try MachineName.validate(name)
+        if global.store.exists(name) { throw StoreError.alreadyExists(name) }
+        return (r, try await kind.driverForCreate(machine: name, flags: values, store: global.store))
     }
 
     /// From --generic-sudo-password-env or --generic-sudo-password-stdin (nil without either).
@@ -213,6 +283,12 @@ struct Create: AsyncParsableCommand {
         r.sshKeyPassphrase = ProcessInfo.processInfo.environment["SWOCK_SSH_KEY_PASSPHRASE"]
         r.sshPassword = try sshPassword()
         r.sudoPassword = try sudoPassword()
+        try applyCommon(to: &r, enginePort: enginePort)
+        return r
+    }
+
+    /// The settings every driver's create takes: host key checks, engine, certificate, labels.
+    func applyCommon(to r: inout CreateRequest, enginePort: Int) throws {
         r.hostKeyPolicy = hostKeyPolicy
         r.hostKeyFingerprints = hostKeyFingerprints
         r.knownHostsFile = knownHostsFile
@@ -230,13 +306,7 @@ struct Create: AsyncParsableCommand {
         r.extraSANs = tlsSANs
         r.hostname = hostname
         r.labels = try Labels.parse(labels, flag: "--label")
-        return r
     }
-}
-
-/// `create --driver`: only the generic driver (an existing server reached over SSH) exists.
-enum Driver: String, ExpressibleByArgument, CaseIterable {
-    case generic
 }
 
 enum Labels {

@@ -44,6 +44,10 @@ extension SwockMachine {
                 Foundation.exit(1)
             }
         }
+        if let help = await CreateDriverHelp.page(Array(CommandLine.arguments.dropFirst())) {
+            if help.failed { Output.err(help.text) } else { Output.out(help.text) }
+            Foundation.exit(help.failed ? 1 : 0)
+        }
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {

@@ -5,11 +5,12 @@ import SwockStore
 import SwockSupport
 
 /// `qemu`: a local virtual machine made from a cloud image (qcow2 or raw, its own bootloader,
-/// cloud-init). The base image is kept once in the store (`images/qemu/SHA256.FORMAT`); each
-/// machine has, in `machines/NAME/qemu/`, a copy-on-write overlay disk grown to the asked size,
+/// cloud-init). The base image is kept once in the store (`qemu/images/SHA256.qcow2`); each
+/// machine has, in `qemu/machines/NAME/`, a copy-on-write overlay disk grown to the asked size,
 /// a NoCloud seed (a generated SSH key for user `swock`, the host name), the VM's pid file, QMP
 /// socket and serial console log. The VM runs detached (`-daemonize`: its own session).
-/// User networking forwards free 127.0.0.1 ports to the guest's 22 and 2376 (no root needed).
+/// User networking forwards a free 127.0.0.1 port to the guest's 22, and another to the same
+/// port number in the guest, where the engine is told to listen (no root needed).
 public struct QemuDriver: MachineDriver {
     public static let sshUser = "swock"
 
@@ -55,19 +56,25 @@ public struct QemuDriver: MachineDriver {
 
     // MARK: - Paths
 
-    public var vmDirectory: String { store.machineDir(machineName) + "/qemu" }
+    /// The VM's own directory. Outside `machines/NAME`: the driver makes the VM before the
+    /// record (and its directory) is written, and a directory already there would stop the
+    /// record's claim of the name.
+    public var vmDirectory: String { store.root + "/qemu/machines/" + machineName }
     var diskPath: String { vmDirectory + "/disk.qcow2" }
     var seedPath: String { vmDirectory + "/seed.iso" }
     var keyPath: String { vmDirectory + "/id_ed25519" }
     var pidPath: String { vmDirectory + "/qemu.pid" }
     var qmpPath: String { vmDirectory + "/qmp.sock" }
     var consolePath: String { vmDirectory + "/console.log" }
-    public var imagesDirectory: String { store.root + "/images/qemu" }
+    public var imagesDirectory: String { store.root + "/qemu/images" }
 
     // MARK: - MachineDriver
 
     public func preCreateCheck() async throws {
         guard let flags else { return }
+        if FileManager.default.fileExists(atPath: vmDirectory) {
+            throw QemuError.vmDirectoryExists(path: vmDirectory)
+        }
         let tools = self.tools
         try await OffPool.run("qemu pre-create") {
             _ = try tools.find("qemu-system-x86_64")
@@ -156,8 +163,8 @@ public struct QemuDriver: MachineDriver {
     func createBlocking(_ flags: QemuCreateFlags) throws -> CreatedHost {
         let base = try baseImage(flags)
         let fm = FileManager.default
-        let dirExisted = fm.fileExists(atPath: vmDirectory)
-        if !dirExisted { try Self.makeDirectories(vmDirectory) }
+        try Self.makeDirectories(PathText.parent(vmDirectory))
+        guard mkdir(vmDirectory, 0o700) == 0 else { throw QemuError.vmDirectoryExists(path: vmDirectory) }
         do {
             let info = try tools.imageInfo(store.resolve(base.path))
             if Int64(flags.diskGiB) << 30 < info.virtualSize { throw QemuError.diskSmallerThanImage(askedGiB: flags.diskGiB, imageBytes: info.virtualSize) }
@@ -183,12 +190,7 @@ public struct QemuDriver: MachineDriver {
                                options: try DriverOptions(encoding: booted))
         } catch {
             killBlocking()
-            if dirExisted {
-                for f in [diskPath, seedPath, keyPath, pidPath, qmpPath, consolePath] { try? fm.removeItem(atPath: f) }
-                try? fm.removeItem(atPath: vmDirectory)
-            } else {
-                try? fm.removeItem(atPath: vmDirectory)
-            }
+            try? fm.removeItem(atPath: vmDirectory)
             throw error
         }
     }
@@ -304,7 +306,7 @@ public struct QemuDriver: MachineDriver {
             guard let s = settings.sshHostPort, let e = settings.engineHostPort else {
                 throw DriverError.badOptions(driver: "qemu", detail: "no forwarded ports in the record")
             }
-            args += ["-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:\(s)-:22,hostfwd=tcp:127.0.0.1:\(e)-:2376",
+            args += ["-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:\(s)-:22,hostfwd=tcp:127.0.0.1:\(e)-:\(e)",
                      "-device", "virtio-net-pci,netdev=n0,mac=\(settings.macAddress)"]
         case .bridge(let b):
             args += ["-netdev", "bridge,id=n0,br=\(b)", "-device", "virtio-net-pci,netdev=n0,mac=\(settings.macAddress)"]
@@ -446,4 +448,40 @@ extension QemuError {
     static func socketPathCheck(_ path: String) throws {
         if path.utf8.count >= 108 { throw QemuError.socketPathTooLong(path: path) }
     }
+}
+
+/// `create -d qemu`: its flags.
+public struct QemuKind: DriverKind {
+    public init() {}
+    public var name: String { "qemu" }
+    public var summary: String { "a local QEMU virtual machine from a cloud image (KVM, else TCG); no root needed" }
+
+    public static let flags: [DriverFlag] = [
+        DriverFlag(name: "qemu-image", usage: "the cloud image: a qcow2 or raw file, or an http(s):// or file:// URL",
+                   envVar: "QEMU_IMAGE", kind: .string, defaultValue: .string(QemuCreateFlags.defaultImage)),
+        DriverFlag(name: "qemu-image-sha256", usage: "the image's SHA-256 (checked before it is kept)", envVar: "QEMU_IMAGE_SHA256", kind: .string),
+        DriverFlag(name: "qemu-cpus", usage: "virtual CPUs", envVar: "QEMU_CPUS", kind: .int, defaultValue: .int(1)),
+        DriverFlag(name: "qemu-memory", usage: "memory in MiB", envVar: "QEMU_MEMORY", kind: .int, defaultValue: .int(1024)),
+        DriverFlag(name: "qemu-disk-size", usage: "disk size in GiB (a copy-on-write overlay of the image)", envVar: "QEMU_DISK_SIZE", kind: .int, defaultValue: .int(20)),
+        DriverFlag(name: "qemu-network", usage: "user (forwards from 127.0.0.1, no root) or bridge:NAME (root)", envVar: "QEMU_NETWORK", kind: .string, defaultValue: .string("user")),
+    ]
+
+    public func createFlags() async throws -> [DriverFlag] { Self.flags }
+
+    public func driverForCreate(machine: String, flags: DriverFlagValues, store: Store) async throws -> any MachineDriver {
+        var image = flags.string("qemu-image")
+        if let i = image, !Self.isURLText(i), !i.isEmpty {
+            let e = (i as NSString).expandingTildeInPath
+            image = e.hasPrefix("/") ? e : FileManager.default.currentDirectoryPath + "/" + e
+        }
+        let f = try QemuCreateFlags(image: image, imageSHA256: flags.string("qemu-image-sha256"), cpus: flags.int("qemu-cpus"),
+                                    memoryMiB: flags.int("qemu-memory"), diskGiB: flags.int("qemu-disk-size"), network: flags.string("qemu-network"))
+        return QemuDriver(creating: machine, flags: f, store: store)
+    }
+
+    public func driver(for config: MachineConfig, store: Store) throws -> any MachineDriver {
+        try QemuDriver(config: config, store: store)
+    }
+
+    static func isURLText(_ s: String) -> Bool { QemuDriver.isURL(s) }
 }

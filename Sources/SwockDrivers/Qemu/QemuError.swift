@@ -26,6 +26,8 @@ public enum QemuError: Error, Sendable, Equatable {
     case vmFailed(name: String, status: String, consoleLog: String)
     /// The VM ran but its SSH server never answered on the forwarded port.
     case sshNeverUp(name: String, seconds: Int, consoleLog: String)
+    /// A VM directory of this name is there already (a machine being made, or left behind).
+    case vmDirectoryExists(path: String)
     /// The machine's VM directory or disk is gone.
     case diskMissing(path: String)
     /// A UNIX socket path longer than sun_path holds (108 bytes).
@@ -64,6 +66,8 @@ extension QemuError: CustomStringConvertible {
             return "QEMU stopped the VM of \(name) (\(status)); it was killed and removed (console: \(log))"
         case .sshNeverUp(let name, let seconds, let log):
             return "the VM of \(name) did not bring up SSH within \(seconds) s; it was killed and removed (console: \(log); more time: SWOCK_QEMU_BOOT_TIMEOUT)"
+        case .vmDirectoryExists(let path):
+            return "a VM directory is already there (\(path)): another create of this name is running, or remove it"
         case .diskMissing(let path):
             return "the VM's disk \(path) is gone: remove the machine (rm -f) and create it again"
         case .socketPathTooLong(let path):

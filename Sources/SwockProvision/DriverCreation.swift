@@ -1,0 +1,88 @@
+import EngineAPI
+import Foundation
+import SwockDrivers
+import SwockRemote
+import SwockStore
+import SwockSupport
+
+/// `create -d NAME` for a driver that makes or names the host (every driver but generic, whose
+/// create is the provisioner's own): the driver's pre-create check, its create, then the one
+/// provisioning path over the SSH access it returns; a driver without SSH (`none`) has its
+/// endpoint adopted as it is. Whatever fails, the driver removes what it made and no record is
+/// left.
+public struct DriverCreation: Sendable {
+    public let provisioner: Provisioner
+
+    public init(provisioner: Provisioner) { self.provisioner = provisioner }
+
+    var store: Store { provisioner.store }
+
+    /// - Parameter request: the common settings (engine, TLS, labels, host key policy); its
+    ///   address, SSH user, port and key come from the driver.
+    public func create(_ request: CreateRequest, driver: any MachineDriver) async throws -> MachineConfig {
+        try MachineName.validate(request.name)
+        if store.exists(request.name) { throw StoreError.alreadyExists(request.name) }
+        let startedAt = Date()
+        try await driver.preCreateCheck()
+        let created: CreatedHost
+        do {
+            created = try await driver.create()
+        } catch {
+            try? await driver.remove()
+            throw error
+        }
+        do {
+            if let ssh = created.ssh {
+                var r = request
+                r.address = created.address
+                r.sshUser = ssh.user
+                r.sshPort = ssh.port
+                r.sshKeyPath = ssh.keyPath
+                if let p = created.engineHostPort { r.engine.port = p }
+                r.driver = driver.name
+                r.driverOptions = created.options
+                return try await provisioner.create(r)
+            }
+            return try await adopt(request, driver: driver, created: created)
+        } catch {
+            // The record goes only when this create wrote it (not another create's of the same
+            // name); config.json keeps whole seconds.
+            if let c = try? store.load(request.name), c.driver == driver.name, c.createdAt.timeIntervalSince1970 >= startedAt.timeIntervalSince1970.rounded(.down) {
+                try? store.remove(request.name)
+            }
+            try? await driver.remove()
+            throw error
+        }
+    }
+
+    /// A host without SSH: the record names the endpoint, the TLS files the driver was given go
+    /// into the machine's directory, and the daemon's version is asked through them.
+    func adopt(_ request: CreateRequest, driver: any MachineDriver, created: CreatedHost) async throws -> MachineConfig {
+        guard let tls = created.dockerTLS else {
+            throw DriverError.missingFlag(driver: driver.name, flag: "--tls-ca-cert, --tls-client-cert and --tls-client-key",
+                                          why: "swock-machine talks to a daemon only over mutual TLS")
+        }
+        var files: [String: Data] = [:]
+        for (flag, path, name) in [("--tls-ca-cert", tls.caCert, "ca.pem"), ("--tls-client-cert", tls.clientCert, "cert.pem"),
+                                   ("--tls-client-key", tls.clientKey, "key.pem")] {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw DriverError.unreadableFile(driver: driver.name, flag: flag, path: path, detail: "cannot read it")
+            }
+            files[name] = data
+        }
+        let endpoint = EngineEndpoint(host: created.address, port: created.engineHostPort ?? EngineEndpoint.defaultPort,
+                                      tls: TLSFiles(caPath: tls.caCert, certPath: tls.clientCert, keyPath: tls.clientKey))
+        let version = try await EngineClient(endpoint: endpoint, timeout: .seconds(10)).version()
+        let ssh = SSHSettings(user: "", port: 0, authMode: .agentOrDefaultKeys, keyPath: nil,
+                              knownHostsPath: Store.knownHostsPath(request.name))
+        var engine = EngineSettings(port: endpoint.port, install: .none)
+        engine.version = version.version
+        var config = MachineConfig(name: request.name, driver: driver.name, address: created.address, ssh: ssh,
+                                   engine: engine, tls: TLSSettings(keyType: request.keyType.rawValue), labels: request.labels)
+        config.driverOptions = created.options
+        config.provisioning.phase = .ready
+        config.provisioning.lastAttemptAt = Date()
+        try store.reserve(config, files: files)
+        return config
+    }
+}
