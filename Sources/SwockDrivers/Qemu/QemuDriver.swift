@@ -295,8 +295,9 @@ public struct QemuDriver: MachineDriver {
             "-name", "swock-\(machineName)",
             "-machine", "q35", "-accel", accel, "-cpu", accel == "kvm" ? "host" : "max",
             "-smp", String(settings.cpus), "-m", String(settings.memoryMiB),
-            "-drive", "file=\(diskPath),format=qcow2,if=virtio",
-            "-drive", "file=\(seedPath),format=raw,if=virtio,readonly=on",
+            // QEMU's option syntax: a comma in a value is written twice.
+            "-drive", "file=\(diskPath.replacingOccurrences(of: ",", with: ",,")),format=qcow2,if=virtio",
+            "-drive", "file=\(seedPath.replacingOccurrences(of: ",", with: ",,")),format=raw,if=virtio,readonly=on",
             "-display", "none", "-serial", "file:\(consolePath)",
             "-qmp", "unix:\(qmpPath),server=on,wait=off",
             "-pidfile", pidPath, "-daemonize",
