@@ -148,6 +148,28 @@ struct QemuDriverTests {
         #expect(!QemuVM.listening(sshPort) && !QemuVM.listening(enginePort))
     }
 
+    @Test func twoVMsAtOnce() async throws {
+        let image = try await QemuVM.image()
+        let cli = CLI()
+        defer { cli.cleanup() }
+        async let a = cli.run(["create", "-d", "qemu", "--qemu-image", image, "--qemu-memory", "512", "qa"])
+        async let b = cli.run(["create", "-d", "qemu", "--qemu-image", image, "--qemu-memory", "512", "qb"])
+        let (ra, rb) = try await (a, b)
+        #expect(ra.status == 0, "\(ra.all)")
+        #expect(rb.status == 0, "\(rb.all)")
+        if ra.status == 0 && rb.status == 0 {
+            #expect(try await QemuVM.state(cli, "qa") == "Running" && QemuVM.state(cli, "qb") == "Running")
+            let ha = try await QemuVM.docker(cli, "qa", ["info", "--format", "{{.Name}}"])
+            let hb = try await QemuVM.docker(cli, "qb", ["info", "--format", "{{.Name}}"])
+            #expect(ha.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) == "qa", "\(ha.all)")
+            #expect(hb.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) == "qb", "\(hb.all)")
+            #expect(QemuVM.qemuProcesses(cli).count == 2)
+        }
+        let rm = try await cli.run(["rm", "-f", "-y", "qa", "qb"])
+        #expect(rm.status == 0, "\(rm.all)")
+        #expect(QemuVM.qemuProcesses(cli).isEmpty)
+    }
+
     @Test func anImageThatIsNotADiskAndADiskWithoutSSHLeaveNothing() async throws {
         let cli = CLI()
         defer { cli.cleanup() }

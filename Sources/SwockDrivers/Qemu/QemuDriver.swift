@@ -293,7 +293,8 @@ public struct QemuDriver: MachineDriver {
         try? fm.removeItem(atPath: consolePath)
         var args = [
             "-name", "swock-\(machineName)",
-            "-machine", "q35", "-accel", accel, "-cpu", accel == "kvm" ? "host" : "max",
+            // TCG's translation cache defaults to 1 GiB of this computer's memory per VM: 128 MiB is plenty.
+            "-machine", "q35", "-accel", accel == "kvm" ? "kvm" : "tcg,tb-size=128", "-cpu", accel == "kvm" ? "host" : "max",
             "-smp", String(settings.cpus), "-m", String(settings.memoryMiB),
             // QEMU's option syntax: a comma in a value is written twice.
             "-drive", "file=\(diskPath.replacingOccurrences(of: ",", with: ",,")),format=qcow2,if=virtio",
