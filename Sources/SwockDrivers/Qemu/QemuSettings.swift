@@ -89,4 +89,21 @@ public struct QemuSettings: Codable, Sendable, Equatable {
     public var sshUser: String
     /// The guest's address on a bridge, once seen.
     public var bridgeAddress: String?
+
+    public init(baseImage: String, baseFormat: String, imageSource: String, cpus: Int, memoryMiB: Int, diskGiB: Int,
+                network: QemuNetwork, sshHostPort: Int?, engineHostPort: Int?, macAddress: String, sshUser: String,
+                bridgeAddress: String?) {
+        self.baseImage = baseImage
+        self.baseFormat = baseFormat
+        self.imageSource = imageSource
+        self.cpus = cpus
+        self.memoryMiB = memoryMiB
+        self.diskGiB = diskGiB
+        self.network = network
+        self.sshHostPort = sshHostPort
+        self.engineHostPort = engineHostPort
+        self.macAddress = macAddress
+        self.sshUser = sshUser
+        self.bridgeAddress = bridgeAddress
+    }
 }
