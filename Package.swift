@@ -72,7 +72,7 @@ let package = Package(
         .target(name: "SwockStore", dependencies: ["SwockSupport", "SwockPKI"]),
         // Drivers: what makes and owns the host a machine lives on (generic, none, local VMs,
         // Docker Machine's driver plugins). Provisioning sits on top of them.
-        .target(name: "SwockDrivers", dependencies: ["SwockSupport", "SwockRuntime", "SwockStore", "EngineAPI", "GoRPC"]),
+        .target(name: "SwockDrivers", dependencies: ["SwockSupport", "SwockRuntime", "SwockStore", "SSHKit", "EngineAPI", "GoRPC"]),
         // One remote host, reached over SSH: sessions for a record, the Engine API route and
         // tunnels, host facts.
         .target(

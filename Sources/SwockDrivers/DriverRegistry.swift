@@ -32,7 +32,7 @@ public struct DriverRegistry: Sendable {
 
     /// The drivers built into swock-machine.
     /// Any other name is a Docker Machine plugin when `docker-machine-driver-NAME` is on PATH.
-    public static let standard = DriverRegistry(kinds: [GenericKind(), NoneKind()], plugin: { PluginKind.onPath($0) })
+    public static let standard = DriverRegistry(kinds: [GenericKind(), NoneKind(), QemuKind()], plugin: { PluginKind.onPath($0) })
 
     /// The built-in drivers' names.
     public static var builtIn: [String] { standard.kinds.map(\.name) }
