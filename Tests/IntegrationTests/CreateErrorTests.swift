@@ -45,7 +45,7 @@ struct CreateErrorTests {
         try await expectRefused(cli, ["create", "--generic-ip-address", host.ip, "--generic-ssh-user", "pwsudo", "--generic-ssh-key", host.keyPath, "pwsudo"],
                                 contains: ["needs a password for sudo"])
         try await expectRefused(cli, base + ["--generic-ip-address", host.ip, "--driver", "virtualbox", "vb"], status: 64,
-                                contains: ["no driver \"virtualbox\": the built-in ones are generic, none, and there is no docker-machine-driver-virtualbox in "])
+                                contains: ["no driver \"virtualbox\": the built-in ones are generic, none, qemu, and there is no docker-machine-driver-virtualbox in "])
         try await expectRefused(cli, base + ["--generic-ip-address", host.ip, "--tls-san", "not a name", "san"], status: 64, contains: ["--tls-san \"not a name\""])
     }
 
