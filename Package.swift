@@ -38,7 +38,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             // The shell it runs on hosts (RemoteScript; checked by shellcheck in scripts/lint).
-            resources: [.embedInCode("Scripts/install-files.sh"), .embedInCode("Scripts/install-staged.sh"), .embedInCode("Scripts/root-access.sh")]
+            resources: [
+                .embedInCode("Scripts/install-files.sh"), .embedInCode("Scripts/install-staged.sh"), .embedInCode("Scripts/root-access.sh"),
+            ]
         ),
         // Local CA, client and server certificates (swift-certificates / swift-crypto).
         .target(
@@ -105,7 +107,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ],
-            resources: [.embedInCode("Scripts/authorize-key.sh"), .embedInCode("Scripts/revoke-key.sh"), .embedInCode("Scripts/set-hostname.sh")]
+            resources: [
+                .embedInCode("Scripts/authorize-key.sh"), .embedInCode("Scripts/revoke-key.sh"), .embedInCode("Scripts/set-hostname.sh"),
+            ]
         ),
         // Local client work: status, ls fields/filters/templates, env, docker contexts, scp.
         .target(
@@ -155,10 +159,13 @@ let package = Package(
         .testTarget(name: "GoRPCTests", dependencies: ["GoRPC", "SwockDrivers", "SwockStore", "FleetSupport"]),
         .testTarget(name: "SwockPKITests", dependencies: ["SwockPKI"]),
         .testTarget(name: "EngineAPITests", dependencies: ["EngineAPI", "SwockPKI", "SwockSupport", "FleetSupport"]),
-        .testTarget(name: "SwockCommandsTests", dependencies: [
-            "SwockCommands", "SwockDrivers", "SwockSupport", "SwockRuntime", "SwockStore", "SSHKit", "EngineAPI", "SwockProvision", "SwockRemote",
-            "SwockSwarm", "SwockFleet", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        .testTarget(
+            name: "SwockCommandsTests",
+            dependencies: [
+                "SwockCommands", "SwockDrivers", "SwockSupport", "SwockRuntime", "SwockStore", "SSHKit", "EngineAPI", "SwockProvision",
+                "SwockRemote",
+                "SwockSwarm", "SwockFleet", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         // Unit tests of the product layers (SwockRuntime ... SwockFleet).
         .testTarget(
             name: "SwockCoreTests",
@@ -169,6 +176,8 @@ let package = Package(
         ),
         // docs/architecture.md's target graph against this file; every import declared. No product code.
         .testTarget(name: "ArchitectureTests"),
-        .testTarget(name: "IntegrationTests", dependencies: ["swock-machine", "SwockStore", "SwockInventory", "SwockPKI", "SwockSupport", "FleetSupport"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["swock-machine", "SwockStore", "SwockInventory", "SwockPKI", "SwockSupport", "FleetSupport"]),
     ]
 )

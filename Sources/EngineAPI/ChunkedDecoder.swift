@@ -61,7 +61,7 @@ struct ChunkedDecoder: Sendable {
         let digits = line.prefix { $0 != UInt8(ascii: ";") }
         let text = String(decoding: digits, as: UTF8.self).trimmingWhitespace()
         guard !text.isEmpty, text.count <= 15, let size = Int(text, radix: 16), size >= 0,
-              text.allSatisfy(\.isHexDigit)
+            text.allSatisfy(\.isHexDigit)
         else { throw HTTPParseError("invalid chunk size \"\(String(decoding: line.prefix(40), as: UTF8.self))\"") }
         return size
     }

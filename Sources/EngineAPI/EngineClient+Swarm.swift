@@ -3,13 +3,16 @@ import Foundation
 /// Docker Engine's own Swarm mode API: init, join, leave, and the nodes a manager knows.
 /// Join tokens travel only inside these TLS requests, never on a command line.
 extension EngineClient {
-    public func swarmInit(advertiseAddress: String, listenAddress: String = "0.0.0.0:2377",
-                          defaultAddressPool: [String] = []) async throws(EngineError) -> String {
+    public func swarmInit(
+        advertiseAddress: String, listenAddress: String = "0.0.0.0:2377",
+        defaultAddressPool: [String] = []
+    ) async throws(EngineError) -> String {
         try await offPool { c in
             var body: [String: Any] = ["ListenAddr": listenAddress, "AdvertiseAddr": advertiseAddress, "ForceNewCluster": false]
             if !defaultAddressPool.isEmpty { body["DefaultAddrPool"] = defaultAddressPool }
             let r = try c.send("POST", try c.versioned("/swarm/init"), body: try Self.json(body))
-            let id = (try? JSONDecoder().decode(String.self, from: Data(r.body))) ?? r.bodyText.trimmingCharacters(in: .whitespacesAndNewlines)
+            let id =
+                (try? JSONDecoder().decode(String.self, from: Data(r.body))) ?? r.bodyText.trimmingCharacters(in: .whitespacesAndNewlines)
             return id
         }
     }
@@ -21,11 +24,15 @@ extension EngineClient {
         }
     }
 
-    public func swarmJoin(managers: [String], token: String, advertiseAddress: String,
-                          listenAddress: String = "0.0.0.0:2377") async throws(EngineError) {
+    public func swarmJoin(
+        managers: [String], token: String, advertiseAddress: String,
+        listenAddress: String = "0.0.0.0:2377"
+    ) async throws(EngineError) {
         try await offPool { c in
-            let body: [String: Any] = ["ListenAddr": listenAddress, "AdvertiseAddr": advertiseAddress,
-                                       "RemoteAddrs": managers, "JoinToken": token]
+            let body: [String: Any] = [
+                "ListenAddr": listenAddress, "AdvertiseAddr": advertiseAddress,
+                "RemoteAddrs": managers, "JoinToken": token,
+            ]
             _ = try c.send("POST", try c.versioned("/swarm/join"), body: try Self.json(body))
         }
     }
@@ -42,7 +49,8 @@ extension EngineClient {
         try await offPool { c in
             struct Info: Decodable { var Swarm: LocalSwarmState?; var LiveRestoreEnabled: Bool? }
             let info = try c.decode(Info.self, from: try c.send("GET", try c.versioned("/info"), body: nil), path: "/info")
-            var state = info.Swarm ?? LocalSwarmState(nodeID: "", nodeAddress: "", localNodeState: "inactive", controlAvailable: false, error: nil)
+            var state =
+                info.Swarm ?? LocalSwarmState(nodeID: "", nodeAddress: "", localNodeState: "inactive", controlAvailable: false, error: nil)
             state.liveRestoreEnabled = info.LiveRestoreEnabled ?? false
             return state
         }
@@ -62,7 +70,9 @@ extension EngineClient {
             if let role { spec.role = role }
             if let availability { spec.availability = availability }
             let data: Data
-            do { data = try JSONEncoder().encode(spec) } catch { throw EngineError.invalidResponse(c.endpoint, path: "/nodes", detail: "\(error)") }
+            do { data = try JSONEncoder().encode(spec) } catch {
+                throw EngineError.invalidResponse(c.endpoint, path: "/nodes", detail: "\(error)")
+            }
             _ = try c.send("POST", try c.versioned("/nodes/\(node.id)/update?version=\(node.version.index)"), body: data)
         }
     }

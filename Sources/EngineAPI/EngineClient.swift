@@ -12,8 +12,10 @@ public struct EngineClient: Sendable {
     public let apiVersionOverride: String?
     private let cache = NegotiatedVersionCache()
 
-    public init(endpoint: EngineEndpoint, timeout: Duration = .seconds(10),
-                apiVersionOverride: String? = ProcessInfo.processInfo.environment["DOCKER_API_VERSION"]) {
+    public init(
+        endpoint: EngineEndpoint, timeout: Duration = .seconds(10),
+        apiVersionOverride: String? = ProcessInfo.processInfo.environment["DOCKER_API_VERSION"]
+    ) {
         self.endpoint = endpoint
         self.timeout = timeout
         self.apiVersionOverride = APIVersion.normalized(apiVersionOverride)
@@ -38,9 +40,10 @@ public struct EngineClient: Sendable {
     public func pingSync() throws(EngineError) -> Ping {
         let response = try get("/_ping")
         let h = response.headers
-        return Ping(apiVersion: h["Api-Version"], osType: h["OSType"],
-                    experimental: h["Docker-Experimental"]?.lowercased() == "true",
-                    builderVersion: h["Builder-Version"], engineVersion: Ping.engineVersion(fromServerHeader: h["Server"]))
+        return Ping(
+            apiVersion: h["Api-Version"], osType: h["OSType"],
+            experimental: h["Docker-Experimental"]?.lowercased() == "true",
+            builderVersion: h["Builder-Version"], engineVersion: Ping.engineVersion(fromServerHeader: h["Server"]))
     }
 
     public func versionSync() throws(EngineError) -> EngineVersion {
@@ -77,7 +80,7 @@ public struct EngineClient: Sendable {
         } catch let error as EngineError {
             throw error
         } catch {
-            throw .network(endpoint, detail: "\(error)") // not reached: the bodies throw EngineError only
+            throw .network(endpoint, detail: "\(error)")  // not reached: the bodies throw EngineError only
         }
     }
 
@@ -94,8 +97,9 @@ public struct EngineClient: Sendable {
     func send(_ method: String, _ path: String, body: Data?) throws(EngineError) -> HTTPResponse {
         let response = try HTTPExchange.send(method, path, body: body, endpoint: endpoint, timeout: timeout)
         guard (200..<300).contains(response.status) else {
-            throw .http(endpoint, status: response.status, path: Self.unversioned(path),
-                        message: Self.errorMessage(response))
+            throw .http(
+                endpoint, status: response.status, path: Self.unversioned(path),
+                message: Self.errorMessage(response))
         }
         return response
     }

@@ -15,8 +15,10 @@ public struct EngineEndpoint: Sendable, Codable, Equatable, Hashable {
 
     public static let defaultPort = 2376
 
-    public init(host: String, port: Int = EngineEndpoint.defaultPort, tls: TLSFiles, machineName: String? = nil,
-                verifyName: String? = nil, sessionFile: String? = nil) {
+    public init(
+        host: String, port: Int = EngineEndpoint.defaultPort, tls: TLSFiles, machineName: String? = nil,
+        verifyName: String? = nil, sessionFile: String? = nil
+    ) {
         self.host = host
         self.port = port
         self.tls = tls

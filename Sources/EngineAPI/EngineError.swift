@@ -73,7 +73,8 @@ public enum EngineError: Error, CustomStringConvertible, Sendable, Equatable {
             return "network error talking to the daemon at \(e.address): \(detail)"
         case .tls(let e, let detail):
             let lower = detail.lowercased()
-            let hint = lower.contains("wrong version number") || lower.contains("packet length too long")
+            let hint =
+                lower.contains("wrong version number") || lower.contains("packet length too long")
                 ? "; is the port serving TLS?" : ""
             return "tls: the connection to the daemon at \(e.address) failed: \(detail)\(hint)"
         case .http(let e, let status, let path, let message):
@@ -128,9 +129,9 @@ extension EngineError: CodedError {
         switch self {
         case .invalidURL: return nil
         case .dnsFailure(let e, _), .connectionRefused(let e), .unreachable(let e, _), .timedOut(let e, _, _),
-             .unknownCA(let e, _), .nameMismatch(let e, _), .certificateExpired(let e, _, _), .certificateNotYetValid(let e, _, _),
-             .certificateInvalid(let e, _), .clientCertificateRejected(let e, _), .localFile(let e, _), .connectionClosed(let e, _),
-             .network(let e, _), .tls(let e, _), .http(let e, _, _, _), .invalidResponse(let e, _, _):
+            .unknownCA(let e, _), .nameMismatch(let e, _), .certificateExpired(let e, _, _), .certificateNotYetValid(let e, _, _),
+            .certificateInvalid(let e, _), .clientCertificateRejected(let e, _), .localFile(let e, _), .connectionClosed(let e, _),
+            .network(let e, _), .tls(let e, _), .http(let e, _, _, _), .invalidResponse(let e, _, _):
             return e
         }
     }

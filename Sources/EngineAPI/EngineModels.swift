@@ -10,8 +10,10 @@ public struct Ping: Sendable, Equatable {
     /// every response; nil when the header is not of that form.
     public var engineVersion: String?
 
-    public init(apiVersion: String?, osType: String? = nil, experimental: Bool = false, builderVersion: String? = nil,
-                engineVersion: String? = nil) {
+    public init(
+        apiVersion: String?, osType: String? = nil, experimental: Bool = false, builderVersion: String? = nil,
+        engineVersion: String? = nil
+    ) {
         self.apiVersion = apiVersion
         self.osType = osType
         self.experimental = experimental
@@ -44,8 +46,10 @@ public struct EngineVersion: Sendable, Codable, Equatable {
         case arch = "Arch", kernelVersion = "KernelVersion", gitCommit = "GitCommit", goVersion = "GoVersion"
     }
 
-    public init(version: String, apiVersion: String, minAPIVersion: String? = nil, os: String = "linux",
-                arch: String = "amd64", kernelVersion: String? = nil, gitCommit: String? = nil, goVersion: String? = nil) {
+    public init(
+        version: String, apiVersion: String, minAPIVersion: String? = nil, os: String = "linux",
+        arch: String = "amd64", kernelVersion: String? = nil, gitCommit: String? = nil, goVersion: String? = nil
+    ) {
         self.version = version
         self.apiVersion = apiVersion
         self.minAPIVersion = minAPIVersion
@@ -96,8 +100,10 @@ public struct EngineInfo: Sendable, Codable, Equatable {
         case kernelVersion = "KernelVersion", ncpu = "NCPU", memTotal = "MemTotal", driver = "Driver"
     }
 
-    public init(name: String, serverVersion: String, containers: Int = 0, containersRunning: Int = 0,
-                containersPaused: Int = 0, containersStopped: Int = 0, images: Int = 0, labels: [String] = []) {
+    public init(
+        name: String, serverVersion: String, containers: Int = 0, containersRunning: Int = 0,
+        containersPaused: Int = 0, containersStopped: Int = 0, images: Int = 0, labels: [String] = []
+    ) {
         self.name = name
         self.serverVersion = serverVersion
         self.containers = containers
@@ -144,8 +150,10 @@ public struct ContainerSummary: Sendable, Codable, Equatable {
         case created = "Created", labels = "Labels"
     }
 
-    public init(id: String, names: [String], image: String, state: String, status: String,
-                created: Int64? = nil, labels: [String: String] = [:]) {
+    public init(
+        id: String, names: [String], image: String, state: String, status: String,
+        created: Int64? = nil, labels: [String: String] = [:]
+    ) {
         self.id = id
         self.names = names
         self.image = image

@@ -5,14 +5,18 @@ import Foundation
 enum HTTPExchange {
     static let maxBodySize = 16 << 20
 
-    static func get(_ path: String, endpoint: EngineEndpoint, timeout: Duration,
-                    maxBodySize: Int = maxBodySize) throws(EngineError) -> HTTPResponse {
+    static func get(
+        _ path: String, endpoint: EngineEndpoint, timeout: Duration,
+        maxBodySize: Int = maxBodySize
+    ) throws(EngineError) -> HTTPResponse {
         try send("GET", path, body: nil, endpoint: endpoint, timeout: timeout, maxBodySize: maxBodySize)
     }
 
     /// `method path`, with a JSON `body` when given.
-    static func send(_ method: String, _ path: String, body: Data?, endpoint: EngineEndpoint, timeout: Duration,
-                     maxBodySize: Int = maxBodySize) throws(EngineError) -> HTTPResponse {
+    static func send(
+        _ method: String, _ path: String, body: Data?, endpoint: EngineEndpoint, timeout: Duration,
+        maxBodySize: Int = maxBodySize
+    ) throws(EngineError) -> HTTPResponse {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         func remainingMS() -> Int32 {
@@ -25,14 +29,16 @@ enum HTTPExchange {
         let conn: TLSConnection
         let sessionFile = endpoint.sessionFile.map { TLSSessionFile(path: $0) }
         do {
-            conn = try TLSConnection.connect(host: endpoint.host, port: endpoint.port, verifyName: endpoint.verifyName, files: endpoint.tls,
-                                             session: sessionFile.flatMap { TLSSessionCache.shared.session(for: $0) },
-                                             timeoutMS: max(remainingMS(), 1))
+            conn = try TLSConnection.connect(
+                host: endpoint.host, port: endpoint.port, verifyName: endpoint.verifyName, files: endpoint.tls,
+                session: sessionFile.flatMap { TLSSessionCache.shared.session(for: $0) },
+                timeoutMS: max(remainingMS(), 1))
         } catch {
             throw error.engineError(endpoint, timeout: timeout)
         }
 
-        var request = "\(method) \(path) HTTP/1.1\r\nHost: \(endpoint.address)\r\nUser-Agent: swock-machine\r\n"
+        var request =
+            "\(method) \(path) HTTP/1.1\r\nHost: \(endpoint.address)\r\nUser-Agent: swock-machine\r\n"
             + "Accept: application/json\r\nConnection: close\r\n"
         if let body { request += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
         request += "\r\n"

@@ -11,7 +11,7 @@ struct HTTPResponseParser: Sendable {
     let maxHeadSize: Int
     let isHeadRequest: Bool
     private var state = State.head
-    private var pending: [UInt8] = []   // unparsed head bytes
+    private var pending: [UInt8] = []  // unparsed head bytes
     private var scanFrom = 0
     private var head: (version: String, status: Int, reason: String, headers: HTTPHeaders)?
     private var body: [UInt8] = []
@@ -28,8 +28,9 @@ struct HTTPResponseParser: Sendable {
     /// The response, once complete.
     var response: HTTPResponse? {
         guard isComplete, let head else { return nil }
-        return HTTPResponse(version: head.version, status: head.status, reason: head.reason,
-                            headers: head.headers, body: body)
+        return HTTPResponse(
+            version: head.version, status: head.status, reason: head.reason,
+            headers: head.headers, body: body)
     }
 
     mutating func feed(_ bytes: [UInt8]) throws(HTTPParseError) {
@@ -41,7 +42,7 @@ struct HTTPResponseParser: Sendable {
         while !input.isEmpty {
             switch state {
             case .complete:
-                return // anything after the response is ignored (we always send Connection: close)
+                return  // anything after the response is ignored (we always send Connection: close)
             case .head:
                 pending.append(contentsOf: input)
                 input = []
@@ -66,7 +67,8 @@ struct HTTPResponseParser: Sendable {
         switch state {
         case .complete: break
         case .head:
-            throw HTTPParseError(pending.isEmpty ? "connection closed without a response" : "connection closed in the middle of the response head")
+            throw HTTPParseError(
+                pending.isEmpty ? "connection closed without a response" : "connection closed in the middle of the response head")
         case .body(.untilEOF), .body(.none):
             state = .complete
         case .body(.length(let remaining)):
@@ -97,7 +99,7 @@ struct HTTPResponseParser: Sendable {
     private mutating func startBody(_ headBytes: [UInt8]) throws(HTTPParseError) {
         let parsed = try Self.parseHead(headBytes)
         if (100..<200).contains(parsed.status) && parsed.status != 101 {
-            state = .head // interim response (100 Continue): the real one follows
+            state = .head  // interim response (100 Continue): the real one follows
             return
         }
         head = parsed
@@ -116,11 +118,11 @@ struct HTTPResponseParser: Sendable {
         guard let statusLine = lines.first else { throw HTTPParseError("empty response head") }
         let parts = statusLine.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count >= 2, parts[0].uppercased().hasPrefix("HTTP/"), parts[1].count == 3,
-              parts[1].allSatisfy(\.isASCII), let status = Int(parts[1]), status >= 100
+            parts[1].allSatisfy(\.isASCII), let status = Int(parts[1]), status >= 100
         else { throw HTTPParseError("invalid status line \"\(statusLine.prefix(80))\"") }
         var headers = HTTPHeaders()
         for line in lines.dropFirst() {
-            if line.first == " " || line.first == "\t" { // obsolete line folding
+            if line.first == " " || line.first == "\t" {  // obsolete line folding
                 guard var last = headers.fields.popLast() else { throw HTTPParseError("invalid header line") }
                 last.value += " " + line.trimmingWhitespace()
                 headers.fields.append(last)
@@ -144,7 +146,7 @@ struct HTTPResponseParser: Sendable {
         let lengths = Set(headers.values("Content-Length").flatMap { $0.split(separator: ",") }.map { $0.trimmingWhitespace() })
         guard let text = lengths.first else { return .untilEOF }
         guard lengths.count == 1, !text.isEmpty, text.allSatisfy(\.isASCII), text.count <= 18,
-              let length = Int(text), length >= 0
+            let length = Int(text), length >= 0
         else { throw HTTPParseError("invalid Content-Length \"\(lengths.sorted().joined(separator: ","))\"") }
         if length > maxBodySize { throw HTTPParseError("body larger than \(maxBodySize) bytes (Content-Length \(length))") }
         return .length(length)

@@ -27,19 +27,23 @@ final class TLSConnection {
     /// Connects to `host` and verifies the daemon's certificate as `verifyName` (nil: `host`),
     /// offering `session` (a blob of `exportSession`) for resumption: the shim offers it only when
     /// it was made with these files and name and the daemon certificate it holds still verifies.
-    static func connect(host: String, port: Int, verifyName: String? = nil, files: TLSFiles,
-                        session: [UInt8]? = nil, timeoutMS: Int32) throws(TLSFailure) -> TLSConnection {
+    static func connect(
+        host: String, port: Int, verifyName: String? = nil, files: TLSFiles,
+        session: [UInt8]? = nil, timeoutMS: Int32
+    ) throws(TLSFailure) -> TLSConnection {
         var status = ctls_status()
         var err = [CChar](repeating: 0, count: 512)
         let c: OpaquePointer?
         if let session, !session.isEmpty {
             c = session.withUnsafeBytes {
-                ctls_connect_resuming(host, Int32(port), verifyName, files.caPath, files.certPath, files.keyPath,
-                                      $0.baseAddress, $0.count, timeoutMS, &status, &err, err.count)
+                ctls_connect_resuming(
+                    host, Int32(port), verifyName, files.caPath, files.certPath, files.keyPath,
+                    $0.baseAddress, $0.count, timeoutMS, &status, &err, err.count)
             }
         } else {
-            c = ctls_connect(host, Int32(port), verifyName, files.caPath, files.certPath, files.keyPath, timeoutMS,
-                             &status, &err, err.count)
+            c = ctls_connect(
+                host, Int32(port), verifyName, files.caPath, files.certPath, files.keyPath, timeoutMS,
+                &status, &err, err.count)
         }
         guard let c else { throw TLSFailure(status: status, message: err) }
         return TLSConnection(conn: c)

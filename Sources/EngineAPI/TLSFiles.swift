@@ -1,4 +1,5 @@
 import CTLS
+
 /// The three PEM files of a Docker TLS client: our CA, our client certificate and its key
 /// (the layout of `DOCKER_CERT_PATH`).
 public struct TLSFiles: Sendable, Codable, Equatable, Hashable {

@@ -31,7 +31,8 @@ struct TLSSessionFile: Sendable {
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_uid == geteuid(),
-              st.st_mode & 0o077 == 0, st.st_size > 0, st.st_size <= Self.maxFileSize else { return nil }
+            st.st_mode & 0o077 == 0, st.st_size > 0, st.st_size <= Self.maxFileSize
+        else { return nil }
         var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
         var got = 0
         while got < bytes.count {
@@ -51,7 +52,8 @@ struct TLSSessionFile: Sendable {
         guard bytes.count > head.count, Array(bytes[..<head.count]) == head else { return nil }
         let rest = bytes[head.count...]
         guard let nl = rest.firstIndex(of: UInt8(ascii: "\n")), nl > rest.startIndex, nl - rest.startIndex <= 20,
-              let expiry = Int(String(decoding: rest[..<nl], as: UTF8.self)) else { return nil }
+            let expiry = Int(String(decoding: rest[..<nl], as: UTF8.self))
+        else { return nil }
         guard now < expiry, expiry - now <= maxLifetime else { return nil }
         let blob = Array(bytes[(nl + 1)...])
         return blob.isEmpty ? nil : blob

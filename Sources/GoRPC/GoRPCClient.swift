@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Dispatch
 import Foundation
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// What a net/rpc call can fail with. Causes are values.
 public enum GoRPCError: Error, Equatable, Sendable {
@@ -102,8 +103,10 @@ public final class GoRPCClient: Sendable {
     }
 
     /// Calls `method` ("RPCServerDriver.GetVersion") with one argument; returns the reply value.
-    public func call(_ method: String, argument: (GobType, GobValue) = (GoRPCTypes.empty, GoRPCTypes.emptyValue),
-                     timeout: Double) async throws -> GobValue {
+    public func call(
+        _ method: String, argument: (GobType, GobValue) = (GoRPCTypes.empty, GoRPCTypes.emptyValue),
+        timeout: Double
+    ) async throws -> GobValue {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<GobValue, any Error>) in
             let prepared: Result<(UInt64, [UInt8]), any Error> = state.withLock { s in
                 if s.closed { return .failure(GoRPCError.closed(method: method)) }

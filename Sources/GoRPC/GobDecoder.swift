@@ -133,7 +133,8 @@ public final class GobDecoder {
             let delta = try nextUint()
             if delta == 0 { break }
             guard delta <= UInt64(fields.count), field + Int(delta) < fields.count else {
-                throw GobError.corrupt("field \(field + Int(min(delta, 1 << 20))) of \(name.isEmpty ? "a struct" : name) with \(fields.count) fields")
+                throw GobError.corrupt(
+                    "field \(field + Int(min(delta, 1 << 20))) of \(name.isEmpty ? "a struct" : name) with \(fields.count) fields")
             }
             field += Int(delta)
             values[fields[field].name] = try decodeValue(fields[field].type, depth: depth + 1)
@@ -168,9 +169,10 @@ public final class GobDecoder {
             return .list(try (0..<n).map { _ in try decodeValue(elem, depth: depth + 1) })
         case .map(_, let key, let elem):
             let n = try count()
-            return .map(try (0..<n).map { _ in
-                GobMapEntry(key: try decodeValue(key, depth: depth + 1), value: try decodeValue(elem, depth: depth + 1))
-            })
+            return .map(
+                try (0..<n).map { _ in
+                    GobMapEntry(key: try decodeValue(key, depth: depth + 1), value: try decodeValue(elem, depth: depth + 1))
+                })
         case .structure:
             return try decodeStruct(type, depth: depth)
         }

@@ -94,11 +94,19 @@ public final class GobEncoder {
         case .slice(let name, let elem):
             return .structure(["SliceT": .structure(["CommonType": common(name), "Elem": .int(Int64(id(of: elem)))])])
         case .array(let name, let elem, let count):
-            return .structure(["ArrayT": .structure(["CommonType": common(name), "Elem": .int(Int64(id(of: elem))),
-                                                      "Len": .int(Int64(count))])])
+            return .structure([
+                "ArrayT": .structure([
+                    "CommonType": common(name), "Elem": .int(Int64(id(of: elem))),
+                    "Len": .int(Int64(count)),
+                ])
+            ])
         case .map(let name, let key, let elem):
-            return .structure(["MapT": .structure(["CommonType": common(name), "Key": .int(Int64(id(of: key))),
-                                                    "Elem": .int(Int64(id(of: elem)))])])
+            return .structure([
+                "MapT": .structure([
+                    "CommonType": common(name), "Key": .int(Int64(id(of: key))),
+                    "Elem": .int(Int64(id(of: elem))),
+                ])
+            ])
         default:
             return .structure([:])
         }

@@ -5,8 +5,9 @@ enum GobWire {
     static let fieldType = GobType.structure("fieldType", ("Name", .string), ("Id", .int))
     static let arrayType = GobType.structure("arrayType", ("CommonType", commonType), ("Elem", .int), ("Len", .int))
     static let sliceType = GobType.structure("sliceType", ("CommonType", commonType), ("Elem", .int))
-    static let structType = GobType.structure("structType", ("CommonType", commonType),
-                                              ("Field", .slice(name: "", elem: fieldType)))
+    static let structType = GobType.structure(
+        "structType", ("CommonType", commonType),
+        ("Field", .slice(name: "", elem: fieldType)))
     static let mapType = GobType.structure("mapType", ("CommonType", commonType), ("Key", .int), ("Elem", .int))
     static let gobEncoderType = GobType.structure("gobEncoderType", ("CommonType", commonType))
     static let wireType = GobType.structure(
@@ -43,7 +44,9 @@ enum WireDefinition: Equatable {
     init(_ wire: GobValue) throws {
         func common(_ v: GobValue?) -> String { v?["CommonType"]?["Name"]?.stringValue ?? "" }
         func id(_ v: GobValue?, _ field: String) throws -> Int {
-            guard let i = v?[field]?.intValue, i >= 0, i < Int(Int32.max) else { throw GobError.corrupt("type definition without a valid \(field) id") }
+            guard let i = v?[field]?.intValue, i >= 0, i < Int(Int32.max) else {
+                throw GobError.corrupt("type definition without a valid \(field) id")
+            }
             return Int(i)
         }
         if let s = wire["StructT"] {

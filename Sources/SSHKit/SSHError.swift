@@ -40,21 +40,27 @@ public enum SSHError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidTarget(let why):
             return "ssh: \(why)"
         case .connectTimedOut(let host, let port, let seconds):
-            return "ssh: connecting to \(host) port \(port) timed out after \(Self.seconds(seconds)); check the address and that sshd is running and reachable"
+            return
+                "ssh: connecting to \(host) port \(port) timed out after \(Self.seconds(seconds)); check the address and that sshd is running and reachable"
         case .connectFailed(let host, let port, let reason), .handshakeFailed(let host, let port, let reason):
             return "ssh: cannot connect to \(host) port \(port): \(reason); check the address, the port and that sshd is running"
         case .hostKeyUnknown(let host, let fp, let kh):
-            return "ssh: host key of \(host) (\(fp)) is not in \(kh) and strict checking is on; verify the fingerprint, then connect once with accept-new"
+            return
+                "ssh: host key of \(host) (\(fp)) is not in \(kh) and strict checking is on; verify the fingerprint, then connect once with accept-new"
         case .hostKeyChanged(let host, let expected, let presented, let kh):
-            return "ssh: HOST KEY OF \(host) HAS CHANGED: expected \(expected) (pinned in \(kh)), presented \(presented); if the host was really reinstalled, remove the pinned key and connect again, otherwise someone may be intercepting the connection"
+            return
+                "ssh: HOST KEY OF \(host) HAS CHANGED: expected \(expected) (pinned in \(kh)), presented \(presented); if the host was really reinstalled, remove the pinned key and connect again, otherwise someone may be intercepting the connection"
         case .hostKeyNotExpected(let host, let expected, let presented):
-            return "ssh: host key of \(host) is \(presented), not the one expected (\(expected.joined(separator: " or "))); nothing was trusted: check where the expected fingerprint came from, otherwise someone may be intercepting the connection"
+            return
+                "ssh: host key of \(host) is \(presented), not the one expected (\(expected.joined(separator: " or "))); nothing was trusted: check where the expected fingerprint came from, otherwise someone may be intercepting the connection"
         case .hostKeyCheckFailed(let host, let reason):
             return "ssh: cannot check the host key of \(host): \(reason)"
         case .keyFileUnreadable(let path, let reason):
             return "ssh: cannot use private key \(path): \(reason)"
         case .keyNotUsable(let path, let given):
-            return "ssh: cannot use private key \(path): " + (given ? "not a private key, or the passphrase is wrong" : "not a private key, or it is encrypted and no passphrase was given")
+            return "ssh: cannot use private key \(path): "
+                + (given
+                    ? "not a private key, or the passphrase is wrong" : "not a private key, or it is encrypted and no passphrase was given")
         case .authenticationFailed(let user, let host, let tried, let offered, let detail):
             let t = tried.isEmpty ? "none" : tried.joined(separator: ", ")
             let o = offered.isEmpty ? "none" : offered.joined(separator: ", ")
@@ -84,7 +90,8 @@ public enum SSHError: Error, Sendable, Equatable, CustomStringConvertible {
         case .connectionLost(let host, let reason):
             return "ssh: lost the connection to \(host) (\(reason)); check that the host is up and reachable, then retry"
         case .forwardFailed(let via, let to, let reason):
-            return "ssh: jump host \(via) cannot reach \(to): \(reason); check that \(to) is up and reachable from \(via), and that its sshd allows TCP forwarding"
+            return
+                "ssh: jump host \(via) cannot reach \(to): \(reason); check that \(to) is up and reachable from \(via), and that its sshd allows TCP forwarding"
         case .viaJumpHost(let hop, let e):
             return "ssh: jump host \(hop): " + e.descriptionWithoutLayer
         }

@@ -145,7 +145,10 @@ final class SSHForwarder: @unchecked Sendable {
                 busy = false
                 for t in tunnels { if pump(t, &buffer) { busy = true } }
                 tunnels.removeAll { t in
-                    guard t.dead || (t.localEOF && t.remoteEOF && t.toLocal.isEmpty) || (ssh_channel_is_closed(t.channel) != 0 && t.toLocal.isEmpty) else { return false }
+                    guard
+                        t.dead || (t.localEOF && t.remoteEOF && t.toLocal.isEmpty)
+                            || (ssh_channel_is_closed(t.channel) != 0 && t.toLocal.isEmpty)
+                    else { return false }
                     ssh_channel_close(t.channel)
                     ssh_channel_free(t.channel)
                     Glibc.close(t.fd)
@@ -188,7 +191,10 @@ final class SSHForwarder: @unchecked Sendable {
                 var pair: [Int32] = [-1, -1]
                 guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
                     ssh_channel_close(ch); ssh_channel_free(ch)
-                    r.done(.failure(.forwardFailed(via: owner.hop.host, to: "\(r.host):\(r.port)", reason: "socketpair: \(LocalFileError.errnoText())")))
+                    r.done(
+                        .failure(
+                            .forwardFailed(
+                                via: owner.hop.host, to: "\(r.host):\(r.port)", reason: "socketpair: \(LocalFileError.errnoText())")))
                     return
                 }
                 local = pair[0]
@@ -213,8 +219,10 @@ final class SSHForwarder: @unchecked Sendable {
         /// Sleeps until the jump host's socket, a local socket or the wake-up pipe has something,
         /// or a short while when data is already buffered inside libssh.
         private func waitForWork(busy: Bool) {
-            var fds: [pollfd] = [pollfd(fd: owner.wakeRead, events: Int16(POLLIN), revents: 0),
-                                 pollfd(fd: ssh_get_fd(owner.session), events: Int16(POLLIN), revents: 0)]
+            var fds: [pollfd] = [
+                pollfd(fd: owner.wakeRead, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: ssh_get_fd(owner.session), events: Int16(POLLIN), revents: 0),
+            ]
             for t in tunnels {
                 var ev: Int32 = 0
                 if !t.localEOF && t.toLocal.count < 256 * 1024 { ev |= Int32(POLLIN) }

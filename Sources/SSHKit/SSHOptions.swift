@@ -37,7 +37,9 @@ public enum HostKeyFingerprint {
         guard text.hasPrefix("SHA256:") else { return nil }
         var b64 = String(text.dropFirst("SHA256:".count))
         while b64.hasSuffix("=") { b64.removeLast() }
-        guard b64.count == 43, b64.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "+" || $0 == "/") }) else {
+        guard b64.count == 43,
+            b64.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "+" || $0 == "/") })
+        else {
             return nil
         }
         return "SHA256:" + b64

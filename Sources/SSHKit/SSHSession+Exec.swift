@@ -25,8 +25,9 @@ public struct ExecResult: Sendable, Equatable {
     /// stdout when the command succeeded, else `commandFailed` carrying stderr (or stdout).
     public func stdoutOrThrow(host: String, command: String) throws -> String {
         guard succeeded else {
-            throw SSHError.commandFailed(host: host, command: command, exitStatus: exitStatus, signal: signal,
-                                         stderr: stderrText.isEmpty ? stdoutText : stderrText)
+            throw SSHError.commandFailed(
+                host: host, command: command, exitStatus: exitStatus, signal: signal,
+                stderr: stderrText.isEmpty ? stdoutText : stderrText)
         }
         return stdoutText
     }
@@ -180,8 +181,9 @@ extension SSHSession {
                 throw SSHError.commandTimedOut(host: target.host, seconds: timeout!.timeInterval)
             }
         }
-        return ExecResult(exitStatus: exit.signal == nil ? exit.status : nil, signal: exit.signal,
-                          stdout: out, stderr: err, duration: ContinuousClock.now - started)
+        return ExecResult(
+            exitStatus: exit.signal == nil ? exit.status : nil, signal: exit.signal,
+            stdout: out, stderr: err, duration: ContinuousClock.now - started)
     }
 
     /// A channel that could not be opened or started: a lost connection when the session's

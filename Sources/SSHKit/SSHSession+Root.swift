@@ -35,7 +35,9 @@ extension SSHSession {
             let groups = r.stdoutText.textLines().dropFirst().first.map { $0.split(separator: " ").map(String.init) } ?? []
             let admin = !Set(groups).isDisjoint(with: ["sudo", "wheel", "admin"])
             if admin && r.exitStatus == 91 {
-                guard let password = sudoPassword.withLock({ $0 }) else { throw SSHError.sudoNeedsPassword(user: target.user, host: target.host) }
+                guard let password = sudoPassword.withLock({ $0 }) else {
+                    throw SSHError.sudoNeedsPassword(user: target.user, host: target.host)
+                }
                 let check = try await exec("sudo -k -S -p '' true", stdin: .data(Data((password + "\n").utf8)), timeout: .seconds(30))
                 guard check.succeeded else { throw SSHError.sudoPasswordRefused(user: target.user, host: target.host) }
                 rootState.withLock { $0 = .sudoWithPassword }
@@ -94,8 +96,10 @@ extension SSHSession {
     ///
     /// Throws when a file could not be installed; returns `then`'s result (nil without one).
     @discardableResult
-    public func installAsRoot(_ files: [RootFile], before: String? = nil, then: String? = nil,
-                              timeout: Duration? = .seconds(120)) async throws -> ExecResult? {
+    public func installAsRoot(
+        _ files: [RootFile], before: String? = nil, then: String? = nil,
+        timeout: Duration? = .seconds(120)
+    ) async throws -> ExecResult? {
         let archive = try Tar.write(files.enumerated().map { Tar.Entry.file(String($0.offset), $0.element.data, mode: 0o600) })
         // The files as MODE OWNER GROUP PATH, in the archive's order.
         let fileArguments = files.flatMap { f in [String(f.mode, radix: 8), f.owner, f.owner == "root" ? "root" : f.owner, f.path] }
@@ -109,9 +113,10 @@ extension SSHSession {
             return try await execAsRoot(then, timeout: timeout)
         }
         guard installed else {
-            throw SSHError.commandFailed(host: target.host, command: "install \(files.map(\.path).joined(separator: ", "))",
-                                         exitStatus: r.exitStatus, signal: r.signal,
-                                         stderr: r.stderrText.isEmpty ? r.stdoutText : r.stderrText)
+            throw SSHError.commandFailed(
+                host: target.host, command: "install \(files.map(\.path).joined(separator: ", "))",
+                exitStatus: r.exitStatus, signal: r.signal,
+                stderr: r.stderrText.isEmpty ? r.stdoutText : r.stderrText)
         }
         guard then != nil else { return nil }
         var rest = r
@@ -134,11 +139,14 @@ extension SSHSession {
             return
         }
         let tmpdir = try await run("mktemp -d \"${TMPDIR:-/tmp}/swock.XXXXXXXX\"").trimmingCharacters(in: .whitespacesAndNewlines)
-        guard tmpdir.hasPrefix("/") else { throw SSHError.sftpFailed(host: target.host, operation: "mktemp", path: tmpdir, reason: "unexpected output") }
+        guard tmpdir.hasPrefix("/") else {
+            throw SSHError.sftpFailed(host: target.host, operation: "mktemp", path: tmpdir, reason: "unexpected output")
+        }
         do {
             let staged = tmpdir + "/payload"
             try await upload(data, to: staged, mode: 0o600)
-            try await runAsRoot(Scripts.installStaged.command(staged, String(mode, radix: 8), owner, owner == "root" ? "root" : owner, remotePath))
+            try await runAsRoot(
+                Scripts.installStaged.command(staged, String(mode, radix: 8), owner, owner == "root" ? "root" : owner, remotePath))
             try await run("rm -rf \(ShellQuote.quote(tmpdir))")
         } catch {
             _ = try? await exec("rm -rf \(ShellQuote.quote(tmpdir))")

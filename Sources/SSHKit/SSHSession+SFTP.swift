@@ -15,7 +15,7 @@ extension SSHSession {
                 var offset = 0
                 while offset < data.count {
                     let n = min(Self.sftpChunk, data.count - offset)
-                    try data[data.startIndex + offset ..< data.startIndex + offset + n].withUnsafeBytes { try write($0) }
+                    try data[data.startIndex + offset..<data.startIndex + offset + n].withUnsafeBytes { try write($0) }
                     offset += n
                 }
             }
@@ -73,11 +73,14 @@ extension SSHSession {
     func sftpSession() throws -> sftp_session {
         if let h = sftpHandle { return h }
         let s = try liveSession()
-        guard let h = sftp_new(s) else { throw SSHError.sftpFailed(host: target.host, operation: "start", path: "", reason: LibSSH.lastError(s)) }
+        guard let h = sftp_new(s) else {
+            throw SSHError.sftpFailed(host: target.host, operation: "start", path: "", reason: LibSSH.lastError(s))
+        }
         guard sftp_init(h) == SSH_OK else {
             let reason = LibSSH.lastError(s)
             sftp_free(h)
-            throw SSHError.sftpFailed(host: target.host, operation: "start", path: "", reason: "\(reason) (is the sftp subsystem enabled in sshd_config?)")
+            throw SSHError.sftpFailed(
+                host: target.host, operation: "start", path: "", reason: "\(reason) (is the sftp subsystem enabled in sshd_config?)")
         }
         sftpHandle = h
         return h
@@ -116,8 +119,10 @@ extension SSHSession {
         }
     }
 
-    func uploadBlocking(to remotePath: String, mode: UInt32,
-                                body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
+    func uploadBlocking(
+        to remotePath: String, mode: UInt32,
+        body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
+    ) throws {
         let h = try sftpSession()
         let dir = PathText.parent(remotePath)
         let base = PathText.lastComponent(remotePath)
@@ -142,10 +147,13 @@ extension SSHSession {
             // The umask may have narrowed the mode at creation; set it exactly.
             _ = sftp_chmod(h, tmp, mode_t(mode))
             // SFTP v3 rename refuses to replace; mv -f does it atomically (same directory).
-            let mv = try execBlocking("mv -f \(ShellQuote.quote(tmp)) \(ShellQuote.quote(remotePath))", stdin: .none,
-                                      timeout: options.ioTimeout, collect: true, onStdout: nil, onStderr: nil)
+            let mv = try execBlocking(
+                "mv -f \(ShellQuote.quote(tmp)) \(ShellQuote.quote(remotePath))", stdin: .none,
+                timeout: options.ioTimeout, collect: true, onStdout: nil, onStderr: nil)
             guard mv.succeeded else {
-                throw SSHError.sftpFailed(host: target.host, operation: "replace", path: remotePath, reason: mv.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))
+                throw SSHError.sftpFailed(
+                    host: target.host, operation: "replace", path: remotePath,
+                    reason: mv.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))
             }
         } catch {
             if !closed { sftp_close(file) }

@@ -29,7 +29,9 @@ extension SSHSession {
             throw SSHError.channelFailed(host: target.host, reason: "PTY request refused: \(LibSSH.lastError(s))")
         }
         let started = command.map { ssh_channel_request_exec(channel, $0) } ?? ssh_channel_request_shell(channel)
-        guard started == SSH_OK else { throw SSHError.channelFailed(host: target.host, reason: "shell request refused: \(LibSSH.lastError(s))") }
+        guard started == SSH_OK else {
+            throw SSHError.channelFailed(host: target.host, reason: "shell request refused: \(LibSSH.lastError(s))")
+        }
 
         var saved = termios()
         if isTTY {
@@ -85,8 +87,10 @@ extension SSHSession {
     }
 
     public static func signalNumber(_ name: String) -> Int32 {
-        let table: [String: Int32] = ["HUP": 1, "INT": 2, "QUIT": 3, "ILL": 4, "ABRT": 6, "FPE": 8, "KILL": 9,
-                                      "SEGV": 11, "PIPE": 13, "ALRM": 14, "TERM": 15, "USR1": 10, "USR2": 12]
+        let table: [String: Int32] = [
+            "HUP": 1, "INT": 2, "QUIT": 3, "ILL": 4, "ABRT": 6, "FPE": 8, "KILL": 9,
+            "SEGV": 11, "PIPE": 13, "ALRM": 14, "TERM": 15, "USR1": 10, "USR2": 12,
+        ]
         return table[name] ?? 1
     }
 }

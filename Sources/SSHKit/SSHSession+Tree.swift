@@ -120,8 +120,10 @@ extension SSHSession {
     }
 
     /// Streams a local file to `remotePath` (atomic, exact `mode`), reporting progress.
-    public func uploadFile(_ localPath: String, to remotePath: String, mode: UInt32,
-                           progress: TransferProgress? = nil, stop: TransferStop? = nil) async throws {
+    public func uploadFile(
+        _ localPath: String, to remotePath: String, mode: UInt32,
+        progress: TransferProgress? = nil, stop: TransferStop? = nil
+    ) async throws {
         try await worker.run { [self] in
             let fd = open(localPath, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { throw SSHError.localErrno(localPath) }
@@ -148,8 +150,10 @@ extension SSHSession {
 
     /// Streams a remote file to `localPath`: written to a hidden temporary file in the same
     /// directory, given exactly `mode`, then renamed over the target; removed on any failure.
-    public func downloadFile(_ remotePath: String, to localPath: String, mode: UInt32,
-                             progress: TransferProgress? = nil, stop: TransferStop? = nil) async throws {
+    public func downloadFile(
+        _ remotePath: String, to localPath: String, mode: UInt32,
+        progress: TransferProgress? = nil, stop: TransferStop? = nil
+    ) async throws {
         try await worker.run { [self] in
             // Not NSString's path methods: they crash on one-character names (corelibs Foundation 6.3).
             let slash = localPath.lastIndex(of: "/")

@@ -1,7 +1,7 @@
 import CLibSSH
 import Foundation
-import SwockSupport
 import Logging
+import SwockSupport
 import Synchronization
 
 /// One authenticated SSH connection. All libssh work happens on the session's own thread; the
@@ -26,8 +26,10 @@ public final class SSHSession: @unchecked Sendable {
     /// end after this session has.
     let jumps: [SSHForwarder]
 
-    private init(target: SSHTarget, options: SSHOptions, worker: SSHWorkerThread, session: ssh_session, fingerprint: String,
-                 jumps: [SSHForwarder]) {
+    private init(
+        target: SSHTarget, options: SSHOptions, worker: SSHWorkerThread, session: ssh_session, fingerprint: String,
+        jumps: [SSHForwarder]
+    ) {
         self.target = target
         self.options = options
         self.worker = worker
@@ -89,8 +91,10 @@ public final class SSHSession: @unchecked Sendable {
         }
     }
 
-    private static func retryingDroppedHandshakes<T>(_ target: SSHTarget, _ options: SSHOptions,
-                                                      _ body: () async throws -> T) async throws -> T {
+    private static func retryingDroppedHandshakes<T>(
+        _ target: SSHTarget, _ options: SSHOptions,
+        _ body: () async throws -> T
+    ) async throws -> T {
         // sshd drops handshakes beyond its MaxStartups at random: a connection it accepted and
         // closed before we were in (`handshakeFailed`) is, and only it is, worth another try.
         var attempt = 0
@@ -110,8 +114,10 @@ public final class SSHSession: @unchecked Sendable {
 
     /// One connect + verify + authenticate, directly or through `via` (a fresh channel each time),
     /// on a new session thread. Returns the session with its thread.
-    private static func connectRaw(to target: SSHTarget, options: SSHOptions,
-                                   via: SSHForwarder?) async throws -> (ssh_session, String, SSHWorkerThread) {
+    private static func connectRaw(
+        to target: SSHTarget, options: SSHOptions,
+        via: SSHForwarder?
+    ) async throws -> (ssh_session, String, SSHWorkerThread) {
         guard !target.host.isEmpty else { throw SSHError.invalidTarget("empty host name; pass an IP address or a host name") }
         guard (1...65535).contains(target.port) else { throw SSHError.invalidTarget("port \(target.port) is out of range 1-65535") }
         guard !target.user.isEmpty else { throw SSHError.invalidTarget("empty user name") }
@@ -188,7 +194,8 @@ private struct Connector {
             case .failure(.resolve(let host, let reason)):
                 throw SSHError.connectFailed(host: target.host, port: target.port, reason: "failed to resolve hostname \(host) (\(reason))")
             case .failure(.connect(let code)):
-                throw SSHError.connectFailed(host: target.host, port: target.port, reason: Self.cleanConnectError(String(cString: strerror(code))))
+                throw SSHError.connectFailed(
+                    host: target.host, port: target.port, reason: Self.cleanConnectError(String(cString: strerror(code))))
             }
         }
         guard let s = ssh_new() else {
@@ -203,7 +210,8 @@ private struct Connector {
                 let elapsed = (ContinuousClock.now - started).timeInterval
                 // libssh gives up after connectTimeout: a failure that took that long is its timeout.
                 if elapsed >= options.connectTimeout.timeInterval {
-                    throw SSHError.connectTimedOut(host: target.host, port: target.port, seconds: max(elapsed, options.connectTimeout.timeInterval))
+                    throw SSHError.connectTimedOut(
+                        host: target.host, port: target.port, seconds: max(elapsed, options.connectTimeout.timeInterval))
                 }
                 guard fd != nil else {
                     throw SSHError.connectFailed(host: target.host, port: target.port, reason: Self.cleanConnectError(msg))
@@ -264,7 +272,9 @@ private struct Connector {
         if options.readUserConfig { ssh_options_parse_config(s, nil) }
         // Only the file we were given decides what is known.
         let dir = PathText.parent(options.knownHostsPath)
-        if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) }
+        if !dir.isEmpty {
+            try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
         _ = LibSSH.setString(s, SSH_OPTIONS_KNOWNHOSTS, options.knownHostsPath)
         _ = LibSSH.setString(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null")
         LibSSH.setTimeout(s, options.connectTimeout)
@@ -289,8 +299,9 @@ private struct Connector {
         case SSH_KNOWN_HOSTS_OK:
             return presented
         case SSH_KNOWN_HOSTS_CHANGED, SSH_KNOWN_HOSTS_OTHER:
-            throw SSHError.hostKeyChanged(host: hostLabel, expected: pinnedFingerprints(hostLabel) ?? "a different key",
-                                          presented: "\(presented) (\(LibSSH.keyTypeName(k)))", knownHosts: options.knownHostsPath)
+            throw SSHError.hostKeyChanged(
+                host: hostLabel, expected: pinnedFingerprints(hostLabel) ?? "a different key",
+                presented: "\(presented) (\(LibSSH.keyTypeName(k)))", knownHosts: options.knownHostsPath)
         case SSH_KNOWN_HOSTS_UNKNOWN, SSH_KNOWN_HOSTS_NOT_FOUND:
             switch options.hostKeyPolicy {
             case .strict where expected.isEmpty:
@@ -298,7 +309,8 @@ private struct Connector {
             case .strict, .acceptNew:
                 // accept-new, or a key with an expected fingerprint.
                 if ssh_session_update_known_hosts(s) != SSH_OK {
-                    throw SSHError.hostKeyCheckFailed(host: hostLabel, reason: "cannot record the key in \(options.knownHostsPath): \(LibSSH.lastError(s))")
+                    throw SSHError.hostKeyCheckFailed(
+                        host: hostLabel, reason: "cannot record the key in \(options.knownHostsPath): \(LibSSH.lastError(s))")
                 }
                 options.logger.debug("pinned host key", metadata: ["host": "\(hostLabel)", "fingerprint": "\(presented)"])
                 return presented
@@ -316,7 +328,8 @@ private struct Connector {
         for line in text.textLines() {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
             guard fields.count >= 3, !fields[0].hasPrefix("#"),
-                  fields[0].split(separator: ",").contains(where: { $0 == hostLabel }) else { continue }
+                fields[0].split(separator: ",").contains(where: { $0 == hostLabel })
+            else { continue }
             var key: ssh_key?
             let type = ssh_key_type_from_name(fields[1])
             guard ssh_pki_import_pubkey_base64(fields[2], type, &key) == SSH_OK, let k = key else { continue }
@@ -345,7 +358,8 @@ private struct Connector {
                 rc = ssh_userauth_publickey(s, nil, key)
             case .agent:
                 guard UInt32(bitPattern: offered) & SSH_AUTH_METHOD_PUBLICKEY != 0,
-                      let sock = ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"], !sock.isEmpty else { continue }
+                    let sock = ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"], !sock.isEmpty
+                else { continue }
                 rc = ssh_userauth_agent(s, nil)
             case .defaultKeys:
                 guard UInt32(bitPattern: offered) & SSH_AUTH_METHOD_PUBLICKEY != 0 else { continue }
@@ -369,13 +383,15 @@ private struct Connector {
             // PARTIAL or DENIED: the server may now offer other methods.
             offered = ssh_userauth_list(s, nil)
         }
-        throw SSHError.authenticationFailed(user: target.user, host: target.host, tried: tried,
-                                            offered: LibSSH.methodNames(offered), detail: lastDetail)
+        throw SSHError.authenticationFailed(
+            user: target.user, host: target.host, tried: tried,
+            offered: LibSSH.methodNames(offered), detail: lastDetail)
     }
 
     private func importKey(path: String, passphrase: String?) throws -> ssh_key {
         guard FileManager.default.isReadableFile(atPath: path) else {
-            throw SSHError.keyFileUnreadable(path: path, reason: FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")
+            throw SSHError.keyFileUnreadable(
+                path: path, reason: FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")
         }
         var key: ssh_key?
         let rc = ssh_pki_import_privkey_file(path, passphrase, nil, nil, &key)

@@ -30,8 +30,9 @@ enum TCPConnect {
         var next: UnsafeMutablePointer<addrinfo>? = first
         while let a = next {
             next = a.pointee.ai_next
-            let fd = socket(a.pointee.ai_family, a.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue),
-                            a.pointee.ai_protocol)
+            let fd = socket(
+                a.pointee.ai_family, a.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue),
+                a.pointee.ai_protocol)
             if fd < 0 { lastErrno = errno; continue }
             if Glibc.connect(fd, a.pointee.ai_addr, a.pointee.ai_addrlen) == 0 { return .success(blocking(fd)) }
             guard errno == EINPROGRESS else { lastErrno = errno; Glibc.close(fd); continue }

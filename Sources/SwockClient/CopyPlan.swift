@@ -129,7 +129,8 @@ public enum CopyError: Error, Sendable, Equatable, CustomStringConvertible {
         case .failed(let p, let reason): return "\"\(p)\": \(reason)"
         case .interrupted: return "interrupted; no partial file was left behind"
         case .unsafeName(let dir, let name, let reason):
-            return "\"\(dir)\" lists an unsafe name \"\(StoreError.printable(name))\" (\(reason)); the copy stopped there and nothing was written outside the destination: the host's SFTP server is broken or hostile"
+            return
+                "\"\(dir)\" lists an unsafe name \"\(StoreError.printable(name))\" (\(reason)); the copy stopped there and nothing was written outside the destination: the host's SFTP server is broken or hostile"
         case .throughOwnLink(let p):
             return "\"\(p)\" is a symlink this copy made; refusing to write through it (the source tree lists that name twice)"
         }
@@ -197,7 +198,8 @@ public enum CopyPlan {
                 }
             }
             if info.kind == .directory, src.machine != nil, src.machine == target.machine,
-               isInside(target.path, src.path) {
+                isInside(target.path, src.path)
+            {
                 throw CopyError.intoItself(source: src.description, target: target.description)
             }
             return CopyItem(source: src, target: target, info: info)

@@ -42,8 +42,10 @@ public final class CopyRunner {
 
     /// `interrupted` is asked between files and chunks; when it says true the copy stops, removes
     /// its temporary files and throws `CopyError.interrupted`.
-    public init(store: Store, ssh: MachineSSH, progress: CopyProgress?, warn: @escaping @Sendable (String) -> Void,
-                interrupted: @escaping TransferStop = { false }) {
+    public init(
+        store: Store, ssh: MachineSSH, progress: CopyProgress?, warn: @escaping @Sendable (String) -> Void,
+        interrupted: @escaping TransferStop = { false }
+    ) {
         self.store = store
         self.machineSSH = ssh
         self.progress = progress
@@ -74,8 +76,9 @@ public final class CopyRunner {
         for s in sources { found.append((s, try await info(s, follow: true))) }
         let destInfo = try await info(destination, follow: true)
         let parentInfo = destInfo == nil ? try await info(destination.parent, follow: true) : nil
-        let items = try CopyPlan.make(sources: found, destination: destination, destinationInfo: destInfo,
-                                      parentInfo: parentInfo, recursive: recursive)
+        let items = try CopyPlan.make(
+            sources: found, destination: destination, destinationInfo: destInfo,
+            parentInfo: parentInfo, recursive: recursive)
         for item in items {
             let label = item.source.baseName
             if item.info.kind == .directory {
@@ -87,7 +90,8 @@ public final class CopyRunner {
         }
     }
 
-    private func copyTree(_ src: CopyLocation, _ dst: CopyLocation, _ srcInfo: CopyFileInfo, at path: [String], label: String) async throws {
+    private func copyTree(_ src: CopyLocation, _ dst: CopyLocation, _ srcInfo: CopyFileInfo, at path: [String], label: String) async throws
+    {
         var created = false
         try await refuseOwnLink(dst)
         if let existing = try await info(dst, follow: true) {
@@ -140,7 +144,8 @@ public final class CopyRunner {
             switch (src, dst) {
             case (.local(let s), .remote(let m, let d)):
                 try await blame(sftp: dst, local: src) {
-                    try await self.sessions[m]!.uploadFile(s, to: Self.withSlash(d), mode: mode, progress: { p?.advanced(to: $0) }, stop: stop)
+                    try await self.sessions[m]!.uploadFile(
+                        s, to: Self.withSlash(d), mode: mode, progress: { p?.advanced(to: $0) }, stop: stop)
                 }
             case (.remote(let m, let s), .local(let d)):
                 try await blame(sftp: src, local: dst) {
@@ -153,7 +158,8 @@ public final class CopyRunner {
                     try await self.sessions[ms]!.downloadFile(s, to: tmp, mode: 0o600, progress: { p?.advanced(to: $0 / 2) }, stop: stop)
                 }
                 try await blame(sftp: dst, local: .local(tmp)) {
-                    try await self.sessions[md]!.uploadFile(tmp, to: Self.withSlash(d), mode: mode, progress: { p?.advanced(to: (size + $0) / 2) }, stop: stop)
+                    try await self.sessions[md]!.uploadFile(
+                        tmp, to: Self.withSlash(d), mode: mode, progress: { p?.advanced(to: (size + $0) / 2) }, stop: stop)
                 }
             case (.local, .local):
                 throw CopyError.bothLocal(src.description, dst.description)

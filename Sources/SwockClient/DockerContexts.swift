@@ -18,9 +18,11 @@ public enum DockerContextError: Error, Equatable, CustomStringConvertible, Senda
     public var description: String {
         switch self {
         case .invalidName(let name, let reason):
-            return "no docker context for machine \"\(name)\": \(reason); point docker at it with `eval \"$(swock-machine env \(name))\"` instead"
+            return
+                "no docker context for machine \"\(name)\": \(reason); point docker at it with `eval \"$(swock-machine env \(name))\"` instead"
         case .notOurs(let name):
-            return "docker context \"\(name)\" was not created by swock-machine, so it was left alone; remove it (`docker context rm \(name)`) if swock-machine should manage it"
+            return
+                "docker context \"\(name)\" was not created by swock-machine, so it was left alone; remove it (`docker context rm \(name)`) if swock-machine should manage it"
         case .notFound(let name):
             return "docker context \"\(name)\" does not exist; create it with `swock-machine use \(name) --docker-context`"
         case .unreadableConfig(let path, let reason):
@@ -73,7 +75,11 @@ public struct DockerContexts: Sendable {
         guard bytes.count >= 2 else {
             throw DockerContextError.invalidName(name, reason: "docker context names need at least 2 characters")
         }
-        guard alnum(bytes[0]), bytes.dropFirst().allSatisfy({ alnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "-") }) else {
+        guard alnum(bytes[0]),
+            bytes.dropFirst().allSatisfy({
+                alnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "-")
+            })
+        else {
             throw DockerContextError.invalidName(name, reason: "docker context names match ^[a-zA-Z0-9][a-zA-Z0-9_.+-]+$")
         }
     }
@@ -114,10 +120,10 @@ public struct DockerContexts: Sendable {
     /// `currentContext` in config.json (nil when unset, empty, or the file is missing or broken).
     public func current() -> String? {
         guard let data = FileManager.default.contents(atPath: configPath),
-              let obj = try? JSONObjectText(parsing: data),
-              let raw = obj.lastValue(of: Self.currentKey),
-              let s = try? JSONSerialization.jsonObject(with: Data(raw.utf8), options: .fragmentsAllowed) as? String,
-              !s.isEmpty
+            let obj = try? JSONObjectText(parsing: data),
+            let raw = obj.lastValue(of: Self.currentKey),
+            let s = try? JSONSerialization.jsonObject(with: Data(raw.utf8), options: .fragmentsAllowed) as? String,
+            !s.isEmpty
         else { return nil }
         return s
     }
@@ -244,7 +250,7 @@ public struct DockerContexts: Sendable {
         let mode: mode_t = existed ? mode_t(st.st_mode & 0o7777) : 0o600
         try atomicWrite(Data(after.utf8), to: path, mode: mode)
         if existed && (st.st_uid != geteuid() || st.st_gid != getegid()) {
-            _ = chown(path, st.st_uid, st.st_gid)   // e.g. run under sudo: the user keeps the file
+            _ = chown(path, st.st_uid, st.st_gid)  // e.g. run under sudo: the user keeps the file
         }
     }
 
@@ -275,9 +281,10 @@ public struct DockerContexts: Sendable {
             var endpoints: [String: Endpoint]
             enum CodingKeys: String, CodingKey { case name = "Name", metadata = "Metadata", endpoints = "Endpoints" }
         }
-        let m = Meta(name: name,
-                     metadata: .init(description: "swock-machine: \(name) (\(host))", marker: storeRoot == nil ? nil : true, store: storeRoot),
-                     endpoints: ["docker": .init(host: host)])
+        let m = Meta(
+            name: name,
+            metadata: .init(description: "swock-machine: \(name) (\(host))", marker: storeRoot == nil ? nil : true, store: storeRoot),
+            endpoints: ["docker": .init(host: host)])
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return try enc.encode(m)

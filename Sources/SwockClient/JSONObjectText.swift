@@ -7,16 +7,16 @@ struct JSONObjectText {
     struct ParseError: Error { var reason: String }
 
     struct Member {
-        var lead: String      // whitespace before the key
-        var key: String       // decoded
+        var lead: String  // whitespace before the key
+        var key: String  // decoded
         var keyRaw: String
-        var sep: String       // whitespace, ':', whitespace
-        var value: String     // raw JSON
-        var trail: String     // whitespace after the value
+        var sep: String  // whitespace, ':', whitespace
+        var value: String  // raw JSON
+        var trail: String  // whitespace after the value
     }
 
     var prefix = ""
-    var inner = ""            // whitespace inside an empty object
+    var inner = ""  // whitespace inside an empty object
     var members: [Member] = []
     var suffix = ""
 
@@ -97,9 +97,11 @@ struct JSONObjectText {
             guard let key = try? JSONSerialization.jsonObject(with: Data(keyRaw.utf8), options: .fragmentsAllowed) as? String else {
                 throw ParseError(reason: "bad key \(keyRaw)")
             }
-            members.append(Member(lead: text(leadStart..<keyStart), key: key, keyRaw: keyRaw,
-                                  sep: text(keyEnd..<valueStart), value: text(valueStart..<valueEnd),
-                                  trail: text(valueEnd..<next)))
+            members.append(
+                Member(
+                    lead: text(leadStart..<keyStart), key: key, keyRaw: keyRaw,
+                    sep: text(keyEnd..<valueStart), value: text(valueStart..<valueEnd),
+                    trail: text(valueEnd..<next)))
             guard next < b.count else { throw ParseError(reason: "unterminated object") }
             if b[next] == UInt8(ascii: ",") { leadStart = next + 1; continue }
             guard b[next] == UInt8(ascii: "}") else { throw ParseError(reason: "expected ',' or '}'") }
@@ -130,8 +132,9 @@ struct JSONObjectText {
             found = true
         }
         if found { return }
-        var m = Member(lead: members.first?.lead ?? "\n\t", key: key, keyRaw: DockerContexts.jsonString(key),
-                       sep: members.first?.sep ?? ": ", value: jsonValue, trail: "\n")
+        var m = Member(
+            lead: members.first?.lead ?? "\n\t", key: key, keyRaw: DockerContexts.jsonString(key),
+            sep: members.first?.sep ?? ": ", value: jsonValue, trail: "\n")
         if !members.isEmpty {
             m.trail = members[members.count - 1].trail
             members[members.count - 1].trail = ""

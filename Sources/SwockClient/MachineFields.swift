@@ -5,18 +5,21 @@ import SwockSupport
 /// What templates see (`ls --format`, `inspect -f`): the machine as a tree of values. `.Driver`
 /// prints the driver's name and holds Docker Machine's driver fields (`{{.Driver.IPAddress}}`,
 /// `{{json .Driver}}`), so templates written for Docker Machine keep working.
-public func machineTemplateData(config c: MachineConfig, store: Store, status: MachineStatus? = nil,
-                                active: Bool = false) -> TemplateValue {
+public func machineTemplateData(
+    config c: MachineConfig, store: Store, status: MachineStatus? = nil,
+    active: Bool = false
+) -> TemplateValue {
     let keyPath = c.ssh.keyPath.map(store.resolve) ?? ""
     let expiry = c.tls.serverNotAfter.map { ISO8601Time.format($0) } ?? ""
     let labels = c.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
     var f: [String: TemplateValue] = [
         "Name": .string(c.name),
-        "Driver": .map([
-            "DriverName": .string(c.driver), "MachineName": .string(c.name), "IPAddress": .string(c.address),
-            "SSHUser": .string(c.ssh.user), "SSHPort": .int(c.ssh.port), "SSHKeyPath": .string(keyPath),
-            "EnginePort": .int(c.engine.port), "StorePath": .string(store.root),
-        ], text: c.driver),
+        "Driver": .map(
+            [
+                "DriverName": .string(c.driver), "MachineName": .string(c.name), "IPAddress": .string(c.address),
+                "SSHUser": .string(c.ssh.user), "SSHPort": .int(c.ssh.port), "SSHKeyPath": .string(keyPath),
+                "EnginePort": .int(c.engine.port), "StorePath": .string(store.root),
+            ], text: c.driver),
         "DriverName": .string(c.driver),
         "Address": .string(c.address), "IP": .string(c.address),
         "URL": .string(c.clientURL),

@@ -1,6 +1,6 @@
-import SwockSupport
 import Foundation
 import SwockStore
+import SwockSupport
 
 /// `--filter key=value` as in docker-machine: the same key given twice is ORed, different keys
 /// are ANDed; `name` is a regular expression, `label` is `k=v` or just `k`.
@@ -17,7 +17,9 @@ public struct MachineFilter: Sendable {
     public init(_ specs: [String]) throws {
         for spec in specs {
             guard let eq = spec.firstIndex(of: "="), let key = Key(rawValue: String(spec[..<eq]).lowercased()) else {
-                throw Error(description: "--filter \"\(spec)\": expected KEY=VALUE with KEY one of \(Key.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw Error(
+                    description:
+                        "--filter \"\(spec)\": expected KEY=VALUE with KEY one of \(Key.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             let value = String(spec[spec.index(after: eq)...])
             if key == .name {

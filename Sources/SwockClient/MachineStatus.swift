@@ -25,8 +25,10 @@ public struct MachineStatus: Sendable, Equatable {
     public var error: String?
 
     /// Asks the engine (and, when it does not answer, the SSH port) within `timeout`.
-    public static func probe(_ config: MachineConfig, store: Store, timeout: Duration,
-                             drivers: DriverRegistry = .standard) async -> MachineStatus {
+    public static func probe(
+        _ config: MachineConfig, store: Store, timeout: Duration,
+        drivers: DriverRegistry = .standard
+    ) async -> MachineStatus {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         // A host the driver owns: its power state first (a stopped VM is Stopped at once).
@@ -55,7 +57,9 @@ public struct MachineStatus: Sendable, Equatable {
             endpoint = try await EngineRoute.endpoint(config, store: store, budget: timeout)
         } catch {
             // Behind jump hosts: the SSH route itself failed.
-            if case SSHError.connectTimedOut = error { return MachineStatus(state: .timeout, error: "no answer within \(Self.seconds(timeout))") }
+            if case SSHError.connectTimedOut = error {
+                return MachineStatus(state: .timeout, error: "no answer within \(Self.seconds(timeout))")
+            }
             let text = "\(error)"
             return MachineStatus(state: .error, error: text.count > 60 ? String(text.prefix(57)) + "..." : text)
         }
@@ -69,7 +73,8 @@ public struct MachineStatus: Sendable, Equatable {
             if let v = ping.engineVersion { version = v } else { version = try await client.version().version }
             var warning: String?
             if let notAfter = config.tls.serverNotAfter, notAfter.timeIntervalSinceNow < 30 * 86400 {
-                warning = notAfter.timeIntervalSinceNow < 0 ? "server certificate expired" : "server certificate expires \(Self.day(notAfter))"
+                warning =
+                    notAfter.timeIntervalSinceNow < 0 ? "server certificate expired" : "server certificate expires \(Self.day(notAfter))"
             }
             return MachineStatus(state: .running, engineVersion: "v" + version, error: warning)
         } catch {
@@ -79,7 +84,9 @@ public struct MachineStatus: Sendable, Equatable {
                 let left = deadline - clock.now
                 // Through jump hosts, SSH has just answered (the route is up).
                 if config.isBehindJumpHosts { return MachineStatus(state: .stopped, error: nil) }
-                if config.hasSSH, left > .milliseconds(50), await TCPProbe.isOpen(host: config.address, port: config.ssh.port, timeout: left) {
+                if config.hasSSH, left > .milliseconds(50),
+                    await TCPProbe.isOpen(host: config.address, port: config.ssh.port, timeout: left)
+                {
                     return MachineStatus(state: .stopped, error: nil)
                 }
                 if case .timedOut = error { return MachineStatus(state: .timeout, error: "no answer within \(Self.seconds(timeout))") }
@@ -122,17 +129,25 @@ public enum OfflineCheck {
     public static func problems(_ config: MachineConfig, store: Store, now: Date = Date()) -> [String] {
         var out: [String] = []
         if config.provisioning.phase != .ready {
-            out.append("machine \"\(config.name)\" is not fully provisioned (\(config.provisioning.lastError ?? config.provisioning.phase.rawValue)); run `swock-machine provision \(config.name)`")
+            out.append(
+                "machine \"\(config.name)\" is not fully provisioned (\(config.provisioning.lastError ?? config.provisioning.phase.rawValue)); run `swock-machine provision \(config.name)`"
+            )
         }
         let dir = store.machineDir(config.name)
         for f in ["ca.pem", "cert.pem", "key.pem"] where !FileManager.default.fileExists(atPath: dir + "/" + f) {
             out.append("\(store.relative(dir))/\(f) is missing; run `swock-machine regenerate-certs \(config.name)`")
         }
         if let notAfter = config.tls.serverNotAfter, notAfter < now {
-            out.append("the server certificate of \"\(config.name)\" expired on \(MachineStatus.day(notAfter)); run `swock-machine regenerate-certs \(config.name)`")
+            out.append(
+                "the server certificate of \"\(config.name)\" expired on \(MachineStatus.day(notAfter)); run `swock-machine regenerate-certs \(config.name)`"
+            )
         }
-        if !config.tls.serverSANs.isEmpty, !config.tls.serverSANs.contains(where: { $0.caseInsensitiveCompare(config.address) == .orderedSame }) {
-            out.append("the server certificate of \"\(config.name)\" does not cover \(config.address); run `swock-machine regenerate-certs \(config.name)`")
+        if !config.tls.serverSANs.isEmpty,
+            !config.tls.serverSANs.contains(where: { $0.caseInsensitiveCompare(config.address) == .orderedSame })
+        {
+            out.append(
+                "the server certificate of \"\(config.name)\" does not cover \(config.address); run `swock-machine regenerate-certs \(config.name)`"
+            )
         }
         return out
     }

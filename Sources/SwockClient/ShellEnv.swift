@@ -25,10 +25,14 @@ public enum ShellEnv {
             switch shell {
             case .bash, .zsh, .sh: out += "export \(k)=\(posixDoubleQuoted(v))\n"
             case .fish: out += "set -gx \(k) \(fishQuoted(v));\n"
-            case .powershell: out += "$Env:\(k) = \"\(v.replacingOccurrences(of: "`", with: "``").replacingOccurrences(of: "\"", with: "`\"").replacingOccurrences(of: "$", with: "`$"))\"\n"
+            case .powershell:
+                out +=
+                    "$Env:\(k) = \"\(v.replacingOccurrences(of: "`", with: "``").replacingOccurrences(of: "\"", with: "`\"").replacingOccurrences(of: "$", with: "`$"))\"\n"
             case .cmd: out += "SET \(k)=\(v)\n"
             case .tcsh: out += "setenv \(k) \(tcshQuoted(v));\n"
-            case .emacs: out += "(setenv \"\(k)\" \"\(v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\")\n"
+            case .emacs:
+                out +=
+                    "(setenv \"\(k)\" \"\(v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\")\n"
             case .nu: out += "$env.\(k) = \(nuQuoted(v))\n"
             }
         }
@@ -66,7 +70,8 @@ public enum ShellEnv {
         case .tcsh:
             return "# Run this command to configure your shell: \n# eval `\(usage)`\n"
         case .emacs:
-            return ";; Run this command to configure your shell: \n;; (with-temp-buffer (shell-command \"\(usage)\" (current-buffer)) (eval-buffer))\n"
+            return
+                ";; Run this command to configure your shell: \n;; (with-temp-buffer (shell-command \"\(usage)\" (current-buffer)) (eval-buffer))\n"
         case .nu:
             return "# Run this command to configure your shell: \n# \(usage) | save -f swock-env.nu; source swock-env.nu\n"
         }
@@ -82,14 +87,17 @@ public enum ShellEnv {
     }
 
     static func fishQuoted(_ v: String) -> String {
-        "\"" + v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "$", with: "\\$") + "\""
+        "\""
+            + v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(
+                of: "$", with: "\\$") + "\""
     }
 
     static func tcshQuoted(_ v: String) -> String {
         // tcsh expands $, ` and ! inside double quotes; then single quotes are used instead.
         if !v.contains(where: { "$`\"'!\n".contains($0) }) { return "\"\(v)\"" }
         // Inside tcsh single quotes: ' ends the quote, ! needs \!, a newline needs \ before it.
-        return "'" + v.replacingOccurrences(of: "'", with: "'\\''").replacingOccurrences(of: "!", with: "\\!")
+        return "'"
+            + v.replacingOccurrences(of: "'", with: "'\\''").replacingOccurrences(of: "!", with: "\\!")
             .replacingOccurrences(of: "\n", with: "\\\n") + "'"
     }
 

@@ -1,5 +1,5 @@
-import SwockSupport
 import Foundation
+import SwockSupport
 
 /// The template language of `--format` / `-f`, the part of Go's text/template that Docker Machine
 /// and docker CLI users write: fields (`{{.Name}}`, `{{.Engine.Version}}`, `{{.}}`), string and
@@ -156,10 +156,14 @@ public struct Template: Sendable, Equatable {
                 case "false": cmd.append(.bool(false))
                 case "nil": cmd.append(.null)
                 case "range", "if", "else", "end", "with", "define", "template", "block", "break", "continue":
-                    throw Error(description: "template: \"{{\(source)}}\": \(w) is not supported here; use fields, pipelines and the functions \(functionList)")
+                    throw Error(
+                        description:
+                            "template: \"{{\(source)}}\": \(w) is not supported here; use fields, pipelines and the functions \(functionList)"
+                    )
                 case _ where functions[w] != nil: cmd.append(.function(w))
                 default:
-                    throw Error(description: "template: function \"\(w)\" not defined in \"{{\(source)}}\"; the functions are \(functionList)")
+                    throw Error(
+                        description: "template: function \"\(w)\" not defined in \"{{\(source)}}\"; the functions are \(functionList)")
                 }
             }
             i += 1
@@ -170,7 +174,10 @@ public struct Template: Sendable, Equatable {
             // into a function.
             if case .function = c[0] { continue }
             if c.count > 1 || n > 0 {
-                throw Error(description: "template: \"{{\(source)}}\" is not a field or a function call; write {{.Name}}, {{FUNCTION ARGS}} or {{.Name | FUNCTION}}")
+                throw Error(
+                    description:
+                        "template: \"{{\(source)}}\" is not a field or a function call; write {{.Name}}, {{FUNCTION ARGS}} or {{.Name | FUNCTION}}"
+                )
             }
         }
         return cmds
@@ -181,7 +188,9 @@ public struct Template: Sendable, Equatable {
         let chars = Array(s)
         var i = 0
         func bad() -> Error {
-            Error(description: "template: \"{{\(s)}}\" is not a field; write fields as {{.Name}} (or {{.Name | FUNCTION}}, {{FUNCTION .Name ARGS}})")
+            Error(
+                description:
+                    "template: \"{{\(s)}}\" is not a field; write fields as {{.Name}} (or {{.Name | FUNCTION}}, {{FUNCTION .Name ARGS}})")
         }
         while i < chars.count {
             let c = chars[i]
@@ -198,7 +207,9 @@ public struct Template: Sendable, Equatable {
                     if chars[j] == "." {
                         guard !part.isEmpty else { throw bad() }
                         path.append(part); part = ""
-                    } else { part.append(chars[j]) }
+                    } else {
+                        part.append(chars[j])
+                    }
                     j += 1
                 }
                 if !part.isEmpty { path.append(part) } else if !path.isEmpty { throw bad() }
@@ -220,7 +231,9 @@ public struct Template: Sendable, Equatable {
                         case "\"": value.append("\"")
                         default: throw Error(description: "template: unknown escape \\\(chars[j]) in \"{{\(s)}}\"")
                         }
-                    } else { value.append(d) }
+                    } else {
+                        value.append(d)
+                    }
                     j += 1
                 }
                 out.append(.string(value)); i = j + 1
@@ -289,7 +302,10 @@ public struct Template: Sendable, Equatable {
 
     static func call(_ name: String, _ args: [TemplateValue]) throws -> TemplateValue {
         guard let arity = functions[name], arity.contains(args.count) else {
-            throw Error(description: "template: wrong number of arguments for \(name): got \(args.count), want \(functions[name].map { $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound) to \($0.upperBound)" } ?? "?")")
+            throw Error(
+                description:
+                    "template: wrong number of arguments for \(name): got \(args.count), want \(functions[name].map { $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound) to \($0.upperBound)" } ?? "?")"
+            )
         }
         func text(_ v: TemplateValue) throws -> String {
             guard case .string(let s) = v else {

@@ -31,25 +31,37 @@ public struct SwockMachine: AsyncParsableCommand {
             ]),
         version: version,
         groupedSubcommands: [
-            CommandGroup(name: "Machines", subcommands: [
-                Create.self, Provision.self, Remove.self, Inspect.self,
-            ]),
-            CommandGroup(name: "Engine lifecycle", subcommands: [
-                Stop.self, Start.self, Restart.self, Kill.self, Upgrade.self, RegenerateCerts.self,
-            ]),
-            CommandGroup(name: "Client", subcommands: [
-                List.self, Env.self, Config.self, IP.self, URLCommand.self, Status.self, Active.self, Use.self,
-                SSH.self, Scp.self, Mount.self, Tunnel.self, Version.self, Completion.self, SFTPRelay.self, Keeper.self,
-            ]),
-            CommandGroup(name: "Fleet", subcommands: [
-                Exec.self, DockerFanout.self,
-            ]),
-            CommandGroup(name: "Swarm mode", subcommands: [
-                Swarm.self,
-            ]),
-            CommandGroup(name: "Inventory", subcommands: [
-                Export.self, Import.self,
-            ]),
+            CommandGroup(
+                name: "Machines",
+                subcommands: [
+                    Create.self, Provision.self, Remove.self, Inspect.self,
+                ]),
+            CommandGroup(
+                name: "Engine lifecycle",
+                subcommands: [
+                    Stop.self, Start.self, Restart.self, Kill.self, Upgrade.self, RegenerateCerts.self,
+                ]),
+            CommandGroup(
+                name: "Client",
+                subcommands: [
+                    List.self, Env.self, Config.self, IP.self, URLCommand.self, Status.self, Active.self, Use.self,
+                    SSH.self, Scp.self, Mount.self, Tunnel.self, Version.self, Completion.self, SFTPRelay.self, Keeper.self,
+                ]),
+            CommandGroup(
+                name: "Fleet",
+                subcommands: [
+                    Exec.self, DockerFanout.self,
+                ]),
+            CommandGroup(
+                name: "Swarm mode",
+                subcommands: [
+                    Swarm.self
+                ]),
+            CommandGroup(
+                name: "Inventory",
+                subcommands: [
+                    Export.self, Import.self,
+                ]),
         ]
     )
 

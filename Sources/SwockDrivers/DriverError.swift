@@ -1,5 +1,5 @@
-import SwockSupport
 import Foundation
+import SwockSupport
 
 /// What a driver can fail with. Causes are values, never text to be matched.
 public enum DriverError: Error, Sendable, Equatable {
@@ -31,13 +31,15 @@ extension DriverError: CustomStringConvertible {
     public var description: String {
         switch self {
         case .unknownDriver(let name, let builtIn, let searched):
-            return "no driver \"\(name)\": the built-in ones are \(builtIn.joined(separator: ", ")), and there is no docker-machine-driver-\(name) in \(searched.isEmpty ? "PATH (empty)" : searched.joined(separator: ":")); install that plugin on PATH or pick a built-in driver"
+            return
+                "no driver \"\(name)\": the built-in ones are \(builtIn.joined(separator: ", ")), and there is no docker-machine-driver-\(name) in \(searched.isEmpty ? "PATH (empty)" : searched.joined(separator: ":")); install that plugin on PATH or pick a built-in driver"
         case .notOwned(let driver, let op):
             return "the \(driver) driver does not own the host, so it cannot \(op) it"
         case .badOptions(let driver, let detail):
             return "the record's \(driver) driver options are unreadable: \(detail)"
         case .unknownFlag(let driver, let flag, let known):
-            return "\(flag) is not a flag of the \(driver) driver; its flags are: \(known.isEmpty ? "(none)" : known.joined(separator: " "))"
+            return
+                "\(flag) is not a flag of the \(driver) driver; its flags are: \(known.isEmpty ? "(none)" : known.joined(separator: " "))"
         case .badFlagValue(let driver, let flag, let value, let expected):
             return "\(flag) \"\(value)\" (\(driver) driver): expected \(expected)"
         case .flagNeedsValue(let driver, let flag):

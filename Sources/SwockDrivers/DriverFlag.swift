@@ -72,9 +72,12 @@ public enum DriverFlagParser {
     /// - Returns: the values, and the words that are not flags (the machine name).
     /// - Throws: `DriverError.unknownFlag` for a flag the driver does not declare,
     ///   `.badFlagValue` for a value of the wrong kind, `.flagNeedsValue` for a flag at the end.
-    public static func parse(_ words: [String], flags: [DriverFlag], driver: String,
-                             environment: [String: String] = ProcessInfo.processInfo.environment)
-        throws(DriverError) -> (values: DriverFlagValues, operands: [String]) {
+    public static func parse(
+        _ words: [String], flags: [DriverFlag], driver: String,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    )
+        throws(DriverError) -> (values: DriverFlagValues, operands: [String])
+    {
         let byName = Dictionary(flags.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         var out = DriverFlagValues()
         var operands: [String] = []

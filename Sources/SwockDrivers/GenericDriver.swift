@@ -44,7 +44,9 @@ public struct GenericKind: DriverKind {
         DriverFlag(name: "generic-ssh-user", usage: "SSH user", envVar: "GENERIC_SSH_USER", kind: .string, defaultValue: .string("root")),
         DriverFlag(name: "generic-ssh-key", usage: "SSH private key file", envVar: "GENERIC_SSH_KEY", kind: .string),
         DriverFlag(name: "generic-ssh-port", usage: "SSH port", envVar: "GENERIC_SSH_PORT", kind: .int, defaultValue: .int(22)),
-        DriverFlag(name: "generic-engine-port", usage: "TCP port dockerd listens on", envVar: "GENERIC_ENGINE_PORT", kind: .int, defaultValue: .int(2376)),
+        DriverFlag(
+            name: "generic-engine-port", usage: "TCP port dockerd listens on", envVar: "GENERIC_ENGINE_PORT", kind: .int,
+            defaultValue: .int(2376)),
         DriverFlag(name: "generic-ssh-proxy-jump", usage: "bastions, first hop first, as ssh -J", kind: .string),
         DriverFlag(name: "generic-ssh-password-env", usage: "environment variable holding the SSH password", kind: .string),
         DriverFlag(name: "generic-ssh-password-stdin", usage: "read the SSH password from stdin", kind: .bool),
@@ -58,12 +60,15 @@ public struct GenericKind: DriverKind {
         guard let address = flags.string("generic-ip-address") else {
             throw DriverError.missingFlag(driver: name, flag: "--generic-ip-address", why: "the IP address or host name of the server")
         }
-        let ssh = SSHSettings(user: flags.string("generic-ssh-user") ?? "root", port: flags.int("generic-ssh-port") ?? 22,
-                              authMode: flags.string("generic-ssh-key") == nil ? .agentOrDefaultKeys : .key,
-                              keyPath: flags.string("generic-ssh-key"), knownHostsPath: Store.knownHostsPath(machine))
-        return GenericDriver(config: MachineConfig(name: machine, address: address, ssh: ssh,
-                                                   engine: EngineSettings(port: flags.int("generic-engine-port") ?? 2376),
-                                                   tls: TLSSettings(keyType: "ecdsa")))
+        let ssh = SSHSettings(
+            user: flags.string("generic-ssh-user") ?? "root", port: flags.int("generic-ssh-port") ?? 22,
+            authMode: flags.string("generic-ssh-key") == nil ? .agentOrDefaultKeys : .key,
+            keyPath: flags.string("generic-ssh-key"), knownHostsPath: Store.knownHostsPath(machine))
+        return GenericDriver(
+            config: MachineConfig(
+                name: machine, address: address, ssh: ssh,
+                engine: EngineSettings(port: flags.int("generic-engine-port") ?? 2376),
+                tls: TLSSettings(keyType: "ecdsa")))
     }
 
     public func driver(for config: MachineConfig, store: Store) throws -> any MachineDriver { GenericDriver(config: config) }

@@ -98,8 +98,10 @@ public struct CreatedHost: Sendable, Equatable {
     /// the daemon's certificate, copied into the machine's directory as ca.pem, cert.pem, key.pem.
     public var dockerTLS: DriverTLSFiles?
 
-    public init(address: String, ssh: DriverSSHAccess?, engineHostPort: Int? = nil, options: DriverOptions,
-                dockerTLS: DriverTLSFiles? = nil) {
+    public init(
+        address: String, ssh: DriverSSHAccess?, engineHostPort: Int? = nil, options: DriverOptions,
+        dockerTLS: DriverTLSFiles? = nil
+    ) {
         self.address = address
         self.ssh = ssh
         self.engineHostPort = engineHostPort

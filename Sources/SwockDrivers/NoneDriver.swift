@@ -64,8 +64,11 @@ public struct NoneDriver: MachineDriver {
     public func preCreateCheck() async throws {
         let (host, port) = try Self.parseURL(settings.url)
         guard let tls else {
-            throw DriverError.missingFlag(driver: name, flag: "--tls-ca-cert, --tls-client-cert and --tls-client-key",
-                                          why: "swock-machine talks to a daemon only over mutual TLS; give the CA that signed its certificate and a client certificate and key it trusts")
+            throw DriverError.missingFlag(
+                driver: name, flag: "--tls-ca-cert, --tls-client-cert and --tls-client-key",
+                why:
+                    "swock-machine talks to a daemon only over mutual TLS; give the CA that signed its certificate and a client certificate and key it trusts"
+            )
         }
         for (flag, path) in [("--tls-ca-cert", tls.caCert), ("--tls-client-cert", tls.clientCert), ("--tls-client-key", tls.clientKey)] {
             let fm = FileManager.default
@@ -74,10 +77,12 @@ public struct NoneDriver: MachineDriver {
                 throw DriverError.unreadableFile(driver: name, flag: flag, path: path, detail: "no such file")
             }
             guard !isDir.boolValue, fm.contents(atPath: path) != nil else {
-                throw DriverError.unreadableFile(driver: name, flag: flag, path: path, detail: isDir.boolValue ? "a directory" : "cannot read it")
+                throw DriverError.unreadableFile(
+                    driver: name, flag: flag, path: path, detail: isDir.boolValue ? "a directory" : "cannot read it")
             }
         }
-        let endpoint = EngineEndpoint(host: host, port: port, tls: TLSFiles(caPath: tls.caCert, certPath: tls.clientCert, keyPath: tls.clientKey))
+        let endpoint = EngineEndpoint(
+            host: host, port: port, tls: TLSFiles(caPath: tls.caCert, certPath: tls.clientCert, keyPath: tls.clientKey))
         do {
             _ = try await EngineClient(endpoint: endpoint, timeout: timeout).version()
         } catch {
@@ -91,12 +96,14 @@ public struct NoneDriver: MachineDriver {
         case .connectionRefused: return "connection refused: no daemon listens there"
         case .unreachable(_, let d), .dnsFailure(_, let d): return "unreachable (\(d))"
         case .timedOut(_, let after, let during): return "no answer within \(Int(after.timeInterval)) s (\(during))"
-        case .unknownCA(_, let issuer): return "the daemon's certificate is not signed by --tls-ca-cert\(issuer.isEmpty ? "" : " (it was issued by \(issuer))")"
+        case .unknownCA(_, let issuer):
+            return "the daemon's certificate is not signed by --tls-ca-cert\(issuer.isEmpty ? "" : " (it was issued by \(issuer))")"
         case .nameMismatch(_, let covered): return "the daemon's certificate does not cover \(host) (it covers \(covered))"
         case .certificateExpired(_, let date, _): return "the daemon's certificate (or its CA) expired on \(date)"
         case .certificateNotYetValid(_, let date, _): return "the daemon's certificate is not valid before \(date)"
         case .certificateInvalid(_, let d): return "the daemon's certificate does not verify (\(d))"
-        case .clientCertificateRejected(_, let d): return "the daemon refused --tls-client-cert (\(d)); give a client certificate signed by the CA the daemon trusts"
+        case .clientCertificateRejected(_, let d):
+            return "the daemon refused --tls-client-cert (\(d)); give a client certificate signed by the CA the daemon trusts"
         case .localFile(_, let d): return "the certificate files cannot be used (\(d))"
         default: return "\(e)"
         }

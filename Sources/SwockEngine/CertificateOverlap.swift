@@ -61,9 +61,10 @@ public enum CertificateOverlap {
     /// The findings for `configs`, with each machine's stored `server.pem` (machines without a
     /// readable one are only others).
     public static func findings(in store: Store, configs: [MachineConfig]) -> [Finding] {
-        findings(configs.map { c in
-            (c, (try? store.readMachineFile(c.name, "server.pem")).flatMap { try? CertificateSummary(pem: $0) })
-        })
+        findings(
+            configs.map { c in
+                (c, (try? store.readMachineFile(c.name, "server.pem")).flatMap { try? CertificateSummary(pem: $0) })
+            })
     }
 
     /// "ip:" and the address's bytes, or "dns:" and the lowercased name; nil for anything else.

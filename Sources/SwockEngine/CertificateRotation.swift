@@ -36,7 +36,8 @@ public struct CertificateRotation: Sendable {
             try await ssh.runAsRoot(InitSystem(probed: probe.initSystem).command(.restart, DaemonLaunch(config)), timeout: .seconds(180))
             let v = try await EngineReadiness(store: store).waitForTLS(config, ssh: ssh)
             await ssh.close()
-            return "new server certificate for \(tls.serverSANs.joined(separator: ", "))\(clientCerts ? ", new CA and client certificate" : ""); Docker \(v.version) answers"
+            return
+                "new server certificate for \(tls.serverSANs.joined(separator: ", "))\(clientCerts ? ", new CA and client certificate" : ""); Docker \(v.version) answers"
         } catch {
             await ssh.close()
             throw error
@@ -58,7 +59,8 @@ extension Store {
                 (certsDir + "/ca-key.pem", Data(ca.privateKeyPEM.utf8)), (certsDir + "/ca.pem", Data(ca.certificatePEM.utf8)),
                 (certsDir + "/key.pem", Data(client.privateKeyPEM.utf8)), (certsDir + "/cert.pem", Data(client.certificatePEM.utf8)),
             ])
-            return ClientMaterial(ca: ca, caPEM: ca.certificatePEM, clientCertPEM: client.certificatePEM, clientKeyPEM: client.privateKeyPEM)
+            return ClientMaterial(
+                ca: ca, caPEM: ca.certificatePEM, clientCertPEM: client.certificatePEM, clientKeyPEM: client.privateKeyPEM)
         }
     }
 }

@@ -69,8 +69,9 @@ package struct DaemonJSON {
         for k in moved { object.removeValue(forKey: k) }
         if needsLiveRestore { object["live-restore"] = true }
         for (k, v) in settings { object[k] = v }
-        return DaemonJSON(movedKeys: moved, file: try file(object), keepCommand: keepCommand(existed: existed),
-                          switchesOnLiveRestore: needsLiveRestore, settingKeys: settings.keys.sorted())
+        return DaemonJSON(
+            movedKeys: moved, file: try file(object), keepCommand: keepCommand(existed: existed),
+            switchesOnLiveRestore: needsLiveRestore, settingKeys: settings.keys.sorted())
     }
 
     /// Sets `live-restore` in daemon.json and tells the running daemon (SIGHUP: the option is
@@ -82,10 +83,14 @@ package struct DaemonJSON {
         if (object["live-restore"] as? Bool) == on { return }
         object["live-restore"] = on
         let hup = reloadCommand
-        guard let r = try await ssh.installAsRoot([try file(object)], before: keepCommand(existed: existed), then: hup, timeout: .seconds(30)),
-              r.succeeded else {
-            throw SSHError.commandFailed(host: ssh.target.host, command: hup, exitStatus: nil, signal: nil,
-                                         stderr: "dockerd is not running, so it could not reload \(path)")
+        guard
+            let r = try await ssh.installAsRoot(
+                [try file(object)], before: keepCommand(existed: existed), then: hup, timeout: .seconds(30)),
+            r.succeeded
+        else {
+            throw SSHError.commandFailed(
+                host: ssh.target.host, command: hup, exitStatus: nil, signal: nil,
+                stderr: "dockerd is not running, so it could not reload \(path)")
         }
     }
 
@@ -95,8 +100,9 @@ package struct DaemonJSON {
         let text = r.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
         guard r.succeeded && !text.isEmpty else { return (r.succeeded, [:]) }
         guard let parsed = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
-            throw SSHError.commandFailed(host: ssh.target.host, command: "read \(path)", exitStatus: nil, signal: nil,
-                                         stderr: "\(path) is not valid JSON; fix it on the host (dockerd would not start with it either)")
+            throw SSHError.commandFailed(
+                host: ssh.target.host, command: "read \(path)", exitStatus: nil, signal: nil,
+                stderr: "\(path) is not valid JSON; fix it on the host (dockerd would not start with it either)")
         }
         return (true, parsed)
     }

@@ -58,7 +58,9 @@ public struct EngineBundle: Sendable, Equatable {
     static func inspectBlocking(_ path: String) throws -> EngineBundle {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw Unusable(description: "bundle \(path) does not exist; give a folder of .deb files or Docker's static binaries tarball (docker-VERSION.tgz)")
+            throw Unusable(
+                description:
+                    "bundle \(path) does not exist; give a folder of .deb files or Docker's static binaries tarball (docker-VERSION.tgz)")
         }
         if !isDir.boolValue { return try inspectTarball(path) }
         let debs = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasSuffix(".deb") }.sorted()
@@ -69,8 +71,11 @@ public struct EngineBundle: Sendable, Equatable {
         // One line per package, in order: its architecture, or "?" when it is not a readable .deb.
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", "d=$1; shift; for f; do a=$(\"$d\" -f \"$f\" Architecture 2>/dev/null) && [ -n \"$a\" ] || a='?'; echo \"$a\"; done",
-                       "sh", dpkgDeb] + debs.map { path + "/" + $0 }
+        p.arguments =
+            [
+                "-c", "d=$1; shift; for f; do a=$(\"$d\" -f \"$f\" Architecture 2>/dev/null) && [ -n \"$a\" ] || a='?'; echo \"$a\"; done",
+                "sh", dpkgDeb,
+            ] + debs.map { path + "/" + $0 }
         let out = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
@@ -89,7 +94,10 @@ public struct EngineBundle: Sendable, Equatable {
     static func inspectTarball(_ path: String) throws -> EngineBundle {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", "tar -tzf \"$1\" || exit 3; echo ==elf; tar -xzOf \"$1\" docker/dockerd 2>/dev/null | head -c 20 | od -An -tu1 -v", "sh", path]
+        p.arguments = [
+            "-c", "tar -tzf \"$1\" || exit 3; echo ==elf; tar -xzOf \"$1\" docker/dockerd 2>/dev/null | head -c 20 | od -An -tu1 -v", "sh",
+            path,
+        ]
         let out = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
@@ -97,12 +105,18 @@ public struct EngineBundle: Sendable, Equatable {
         let text = String(decoding: try out.fileHandleForReading.readToEnd() ?? Data(), as: UTF8.self)
         p.waitUntilExit()
         guard p.terminationStatus == 0, let split = text.range(of: "==elf\n") else {
-            throw Unusable(description: "bundle \(path) is neither a folder of .deb files nor a readable .tgz; give Docker's static binaries tarball (docker-VERSION.tgz) or a folder of .deb files")
+            throw Unusable(
+                description:
+                    "bundle \(path) is neither a folder of .deb files nor a readable .tgz; give Docker's static binaries tarball (docker-VERSION.tgz) or a folder of .deb files"
+            )
         }
         let names = text[..<split.lowerBound].textLines().map { String($0) }
         let binaries = names.filter { $0.hasPrefix("docker/") && !$0.hasSuffix("/") }.map { String($0.dropFirst("docker/".count)) }.sorted()
         if let missing = requiredBinaries.first(where: { !binaries.contains($0) }) {
-            throw Unusable(description: "bundle \(path) has no docker/\(missing); give Docker's static binaries tarball (docker-VERSION.tgz from download.docker.com/linux/static)")
+            throw Unusable(
+                description:
+                    "bundle \(path) has no docker/\(missing); give Docker's static binaries tarball (docker-VERSION.tgz from download.docker.com/linux/static)"
+            )
         }
         let header = text[split.upperBound...].split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { UInt8($0) }
         guard let machine = elfMachine(header) else {
@@ -144,19 +158,31 @@ public struct EngineBundle: Sendable, Equatable {
         if let s = staticBinaries {
             let host = machine == "arm64" ? "aarch64" : machine
             guard s.machine == host else {
-                throw Unusable(description: "bundle \(path): its dockerd is built for \(s.machine), the host is \(machine ?? "of an unknown architecture"); give the static binaries for \(machine ?? "it")")
+                throw Unusable(
+                    description:
+                        "bundle \(path): its dockerd is built for \(s.machine), the host is \(machine ?? "of an unknown architecture"); give the static binaries for \(machine ?? "it")"
+                )
             }
             guard initSystem.runsStaticDockerd else {
-                throw Unusable(description: "bundle \(path): Docker's static binaries bring no \(initSystem.rawValue) service for dockerd; on this host give a bundle of the distribution's packages (a folder of .deb files)")
+                throw Unusable(
+                    description:
+                        "bundle \(path): Docker's static binaries bring no \(initSystem.rawValue) service for dockerd; on this host give a bundle of the distribution's packages (a folder of .deb files)"
+                )
             }
             return
         }
         guard family == .debian else {
-            throw Unusable(description: "bundle \(path) holds .deb packages, but the host is not of the Debian family (\(family?.rawValue ?? "unknown")); give a bundle for its distribution")
+            throw Unusable(
+                description:
+                    "bundle \(path) holds .deb packages, but the host is not of the Debian family (\(family?.rawValue ?? "unknown")); give a bundle for its distribution"
+            )
         }
         let arch = Self.debianArchitecture(machine)
         if let bad = packages.first(where: { $0.architecture != "all" && $0.architecture != arch }) {
-            throw Unusable(description: "bundle \(path): \(bad.file) is for \(bad.architecture), the host is \(arch ?? "of an unknown architecture"); give a bundle built for \(arch ?? "it")")
+            throw Unusable(
+                description:
+                    "bundle \(path): \(bad.file) is for \(bad.architecture), the host is \(arch ?? "of an unknown architecture"); give a bundle built for \(arch ?? "it")"
+            )
         }
     }
 
@@ -173,11 +199,13 @@ public struct EngineBundle: Sendable, Equatable {
             let files = packages.map { dir + "/" + $0.file }
             let dry = try await ssh.execAsRoot(Scripts.engineBundle.command(["apt-simulate"] + files), timeout: .seconds(300))
             guard dry.succeeded else {
-                throw Unusable(description: "bundle \(path) does not install on this host (apt's dry run: \(Self.tail(dry))); nothing was installed")
+                throw Unusable(
+                    description: "bundle \(path) does not install on this host (apt's dry run: \(Self.tail(dry))); nothing was installed")
             }
-            let r = try await ssh.execAsRoot(Scripts.engineBundle.command(["apt-install"] + files),
-                                             timeout: .seconds(1800), collect: true,
-                                             onStdout: { log(String(decoding: $0, as: UTF8.self)) }, onStderr: { log(String(decoding: $0, as: UTF8.self)) })
+            let r = try await ssh.execAsRoot(
+                Scripts.engineBundle.command(["apt-install"] + files),
+                timeout: .seconds(1800), collect: true,
+                onStdout: { log(String(decoding: $0, as: UTF8.self)) }, onStderr: { log(String(decoding: $0, as: UTF8.self)) })
             guard r.succeeded else { throw Unusable(description: "installing bundle \(path) failed: \(Self.tail(r))") }
         }
     }
@@ -188,11 +216,15 @@ public struct EngineBundle: Sendable, Equatable {
     func installStatic(ssh: any RemoteHost, initSystem: InitSystem) async throws {
         let pre = try await ssh.execAsRoot(Scripts.engineBundle.command("static-check"), timeout: .seconds(60))
         guard pre.succeeded else {
-            throw Unusable(description: "bundle \(path): Docker's static binaries need iptables on the host, and it has none; install iptables there (or give a folder of .deb files with it), nothing was installed")
+            throw Unusable(
+                description:
+                    "bundle \(path): Docker's static binaries need iptables on the host, and it has none; install iptables there (or give a folder of .deb files with it), nothing was installed"
+            )
         }
         try await Self.withHostTempDir(ssh) { dir in
             try await ssh.upload(file: path, to: dir + "/docker.tgz", mode: 0o644)
-            let r = try await ssh.execAsRoot(Scripts.engineBundle.command("static-install", dir, initSystem.rawValue), timeout: .seconds(600))
+            let r = try await ssh.execAsRoot(
+                Scripts.engineBundle.command("static-install", dir, initSystem.rawValue), timeout: .seconds(600))
             guard r.succeeded else { throw Unusable(description: "installing the static binaries \(path) failed: \(Self.tail(r))") }
         }
     }

@@ -12,8 +12,10 @@ public enum EngineConfigRenderer {
     /// With `settingsInDaemonJSON` (hosts whose init script passes the flags through a shell, see
     /// `InitSystem.passesOptionsThroughShell`), the labels, registry mirrors, insecure registries
     /// and storage driver are left out: they go into daemon.json (`daemonJSONSettings`).
-    public static func dockerdArguments(engine: EngineSettings, machineLabels: [String: String],
-                                        containerdSocket: String?, settingsInDaemonJSON: Bool = false) -> [String] {
+    public static func dockerdArguments(
+        engine: EngineSettings, machineLabels: [String: String],
+        containerdSocket: String?, settingsInDaemonJSON: Bool = false
+    ) -> [String] {
         var args = [
             "-H", "unix:///var/run/docker.sock",
             "-H", "tcp://0.0.0.0:\(engine.port)",
@@ -55,7 +57,10 @@ public enum EngineConfigRenderer {
     /// anything but letters, digits and `. _ - / : = , @ + %`. Nil when all are safe.
     public static func firstShellUnsafeArgument(_ arguments: [String]) -> String? {
         arguments.first { arg in
-            arg.isEmpty || !arg.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._-/:=,@+%".unicodeScalars.contains($0)) }
+            arg.isEmpty
+                || !arg.unicodeScalars.allSatisfy {
+                    $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._-/:=,@+%".unicodeScalars.contains($0))
+                }
         }
     }
 

@@ -54,8 +54,9 @@ public struct EngineLifecycle: Sendable {
             try await ssh.runAsRoot(initSystem.command(.kill, launch), timeout: .seconds(60))
             return "dockerd killed"
         case .start, .restart:
-            try await Self.runRequiringConfiguration(initSystem.command(action == .start ? .start : .restart, launch),
-                                                     config, initSystem: initSystem, ssh: ssh, timeout: .seconds(180))
+            try await Self.runRequiringConfiguration(
+                initSystem.command(action == .start ? .start : .restart, launch),
+                config, initSystem: initSystem, ssh: ssh, timeout: .seconds(180))
             let v = try await readiness.waitForTLS(config, ssh: ssh)
             return "engine \(action == .start ? "started" : "restarted"): Docker \(v.version)"
         case .upgrade:
@@ -65,12 +66,15 @@ public struct EngineLifecycle: Sendable {
             let r = try await Self.execRequiringConfiguration(command, config, initSystem: initSystem, ssh: ssh, timeout: .seconds(1800))
             guard r.succeeded else {
                 let tail = (r.stderrText + r.stdoutText).textLines().suffix(3).joined(separator: " | ")
-                throw SSHError.commandFailed(host: config.address, command: "engine upgrade", exitStatus: r.exitStatus, signal: r.signal, stderr: tail)
+                throw SSHError.commandFailed(
+                    host: config.address, command: "engine upgrade", exitStatus: r.exitStatus, signal: r.signal, stderr: tail)
             }
             try await ssh.runAsRoot(initSystem.command(.restart, launch), timeout: .seconds(180))
             let v = try await readiness.waitForTLS(config, ssh: ssh)
             try store.update(config.name) { $0.engine.version = v.version }
-            return before == v.version ? "engine already at the newest version the host offers (Docker \(v.version))" : "engine upgraded: Docker \(before) -> \(v.version)"
+            return before == v.version
+                ? "engine already at the newest version the host offers (Docker \(v.version))"
+                : "engine upgraded: Docker \(before) -> \(v.version)"
         }
     }
 
@@ -93,8 +97,10 @@ public struct EngineLifecycle: Sendable {
 
     /// Runs `command` as root, in the same round trip as `InitSystem.ownConfigurationCheck`
     /// before it: `NotConfigured` when our configuration is missing (then `command` does not run).
-    static func execRequiringConfiguration(_ command: String, _ config: MachineConfig, initSystem: InitSystem,
-                                           ssh: any RemoteHost, timeout: Duration) async throws -> ExecResult {
+    static func execRequiringConfiguration(
+        _ command: String, _ config: MachineConfig, initSystem: InitSystem,
+        ssh: any RemoteHost, timeout: Duration
+    ) async throws -> ExecResult {
         guard let check = initSystem.ownConfigurationCheck else { return try await ssh.execAsRoot(command, timeout: timeout) }
         let r = try await ssh.execAsRoot(Self.afterConfigurationCheck(check, command), timeout: timeout)
         if r.exitStatus == 3 && r.stdoutText.textLines().first.map(String.init) == InitSystem.missingConfigurationMark {
@@ -111,8 +117,10 @@ public struct EngineLifecycle: Sendable {
 
     /// `execRequiringConfiguration`, throwing when `command` fails.
     @discardableResult
-    static func runRequiringConfiguration(_ command: String, _ config: MachineConfig, initSystem: InitSystem,
-                                          ssh: any RemoteHost, timeout: Duration) async throws -> String {
+    static func runRequiringConfiguration(
+        _ command: String, _ config: MachineConfig, initSystem: InitSystem,
+        ssh: any RemoteHost, timeout: Duration
+    ) async throws -> String {
         try await execRequiringConfiguration(command, config, initSystem: initSystem, ssh: ssh, timeout: timeout)
             .stdoutOrThrow(host: config.address, command: command)
     }
@@ -120,12 +128,15 @@ public struct EngineLifecycle: Sendable {
     /// Upgrades the engine the way it was installed. Pure: unit-tested.
     public static func upgradeCommand(family: OSFamily?, installURL: String?, install: EngineSettings.InstallMethod) throws -> String {
         if let url = installURL {
-            if case .script(_, let command) = try EngineInstallPlan.plan(release: nil, family: nil, dockerdPresent: false, method: .auto, installURL: url) {
+            if case .script(_, let command) = try EngineInstallPlan.plan(
+                release: nil, family: nil, dockerdPresent: false, method: .auto, installURL: url)
+            {
                 return command
             }
         }
         guard let family else {
-            throw EngineInstallPlan.NotInstallable(description: "cannot upgrade the engine: the host's OS family is unknown; upgrade Docker Engine on the host yourself")
+            throw EngineInstallPlan.NotInstallable(
+                description: "cannot upgrade the engine: the host's OS family is unknown; upgrade Docker Engine on the host yourself")
         }
         // Scripts/engine-packages.sh. Debian: on sysvinit/OpenRC hosts our DOCKER_OPTS sit in
         // docker.io's conffile /etc/default/docker, which a new package version keeps.

@@ -23,7 +23,8 @@ public struct EngineReadiness: Sendable {
         let clock = ContinuousClock()
         let deadline = clock.now + within
         var lastError: Error?
-        let answered: EngineVersion? = try await EngineRoute.withEndpoint(config, store: store, through: ssh?.forwardingSession) { endpoint in
+        let answered: EngineVersion? = try await EngineRoute.withEndpoint(config, store: store, through: ssh?.forwardingSession) {
+            endpoint in
             let client = EngineClient(endpoint: endpoint, timeout: .seconds(3))
             while clock.now < deadline {
                 do {
@@ -36,7 +37,8 @@ public struct EngineReadiness: Sendable {
             return nil
         }
         if let answered { return answered }
-        var reason = "the daemon did not answer at \(config.engineURL) within \(Int(within.timeInterval)) s (\(lastError.map { "\($0)" } ?? "no answer"))"
+        var reason =
+            "the daemon did not answer at \(config.engineURL) within \(Int(within.timeInterval)) s (\(lastError.map { "\($0)" } ?? "no answer"))"
         if let ssh { reason += "; daemon log: \(await Self.daemonLog(ssh: ssh, initSystem: config.initSystem))" }
         throw EngineNotAnswering(machine: config.name, reason: reason)
     }
@@ -49,7 +51,9 @@ public struct EngineReadiness: Sendable {
         guard r.succeeded else {
             throw EngineNotAnswering(
                 machine: config.name,
-                reason: "dockerd on \(config.address) did not answer on its unix socket within \(seconds) s after our configuration was removed; daemon log: \(await Self.daemonLog(ssh: ssh, initSystem: config.initSystem))")
+                reason:
+                    "dockerd on \(config.address) did not answer on its unix socket within \(seconds) s after our configuration was removed; daemon log: \(await Self.daemonLog(ssh: ssh, initSystem: config.initSystem))"
+            )
         }
     }
 

@@ -118,7 +118,8 @@ public enum InitSystem: String, Sendable, CaseIterable {
     public func configFile(_ launch: DaemonLaunch) -> String? {
         switch self {
         case .systemd:
-            return EngineConfigRenderer.systemdUnit(dockerdPath: launch.dockerdPath, arguments: launch.arguments, environment: launch.environment)
+            return EngineConfigRenderer.systemdUnit(
+                dockerdPath: launch.dockerdPath, arguments: launch.arguments, environment: launch.environment)
         case .openrc, .sysvinit:
             return EngineConfigRenderer.shellConf(variable: "DOCKER_OPTS", arguments: launch.arguments, environment: launch.environment)
         case .none:
@@ -157,7 +158,8 @@ public enum InitSystem: String, Sendable, CaseIterable {
             return script.command(action.rawValue, Self.pidFile)
         case (.none, .start), (.none, .restart):
             // A running one is stopped first.
-            return script.command([action.rawValue, Self.pidFile, Self.logFile] + launch.environment + [launch.dockerdPath] + launch.arguments)
+            return script.command(
+                [action.rawValue, Self.pidFile, Self.logFile] + launch.environment + [launch.dockerdPath] + launch.arguments)
         }
     }
 
@@ -200,11 +202,13 @@ public struct DaemonLaunch: Sendable, Equatable {
 
     /// The launch for a machine's record (our listeners, TLS files and the user's settings).
     public init(_ config: MachineConfig, dockerdPath: String? = nil, containerdSocket: String? = nil) {
-        self.init(dockerdPath: dockerdPath ?? config.engine.dockerdPath ?? "dockerd",
-                  arguments: EngineConfigRenderer.dockerdArguments(engine: config.engine, machineLabels: config.labels,
-                                                                   containerdSocket: containerdSocket,
-                                                                   settingsInDaemonJSON: config.initSystem.passesOptionsThroughShell),
-                  environment: config.engine.environment)
+        self.init(
+            dockerdPath: dockerdPath ?? config.engine.dockerdPath ?? "dockerd",
+            arguments: EngineConfigRenderer.dockerdArguments(
+                engine: config.engine, machineLabels: config.labels,
+                containerdSocket: containerdSocket,
+                settingsInDaemonJSON: config.initSystem.passesOptionsThroughShell),
+            environment: config.engine.environment)
     }
 }
 

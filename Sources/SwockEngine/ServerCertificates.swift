@@ -1,7 +1,7 @@
 import Foundation
 import SSHKit
-import SwockRemote
 import SwockPKI
+import SwockRemote
 import SwockStore
 
 /// The one place a machine's server certificate is issued and installed: on the host (for
@@ -41,17 +41,20 @@ public struct ServerCertificates: Sendable {
     /// Issues (or, with `reuse`, keeps a stored one that is signed by the current CA, covers
     /// exactly the names it should and is good for 30 more days) and installs it on the host and in the store.
     /// Returns the machine's TLS settings describing what is now in place.
-    public func install(for config: MachineConfig, material: Store.ClientMaterial, ssh: any RemoteHost,
-                        reuse: Bool) async throws -> TLSSettings {
+    public func install(
+        for config: MachineConfig, material: Store.ClientMaterial, ssh: any RemoteHost,
+        reuse: Bool
+    ) async throws -> TLSSettings {
         let keyType = (try? KeyType(cliName: config.tls.keyType)) ?? KeyType(rawValue: config.tls.keyType) ?? .ecdsaP256
         let sans = Self.subjectAltNames(config)
         let name = config.name
 
         var pair: (cert: String, key: String)?
         if reuse, let pem = try? store.readMachineFile(name, "server.pem"), let key = try? store.readMachineFile(name, "server-key.pem"),
-           material.ca.verify(certificatePEM: pem), PEMKeyPair(certificatePEM: pem, privateKeyPEM: key).keyMatchesCertificate,
-           let summary = try? CertificateSummary(pem: pem),
-           Self.coversExactly(summary, sans), !summary.expires(within: 30 * 86400, now: Date()) {
+            material.ca.verify(certificatePEM: pem), PEMKeyPair(certificatePEM: pem, privateKeyPEM: key).keyMatchesCertificate,
+            let summary = try? CertificateSummary(pem: pem),
+            Self.coversExactly(summary, sans), !summary.expires(within: 30 * 86400, now: Date())
+        {
             pair = (pem, key)
         }
         let (serverPEM, serverKeyPEM): (String, String)
@@ -82,7 +85,8 @@ public struct ServerCertificates: Sendable {
         ]
         if config.isBehindJumpHosts {
             try Store.makeDirectory(store.dockerCertPath(config))
-            files += store.pinnedTLSFiles(name, serverPEM: serverPEM, clientCertPEM: material.clientCertPEM, clientKeyPEM: material.clientKeyPEM)
+            files += store.pinnedTLSFiles(
+                name, serverPEM: serverPEM, clientCertPEM: material.clientCertPEM, clientKeyPEM: material.clientKeyPEM)
         }
         try AtomicFile.write(files)
 

@@ -58,10 +58,15 @@ public struct DockerFleetRun: Sendable {
             try store.refreshDockerCertPath(config)
             let exit = try await LocalProcess.run(
                 argv, environment: environment(for: config, base: base, host: host), timeout: timeout,
-                onStdout: { d in if collect { out.append(d) }; sink.output(host: index, stderr: false, d) },
-                onStderr: { d in if collect { err.append(d) }; sink.output(host: index, stderr: true, d) })
-            var o = HostOutcome.finished(name: name, exitStatus: exit.status, signal: exit.signal,
-                                         stdout: collect ? out.data : nil, stderr: collect ? err.data : nil, duration: exit.duration)
+                onStdout: { d in
+                    if collect { out.append(d) }; sink.output(host: index, stderr: false, d)
+                },
+                onStderr: { d in
+                    if collect { err.append(d) }; sink.output(host: index, stderr: true, d)
+                })
+            var o = HostOutcome.finished(
+                name: name, exitStatus: exit.status, signal: exit.signal,
+                stdout: collect ? out.data : nil, stderr: collect ? err.data : nil, duration: exit.duration)
             if exit.timedOut {
                 o.result = .failed
                 o.error = "timed out after \(FleetExec.seconds(timeout ?? .zero)) (--timeout)"

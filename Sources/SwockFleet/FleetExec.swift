@@ -35,8 +35,10 @@ public struct FleetExec: Sendable {
         /// The connection keeper to run the commands through (nil: direct connections).
         public var keeper: KeeperClient?
 
-        public init(parallelism: Int = 32, handshakes: Int = 10, timeout: Duration? = nil, failFast: Bool = false,
-                    collect: Bool = false, connectTimeout: Duration = .seconds(10), keeper: KeeperClient? = nil) {
+        public init(
+            parallelism: Int = 32, handshakes: Int = 10, timeout: Duration? = nil, failFast: Bool = false,
+            collect: Bool = false, connectTimeout: Duration = .seconds(10), keeper: KeeperClient? = nil
+        ) {
             self.parallelism = parallelism
             self.handshakes = handshakes
             self.timeout = timeout
@@ -61,9 +63,11 @@ public struct FleetExec: Sendable {
     public func run(_ command: String, on machines: [SelectedMachine], sink: any FleetSink) async -> [HostOutcome] {
         let gates = AsyncGates(options.handshakes)
         let scheduler = FanOut(parallelism: options.parallelism, failFast: options.failFast)
-        return await scheduler.run(machines.map(\.name), job: { i in
-            await self.host(i, machines[i], command: command, gates: gates, sink: sink)
-        }, finished: { i, outcome in sink.finished(host: i, outcome) })
+        return await scheduler.run(
+            machines.map(\.name),
+            job: { i in
+                await self.host(i, machines[i], command: command, gates: gates, sink: sink)
+            }, finished: { i, outcome in sink.finished(host: i, outcome) })
     }
 
     func host(_ index: Int, _ machine: SelectedMachine, command: String, gates: AsyncGates, sink: any FleetSink) async -> HostOutcome {
@@ -86,7 +90,8 @@ public struct FleetExec: Sendable {
         }
         gate.release()
 
-        let timedOut = HostOutcome(name: name, result: .failed, error: "timed out after \(Self.seconds(options.timeout ?? .zero)) (--timeout)")
+        let timedOut = HostOutcome(
+            name: name, result: .failed, error: "timed out after \(Self.seconds(options.timeout ?? .zero)) (--timeout)")
         let left = options.timeout.map { $0 - (clock.now - start) }
         if let left, left <= .zero {
             var o = timedOut
@@ -95,21 +100,24 @@ public struct FleetExec: Sendable {
         }
         let collect = options.collect
         let exec: @Sendable () async throws -> ExecResult = {
-            try await session.exec(command, timeout: left, collect: collect,
-                                   onStdout: { sink.output(host: index, stderr: false, $0) },
-                                   onStderr: { sink.output(host: index, stderr: true, $0) })
+            try await session.exec(
+                command, timeout: left, collect: collect,
+                onStdout: { sink.output(host: index, stderr: false, $0) },
+                onStderr: { sink.output(host: index, stderr: true, $0) })
         }
         do {
             // The command's own deadline stops it; this is the backstop for a session stuck in libssh.
             let r: ExecResult
             if let left {
-                r = try await withDeadline(left + .seconds(2), timeoutError: SSHError.commandTimedOut(host: config.address, seconds: left.timeInterval), exec)
+                r = try await withDeadline(
+                    left + .seconds(2), timeoutError: SSHError.commandTimedOut(host: config.address, seconds: left.timeInterval), exec)
             } else {
                 r = try await exec()
             }
             await session.close()
-            return .finished(name: name, exitStatus: r.exitStatus, signal: r.signal, stdout: collect ? r.stdout : nil,
-                             stderr: collect ? r.stderr : nil, duration: clock.now - start)
+            return .finished(
+                name: name, exitStatus: r.exitStatus, signal: r.signal, stdout: collect ? r.stdout : nil,
+                stderr: collect ? r.stderr : nil, duration: clock.now - start)
         } catch SSHError.commandTimedOut {
             // Not closed here: the session thread may still be busy; it is released with the session.
             var o = timedOut

@@ -24,25 +24,31 @@ public struct FleetLifecycle: Sendable {
     }
 
     /// `finished` is called as each machine ends; outcomes are in the order of `names`.
-    public func run(_ action: EngineLifecycle.Action, on names: [String],
-                    finished: @escaping @Sendable (HostOutcome) -> Void = { _ in }) async -> [HostOutcome] {
+    public func run(
+        _ action: EngineLifecycle.Action, on names: [String],
+        finished: @escaping @Sendable (HostOutcome) -> Void = { _ in }
+    ) async -> [HostOutcome] {
         let lifecycle = self.lifecycle
         let drivers = self.drivers
-        return await FanOut(parallelism: parallelism).run(names, job: { i in
-            let clock = ContinuousClock()
-            let start = clock.now
-            do {
-                let summary = try await Self.perform(action, on: names[i], lifecycle: lifecycle, drivers: drivers)
-                return HostOutcome(name: names[i], result: .ok, duration: clock.now - start, detail: summary)
-            } catch {
-                return HostOutcome(name: names[i], result: .failed, duration: clock.now - start, error: "\(error)", failure: error)
-            }
-        }, finished: { _, outcome in finished(outcome) })
+        return await FanOut(parallelism: parallelism).run(
+            names,
+            job: { i in
+                let clock = ContinuousClock()
+                let start = clock.now
+                do {
+                    let summary = try await Self.perform(action, on: names[i], lifecycle: lifecycle, drivers: drivers)
+                    return HostOutcome(name: names[i], result: .ok, duration: clock.now - start, detail: summary)
+                } catch {
+                    return HostOutcome(name: names[i], result: .failed, duration: clock.now - start, error: "\(error)", failure: error)
+                }
+            }, finished: { _, outcome in finished(outcome) })
     }
 
     /// One machine: through its driver when the driver owns the host, else on the engine.
-    public static func perform(_ action: EngineLifecycle.Action, on name: String, lifecycle: EngineLifecycle,
-                               drivers: DriverRegistry) async throws -> String {
+    public static func perform(
+        _ action: EngineLifecycle.Action, on name: String, lifecycle: EngineLifecycle,
+        drivers: DriverRegistry
+    ) async throws -> String {
         let store = lifecycle.store
         let config = try store.load(name)
         guard config.hasSSH else { throw NoSSH(machine: name, driver: config.driver) }

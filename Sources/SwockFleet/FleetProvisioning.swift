@@ -20,16 +20,20 @@ public struct FleetProvisioning: Sendable {
 
     /// One outcome per request, in order: `detail` is "ready", "exists" or "ready (resumed)";
     /// a failure's `error` is "STEP: reason".
-    public func run(_ requests: [CreateRequest],
-                    finished: @escaping @Sendable (Int, HostOutcome) -> Void = { _, _ in }) async throws -> [HostOutcome] {
+    public func run(
+        _ requests: [CreateRequest],
+        finished: @escaping @Sendable (Int, HostOutcome) -> Void = { _, _ in }
+    ) async throws -> [HostOutcome] {
         let store = provisioner.store
         try store.ensureLayout()
-        _ = try store.ensureCA()   // the one CA, made once before the hosts race for it
+        _ = try store.ensureCA()  // the one CA, made once before the hosts race for it
         let provisioner = self.provisioner
         let drivers = self.drivers
-        return await FanOut(parallelism: parallelism).run(requests.map(\.name), job: { i in
-            await Self.createOne(requests[i], provisioner: provisioner, drivers: drivers)
-        }, finished: finished)
+        return await FanOut(parallelism: parallelism).run(
+            requests.map(\.name),
+            job: { i in
+                await Self.createOne(requests[i], provisioner: provisioner, drivers: drivers)
+            }, finished: finished)
     }
 
     static func createOne(_ r: CreateRequest, provisioner: Provisioner, drivers: DriverRegistry = .standard) async -> HostOutcome {

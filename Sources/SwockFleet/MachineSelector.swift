@@ -48,7 +48,8 @@ public struct MachineSelector: Sendable {
             throw Error("give machine names or --all, not both", code: "fleet.invalid-selection")
         }
         if !all && patterns.isEmpty && filter.isEmpty {
-            throw Error("no machines selected: name them (globs like 'web*' work), or use --all or --filter", code: "fleet.invalid-selection")
+            throw Error(
+                "no machines selected: name them (globs like 'web*' work), or use --all or --filter", code: "fleet.invalid-selection")
         }
         for p in patterns where !Self.isGlob(p) { try MachineName.validate(p) }
         self.patterns = patterns
@@ -77,7 +78,8 @@ public struct MachineSelector: Sendable {
             }
         }
         let chosen = entries.filter { e in
-            guard all || patterns.isEmpty || patterns.contains(where: { Self.isGlob($0) ? Self.glob($0, matches: e.name) : $0 == e.name }) else { return false }
+            guard all || patterns.isEmpty || patterns.contains(where: { Self.isGlob($0) ? Self.glob($0, matches: e.name) : $0 == e.name })
+            else { return false }
             if filter.isEmpty { return true }
             // A broken record cannot be judged by labels or driver: only plain selection takes it.
             guard let c = e.config else { return false }
@@ -91,7 +93,8 @@ public struct MachineSelector: Sendable {
 
     /// Like `select`, after the state term: `state` gives each machine's live state.
     public func applyState(_ selected: [SelectedMachine], state: [String: MachineStatus.State]) throws -> [SelectedMachine] {
-        let out = needsState
+        let out =
+            needsState
             ? selected.filter { e in e.config.map { filter.matches($0, state: state[e.name] ?? .error) } ?? false }
             : selected
         if out.isEmpty { throw Error("no machine matches the selection (--filter)") }

@@ -65,8 +65,9 @@ public struct MachineArchive: Sendable, Equatable {
             }
         }
         for (id, key) in caKeys.sorted(by: { $0.key < $1.key }) { add("cas/\(id)/ca-key.pem", key) }
-        let manifest = Manifest(format: Self.format, version: Self.version, createdAt: now,
-                                machines: machines.map(\.config.name), files: sums)
+        let manifest = Manifest(
+            format: Self.format, version: Self.version, createdAt: now,
+            machines: machines.map(\.config.name), files: sums)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.dateEncodingStrategy = .iso8601
@@ -108,12 +109,15 @@ public struct MachineArchive: Sendable, Equatable {
             throw InventoryError.notAnExport(file: file, reason: "manifest.json is not an export manifest")
         }
         guard manifest.version == Self.version else {
-            throw InventoryError.notAnExport(file: file, reason: "format version \(manifest.version); this swock-machine reads version \(Self.version): upgrade it")
+            throw InventoryError.notAnExport(
+                file: file, reason: "format version \(manifest.version); this swock-machine reads version \(Self.version): upgrade it")
         }
         // Every listed file present and unchanged, and nothing unlisted.
         for (path, sum) in manifest.files.sorted(by: { $0.key < $1.key }) {
             guard let d = byPath[path] else { throw InventoryError.damaged(file: file, reason: "\(path) is missing") }
-            guard Digests.sha256Hex(d) == sum else { throw InventoryError.damaged(file: file, reason: "\(path) does not match its checksum") }
+            guard Digests.sha256Hex(d) == sum else {
+                throw InventoryError.damaged(file: file, reason: "\(path) does not match its checksum")
+            }
         }
         if let extra = byPath.keys.sorted().first(where: { manifest.files[$0] == nil }) {
             throw InventoryError.damaged(file: file, reason: "\(extra) is not in the manifest")
@@ -121,7 +125,9 @@ public struct MachineArchive: Sendable, Equatable {
 
         var machines: [Machine] = []
         for name in manifest.machines {
-            do { try MachineName.validate(name) } catch { throw InventoryError.damaged(file: file, reason: "machine name \"\(name)\": \(error)") }
+            do { try MachineName.validate(name) } catch {
+                throw InventoryError.damaged(file: file, reason: "machine name \"\(name)\": \(error)")
+            }
             let prefix = "machines/\(name)/"
             guard let configData = byPath[prefix + "config.json"] else {
                 throw InventoryError.damaged(file: file, reason: "\(prefix)config.json is missing")
@@ -130,7 +136,9 @@ public struct MachineArchive: Sendable, Equatable {
             do { config = try Store.decode(configData, name: name, path: prefix + "config.json") } catch {
                 throw InventoryError.damaged(file: file, reason: "\(error)")
             }
-            guard config.name == name else { throw InventoryError.damaged(file: file, reason: "\(prefix)config.json names \"\(config.name)\"") }
+            guard config.name == name else {
+                throw InventoryError.damaged(file: file, reason: "\(prefix)config.json names \"\(config.name)\"")
+            }
             var files: [String: Data] = [:]
             for f in Self.machineFiles + Self.optionalFiles {
                 if let d = byPath[prefix + f] { files[f] = d }

@@ -51,7 +51,8 @@ public struct MachineImport: Sendable {
         public var note: String {
             switch self {
             case .extraSANs(let m, let sans):
-                return "\(StoreError.printable(m)) carries extra server-certificate names: \(sans.map { StoreError.printable($0) }.joined(separator: ", "))"
+                return
+                    "\(StoreError.printable(m)) carries extra server-certificate names: \(sans.map { StoreError.printable($0) }.joined(separator: ", "))"
             case .storeCA(let m, let address):
                 return "\(StoreError.printable(m)) (\(StoreError.printable(address))) uses this store's own CA"
             }
@@ -88,7 +89,9 @@ public struct MachineImport: Sendable {
         var map: [String: String] = [:]
         let names = Set(archive.machines.map(\.config.name))
         for t in texts {
-            guard let eq = t.firstIndex(of: "="), eq != t.startIndex, t.index(after: eq) != t.endIndex else { throw InventoryError.badRename(t) }
+            guard let eq = t.firstIndex(of: "="), eq != t.startIndex, t.index(after: eq) != t.endIndex else {
+                throw InventoryError.badRename(t)
+            }
             let old = String(t[..<eq]), new = String(t[t.index(after: eq)...])
             guard names.contains(old) else { throw InventoryError.unknownRename(old, file: file) }
             try MachineName.validate(new)

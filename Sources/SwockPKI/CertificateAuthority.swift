@@ -92,7 +92,8 @@ public struct CertificateAuthority: Sendable {
     ) throws -> PEMKeyPair {
         let names = try SubjectAltName.classifyAll(subjectAltNames)
         guard !names.isEmpty else { throw PKIError.missingSubjectAltNames }
-        return try issueLeaf(commonName: commonName, usage: .serverAuth, names: names, keyType: keyType, validityDays: validityDays, now: now)
+        return try issueLeaf(
+            commonName: commonName, usage: .serverAuth, names: names, keyType: keyType, validityDays: validityDays, now: now)
     }
 
     /// True when `certificatePEM` was issued by this CA (issuer name and signature) and `now` is within its validity.

@@ -1,6 +1,6 @@
 import Crypto
-import _CryptoExtras
 import X509
+import _CryptoExtras
 
 /// A freshly generated private key and its PKCS#8 PEM text.
 struct KeyMaterial {

@@ -1,4 +1,5 @@
 import SwockSupport
+
 /// Everything that can go wrong while creating, loading or checking certificates.
 /// Each description is one line saying what is wrong and what to do about it.
 public enum PKIError: Error, CustomStringConvertible, Equatable, Sendable {
@@ -29,13 +30,15 @@ public enum PKIError: Error, CustomStringConvertible, Equatable, Sendable {
         case .invalidPEM(let what, let reason):
             return "\(what) is not valid PEM (\(reason)): pass the PEM file as written by swock-machine or openssl"
         case .encryptedPrivateKey:
-            return "the private key is encrypted: decrypt it first (openssl pkey -in key.pem -out key-plain.pem), dockerd does not accept encrypted keys"
+            return
+                "the private key is encrypted: decrypt it first (openssl pkey -in key.pem -out key-plain.pem), dockerd does not accept encrypted keys"
         case .unsupportedKey(let kind):
             return "the key is \(kind): only ECDSA P-256 and RSA keys are supported"
         case .keyDoesNotMatchCertificate:
             return "the private key does not belong to the CA certificate: pass the key that was generated together with ca.pem"
         case .notACertificateAuthority(let subject):
-            return "certificate \"\(subject)\" is not a CA (basicConstraints CA:TRUE missing): pass the CA certificate, not a client or server certificate"
+            return
+                "certificate \"\(subject)\" is not a CA (basicConstraints CA:TRUE missing): pass the CA certificate, not a client or server certificate"
         case .signingFailed(let reason):
             return "could not create the certificate (\(reason)): check the key and the parameters"
         }

@@ -1,6 +1,6 @@
 import Crypto
-import _CryptoExtras
 import Foundation
+import _CryptoExtras
 
 /// Data sealed under a passphrase: scrypt (memory-hard; N = 2^15, r = 8, p = 1, 32 MiB) turns
 /// the passphrase and a random salt into a 256-bit key, and ChaCha20-Poly1305 encrypts and
@@ -84,7 +84,8 @@ public enum PassphraseSeal {
 
     static func deriveKey(_ passphrase: String, _ h: Header) throws -> SymmetricKey {
         guard let salt = Data(base64Encoded: h.salt), salt.count >= 16 else { throw Failure.malformedHeader("bad salt") }
-        return try KDF.Scrypt.deriveKey(from: Data(passphrase.utf8), salt: salt, outputByteCount: 32,
-                                        rounds: h.n, blockSize: h.r, parallelism: h.p)
+        return try KDF.Scrypt.deriveKey(
+            from: Data(passphrase.utf8), salt: salt, outputByteCount: 32,
+            rounds: h.n, blockSize: h.r, parallelism: h.p)
     }
 }

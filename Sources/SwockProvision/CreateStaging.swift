@@ -20,7 +20,8 @@ enum CreateStaging {
             // swock-create-NAME-PID-RANDOM (NAME may hold dashes)
             let parts = entry.split(separator: "-")
             guard parts.count >= 5, UInt32(parts[parts.count - 1]) != nil, let pid = pid_t(parts[parts.count - 2]),
-                  Leftover.processIsGone(pid) else { continue }
+                Leftover.processIsGone(pid)
+            else { continue }
             var st = stat()
             guard lstat(tmp + entry, &st) == 0, Date().timeIntervalSince1970 - Double(st.st_mtim.tv_sec) >= minimumAge else { continue }
             try? fm.removeItem(atPath: tmp + entry)

@@ -47,7 +47,9 @@ public struct DriverCreation: Sendable {
         } catch {
             // The record goes only when this create wrote it (not another create's of the same
             // name); config.json keeps whole seconds.
-            if let c = try? store.load(request.name), c.driver == driver.name, c.createdAt.timeIntervalSince1970 >= startedAt.timeIntervalSince1970.rounded(.down) {
+            if let c = try? store.load(request.name), c.driver == driver.name,
+                c.createdAt.timeIntervalSince1970 >= startedAt.timeIntervalSince1970.rounded(.down)
+            {
                 try? store.remove(request.name)
             }
             try? await driver.remove()
@@ -59,26 +61,32 @@ public struct DriverCreation: Sendable {
     /// into the machine's directory, and the daemon's version is asked through them.
     func adopt(_ request: CreateRequest, driver: any MachineDriver, created: CreatedHost) async throws -> MachineConfig {
         guard let tls = created.dockerTLS else {
-            throw DriverError.missingFlag(driver: driver.name, flag: "--tls-ca-cert, --tls-client-cert and --tls-client-key",
-                                          why: "swock-machine talks to a daemon only over mutual TLS")
+            throw DriverError.missingFlag(
+                driver: driver.name, flag: "--tls-ca-cert, --tls-client-cert and --tls-client-key",
+                why: "swock-machine talks to a daemon only over mutual TLS")
         }
         var files: [String: Data] = [:]
-        for (flag, path, name) in [("--tls-ca-cert", tls.caCert, "ca.pem"), ("--tls-client-cert", tls.clientCert, "cert.pem"),
-                                   ("--tls-client-key", tls.clientKey, "key.pem")] {
+        for (flag, path, name) in [
+            ("--tls-ca-cert", tls.caCert, "ca.pem"), ("--tls-client-cert", tls.clientCert, "cert.pem"),
+            ("--tls-client-key", tls.clientKey, "key.pem"),
+        ] {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw DriverError.unreadableFile(driver: driver.name, flag: flag, path: path, detail: "cannot read it")
             }
             files[name] = data
         }
-        let endpoint = EngineEndpoint(host: created.address, port: created.engineHostPort ?? EngineEndpoint.defaultPort,
-                                      tls: TLSFiles(caPath: tls.caCert, certPath: tls.clientCert, keyPath: tls.clientKey))
+        let endpoint = EngineEndpoint(
+            host: created.address, port: created.engineHostPort ?? EngineEndpoint.defaultPort,
+            tls: TLSFiles(caPath: tls.caCert, certPath: tls.clientCert, keyPath: tls.clientKey))
         let version = try await EngineClient(endpoint: endpoint, timeout: .seconds(10)).version()
-        let ssh = SSHSettings(user: "", port: 0, authMode: .agentOrDefaultKeys, keyPath: nil,
-                              knownHostsPath: Store.knownHostsPath(request.name))
+        let ssh = SSHSettings(
+            user: "", port: 0, authMode: .agentOrDefaultKeys, keyPath: nil,
+            knownHostsPath: Store.knownHostsPath(request.name))
         var engine = EngineSettings(port: endpoint.port, install: .none)
         engine.version = version.version
-        var config = MachineConfig(name: request.name, driver: driver.name, address: created.address, ssh: ssh,
-                                   engine: engine, tls: TLSSettings(keyType: request.keyType.rawValue), labels: request.labels)
+        var config = MachineConfig(
+            name: request.name, driver: driver.name, address: created.address, ssh: ssh,
+            engine: engine, tls: TLSSettings(keyType: request.keyType.rawValue), labels: request.labels)
         config.driverOptions = created.options
         config.provisioning.phase = .ready
         config.provisioning.lastAttemptAt = Date()

@@ -92,9 +92,14 @@ public struct FleetFile: Decodable, Sendable, Equatable {
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.singleValueContainer()
-            if let s = try? c.decode(String.self) { self = .scalar(s) }
-            else if let a = try? c.decode([String].self) { self = .list(a) }
-            else { throw DecodingError.typeMismatch(String.self, .init(codingPath: decoder.codingPath, debugDescription: "expected a value or a list of values")) }
+            if let s = try? c.decode(String.self) {
+                self = .scalar(s)
+            } else if let a = try? c.decode([String].self) {
+                self = .list(a)
+            } else {
+                throw DecodingError.typeMismatch(
+                    String.self, .init(codingPath: decoder.codingPath, debugDescription: "expected a value or a list of values"))
+            }
         }
     }
 
@@ -135,23 +140,27 @@ public struct FleetFile: Decodable, Sendable, Equatable {
         } catch let DecodingError.dataCorrupted(ctx) where !ctx.codingPath.isEmpty {
             throw Invalid(description: "fleet file \(source): \(Self.path(ctx.codingPath)): \(ctx.debugDescription)")
         } catch {
-            let detail = (error as? DecodingError).flatMap { e -> String? in
-                if case .dataCorrupted(let ctx) = e { return (ctx.underlyingError.map { "\($0)" } ?? ctx.debugDescription) }
-                return nil
-            } ?? "\(error)"
+            let detail =
+                (error as? DecodingError).flatMap { e -> String? in
+                    if case .dataCorrupted(let ctx) = e { return (ctx.underlyingError.map { "\($0)" } ?? ctx.debugDescription) }
+                    return nil
+                } ?? "\(error)"
             throw Invalid(description: "fleet file \(source): not valid YAML or JSON (\(detail.split(separator: "\n").first ?? ""))")
         }
         guard !file.machines.isEmpty else { throw Invalid(description: "fleet file \(source): no machines listed") }
         for (who, entry) in [("defaults", file.defaults)] + file.machines.map({ ("machine \"\($0.name ?? "")\"", Optional($0)) }) {
             if let variable = entry?.sudoPasswordEnv, !isAllowedSecretVariable(variable) {
-                throw Invalid(description: "fleet file \(source): \(who): sudo-password-env \(variable) is not allowed: \(secretVariableRule)")
+                throw Invalid(
+                    description: "fleet file \(source): \(who): sudo-password-env \(variable) is not allowed: \(secretVariableRule)")
             }
         }
         var seen = Set<String>()
         for (i, m) in file.machines.enumerated() {
             guard let name = m.name, !name.isEmpty else { throw Invalid(description: "fleet file \(source): machines[\(i)] has no name") }
             do { try MachineName.validate(name) } catch { throw Invalid(description: "fleet file \(source): machines[\(i)]: \(error)") }
-            guard seen.insert(name).inserted else { throw Invalid(description: "fleet file \(source): machine \"\(name)\" is listed twice") }
+            guard seen.insert(name).inserted else {
+                throw Invalid(description: "fleet file \(source): machine \"\(name)\" is listed twice")
+            }
             guard (m.driver ?? file.defaults?.driver ?? "generic") != "generic" || m.address ?? file.defaults?.address != nil else {
                 throw Invalid(description: "fleet file \(source): machine \"\(name)\" has no address")
             }
@@ -160,13 +169,17 @@ public struct FleetFile: Decodable, Sendable, Equatable {
             guard let sw = m.swarm else { continue }
             guard let name = m.name else { continue }  // checked above: every entry has one
             if sw.`init` == true && sw.manager != nil {
-                throw Invalid(description: "fleet file \(source): machine \"\(name)\": swarm takes either init: true or manager: NAME, not both")
+                throw Invalid(
+                    description: "fleet file \(source): machine \"\(name)\": swarm takes either init: true or manager: NAME, not both")
             }
             if let role = sw.role, role != "worker" && role != "manager" {
                 throw Invalid(description: "fleet file \(source): machine \"\(name)\": swarm.role \"\(role)\": expected worker or manager")
             }
             if let mgr = sw.manager, let entry = file.machines.first(where: { $0.name == mgr }), entry.swarm?.`init` != true {
-                throw Invalid(description: "fleet file \(source): machine \"\(name)\": swarm.manager \"\(mgr)\" is in this file but has no swarm: {init: true}")
+                throw Invalid(
+                    description:
+                        "fleet file \(source): machine \"\(name)\": swarm.manager \"\(mgr)\" is in this file but has no swarm: {init: true}"
+                )
             }
         }
         return file
@@ -179,7 +192,8 @@ public struct FleetFile: Decodable, Sendable, Equatable {
         guard !name.isEmpty, name.unicodeScalars.allSatisfy({ $0 == "_" || ($0.isASCII && CharacterSet.alphanumerics.contains($0)) }) else {
             return false
         }
-        return (name.hasPrefix("SWOCK_") && name.count > "SWOCK_".count) || (name.hasSuffix("_SUDO_PASSWORD") && name.count > "_SUDO_PASSWORD".count)
+        return (name.hasPrefix("SWOCK_") && name.count > "SWOCK_".count)
+            || (name.hasSuffix("_SUDO_PASSWORD") && name.count > "_SUDO_PASSWORD".count)
     }
 
     public static let secretVariableRule =
@@ -212,7 +226,9 @@ public struct FleetFile: Decodable, Sendable, Equatable {
                     }
                 }
             } else if m.driverOptions != nil {
-                throw Invalid(description: "machine \"\(name)\": driver-options are for a driver other than generic (generic takes address, user, port, key)")
+                throw Invalid(
+                    description:
+                        "machine \"\(name)\": driver-options are for a driver other than generic (generic takes address, user, port, key)")
             }
             r.sshUser = m.user ?? d.user ?? "root"
             r.sshPort = m.port ?? d.port ?? 22
@@ -226,10 +242,13 @@ public struct FleetFile: Decodable, Sendable, Equatable {
             }
             if let variable = m.sudoPasswordEnv ?? d.sudoPasswordEnv {
                 guard Self.isAllowedSecretVariable(variable) else {
-                    throw Invalid(description: "machine \"\(r.name)\": sudo-password-env \(variable) is not allowed: \(Self.secretVariableRule)")
+                    throw Invalid(
+                        description: "machine \"\(r.name)\": sudo-password-env \(variable) is not allowed: \(Self.secretVariableRule)")
                 }
                 guard let pw = environment[variable], !pw.isEmpty else {
-                    throw Invalid(description: "machine \"\(r.name)\": sudo-password-env \(variable) is not set (or empty); export it before create -f")
+                    throw Invalid(
+                        description:
+                            "machine \"\(r.name)\": sudo-password-env \(variable) is not set (or empty); export it before create -f")
                 }
                 r.sudoPassword = pw
             }
@@ -260,12 +279,13 @@ public struct FleetFile: Decodable, Sendable, Equatable {
             guard let install = EngineSettings.InstallMethod(rawValue: installName) else {
                 throw Invalid(description: "machine \"\(r.name)\": engine.install \"\(installName)\": expected auto, none or bundle:PATH")
             }
-            r.engine = EngineSettings(port: e.port ?? de.port ?? 2376, options: e.opts ?? de.opts ?? [],
-                                      labels: e.labels ?? de.labels ?? [], environment: e.env ?? de.env ?? [],
-                                      storageDriver: e.storageDriver ?? de.storageDriver,
-                                      registryMirrors: e.registryMirrors ?? de.registryMirrors ?? [],
-                                      insecureRegistries: e.insecureRegistries ?? de.insecureRegistries ?? [],
-                                      install: install, installURL: e.installURL ?? de.installURL)
+            r.engine = EngineSettings(
+                port: e.port ?? de.port ?? 2376, options: e.opts ?? de.opts ?? [],
+                labels: e.labels ?? de.labels ?? [], environment: e.env ?? de.env ?? [],
+                storageDriver: e.storageDriver ?? de.storageDriver,
+                registryMirrors: e.registryMirrors ?? de.registryMirrors ?? [],
+                insecureRegistries: e.insecureRegistries ?? de.insecureRegistries ?? [],
+                install: install, installURL: e.installURL ?? de.installURL)
             r.engine.installBundle = bundle
             if bundle != nil && r.engine.installURL != nil {
                 throw Invalid(description: "machine \"\(r.name)\": give either engine.install bundle:PATH or engine.install-url, not both")

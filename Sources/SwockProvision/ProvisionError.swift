@@ -14,8 +14,10 @@ public struct ProvisionError: Error, CustomStringConvertible, Equatable {
     /// The error the step failed with, kept as a value (`reason` is its text).
     public var cause: (any Error)?
 
-    public init(machine: String, step: ProvisionStep, reason: String, resumable: Bool, operation: String = "create",
-                cause: (any Error)? = nil) {
+    public init(
+        machine: String, step: ProvisionStep, reason: String, resumable: Bool, operation: String = "create",
+        cause: (any Error)? = nil
+    ) {
         self.machine = machine
         self.step = step
         self.reason = reason

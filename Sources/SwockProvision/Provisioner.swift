@@ -41,7 +41,9 @@ public struct Provisioner: Sendable {
     public func create(_ req: CreateRequest, keepRecordOnEarlyFailure: Bool = false) async throws -> MachineConfig {
         do {
             return try await createChecked(req)
-        } catch let e as ProvisionError where keepRecordOnEarlyFailure && !e.resumable && e.step != .checkFlags && req.hostKeyFingerprints.isEmpty {
+        } catch let e as ProvisionError
+            where keepRecordOnEarlyFailure && !e.resumable && e.step != .checkFlags && req.hostKeyFingerprints.isEmpty
+        {
             // (Expected fingerprints cannot go into a record: without them `provision` would pin
             // whatever key it meets, so such a machine gets no record; the file, run again, creates it.)
             var config = try newRecord(req)
@@ -91,7 +93,8 @@ public struct Provisioner: Sendable {
             }
         } catch {
             // The staging file is no name to show: the keys in it came from --ssh-known-hosts.
-            let reason = "\(error)".replacingOccurrences(of: stagedKnownHosts, with: req.knownHostsFile.map { "--ssh-known-hosts \($0)" } ?? "known_hosts")
+            let reason = "\(error)".replacingOccurrences(
+                of: stagedKnownHosts, with: req.knownHostsFile.map { "--ssh-known-hosts \($0)" } ?? "known_hosts")
             throw ProvisionError(machine: req.name, step: .connect, reason: reason, resumable: false, cause: error)
         }
         // Sessions are closed before we return: a disconnect still running on the session
@@ -107,10 +110,15 @@ public struct Provisioner: Sendable {
     private func createOnHost(_ req: CreateRequest, ssh: any RemoteHost, run: StepRunner, staging: String) async throws -> MachineConfig {
         let probe = try await detectOS(run, ssh, resumable: false)
         try await checkRoot(run, ssh, resumable: false)
-        try refuseShellUnsafeOptions(req.name, req.engine, initSystem: InitSystem(probed: probe.initSystem), probe: probe,
-                                     step: .detectOS, resumable: false)
+        try refuseShellUnsafeOptions(
+            req.name, req.engine, initSystem: InitSystem(probed: probe.initSystem), probe: probe,
+            step: .detectOS, resumable: false)
         if req.engine.install == .none && probe.dockerdPath == nil {
-            throw ProvisionError(machine: req.name, step: .detectOS, reason: "dockerd is not installed and --engine-install is none; install Docker Engine on the host first or use --engine-install auto", resumable: false)
+            throw ProvisionError(
+                machine: req.name, step: .detectOS,
+                reason:
+                    "dockerd is not installed and --engine-install is none; install Docker Engine on the host first or use --engine-install auto",
+                resumable: false)
         }
         // A host the engine cannot be installed on (a bundle that does not fit, no known package
         // manager) is refused here, before anything is written.
@@ -126,11 +134,14 @@ public struct Provisioner: Sendable {
         config.provisioning.lastAttemptAt = Date()
         // The record comes with the files it names (the pinned host key, the sudo password), so
         // it never refers to a file that is not there, whenever this process is killed.
-        var files = [PathText.lastComponent(config.ssh.knownHostsPath): FileManager.default.contents(atPath: staging + "/known_hosts") ?? Data()]
+        var files = [
+            PathText.lastComponent(config.ssh.knownHostsPath): FileManager.default.contents(atPath: staging + "/known_hosts") ?? Data()
+        ]
         if let pw = req.sudoPassword { files[PathText.lastComponent(Store.sudoPasswordPath(config.name))] = Data(pw.utf8) }
         files.merge(scriptFiles(req)) { old, _ in old }
         try store.reserve(config, files: files)
-        let ready = try await runSteps(run, config: config, ssh: ssh, probe: probe, password: req.sshPassword, requestedHostname: req.hostname)
+        let ready = try await runSteps(
+            run, config: config, ssh: ssh, probe: probe, password: req.sshPassword, requestedHostname: req.hostname)
         let done = try await runScripts(run, config: ready, ssh: ssh, all: true)
         await ssh.close()
         return done
@@ -138,9 +149,10 @@ public struct Provisioner: Sendable {
 
     private func newRecord(_ req: CreateRequest) throws -> MachineConfig {
         let authMode: SSHSettings.AuthMode = req.sshKeyPath != nil ? .key : (req.sshPassword != nil ? .generatedKey : .agentOrDefaultKeys)
-        var ssh = SSHSettings(user: req.sshUser, port: req.sshPort, authMode: authMode,
-                              keyPath: req.sshKeyPath.map { ($0 as NSString).expandingTildeInPath },
-                              knownHostsPath: Store.knownHostsPath(req.name))
+        var ssh = SSHSettings(
+            user: req.sshUser, port: req.sshPort, authMode: authMode,
+            keyPath: req.sshKeyPath.map { ($0 as NSString).expandingTildeInPath },
+            knownHostsPath: Store.knownHostsPath(req.name))
         if req.sshKeyPath != nil { ssh.identitiesOnly = req.identitiesOnly }
         ssh.sshConfigHost = req.sshConfigHost
         var engine = req.engine
@@ -148,8 +160,9 @@ public struct Provisioner: Sendable {
             ssh.proxyJump = req.proxyJump
             engine.forwardPort = try EngineTunnel.freeLocalPort()
         }
-        var config = MachineConfig(name: req.name, driver: req.driver, address: req.address, ssh: ssh, engine: engine,
-                                   tls: TLSSettings(keyType: req.keyType.rawValue, extraSANs: req.extraSANs), labels: req.labels)
+        var config = MachineConfig(
+            name: req.name, driver: req.driver, address: req.address, ssh: ssh, engine: engine,
+            tls: TLSSettings(keyType: req.keyType.rawValue, extraSANs: req.extraSANs), labels: req.labels)
         config.driverOptions = req.driverOptions
         if !req.provisionScripts.isEmpty {
             config.provisionScripts = req.provisionScripts.enumerated().map {
@@ -173,7 +186,9 @@ public struct Provisioner: Sendable {
 
     /// - Parameter rerunScripts: run the provision scripts again (`--rerun-scripts`); without it
     ///   they run only if they never have (a create that stopped before them).
-    public func provision(_ name: String, password: String? = nil, hostname: String? = nil, rerunScripts: Bool = false) async throws -> MachineConfig {
+    public func provision(_ name: String, password: String? = nil, hostname: String? = nil, rerunScripts: Bool = false) async throws
+        -> MachineConfig
+    {
         do {
             return try await reprovision(name, password: password, hostname: hostname, rerunScripts: rerunScripts)
         } catch var e as ProvisionError {
@@ -186,7 +201,9 @@ public struct Provisioner: Sendable {
         let run = StepRunner(store: store, progress: progress, machine: name)
         var config = try store.load(name)
         guard config.hasSSH else { throw NoSSH(machine: name, driver: config.driver) }
-        config = try store.update(name) { $0.provisioning.lastAttemptAt = Date(); $0.provisioning.phase = .creating }
+        config = try store.update(name) {
+            $0.provisioning.lastAttemptAt = Date(); $0.provisioning.phase = .creating
+        }
         let ssh: any RemoteHost
         do {
             ssh = try await run.timed(.connect) {
@@ -227,8 +244,10 @@ public struct Provisioner: Sendable {
     /// The steps after the record exists, in order; each finished one is recorded, a failure
     /// marks the record failed at its step (`provision` runs them again from the start, skipping
     /// install-ssh-key once done).
-    private func runSteps(_ run: StepRunner, config start: MachineConfig, ssh: any RemoteHost, probe initialProbe: HostProbe,
-                          password: String?, requestedHostname: String?) async throws -> MachineConfig {
+    private func runSteps(
+        _ run: StepRunner, config start: MachineConfig, ssh: any RemoteHost, probe initialProbe: HostProbe,
+        password: String?, requestedHostname: String?
+    ) async throws -> MachineConfig {
         let name = start.name
         var config = start
         var probe = initialProbe
@@ -248,12 +267,16 @@ public struct Provisioner: Sendable {
                 probe.hostname = hn
                 // The operator's name goes into the server certificate (the host's own never does).
                 config.tls.hostname = hn
-                try run.record(step) { $0.host?.hostname = hn; $0.tls.hostname = hn }
+                try run.record(step) {
+                    $0.host?.hostname = hn; $0.tls.hostname = hn
+                }
             }
             step = .installEngine
             probe = try await run.timed(step) { try await installEngine(name: name, config: config, probe: probe, ssh: ssh) }
             config.engine.dockerdPath = probe.dockerdPath
-            try run.record(step) { $0.engine.dockerdPath = probe.dockerdPath; $0.host = facts(probe) }
+            try run.record(step) {
+                $0.engine.dockerdPath = probe.dockerdPath; $0.host = facts(probe)
+            }
 
             step = .installCerts
             let tls = try await run.timed(step) { () -> (TLSSettings, String) in
@@ -293,14 +316,16 @@ public struct Provisioner: Sendable {
     // MARK: - Bookkeeping
 
     private func initialAuth(_ req: CreateRequest) -> [SSHAuthMethod] {
-        let methods = MachineSSH.authMethods(keyPath: req.sshKeyPath.map { ($0 as NSString).expandingTildeInPath },
-                                             passphrase: req.sshKeyPassphrase, password: req.sshPassword)
+        let methods = MachineSSH.authMethods(
+            keyPath: req.sshKeyPath.map { ($0 as NSString).expandingTildeInPath },
+            passphrase: req.sshKeyPassphrase, password: req.sshPassword)
         return req.identitiesOnly == false ? MachineSSH.withAgentAfterKey(methods) : methods
     }
 
     func facts(_ p: HostProbe) -> HostFacts {
-        HostFacts(osID: p.release?.id ?? "unknown", osVersion: p.release?.versionID, idLike: p.release?.idLike ?? [],
-                  prettyName: p.release?.prettyName, family: p.release.flatMap(OSFamily.detect)?.rawValue ?? "unknown",
-                  hostname: p.hostname, initSystem: p.initSystem, architecture: p.architecture)
+        HostFacts(
+            osID: p.release?.id ?? "unknown", osVersion: p.release?.versionID, idLike: p.release?.idLike ?? [],
+            prettyName: p.release?.prettyName, family: p.release.flatMap(OSFamily.detect)?.rawValue ?? "unknown",
+            hostname: p.hostname, initSystem: p.initSystem, architecture: p.architecture)
     }
 }

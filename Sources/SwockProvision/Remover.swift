@@ -67,7 +67,8 @@ public struct Remover: Sendable {
                 if driver.hostOwnership == .owned { try await driver.remove() } else { try await cleanHost(config) }
             } catch {
                 guard force else { throw DriverRemovalFailed(machine: name, driver: config.driver, underlying: error) }
-                warning = "the \(config.driver) driver did not remove the host at \(config.address) (\(error)); it may still exist (driver options: \(Self.optionsText(config))): remove it yourself"
+                warning =
+                    "the \(config.driver) driver did not remove the host at \(config.address) (\(error)); it may still exist (driver options: \(Self.optionsText(config))): remove it yourself"
             }
         } else {
             do {
@@ -107,8 +108,9 @@ public struct Remover: Sendable {
     func cleanHost(_ config: MachineConfig, ssh: any RemoteHost) async throws {
         let initSystem = config.initSystem
         let unconfigure = initSystem.unconfigure(dockerdPath: config.engine.dockerdPath ?? "dockerd")
-        try await ssh.runAsRoot("rm -rf \(ShellQuote.quote(EngineConfigRenderer.remoteDir)); \(DaemonJSON.restoreCommand); \(unconfigure)",
-                                timeout: .seconds(180))
+        try await ssh.runAsRoot(
+            "rm -rf \(ShellQuote.quote(EngineConfigRenderer.remoteDir)); \(DaemonJSON.restoreCommand); \(unconfigure)",
+            timeout: .seconds(180))
         // "rm leaves dockerd on its unix socket": only once it answers there.
         try await EngineReadiness(store: store, within: unixSocketWait).waitForUnixSocket(config, ssh: ssh)
         // Last, as the session logged in with it: the key create generated stops logging in.

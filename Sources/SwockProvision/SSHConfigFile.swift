@@ -24,8 +24,10 @@ public struct SSHConfigFile: Sendable {
         /// `ProxyJump none`: no bastion, even if a later block names one.
         public var proxyJumpNone = false
 
-        public init(hostName: String? = nil, user: String? = nil, port: Int? = nil, identityFile: String? = nil,
-                    identitiesOnly: Bool? = nil, proxyJump: String? = nil, proxyJumpNone: Bool = false) {
+        public init(
+            hostName: String? = nil, user: String? = nil, port: Int? = nil, identityFile: String? = nil,
+            identitiesOnly: Bool? = nil, proxyJump: String? = nil, proxyJumpNone: Bool = false
+        ) {
             self.hostName = hostName
             self.user = user
             self.port = port
@@ -53,9 +55,13 @@ public struct SSHConfigFile: Sendable {
     public var read: @Sendable (String) -> String?
     public var glob: @Sendable (String) -> [String]
 
-    public init(path: String, text: String, home: String, localUser: String,
-                read: @escaping @Sendable (String) -> String? = { p in FileManager.default.contents(atPath: p).map { String(decoding: $0, as: UTF8.self) } },
-                glob: @escaping @Sendable (String) -> [String] = SSHConfigFile.expandGlob) {
+    public init(
+        path: String, text: String, home: String, localUser: String,
+        read: @escaping @Sendable (String) -> String? = { p in
+            FileManager.default.contents(atPath: p).map { String(decoding: $0, as: UTF8.self) }
+        },
+        glob: @escaping @Sendable (String) -> [String] = SSHConfigFile.expandGlob
+    ) {
         self.path = path
         self.text = text
         self.home = home
@@ -72,8 +78,10 @@ public struct SSHConfigFile: Sendable {
         try apply(text: text, file: path, host: host.lowercased(), into: &out, seen: &seen, depth: 0)
         if let h = out.hostName { out.hostName = Self.expand(h, tokens: ["h": host, "n": host, "%": "%"]) }
         if let f = out.identityFile {
-            let tokens: [Character: String] = ["d": home, "u": localUser, "h": out.hostName ?? host, "n": host,
-                          "r": out.user ?? defaultUser, "p": String(out.port ?? defaultPort), "%": "%"]
+            let tokens: [Character: String] = [
+                "d": home, "u": localUser, "h": out.hostName ?? host, "n": host,
+                "r": out.user ?? defaultUser, "p": String(out.port ?? defaultPort), "%": "%",
+            ]
             var p = Self.expand(f, tokens: tokens)
             if p == "~" { p = home } else if p.hasPrefix("~/") { p = home + p.dropFirst() }
             out.identityFile = p
@@ -81,7 +89,9 @@ public struct SSHConfigFile: Sendable {
         return out
     }
 
-    private func apply(text: String, file: String, host: String, into out: inout Resolved, seen: inout Set<String>, depth: Int) throws(Invalid) {
+    private func apply(text: String, file: String, host: String, into out: inout Resolved, seen: inout Set<String>, depth: Int)
+        throws(Invalid)
+    {
         guard depth < 16 else { throw Invalid(file: file, line: 0, problem: "Include nests more than 16 deep") }
         var active = true
         for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
@@ -100,7 +110,9 @@ public struct SSHConfigFile: Sendable {
             case "include":
                 guard active else { continue }
                 for pattern in args {
-                    let full = pattern.hasPrefix("/") ? pattern
+                    let full =
+                        pattern.hasPrefix("/")
+                        ? pattern
                         : pattern.hasPrefix("~/") ? home + pattern.dropFirst() : home + "/.ssh/" + pattern
                     for p in glob(full) {
                         guard let t = read(p) else { continue }
@@ -187,10 +199,15 @@ public struct SSHConfigFile: Sendable {
         let p = Array(pattern), t = Array(text)
         var pi = 0, ti = 0, star = -1, mark = 0
         while ti < t.count {
-            if pi < p.count && (p[pi] == "?" || p[pi] == t[ti]) { pi += 1; ti += 1 }
-            else if pi < p.count && p[pi] == "*" { star = pi; mark = ti; pi += 1 }
-            else if star >= 0 { pi = star + 1; mark += 1; ti = mark }
-            else { return false }
+            if pi < p.count && (p[pi] == "?" || p[pi] == t[ti]) {
+                pi += 1; ti += 1
+            } else if pi < p.count && p[pi] == "*" {
+                star = pi; mark = ti; pi += 1
+            } else if star >= 0 {
+                pi = star + 1; mark += 1; ti = mark
+            } else {
+                return false
+            }
         }
         while pi < p.count && p[pi] == "*" { pi += 1 }
         return pi == p.count

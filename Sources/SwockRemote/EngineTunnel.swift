@@ -20,8 +20,10 @@ public final class EngineTunnel: Sendable {
 
     /// Listens on 127.0.0.1:`listenPort` (0: any free port). `session` is used first; when it is
     /// lost, `reconnect` (if given) makes the next one.
-    public init(session: SSHSession?, reconnect: (@Sendable () async throws -> SSHSession)?, to host: String, port: Int,
-                listenPort: Int = 0, logger: Logger = Logger(label: "swock.tunnel")) throws {
+    public init(
+        session: SSHSession?, reconnect: (@Sendable () async throws -> SSHSession)?, to host: String, port: Int,
+        listenPort: Int = 0, logger: Logger = Logger(label: "swock.tunnel")
+    ) throws {
         let (fd, bound) = try Self.listen(port: listenPort)
         self.listenFD = fd
         self.localPort = bound

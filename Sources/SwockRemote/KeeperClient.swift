@@ -23,8 +23,10 @@ public final class KeeperClient: @unchecked Sendable {
         persist > .zero ? KeeperClient(store: store, persist: persist, logger: logger) : nil
     }
 
-    public init(store: Store, persist: Duration, environment: [String: String] = ProcessInfo.processInfo.environment,
-                logger: Logger = Logger(label: "swock.keeper")) {
+    public init(
+        store: Store, persist: Duration, environment: [String: String] = ProcessInfo.processInfo.environment,
+        logger: Logger = Logger(label: "swock.keeper")
+    ) {
         self.store = store
         self.place = KeeperPlace(storeRoot: store.root, environment: environment)
         self.persist = persist
@@ -90,22 +92,30 @@ public final class KeeperClient: @unchecked Sendable {
         guard null >= 0 else { return false }
         defer { close(null) }
         let argv = [exe, "keeper", "serve", "--storage-path", store.root, "--persist", "\(persist.timeInterval)s"]
-        guard let pid = try? LocalProcess.spawn(argv, environment: ProcessInfo.processInfo.environment,
-                                                stdout: null, stderr: null, newSession: true, closeOthers: true) else { return false }
+        guard
+            let pid = try? LocalProcess.spawn(
+                argv, environment: ProcessInfo.processInfo.environment,
+                stdout: null, stderr: null, newSession: true, closeOthers: true)
+        else { return false }
         // Reaped by whoever outlives it: a zombie until this command exits is harmless, but do not
         // keep one around in a long-lived process.
-        Thread.detachNewThread { var st: Int32 = 0; waitpid(pid, &st, 0) }
+        Thread.detachNewThread {
+            var st: Int32 = 0; waitpid(pid, &st, 0)
+        }
         return true
     }
 
     /// A host whose commands run through the keeper; nil: connect directly. Throws the SSH
     /// error the keeper met connecting (a changed host key, refused auth, unreachable host):
     /// a direct connection would meet the same.
-    public func open(_ config: MachineConfig, budget: Duration?, direct: @escaping @Sendable () async throws -> SSHSession) async throws -> KeeperHost? {
+    public func open(_ config: MachineConfig, budget: Duration?, direct: @escaping @Sendable () async throws -> SSHSession) async throws
+        -> KeeperHost?
+    {
         let reply: (KeeperSocket, KeeperReply)? = try await OffPool.run("keeper-open") { [self] in
             guard let s = socket() else { return nil }
-            let req = KeeperRequest(op: .open, machine: config.name, store: store.root, budget: budget?.timeInterval,
-                                    persist: persist.timeInterval)
+            let req = KeeperRequest(
+                op: .open, machine: config.name, store: store.root, budget: budget?.timeInterval,
+                persist: persist.timeInterval)
             do {
                 try s.send(.request, json: req)
                 guard let (kind, data) = try s.receive(), kind == .reply else { throw KeeperError.protocolViolation("no reply to open") }
@@ -121,9 +131,10 @@ public final class KeeperClient: @unchecked Sendable {
             logger.debug("keeper cannot serve \(config.name): \(r.unavailable ?? "incomplete reply")")
             return nil
         }
-        return KeeperHost(client: self, config: config, socket: socket, target: SSHTarget(host: host, port: port, user: user),
-                          fingerprint: fp, jumps: (r.jumps ?? []).map { (SSHTarget(host: $0.host, port: $0.port, user: $0.user), $0.fingerprint) },
-                          direct: direct)
+        return KeeperHost(
+            client: self, config: config, socket: socket, target: SSHTarget(host: host, port: port, user: user),
+            fingerprint: fp, jumps: (r.jumps ?? []).map { (SSHTarget(host: $0.host, port: $0.port, user: $0.user), $0.fingerprint) },
+            direct: direct)
     }
 
     /// Tells a running keeper to end its connections to `machine` (rm, regenerate-certs,
@@ -173,8 +184,10 @@ public final class KeeperHost: RemoteHost, @unchecked Sendable {
     private let direct: @Sendable () async throws -> SSHSession
     private var directSession: SSHSession?
 
-    init(client: KeeperClient, config: MachineConfig, socket: KeeperSocket, target: SSHTarget, fingerprint: String,
-         jumps: [(hop: SSHTarget, fingerprint: String)], direct: @escaping @Sendable () async throws -> SSHSession) {
+    init(
+        client: KeeperClient, config: MachineConfig, socket: KeeperSocket, target: SSHTarget, fingerprint: String,
+        jumps: [(hop: SSHTarget, fingerprint: String)], direct: @escaping @Sendable () async throws -> SSHSession
+    ) {
         self.client = client
         self.config = config
         self.socket = socket
@@ -184,22 +197,26 @@ public final class KeeperHost: RemoteHost, @unchecked Sendable {
         self.direct = direct
     }
 
-    public func execute(_ command: String, asRoot: Bool, stdin: StdinSource, timeout: Duration?, collect: Bool,
-                        onStdout: OutputHandler?, onStderr: OutputHandler?) async throws -> ExecResult {
+    public func execute(
+        _ command: String, asRoot: Bool, stdin: StdinSource, timeout: Duration?, collect: Bool,
+        onStdout: OutputHandler?, onStderr: OutputHandler?
+    ) async throws -> ExecResult {
         let held: KeeperSocket? = lock.withLock {
             defer { socket = nil }
             return socket
         }
         guard let s = held else {
             // An earlier command with stdin ended the keeper connection: this one goes directly.
-            return try await directHost().execute(command, asRoot: asRoot, stdin: stdin, timeout: timeout, collect: collect,
-                                                  onStdout: onStdout, onStderr: onStderr)
+            return try await directHost().execute(
+                command, asRoot: asRoot, stdin: stdin, timeout: timeout, collect: collect,
+                onStdout: onStdout, onStderr: onStderr)
         }
         let host = target.host
         let client = client
         let (result, reusable) = try await OffPool.run("keeper-exec") { () throws -> (ExecResult, Bool) in
-            try Self.exchange(s, command: command, asRoot: asRoot, stdin: stdin, timeout: timeout, collect: collect,
-                              onStdout: onStdout, onStderr: onStderr, host: host, client: client)
+            try Self.exchange(
+                s, command: command, asRoot: asRoot, stdin: stdin, timeout: timeout, collect: collect,
+                onStdout: onStdout, onStderr: onStderr, host: host, client: client)
         }
         if reusable {
             lock.withLock { socket = s }
@@ -210,8 +227,10 @@ public final class KeeperHost: RemoteHost, @unchecked Sendable {
     }
 
     /// One `exec` on the keeper connection, on a thread of our own.
-    static func exchange(_ s: KeeperSocket, command: String, asRoot: Bool, stdin: StdinSource, timeout: Duration?, collect: Bool,
-                         onStdout: OutputHandler?, onStderr: OutputHandler?, host: String, client: KeeperClient) throws -> (ExecResult, Bool) {
+    static func exchange(
+        _ s: KeeperSocket, command: String, asRoot: Bool, stdin: StdinSource, timeout: Duration?, collect: Bool,
+        onStdout: OutputHandler?, onStderr: OutputHandler?, host: String, client: KeeperClient
+    ) throws -> (ExecResult, Bool) {
         let started = ContinuousClock.now
         let hasStdin: Bool
         switch stdin {
@@ -219,8 +238,11 @@ public final class KeeperHost: RemoteHost, @unchecked Sendable {
         default: hasStdin = true
         }
         do {
-            try s.send(.request, json: KeeperRequest(op: .exec, command: command, asRoot: asRoot, timeout: timeout?.timeInterval,
-                                                     stdin: hasStdin))
+            try s.send(
+                .request,
+                json: KeeperRequest(
+                    op: .exec, command: command, asRoot: asRoot, timeout: timeout?.timeInterval,
+                    stdin: hasStdin))
         } catch {
             client.markDead("\(error)")
             throw KeeperError.lostDuringCommand(host: host)
@@ -251,8 +273,11 @@ public final class KeeperHost: RemoteHost, @unchecked Sendable {
                 }
                 if let e = r.error { throw e }
                 if let why = r.unavailable { throw KeeperError.notServed(why) }
-                return (ExecResult(exitStatus: r.exitStatus, signal: r.signal, stdout: out, stderr: err,
-                                   duration: ContinuousClock.now - started), !hasStdin)
+                return (
+                    ExecResult(
+                        exitStatus: r.exitStatus, signal: r.signal, stdout: out, stderr: err,
+                        duration: ContinuousClock.now - started), !hasStdin
+                )
             case .request, .stdin:
                 throw KeeperError.protocolViolation("frame \(kind) from the keeper")
             }

@@ -14,11 +14,11 @@ import SwockSupport
 
 /// The kind byte of a frame.
 public enum KeeperFrameKind: UInt8, Sendable {
-    case request = 0x51 // Q
-    case reply = 0x52 // R
-    case stdin = 0x49 // I
-    case stdout = 0x4F // O
-    case stderr = 0x45 // E
+    case request = 0x51  // Q
+    case reply = 0x52  // R
+    case stdin = 0x49  // I
+    case stdout = 0x4F  // O
+    case stderr = 0x45  // E
 }
 
 public struct KeeperRequest: Codable, Sendable, Equatable {
@@ -38,8 +38,10 @@ public struct KeeperRequest: Codable, Sendable, Equatable {
     /// The idle timeout the client asks for, seconds (the latest asked wins).
     public var persist: Double?
 
-    public init(op: Op, machine: String? = nil, store: String? = nil, budget: Double? = nil, command: String? = nil,
-                asRoot: Bool? = nil, timeout: Double? = nil, stdin: Bool? = nil, persist: Double? = nil) {
+    public init(
+        op: Op, machine: String? = nil, store: String? = nil, budget: Double? = nil, command: String? = nil,
+        asRoot: Bool? = nil, timeout: Double? = nil, stdin: Bool? = nil, persist: Double? = nil
+    ) {
         self.op = op
         self.machine = machine
         self.store = store
@@ -115,7 +117,8 @@ public enum KeeperError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notServed(let why):
             return "keeper: \(why)"
         case .lostDuringCommand(let host):
-            return "keeper: the connection keeper ended while the command ran on \(host); it may or may not have run there: check, then run it again"
+            return
+                "keeper: the connection keeper ended while the command ran on \(host); it may or may not have run there: check, then run it again"
         case .badPersist(let text):
             return "invalid persist time \"\(text)\": give seconds (90), or a number with s, m or h (30s, 10m, 1h); 0 turns the keeper off"
         }
@@ -160,9 +163,13 @@ public struct KeeperPlace: Sendable, Equatable {
 
     static func checkPrivate(_ path: String) throws {
         var st = stat()
-        guard lstat(path, &st) == 0 else { throw KeeperError.unsafeDirectory(path: path, reason: "cannot be read: \(LocalFileError.errnoText())") }
+        guard lstat(path, &st) == 0 else {
+            throw KeeperError.unsafeDirectory(path: path, reason: "cannot be read: \(LocalFileError.errnoText())")
+        }
         guard (st.st_mode & S_IFMT) == S_IFDIR else { throw KeeperError.unsafeDirectory(path: path, reason: "is not a directory") }
-        guard st.st_uid == geteuid() else { throw KeeperError.unsafeDirectory(path: path, reason: "belongs to uid \(st.st_uid), not to you (uid \(geteuid()))") }
+        guard st.st_uid == geteuid() else {
+            throw KeeperError.unsafeDirectory(path: path, reason: "belongs to uid \(st.st_uid), not to you (uid \(geteuid()))")
+        }
         guard st.st_mode & 0o077 == 0 else {
             throw KeeperError.unsafeDirectory(path: path, reason: "has mode \(String(st.st_mode & 0o777, radix: 8)), open to others")
         }
@@ -183,7 +190,8 @@ public enum KeeperPersist {
             unit = last == "s" ? 1 : last == "m" ? 60 : 3600
         }
         guard !number.isEmpty, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), let v = Double(number),
-              v.isFinite, v >= 0, v * unit <= 7 * 86400 else {
+            v.isFinite, v >= 0, v * unit <= 7 * 86400
+        else {
             throw KeeperError.badPersist(text)
         }
         return .milliseconds(Int64((v * unit * 1000).rounded()))

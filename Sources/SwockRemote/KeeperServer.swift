@@ -86,7 +86,7 @@ public final class KeeperServer: @unchecked Sendable {
         }
         unlinkSocket()
         Glibc.close(listenFD)
-        Glibc.close(lockFD) // a new keeper may start while this one closes its sessions
+        Glibc.close(lockFD)  // a new keeper may start while this one closes its sessions
         lock.lock()
         let sessions = pools.values.flatMap { $0.idle.map(\.session) }
         pools = [:]
@@ -94,7 +94,9 @@ public final class KeeperServer: @unchecked Sendable {
         let group = DispatchGroup()
         for s in sessions {
             group.enter()
-            Task { await s.close(); group.leave() }
+            Task {
+                await s.close(); group.leave()
+            }
         }
         _ = group.wait(timeout: .now() + 2)
     }
@@ -251,9 +253,10 @@ public final class KeeperServer: @unchecked Sendable {
         var lost = false
         do {
             let r = try blocking {
-                try await lease.session.execute(command, asRoot: asRoot, stdin: input, timeout: timeout, collect: false,
-                                                onStdout: { try? socket.send(.stdout, $0) },
-                                                onStderr: { try? socket.send(.stderr, $0) })
+                try await lease.session.execute(
+                    command, asRoot: asRoot, stdin: input, timeout: timeout, collect: false,
+                    onStdout: { try? socket.send(.stdout, $0) },
+                    onStderr: { try? socket.send(.stderr, $0) })
             }
             reply.exitStatus = r.exitStatus
             reply.signal = r.signal
@@ -356,8 +359,9 @@ public final class KeeperServer: @unchecked Sendable {
         let now = ContinuousClock.now
         return pools.sorted { $0.key < $1.key }.compactMap { name, p in
             guard p.inUse + p.idle.count > 0 else { return nil }
-            return KeeperHeld(machine: name, target: p.target, fingerprint: p.fingerprint, connections: p.inUse + p.idle.count,
-                              inUse: p.inUse, idleSeconds: p.inUse > 0 ? 0 : (now - p.lastUsed).timeInterval)
+            return KeeperHeld(
+                machine: name, target: p.target, fingerprint: p.fingerprint, connections: p.inUse + p.idle.count,
+                inUse: p.inUse, idleSeconds: p.inUse > 0 ? 0 : (now - p.lastUsed).timeInterval)
         }
     }
 

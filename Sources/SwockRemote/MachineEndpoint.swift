@@ -8,9 +8,10 @@ extension Store {
     /// own directory, DOCKER_CERT_PATH). Clients go through `EngineRoute`, which knows when that
     /// address is not reachable from here.
     func daemonEndpoint(_ config: MachineConfig) -> EngineEndpoint {
-        EngineEndpoint(host: config.address, port: config.engine.port,
-                       tls: TLSFiles(directory: machineDir(config.name)), machineName: config.name,
-                       sessionFile: tlsSessionPath(config.name))
+        EngineEndpoint(
+            host: config.address, port: config.engine.port,
+            tls: TLSFiles(directory: machineDir(config.name)), machineName: config.name,
+            sessionFile: tlsSessionPath(config.name))
     }
 }
 
@@ -40,9 +41,14 @@ extension Store {
 
     /// The files of `dockerCertPath` for a machine behind jump hosts, from its server certificate
     /// and the client certificate and key: `ca.pem` is the server certificate itself.
-    package func pinnedTLSFiles(_ name: String, serverPEM: String, clientCertPEM: String, clientKeyPEM: String) -> [(path: String, data: Data)] {
+    package func pinnedTLSFiles(_ name: String, serverPEM: String, clientCertPEM: String, clientKeyPEM: String) -> [(
+        path: String, data: Data
+    )] {
         let dir = machineDir(name) + "/" + Self.pinnedTLSFolder
-        return [(dir + "/ca.pem", Data(serverPEM.utf8)), (dir + "/cert.pem", Data(clientCertPEM.utf8)), (dir + "/key.pem", Data(clientKeyPEM.utf8))]
+        return [
+            (dir + "/ca.pem", Data(serverPEM.utf8)), (dir + "/cert.pem", Data(clientCertPEM.utf8)),
+            (dir + "/key.pem", Data(clientKeyPEM.utf8)),
+        ]
     }
 
     /// Brings `pinned-tls/` of a machine behind jump hosts up to date with its `server.pem`,
@@ -50,9 +56,10 @@ extension Store {
     /// is): records imported or made before it existed get it on first use.
     public func refreshDockerCertPath(_ config: MachineConfig) throws {
         guard config.isBehindJumpHosts else { return }
-        let files = pinnedTLSFiles(config.name, serverPEM: try readMachineFile(config.name, "server.pem"),
-                                   clientCertPEM: try readMachineFile(config.name, "cert.pem"),
-                                   clientKeyPEM: try readMachineFile(config.name, "key.pem"))
+        let files = pinnedTLSFiles(
+            config.name, serverPEM: try readMachineFile(config.name, "server.pem"),
+            clientCertPEM: try readMachineFile(config.name, "cert.pem"),
+            clientKeyPEM: try readMachineFile(config.name, "key.pem"))
         if files.allSatisfy({ FileManager.default.contents(atPath: $0.path) == $0.data }) { return }
         try Self.makeDirectory(dockerCertPath(config))
         try AtomicFile.write(files)
@@ -78,8 +85,10 @@ public enum EngineRoute {
 
     /// Runs `body` with an endpoint that goes through `ssh` (an open session to the machine, with
     /// its jump hosts) when the machine is behind jump hosts; the forward ends with `body`.
-    public static func withEndpoint<T>(_ config: MachineConfig, store: Store, through ssh: SSHSession?,
-                                       _ body: (EngineEndpoint) async throws -> T) async throws -> T {
+    public static func withEndpoint<T>(
+        _ config: MachineConfig, store: Store, through ssh: SSHSession?,
+        _ body: (EngineEndpoint) async throws -> T
+    ) async throws -> T {
         guard config.isBehindJumpHosts else { return try await body(store.daemonEndpoint(config)) }
         guard let ssh else { return try await body(try await endpoint(config, store: store)) }
         let tunnel = try EngineTunnel(session: ssh, reconnect: nil, to: config.address, port: config.engine.port)
@@ -90,8 +99,9 @@ public enum EngineRoute {
     /// The local end of a forward, verified as the machine itself: the daemon's certificate must
     /// cover the machine's own address, not just 127.0.0.1 (which every tunnelled machine's covers).
     static func forwarded(_ config: MachineConfig, store: Store, port: Int) -> EngineEndpoint {
-        EngineEndpoint(host: "127.0.0.1", port: port, tls: TLSFiles(directory: store.machineDir(config.name)), machineName: config.name,
-                       verifyName: config.address, sessionFile: store.tlsSessionPath(config.name))
+        EngineEndpoint(
+            host: "127.0.0.1", port: port, tls: TLSFiles(directory: store.machineDir(config.name)), machineName: config.name,
+            verifyName: config.address, sessionFile: store.tlsSessionPath(config.name))
     }
 
     /// One forward per machine (and route) for the life of the process.
@@ -109,8 +119,9 @@ public enum EngineRoute {
             let ssh = MachineSSH(store: store, connectTimeout: budget.map { min($0, .seconds(10)) } ?? .seconds(10))
             let t = Task { () throws -> EngineTunnel in
                 let session = try await ssh.connect(config, budget: budget)
-                return try EngineTunnel(session: session, reconnect: { try await ssh.connect(config) },
-                                        to: config.address, port: config.engine.port)
+                return try EngineTunnel(
+                    session: session, reconnect: { try await ssh.connect(config) },
+                    to: config.address, port: config.engine.port)
             }
             tunnels[key] = t
             do {

@@ -21,9 +21,10 @@ public struct MachineSSH: Sendable {
     public func authMethods(for ssh: SSHSettings, password: String? = nil) -> [SSHAuthMethod] {
         switch ssh.authMode {
         case .key, .generatedKey:
-            let methods = Self.authMethods(keyPath: ssh.keyPath.map(store.resolve),
-                                           passphrase: ProcessInfo.processInfo.environment["SWOCK_SSH_KEY_PASSPHRASE"], password: password,
-                                           agentAndDefaults: false)
+            let methods = Self.authMethods(
+                keyPath: ssh.keyPath.map(store.resolve),
+                passphrase: ProcessInfo.processInfo.environment["SWOCK_SSH_KEY_PASSPHRASE"], password: password,
+                agentAndDefaults: false)
             return ssh.identitiesOnly == false ? Self.withAgentAfterKey(methods) : methods
         case .agentOrDefaultKeys:
             return Self.authMethods(keyPath: nil, passphrase: nil, password: password, agentAndDefaults: true)
@@ -32,8 +33,10 @@ public struct MachineSSH: Sendable {
 
     /// The auth methods for a key file (when given), else the agent and default keys (unless
     /// only a password is to be tried), then the password.
-    public static func authMethods(keyPath: String?, passphrase: String?, password: String?,
-                                   agentAndDefaults: Bool? = nil) -> [SSHAuthMethod] {
+    public static func authMethods(
+        keyPath: String?, passphrase: String?, password: String?,
+        agentAndDefaults: Bool? = nil
+    ) -> [SSHAuthMethod] {
         var methods: [SSHAuthMethod] = []
         if let keyPath {
             methods.append(.privateKeyFile(path: keyPath, passphrase: passphrase))
@@ -46,16 +49,19 @@ public struct MachineSSH: Sendable {
 
     /// An IdentityFile without `IdentitiesOnly yes` (~/.ssh/config): the agent after the key file.
     public static func withAgentAfterKey(_ methods: [SSHAuthMethod]) -> [SSHAuthMethod] {
-        guard let i = methods.firstIndex(where: { if case .privateKeyFile = $0 { return true } else { return false } }) else { return methods }
+        guard let i = methods.firstIndex(where: { if case .privateKeyFile = $0 { return true } else { return false } }) else {
+            return methods
+        }
         var m = methods
         m.insert(.agent, at: i + 1)
         return m
     }
 
     public func options(for config: MachineConfig, policy: HostKeyPolicy = .strict, password: String? = nil) -> SSHOptions {
-        var o = SSHOptions(knownHostsPath: store.resolve(config.ssh.knownHostsPath), hostKeyPolicy: policy,
-                           auth: authMethods(for: config.ssh, password: password), connectTimeout: connectTimeout,
-                           logger: logger)
+        var o = SSHOptions(
+            knownHostsPath: store.resolve(config.ssh.knownHostsPath), hostKeyPolicy: policy,
+            auth: authMethods(for: config.ssh, password: password), connectTimeout: connectTimeout,
+            logger: logger)
         o.proxyJump = (config.ssh.proxyJump ?? []).map { $0.target(defaultUser: config.ssh.user) }
         return o
     }
@@ -67,8 +73,9 @@ public struct MachineSSH: Sendable {
         guard config.hasSSH else { throw NoSSH(machine: config.name, driver: config.driver) }
         let kh = store.resolve(config.ssh.knownHostsPath)
         let pinned = (try? String(contentsOfFile: kh, encoding: .utf8))?.contains(where: { !$0.isWhitespace }) ?? false
-        let session = try await connect(SSHTarget(host: config.address, port: config.ssh.port, user: config.ssh.user),
-                                        options: options(for: config, policy: pinned ? .strict : .acceptNew), budget: budget)
+        let session = try await connect(
+            SSHTarget(host: config.address, port: config.ssh.port, user: config.ssh.user),
+            options: options(for: config, policy: pinned ? .strict : .acceptNew), budget: budget)
         if let pw = FileManager.default.contents(atPath: store.resolve(Store.sudoPasswordPath(config.name))) {
             session.useSudoPassword(String(decoding: pw, as: UTF8.self))
         }
@@ -77,10 +84,13 @@ public struct MachineSSH: Sendable {
 
     /// Connects to a host that has no record yet (create's pre-checks), pinning its key into
     /// `knownHostsPath` by `policy` (or because it has one of `expectedHostKeys`).
-    public func connect(_ target: SSHTarget, knownHostsPath: String, policy: HostKeyPolicy, auth: [SSHAuthMethod],
-                        proxyJump: [JumpHost] = [], expectedHostKeys: [String] = []) async throws -> SSHSession {
-        var o = SSHOptions(knownHostsPath: knownHostsPath, hostKeyPolicy: policy, auth: auth,
-                           connectTimeout: connectTimeout, logger: logger)
+    public func connect(
+        _ target: SSHTarget, knownHostsPath: String, policy: HostKeyPolicy, auth: [SSHAuthMethod],
+        proxyJump: [JumpHost] = [], expectedHostKeys: [String] = []
+    ) async throws -> SSHSession {
+        var o = SSHOptions(
+            knownHostsPath: knownHostsPath, hostKeyPolicy: policy, auth: auth,
+            connectTimeout: connectTimeout, logger: logger)
         o.proxyJump = proxyJump.map { $0.target(defaultUser: target.user) }
         o.expectedHostKeys = expectedHostKeys
         return try await connect(target, options: o, budget: nil)

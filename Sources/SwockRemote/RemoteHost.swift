@@ -22,8 +22,10 @@ public protocol RemoteHost: AnyObject, Sendable {
 
     /// Runs `command` through the login shell, as the login user or (`asRoot`) as root the way
     /// `rootAccess` found. See `SSHSession.exec` for streaming, `collect` and `timeout`.
-    func execute(_ command: String, asRoot: Bool, stdin: StdinSource, timeout: Duration?, collect: Bool,
-                 onStdout: OutputHandler?, onStderr: OutputHandler?) async throws -> ExecResult
+    func execute(
+        _ command: String, asRoot: Bool, stdin: StdinSource, timeout: Duration?, collect: Bool,
+        onStdout: OutputHandler?, onStderr: OutputHandler?
+    ) async throws -> ExecResult
     /// How root commands run on this host (found once); throws when neither root nor sudo works.
     func rootAccess() async throws -> SSHSession.RootAccess
     /// Installs `files` in root-owned places, with `before` and `then` run as root around them
@@ -40,8 +42,10 @@ public protocol RemoteHost: AnyObject, Sendable {
 }
 
 extension RemoteHost {
-    public func exec(_ command: String, stdin: StdinSource = .none, timeout: Duration? = nil, collect: Bool = true,
-                     onStdout: OutputHandler? = nil, onStderr: OutputHandler? = nil) async throws -> ExecResult {
+    public func exec(
+        _ command: String, stdin: StdinSource = .none, timeout: Duration? = nil, collect: Bool = true,
+        onStdout: OutputHandler? = nil, onStderr: OutputHandler? = nil
+    ) async throws -> ExecResult {
         try await execute(command, asRoot: false, stdin: stdin, timeout: timeout, collect: collect, onStdout: onStdout, onStderr: onStderr)
     }
 
@@ -51,8 +55,10 @@ extension RemoteHost {
         try await exec(command, stdin: stdin, timeout: timeout).stdoutOrThrow(host: target.host, command: command)
     }
 
-    public func execAsRoot(_ command: String, stdin: StdinSource = .none, timeout: Duration? = nil, collect: Bool = true,
-                           onStdout: OutputHandler? = nil, onStderr: OutputHandler? = nil) async throws -> ExecResult {
+    public func execAsRoot(
+        _ command: String, stdin: StdinSource = .none, timeout: Duration? = nil, collect: Bool = true,
+        onStdout: OutputHandler? = nil, onStderr: OutputHandler? = nil
+    ) async throws -> ExecResult {
         try await execute(command, asRoot: true, stdin: stdin, timeout: timeout, collect: collect, onStdout: onStdout, onStderr: onStderr)
     }
 
@@ -63,8 +69,10 @@ extension RemoteHost {
     }
 
     @discardableResult
-    public func installAsRoot(_ files: [RootFile], before: String? = nil, then: String? = nil,
-                              timeout: Duration? = .seconds(120)) async throws -> ExecResult? {
+    public func installAsRoot(
+        _ files: [RootFile], before: String? = nil, then: String? = nil,
+        timeout: Duration? = .seconds(120)
+    ) async throws -> ExecResult? {
         try await installFilesAsRoot(files, before: before, then: then, timeout: timeout)
     }
 
@@ -92,8 +100,10 @@ extension RemoteHost {
 extension SSHSession: RemoteHost {
     public var forwardingSession: SSHSession? { self }
 
-    public func execute(_ command: String, asRoot: Bool, stdin: StdinSource, timeout: Duration?, collect: Bool,
-                        onStdout: OutputHandler?, onStderr: OutputHandler?) async throws -> ExecResult {
+    public func execute(
+        _ command: String, asRoot: Bool, stdin: StdinSource, timeout: Duration?, collect: Bool,
+        onStdout: OutputHandler?, onStderr: OutputHandler?
+    ) async throws -> ExecResult {
         asRoot
             ? try await execAsRoot(command, stdin: stdin, timeout: timeout, collect: collect, onStdout: onStdout, onStderr: onStderr)
             : try await exec(command, stdin: stdin, timeout: timeout, collect: collect, onStdout: onStdout, onStderr: onStderr)

@@ -42,8 +42,9 @@ public struct TunnelService: Sendable {
     /// The pid of the tunnel serving `name`, when one runs.
     public func runningPID(_ name: String) -> Int32? {
         guard let text = try? String(contentsOfFile: store.resolve(Self.pidPath(name)), encoding: .utf8),
-              let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0,
-              let cmd = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0,
+            let cmd = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline")
+        else { return nil }
         let args = cmd.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
         return args.contains("tunnel") && args.contains(name) ? pid : nil
     }
@@ -52,13 +53,17 @@ public struct TunnelService: Sendable {
     /// is this program (the child runs `EXECUTABLE tunnel -s STORE NAME`).
     public func ensureRunning(_ config: MachineConfig, executable: String) async throws -> Int32 {
         guard config.isBehindJumpHosts, let port = config.engine.forwardPort else {
-            throw TunnelError(description: "\(config.name) is reached directly (not through jump hosts): it needs no tunnel",
-                              machine: config.name, kind: .direct(serving: false))
+            throw TunnelError(
+                description: "\(config.name) is reached directly (not through jump hosts): it needs no tunnel",
+                machine: config.name, kind: .direct(serving: false))
         }
         if let pid = runningPID(config.name) {
             if TCPProbe.acceptsNow(port: port) { return pid }
         } else if TCPProbe.acceptsNow(port: port) {
-            throw TunnelError(description: "127.0.0.1:\(port), the Engine API forward of \(config.name), is taken by another program; stop it, or remove the machine and create it again to get another port")
+            throw TunnelError(
+                description:
+                    "127.0.0.1:\(port), the Engine API forward of \(config.name), is taken by another program; stop it, or remove the machine and create it again to get another port"
+            )
         }
         let log = store.resolve(Self.logPath(config.name))
         let pid = try Self.spawnDetached(executable, ["tunnel", "-s", store.root, config.name], log: log)
@@ -68,12 +73,15 @@ public struct TunnelService: Sendable {
             var status: Int32 = 0
             if waitpid(pid, &status, WNOHANG) == pid {
                 let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-                let last = text.textLines().map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.last ?? "no output (log: \(log))"
+                let last =
+                    text.textLines().map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.last
+                    ?? "no output (log: \(log))"
                 throw TunnelError(description: "the Engine API forward of \(config.name) did not start: \(last)")
             }
             try await Task.sleep(for: .milliseconds(50))
         }
-        throw TunnelError(description: "the Engine API forward of \(config.name) did not listen on 127.0.0.1:\(port) within 30 s (log: \(log))")
+        throw TunnelError(
+            description: "the Engine API forward of \(config.name) did not listen on 127.0.0.1:\(port) within 30 s (log: \(log))")
     }
 
     /// Stops the background tunnel of `name`, if one runs: SIGTERM, then SIGKILL after 3 s.
@@ -92,9 +100,10 @@ public struct TunnelService: Sendable {
     /// Running (not gone, not a zombie waiting for its parent to reap it).
     static func isAlive(_ pid: Int32) -> Bool {
         var status: Int32 = 0
-        _ = waitpid(pid, &status, WNOHANG) // our own child: reap it
+        _ = waitpid(pid, &status, WNOHANG)  // our own child: reap it
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return false }
+            let close = stat.lastIndex(of: ")")
+        else { return false }
         let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).prefix(1)
         return state != "Z" && state != "X"
     }
@@ -103,21 +112,26 @@ public struct TunnelService: Sendable {
     /// `ready` is called once the session is up and the port listens.
     public func serve(_ config: MachineConfig, logger: Logger, ready: (EngineTunnel, SSHSession) -> Void) async throws {
         guard config.isBehindJumpHosts, let port = config.engine.forwardPort else {
-            throw TunnelError(description: "\(config.name) is reached directly (not through jump hosts): it needs no tunnel",
-                              machine: config.name, kind: .direct(serving: true))
+            throw TunnelError(
+                description: "\(config.name) is reached directly (not through jump hosts): it needs no tunnel",
+                machine: config.name, kind: .direct(serving: true))
         }
         if let pid = runningPID(config.name), pid != getpid() {
-            throw TunnelError(description: "the Engine API of \(config.name) is already forwarded on 127.0.0.1:\(port) (pid \(pid))",
-                              machine: config.name, kind: .alreadyForwarded)
+            throw TunnelError(
+                description: "the Engine API of \(config.name) is already forwarded on 127.0.0.1:\(port) (pid \(pid))",
+                machine: config.name, kind: .alreadyForwarded)
         }
         let ssh = MachineSSH(store: store, logger: logger)
         let session = try await ssh.connect(config)
         let tunnel: EngineTunnel
         do {
-            tunnel = try EngineTunnel(session: session, reconnect: { try await ssh.connect(config) },
-                                      to: config.address, port: config.engine.port, listenPort: port, logger: logger)
+            tunnel = try EngineTunnel(
+                session: session, reconnect: { try await ssh.connect(config) },
+                to: config.address, port: config.engine.port, listenPort: port, logger: logger)
         } catch {
-            throw TunnelError(description: "\(error); another program holds the port: stop it, or remove the machine and create it again to get another port")
+            throw TunnelError(
+                description:
+                    "\(error); another program holds the port: stop it, or remove the machine and create it again to get another port")
         }
         let pidFile = store.resolve(Self.pidPath(config.name))
         try AtomicFile.write(Data("\(getpid())\n".utf8), to: pidFile, mode: 0o644)
@@ -127,7 +141,8 @@ public struct TunnelService: Sendable {
         while !signals.received {
             try? await Task.sleep(for: .milliseconds(500))
             guard let now = try? store.load(config.name), now.ssh.proxyJump == config.ssh.proxyJump,
-                  now.address == config.address, now.engine.forwardPort == port else {
+                now.address == config.address, now.engine.forwardPort == port
+            else {
                 logger.info("the record changed or went: the forward ends")
                 break
             }
@@ -150,8 +165,9 @@ public struct TunnelService: Sendable {
             }
         }
         do {
-            return try LocalProcess.spawn([executable] + args, environment: ProcessInfo.processInfo.environment,
-                                          stdout: out, stderr: out, newSession: true)
+            return try LocalProcess.spawn(
+                [executable] + args, environment: ProcessInfo.processInfo.environment,
+                stdout: out, stderr: out, newSession: true)
         } catch {
             throw TunnelError(description: "\(error)")
         }

@@ -29,9 +29,11 @@ public struct HostOutcome: Sendable, Equatable {
     /// The error the job failed with, kept as a value (`error` is its text); not compared by ==.
     public var failure: (any Error)?
 
-    public init(name: String, result: Result, exitStatus: Int32? = nil, signal: String? = nil, stdout: Data? = nil,
-                stderr: Data? = nil, duration: Duration? = nil, error: String? = nil, detail: String? = nil,
-                failure: (any Error)? = nil) {
+    public init(
+        name: String, result: Result, exitStatus: Int32? = nil, signal: String? = nil, stdout: Data? = nil,
+        stderr: Data? = nil, duration: Duration? = nil, error: String? = nil, detail: String? = nil,
+        failure: (any Error)? = nil
+    ) {
         self.name = name
         self.result = result
         self.exitStatus = exitStatus
@@ -50,13 +52,16 @@ public struct HostOutcome: Sendable, Equatable {
     }
 
     /// Ok when the exit status is 0 and no signal; failed otherwise.
-    public static func finished(name: String, exitStatus: Int32?, signal: String?, stdout: Data?, stderr: Data?,
-                                duration: Duration) -> HostOutcome {
+    public static func finished(
+        name: String, exitStatus: Int32?, signal: String?, stdout: Data?, stderr: Data?,
+        duration: Duration
+    ) -> HostOutcome {
         let ok = exitStatus == 0 && signal == nil
         var error: String?
         if exitStatus == nil && signal == nil { error = "no exit status: the connection closed before the command finished" }
-        return HostOutcome(name: name, result: ok ? .ok : .failed, exitStatus: exitStatus, signal: signal,
-                           stdout: stdout, stderr: stderr, duration: duration, error: error)
+        return HostOutcome(
+            name: name, result: ok ? .ok : .failed, exitStatus: exitStatus, signal: signal,
+            stdout: stdout, stderr: stderr, duration: duration, error: error)
     }
 
     public static func skipped(_ name: String) -> HostOutcome {

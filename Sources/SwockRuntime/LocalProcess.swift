@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 import SwockSupport
+import Synchronization
 
 /// Runs a local program on a thread of its own (never on Swift's cooperative pool), streaming
 /// its stdout and stderr as they arrive. The child starts with no signal blocked and default
@@ -28,9 +28,10 @@ public enum LocalProcess {
     ) async throws -> Exit {
         try await withCheckedThrowingContinuation { (cont: CheckedContinuation<Exit, Error>) in
             let t = Thread {
-                cont.resume(with: Result {
-                    try runBlocking(argv, environment: environment, timeout: timeout, onStdout: onStdout, onStderr: onStderr)
-                })
+                cont.resume(
+                    with: Result {
+                        try runBlocking(argv, environment: environment, timeout: timeout, onStdout: onStdout, onStderr: onStderr)
+                    })
             }
             t.name = "child \(argv.first.map { PathText.lastComponent($0) } ?? "")"
             t.start()
@@ -75,8 +76,11 @@ public enum LocalProcess {
         while !open.isEmpty {
             let now = ContinuousClock.now
             if let d = deadline, now >= d, exitedAt == nil {
-                if termSentAt == nil { kill(pid, SIGTERM); termSentAt = now }
-                else if !killed, now - termSentAt! >= .seconds(2) { kill(pid, SIGKILL); killed = true }
+                if termSentAt == nil {
+                    kill(pid, SIGTERM); termSentAt = now
+                } else if !killed, now - termSentAt! >= .seconds(2) {
+                    kill(pid, SIGKILL); killed = true
+                }
             }
             // A grandchild may hold the pipes open after the child exits: give it a moment, then stop.
             if exitedAt == nil, waitpid(pid, &status, WNOHANG) == pid { exitedAt = now }
@@ -118,8 +122,10 @@ public enum LocalProcess {
     /// its own (no terminal, no signals from ours), for a background process.
     /// `closeOthers`: no descriptor beyond 0-2 is inherited, close-on-exec or not (a daemon must
     /// not hold its starter's pipes open).
-    package static func spawn(_ argv: [String], environment: [String: String], stdout: Int32, stderr: Int32,
-                      newSession: Bool = false, closeOthers: Bool = false) throws -> pid_t {
+    package static func spawn(
+        _ argv: [String], environment: [String: String], stdout: Int32, stderr: Int32,
+        newSession: Bool = false, closeOthers: Bool = false
+    ) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -130,7 +136,8 @@ public enum LocalProcess {
             // glibc 2.34's posix_spawn_file_actions_addclosefrom_np, not imported into Swift.
             typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
             guard let sym = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else {
-                throw SpawnError(description: "cannot run \(argv[0]): this C library cannot close inherited descriptors (glibc 2.34 or later needed)")
+                throw SpawnError(
+                    description: "cannot run \(argv[0]): this C library cannot close inherited descriptors (glibc 2.34 or later needed)")
             }
             _ = unsafeBitCast(sym, to: CloseFrom.self)(&actions, 3)
         }
@@ -147,7 +154,7 @@ public enum LocalProcess {
             sigaddset(&defaults, s)
         }
         posix_spawnattr_setsigdefault(&attr, &defaults)
-        let setsid: Int32 = 0x80 // POSIX_SPAWN_SETSID (glibc 2.26), not imported into Swift
+        let setsid: Int32 = 0x80  // POSIX_SPAWN_SETSID (glibc 2.26), not imported into Swift
         posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | (newSession ? setsid : 0)))
 
         let cArgs = argv.map { strdup($0) } + [nil]
@@ -165,9 +172,11 @@ public enum LocalProcess {
     }
 
     static func signalName(_ n: Int32) -> String {
-        let names: [Int32: String] = [SIGHUP: "HUP", SIGINT: "INT", SIGQUIT: "QUIT", SIGILL: "ILL", SIGABRT: "ABRT",
-                                      SIGFPE: "FPE", SIGKILL: "KILL", SIGSEGV: "SEGV", SIGPIPE: "PIPE", SIGALRM: "ALRM",
-                                      SIGTERM: "TERM", SIGUSR1: "USR1", SIGUSR2: "USR2", SIGBUS: "BUS"]
+        let names: [Int32: String] = [
+            SIGHUP: "HUP", SIGINT: "INT", SIGQUIT: "QUIT", SIGILL: "ILL", SIGABRT: "ABRT",
+            SIGFPE: "FPE", SIGKILL: "KILL", SIGSEGV: "SEGV", SIGPIPE: "PIPE", SIGALRM: "ALRM",
+            SIGTERM: "TERM", SIGUSR1: "USR1", SIGUSR2: "USR2", SIGBUS: "BUS",
+        ]
         return names[n] ?? "\(n)"
     }
 

@@ -128,7 +128,8 @@ public struct ProgressBoard: Sendable, Equatable {
             text = inStep >= stillWaitingAfter ? "\(step): still waiting (\(Self.duration(inStep)))" : step
             time = Self.duration(now - (row.started ?? since))
         case .done(let ok, let detail, let seconds):
-            mark = ok ? Self.okMark : Self.failMark; text = detail.split(whereSeparator: \.isNewline).joined(separator: " "); time = Self.duration(seconds)
+            mark = ok ? Self.okMark : Self.failMark; text = detail.split(whereSeparator: \.isNewline).joined(separator: " ");
+            time = Self.duration(seconds)
         }
         // "M NAME  TEXT ... TIME": the time right-aligned; the text cut first when narrow.
         let head = "\(mark) \(name)  "

@@ -4,7 +4,8 @@ import SwockSupport
 /// Does anything accept TCP connections at host:port within the timeout?
 public enum TCPProbe {
     public static func isOpen(host: String, port: Int, timeout: Duration) async -> Bool {
-        (try? await OffPool.run("tcp probe \(host)") { openBlocking(host: host, port: port, timeoutMs: Int32(timeout.timeInterval * 1000)) }) ?? false
+        (try? await OffPool.run("tcp probe \(host)") { openBlocking(host: host, port: port, timeoutMs: Int32(timeout.timeInterval * 1000)) })
+            ?? false
     }
 
     /// Does something listen on 127.0.0.1:`port` right now (a local connect answers at once)?
@@ -19,7 +20,8 @@ public enum TCPProbe {
         var res: UnsafeMutablePointer<addrinfo>?
         guard getaddrinfo(host, String(port), &hints, &res) == 0, let first = res else { return false }
         defer { freeaddrinfo(res) }
-        let fd = socket(first.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = socket(
+            first.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
         if connect(fd, first.pointee.ai_addr, first.pointee.ai_addrlen) == 0 { return true }

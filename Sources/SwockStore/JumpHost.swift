@@ -58,7 +58,7 @@ public struct JumpHost: Codable, Sendable, Equatable, CustomStringConvertible {
                 portText = after.dropFirst()
             }
         } else if rest.filter({ $0 == ":" }).count > 1 {
-            host = String(rest) // a bare IPv6 address
+            host = String(rest)  // a bare IPv6 address
         } else if let colon = rest.firstIndex(of: ":") {
             host = String(rest[..<colon])
             portText = rest[rest.index(after: colon)...]

@@ -26,8 +26,10 @@ public struct MachineConfig: Codable, Sendable, Equatable {
     public var createdAt: Date
     public var updatedAt: Date
 
-    public init(name: String, driver: String = "generic", address: String, ssh: SSHSettings,
-                engine: EngineSettings, tls: TLSSettings, labels: [String: String] = [:], now: Date = Date()) {
+    public init(
+        name: String, driver: String = "generic", address: String, ssh: SSHSettings,
+        engine: EngineSettings, tls: TLSSettings, labels: [String: String] = [:], now: Date = Date()
+    ) {
         self.configVersion = Self.currentVersion
         self.name = name
         self.driver = driver
@@ -130,9 +132,11 @@ public struct EngineSettings: Codable, Sendable, Equatable {
     public var version: String?
     public var dockerdPath: String?
 
-    public init(port: Int = 2376, options: [String] = [], labels: [String] = [], environment: [String] = [],
-                storageDriver: String? = nil, registryMirrors: [String] = [], insecureRegistries: [String] = [],
-                install: InstallMethod = .auto, installURL: String? = nil) {
+    public init(
+        port: Int = 2376, options: [String] = [], labels: [String] = [], environment: [String] = [],
+        storageDriver: String? = nil, registryMirrors: [String] = [], insecureRegistries: [String] = [],
+        install: InstallMethod = .auto, installURL: String? = nil
+    ) {
         self.port = port
         self.options = options
         self.labels = labels
@@ -179,8 +183,10 @@ public struct HostFacts: Codable, Sendable, Equatable {
     public var initSystem: String
     public var architecture: String?
 
-    public init(osID: String, osVersion: String?, idLike: [String], prettyName: String?, family: String,
-                hostname: String?, initSystem: String, architecture: String?) {
+    public init(
+        osID: String, osVersion: String?, idLike: [String], prettyName: String?, family: String,
+        hostname: String?, initSystem: String, architecture: String?
+    ) {
         self.osID = osID
         self.osVersion = osVersion
         self.idLike = idLike

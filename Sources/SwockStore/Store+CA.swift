@@ -28,8 +28,9 @@ extension Store {
             let ca: CertificateAuthority
             if let c = fm.contents(atPath: caPath), let k = fm.contents(atPath: caKeyPath) {
                 do {
-                    ca = try CertificateAuthority(certificatePEM: String(decoding: c, as: UTF8.self),
-                                                  privateKeyPEM: String(decoding: k, as: UTF8.self))
+                    ca = try CertificateAuthority(
+                        certificatePEM: String(decoding: c, as: UTF8.self),
+                        privateKeyPEM: String(decoding: k, as: UTF8.self))
                 } catch PKIError.keyDoesNotMatchCertificate {
                     // A renewal (keys first) cut between its renames: the new key, the old certificate.
                     ca = try recoverCA(keyPEM: String(decoding: k, as: UTF8.self), keyType: keyType)
@@ -46,14 +47,18 @@ extension Store {
                 try AtomicFile.write([(caKeyPath, Data(ca.privateKeyPEM.utf8)), (caPath, Data(ca.certificatePEM.utf8))])
             }
             if let c = fm.contents(atPath: certPath), let k = fm.contents(atPath: keyPath),
-               ca.verify(certificatePEM: String(decoding: c, as: UTF8.self)),
-               PEMKeyPair(certificatePEM: String(decoding: c, as: UTF8.self), privateKeyPEM: String(decoding: k, as: UTF8.self)).keyMatchesCertificate {
-                return ClientMaterial(ca: ca, caPEM: ca.certificatePEM, clientCertPEM: String(decoding: c, as: UTF8.self),
-                                      clientKeyPEM: String(decoding: k, as: UTF8.self))
+                ca.verify(certificatePEM: String(decoding: c, as: UTF8.self)),
+                PEMKeyPair(certificatePEM: String(decoding: c, as: UTF8.self), privateKeyPEM: String(decoding: k, as: UTF8.self))
+                    .keyMatchesCertificate
+            {
+                return ClientMaterial(
+                    ca: ca, caPEM: ca.certificatePEM, clientCertPEM: String(decoding: c, as: UTF8.self),
+                    clientKeyPEM: String(decoding: k, as: UTF8.self))
             }
             let client = try ca.issueClientCertificate(keyType: keyType)
             try AtomicFile.write([(keyPath, Data(client.privateKeyPEM.utf8)), (certPath, Data(client.certificatePEM.utf8))])
-            return ClientMaterial(ca: ca, caPEM: ca.certificatePEM, clientCertPEM: client.certificatePEM, clientKeyPEM: client.privateKeyPEM)
+            return ClientMaterial(
+                ca: ca, caPEM: ca.certificatePEM, clientCertPEM: client.certificatePEM, clientKeyPEM: client.privateKeyPEM)
         }
     }
 
@@ -71,7 +76,9 @@ extension Store {
             return restored
         }
         let ca = try CertificateAuthority.generate(keyType: keyType)
-        try AtomicFile.write([(certsDir + "/ca-key.pem", Data(ca.privateKeyPEM.utf8)), (certsDir + "/ca.pem", Data(ca.certificatePEM.utf8))])
+        try AtomicFile.write([
+            (certsDir + "/ca-key.pem", Data(ca.privateKeyPEM.utf8)), (certsDir + "/ca.pem", Data(ca.certificatePEM.utf8)),
+        ])
         return ca
     }
 
@@ -89,12 +96,14 @@ extension Store {
         }
         let ca: CertificateAuthority
         do {
-            ca = try CertificateAuthority(certificatePEM: String(decoding: c, as: UTF8.self), privateKeyPEM: String(decoding: k, as: UTF8.self))
+            ca = try CertificateAuthority(
+                certificatePEM: String(decoding: c, as: UTF8.self), privateKeyPEM: String(decoding: k, as: UTF8.self))
         } catch {
             throw StoreError.crypto("the CA in \(dir) cannot be loaded (\(error)); import the machine again")
         }
-        return ClientMaterial(ca: ca, caPEM: ca.certificatePEM, clientCertPEM: try readMachineFile(config.name, "cert.pem"),
-                              clientKeyPEM: try readMachineFile(config.name, "key.pem"))
+        return ClientMaterial(
+            ca: ca, caPEM: ca.certificatePEM, clientCertPEM: try readMachineFile(config.name, "cert.pem"),
+            clientKeyPEM: try readMachineFile(config.name, "key.pem"))
     }
 
     /// The key of the CA whose certificate is `caPEM`, when this store holds it: the store's

@@ -212,9 +212,9 @@ public struct Store: Sendable {
     /// Every record; a broken one is reported as an error without hiding the others.
     public func list() -> [(name: String, result: Result<MachineConfig, StoreError>)] {
         names().filter { !isAbandonedClaim($0) }.map { name in
-            do { return (name, .success(try load(name))) }
-            catch let e as StoreError { return (name, .failure(e)) }
-            catch { return (name, .failure(.corrupt(name: name, path: relative(configPath(name)), reason: "\(error)"))) }
+            do { return (name, .success(try load(name))) } catch let e as StoreError { return (name, .failure(e)) } catch {
+                return (name, .failure(.corrupt(name: name, path: relative(configPath(name)), reason: "\(error)")))
+            }
         }
     }
 
@@ -223,7 +223,8 @@ public struct Store: Sendable {
     /// listings skip it, and a create of that name takes it over (rename replaces an empty one).
     func isAbandonedClaim(_ name: String) -> Bool {
         guard !FileManager.default.fileExists(atPath: configPath(name)),
-              let entries = try? FileManager.default.contentsOfDirectory(atPath: machineDir(name)) else { return false }
+            let entries = try? FileManager.default.contentsOfDirectory(atPath: machineDir(name))
+        else { return false }
         return entries.allSatisfy { $0.hasPrefix(".") }
     }
 

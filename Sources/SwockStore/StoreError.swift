@@ -19,7 +19,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .invalidName(let name, let reason):
-            return "invalid machine name \"\(Self.printable(name))\": \(reason); names start with a letter or digit and use only letters, digits, '.' and '-'"
+            return
+                "invalid machine name \"\(Self.printable(name))\": \(reason); names start with a letter or digit and use only letters, digits, '.' and '-'"
         case .alreadyExists(let name):
             return "Docker machine \"\(name)\" already exists"
         case .notFound(let name):
@@ -27,7 +28,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
         case .corrupt(let name, let path, let reason):
             return "machine \"\(name)\": \(path) is unreadable (\(reason))"
         case .unsupportedVersion(let name, let found, let supported):
-            return "machine \"\(name)\": config.json has format version \(found), this swock-machine reads up to \(supported); upgrade swock-machine"
+            return
+                "machine \"\(name)\": config.json has format version \(found), this swock-machine reads up to \(supported); upgrade swock-machine"
         case .missingFile(let name, let path):
             return "machine \"\(name)\": \(path) is missing"
         case .io(let path, let reason):

@@ -46,12 +46,17 @@ public enum Tar {
         var at = 0
         while true {
             guard at + block <= bytes.count else {
-                throw Malformed(entries.isEmpty && bytes.isEmpty ? "empty archive" : "the archive ends in the middle of a header (truncated)")
+                throw Malformed(
+                    entries.isEmpty && bytes.isEmpty ? "empty archive" : "the archive ends in the middle of a header (truncated)")
             }
             let h = Array(bytes[at..<at + block])
             if h.allSatisfy({ $0 == 0 }) { return entries }
-            guard checksum(h) == octal(h[148..<156]) else { throw Malformed("a header's checksum does not match (damaged or not a tar archive)") }
-            guard let size = octal(h[124..<136]), let mode = octal(h[100..<108]) else { throw Malformed("a header's size or mode is not octal") }
+            guard checksum(h) == octal(h[148..<156]) else {
+                throw Malformed("a header's checksum does not match (damaged or not a tar archive)")
+            }
+            guard let size = octal(h[124..<136]), let mode = octal(h[100..<108]) else {
+                throw Malformed("a header's size or mode is not octal")
+            }
             var name = text(h[0..<100])
             if Array(h[257..<262]) == Array("ustar".utf8) {
                 let prefix = text(h[345..<500])
@@ -66,7 +71,10 @@ public enum Tar {
             case UInt8(ascii: "0"), 0:
                 entries.append(Entry(path: name, kind: .file, mode: UInt32(mode & 0o7777), data: body))
             case UInt8(ascii: "5"):
-                entries.append(Entry(path: name.hasSuffix("/") ? String(name.dropLast()) : name, kind: .directory, mode: UInt32(mode & 0o7777), data: Data()))
+                entries.append(
+                    Entry(
+                        path: name.hasSuffix("/") ? String(name.dropLast()) : name, kind: .directory, mode: UInt32(mode & 0o7777),
+                        data: Data()))
             default:
                 throw Malformed("\(name): only regular files and directories are expected (type \(Character(UnicodeScalar(type))))")
             }

@@ -22,7 +22,9 @@ public struct SwarmControl: Sendable {
     }
 
     func client(_ config: MachineConfig, timeout: Duration? = nil) async throws -> EngineClient {
-        EngineClient(endpoint: try await EngineRoute.endpoint(config, store: store, budget: timeout ?? self.timeout), timeout: timeout ?? self.timeout)
+        EngineClient(
+            endpoint: try await EngineRoute.endpoint(config, store: store, budget: timeout ?? self.timeout),
+            timeout: timeout ?? self.timeout)
     }
 
     /// Swarm mode and live-restore exclude each other in dockerd: switches live-restore off on
@@ -62,14 +64,17 @@ public struct SwarmControl: Sendable {
             throw SwarmError.alreadyInSwarm(manager, role: state.controlAvailable ? "manager" : "worker")
         }
         try await prepareForSwarm(config, c, state)
-        return try await c.swarmInit(advertiseAddress: Self.swarmAddress(advertiseAddress ?? config.address),
-                                     defaultAddressPool: defaultAddressPool)
+        return try await c.swarmInit(
+            advertiseAddress: Self.swarmAddress(advertiseAddress ?? config.address),
+            defaultAddressPool: defaultAddressPool)
     }
 
     /// Joins every machine of `names` to the swarm `manager` belongs to, `parallelism` at once.
     /// A machine already in that swarm is left as it is.
-    public func join(_ names: [String], manager: String, asManager: Bool, parallelism: Int = 16,
-                     finished: @escaping @Sendable (HostOutcome) -> Void = { _ in }) async throws -> [HostOutcome] {
+    public func join(
+        _ names: [String], manager: String, asManager: Bool, parallelism: Int = 16,
+        finished: @escaping @Sendable (HostOutcome) -> Void = { _ in }
+    ) async throws -> [HostOutcome] {
         let managerConfig = try store.load(manager)
         let m = try await client(managerConfig)
         let mState = try await m.swarmState()
@@ -79,45 +84,52 @@ public struct SwarmControl: Sendable {
         let managerAddress = mState.nodeAddress.isEmpty ? Self.swarmAddress(managerConfig.address) : Self.swarmAddress(mState.nodeAddress)
         let store = self.store
         let control = self
-        return await FanOut(parallelism: parallelism).run(names, job: { i in
-            let name = names[i]
-            let clock = ContinuousClock()
-            let start = clock.now
-            do {
-                let config = try store.load(name)
-                let c = try await control.client(config)
-                let state = try await c.swarmState()
-                if state.localNodeState == "active" {
-                    let inThis = (try? await m.nodes())?.contains { $0.id == state.nodeID } ?? false
-                    if inThis { return HostOutcome(name: name, result: .ok, duration: clock.now - start, detail: "already in the swarm") }
-                    throw SwarmError.alreadyInSwarm(name, role: state.controlAvailable ? "manager" : "worker")
-                }
-                // A join that timed out before keeps retrying in the background ("pending"):
-                // start again from a clean state.
-                if state.localNodeState == "pending" || state.localNodeState == "error" { try? await c.swarmLeave(force: true) }
-                try await control.prepareForSwarm(config, c, state)
+        return await FanOut(parallelism: parallelism).run(
+            names,
+            job: { i in
+                let name = names[i]
+                let clock = ContinuousClock()
+                let start = clock.now
                 do {
-                    try await c.swarmJoin(managers: [managerAddress], token: token, advertiseAddress: Self.swarmAddress(config.address))
-                } catch let e as EngineError {
-                    // dockerd keeps trying after its own 20 s; stop it, so a failed join leaves
-                    // the machine as it was.
-                    try? await c.swarmLeave(force: true)
-                    throw SwarmError.joinFailed(name, manager: manager, address: managerAddress, reason: e.daemonMessage)
+                    let config = try store.load(name)
+                    let c = try await control.client(config)
+                    let state = try await c.swarmState()
+                    if state.localNodeState == "active" {
+                        let inThis = (try? await m.nodes())?.contains { $0.id == state.nodeID } ?? false
+                        if inThis {
+                            return HostOutcome(name: name, result: .ok, duration: clock.now - start, detail: "already in the swarm")
+                        }
+                        throw SwarmError.alreadyInSwarm(name, role: state.controlAvailable ? "manager" : "worker")
+                    }
+                    // A join that timed out before keeps retrying in the background ("pending"):
+                    // start again from a clean state.
+                    if state.localNodeState == "pending" || state.localNodeState == "error" { try? await c.swarmLeave(force: true) }
+                    try await control.prepareForSwarm(config, c, state)
+                    do {
+                        try await c.swarmJoin(managers: [managerAddress], token: token, advertiseAddress: Self.swarmAddress(config.address))
+                    } catch let e as EngineError {
+                        // dockerd keeps trying after its own 20 s; stop it, so a failed join leaves
+                        // the machine as it was.
+                        try? await c.swarmLeave(force: true)
+                        throw SwarmError.joinFailed(name, manager: manager, address: managerAddress, reason: e.daemonMessage)
+                    }
+                    return HostOutcome(
+                        name: name, result: .ok, duration: clock.now - start,
+                        detail: "joined \(manager)'s swarm as a \(asManager ? "manager" : "worker")")
+                } catch {
+                    return HostOutcome(name: name, result: .failed, duration: clock.now - start, error: "\(error)", failure: error)
                 }
-                return HostOutcome(name: name, result: .ok, duration: clock.now - start,
-                                   detail: "joined \(manager)'s swarm as a \(asManager ? "manager" : "worker")")
-            } catch {
-                return HostOutcome(name: name, result: .failed, duration: clock.now - start, error: "\(error)", failure: error)
-            }
-        }, finished: { _, o in finished(o) })
+            }, finished: { _, o in finished(o) })
     }
 
     /// Takes machines out of their swarm. A worker is drained first (its tasks move to other
     /// nodes), then leaves, then is removed from the node list by a manager. A manager is
     /// demoted first when other managers remain; the last manager leaves only with `force`
     /// (which ends the swarm).
-    public func leave(_ names: [String], force: Bool, parallelism: Int = 16,
-                      finished: @escaping @Sendable (HostOutcome) -> Void = { _ in }) async -> [HostOutcome] {
+    public func leave(
+        _ names: [String], force: Bool, parallelism: Int = 16,
+        finished: @escaping @Sendable (HostOutcome) -> Void = { _ in }
+    ) async -> [HostOutcome] {
         // Workers first, all at once, while the managers are still there to drain and remove
         // them; then managers one at a time (each demotion changes what the next one sees).
         var managers = Set<String>()
@@ -126,16 +138,18 @@ public struct SwarmControl: Sendable {
         }
         let control = self
         func job(_ list: [String], _ width: Int) async -> [HostOutcome] {
-            await FanOut(parallelism: width).run(list, job: { i in
-                let clock = ContinuousClock()
-                let start = clock.now
-                do {
-                    let detail = try await control.leaveOne(list[i], force: force)
-                    return HostOutcome(name: list[i], result: .ok, duration: clock.now - start, detail: detail)
-                } catch {
-                    return HostOutcome(name: list[i], result: .failed, duration: clock.now - start, error: "\(error)", failure: error)
-                }
-            }, finished: { _, o in finished(o) })
+            await FanOut(parallelism: width).run(
+                list,
+                job: { i in
+                    let clock = ContinuousClock()
+                    let start = clock.now
+                    do {
+                        let detail = try await control.leaveOne(list[i], force: force)
+                        return HostOutcome(name: list[i], result: .ok, duration: clock.now - start, detail: detail)
+                    } catch {
+                        return HostOutcome(name: list[i], result: .failed, duration: clock.now - start, error: "\(error)", failure: error)
+                    }
+                }, finished: { _, o in finished(o) })
         }
         let first = await job(names.filter { !managers.contains($0) }, parallelism)
         let then = await job(names.filter { managers.contains($0) }, 1)
@@ -188,8 +202,9 @@ public struct SwarmControl: Sendable {
     /// (rm reports the host itself). The last manager goes only with `force`.
     public func leaveBeforeRemoval(_ name: String, force: Bool) async throws -> String? {
         guard let config = try? store.load(name),
-              let state = try? await client(config, timeout: .seconds(5)).swarmState(),
-              state.localNodeState != "inactive" else { return nil }
+            let state = try? await client(config, timeout: .seconds(5)).swarmState(),
+            state.localNodeState != "inactive"
+        else { return nil }
         return try await leaveOne(name, force: force)
     }
 
@@ -218,9 +233,11 @@ public struct SwarmControl: Sendable {
     func otherManager(than name: String, nodeID: String) async -> (name: String, client: EngineClient)? {
         for other in store.names() where other != name {
             guard let config = try? store.load(other) else { continue }
-            guard let c = try? await client(config, timeout: .seconds(5)), let s = try? await c.swarmState(), s.localNodeState == "active", s.controlAvailable,
-                  let nodes = try? await c.nodes(), nodes.contains(where: { $0.id == nodeID }),
-                  let working = try? await client(config) else { continue }
+            guard let c = try? await client(config, timeout: .seconds(5)), let s = try? await c.swarmState(), s.localNodeState == "active",
+                s.controlAvailable,
+                let nodes = try? await c.nodes(), nodes.contains(where: { $0.id == nodeID }),
+                let working = try? await client(config)
+            else { continue }
             return (other, working)
         }
         return nil
@@ -247,8 +264,7 @@ public struct SwarmControl: Sendable {
             for (i, n) in names.enumerated() {
                 group.addTask {
                     guard let config = try? store.load(n) else { return (i, nil, "no record") }
-                    do { return (i, try await control.client(config).swarmState(), nil) }
-                    catch { return (i, nil, "\(error)") }
+                    do { return (i, try await control.client(config).swarmState(), nil) } catch { return (i, nil, "\(error)") }
                 }
             }
             var out = [(LocalSwarmState?, String?)](repeating: (nil, nil), count: names.count)
@@ -262,12 +278,15 @@ public struct SwarmControl: Sendable {
         }
         return names.indices.map { i in
             let (s, e) = states[i]
-            guard let s else { return Member(name: names[i], role: "-", state: "unreachable", status: "-", availability: "-", managerStatus: e ?? "-") }
+            guard let s else {
+                return Member(name: names[i], role: "-", state: "unreachable", status: "-", availability: "-", managerStatus: e ?? "-")
+            }
             let node = nodes.first { $0.id == s.nodeID && !s.nodeID.isEmpty }
             let role = s.localNodeState == "inactive" ? "-" : (s.controlAvailable ? "manager" : "worker")
             let ms = node?.managerStatus.map { ($0.leader == true ? "leader, " : "") + $0.reachability } ?? "-"
-            return Member(name: names[i], role: role, state: s.localNodeState, status: node?.status.state ?? "-",
-                          availability: node?.spec.availability ?? "-", managerStatus: ms)
+            return Member(
+                name: names[i], role: role, state: s.localNodeState, status: node?.status.state ?? "-",
+                availability: node?.spec.availability ?? "-", managerStatus: ms)
         }
     }
 }
@@ -291,11 +310,14 @@ public enum SwarmError: Error, Equatable, CustomStringConvertible, Sendable {
         case .notAManager(let name):
             return "\(name) is not a swarm manager"
         case .joinFailed(let name, let manager, let address, let reason):
-            return "\(name) could not join \(manager)'s swarm at \(address) (\(reason)); check that \(name) reaches \(address) over TCP (port \(SwarmControl.port))"
+            return
+                "\(name) could not join \(manager)'s swarm at \(address) (\(reason)); check that \(name) reaches \(address) over TCP (port \(SwarmControl.port))"
         case .liveRestoreStaysOn(let name):
-            return "\(name): dockerd still has live-restore on after a reload, and Swarm mode refuses it; set \"live-restore\": false in /etc/docker/daemon.json on the host and restart docker"
+            return
+                "\(name): dockerd still has live-restore on after a reload, and Swarm mode refuses it; set \"live-restore\": false in /etc/docker/daemon.json on the host and restart docker"
         case .liveRestoreWithoutSSH(let name):
-            return "\(name): dockerd has live-restore on, which Swarm mode refuses, and the machine has no SSH to switch it off; set \"live-restore\": false in the daemon's daemon.json on its host, reload dockerd, and retry"
+            return
+                "\(name): dockerd has live-restore on, which Swarm mode refuses, and the machine has no SSH to switch it off; set \"live-restore\": false in the daemon's daemon.json on its host, reload dockerd, and retry"
         case .notInSwarm(let name):
             return "\(name) is not in a swarm"
         case .noReachableManager(let name):

@@ -51,8 +51,10 @@ extension SwarmControl {
     /// a swarm counts as done), then the joins. One outcome per machine named in the plan; the
     /// machines in `skip` (their create failed) are left out, and so are the joins of a
     /// manager that is not there.
-    public func apply(_ plan: SwarmPlan, skip: Set<String> = [],
-                      finished: @escaping @Sendable (HostOutcome) -> Void = { _ in }) async -> [HostOutcome] {
+    public func apply(
+        _ plan: SwarmPlan, skip: Set<String> = [],
+        finished: @escaping @Sendable (HostOutcome) -> Void = { _ in }
+    ) async -> [HostOutcome] {
         var outcomes: [HostOutcome] = []
         var managers = Set<String>()
         for name in plan.inits where !skip.contains(name) {

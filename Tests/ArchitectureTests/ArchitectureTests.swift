@@ -10,7 +10,8 @@ struct ArchitectureTests {
     @Test func docsDrawThePackageGraph() throws {
         let package = try Manifest.load()
         let docs = try DocGraph.parse(String(contentsOfFile: Repo.root + "/docs/architecture.md", encoding: .utf8))
-        let problems = Architecture.graphDifferences(package: package.graph, docs: docs.graph)
+        let problems =
+            Architecture.graphDifferences(package: package.graph, docs: docs.graph)
             + Architecture.orderProblems(docs)
         #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
     }
@@ -23,7 +24,9 @@ struct ArchitectureTests {
                 let text = try String(contentsOfFile: file, encoding: .utf8)
                 for module in Architecture.importedModules(text)
                 where !Architecture.systemModules.contains(module) && module != target.name && !target.dependencies.contains(module) {
-                    problems.append("\(file.dropFirst(Repo.root.count + 1)) imports \(module), which target \(target.name) does not declare in Package.swift")
+                    problems.append(
+                        "\(file.dropFirst(Repo.root.count + 1)) imports \(module), which target \(target.name) does not declare in Package.swift"
+                    )
                 }
             }
         }
@@ -37,15 +40,17 @@ struct ArchitectureTests {
             package: ["A": [], "B": ["A"], "C": ["B"]],
             docs: ["A": [], "B": ["A", "C"], "D": []]
         )
-        #expect(problems == [
-            "C: in Package.swift, missing from docs/architecture.md",
-            "D: in docs/architecture.md, not a target in Package.swift",
-            "B: docs/architecture.md says it depends on C, Package.swift does not",
-        ])
+        #expect(
+            problems == [
+                "C: in Package.swift, missing from docs/architecture.md",
+                "D: in docs/architecture.md, not a target in Package.swift",
+                "B: docs/architecture.md says it depends on C, Package.swift does not",
+            ])
     }
 
     @Test func anArrowUpTheLayersIsNamed() throws {
-        let doc = try DocGraph.parse("""
+        let doc = try DocGraph.parse(
+            """
             ## Target graph
 
             | target | depends on |
@@ -94,7 +99,8 @@ enum Architecture {
     /// The module of every `import` line (any attributes, access level or import kind); lines
     /// inside multi-line string literals and block comments are text, not imports.
     static func importedModules(_ text: String) -> [String] {
-        let pattern = /^\s*(?:@\w+\s+)*(?:(?:public|package|internal|fileprivate|private)\s+)?import\s+(?:(?:typealias|struct|class|enum|protocol|let|var|func)\s+)?([A-Za-z_]\w*)/
+        let pattern =
+            /^\s*(?:@\w+\s+)*(?:(?:public|package|internal|fileprivate|private)\s+)?import\s+(?:(?:typealias|struct|class|enum|protocol|let|var|func)\s+)?([A-Za-z_]\w*)/
         var inString = false, inComment = false
         var modules: [String] = []
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
@@ -137,7 +143,8 @@ enum Architecture {
         for (i, name) in doc.order.enumerated() {
             for d in (doc.graph[name] ?? []).sorted() {
                 if let j = doc.order.firstIndex(of: d), j >= i {
-                    problems.append("\(name) depends on \(d), which the table lists \(j == i ? "as itself" : "later") (list targets lowest first)")
+                    problems.append(
+                        "\(name) depends on \(d), which the table lists \(j == i ? "as itself" : "later") (list targets lowest first)")
                 }
             }
         }
@@ -178,9 +185,12 @@ struct DocGraph {
             if cells[0].allSatisfy({ $0 == "-" || $0 == ":" }) { continue }
             let name = cells[0].replacingOccurrences(of: "`", with: "")
             guard doc.graph[name] == nil else { throw Problem(description: "Target graph lists \(name) twice") }
-            let deps = cells[1] == "—" || cells[1].isEmpty ? [] : cells[1].split(separator: ",").map {
-                $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "`", with: "")
-            }
+            let deps =
+                cells[1] == "—" || cells[1].isEmpty
+                ? []
+                : cells[1].split(separator: ",").map {
+                    $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "`", with: "")
+                }
             doc.order.append(name)
             doc.graph[name] = Set(deps)
         }
@@ -228,13 +238,15 @@ struct Manifest {
             throw Problem(description: "swift package dump-package failed (\(p.terminationStatus)): \(errText)")
         }
         let dump = try JSONDecoder().decode(Dump.self, from: data)
-        return Manifest(targets: dump.targets.map { t in
-            let isTest = t.type == "test"
-            let deps = t.dependencies.compactMap { d -> String? in
-                (d.byName ?? d.target ?? d.product)?.first ?? nil
-            }
-            return Target(name: t.name, isTest: isTest, path: t.path ?? ((isTest ? "Tests/" : "Sources/") + t.name), dependencies: Set(deps))
-        })
+        return Manifest(
+            targets: dump.targets.map { t in
+                let isTest = t.type == "test"
+                let deps = t.dependencies.compactMap { d -> String? in
+                    (d.byName ?? d.target ?? d.product)?.first ?? nil
+                }
+                return Target(
+                    name: t.name, isTest: isTest, path: t.path ?? ((isTest ? "Tests/" : "Sources/") + t.name), dependencies: Set(deps))
+            })
     }
 
     private struct Dump: Decodable {

@@ -72,7 +72,9 @@ struct CommandWordsTests {
                     for word in words.named(in: literal) {
                         let key = "\(relative): \(word)"
                         if Self.notYetMoved.contains(key) { used.insert(key); continue }
-                        problems.append("\(relative):\(line) names \(word) (\"\(literal.prefix(100))\"): word it in SwockCommands from the error's code")
+                        problems.append(
+                            "\(relative):\(line) names \(word) (\"\(literal.prefix(100))\"): word it in SwockCommands from the error's code"
+                        )
                     }
                 }
             }
@@ -100,7 +102,10 @@ struct CommandWordsTests {
 
     @Test func onlyTheCLIsWordsCount() {
         let words = CommandWords(verbs: ["rm", "provision"], flags: ["generic-ssh-key", "all"])
-        #expect(words.named(in: "run `swock-machine provision web1`; pass --generic-ssh-key or --all") == ["--generic-ssh-key", "--all", "swock-machine provision"])
+        #expect(
+            words.named(in: "run `swock-machine provision web1`; pass --generic-ssh-key or --all") == [
+                "--generic-ssh-key", "--all", "swock-machine provision",
+            ])
         #expect(words.named(in: "dpkg --configure -a; systemctl --no-pager; upgrade swock-machine") == [])
         #expect(words.named(in: "--all-the-things x--all") == [])
         #expect(words.named(in: "no passphrase was given (--generic-ssh-key-passphrase)") == ["--generic-ssh-key-passphrase"])

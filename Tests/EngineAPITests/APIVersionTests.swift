@@ -1,4 +1,5 @@
 import Testing
+
 @testable import EngineAPI
 
 @Suite struct APIVersionTests {
@@ -8,15 +9,15 @@ import Testing
     }
 
     @Test(arguments: [
-        Case(serverMax: "1.41", serverMin: "1.12", override: nil, expected: "1.41"),   // dockerd 20.10
-        Case(serverMax: "1.51", serverMin: "1.44", override: nil, expected: "1.47"),   // docker 29: capped by us
+        Case(serverMax: "1.41", serverMin: "1.12", override: nil, expected: "1.41"),  // dockerd 20.10
+        Case(serverMax: "1.51", serverMin: "1.44", override: nil, expected: "1.47"),  // docker 29: capped by us
         Case(serverMax: "1.47", serverMin: nil, override: nil, expected: "1.47"),
-        Case(serverMax: "1.9", serverMin: nil, override: nil, expected: "1.9"),        // numeric, not lexical
+        Case(serverMax: "1.9", serverMin: nil, override: nil, expected: "1.9"),  // numeric, not lexical
         Case(serverMax: "1.100", serverMin: nil, override: nil, expected: "1.47"),
-        Case(serverMax: "2.0", serverMin: "1.50", override: nil, expected: "1.50"),    // never below the server's minimum
-        Case(serverMax: "1.41", serverMin: "1.12", override: "1.40", expected: "1.40"), // override wins
+        Case(serverMax: "2.0", serverMin: "1.50", override: nil, expected: "1.50"),  // never below the server's minimum
+        Case(serverMax: "1.41", serverMin: "1.12", override: "1.40", expected: "1.40"),  // override wins
         Case(serverMax: "1.41", serverMin: "1.12", override: "v1.43", expected: "1.43"),
-        Case(serverMax: "1.41", serverMin: "1.12", override: "  ", expected: "1.41"),   // blank override ignored
+        Case(serverMax: "1.41", serverMin: "1.12", override: "  ", expected: "1.41"),  // blank override ignored
         Case(serverMax: "", serverMin: nil, override: nil, expected: "1.47"),
     ])
     func negotiate(_ c: Case) {
@@ -37,7 +38,7 @@ import Testing
     @Test func overrideComesFromTheInitializer() async throws {
         let files = TLSFiles(directory: "/nonexistent")
         let client = EngineClient(endpoint: EngineEndpoint(host: "127.0.0.1", tls: files), apiVersionOverride: "1.40")
-        #expect(try await client.negotiatedAPIVersion() == "1.40") // no daemon asked
+        #expect(try await client.negotiatedAPIVersion() == "1.40")  // no daemon asked
         let plain = EngineClient(endpoint: EngineEndpoint(host: "127.0.0.1", tls: files), apiVersionOverride: "")
         #expect(plain.apiVersionOverride == nil)
     }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import EngineAPI
 
 @Suite struct ChunkedDecoderTests {

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import EngineAPI
 
 @Suite struct HTTPResponseParserTests {
@@ -12,25 +13,39 @@ import Testing
     }
 
     static let cases: [Case] = [
-        Case(name: "content-length", raw: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nApi-Version: 1.41\r\n\r\nOK",
-             status: 200, body: "OK", completeBeforeEOF: true),
-        Case(name: "content-length ignores trailing bytes", raw: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOKjunk",
-             status: 200, body: "OK", completeBeforeEOF: true),
+        Case(
+            name: "content-length", raw: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nApi-Version: 1.41\r\n\r\nOK",
+            status: 200, body: "OK", completeBeforeEOF: true),
+        Case(
+            name: "content-length ignores trailing bytes", raw: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOKjunk",
+            status: 200, body: "OK", completeBeforeEOF: true),
         Case(name: "zero length", raw: "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n", status: 200, body: "", completeBeforeEOF: true),
-        Case(name: "chunked", raw: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n5\r\npedia\r\n0\r\n\r\n",
-             status: 200, body: "Wikipedia", completeBeforeEOF: true),
-        Case(name: "chunked, upper-case hex, extension, trailer", raw: "HTTP/1.1 200 OK\r\nTRANSFER-ENCODING: Chunked\r\n\r\nA;x=1\r\n0123456789\r\n0\r\nX-Trailer: 1\r\n\r\n",
-             status: 200, body: "0123456789", completeBeforeEOF: true),
-        Case(name: "chunked wins over content-length", raw: "HTTP/1.1 200 OK\r\nContent-Length: 99\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n",
-             status: 200, body: "hi", completeBeforeEOF: true),
-        Case(name: "read to EOF (HTTP/1.0)", raw: "HTTP/1.0 200 ok\r\nContent-type: text/html\r\n\r\n<HTML>x</HTML>",
-             status: 200, body: "<HTML>x</HTML>", completeBeforeEOF: false),
-        Case(name: "bare LF line ends", raw: "HTTP/1.1 404 Not Found\nContent-Length: 3\n\nnop", status: 404, body: "nop", completeBeforeEOF: true),
-        Case(name: "100 Continue skipped", raw: "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 1\r\n\r\nx",
-             status: 201, body: "x", completeBeforeEOF: true),
+        Case(
+            name: "chunked", raw: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n5\r\npedia\r\n0\r\n\r\n",
+            status: 200, body: "Wikipedia", completeBeforeEOF: true),
+        Case(
+            name: "chunked, upper-case hex, extension, trailer",
+            raw: "HTTP/1.1 200 OK\r\nTRANSFER-ENCODING: Chunked\r\n\r\nA;x=1\r\n0123456789\r\n0\r\nX-Trailer: 1\r\n\r\n",
+            status: 200, body: "0123456789", completeBeforeEOF: true),
+        Case(
+            name: "chunked wins over content-length",
+            raw: "HTTP/1.1 200 OK\r\nContent-Length: 99\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n",
+            status: 200, body: "hi", completeBeforeEOF: true),
+        Case(
+            name: "read to EOF (HTTP/1.0)", raw: "HTTP/1.0 200 ok\r\nContent-type: text/html\r\n\r\n<HTML>x</HTML>",
+            status: 200, body: "<HTML>x</HTML>", completeBeforeEOF: false),
+        Case(
+            name: "bare LF line ends", raw: "HTTP/1.1 404 Not Found\nContent-Length: 3\n\nnop", status: 404, body: "nop",
+            completeBeforeEOF: true),
+        Case(
+            name: "100 Continue skipped", raw: "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 1\r\n\r\nx",
+            status: 201, body: "x", completeBeforeEOF: true),
         Case(name: "204 has no body", raw: "HTTP/1.1 204 No Content\r\n\r\n", status: 204, body: "", completeBeforeEOF: true),
-        Case(name: "no reason phrase", raw: "HTTP/1.1 500\r\nContent-Length: 2\r\n\r\n{}", status: 500, body: "{}", completeBeforeEOF: true),
-        Case(name: "repeated equal content-length", raw: "HTTP/1.1 200 OK\r\nContent-Length: 1, 1\r\n\r\nx", status: 200, body: "x", completeBeforeEOF: true),
+        Case(
+            name: "no reason phrase", raw: "HTTP/1.1 500\r\nContent-Length: 2\r\n\r\n{}", status: 500, body: "{}", completeBeforeEOF: true),
+        Case(
+            name: "repeated equal content-length", raw: "HTTP/1.1 200 OK\r\nContent-Length: 1, 1\r\n\r\nx", status: 200, body: "x",
+            completeBeforeEOF: true),
     ]
 
     /// Every case, fed whole, byte by byte and in 7-byte pieces.
@@ -50,7 +65,8 @@ import Testing
 
     @Test func headersAreCaseInsensitiveAndFolded() throws {
         var parser = HTTPResponseParser()
-        try parser.feed(Array("HTTP/1.1 200 OK\r\nAPI-VERSION:  1.41 \r\nX-Long: a\r\n  b\r\nSet: 1\r\nset: 2\r\nContent-Length: 0\r\n\r\n".utf8))
+        try parser.feed(
+            Array("HTTP/1.1 200 OK\r\nAPI-VERSION:  1.41 \r\nX-Long: a\r\n  b\r\nSet: 1\r\nset: 2\r\nContent-Length: 0\r\n\r\n".utf8))
         let r = try #require(parser.response)
         #expect(r.headers["api-version"] == "1.41")
         #expect(r.headers["Api-Version"] == "1.41")

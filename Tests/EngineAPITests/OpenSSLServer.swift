@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `openssl s_server` on 127.0.0.1 and a free port, for the lifetime of `body` (always killed).
@@ -9,27 +10,32 @@ struct OpenSSLServer {
     let port: Int
 
     enum Mode {
-        case www                 // -www: an HTML status page, HTTP/1.0, body until EOF
+        case www  // -www: an HTML status page, HTTP/1.0, body until EOF
         case http(root: String)  // -HTTP: serves files holding complete HTTP responses
-        case silent              // handshake, then never answers
+        case silent  // handshake, then never answers
     }
 
-    static func with<T>(cert: String, key: String, ca: String, mode: Mode, extra: [String] = [],
-                        _ body: (OpenSSLServer) async throws -> T) async throws -> T {
+    static func with<T>(
+        cert: String, key: String, ca: String, mode: Mode, extra: [String] = [],
+        _ body: (OpenSSLServer) async throws -> T
+    ) async throws -> T {
         for _ in 0..<5 {
             let port = try freePort()
-            var args = ["s_server", "-Verify", "1", "-verify_return_error", "-CAfile", ca, "-cert", cert,
-                        "-key", key, "-accept", "127.0.0.1:\(port)", "-naccept", "50"]
+            var args = [
+                "s_server", "-Verify", "1", "-verify_return_error", "-CAfile", ca, "-cert", cert,
+                "-key", key, "-accept", "127.0.0.1:\(port)", "-naccept", "50",
+            ]
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-            let stdin = Pipe() // kept open: s_server must not see EOF on stdin
+            let stdin = Pipe()  // kept open: s_server must not see EOF on stdin
             switch mode {
             case .www: args.append("-www")
             case .http(let root): args.append("-HTTP"); p.currentDirectoryURL = URL(fileURLWithPath: root)
             case .silent: break
             }
             p.arguments = args + extra
-            let log = FileManager.default.temporaryDirectory.appendingPathComponent("s_server-\(port)-\(UUID().uuidString.prefix(6)).log").path
+            let log = FileManager.default.temporaryDirectory.appendingPathComponent("s_server-\(port)-\(UUID().uuidString.prefix(6)).log")
+                .path
             _ = FileManager.default.createFile(atPath: log, contents: nil)
             let out = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
             p.standardOutput = out

@@ -1,6 +1,7 @@
 import Foundation
 import SwockSupport
 import Testing
+
 @testable import EngineAPI
 
 /// The client against `openssl s_server` with openssl-made certificates: handshakes, responses,
@@ -17,10 +18,13 @@ import Testing
         EngineClient(endpoint: e, timeout: timeout, apiVersionOverride: apiVersion)
     }
 
-    func server<T>(_ name: String, mode: OpenSSLServer.Mode = .www, extra: [String] = [],
-                   _ body: (OpenSSLServer) async throws -> T) async throws -> T {
-        try await OpenSSLServer.with(cert: pki.path("\(name).pem"), key: pki.path("\(name)-key.pem"),
-                                     ca: pki.path("ca.pem"), mode: mode, extra: extra, body)
+    func server<T>(
+        _ name: String, mode: OpenSSLServer.Mode = .www, extra: [String] = [],
+        _ body: (OpenSSLServer) async throws -> T
+    ) async throws -> T {
+        try await OpenSSLServer.with(
+            cert: pki.path("\(name).pem"), key: pki.path("\(name)-key.pem"),
+            ca: pki.path("ca.pem"), mode: mode, extra: extra, body)
     }
 
     /// The EngineError thrown by body (records an issue if none or another error).
@@ -67,7 +71,7 @@ import Testing
             let c = client(e)
             let ping = try await c.ping()
             #expect(ping == Ping(apiVersion: "1.41", osType: "linux", experimental: false))
-            let info = try await c.info() // negotiates first: /version, then /v1.41/info
+            let info = try await c.info()  // negotiates first: /version, then /v1.41/info
             #expect(info.name == "fake1" && info.containers == 2 && info.containersRunning == 1 && info.labels == ["role=test"])
             #expect(try await c.negotiatedAPIVersion() == "1.41")
             let version = try await c.version()
@@ -75,7 +79,7 @@ import Testing
             let containers = try await c.containers(all: true)
             #expect(containers.map(\.names) == [["/web"], ["/old"]])
             #expect(containers.map(\.state) == ["running", "exited"])
-            #expect(try await OffPool.run("t") { try c.containersSync(all: true) } == containers) // the blocking variant
+            #expect(try await OffPool.run("t") { try c.containersSync(all: true) } == containers)  // the blocking variant
             let failing = client(e, apiVersion: "1.40")
             let error = await failure { _ = try await failing.info() }
             #expect(error == .http(e, status: 500, path: "/info", message: "daemon is shutting down"))
@@ -96,7 +100,7 @@ import Testing
             #expect(try await c.negotiatedAPIVersion() == "1.41")
             return c
         }
-        #expect(try await c.negotiatedAPIVersion() == "1.41") // no daemon any more: from the cache
+        #expect(try await c.negotiatedAPIVersion() == "1.41")  // no daemon any more: from the cache
     }
 
     // MARK: the daemon's certificate
@@ -106,7 +110,10 @@ import Testing
             let e = endpoint(port: s.port)
             let error = await failure { _ = try await client(e).ping() }
             #expect(error == .unknownCA(e, issuer: "CN=otherca"))
-            #expect(error?.description == "tls: the daemon at 127.0.0.1:\(s.port) presented a certificate not signed by our CA (unknown CA; it was issued by CN=otherca)")
+            #expect(
+                error?.description
+                    == "tls: the daemon at 127.0.0.1:\(s.port) presented a certificate not signed by our CA (unknown CA; it was issued by CN=otherca)"
+            )
         }
     }
 
@@ -115,7 +122,10 @@ import Testing
             let e = endpoint(port: s.port)
             let error = await failure { _ = try await client(e).ping() }
             #expect(error == .nameMismatch(e, covered: "IP:10.231.9.9, DNS:elsewhere.test"))
-            #expect(error?.description == "tls: the daemon's certificate at 127.0.0.1:\(s.port) does not cover 127.0.0.1 (SAN mismatch; it covers IP:10.231.9.9, DNS:elsewhere.test)")
+            #expect(
+                error?.description
+                    == "tls: the daemon's certificate at 127.0.0.1:\(s.port) does not cover 127.0.0.1 (SAN mismatch; it covers IP:10.231.9.9, DNS:elsewhere.test)"
+            )
         }
     }
 
@@ -137,7 +147,10 @@ import Testing
             e.machineName = "web1"
             let error = await failure { _ = try await client(e).ping() }
             #expect(error == .nameMismatch(e, covered: "IP:127.0.0.1, DNS:localhost"))
-            #expect(error?.description == "tls: the daemon's certificate at 127.0.0.1:\(s.port) does not cover 10.231.9.9 (SAN mismatch; it covers IP:127.0.0.1, DNS:localhost)")
+            #expect(
+                error?.description
+                    == "tls: the daemon's certificate at 127.0.0.1:\(s.port) does not cover 10.231.9.9 (SAN mismatch; it covers IP:127.0.0.1, DNS:localhost)"
+            )
         }
     }
 
@@ -146,7 +159,10 @@ import Testing
             var e = endpoint("localhost", port: s.port)
             e.machineName = "web1"
             let error = await failure { _ = try await client(e).ping() }
-            #expect(error?.description == "tls: the daemon's certificate at localhost:\(s.port) does not cover localhost (SAN mismatch; it covers IP:10.231.9.9, DNS:elsewhere.test)")
+            #expect(
+                error?.description
+                    == "tls: the daemon's certificate at localhost:\(s.port) does not cover localhost (SAN mismatch; it covers IP:10.231.9.9, DNS:elsewhere.test)"
+            )
         }
     }
 
@@ -164,7 +180,7 @@ import Testing
             f.timeZone = TimeZone(identifier: "UTC")
             f.dateFormat = "yyyy-MM-dd HH:mm:ss 'UTC'"
             let when = try #require(f.date(from: date), "date \(date)")
-            #expect(abs(when.timeIntervalSinceNow + 86400) < 3600) // made with -days -1
+            #expect(abs(when.timeIntervalSinceNow + 86400) < 3600)  // made with -days -1
             #expect(error?.description == "tls: the daemon's certificate at 127.0.0.1:\(s.port) expired on \(date)")
         }
     }
@@ -177,7 +193,9 @@ import Testing
             let e = endpoint(port: s.port, client: "otherclient")
             let error = await failure { _ = try await client(e).ping() }
             #expect(error == .clientCertificateRejected(e, detail: "alert: unknown ca"))
-            #expect(error?.description == "tls: the daemon at 127.0.0.1:\(s.port) refused our client certificate (alert: unknown ca); it trusts another CA")
+            #expect(
+                error?.description
+                    == "tls: the daemon at 127.0.0.1:\(s.port) refused our client certificate (alert: unknown ca); it trusts another CA")
         }
     }
 
@@ -253,7 +271,9 @@ import Testing
         let start = ContinuousClock.now
         let ticks = try await withThrowingTaskGroup(of: Int.self) { group in
             for _ in 0..<6 {
-                group.addTask { do { _ = try await c.ping() } catch {}; return 0 }
+                group.addTask {
+                    do { _ = try await c.ping() } catch {}; return 0
+                }
             }
             group.addTask {
                 var n = 0

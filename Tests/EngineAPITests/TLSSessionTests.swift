@@ -1,6 +1,7 @@
 import Foundation
 import SwockSupport
 import Testing
+
 @testable import EngineAPI
 
 /// Saved TLS sessions: the file (owner only, bounded lifetime, wipe) and resumption against
@@ -27,7 +28,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         umask(0o022)
         let f = TLSSessionFile(path: dir + "/tls-session")
-        #expect(f.load() == nil) // nothing saved
+        #expect(f.load() == nil)  // nothing saved
         #expect(f.save([1, 2, 3, 10, 0], lifetime: 600))
         #expect(mode(f.path) == 0o600)
         #expect(f.load() == [1, 2, 3, 10, 0])
@@ -92,22 +93,26 @@ import Testing
             TLSSessions.wipe(path)
             #expect(!FileManager.default.fileExists(atPath: path))
             #expect(TLSSessionCache.shared.session(for: TLSSessionFile(path: path)) == nil)
-            TLSSessions.wipe(path) // nothing saved: fine
+            TLSSessions.wipe(path)  // nothing saved: fine
         }
     }
 
     // MARK: resumption (openssl s_server: TLS 1.3 tickets, client certificate required)
 
-    func endpoint(_ host: String = "127.0.0.1", port: Int, verifyName: String? = nil, ca: String? = nil,
-                  sessionFile: String? = nil) -> EngineEndpoint {
+    func endpoint(
+        _ host: String = "127.0.0.1", port: Int, verifyName: String? = nil, ca: String? = nil,
+        sessionFile: String? = nil
+    ) -> EngineEndpoint {
         let f = pki.clientFiles()
-        return EngineEndpoint(host: host, port: port, tls: TLSFiles(caPath: ca ?? f.ca, certPath: f.cert, keyPath: f.key),
-                              verifyName: verifyName, sessionFile: sessionFile)
+        return EngineEndpoint(
+            host: host, port: port, tls: TLSFiles(caPath: ca ?? f.ca, certPath: f.cert, keyPath: f.key),
+            verifyName: verifyName, sessionFile: sessionFile)
     }
 
     func server<T>(_ name: String, _ body: (OpenSSLServer) async throws -> T) async throws -> T {
-        try await OpenSSLServer.with(cert: pki.path("\(name).pem"), key: pki.path("\(name)-key.pem"),
-                                     ca: pki.path("ca.pem"), mode: .www, body)
+        try await OpenSSLServer.with(
+            cert: pki.path("\(name).pem"), key: pki.path("\(name)-key.pem"),
+            ca: pki.path("ca.pem"), mode: .www, body)
     }
 
     /// One request over a connection that offers `session`; whether it resumed, and the session
@@ -117,8 +122,9 @@ import Testing
     }
 
     static func exchangeSync(_ e: EngineEndpoint, session: [UInt8]?) throws -> (resumed: Bool, session: [UInt8]?) {
-        let conn = try TLSConnection.connect(host: e.host, port: e.port, verifyName: e.verifyName, files: e.tls,
-                                             session: session, timeoutMS: 5000)
+        let conn = try TLSConnection.connect(
+            host: e.host, port: e.port, verifyName: e.verifyName, files: e.tls,
+            session: session, timeoutMS: 5000)
         try conn.write(Array("GET / HTTP/1.0\r\n\r\n".utf8))
         var buffer = [UInt8](repeating: 0, count: 4096)
         _ = try conn.read(into: &buffer)
@@ -161,7 +167,7 @@ import Testing
             let firstA = try await exchange(a, session: nil)
             let fromA = try #require(firstA.session)
             let againA = try await exchange(a, session: fromA)
-            #expect(againA.resumed) // A itself resumes
+            #expect(againA.resumed)  // A itself resumes
             let b = endpoint(port: s.port, verifyName: "127.0.0.1")
             do {
                 let r = try await exchange(b, session: fromA)
@@ -179,7 +185,9 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         // the same CA certificate plus another one: other contents, and the daemon still verifies
         let bundle = dir + "/ca-bundle.pem"
-        let both = try String(contentsOfFile: pki.path("ca.pem"), encoding: .utf8) + (try String(contentsOfFile: pki.path("otherca.pem"), encoding: .utf8))
+        let both =
+            try String(contentsOfFile: pki.path("ca.pem"), encoding: .utf8)
+            + (try String(contentsOfFile: pki.path("otherca.pem"), encoding: .utf8))
         try both.write(toFile: bundle, atomically: true, encoding: .utf8)
         try await server("server") { s in
             let old = endpoint(port: s.port)
@@ -189,7 +197,7 @@ import Testing
             let r = try await exchange(renewed, session: saved)
             #expect(!r.resumed)
             let again = try await exchange(old, session: saved)
-            #expect(again.resumed) // the session itself was good
+            #expect(again.resumed)  // the session itself was good
         }
     }
 }

@@ -51,7 +51,9 @@ public enum Fleet {
             // Seen about once in 60 boots with the whole suite running on 2 cores: a host
             // halted during boot (fleet's error carries the console's end and the kernel's OOM
             // lines). Those hosts start again from a pristine disk; `up` boots what is not running.
-            print("fleet: retrying `up \(names.joined(separator: " "))` with \(halted.joined(separator: " ")) pristine, after: \(r.stderrText)")
+            print(
+                "fleet: retrying `up \(names.joined(separator: " "))` with \(halted.joined(separator: " ")) pristine, after: \(r.stderrText)"
+            )
             try await down(halted)
             r = try await Subprocess.run(args)
         }

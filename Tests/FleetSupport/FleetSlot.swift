@@ -7,8 +7,10 @@ import Testing
 public struct FleetSlot: SuiteTrait, TestTrait, TestScoping {
     public var isRecursive: Bool { true }
 
-    public func provideScope(for test: Test, testCase: Test.Case?,
-                             performing function: @Sendable () async throws -> Void) async throws {
+    public func provideScope(
+        for test: Test, testCase: Test.Case?,
+        performing function: @Sendable () async throws -> Void
+    ) async throws {
         guard !test.isSuite, testCase != nil else { return try await function() }
         await FleetSlots.shared.acquire()
         let lease = FleetLease()

@@ -17,7 +17,11 @@ public enum GoFixture {
         lock.lock()
         defer { lock.unlock() }
         if let dir = built[source] { return dir }
-        guard let go = ["/usr/bin/go", "/usr/lib/go/bin/go", "/usr/local/go/bin/go"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+        guard
+            let go = ["/usr/bin/go", "/usr/lib/go/bin/go", "/usr/local/go/bin/go"].first(where: {
+                FileManager.default.isExecutableFile(atPath: $0)
+            })
+        else {
             throw Failure(description: "go is not installed: apt-get install golang-go (scripts/deps does)")
         }
         let tmp = NSTemporaryDirectory() + "swock-go-fixtures"

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import GoRPC
 @testable import SwockDrivers
 
@@ -31,7 +32,8 @@ import Testing
 
     /// A Request header as decoded (gob leaves a zero Seq out).
     static func request(_ method: String, _ seq: UInt64) -> GobValue {
-        seq == 0 ? .structure(["ServiceMethod": .string(svc + method)])
+        seq == 0
+            ? .structure(["ServiceMethod": .string(svc + method)])
             : .structure(["ServiceMethod": .string(svc + method), "Seq": .uint(seq)])
     }
 
@@ -92,8 +94,11 @@ import Testing
             byKey[k] = iv.value
             #expect(["string", "int", "[]string", "bool"].contains(iv.name))
         }
-        #expect(byKey == ["generic-ip-address": .string("10.231.0.5"), "generic-ssh-port": .int(2222),
-                          "engine-opt": .list([.string("x")]), "swarm-master": .bool(false), "negative": .int(-300)])
+        #expect(
+            byKey == [
+                "generic-ip-address": .string("10.231.0.5"), "generic-ssh-port": .int(2222),
+                "engine-opt": .list([.string("x")]), "swarm-master": .bool(false), "negative": .int(-300),
+            ])
         // Our own bytes of the same value read back the same.
         let e = GobEncoder()
         let again = try Self.decodeAll(try e.encode(values[1].0, values[1].1))
@@ -108,13 +113,16 @@ import Testing
         #expect(v[1].1 == .int(1))
         #expect(v[3].1 == .bytes(Array(#"{"IPAddress":"10.231.0.5"}"#.utf8)))
         let flags = try (v[5].1.listValue ?? []).map { e throws in try PluginFlag(e) }
-        #expect(flags == [
-            PluginFlag(kind: .string, name: "generic-ip-address", usage: "IP Address of machine", envVar: "GENERIC_IP_ADDRESS", defaultValue: .string("")),
-            PluginFlag(kind: .int, name: "generic-ssh-port", usage: "SSH port", envVar: "GENERIC_SSH_PORT", defaultValue: .int(22)),
-            PluginFlag(kind: .stringSlice, name: "fixture-tag", usage: "tags", defaultValue: .strings(["a", "b"])),
-            PluginFlag(kind: .bool, name: "fixture-hang", usage: "hang in create", defaultValue: .bool(false)),
-            PluginFlag(kind: .int, name: "fixture-big", defaultValue: .int(-70000)),
-        ])
+        #expect(
+            flags == [
+                PluginFlag(
+                    kind: .string, name: "generic-ip-address", usage: "IP Address of machine", envVar: "GENERIC_IP_ADDRESS",
+                    defaultValue: .string("")),
+                PluginFlag(kind: .int, name: "generic-ssh-port", usage: "SSH port", envVar: "GENERIC_SSH_PORT", defaultValue: .int(22)),
+                PluginFlag(kind: .stringSlice, name: "fixture-tag", usage: "tags", defaultValue: .strings(["a", "b"])),
+                PluginFlag(kind: .bool, name: "fixture-hang", usage: "hang in create", defaultValue: .bool(false)),
+                PluginFlag(kind: .int, name: "fixture-big", defaultValue: .int(-70000)),
+            ])
         #expect(v[7].1 == .int(4))
         #expect(v[9].1 == .int(22))
         #expect(v[11].1 == .string("10.231.0.5"))

@@ -3,6 +3,7 @@ import Foundation
 import GoRPC
 import SwockStore
 import Testing
+
 @testable import SwockDrivers
 
 /// PluginDriver against a plugin written in Go with the standard library only
@@ -26,7 +27,9 @@ import Testing
     func pluginsRunning() -> [Int32] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap { e in
-            guard let pid = Int32(e), let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(e)/exe") else { return nil }
+            guard let pid = Int32(e), let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(e)/exe") else {
+                return nil
+            }
             return exe == binary ? pid : nil
         }
     }
@@ -35,26 +38,40 @@ import Testing
         try await PluginDriver.createFlags(plugin: "fixture", binary: binary)
     }
 
-    func creating(_ machine: String, _ given: [String: PluginFlagValue], timeouts: PluginTimeouts = PluginTimeouts()) async throws -> PluginDriver {
+    func creating(_ machine: String, _ given: [String: PluginFlagValue], timeouts: PluginTimeouts = PluginTimeouts()) async throws
+        -> PluginDriver
+    {
         let values = try PluginDriver.values(plugin: "fixture", given: given, declared: try await declared())
         return PluginDriver(creating: machine, plugin: "fixture", binary: binary, store: store, flagValues: values, timeouts: timeouts)
     }
 
     @Test func flagsAreThePluginsOwn() async throws {
         let flags = try await declared()
-        #expect(flags.map(\.name) == ["fixture-host", "fixture-ssh-user", "fixture-ssh-port", "fixture-ssh-key",
-                                      "fixture-fail", "fixture-tag", "fixture-verbose"])
-        #expect(flags[0] == PluginFlag(kind: .string, name: "fixture-host", usage: "address of the existing host Create returns",
-                                       envVar: "FIXTURE_HOST", defaultValue: .string("")))
+        #expect(
+            flags.map(\.name) == [
+                "fixture-host", "fixture-ssh-user", "fixture-ssh-port", "fixture-ssh-key",
+                "fixture-fail", "fixture-tag", "fixture-verbose",
+            ])
+        #expect(
+            flags[0]
+                == PluginFlag(
+                    kind: .string, name: "fixture-host", usage: "address of the existing host Create returns",
+                    envVar: "FIXTURE_HOST", defaultValue: .string("")))
         #expect(flags[2].defaultValue == .int(22))
-        #expect(flags[5] == PluginFlag(kind: .stringSlice, name: "fixture-tag", usage: "a tag (repeatable)", defaultValue: .strings(["fixture"])))
+        #expect(
+            flags[5]
+                == PluginFlag(kind: .stringSlice, name: "fixture-tag", usage: "a tag (repeatable)", defaultValue: .strings(["fixture"])))
         #expect(flags[6].kind == .bool)
         #expect(pluginsRunning().isEmpty)
     }
 
     @Test func createThenEveryLifecycleCallThroughTheRecord() async throws {
-        let driver = try await creating("p-unit", ["fixture-host": .string("10.231.9.9"), "fixture-ssh-key": .string("/keys/k"),
-                                                   "fixture-tag": .strings(["a", "b"])])
+        let driver = try await creating(
+            "p-unit",
+            [
+                "fixture-host": .string("10.231.9.9"), "fixture-ssh-key": .string("/keys/k"),
+                "fixture-tag": .strings(["a", "b"]),
+            ])
         try await driver.preCreateCheck()
         let host = try await driver.create()
         #expect(host.address == "10.231.9.9")
@@ -67,9 +84,10 @@ import Testing
         #expect(pluginsRunning().isEmpty)
 
         // Later commands: a driver from the record alone.
-        var config = MachineConfig(name: "p-unit", driver: "fixture", address: host.address,
-                                   ssh: SSHSettings(user: "root", port: 22, authMode: .key, keyPath: "/keys/k", knownHostsPath: "k"),
-                                   engine: EngineSettings(), tls: TLSSettings(keyType: "ecdsa"))
+        var config = MachineConfig(
+            name: "p-unit", driver: "fixture", address: host.address,
+            ssh: SSHSettings(user: "root", port: 22, authMode: .key, keyPath: "/keys/k", knownHostsPath: "k"),
+            engine: EngineSettings(), tls: TLSSettings(keyType: "ecdsa"))
         config.driverOptions = host.options
         let later = try PluginDriver(config: config, store: store, path: binDir + ":/usr/bin")
         #expect(later.hostOwnership == .owned)
@@ -98,14 +116,19 @@ import Testing
         guard case .call(_, let method, .server(_, let message), _)? = e else { Issue.record("\(String(describing: e))"); return }
         #expect(method == "SetConfigFromFlags")
         #expect(message == "--fixture-host is required: the address of an existing host")
-        #expect(e?.description == "the fixture driver failed in SetConfigFromFlags: --fixture-host is required: the address of an existing host")
+        #expect(
+            e?.description == "the fixture driver failed in SetConfigFromFlags: --fixture-host is required: the address of an existing host"
+        )
         #expect(pluginsRunning().isEmpty)
     }
 
     @Test func notOnPathNamesWhatWasLookedUpAndWhere() throws {
         let e = #expect(throws: PluginError.self) { try PluginDriver.locate("nosuch", path: "/nowhere:" + binDir) }
         #expect(e == .notFound(name: "nosuch", binary: "docker-machine-driver-nosuch", searched: ["/nowhere", binDir]))
-        #expect(e?.description == "no driver \"nosuch\": docker-machine-driver-nosuch is not in PATH (searched /nowhere:\(binDir)); install the plugin there or pick a built-in driver")
+        #expect(
+            e?.description
+                == "no driver \"nosuch\": docker-machine-driver-nosuch is not in PATH (searched /nowhere:\(binDir)); install the plugin there or pick a built-in driver"
+        )
         #expect(try PluginDriver.locate("fixture", path: "/nowhere:" + binDir) == binary)
     }
 
@@ -119,8 +142,9 @@ import Testing
 
     @Test func anotherAPIVersionIsRefused() async throws {
         let e = await #expect(throws: PluginError.self) {
-            _ = try await PluginSession.start(plugin: "fixture", binary: binary, timeouts: PluginTimeouts(),
-                                              extraEnvironment: ["FIXTURE_API_VERSION": "2"])
+            _ = try await PluginSession.start(
+                plugin: "fixture", binary: binary, timeouts: PluginTimeouts(),
+                extraEnvironment: ["FIXTURE_API_VERSION": "2"])
         }
         #expect(e == .incompatibleVersion(binary: binary, version: 2))
         #expect(pluginsRunning().isEmpty)
@@ -143,7 +167,10 @@ import Testing
         let driver = try await creating("p-hang", ["fixture-host": .string("10.231.9.9"), "fixture-fail": .string("hang")], timeouts: t)
         let e = await #expect(throws: PluginError.self) { try await driver.create() }
         guard case .call(_, "Create", .timeout(_, 12), _)? = e else { Issue.record("\(String(describing: e))"); return }
-        #expect(e?.description == "the fixture driver did not finish Create within 12 s; the plugin was killed (it said: fixture: hanging in Create as asked)")
+        #expect(
+            e?.description
+                == "the fixture driver did not finish Create within 12 s; the plugin was killed (it said: fixture: hanging in Create as asked)"
+        )
         #expect(pluginsRunning().isEmpty)
     }
 

@@ -12,13 +12,18 @@ import Testing
         #expect(v.stdoutText.range(of: #"^\d+\.\d+\.\d+\n$"#, options: .regularExpression) != nil, "\(v.stdoutText)")
         let help = try await cli.run(["--help"])
         #expect(help.status == 0)
-        for verb in ["create", "provision", "rm", "ls", "inspect", "ip", "url", "status", "env", "config", "active", "use",
-                     "ssh", "scp", "stop", "start", "restart", "kill", "upgrade", "regenerate-certs", "version", "exec", "docker", "export", "import", "completion", "swarm", "tunnel"] {
+        for verb in [
+            "create", "provision", "rm", "ls", "inspect", "ip", "url", "status", "env", "config", "active", "use",
+            "ssh", "scp", "stop", "start", "restart", "kill", "upgrade", "regenerate-certs", "version", "exec", "docker", "export",
+            "import", "completion", "swarm", "tunnel",
+        ] {
             #expect(help.stdoutText.contains("  \(verb) "), "--help lacks \(verb)")
         }
         let create = try await cli.run(["create", "--help"])
-        for flag in ["--generic-ip-address", "--generic-ssh-user", "--generic-ssh-key", "--generic-ssh-port", "--generic-engine-port",
-                     "--engine-opt", "--engine-label", "--engine-env", "--tls-san", "--storage-path", "--debug"] {
+        for flag in [
+            "--generic-ip-address", "--generic-ssh-user", "--generic-ssh-key", "--generic-ssh-port", "--generic-engine-port",
+            "--engine-opt", "--engine-label", "--engine-env", "--tls-san", "--storage-path", "--debug",
+        ] {
             #expect(create.stdoutText.contains(flag), "create --help lacks \(flag)")
         }
         let bad = try await cli.run(["frobnicate"])
@@ -30,9 +35,11 @@ import Testing
     @Test func everyHelpPageEndsWithExamples() async throws {
         let cli = CLI()
         defer { cli.cleanup() }
-        let verbs = ["create", "provision", "rm", "inspect", "stop", "start", "restart", "kill", "upgrade", "regenerate-certs",
-                     "ls", "env", "config", "ip", "url", "status", "active", "use", "ssh", "scp", "version", "exec", "docker",
-                     "export", "import", "completion", "tunnel", "mount", "swarm", "swarm init", "swarm join", "swarm leave", "swarm ls"]
+        let verbs = [
+            "create", "provision", "rm", "inspect", "stop", "start", "restart", "kill", "upgrade", "regenerate-certs",
+            "ls", "env", "config", "ip", "url", "status", "active", "use", "ssh", "scp", "version", "exec", "docker",
+            "export", "import", "completion", "tunnel", "mount", "swarm", "swarm init", "swarm join", "swarm leave", "swarm ls",
+        ]
         for args in [["--help"]] + verbs.map { $0.split(separator: " ").map(String.init) + ["--help"] } + [["help", "ls"]] {
             let r = try await cli.run(args)
             #expect(r.status == 0, "\(args): \(r.all)")
@@ -46,8 +53,9 @@ import Testing
                 #expect(e.contains("swock-machine \(verb)"), "\(args): an example of another command: \(e)")
             }
             #expect(r.stdoutText.contains("USAGE: "), "\(args)")
-            #expect(r.stdoutText.range(of: "USAGE: ")!.lowerBound < r.stdoutText.range(of: "EXAMPLES:")!.lowerBound,
-                    "\(args): EXAMPLES come before USAGE")
+            #expect(
+                r.stdoutText.range(of: "USAGE: ")!.lowerBound < r.stdoutText.range(of: "EXAMPLES:")!.lowerBound,
+                "\(args): EXAMPLES come before USAGE")
         }
     }
 
@@ -87,11 +95,16 @@ import Testing
         let cli = CLI()
         defer { cli.cleanup() }
         let bad = try await cli.run(["create", "x"], env: ["GENERIC_IP_ADDRESS": "127.0.0.1", "GENERIC_SSH_PORT": "ssh"])
-        #expect(bad.status == 64 && bad.stderrText == "Error: GENERIC_SSH_PORT=\"ssh\" is not a port number (1-65535); fix or unset it, or pass the flag", "\(bad.all)")
+        #expect(
+            bad.status == 64
+                && bad.stderrText == "Error: GENERIC_SSH_PORT=\"ssh\" is not a port number (1-65535); fix or unset it, or pass the flag",
+            "\(bad.all)")
         // Nothing listens on 127.0.0.1:1: the refusal names where the variables pointed.
-        let refused = try await cli.run(["create", "x"], env: ["GENERIC_IP_ADDRESS": "127.0.0.1", "GENERIC_SSH_PORT": "1", "GENERIC_SSH_USER": "envuser"])
+        let refused = try await cli.run(
+            ["create", "x"], env: ["GENERIC_IP_ADDRESS": "127.0.0.1", "GENERIC_SSH_PORT": "1", "GENERIC_SSH_USER": "envuser"])
         #expect(refused.status == 1 && refused.stderrText.contains("cannot connect to 127.0.0.1 port 1:"), "\(refused.all)")
-        let flagWins = try await cli.run(["create", "--generic-ssh-port", "2", "x"], env: ["GENERIC_IP_ADDRESS": "127.0.0.1", "GENERIC_SSH_PORT": "1"])
+        let flagWins = try await cli.run(
+            ["create", "--generic-ssh-port", "2", "x"], env: ["GENERIC_IP_ADDRESS": "127.0.0.1", "GENERIC_SSH_PORT": "1"])
         #expect(flagWins.stderrText.contains("cannot connect to 127.0.0.1 port 2:"), "\(flagWins.all)")
         #expect(!FileManager.default.fileExists(atPath: cli.store + "/machines/x"))
         let help = try await cli.run(["create", "--help"])
@@ -112,13 +125,16 @@ import Testing
         let flag = try await cli.run(["create", "--generic-ip-address", "192.0.2.1", "--generic-ssh-password", "hunter2-x", "m"])
         Faults.expectOneError(flag, ["--generic-ssh-password", "ps", "--generic-ssh-password-env VAR", "--generic-ssh-password-stdin"])
         #expect(!flag.all.contains("hunter2-x"), "the password was printed")
-        let both = try await cli.run(["create", "--generic-ip-address", "192.0.2.1", "--generic-ssh-password-stdin", "--generic-sudo-password-stdin", "m"],
-                                     stdin: Data("a\nb\n".utf8))
+        let both = try await cli.run(
+            ["create", "--generic-ip-address", "192.0.2.1", "--generic-ssh-password-stdin", "--generic-sudo-password-stdin", "m"],
+            stdin: Data("a\nb\n".utf8))
         Faults.expectOneError(both, ["cannot both read stdin"])
-        let unset = try await cli.run(["create", "--generic-ip-address", "192.0.2.1", "--generic-ssh-password-env", "OP_UNSET_PW", "m"],
-                                      env: ["OP_UNSET_PW": ""])
+        let unset = try await cli.run(
+            ["create", "--generic-ip-address", "192.0.2.1", "--generic-ssh-password-env", "OP_UNSET_PW", "m"],
+            env: ["OP_UNSET_PW": ""])
         Faults.expectOneError(unset, ["--generic-ssh-password-env OP_UNSET_PW", "not set or is empty"])
-        let noStdin = try await cli.run(["create", "--generic-ip-address", "192.0.2.1", "--generic-ssh-password-stdin", "m"], stdin: Data())
+        let noStdin = try await cli.run(
+            ["create", "--generic-ip-address", "192.0.2.1", "--generic-ssh-password-stdin", "m"], stdin: Data())
         Faults.expectOneError(noStdin, ["--generic-ssh-password-stdin", "stdin gave nothing"])
 
         let dir = NSTemporaryDirectory() + "op-fleet-\(UUID().uuidString.prefix(8))"
@@ -127,7 +143,8 @@ import Testing
         try "machines: [{name: a, address: 192.0.2.1, sudo-password-env: AWS_SECRET_ACCESS_KEY}]\n"
             .write(toFile: dir + "/fleet.yml", atomically: true, encoding: .utf8)
         let fleet = try await cli.run(["create", "-f", dir + "/fleet.yml"], env: ["AWS_SECRET_ACCESS_KEY": "cloud-secret-x"])
-        Faults.expectOneError(fleet, ["sudo-password-env AWS_SECRET_ACCESS_KEY is not allowed", "start with SWOCK_ or end in _SUDO_PASSWORD"])
+        Faults.expectOneError(
+            fleet, ["sudo-password-env AWS_SECRET_ACCESS_KEY is not allowed", "start with SWOCK_ or end in _SUDO_PASSWORD"])
         #expect(!fleet.all.contains("cloud-secret-x"), "the variable's value was printed")
         #expect(cli.snapshot() == before, "a refused create wrote to the store")
     }

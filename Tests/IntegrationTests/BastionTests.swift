@@ -28,8 +28,10 @@ struct BastionTests {
     }
 
     func create(_ cli: CLI, _ name: String, target: FleetHost, jumps: String) async throws -> Subprocess.Result {
-        try await cli.run(["create", "--driver", "generic", "--generic-ip-address", target.ip, "--generic-ssh-user", "tester",
-                           "--generic-ssh-key", target.keyPath, "--generic-ssh-proxy-jump", jumps, name])
+        try await cli.run([
+            "create", "--driver", "generic", "--generic-ip-address", target.ip, "--generic-ssh-user", "tester",
+            "--generic-ssh-key", target.keyPath, "--generic-ssh-proxy-jump", jumps, name,
+        ])
     }
 
     /// What a user does with such a machine, through the route it was created with.
@@ -94,10 +96,13 @@ struct BastionTests {
         #expect(after.status == 0, "\(after.all)")
 
         // rm stops the forward and leaves dockerd on its unix socket.
-        let pid = try String(contentsOfFile: "\(cli.store)/machines/\(name)/tunnel.pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let pid = try String(contentsOfFile: "\(cli.store)/machines/\(name)/tunnel.pid", encoding: .utf8).trimmingCharacters(
+            in: .whitespacesAndNewlines)
         let rm = try await cli.run(["rm", "-y", name])
         #expect(rm.status == 0, "\(rm.all)")
-        let state = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)).map { $0[$0.index(after: $0.lastIndex(of: ")")!)...].prefix(2) }
+        let state = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)).map {
+            $0[$0.index(after: $0.lastIndex(of: ")")!)...].prefix(2)
+        }
         #expect(state == nil || state == " Z", "the forward (pid \(pid)) outlived rm: \(state ?? "")")
         let unix = try await Fleet.run(target.name, "docker -H unix:///var/run/docker.sock version --format 'unix-ok {{.Server.Version}}'")
         #expect(unix.stdoutText.hasPrefix("unix-ok "), "\(unix.stdoutText) \(unix.stderrText)")
@@ -122,8 +127,10 @@ struct BastionTests {
         try await exercise(cli, "behind1", target: target)
 
         // As root on the target (the bastion still as tester), the engine already there.
-        let asRoot = try await cli.run(["create", "--driver", "generic", "--generic-ip-address", target.ip, "--generic-ssh-user", "root",
-                                        "--generic-ssh-key", target.keyPath, "--generic-ssh-proxy-jump", "tester@\(bastion.ip)", "root1"])
+        let asRoot = try await cli.run([
+            "create", "--driver", "generic", "--generic-ip-address", target.ip, "--generic-ssh-user", "root",
+            "--generic-ssh-key", target.keyPath, "--generic-ssh-proxy-jump", "tester@\(bastion.ip)", "root1",
+        ])
         #expect(asRoot.status == 0, "\(asRoot.all)")
         let env = Self.parseEnv(try await cli.run(["env", "--shell", "bash", "root1"]).stdoutText)
         let tar = try await Fleet.busyboxTarball()
@@ -166,14 +173,18 @@ struct BastionTests {
         let mark = "pp-pwbast-\(UUID().uuidString.prefix(8))"
         _ = try await Fleet.run(bastion.name, "logger -t sshd-mark \(mark)")
 
-        let r = try await cli.run(["create", "--driver", "generic", "--generic-ip-address", target.ip, "--generic-ssh-user", "tester",
-                                   "--generic-ssh-proxy-jump", "tester@\(bastion.ip)", "pw1"], env: env)
+        let r = try await cli.run(
+            [
+                "create", "--driver", "generic", "--generic-ip-address", target.ip, "--generic-ssh-user", "tester",
+                "--generic-ssh-proxy-jump", "tester@\(bastion.ip)", "pw1",
+            ], env: env)
         #expect(r.status == 0, "\(r.all)")
         // Later sessions (the generated key for the target) take the same way.
         let who = try await cli.run(["ssh", "pw1", "--", "hostname"], env: env)
         #expect(who.stdoutText == target.name + "\n", "\(who.all)")
 
-        let journal = try await Fleet.run(bastion.name, "journalctl -o cat --no-pager | sed -n '/\(mark)/,$p' | grep -E '(password|publickey) for '")
+        let journal = try await Fleet.run(
+            bastion.name, "journalctl -o cat --no-pager | sed -n '/\(mark)/,$p' | grep -E '(password|publickey) for '")
         let lines = journal.stdoutText.split(separator: "\n").map(String.init)
         #expect(!lines.contains { $0.contains("password for") }, "the bastion was sent a password: \(lines)")
         #expect(lines.contains { $0.contains("Accepted publickey for tester") }, "the bastion saw no key login: \(lines)")
@@ -240,8 +251,10 @@ struct BastionTests {
         try JSONSerialization.data(withJSONObject: record).write(to: URL(fileURLWithPath: recordPath))
         let impostor = try await cli.run(["tunnel", "--background", "two"])
         #expect(impostor.status == 0 && impostor.stderrText.contains("127.0.0.1:\(port)"), "\(impostor.all)")
-        for (what, r) in [("env", try await Self.docker(name, env: vars, cli: cli)),
-                          ("context", try await Subprocess.run(["docker", "--context", "one"] + name, environment: ctxEnv))] {
+        for (what, r) in [
+            ("env", try await Self.docker(name, env: vars, cli: cli)),
+            ("context", try await Subprocess.run(["docker", "--context", "one"] + name, environment: ctxEnv)),
+        ] {
             #expect(r.status != 0 && !r.stdoutText.contains(two.name), "\(what): two's daemon passed for one: \(r.all)")
             #expect(r.stderrText.contains("x509: certificate signed by unknown authority"), "\(what): \(r.all)")
         }
@@ -250,11 +263,13 @@ struct BastionTests {
         // 2. swock-machine's own client (ls, status) opens its own forward, so it meets whatever
         // answers at one's address: what a neighbour holding two's certificate would present
         // there (here one's own dockerd serving two's certificate and key).
-        let swap = try await Fleet.run(one.name, "cat > /etc/docker/swock/server.pem",
-                                       stdin: try Data(contentsOf: URL(fileURLWithPath: dir("two") + "/server.pem")))
+        let swap = try await Fleet.run(
+            one.name, "cat > /etc/docker/swock/server.pem",
+            stdin: try Data(contentsOf: URL(fileURLWithPath: dir("two") + "/server.pem")))
         #expect(swap.status == 0, "\(swap.all)")
-        let key = try await Fleet.run(one.name, "cat > /etc/docker/swock/server-key.pem && systemctl restart docker",
-                                      stdin: try Data(contentsOf: URL(fileURLWithPath: dir("two") + "/server-key.pem")))
+        let key = try await Fleet.run(
+            one.name, "cat > /etc/docker/swock/server-key.pem && systemctl restart docker",
+            stdin: try Data(contentsOf: URL(fileURLWithPath: dir("two") + "/server-key.pem")))
         #expect(key.status == 0, "\(key.all)")
         let status = try await cli.run(["status", "one"])
         #expect(status.stdoutText != "Running\n", "two's certificate passed for one: \(status.all)")
@@ -277,7 +292,9 @@ struct BastionTests {
         #expect(r.status == 0, "\(r.all)")
         let old = try await Fleet.run(bastion.name, "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f2").stdoutText
             .trimmingCharacters(in: .whitespacesAndNewlines)
-        let changed = try await Fleet.run(bastion.name, """
+        let changed = try await Fleet.run(
+            bastion.name,
+            """
             rm -f /etc/ssh/ssh_host_*; ssh-keygen -A >/dev/null && systemctl reload ssh && \
             for i in $(seq 50); do ss -ltn | grep -q ':22 ' && break; sleep 0.1; done; \
             ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f2

@@ -18,11 +18,15 @@ struct CertificateNamesTests {
     /// Makes `hostname` on the host print `name`: root on it puts a script ahead of the real one
     /// on every login's PATH (/usr/local/bin comes first), as a compromised host could.
     static func lie(_ host: FleetHost, hostname name: String) async throws {
-        let r = try await Fleet.run(host.name, "printf '#!/bin/sh\\necho \"%s\"\\n' \(shellQuoted(name)) > /usr/local/bin/hostname && chmod 755 /usr/local/bin/hostname")
+        let r = try await Fleet.run(
+            host.name,
+            "printf '#!/bin/sh\\necho \"%s\"\\n' \(shellQuoted(name)) > /usr/local/bin/hostname && chmod 755 /usr/local/bin/hostname")
         #expect(r.status == 0, "\(r.all)")
         // What a login of the machine's user now sees (the probe runs `hostname` the same way).
-        let seen = try await Subprocess.run(["ssh", "-i", host.keyPath, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                                             "-o", "LogLevel=ERROR", "\(host.user)@\(host.ip)", "hostname"])
+        let seen = try await Subprocess.run([
+            "ssh", "-i", host.keyPath, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+            "-o", "LogLevel=ERROR", "\(host.user)@\(host.ip)", "hostname",
+        ])
         #expect(seen.stdoutText == name + "\n", "\(seen.all)")
     }
 
@@ -77,23 +81,30 @@ struct CertificateNamesTests {
         let work = NSTemporaryDirectory() + "ce-overlap-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: work) }
-        try "subjectAltName=IP:\(a.ip),IP:\(b.ip)\nextendedKeyUsage=serverAuth\n".write(toFile: work + "/ext", atomically: true, encoding: .utf8)
-        let issue = try await Subprocess.run(["sh", "-c", """
+        try "subjectAltName=IP:\(a.ip),IP:\(b.ip)\nextendedKeyUsage=serverAuth\n".write(
+            toFile: work + "/ext", atomically: true, encoding: .utf8)
+        let issue = try await Subprocess.run([
+            "sh", "-c",
+            """
             set -e
             openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=a -keyout "$1/key" -out "$1/csr" 2>/dev/null
             openssl x509 -req -in "$1/csr" -CA "$2/certs/ca.pem" -CAkey "$2/certs/ca-key.pem" -set_serial "0x$(openssl rand -hex 12)" -days 30 \
               -extfile "$1/ext" -out "$1/cert" 2>/dev/null
             cp "$1/cert" "$3/server.pem"; cp "$1/key" "$3/server-key.pem"
-            """, "sh", work, cli.store, dir])
+            """, "sh", work, cli.store, dir,
+        ])
         #expect(issue.status == 0, "\(issue.all)")
-        let line = "Warning: the server certificate of a also covers \(b.ip), the address of b: its key could pass for that machine; run `swock-machine regenerate-certs a`"
+        let line =
+            "Warning: the server certificate of a also covers \(b.ip), the address of b: its key could pass for that machine; run `swock-machine regenerate-certs a`"
 
         let ls = try await cli.run(["ls"])
         #expect(ls.status == 0, "\(ls.all)")
         #expect(ls.stderrText.split(separator: "\n").filter { $0.hasPrefix("Warning:") } == [Substring(line)], "\(ls.stderrText)")
         let quiet = try await cli.run(["ls", "-q"])
         #expect(quiet.stdoutText == "a\nb\n", "\(quiet.all)")
-        #expect(quiet.stderrText.split(separator: "\n").filter { $0.hasPrefix("Warning:") } == [Substring(line)], "\(quiet.stderrText.debugDescription)")
+        #expect(
+            quiet.stderrText.split(separator: "\n").filter { $0.hasPrefix("Warning:") } == [Substring(line)],
+            "\(quiet.stderrText.debugDescription)")
 
         // regenerate-certs of another machine still names a; regenerating a ends it.
         let other = try await cli.run(["regenerate-certs", "-f", "b"])

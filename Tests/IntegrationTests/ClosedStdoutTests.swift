@@ -47,14 +47,18 @@ struct ClosedStdoutTests {
                     close(fds[1])
                     if let stdin {
                         let w = inp.fileHandleForWriting
-                        Thread { try? w.write(contentsOf: stdin); try? w.close() }.start()
+                        Thread {
+                            try? w.write(contentsOf: stdin); try? w.close()
+                        }.start()
                     }
                     let errData = err.fileHandleForReading.readDataToEndOfFile()
                     p.waitUntilExit()
                     let signaled = p.terminationReason == .uncaughtSignal
-                    cont.resume(returning: Outcome(signal: signaled ? p.terminationStatus : nil,
-                                                   status: signaled ? nil : p.terminationStatus,
-                                                   stderr: String(decoding: errData, as: UTF8.self)))
+                    cont.resume(
+                        returning: Outcome(
+                            signal: signaled ? p.terminationStatus : nil,
+                            status: signaled ? nil : p.terminationStatus,
+                            stderr: String(decoding: errData, as: UTF8.self)))
                 } catch {
                     cont.resume(throwing: error)
                 }
@@ -86,10 +90,12 @@ struct ClosedStdoutTests {
         }
     }
 
-    static let verbs = ["create", "provision", "rm", "inspect", "stop", "start", "restart", "kill", "upgrade", "regenerate-certs",
-                        "ls", "env", "config", "ip", "url", "status", "active", "use", "ssh", "scp", "mount", "tunnel", "version",
-                        "completion", "exec", "docker", "swarm", "swarm init", "swarm join", "swarm leave", "swarm ls",
-                        "export", "import"]
+    static let verbs = [
+        "create", "provision", "rm", "inspect", "stop", "start", "restart", "kill", "upgrade", "regenerate-certs",
+        "ls", "env", "config", "ip", "url", "status", "active", "use", "ssh", "scp", "mount", "tunnel", "version",
+        "completion", "exec", "docker", "swarm", "swarm init", "swarm join", "swarm leave", "swarm ls",
+        "export", "import",
+    ]
 
     /// Help pages, usage errors and the commands that need no host.
     @Test func helpAndLocalCommands() async throws {
@@ -101,17 +107,22 @@ struct ClosedStdoutTests {
             try Store(root: cli.store).reserve(r)
         }
         for args in [["--help"], ["-h"], ["help"], ["--version"], ["help", "ls"], ["help", "swarm", "init"]]
-            + Self.verbs.map({ $0.split(separator: " ").map(String.init) + ["--help"] }) {
+            + Self.verbs.map({ $0.split(separator: " ").map(String.init) + ["--help"] })
+        {
             try await Self.check(cli, args, .pipe)
         }
         for shell in ["bash", "zsh", "fish"] { try await Self.check(cli, ["completion", shell], .pipe) }
-        for args in [["ls", "-q"], ["ls", "--format", "{{.Name}}"], ["ip", "web1", "web2"], ["url", "web1"],
-                     ["env", "--unset"], ["config", "web1"], ["inspect", "web1"], ["version"], ["use", "web1"], ["active"]] {
+        for args in [
+            ["ls", "-q"], ["ls", "--format", "{{.Name}}"], ["ip", "web1", "web2"], ["url", "web1"],
+            ["env", "--unset"], ["config", "web1"], ["inspect", "web1"], ["version"], ["use", "web1"], ["active"],
+        ] {
             if args == ["use", "web1"] { try await Self.check(cli, args, .any); continue }  // says so on stderr
             try await Self.check(cli, args, .pipe)
         }
-        for args in [["frobnicate"], ["ls", "--bogus"], ["completion", "tcsh"], ["env", "nope"], ["inspect", "../etc"],
-                     ["env", "web1"]] {  // no certificates in these records: a plain error
+        for args in [
+            ["frobnicate"], ["ls", "--bogus"], ["completion", "tcsh"], ["env", "nope"], ["inspect", "../etc"],
+            ["env", "web1"],
+        ] {  // no certificates in these records: a plain error
             try await Self.check(cli, args, .any)
         }
     }
@@ -124,9 +135,11 @@ struct ClosedStdoutTests {
         var r = CompletionTests.record("web1")
         r.provisioning.phase = .ready
         try Store(root: cli.store).reserve(r)
-        for args in [["ls", "-t", "1e300"], ["ls", "-t", "nan"], ["ls", "--timeout", "inf"], ["status", "-t", "inf", "web1"],
-                     ["status", "-t", "1e300", "web1"], ["exec", "--timeout", "1e300", "web1", "--", "true"],
-                     ["docker", "--timeout", "1e300", "web1", "--", "ps"], ["exec", "--timeout", "nan", "web1", "--", "true"]] {
+        for args in [
+            ["ls", "-t", "1e300"], ["ls", "-t", "nan"], ["ls", "--timeout", "inf"], ["status", "-t", "inf", "web1"],
+            ["status", "-t", "1e300", "web1"], ["exec", "--timeout", "1e300", "web1", "--", "true"],
+            ["docker", "--timeout", "1e300", "web1", "--", "ps"], ["exec", "--timeout", "nan", "web1", "--", "true"],
+        ] {
             let o = try await cli.run(args)
             #expect(o.status == 64, "\(args): \(o.status) \(o.stderrText.prefix(300))")
             #expect(o.stderrText.hasPrefix("Error: --timeout must be a number of seconds"), "\(args): \(o.stderrText.prefix(300))")
@@ -189,8 +202,12 @@ struct ClosedStdoutTests {
         try await Self.check(cli, ["restart", "pp1"], .any)
         try await Self.check(cli, ["kill", "pp1"], .any)
         try await Self.check(cli, ["upgrade", "pp1"], .any)
-        try await Self.check(cli, ["create", "--driver", "generic", "--generic-ip-address", host.ip,
-                                   "--generic-ssh-key", dir + "/missing", "pp2"], .any)
+        try await Self.check(
+            cli,
+            [
+                "create", "--driver", "generic", "--generic-ip-address", host.ip,
+                "--generic-ssh-key", dir + "/missing", "pp2",
+            ], .any)
         try await Self.check(cli, ["rm", "-y", "--force", "gone1", "gone2", "pp1copy"], .any)
         try await Self.check(cli, ["rm", "-y", "pp1"], .any)
         // The store is still whole and answers after all that.

@@ -9,9 +9,11 @@ import Testing
 @Suite(.enabled(if: ShellDriver.available, "tmux is missing (scripts/deps installs it)"))
 struct CompletionTests {
     static func record(_ name: String) -> MachineConfig {
-        MachineConfig(name: name, address: "10.231.254.1",
-                      ssh: SSHSettings(user: "root", port: 22, authMode: .key, keyPath: "/nonexistent/key", knownHostsPath: Store.knownHostsPath(name)),
-                      engine: EngineSettings(), tls: TLSSettings(keyType: "ecdsa"))
+        MachineConfig(
+            name: name, address: "10.231.254.1",
+            ssh: SSHSettings(
+                user: "root", port: 22, authMode: .key, keyPath: "/nonexistent/key", knownHostsPath: Store.knownHostsPath(name)),
+            engine: EngineSettings(), tls: TLSSettings(keyType: "ecdsa"))
     }
 
     @Test(arguments: ["bash", "zsh", "fish"])
@@ -30,8 +32,10 @@ struct CompletionTests {
         let home = cli.dockerConfig + "-home"
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: home) }
-        let env = ["PATH": bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
-                   "SWOCK_MACHINE_STORAGE_PATH": cli.store, "HOME": home, "TERM": "xterm"]
+        let env = [
+            "PATH": bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
+            "SWOCK_MACHINE_STORAGE_PATH": cli.store, "HOME": home, "TERM": "xterm",
+        ]
         let sh = try await ShellDriver(shell, environment: env)
         defer { Task { await sh.close() } }
         switch shell {

@@ -27,26 +27,37 @@ struct CreateErrorTests {
         #expect(ok.status == 0, "\(ok.all)")
 
         let base = ["create", "--generic-ssh-user", "tester", "--generic-ssh-key", host.keyPath]
-        try await expectRefused(cli, base + ["--generic-ip-address", host.ip, "bad name!"], contains: ["invalid machine name \"bad name!\""])
+        try await expectRefused(
+            cli, base + ["--generic-ip-address", host.ip, "bad name!"], contains: ["invalid machine name \"bad name!\""])
         let dash = try await cli.run(base + ["--generic-ip-address", host.ip, "-x"])
         #expect(dash.status != 0)
         try await expectRefused(cli, base + ["--generic-ip-address", host.ip, "good"], contains: ["machine \"good\" already exists"])
-        try await expectRefused(cli, ["create", "--generic-ssh-user", "tester", "other"], status: 64, contains: ["--generic-ip-address is required"])
+        try await expectRefused(
+            cli, ["create", "--generic-ssh-user", "tester", "other"], status: 64, contains: ["--generic-ip-address is required"])
         let free = try await Fleet.freeIP()
         try await expectRefused(cli, base + ["--generic-ip-address", free, "nobody"], contains: ["create nobody: connect failed", free])
         let wrongKey = NSTemporaryDirectory() + "wrong-" + UUID().uuidString
         _ = try await Subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", wrongKey])
-        try await expectRefused(cli, ["create", "--generic-ip-address", host.ip, "--generic-ssh-user", "tester", "--generic-ssh-key", wrongKey, "wrongkey"],
-                                contains: ["authentication as tester@\(host.ip) failed"])
-        try await expectRefused(cli, ["create", "--generic-ip-address", host.ip, "--generic-ssh-key", "/nonexistent/key", "nokey"],
-                                status: 64, contains: ["/nonexistent/key: no such file"])
-        try await expectRefused(cli, ["create", "--generic-ip-address", host.ip, "--generic-ssh-user", "nosudo", "--generic-ssh-key", host.keyPath, "nosudo"],
-                                contains: ["check-root failed", "nosudo@\(host.ip) may not use sudo"])
-        try await expectRefused(cli, ["create", "--generic-ip-address", host.ip, "--generic-ssh-user", "pwsudo", "--generic-ssh-key", host.keyPath, "pwsudo"],
-                                contains: ["needs a password for sudo"])
-        try await expectRefused(cli, base + ["--generic-ip-address", host.ip, "--driver", "virtualbox", "vb"], status: 64,
-                                contains: ["no driver \"virtualbox\": the built-in ones are generic, none, qemu, and there is no docker-machine-driver-virtualbox in "])
-        try await expectRefused(cli, base + ["--generic-ip-address", host.ip, "--tls-san", "not a name", "san"], status: 64, contains: ["--tls-san \"not a name\""])
+        try await expectRefused(
+            cli, ["create", "--generic-ip-address", host.ip, "--generic-ssh-user", "tester", "--generic-ssh-key", wrongKey, "wrongkey"],
+            contains: ["authentication as tester@\(host.ip) failed"])
+        try await expectRefused(
+            cli, ["create", "--generic-ip-address", host.ip, "--generic-ssh-key", "/nonexistent/key", "nokey"],
+            status: 64, contains: ["/nonexistent/key: no such file"])
+        try await expectRefused(
+            cli, ["create", "--generic-ip-address", host.ip, "--generic-ssh-user", "nosudo", "--generic-ssh-key", host.keyPath, "nosudo"],
+            contains: ["check-root failed", "nosudo@\(host.ip) may not use sudo"])
+        try await expectRefused(
+            cli, ["create", "--generic-ip-address", host.ip, "--generic-ssh-user", "pwsudo", "--generic-ssh-key", host.keyPath, "pwsudo"],
+            contains: ["needs a password for sudo"])
+        try await expectRefused(
+            cli, base + ["--generic-ip-address", host.ip, "--driver", "virtualbox", "vb"], status: 64,
+            contains: [
+                "no driver \"virtualbox\": the built-in ones are generic, none, qemu, and there is no docker-machine-driver-virtualbox in "
+            ])
+        try await expectRefused(
+            cli, base + ["--generic-ip-address", host.ip, "--tls-san", "not a name", "san"], status: 64,
+            contains: ["--tls-san \"not a name\""])
     }
 
     /// The expected host key given up front (`--ssh-host-key-fingerprint`, `--ssh-known-hosts`),
@@ -66,28 +77,44 @@ struct CreateErrorTests {
             return try #require(fp, "ssh-keygen -lf: \(r.all)")
         }
         // The host's own keys, read out of band (as an operator would from the console).
-        let pubs = try await Fleet.run(name, "cat /etc/ssh/ssh_host_ed25519_key.pub /etc/ssh/ssh_host_ecdsa_key.pub /etc/ssh/ssh_host_rsa_key.pub")
+        let pubs = try await Fleet.run(
+            name, "cat /etc/ssh/ssh_host_ed25519_key.pub /etc/ssh/ssh_host_ecdsa_key.pub /etc/ssh/ssh_host_rsa_key.pub")
         let keyLines = pubs.stdoutText.split(separator: "\n").map { $0.split(separator: " ").prefix(2).joined(separator: " ") }
         try #require(keyLines.count == 3, "\(pubs.all)")
         var hostFingerprints: [String] = []
         for l in keyLines { hostFingerprints.append(try await fingerprint(l)) }
         // Another key, that the host does not have.
         _ = try await Subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", dir + "/other"])
-        let otherLine = try String(contentsOfFile: dir + "/other.pub", encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
+        let otherLine = try String(contentsOfFile: dir + "/other.pub", encoding: .utf8).split(separator: " ").prefix(2).joined(
+            separator: " ")
         let otherFP = try await fingerprint(otherLine)
 
-        let base = ["create", "--generic-ip-address", host.ip, "--generic-ssh-user", "tester", "--generic-ssh-key", host.keyPath, "--ssh-host-key", "strict"]
+        let base = [
+            "create", "--generic-ip-address", host.ip, "--generic-ssh-user", "tester", "--generic-ssh-key", host.keyPath, "--ssh-host-key",
+            "strict",
+        ]
         // strict with nothing to check against: refused up front, naming the flags.
-        try await expectRefused(cli, base + ["m0"], status: 64, contains: ["--ssh-host-key strict needs the expected host key", "--ssh-host-key-fingerprint", "--ssh-known-hosts"])
-        try await expectRefused(cli, base + ["--ssh-host-key-fingerprint", "MD5:12:34", "m0"], status: 64, contains: ["--ssh-host-key-fingerprint \"MD5:12:34\""])
+        try await expectRefused(
+            cli, base + ["m0"], status: 64,
+            contains: ["--ssh-host-key strict needs the expected host key", "--ssh-host-key-fingerprint", "--ssh-known-hosts"])
+        try await expectRefused(
+            cli, base + ["--ssh-host-key-fingerprint", "MD5:12:34", "m0"], status: 64,
+            contains: ["--ssh-host-key-fingerprint \"MD5:12:34\""])
         // A wrong fingerprint: refused with both, nothing written.
-        try await expectRefused(cli, base + ["--ssh-host-key-fingerprint", otherFP, "m1"], contains: ["connect failed", otherFP, "not the one expected"])
+        try await expectRefused(
+            cli, base + ["--ssh-host-key-fingerprint", otherFP, "m1"], contains: ["connect failed", otherFP, "not the one expected"])
         let wrong = try await cli.run(base + ["--ssh-host-key-fingerprint", otherFP, "m1"])
-        #expect(hostFingerprints.contains { Faults.errorLine(wrong).contains($0) }, "the presented fingerprint is not named: \(wrong.stderrText)")
+        #expect(
+            hostFingerprints.contains { Faults.errorLine(wrong).contains($0) },
+            "the presented fingerprint is not named: \(wrong.stderrText)")
         #expect(!FileManager.default.fileExists(atPath: cli.store + "/machines/m1"))
         // without strict too (accept-new does not override an expected fingerprint).
-        try await expectRefused(cli, ["create", "--generic-ip-address", host.ip, "--generic-ssh-user", "tester", "--generic-ssh-key", host.keyPath,
-                                      "--ssh-host-key-fingerprint", otherFP, "m1"], contains: [otherFP, "not the one expected"])
+        try await expectRefused(
+            cli,
+            [
+                "create", "--generic-ip-address", host.ip, "--generic-ssh-user", "tester", "--generic-ssh-key", host.keyPath,
+                "--ssh-host-key-fingerprint", otherFP, "m1",
+            ], contains: [otherFP, "not the one expected"])
 
         // The right fingerprints (any of the host's keys): strict succeeds, and the key is pinned.
         let good = try await cli.run(base + hostFingerprints.flatMap { ["--ssh-host-key-fingerprint", $0] } + ["m1"])
@@ -112,21 +139,26 @@ struct CreateErrorTests {
         }
         // A known_hosts file with another key for the host: refused with both fingerprints.
         try "\(host.ip) \(otherLine)\n".write(toFile: dir + "/wrong", atomically: true, encoding: .utf8)
-        try await expectRefused(cli, base + ["--ssh-known-hosts", dir + "/wrong", "m4"], contains: [otherFP, "--ssh-known-hosts \(dir)/wrong"])
+        try await expectRefused(
+            cli, base + ["--ssh-known-hosts", dir + "/wrong", "m4"], contains: [otherFP, "--ssh-known-hosts \(dir)/wrong"])
         let wrongFile = try await cli.run(base + ["--ssh-known-hosts", dir + "/wrong", "m4"])
-        #expect(hostFingerprints.contains { Faults.errorLine(wrongFile).contains($0) }, "the presented fingerprint is not named: \(wrongFile.stderrText)")
+        #expect(
+            hostFingerprints.contains { Faults.errorLine(wrongFile).contains($0) },
+            "the presented fingerprint is not named: \(wrongFile.stderrText)")
         // One without the host: refused before connecting, naming it.
         try "other.example \(otherLine)\n".write(toFile: dir + "/none", atomically: true, encoding: .utf8)
-        try await expectRefused(cli, base + ["--ssh-known-hosts", dir + "/none", "m4"], status: 64, contains: ["--ssh-known-hosts \(dir)/none has no key for \(host.ip)"])
+        try await expectRefused(
+            cli, base + ["--ssh-known-hosts", dir + "/none", "m4"], status: 64,
+            contains: ["--ssh-known-hosts \(dir)/none has no key for \(host.ip)"])
 
         // A fleet file says the same: the wrong fingerprint leaves no record behind (a record
         // without the expectation would let `provision` pin any key); the known_hosts file works.
         try """
-            defaults: {user: tester, key: \(host.keyPath), ssh-host-key: strict}
-            machines:
-              - {name: f1, address: \(host.ip), ssh-host-key-fingerprints: ["\(otherFP)"]}
-              - {name: f2, address: \(host.ip), ssh-known-hosts: \(dir)/hashed}
-            """.write(toFile: dir + "/fleet.yml", atomically: true, encoding: .utf8)
+        defaults: {user: tester, key: \(host.keyPath), ssh-host-key: strict}
+        machines:
+          - {name: f1, address: \(host.ip), ssh-host-key-fingerprints: ["\(otherFP)"]}
+          - {name: f2, address: \(host.ip), ssh-known-hosts: \(dir)/hashed}
+        """.write(toFile: dir + "/fleet.yml", atomically: true, encoding: .utf8)
         let fleet = try await cli.run(["create", "-f", dir + "/fleet.yml"])
         #expect(fleet.status == 2, "one of two failed: \(fleet.all)")
         #expect(fleet.all.contains(otherFP) && fleet.all.contains("1 ready, 1 failed"), "\(fleet.all)")
@@ -136,7 +168,10 @@ struct CreateErrorTests {
 
     @Test func unknownOSIsNamedWithTheFlagsToUse() async throws {
         let host = try await Fleet.fresh("cr-os")
-        let fake = try await Fleet.run("cr-os", "printf 'ID=plan9\\nID_LIKE=\"bell-labs\"\\nPRETTY_NAME=\"Plan 9\"\\n' > /etc/os-release.swock-test && mv /etc/os-release /etc/os-release.real 2>/dev/null; cp /etc/os-release.swock-test /etc/os-release; rm -f /usr/lib/os-release.bak")
+        let fake = try await Fleet.run(
+            "cr-os",
+            "printf 'ID=plan9\\nID_LIKE=\"bell-labs\"\\nPRETTY_NAME=\"Plan 9\"\\n' > /etc/os-release.swock-test && mv /etc/os-release /etc/os-release.real 2>/dev/null; cp /etc/os-release.swock-test /etc/os-release; rm -f /usr/lib/os-release.bak"
+        )
         #expect(fake.status == 0)
         defer { Task { _ = try? await Fleet.run("cr-os", "mv /etc/os-release.real /etc/os-release") } }
         let cli = CLI()

@@ -37,7 +37,9 @@ struct CreateTests {
         let tls = c["tls"] as! [String: Any]
         #expect((tls["serverSANs"] as! [String]).contains(host.ip))
         #expect(tls["serverNotAfter"] != nil)
-        for f in ["certs/ca-key.pem", "certs/key.pem", "machines/web1/key.pem", "machines/web1/server-key.pem", "machines/web1/config.json"] {
+        for f in [
+            "certs/ca-key.pem", "certs/key.pem", "machines/web1/key.pem", "machines/web1/server-key.pem", "machines/web1/config.json",
+        ] {
             let mode = try FileManager.default.attributesOfItem(atPath: cli.store + "/" + f)[.posixPermissions] as! Int
             #expect(mode == 0o600, "\(f) has mode \(String(mode, radix: 8))")
         }
@@ -58,7 +60,8 @@ struct CreateTests {
         var ctxEnv = ProcessInfo.processInfo.environment
         ctxEnv["DOCKER_CONFIG"] = cli.dockerConfig
         for k in ["DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY"] { ctxEnv.removeValue(forKey: k) }
-        let ctx = try await Subprocess.run(["docker", "--context", "web1", "version", "--format", "{{.Server.Version}}"], environment: ctxEnv)
+        let ctx = try await Subprocess.run(
+            ["docker", "--context", "web1", "version", "--format", "{{.Server.Version}}"], environment: ctxEnv)
         #expect(ctx.status == 0, "\(ctx.all)")
 
         // rm cleans the host and leaves dockerd answering on its unix socket the moment it returns
@@ -68,7 +71,9 @@ struct CreateTests {
         let contexts = try await Subprocess.run(["docker", "context", "ls", "--format", "{{.Name}}"], environment: ctxEnv)
         #expect(!contexts.stdoutText.contains("web1"), "\(contexts.all)")
         #expect(!FileManager.default.fileExists(atPath: cli.store + "/machines/web1"))
-        let after = try await Fleet.run("cr-root", """
+        let after = try await Fleet.run(
+            "cr-root",
+            """
             test -e /etc/systemd/system/docker.service.d/10-swock-machine.conf && echo dropin-left; \
             test -e /etc/docker/swock && echo certs-left; \
             docker version --format 'unix-ok {{.Server.Version}}'; \
@@ -83,8 +88,9 @@ struct CreateTests {
         let host = try await Fleet.fresh("cr-sudo")
         let cli = CLI()
         defer { cli.cleanup() }
-        let r = try await cli.create("web2", on: host, user: "tester",
-                                     extra: ["--tls-key-type", "rsa", "--tls-san", "web2.example.test", "--engine-label", "tier=test"])
+        let r = try await cli.create(
+            "web2", on: host, user: "tester",
+            extra: ["--tls-key-type", "rsa", "--tls-san", "web2.example.test", "--engine-label", "tier=test"])
         #expect(r.status == 0, "\(r.all)")
         #expect(r.stderrText.contains("passwordless sudo works for tester"))
         let info = try await cli.docker(["info", "--format", "{{json .Labels}}"], machine: "web2", host: host)
@@ -101,14 +107,16 @@ struct CreateTests {
         let dir = NSTemporaryDirectory() + "stranger-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try String(contentsOfFile: cli.store + "/machines/web2/ca.pem", encoding: .utf8).write(toFile: dir + "/ca.pem", atomically: true, encoding: .utf8)
+        try String(contentsOfFile: cli.store + "/machines/web2/ca.pem", encoding: .utf8).write(
+            toFile: dir + "/ca.pem", atomically: true, encoding: .utf8)
         try stranger.certificatePEM.write(toFile: dir + "/cert.pem", atomically: true, encoding: .utf8)
         try stranger.privateKeyPEM.write(toFile: dir + "/key.pem", atomically: true, encoding: .utf8)
         var env = cli.dockerEnv("web2", host: host)
         env["DOCKER_CERT_PATH"] = dir
         let refused = try await Subprocess.run(["docker", "version"], environment: env)
         #expect(refused.status != 0)
-        #expect(refused.stderrText.lowercased().contains("certificate") || refused.stderrText.lowercased().contains("tls"), "\(refused.all)")
+        #expect(
+            refused.stderrText.lowercased().contains("certificate") || refused.stderrText.lowercased().contains("tls"), "\(refused.all)")
         // ... and so is a client with no certificate at all.
         var plain = ProcessInfo.processInfo.environment
         plain["DOCKER_HOST"] = "tcp://\(host.ip):2376"
@@ -121,7 +129,9 @@ struct CreateTests {
     @Test func adoptingAHostKeepsItsRunningContainerAndSettings() async throws {
         let host = try await Fleet.fresh("cr-adopt", variant: "docker")
         let tar = try await Fleet.busyboxTarball()
-        let prep = try await Fleet.run("cr-adopt", """
+        let prep = try await Fleet.run(
+            "cr-adopt",
+            """
             for i in $(seq 1 50); do docker info >/dev/null 2>&1 && break; sleep 0.2; done
             docker rm -f keep >/dev/null 2>&1
             docker import - busybox:local < /dev/stdin >/dev/null && \
@@ -147,7 +157,9 @@ struct CreateTests {
         env["SWOCK_MACHINE_STORAGE_PATH"] = cli.store
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CLI.binary)
-        p.arguments = ["create", "--generic-ip-address", host.ip, "--generic-ssh-user", host.user, "--generic-ssh-key", host.keyPath, "halfway"]
+        p.arguments = [
+            "create", "--generic-ip-address", host.ip, "--generic-ssh-user", host.user, "--generic-ssh-key", host.keyPath, "halfway",
+        ]
         p.environment = env
         p.standardError = FileHandle.nullDevice
         p.standardOutput = FileHandle.nullDevice
@@ -156,7 +168,8 @@ struct CreateTests {
         var killedDuringInstall = false
         for _ in 0..<300 {
             let c = try? cli.config("halfway")
-            let steps = ((c?["provisioning"] as? [String: Any])?["stepsDone"] as? [[String: Any]])?.compactMap { $0["step"] as? String } ?? []
+            let steps =
+                ((c?["provisioning"] as? [String: Any])?["stepsDone"] as? [[String: Any]])?.compactMap { $0["step"] as? String } ?? []
             if steps.contains("check-root") {
                 let apt = try await Fleet.run("cr-kill", "pgrep -f 'apt-get|dpkg' >/dev/null && echo busy")
                 if apt.stdoutText.contains("busy") {

@@ -11,8 +11,11 @@ struct CreateVariantsTests {
         let cli = CLI()
         defer { cli.cleanup() }
         // The password comes from the environment (a flag would show in ps).
-        let r = try await cli.run(["create", "--generic-ip-address", host.ip, "--generic-ssh-user", "tester",
-                                   "--hostname", "pw-box", "pwbox"], env: ["SWOCK_GENERIC_SSH_PASSWORD": "tester-pw"])
+        let r = try await cli.run(
+            [
+                "create", "--generic-ip-address", host.ip, "--generic-ssh-user", "tester",
+                "--hostname", "pw-box", "pwbox",
+            ], env: ["SWOCK_GENERIC_SSH_PASSWORD": "tester-pw"])
         #expect(r.status == 0, "\(r.all)")
         #expect(r.stderrText.contains("install-ssh-key"))
         #expect(!r.all.contains("tester-pw"))
@@ -28,11 +31,14 @@ struct CreateVariantsTests {
         // provision again does not add the key twice.
         #expect(try await cli.run(["provision", "pwbox"]).status == 0)
         #expect(try await cli.run(["ssh", "pwbox", "--", "grep -c swock-machine ~/.ssh/authorized_keys"]).stdoutText == "1\n")
-        let text = try await Subprocess.run(["openssl", "x509", "-noout", "-ext", "subjectAltName", "-in", cli.store + "/machines/pwbox/server.pem"])
+        let text = try await Subprocess.run([
+            "openssl", "x509", "-noout", "-ext", "subjectAltName", "-in", cli.store + "/machines/pwbox/server.pem",
+        ])
         #expect(text.stdoutText.contains("DNS:pw-box"), "\(text.all)")
         // A wrong password is refused and never echoed.
-        let bad = try await cli.run(["create", "--generic-ip-address", host.ip, "--generic-ssh-user", "tester", "nope"],
-                                    env: ["SWOCK_GENERIC_SSH_PASSWORD": "wrong-pw-123"])
+        let bad = try await cli.run(
+            ["create", "--generic-ip-address", host.ip, "--generic-ssh-user", "tester", "nope"],
+            env: ["SWOCK_GENERIC_SSH_PASSWORD": "wrong-pw-123"])
         #expect(bad.status == 1)
         #expect(bad.stderrText.contains("authentication as tester@\(host.ip) failed"))
         #expect(!bad.all.contains("wrong-pw-123"))
@@ -44,12 +50,12 @@ struct CreateVariantsTests {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try """
-            #!/bin/sh
-            set -e
-            apt-get update -q
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io
-            echo "installed by the script" > /root/swock-script-ran
-            """.write(toFile: dir + "/install.sh", atomically: true, encoding: .utf8)
+        #!/bin/sh
+        set -e
+        apt-get update -q
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io
+        echo "installed by the script" > /root/swock-script-ran
+        """.write(toFile: dir + "/install.sh", atomically: true, encoding: .utf8)
         // Served from the fleet bridge's own address (10.231.0.1): never any other network.
         let port = 18000 + Int.random(in: 0..<1000)
         let server = Process()
@@ -96,7 +102,10 @@ struct CreateVariantsTests {
         #expect(try await cli.run(["status", "noinit"]).stdoutText == "Running\n")
         let rm = try await cli.run(["rm", "-y", "noinit"])
         #expect(rm.status == 0, "\(rm.all)")
-        let unix = try await Fleet.run("cv-noinit", "for i in $(seq 1 50); do docker version >/dev/null 2>&1 && break; sleep 0.2; done; docker version --format ok-{{.Server.Version}}; test -e /etc/docker/swock && echo certs-left; true")
+        let unix = try await Fleet.run(
+            "cv-noinit",
+            "for i in $(seq 1 50); do docker version >/dev/null 2>&1 && break; sleep 0.2; done; docker version --format ok-{{.Server.Version}}; test -e /etc/docker/swock && echo certs-left; true"
+        )
         #expect(unix.stdoutText.hasPrefix("ok-"), "\(unix.all)")
         #expect(!unix.stdoutText.contains("certs-left"))
     }
@@ -111,13 +120,18 @@ struct CreateVariantsTests {
         let cli = CLI()
         let work = NSTemporaryDirectory() + "swock-bundle-\(UUID().uuidString.prefix(8))"
         defer { cli.cleanup(); try? FileManager.default.removeItem(atPath: work) }
-        let cut = try await Fleet.run(name, "rm -rf /etc/apt/sources.list /etc/apt/sources.list.d/* /srv/repo && apt-get update -q >/dev/null 2>&1; apt-cache policy docker.io | grep -c Candidate:.*none || true")
+        let cut = try await Fleet.run(
+            name,
+            "rm -rf /etc/apt/sources.list /etc/apt/sources.list.d/* /srv/repo && apt-get update -q >/dev/null 2>&1; apt-cache policy docker.io | grep -c Candidate:.*none || true"
+        )
         #expect(cut.status == 0, "\(cut.all)")
 
         // Bundles: the real one, one with a package for arm64, one missing docker.io's dependencies.
         let debs = try await Fleet.engineDebs()
         let fm = FileManager.default
-        for d in ["real", "arm", "partial", "fake/DEBIAN"] { try fm.createDirectory(atPath: work + "/" + d, withIntermediateDirectories: true) }
+        for d in ["real", "arm", "partial", "fake/DEBIAN"] {
+            try fm.createDirectory(atPath: work + "/" + d, withIntermediateDirectories: true)
+        }
         for f in try fm.contentsOfDirectory(atPath: debs) where f.hasSuffix(".deb") {
             try fm.copyItem(atPath: debs + "/" + f, toPath: work + "/real/" + f)
             try fm.copyItem(atPath: debs + "/" + f, toPath: work + "/arm/" + f)
@@ -154,7 +168,9 @@ struct CreateVariantsTests {
         try await MachineLife.removeAndExpectUnixSocket("m", cli, name: name, sysv: false)
         let root = try await cli.create("m", on: host, user: "root")
         try #require(root.status == 0, "create as root: \(root.all)")
-        #expect(root.stderrText.contains("logged in as root") && root.stderrText.contains("install-engine: dockerd already present"), "\(root.stderrText)")
+        #expect(
+            root.stderrText.contains("logged in as root") && root.stderrText.contains("install-engine: dockerd already present"),
+            "\(root.stderrText)")
         try await MachineLife.expectDockerRuns("m", text + " as root", cli, tar: tar)
         try await MachineLife.removeAndExpectUnixSocket("m", cli, name: name, sysv: false)
     }
@@ -171,7 +187,9 @@ struct CreateVariantsTests {
         let work = NSTemporaryDirectory() + "swock-static-\(UUID().uuidString.prefix(8))"
         defer { cli.cleanup(); try? FileManager.default.removeItem(atPath: work) }
         let debs = try await Fleet.engineDebs()
-        let built = try await Subprocess.run(["sh", "-c", """
+        let built = try await Subprocess.run([
+            "sh", "-c",
+            """
             set -e; mkdir -p "$1"; cd "$1"; mkdir -p x docker fake/docker
             for p in docker.io containerd runc; do dpkg-deb -x "$2"/${p}_*.deb x; done
             for b in usr/sbin/dockerd usr/bin/docker usr/bin/containerd usr/bin/containerd-shim-runc-v2 usr/bin/ctr usr/sbin/runc usr/sbin/docker-proxy; do
@@ -181,7 +199,8 @@ struct CreateVariantsTests {
             for b in docker containerd containerd-shim-runc-v2 runc; do cp docker/$b fake/docker/; done
             printf '\\177ELF\\002\\001\\001\\000\\000\\000\\000\\000\\000\\000\\000\\000\\002\\000\\267\\000' > fake/docker/dockerd
             tar -czf docker-arm64.tgz -C fake docker
-            """, "sh", work, debs])
+            """, "sh", work, debs,
+        ])
         #expect(built.status == 0, "\(built.all)")
 
         let before = cli.snapshot()
@@ -191,12 +210,15 @@ struct CreateVariantsTests {
         // No iptables on the host yet: refused before anything is installed.
         let noIptables = try await cli.create("m", on: host, extra: ["--engine-install", "bundle:" + work + "/docker-20.10.tgz"])
         Faults.expectOneError(noIptables, ["install-engine", "need iptables on the host", "nothing was installed"])
-        let untouched = try await Fleet.run(name, "ls /usr/local/bin | wc -l; test -e /etc/systemd/system/docker.service && echo unit || echo no-unit")
+        let untouched = try await Fleet.run(
+            name, "ls /usr/local/bin | wc -l; test -e /etc/systemd/system/docker.service && echo unit || echo no-unit")
         #expect(untouched.stdoutText == "0\nno-unit\n", "the host changed: \(untouched.all)")
         _ = try await cli.run(["rm", "-f", "-y", "m"])
 
         // iptables and the binaries' libraries from the host's offline repository, then no source at all.
-        let prep = try await Fleet.run(name, """
+        let prep = try await Fleet.run(
+            name,
+            """
             export DEBIAN_FRONTEND=noninteractive; apt-get update -q >/dev/null && \
             apt-get install -y -q --no-install-recommends iptables libdevmapper1.02.1 >/dev/null && \
             rm -rf /etc/apt/sources.list /etc/apt/sources.list.d/* /srv/repo && command -v dockerd || echo no-dockerd

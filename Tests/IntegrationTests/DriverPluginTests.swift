@@ -42,8 +42,11 @@ import Testing
         #expect(help.stdoutText.contains("--fixture-host <string>"), "\(help.stdoutText)")
         #expect(help.stdoutText.contains("--fixture-tag <string> (repeatable)"))
 
-        let r = try await cli.run(["create", "-d", "fixture", "--fixture-host", host.ip, "--fixture-ssh-user", host.user,
-                                   "--fixture-ssh-key", host.keyPath, "--fixture-tag", "e2e", "p1"], env: env)
+        let r = try await cli.run(
+            [
+                "create", "-d", "fixture", "--fixture-host", host.ip, "--fixture-ssh-user", host.user,
+                "--fixture-ssh-key", host.keyPath, "--fixture-tag", "e2e", "p1",
+            ], env: env)
         #expect(r.status == 0, "\(r.all)")
         #expect(r.stderrText.contains("wait-engine: Docker"), "\(r.stderrText)")
         let c = try cli.config("p1")
@@ -74,9 +77,11 @@ import Testing
         #expect(rm.status == 0, "\(rm.all)")
         #expect(!FileManager.default.fileExists(atPath: cli.store + "/machines/p1"))
         let log = calls()
-        for m in ["GetVersion", "SetConfigRaw", "GetCreateFlags", "SetConfigFromFlags", "PreCreateCheck", "Create",
-                  "GetConfigRaw", "GetSSHHostname", "GetSSHPort", "GetSSHUsername", "GetSSHKeyPath", "GetIP", "GetState",
-                  "Stop", "Start", "Remove", "Close"] {
+        for m in [
+            "GetVersion", "SetConfigRaw", "GetCreateFlags", "SetConfigFromFlags", "PreCreateCheck", "Create",
+            "GetConfigRaw", "GetSSHHostname", "GetSSHPort", "GetSSHUsername", "GetSSHKeyPath", "GetIP", "GetState",
+            "Stop", "Start", "Remove", "Close",
+        ] {
             #expect(log.contains(m), "\(m) never called: \(log)")
         }
         // Every plugin started was closed.
@@ -123,9 +128,12 @@ import Testing
     @Test func aPluginThatCrashesInCreateIsOneLineAndLeavesNothing() async throws {
         let cli = CLI()
         defer { cli.cleanup() }
-        let r = try await cli.run(["create", "-d", "fixture", "--fixture-host", "10.231.255.254", "--fixture-fail", "crash", "x4"], env: env)
+        let r = try await cli.run(
+            ["create", "-d", "fixture", "--fixture-host", "10.231.255.254", "--fixture-fail", "crash", "x4"], env: env)
         #expect(r.status != 0)
-        #expect(r.stderrText.contains("the fixture driver plugin exited during Create (it said: fixture: crashing in Create as asked)"), "\(r.stderrText)")
+        #expect(
+            r.stderrText.contains("the fixture driver plugin exited during Create (it said: fixture: crashing in Create as asked)"),
+            "\(r.stderrText)")
         #expect(!FileManager.default.fileExists(atPath: cli.store + "/machines/x4"))
         #expect(calls().contains("Remove"), "\(calls())")
         #expect(pluginsRunning() == 0)

@@ -9,9 +9,11 @@ import Testing
 /// the built binary; no fleet needed (records in a scratch store, the docker CLI's --version).
 struct ExitStatusTests {
     static func record(_ name: String, ready: Bool) -> MachineConfig {
-        var c = MachineConfig(name: name, address: "10.231.254.1",
-                              ssh: SSHSettings(user: "root", port: 22, authMode: .key, keyPath: "/nonexistent/key", knownHostsPath: Store.knownHostsPath(name)),
-                              engine: EngineSettings(), tls: TLSSettings(keyType: "ecdsa"))
+        var c = MachineConfig(
+            name: name, address: "10.231.254.1",
+            ssh: SSHSettings(
+                user: "root", port: 22, authMode: .key, keyPath: "/nonexistent/key", knownHostsPath: Store.knownHostsPath(name)),
+            engine: EngineSettings(), tls: TLSSettings(keyType: "ecdsa"))
         c.provisioning.phase = ready ? .ready : .failed
         return c
     }
@@ -30,10 +32,14 @@ struct ExitStatusTests {
         #expect(unknown.status == 64, "\(unknown.stderrText)")
         // Found in run(): a missing value, flags that exclude each other, no selection.
         oneError(try await cli.run(["create", "--generic-ssh-user", "u", "e-a"]), status: 64, "--generic-ip-address is required")
-        oneError(try await cli.run(["create", "--generic-ip-address", "10.231.255.1", "--generic-ssh-password-stdin", "--generic-sudo-password-stdin", "e-a"]),
-                 status: 64, "cannot both read stdin")
-        oneError(try await cli.run(["create", "--generic-ip-address", "10.231.255.1", "--generic-ssh-port", "70000", "e-a"]),
-                 status: 64, "--generic-ssh-port 70000 is out of range 1-65535")
+        oneError(
+            try await cli.run([
+                "create", "--generic-ip-address", "10.231.255.1", "--generic-ssh-password-stdin", "--generic-sudo-password-stdin", "e-a",
+            ]),
+            status: 64, "cannot both read stdin")
+        oneError(
+            try await cli.run(["create", "--generic-ip-address", "10.231.255.1", "--generic-ssh-port", "70000", "e-a"]),
+            status: 64, "--generic-ssh-port 70000 is out of range 1-65535")
         oneError(try await cli.run(["exec", "--", "true"]), status: 64, "no machines selected")
         oneError(try await cli.run(["exec", "--all"]), status: 64, "no command given")
         oneError(try await cli.run(["ls", "--filter", "colour=red"]), status: 64, "--filter \"colour=red\"")
@@ -60,7 +66,10 @@ struct ExitStatusTests {
         try store.reserve(Self.record("e-ok", ready: true), files: ["ca.pem": Data(), "cert.pem": Data(), "key.pem": Data()])
         try store.reserve(Self.record("e-bad1", ready: false))
         try store.reserve(Self.record("e-bad2", ready: false))
-        guard FileManager.default.isExecutableFile(atPath: "/usr/local/bin/docker") || FileManager.default.isExecutableFile(atPath: "/usr/bin/docker") else {
+        guard
+            FileManager.default.isExecutableFile(atPath: "/usr/local/bin/docker")
+                || FileManager.default.isExecutableFile(atPath: "/usr/bin/docker")
+        else {
             Issue.record("the docker CLI is not installed")
             return
         }
@@ -107,8 +116,9 @@ struct ExitStatusTests {
         kill(p.processIdentifier, SIGINT)
         p.waitUntilExit()
         try? stdin.fileHandleForWriting.close()
-        #expect(p.terminationReason == .uncaughtSignal && p.terminationStatus == SIGINT,
-                "reason \(p.terminationReason.rawValue), status \(p.terminationStatus)")
+        #expect(
+            p.terminationReason == .uncaughtSignal && p.terminationStatus == SIGINT,
+            "reason \(p.terminationReason.rawValue), status \(p.terminationStatus)")
         #expect(128 + p.terminationStatus == 130)
         #expect(!FileManager.default.fileExists(atPath: cli.store + "/machines/e-int"))
     }

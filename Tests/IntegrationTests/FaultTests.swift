@@ -60,8 +60,9 @@ struct FaultTests {
         defer { rig.cleanup() }
         // configure-engine's first change on a stock docker host is the marker that there was
         // no daemon.json: install-certs is done by then, configure has begun.
-        let killer = try await Faults.arm(name, when: "test -e /etc/docker/daemon.json.swock-absent",
-                                          do: "systemctl stop ssh; pkill -KILL -x sshd")
+        let killer = try await Faults.arm(
+            name, when: "test -e /etc/docker/daemon.json.swock-absent",
+            do: "systemctl stop ssh; pkill -KILL -x sshd")
         let cut = try await rig.create("m", on: host)
         let fired = try await killer.value
         #expect(fired.stdoutText.contains("fired"), "configure was not caught: \(fired.all)")
@@ -126,20 +127,24 @@ struct FaultTests {
         let ended = await create.wait(upTo: Faults.netCutBound)
         #expect(ended, "create was still running \(Faults.netCutBound) after the network was cut")
         if ended {
-            Faults.expectOneError(status: create.status, stderr: create.stderrText, ["create m: install-engine failed", host.ip, "provision m"])
+            Faults.expectOneError(
+                status: create.status, stderr: create.stderrText, ["create m: install-engine failed", host.ip, "provision m"])
             Faults.expectTmpClean(rig)
             #expect(rig.phase("m") == "failed")
         } else {
             create.kill()
             // Killed: its staging dir may stay, but never with a key in it.
             let left = FileManager.default.enumerator(atPath: rig.tmp)?.allObjects.compactMap { $0 as? String } ?? []
-            #expect(left.allSatisfy { $0.hasPrefix("swock-create-m-") && !$0.contains("/") }, "files left in TMPDIR by the killed create: \(left)")
+            #expect(
+                left.allSatisfy { $0.hasPrefix("swock-create-m-") && !$0.contains("/") },
+                "files left in TMPDIR by the killed create: \(left)")
             try? FileManager.default.removeItem(atPath: rig.tmp)
             try FileManager.default.createDirectory(atPath: rig.tmp, withIntermediateDirectories: true)
         }
         try await Faults.expectStoreValid(rig.store)
         #expect(rig.phase("m") != "ready")
-        Faults.expectNoKeyMaterial(create.stderrText, Faults.keyLines(store: rig.store, extraKeys: [host.keyPath]), in: "the --debug output")
+        Faults.expectNoKeyMaterial(
+            create.stderrText, Faults.keyLines(store: rig.store, extraKeys: [host.keyPath]), in: "the --debug output")
 
         try await Fleet.net(name, up: true)
         let fixed = try await rig.run(["provision", "--debug", "m"])
@@ -154,7 +159,8 @@ struct FaultTests {
         defer { rig.cleanup() }
         let created = try await rig.create("m", on: host)
         #expect(created.status == 0, "\(created.stderrText.suffix(3000))")
-        Faults.expectNoKeyMaterial(created.stderrText, Faults.keyLines(store: rig.store, extraKeys: [host.keyPath]), in: "the --debug output")
+        Faults.expectNoKeyMaterial(
+            created.stderrText, Faults.keyLines(store: rig.store, extraKeys: [host.keyPath]), in: "the --debug output")
 
         let ssh = try rig.background(["ssh", "m", "--", "sleep 30; echo finished"])
         defer { ssh.cleanup() }
@@ -205,7 +211,9 @@ struct FaultTests {
         let rm = try await rig.run(["rm", "-y", "-f", "m"])
         #expect(rm.status == 0, "\(rm.all)")
         #expect(!FileManager.default.fileExists(atPath: rig.store + "/machines/m"))
-        let after = try await Fleet.run(name, """
+        let after = try await Fleet.run(
+            name,
+            """
             test -e /etc/systemd/system/docker.service.d/10-swock-machine.conf && echo dropin-left; \
             test -e /etc/docker/swock && echo certs-left; \
             for i in $(seq 1 100); do docker version >/dev/null 2>&1 && break; sleep 0.2; done; \
@@ -225,7 +233,8 @@ struct FaultTests {
         defer { rig.cleanup() }
         let created = try await rig.create("m", on: host)
         #expect(created.status == 0, "\(created.stderrText.suffix(3000))")
-        Faults.expectNoKeyMaterial(created.stderrText, Faults.keyLines(store: rig.store, extraKeys: [host.keyPath]), in: "the --debug output")
+        Faults.expectNoKeyMaterial(
+            created.stderrText, Faults.keyLines(store: rig.store, extraKeys: [host.keyPath]), in: "the --debug output")
         #expect(try await rig.run(["ssh", "m", "--", "true"]).status == 0)
         let knownHosts = rig.store + "/machines/m/known_hosts"
         let pinnedText = try String(contentsOfFile: knownHosts, encoding: .utf8)
@@ -234,7 +243,10 @@ struct FaultTests {
 
         // A reinstalled host: new keys, and its sessions end (a connection the keeper holds would
         // otherwise carry on under the key it was opened with, as OpenSSH's ControlPersist does).
-        let regen = try await Fleet.run(name, "rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && systemctl restart ssh && { pkill -KILL -f '^sshd: tester' || true; } && for f in /etc/ssh/ssh_host_*_key.pub; do ssh-keygen -lf $f; done")
+        let regen = try await Fleet.run(
+            name,
+            "rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && systemctl restart ssh && { pkill -KILL -f '^sshd: tester' || true; } && for f in /etc/ssh/ssh_host_*_key.pub; do ssh-keygen -lf $f; done"
+        )
         #expect(regen.status == 0, "\(regen.all)")
         let newFPs = regen.stdoutText.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init).filter { $0.hasPrefix("SHA256:") }
         #expect(newFPs.count >= 2 && !newFPs.contains(pinnedFP))
@@ -272,7 +284,9 @@ struct FaultTests {
         // The fleet's apt repository is file:, so apt reads the .debs in place and
         // /var/cache/apt/archives stays empty; dpkg's unpack into /usr/sbin (runc, dockerd) is
         // what needs the space. A tmpfs holding /usr/sbin's current content plus 2 MB.
-        let full = try await Fleet.run(name, """
+        let full = try await Fleet.run(
+            name,
+            """
             set -e; mkdir -p /root/sbin-orig; cp -a /usr/sbin/. /root/sbin-orig/
             used=$(du -sk /usr/sbin | cut -f1)
             mount -t tmpfs -o size=$((used + 2048))k,mode=0755 ft-full /usr/sbin
@@ -353,7 +367,12 @@ struct FaultTests {
             ("trunc", good.prefix(good.count / 2)),
             ("garbage", Data("{ this is not json \u{1b}[31m".utf8)),
             ("empty", Data()),
-            ("future", try record("future") { $0["configVersion"] = 99; $0["fromTheFuture"] = ["x": 1] }),
+            (
+                "future",
+                try record("future") {
+                    $0["configVersion"] = 99; $0["fromTheFuture"] = ["x": 1]
+                }
+            ),
             ("noconfig", nil),
         ]
         for (n, data) in broken {
@@ -374,9 +393,11 @@ struct FaultTests {
         func row(_ n: String) -> String { rows.first { $0.hasPrefix(n + " ") } ?? "" }
         #expect(rows.first?.hasPrefix("NAME") == true, "\(ls.stdoutText)")
         #expect(row("good").contains("Running"), "\(ls.stdoutText)")
-        let reasons = ["trunc": "not valid JSON", "garbage": "not valid JSON", "empty": "the file is empty",
-                       "future": "newer than this swock-machine", "noconfig": "config.json is missing",
-                       "nocerts": "certificate files missing"]
+        let reasons = [
+            "trunc": "not valid JSON", "garbage": "not valid JSON", "empty": "the file is empty",
+            "future": "newer than this swock-machine", "noconfig": "config.json is missing",
+            "nocerts": "certificate files missing",
+        ]
         for (n, reason) in reasons {
             #expect(row(n).contains("Error"), "\(n): \(ls.stdoutText)")
             #expect(row(n).contains(reason), "\(n) without its reason \"\(reason)\": \(ls.stdoutText)")
@@ -440,7 +461,16 @@ struct FaultTests {
         let creating = StopFlag()
         let lsDuringCreates = lsLoop(creating)
         let created = try await withThrowingTaskGroup(of: (String, Subprocess.Result).self) { g in
-            for (m, h) in zip(machines, hosts) { g.addTask { (m, try await rig.run(["create", "--generic-ip-address", h.ip, "--generic-ssh-user", h.user, "--generic-ssh-key", h.keyPath, m])) } }
+            for (m, h) in zip(machines, hosts) {
+                g.addTask {
+                    (
+                        m,
+                        try await rig.run([
+                            "create", "--generic-ip-address", h.ip, "--generic-ssh-user", h.user, "--generic-ssh-key", h.keyPath, m,
+                        ])
+                    )
+                }
+            }
             var out: [(String, Subprocess.Result)] = []
             for try await r in g { out.append(r) }
             return out
@@ -477,11 +507,15 @@ struct FaultTests {
         let certs = try await Subprocess.run(["openssl", "verify", "-CAfile", ca, rig.store + "/certs/cert.pem"])
         #expect(certs.status == 0, "the CA and client certificate survived: \(certs.all)")
         let empty = try await rig.run(["ls"])
-        #expect(empty.status == 0 && empty.stdoutText.hasPrefix("NAME") && empty.stdoutText.split(separator: "\n").count == 1, "\(empty.all)")
+        #expect(
+            empty.status == 0 && empty.stdoutText.hasPrefix("NAME") && empty.stdoutText.split(separator: "\n").count == 1, "\(empty.all)")
         try await withThrowingTaskGroup(of: Void.self) { g in
             for h in hostNames {
                 g.addTask {
-                    let r = try await Fleet.run(h, "test -e /etc/systemd/system/docker.service.d/10-swock-machine.conf && echo dropin-left; test -e /etc/docker/swock && echo certs-left; true")
+                    let r = try await Fleet.run(
+                        h,
+                        "test -e /etc/systemd/system/docker.service.d/10-swock-machine.conf && echo dropin-left; test -e /etc/docker/swock && echo certs-left; true"
+                    )
                     #expect(r.stdoutText.isEmpty, "\(h): \(r.stdoutText)")
                 }
             }
@@ -522,9 +556,12 @@ struct FaultTests {
         for row in lines.dropFirst().dropLast() {
             let chars = Array(row)
             let name = String(chars.prefix(activeStart)).trimmingCharacters(in: .whitespaces)
-            let state = chars.count > stateStart ? String(chars[stateStart..<min(urlStart, chars.count)]).trimmingCharacters(in: .whitespaces) : ""
+            let state =
+                chars.count > stateStart ? String(chars[stateStart..<min(urlStart, chars.count)]).trimmingCharacters(in: .whitespaces) : ""
             #expect(names.contains(name), "unknown name in row: \(row)", sourceLocation: sourceLocation)
-            #expect(["Running", "Stopped", "Timeout", "Error"].contains(state), "bad state in row: \(row)\n\(text)", sourceLocation: sourceLocation)
+            #expect(
+                ["Running", "Stopped", "Timeout", "Error"].contains(state), "bad state in row: \(row)\n\(text)",
+                sourceLocation: sourceLocation)
             #expect(!row.contains("config.json"), "a record was read half-written: \(row)", sourceLocation: sourceLocation)
             #expect(seen.insert(name).inserted, "\(name) twice: \(text)", sourceLocation: sourceLocation)
         }
@@ -536,7 +573,14 @@ struct FaultTests {
         let rig = try Faults.Rig()
         defer { rig.cleanup() }
         let results = try await withThrowingTaskGroup(of: Subprocess.Result.self) { g in
-            for _ in 0..<8 { g.addTask { try await rig.run(["create", "--generic-ip-address", host.ip, "--generic-ssh-user", host.user, "--generic-ssh-key", host.keyPath, "same"]) } }
+            for _ in 0..<8 {
+                g.addTask {
+                    try await rig.run([
+                        "create", "--generic-ip-address", host.ip, "--generic-ssh-user", host.user, "--generic-ssh-key", host.keyPath,
+                        "same",
+                    ])
+                }
+            }
             var out: [Subprocess.Result] = []
             for try await r in g { out.append(r) }
             return out

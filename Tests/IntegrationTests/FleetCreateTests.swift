@@ -40,11 +40,14 @@ struct FleetCreateTests {
         #expect(r.stderrText.contains("4 ready, 1 failed"))
         #expect(r.stderrText.contains("swock-machine provision fc5"))
         let ls = try await cli.run(["ls", "--filter", "label=env=test", "--format", "{{.Name}} {{.State}} {{.Labels.role}}"])
-        #expect(ls.stdoutText == "fc1 Running r0\nfc2 Running r1\nfc3 Running r2\nfc4 Running r3\nfc5 Timeout r4\n"
+        #expect(
+            ls.stdoutText == "fc1 Running r0\nfc2 Running r1\nfc3 Running r2\nfc4 Running r3\nfc5 Timeout r4\n"
                 || ls.stdoutText.hasPrefix("fc1 Running r0\nfc2 Running r1\nfc3 Running r2\nfc4 Running r3\nfc5 "), "\(ls.all)")
         // Machine labels reach dockerd as engine labels, with the file's engine labels.
         let info = try await cli.docker(["info", "--format", "{{json .Labels}}"], machine: "fc2", host: hosts[1])
-        #expect(info.stdoutText.contains("role=r1") && info.stdoutText.contains("env=test") && info.stdoutText.contains("fleet=fc"), "\(info.all)")
+        #expect(
+            info.stdoutText.contains("role=r1") && info.stdoutText.contains("env=test") && info.stdoutText.contains("fleet=fc"),
+            "\(info.all)")
 
         // Correct the key (authorize it on the host), then provision finishes the fifth.
         let pub = try String(contentsOfFile: wrongKey + ".pub", encoding: .utf8)

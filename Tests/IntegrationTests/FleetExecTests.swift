@@ -89,7 +89,9 @@ struct FleetExecTests {
 
     @Test func jsonCarriesEveryField() async throws {
         let cli = try await fixture()
-        let r = try await cli.run(["exec", "--all", "--format", "json", "--", "echo out; echo err >&2; exit $(( $(hostname | tr -dc 0-9) % 2 ))"])
+        let r = try await cli.run([
+            "exec", "--all", "--format", "json", "--", "echo out; echo err >&2; exit $(( $(hostname | tr -dc 0-9) % 2 ))",
+        ])
         #expect(r.status == 2)
         #expect(summary(r) == "2 ok, 3 failed, 0 unreachable")
         let objs = try jsonObjects(r)

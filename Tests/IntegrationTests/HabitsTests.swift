@@ -22,15 +22,15 @@ struct HabitsTests {
         defer { cli.cleanup(); try? FileManager.default.removeItem(atPath: dir) }
         let config = dir + "/config"
         try """
-            Host h-alias-box
-              HostName \(host.ip)
-              User \(host.user)
-              Port 22
-              IdentityFile \(host.keyPath)
-              IdentitiesOnly yes
-            Host *
-              User nobody-by-default
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+        Host h-alias-box
+          HostName \(host.ip)
+          User \(host.user)
+          Port 22
+          IdentityFile \(host.keyPath)
+          IdentitiesOnly yes
+        Host *
+          User nobody-by-default
+        """.write(toFile: config, atomically: true, encoding: .utf8)
         let r = try await cli.run(["create", "--ssh-config", config, "--generic-ip-address", "h-alias-box", "al1"])
         #expect(r.status == 0, "\(r.all)")
         #expect(r.stderrText.contains("\(host.user)@\(host.ip):22"), "\(r.stderrText)")
@@ -45,8 +45,10 @@ struct HabitsTests {
         let who = try await cli.run(["ssh", "al1", "--", "id -un"])
         #expect(who.status == 0 && who.stdoutText == "\(host.user)\n", "\(who.all)")
         // --ssh-config none: the alias is a host name again (and cannot be resolved).
-        let none = try await cli.run(["create", "--ssh-config", "none", "--generic-ip-address", "h-alias-box",
-                                      "--generic-ssh-key", host.keyPath, "al2"])
+        let none = try await cli.run([
+            "create", "--ssh-config", "none", "--generic-ip-address", "h-alias-box",
+            "--generic-ssh-key", host.keyPath, "al2",
+        ])
         #expect(none.status == 1, "\(none.all)")
         #expect(try await cli.run(["ls", "-q"]).stdoutText == "al1\n")
     }
@@ -60,36 +62,43 @@ struct HabitsTests {
         let cli = CLI()
         defer { cli.cleanup(); try? FileManager.default.removeItem(atPath: dir) }
         try """
-            #!/bin/sh
-            set -e
-            # MARKER-b7e1: this text must never be on a command line
-            echo "hello from the script as $(id -un)"
-            echo "script text on command lines: $(ps -eo args | grep -c '[M]ARKER-b7e1')"
-            docker version --format '{{.Server.Version}}' > /root/swock-script-ran
-            echo "a line on stderr" >&2
-            """.write(toFile: dir + "/ok.sh", atomically: true, encoding: .utf8)
+        #!/bin/sh
+        set -e
+        # MARKER-b7e1: this text must never be on a command line
+        echo "hello from the script as $(id -un)"
+        echo "script text on command lines: $(ps -eo args | grep -c '[M]ARKER-b7e1')"
+        docker version --format '{{.Server.Version}}' > /root/swock-script-ran
+        echo "a line on stderr" >&2
+        """.write(toFile: dir + "/ok.sh", atomically: true, encoding: .utf8)
         try """
-            #!/bin/sh
-            echo "step one"
-            echo "step two"
-            echo "the package is not there" >&2
-            exit 3
-            """.write(toFile: dir + "/fail.sh", atomically: true, encoding: .utf8)
+        #!/bin/sh
+        echo "step one"
+        echo "step two"
+        echo "the package is not there" >&2
+        exit 3
+        """.write(toFile: dir + "/fail.sh", atomically: true, encoding: .utf8)
 
-        let r = try await cli.create("sc1", on: host, extra: ["--provision-script", dir + "/ok.sh", "--provision-script", dir + "/fail.sh"])
+        let r = try await cli.create(
+            "sc1", on: host, extra: ["--provision-script", dir + "/ok.sh", "--provision-script", dir + "/fail.sh"])
         #expect(r.status == 1, "\(r.all)")
         #expect(r.stderrText.contains("(sc1) hello from the script as root"), "\(r.stderrText)")
         #expect(r.stderrText.contains("(sc1) a line on stderr"), "\(r.stderrText)")
         #expect(r.stderrText.contains("(sc1) script text on command lines: 0"), "\(r.stderrText)")
         #expect(r.stderrText.contains("(sc1) the package is not there"), "\(r.stderrText)")
-        #expect(r.stderrText.contains("Error: sc1: provision script \(dir)/fail.sh failed (exit status 3); last lines: step one | step two | the package is not there; the machine is usable"), "\(r.stderrText)")
+        #expect(
+            r.stderrText.contains(
+                "Error: sc1: provision script \(dir)/fail.sh failed (exit status 3); last lines: step one | step two | the package is not there; the machine is usable"
+            ), "\(r.stderrText)")
         // The first script ran as root after the engine answered.
         let ran = try await Fleet.run("h-script", "cat /root/swock-script-ran")
         #expect(ran.status == 0 && !ran.stdoutText.isEmpty, "\(ran.all)")
         // The machine is usable and marked.
         #expect(try await cli.docker(["version", "--format", "{{.Server.Version}}"], machine: "sc1", host: host).status == 0)
         let ls = try await cli.run(["ls", "--format", "{{.Name}} {{.State}} {{.Error}}"])
-        #expect(ls.stdoutText == "sc1 Running provision script \(dir)/fail.sh failed (exit status 3); run `swock-machine provision --rerun-scripts sc1`\n", "\(ls.all)")
+        #expect(
+            ls.stdoutText
+                == "sc1 Running provision script \(dir)/fail.sh failed (exit status 3); run `swock-machine provision --rerun-scripts sc1`\n",
+            "\(ls.all)")
         let c = try cli.config("sc1")
         let scripts = c["provisionScripts"] as? [[String: Any]] ?? []
         #expect(scripts.count == 2)
@@ -98,7 +107,8 @@ struct HabitsTests {
         #expect(last["lastLines"] as? [String] == ["step one", "step two", "the package is not there"])
         #expect((c["provisioning"] as? [String: Any])?["phase"] as? String == "ready")
         // The store keeps a copy, 0600.
-        let mode = try FileManager.default.attributesOfItem(atPath: cli.store + "/machines/sc1/provision-script-2")[.posixPermissions] as? Int
+        let mode =
+            try FileManager.default.attributesOfItem(atPath: cli.store + "/machines/sc1/provision-script-2")[.posixPermissions] as? Int
         #expect(mode == 0o600)
 
         // Fixed script; provision without --rerun-scripts does not run them.
@@ -111,7 +121,9 @@ struct HabitsTests {
         // With it, both run again (the fixed one read from its path) and the mark goes.
         let again = try await cli.run(["provision", "--rerun-scripts", "sc1"])
         #expect(again.status == 0, "\(again.all)")
-        #expect(again.stderrText.contains("(sc1) hello from the script as root") && again.stderrText.contains("(sc1) fixed"), "\(again.stderrText)")
+        #expect(
+            again.stderrText.contains("(sc1) hello from the script as root") && again.stderrText.contains("(sc1) fixed"),
+            "\(again.stderrText)")
         #expect(try await Fleet.run("h-script", "test -e /root/swock-script-ran").status == 0)
         let clean = try await cli.run(["ls", "--format", "{{.Name}} {{.State}} {{.Error}}"])
         #expect(clean.stdoutText == "sc1 Running \n", "\(clean.all)")
@@ -123,11 +135,12 @@ struct HabitsTests {
         let dir = try Self.scratch("fscripts")
         let cli = CLI()
         defer { cli.cleanup(); try? FileManager.default.removeItem(atPath: dir) }
-        try "#!/bin/sh\necho from-fleet > /root/fleet-script\necho fleet script done\n".write(toFile: dir + "/f.sh", atomically: true, encoding: .utf8)
+        try "#!/bin/sh\necho from-fleet > /root/fleet-script\necho fleet script done\n".write(
+            toFile: dir + "/f.sh", atomically: true, encoding: .utf8)
         try """
-            machines:
-              - {name: fs1, address: \(host.ip), user: \(host.user), key: \(host.keyPath), provision-scripts: [\(dir)/f.sh]}
-            """.write(toFile: dir + "/fleet.yaml", atomically: true, encoding: .utf8)
+        machines:
+          - {name: fs1, address: \(host.ip), user: \(host.user), key: \(host.keyPath), provision-scripts: [\(dir)/f.sh]}
+        """.write(toFile: dir + "/fleet.yaml", atomically: true, encoding: .utf8)
         let r = try await cli.run(["create", "-f", dir + "/fleet.yaml"])
         #expect(r.status == 0, "\(r.all)")
         #expect(r.stderrText.contains("(fs1) fleet script done"), "\(r.stderrText)")

@@ -18,13 +18,15 @@ struct HostKindsTests {
     }
 
     @Test func sysvinit() async throws {
-        try await wholeLife(variant: "sysvinit", initSystem: "sysvinit", os: "Debian GNU/Linux 12", engine: "20.10.",
-                            config: "sysvinit /etc/default/docker")
+        try await wholeLife(
+            variant: "sysvinit", initSystem: "sysvinit", os: "Debian GNU/Linux 12", engine: "20.10.",
+            config: "sysvinit /etc/default/docker")
     }
 
     @Test func openrc() async throws {
-        try await wholeLife(variant: "openrc", initSystem: "openrc", os: "Debian GNU/Linux 12", engine: "20.10.",
-                            config: "OpenRC /etc/default/docker")
+        try await wholeLife(
+            variant: "openrc", initSystem: "openrc", os: "Debian GNU/Linux 12", engine: "20.10.",
+            config: "OpenRC /etc/default/docker")
     }
 
     /// On sysvinit and OpenRC hosts dockerd's flags pass through a shell (DOCKER_OPTS): labels,
@@ -47,13 +49,17 @@ struct HostKindsTests {
         #expect(cli.snapshot() == before, "the refused create wrote to the store")
 
         let labels = ["x=$(touch /tmp/p)", "y=`touch /tmp/p`; touch /tmp/p", "sp=a b \"c\" 'd' *"]
-        let r = try await cli.create("m", on: host, extra: labels.flatMap { ["--engine-label", $0] }
-            + ["--label", "who=it's me", "--engine-insecure-registry", "reg.local:5000", "--engine-opt", "log-level=warn"])
+        let r = try await cli.create(
+            "m", on: host,
+            extra: labels.flatMap { ["--engine-label", $0] }
+                + ["--label", "who=it's me", "--engine-insecure-registry", "reg.local:5000", "--engine-opt", "log-level=warn"])
         try #require(r.status == 0, "create on \(variant): \(r.all)")
         #expect(r.stderrText.contains("insecure-registries, labels in /etc/docker/daemon.json"), "\(r.stderrText)")
-        let info = try await cli.docker(["info", "--format", "{{json .Labels}}\n{{json .RegistryConfig.IndexConfigs}}"], machine: "m", host: host)
+        let info = try await cli.docker(
+            ["info", "--format", "{{json .Labels}}\n{{json .RegistryConfig.IndexConfigs}}"], machine: "m", host: host)
         #expect(info.status == 0, "\(info.all)")
-        let got = (try? JSONSerialization.jsonObject(with: Data((info.stdoutText.split(separator: "\n").first ?? "").utf8))) as? [String] ?? []
+        let got =
+            (try? JSONSerialization.jsonObject(with: Data((info.stdoutText.split(separator: "\n").first ?? "").utf8))) as? [String] ?? []
         for l in labels + ["who=it's me"] {
             #expect(got.contains(l), "label \(l) is not verbatim in docker info: \(info.stdoutText)")
         }
@@ -68,8 +74,10 @@ struct HostKindsTests {
     /// - Parameters:
     ///   - engine: the prefix of the release's own docker.io version (nil: any).
     ///   - config: what configure-engine must report (default: the systemd drop-in).
-    private func wholeLife(variant: String, initSystem: String, os: String, engine: String?,
-                           config: String = "systemd drop-in /etc/systemd/system/docker.service.d/10-swock-machine.conf") async throws {
+    private func wholeLife(
+        variant: String, initSystem: String, os: String, engine: String?,
+        config: String = "systemd drop-in /etc/systemd/system/docker.service.d/10-swock-machine.conf"
+    ) async throws {
         let name = "hk-" + variant
         let host = try await Fleet.fresh(name, variant: variant)
         let cli = CLI()
@@ -81,7 +89,8 @@ struct HostKindsTests {
         let r = try await cli.create("m", on: host, user: "tester")
         try #require(r.status == 0, "create as tester on \(variant): \(r.all)")
         #expect(r.stderrText.contains("detect-os: \(os)"), "\(r.stderrText)")
-        #expect(r.stderrText.contains("init \(initSystem), no dockerd"), "the init system is known before the engine is there: \(r.stderrText)")
+        #expect(
+            r.stderrText.contains("init \(initSystem), no dockerd"), "the init system is known before the engine is there: \(r.stderrText)")
         #expect(r.stderrText.contains("passwordless sudo works for tester"))
         #expect(r.stderrText.contains("install-engine: installed with the debian family's package manager"), "\(r.stderrText)")
         #expect(r.stderrText.contains("configure-engine: \(config)"), "\(r.stderrText)")

@@ -33,7 +33,10 @@ struct HostileInputTests {
         let values = Self.values(pwned)
         var extra: [String] = []
         for (i, v) in values.enumerated() {
-            extra += ["--engine-label", "el\(i)=\(v)", "--label", "ml\(i)=\(v)", "--engine-env", "EE\(i)=\(v)", "--engine-opt", "label=eo\(i)=\(v)"]
+            extra += [
+                "--engine-label", "el\(i)=\(v)", "--label", "ml\(i)=\(v)", "--engine-env", "EE\(i)=\(v)", "--engine-opt",
+                "label=eo\(i)=\(v)",
+            ]
         }
         let r = try await rig.create("m", on: host, extra: extra)
         #expect(r.status == 0, "\(r.stderrText.suffix(3000))")
@@ -52,7 +55,9 @@ struct HostileInputTests {
         let argv = Self.nulFields(cmdline.stdout)
         for (i, v) in values.enumerated() {
             for prefix in ["el", "ml", "eo"] {
-                #expect(argv.contains("--label=\(prefix)\(i)=\(v)"), "--label=\(prefix)\(i)=\(v.debugDescription) is not one argument of dockerd: \(argv)")
+                #expect(
+                    argv.contains("--label=\(prefix)\(i)=\(v)"),
+                    "--label=\(prefix)\(i)=\(v.debugDescription) is not one argument of dockerd: \(argv)")
             }
         }
         // dockerd's environment.
@@ -87,7 +92,9 @@ struct HostileInputTests {
         // rm copes with the same record.
         let rm = try await rig.run(["rm", "-y", "m"])
         #expect(rm.status == 0, "\(rm.all)")
-        let after = try await Fleet.run(name, "test -e /etc/systemd/system/docker.service.d/10-swock-machine.conf && echo dropin-left; test -e \(pwned) && echo PWNED; true")
+        let after = try await Fleet.run(
+            name,
+            "test -e /etc/systemd/system/docker.service.d/10-swock-machine.conf && echo dropin-left; test -e \(pwned) && echo PWNED; true")
         #expect(after.stdoutText.isEmpty, "\(after.stdoutText)")
         try await Faults.expectStoreValid(rig.store)
         Faults.expectTmpClean(rig)
@@ -129,7 +136,8 @@ struct HostileInputTests {
                 // Judged once per name, not per command.
                 let clean = results.allSatisfy { _, r in
                     let lines = r.stderrText.split(separator: "\n")
-                    return lines.count == 1 && lines[0].hasPrefix("Error:") && !r.stderrText.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7f }
+                    return lines.count == 1 && lines[0].hasPrefix("Error:")
+                        && !r.stderrText.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7f }
                 }
                 #expect(clean, "\(n.debugDescription): \(results.first.map { $0.1.stderrText.debugDescription } ?? "")")
             }
@@ -149,7 +157,8 @@ struct HostileInputTests {
         defer { rig.cleanup() }
         let pwned = Self.pwnedPath()
         defer { try? FileManager.default.removeItem(atPath: pwned) }
-        let store = NSTemporaryDirectory() + "ft store 'q' \"d\" $(touch \(pwned)) `touch \(pwned)` ; & | $HOME \(UUID().uuidString.prefix(6))"
+        let store =
+            NSTemporaryDirectory() + "ft store 'q' \"d\" $(touch \(pwned)) `touch \(pwned)` ; & | $HOME \(UUID().uuidString.prefix(6))"
         defer { try? FileManager.default.removeItem(atPath: store) }
         let env = ["SWOCK_MACHINE_STORAGE_PATH": store]
 
@@ -175,10 +184,12 @@ struct HostileInputTests {
         let config = try await rig.run(["config", "hp"], env: env)
         #expect(config.status == 0, "\(config.all)")
         let flags = config.stdoutText.split(separator: "\n").map(String.init)
-        let viaConfig = try await Subprocess.run(["docker"] + flags + ["version", "--format", "{{.Server.Version}}"], environment: shellEnv)
+        let viaConfig = try await Subprocess.run(
+            ["docker"] + flags + ["version", "--format", "{{.Server.Version}}"], environment: shellEnv)
         #expect(viaConfig.status == 0, "\(flags): \(viaConfig.all)")
         // The docker context create wrote points at the same files.
-        let ctx = try await Subprocess.run(["docker", "--context", "hp", "version", "--format", "{{.Server.Version}}"], environment: shellEnv)
+        let ctx = try await Subprocess.run(
+            ["docker", "--context", "hp", "version", "--format", "{{.Server.Version}}"], environment: shellEnv)
         #expect(ctx.status == 0, "\(ctx.all)")
 
         let ls = try await rig.run(["ls", "--format", "{{.Name}} {{.State}}"], env: env)

@@ -1,28 +1,36 @@
 import Foundation
-@testable import SwockInventory
-import SwockStore
 import SwockPKI
+import SwockStore
 import SwockSupport
 import Testing
+
+@testable import SwockInventory
 
 /// `import` of crafted archives (built here with the project's own archive code), through the
 /// binary: what the archive could make this store's CAs sign later is refused unless asked for,
 /// and a passphrase takes only a sealed archive. No hosts needed.
 @Suite struct ImportTrustTests {
     /// A record and its files as an export holds them, signed by `ca`, at `address`.
-    static func machine(_ name: String, ca: CertificateAuthority, address: String, extraSANs: [String] = []) throws -> MachineArchive.Machine {
+    static func machine(_ name: String, ca: CertificateAuthority, address: String, extraSANs: [String] = []) throws
+        -> MachineArchive.Machine
+    {
         let client = try ca.issueClientCertificate(keyType: .ecdsaP256)
         let server = try ca.issueServerCertificate(commonName: name, subjectAltNames: [address] + extraSANs, keyType: .ecdsaP256)
-        var config = MachineConfig(name: name, address: address,
-                                   ssh: SSHSettings(user: "root", port: 22, authMode: .generatedKey, keyPath: Store.generatedKeyPath(name),
-                                                    knownHostsPath: Store.knownHostsPath(name)),
-                                   engine: EngineSettings(), tls: TLSSettings(keyType: "ecdsa", extraSANs: extraSANs))
+        var config = MachineConfig(
+            name: name, address: address,
+            ssh: SSHSettings(
+                user: "root", port: 22, authMode: .generatedKey, keyPath: Store.generatedKeyPath(name),
+                knownHostsPath: Store.knownHostsPath(name)),
+            engine: EngineSettings(), tls: TLSSettings(keyType: "ecdsa", extraSANs: extraSANs))
         config.provisioning.phase = .ready
-        return MachineArchive.Machine(config: config, files: [
-            "ca.pem": Data(ca.certificatePEM.utf8), "cert.pem": Data(client.certificatePEM.utf8), "key.pem": Data(client.privateKeyPEM.utf8),
-            "server.pem": Data(server.certificatePEM.utf8), "server-key.pem": Data(server.privateKeyPEM.utf8),
-            "known_hosts": Data("\(address) ssh-ed25519 AAAA\n".utf8), "id_ed25519": Data("-----BEGIN OPENSSH PRIVATE KEY-----\n".utf8),
-        ])
+        return MachineArchive.Machine(
+            config: config,
+            files: [
+                "ca.pem": Data(ca.certificatePEM.utf8), "cert.pem": Data(client.certificatePEM.utf8),
+                "key.pem": Data(client.privateKeyPEM.utf8),
+                "server.pem": Data(server.certificatePEM.utf8), "server-key.pem": Data(server.privateKeyPEM.utf8),
+                "known_hosts": Data("\(address) ssh-ed25519 AAAA\n".utf8), "id_ed25519": Data("-----BEGIN OPENSSH PRIVATE KEY-----\n".utf8),
+            ])
     }
 
     static func write(_ data: Data, _ tag: String) throws -> String {
@@ -36,7 +44,8 @@ import Testing
         defer { cli.cleanup() }
         _ = try Store(root: cli.store).ensureCA()
         let foreign = try CertificateAuthority.generate(keyType: .ecdsaP256)
-        let plain = try Self.write(try MachineArchive(machines: [try Self.machine("m1", ca: foreign, address: "10.231.1.99")], caKeys: [:]).tar(), "plain")
+        let plain = try Self.write(
+            try MachineArchive(machines: [try Self.machine("m1", ca: foreign, address: "10.231.1.99")], caKeys: [:]).tar(), "plain")
         defer { try? FileManager.default.removeItem(atPath: plain) }
         let before = cli.snapshot()
         let r = try await cli.run(["import", "--passphrase-env", "SWOCK_TEST_PASS", plain], env: ["SWOCK_TEST_PASS": "pw"])
@@ -52,10 +61,14 @@ import Testing
         defer { cli.cleanup() }
         let own = try Store(root: cli.store).ensureCA().ca
         let foreign = try CertificateAuthority.generate(keyType: .ecdsaP256)
-        let sans = try Self.write(try MachineArchive(machines: [
-            try Self.machine("m1", ca: foreign, address: "10.231.1.98", extraSANs: ["victim.example", "10.231.1.99"]),
-        ], caKeys: [:]).tar(), "sans")
-        let claim = try Self.write(try MachineArchive(machines: [try Self.machine("m2", ca: own, address: "10.231.1.99")], caKeys: [:]).tar(), "claim")
+        let sans = try Self.write(
+            try MachineArchive(
+                machines: [
+                    try Self.machine("m1", ca: foreign, address: "10.231.1.98", extraSANs: ["victim.example", "10.231.1.99"])
+                ], caKeys: [:]
+            ).tar(), "sans")
+        let claim = try Self.write(
+            try MachineArchive(machines: [try Self.machine("m2", ca: own, address: "10.231.1.99")], caKeys: [:]).tar(), "claim")
         defer { for p in [sans, claim] { try? FileManager.default.removeItem(atPath: p) } }
         let before = cli.snapshot()
 

@@ -18,7 +18,9 @@ struct InventoryTests {
         let host = try await Fleet.fresh("inv-a", variant: "docker")
         let a = CLI(), b = CLI()
         let work = try Self.scratch("work"), homeB = try Self.scratch("home")
-        defer { a.cleanup(); b.cleanup(); try? FileManager.default.removeItem(atPath: work); try? FileManager.default.removeItem(atPath: homeB) }
+        defer {
+            a.cleanup(); b.cleanup(); try? FileManager.default.removeItem(atPath: work); try? FileManager.default.removeItem(atPath: homeB)
+        }
         let created = try await a.create("m1", on: host)
         try #require(created.status == 0, "\(created.all)")
 
@@ -49,7 +51,8 @@ struct InventoryTests {
         flipped[flipped.count / 2] ^= 0x04
         let flippedPath = work + "/flipped.swock"
         try flipped.write(to: URL(fileURLWithPath: flippedPath))
-        let flippedRun = try await b.run(["import", "--passphrase-env", "SWOCK_TEST_PASS", flippedPath], env: envB.merging(secretEnv) { $1 })
+        let flippedRun = try await b.run(
+            ["import", "--passphrase-env", "SWOCK_TEST_PASS", flippedPath], env: envB.merging(secretEnv) { $1 })
         Faults.expectOneError(flippedRun, ["changed", "nothing was imported"])
         #expect(b.snapshot() == before, "a refused import changed the store")
 
@@ -80,7 +83,8 @@ struct InventoryTests {
         var ctxEnv = ProcessInfo.processInfo.environment
         ctxEnv["DOCKER_CONFIG"] = b.dockerConfig
         ctxEnv.removeValue(forKey: "DOCKER_HOST")
-        let viaContext = try await Subprocess.run(["docker", "--context", "m1", "version", "--format", "{{.Server.Version}}"], environment: ctxEnv)
+        let viaContext = try await Subprocess.run(
+            ["docker", "--context", "m1", "version", "--format", "{{.Server.Version}}"], environment: ctxEnv)
         #expect(viaContext.status == 0, "\(viaContext.all)")
         let mode = try FileManager.default.attributesOfItem(atPath: b.store + "/machines/m1/key.pem")[.posixPermissions] as? Int
         #expect(mode == 0o600)
@@ -126,7 +130,8 @@ struct InventoryTests {
         let tar = try await Fleet.busyboxTarball()
         let load = try await Subprocess.run(["docker", "--context", "from-swock", "import", tar, "busybox:local"], environment: env)
         #expect(load.status == 0, "\(load.all)")
-        let run = try await Subprocess.run(["docker", "--context", "from-swock", "run", "--rm", "busybox:local", "echo", "via-context"], environment: env)
+        let run = try await Subprocess.run(
+            ["docker", "--context", "from-swock", "run", "--rm", "busybox:local", "echo", "via-context"], environment: env)
         #expect(run.status == 0 && run.stdoutText == "via-context\n", "\(run.all)")
         // The context is the user's: swock-machine's rm leaves it alone.
         let rm = try await cli.run(["rm", "-y", "m2"], env: ["DOCKER_CONFIG": work + "/docker"])

@@ -67,7 +67,8 @@ struct KeeperTests {
 
     func uid(of pid: Int32) -> UInt32? {
         guard let s = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = s.textLines().first(where: { $0.hasPrefix("Uid:") }) else { return nil }
+            let line = s.textLines().first(where: { $0.hasPrefix("Uid:") })
+        else { return nil }
         return line.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().first.flatMap { UInt32($0) }
     }
 
@@ -111,8 +112,11 @@ struct KeeperTests {
         // Wait (bounded) until a command runs through the keeper, then kill it.
         var pid: Int32?
         for _ in 0..<200 where pid == nil {
-            if let p = try await keeperPID(cli), try await held(cli).values.contains(where: { $0[3] == "1" }) { pid = p }
-            else { try await Task.sleep(for: .milliseconds(50)) }
+            if let p = try await keeperPID(cli), try await held(cli).values.contains(where: { $0[3] == "1" }) {
+                pid = p
+            } else {
+                try await Task.sleep(for: .milliseconds(50))
+            }
         }
         let keeper = try #require(pid, "no command ran through a keeper")
         kill(keeper, SIGKILL)
@@ -124,7 +128,8 @@ struct KeeperTests {
         for n in KeeperFixture.names {
             if bg.stdoutText.contains("\(n) | done") {
                 ok += 1
-            } else if lines.contains(where: { $0.hasPrefix("\(n) |") && $0.contains("the connection keeper ended while the command ran") }) {
+            } else if lines.contains(where: { $0.hasPrefix("\(n) |") && $0.contains("the connection keeper ended while the command ran") })
+            {
                 lost += 1
             }
         }
@@ -206,7 +211,8 @@ struct KeeperTests {
         let key = store + "/fleet-key"
         try FileManager.default.copyItem(atPath: host.keyPath, toPath: key)
         let configPath = store + "/machines/k-t3/config.json"
-        var config = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: configPath))) as? [String: Any])
+        var config = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: configPath))) as? [String: Any])
         var ssh = try #require(config["ssh"] as? [String: Any])
         ssh["keyPath"] = key
         config["ssh"] = ssh
@@ -222,7 +228,10 @@ struct KeeperTests {
         let ls = try await asNobody(["keeper", "ls"])
         let line = ls.stderrText.textLines().first { $0.hasPrefix("Keeper pid ") } ?? ""
         let nobodyPID = try #require(Int32(line.dropFirst("Keeper pid ".count).prefix { $0.isNumber }), "\(ls.all)")
-        defer { _ = try? Subprocess.runBlocking(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", CLI.binary, "keeper", "stop"], environment: env) }
+        defer {
+            _ = try? Subprocess.runBlocking(
+                ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", CLI.binary, "keeper", "stop"], environment: env)
+        }
         #expect(nobodyPID != rootPID)
         #expect(uid(of: nobodyPID) == 65534 && uid(of: rootPID) == 0)
         // nobody's socket is in nobody's runtime directory, 0600, nobody's; the directory 0700.
@@ -257,7 +266,8 @@ struct KeeperTests {
             try await Task.sleep(for: .milliseconds(500))
             let r = try? await Fleet.run(host.name, "systemctl is-active ssh && systemctl show -p MainPID --value ssh")
             let lines = r?.stdoutText.textLines().map(String.init) ?? []
-            back = r?.status == 0 && lines.first == "active" && lines.count == 2 && lines[1] != "0"
+            back =
+                r?.status == 0 && lines.first == "active" && lines.count == 2 && lines[1] != "0"
                 && lines[1] != sshdBefore.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         #expect(back, "the host did not come back")
@@ -282,7 +292,9 @@ struct KeeperTests {
         let pinnedText = try String(contentsOfFile: knownHosts, encoding: .utf8)
         let pinnedFP = try #require(try await held(cli)["hk"])[1]
         // The host is reinstalled: new host keys, its sessions (the held one too) end.
-        let regen = try await Fleet.run(host.name, """
+        let regen = try await Fleet.run(
+            host.name,
+            """
             rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && systemctl restart ssh && \
             pkill -KILL -f '^sshd: tester' ; for f in /etc/ssh/ssh_host_*_key.pub; do ssh-keygen -lf $f; done
             """)

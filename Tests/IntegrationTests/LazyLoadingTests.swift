@@ -28,13 +28,17 @@ import Testing
         for f in ["ca.pem", "cert.pem", "key.pem"] { try store.writeMachineFile("web1", f, "placeholder\n") }
         let use = try await cli.run(["use", "web1"])
         #expect(use.status == 0, "\(use.all)")
-        for args in [["--version"], ["env", "web1"], ["active"], ["ip", "web1"], ["url", "web1"], ["config", "web1"], ["ls", "-q"], ["inspect", "web1"]] {
+        for args in [
+            ["--version"], ["env", "web1"], ["active"], ["ip", "web1"], ["url", "web1"], ["config", "web1"], ["ls", "-q"],
+            ["inspect", "web1"],
+        ] {
             let r = try await cli.run(args, env: ["LD_DEBUG": "files"])
             #expect(r.status == 0, "\(args): \(r.stdoutText)")
             #expect(Self.sshAndTLSLibraries(r).isEmpty, "\(args) loaded \(Self.sshAndTLSLibraries(r).sorted())")
         }
         // A verb that talks to the daemon loads them when it connects (10.231.254.1 answers nothing).
         let status = try await cli.run(["status", "web1", "--timeout", "1"], env: ["LD_DEBUG": "files"])
-        #expect(Self.sshAndTLSLibraries(status).isSuperset(of: ["libssh.so", "libssl.so", "libcrypto.so"]), "\(status.stderrText.suffix(2000))")
+        #expect(
+            Self.sshAndTLSLibraries(status).isSuperset(of: ["libssh.so", "libssl.so", "libcrypto.so"]), "\(status.stderrText.suffix(2000))")
     }
 }

@@ -47,8 +47,9 @@ struct MountTests {
 
         // Refusals: one line each, nothing mounted.
         let missing = try await cli.run(["mount", "m1:/no/such/folder", dir])
-        #expect(missing.status == 1 && missing.stderrText.hasPrefix("Error: cannot mount m1:/no/such/folder on \(dir): ")
-            && missing.stderrText.contains("No such file or directory"), "\(missing.all)")
+        #expect(
+            missing.status == 1 && missing.stderrText.hasPrefix("Error: cannot mount m1:/no/such/folder on \(dir): ")
+                && missing.stderrText.contains("No such file or directory"), "\(missing.all)")
         let noDir = try await cli.run(["mount", "m1:/etc", dir + "/nope"])
         #expect(noDir.status == 1 && noDir.stderrText.hasPrefix("Error: \(dir)/nope is not a directory; create it first"), "\(noDir.all)")
         let noColon = try await cli.run(["mount", "m1", dir])

@@ -32,21 +32,33 @@ struct NoneDriverTests {
             #expect(cli.snapshot() == before, "\(args) wrote something")
         }
         try await refused(["--url", "http://\(host.ip):2376"] + tls, "only tcp://HOST:PORT is supported")
-        try await refused(["--url", url, "--tls-ca-cert", certs + "/nope.pem", "--tls-client-cert", certs + "/cert.pem", "--tls-client-key", certs + "/key.pem"],
-                          "--tls-ca-cert \(certs)/nope.pem (none driver): no such file")
+        try await refused(
+            [
+                "--url", url, "--tls-ca-cert", certs + "/nope.pem", "--tls-client-cert", certs + "/cert.pem", "--tls-client-key",
+                certs + "/key.pem",
+            ],
+            "--tls-ca-cert \(certs)/nope.pem (none driver): no such file")
         // A CA that did not sign the daemon's certificate.
         let other = NSTemporaryDirectory() + "d-none-ca-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: other) }
-        let ca = try await Subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                                           "-keyout", other + "/ca-key.pem", "-out", other + "/ca.pem", "-subj", "/CN=another CA", "-days", "2"])
+        let ca = try await Subprocess.run([
+            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", other + "/ca-key.pem", "-out", other + "/ca.pem", "-subj", "/CN=another CA", "-days", "2",
+        ])
         #expect(ca.status == 0, "\(ca.all)")
-        try await refused(["--url", url, "--tls-ca-cert", other + "/ca.pem", "--tls-client-cert", certs + "/cert.pem", "--tls-client-key", certs + "/key.pem"],
-                          "the daemon's certificate is not signed by --tls-ca-cert", status: 1)
+        try await refused(
+            [
+                "--url", url, "--tls-ca-cert", other + "/ca.pem", "--tls-client-cert", certs + "/cert.pem", "--tls-client-key",
+                certs + "/key.pem",
+            ],
+            "the daemon's certificate is not signed by --tls-ca-cert", status: 1)
         // A port nothing answers on.
         try await refused(["--url", "tcp://\(host.ip):2377"] + tls, "connection refused: no daemon listens there", status: 1)
         try await refused(["--url", url], "the none driver needs --tls-ca-cert, --tls-client-cert and --tls-client-key")
-        try await refused(["--url", url, "--generic-ip-address", host.ip] + tls, "--generic-ip-address is not a flag of the none driver; its flags are: --url --tls-ca-cert")
+        try await refused(
+            ["--url", url, "--generic-ip-address", host.ip] + tls,
+            "--generic-ip-address is not a flag of the none driver; its flags are: --url --tls-ca-cert")
         try await refused(["--url", url, "--engine-opt", "debug=true"] + tls, "--engine-opt does not apply to the none driver")
 
         // The adoption.
@@ -76,7 +88,9 @@ struct NoneDriverTests {
         #expect(ps.status == 0, "\(ps.all)")
 
         let ls = try await cli.run(["ls"])
-        #expect(ls.status == 0 && ls.stdoutText.contains("ext") && ls.stdoutText.contains("none") && ls.stdoutText.contains("Running"), "\(ls.all)")
+        #expect(
+            ls.status == 0 && ls.stdoutText.contains("ext") && ls.stdoutText.contains("none") && ls.stdoutText.contains("Running"),
+            "\(ls.all)")
         let status = try await cli.run(["status", "ext"])
         #expect(status.stdoutText == "Running\n", "\(status.all)")
         let v = try await cli.run(["version", "ext"])
@@ -86,20 +100,29 @@ struct NoneDriverTests {
         #expect(config.status == 0 && config.stdoutText.contains("-H=\(url)"), "\(config.all)")
         let all = try await cli.run(["docker", "--all", "--", "version", "--format", "{{.Server.Os}}"])
         #expect(all.status == 0 && all.all.contains("linux"), "\(all.all)")
-        let ctx = try await Subprocess.run(["docker", "--context", "ext", "version", "--format", "{{.Server.Os}}"],
-                                           environment: ["DOCKER_CONFIG": cli.dockerConfig, "PATH": ProcessInfo.processInfo.environment["PATH"] ?? ""])
+        let ctx = try await Subprocess.run(
+            ["docker", "--context", "ext", "version", "--format", "{{.Server.Os}}"],
+            environment: ["DOCKER_CONFIG": cli.dockerConfig, "PATH": ProcessInfo.processInfo.environment["PATH"] ?? ""])
         #expect(ctx.status == 0 && ctx.stdoutText == "linux\n", "\(ctx.all)")
 
         // Swarm mode on the adopted daemon: live-restore (on, as generic configured it) cannot be
         // switched off without SSH, which is said; off on the host, swarm init works.
         let blocked = try await cli.run(["swarm", "init", "ext"])
-        #expect(blocked.status == 1 && blocked.stderrText.contains("ext: dockerd has live-restore on, which Swarm mode refuses, and the machine has no SSH"), "\(blocked.all)")
-        let off = try await Fleet.run("d-none1", "sed -i -E 's/\"live-restore\" *: *true/\"live-restore\": false/' /etc/docker/daemon.json && grep -q '\"live-restore\": false' /etc/docker/daemon.json && kill -HUP $(pidof dockerd)")
+        #expect(
+            blocked.status == 1
+                && blocked.stderrText.contains("ext: dockerd has live-restore on, which Swarm mode refuses, and the machine has no SSH"),
+            "\(blocked.all)")
+        let off = try await Fleet.run(
+            "d-none1",
+            "sed -i -E 's/\"live-restore\" *: *true/\"live-restore\": false/' /etc/docker/daemon.json && grep -q '\"live-restore\": false' /etc/docker/daemon.json && kill -HUP $(pidof dockerd)"
+        )
         #expect(off.status == 0, "\(off.all)")
         if off.status != 0 { Issue.record("daemon.json: \(try await Fleet.run("d-none1", "cat /etc/docker/daemon.json").all)") }
         var restoring = true
         for _ in 0..<50 where restoring {
-            restoring = try await Subprocess.run(["docker", "info", "--format", "{{.LiveRestoreEnabled}}"], environment: dockerEnv).stdoutText != "false\n"
+            restoring =
+                try await Subprocess.run(["docker", "info", "--format", "{{.LiveRestoreEnabled}}"], environment: dockerEnv).stdoutText
+                != "false\n"
             if restoring { try await Task.sleep(for: .milliseconds(200)) }
         }
         let swarm = try await cli.run(["swarm", "init", "ext"])
@@ -111,8 +134,10 @@ struct NoneDriverTests {
 
         // What needs SSH refuses, in one line, leaving the record as it was.
         let kept = cli.snapshot()
-        for args in [["ssh", "ext", "--", "true"], ["scp", "ext:/etc/hostname", other + "/h"], ["exec", "ext", "--", "true"],
-                     ["stop", "ext"], ["start", "ext"], ["restart", "ext"], ["kill", "ext"], ["provision", "ext"]] {
+        for args in [
+            ["ssh", "ext", "--", "true"], ["scp", "ext:/etc/hostname", other + "/h"], ["exec", "ext", "--", "true"],
+            ["stop", "ext"], ["start", "ext"], ["restart", "ext"], ["kill", "ext"], ["provision", "ext"],
+        ] {
             let r = try await cli.run(args)
             #expect(r.status != 0, "\(args): \(r.all)")
             #expect(r.stderrText.contains("machine \"ext\" has no SSH"), "\(args): \(r.stderrText)")
@@ -138,11 +163,11 @@ struct NoneDriverTests {
         defer { cli.cleanup() }
         let file = NSTemporaryDirectory() + "d-none-fleet-\(UUID().uuidString).yaml"
         try """
-            machines:
-              - name: ext2
-                driver: none
-                driver-options: {url: "tcp://\(host.ip):2376", tls-ca-cert: "\(certs)/ca.pem", tls-client-cert: "\(certs)/cert.pem", tls-client-key: "\(certs)/key.pem"}
-            """.write(toFile: file, atomically: true, encoding: .utf8)
+        machines:
+          - name: ext2
+            driver: none
+            driver-options: {url: "tcp://\(host.ip):2376", tls-ca-cert: "\(certs)/ca.pem", tls-client-cert: "\(certs)/cert.pem", tls-client-key: "\(certs)/key.pem"}
+        """.write(toFile: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: file) }
         let r = try await cli.run(["create", "-f", file])
         #expect(r.status == 0, "\(r.all)")

@@ -18,7 +18,9 @@ struct ProgressBoardTerminalTests {
         func start(_ args: [String], width: Int, height: Int = 40) async throws {
             let env = "SWOCK_MACHINE_STORAGE_PATH=\(quote(cli.store)) DOCKER_CONFIG=\(quote(cli.dockerConfig)) TERM=xterm-256color"
             let command = "env \(env) \(quote(CLI.binary)) \(args.map(quote).joined(separator: " ")); echo \"EXIT=$?\"; sleep 900"
-            let status = await Self.tmux(["-L", socket, "-f", "/dev/null", "new-session", "-d", "-x", "\(width)", "-y", "\(height)", "bash", "-c", command]).status
+            let status = await Self.tmux([
+                "-L", socket, "-f", "/dev/null", "new-session", "-d", "-x", "\(width)", "-y", "\(height)", "bash", "-c", command,
+            ]).status
             #expect(status == 0)
         }
 
@@ -77,11 +79,15 @@ struct ProgressBoardTerminalTests {
     /// Times, the spinner and addresses made stable; trailing blanks and empty lines dropped.
     static func normalize(_ screen: String) -> String {
         var s = screen
-        for (pattern, with) in [(#"\d+h\d\dm|\d+m\d\ds|\d+\.\d+s|\(\d+\.\d+ s\)"#, "T"), ("[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]", "*"),
-                                (#"10\.231\.\d+\.\d+"#, "ADDR"), (#"SHA256:[A-Za-z0-9+/]+"#, "SHA256:KEY"), (#"swock-board-[0-9A-F]{8}"#, "swock-board-ID")] {
+        for (pattern, with) in [
+            (#"\d+h\d\dm|\d+m\d\ds|\d+\.\d+s|\(\d+\.\d+ s\)"#, "T"), ("[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]", "*"),
+            (#"10\.231\.\d+\.\d+"#, "ADDR"), (#"SHA256:[A-Za-z0-9+/]+"#, "SHA256:KEY"), (#"swock-board-[0-9A-F]{8}"#, "swock-board-ID"),
+        ] {
             s = s.replacingOccurrences(of: pattern, with: with, options: .regularExpression)
         }
-        let lines = s.split(separator: "\n", omittingEmptySubsequences: false).map { $0.replacingOccurrences(of: #"\s+$"#, with: "", options: .regularExpression) }
+        let lines = s.split(separator: "\n", omittingEmptySubsequences: false).map {
+            $0.replacingOccurrences(of: #"\s+$"#, with: "", options: .regularExpression)
+        }
         return lines.joined(separator: "\n").trimmingCharacters(in: .newlines) + "\n"
     }
 
@@ -89,7 +95,8 @@ struct ProgressBoardTerminalTests {
     static func board(_ screen: String, names: [String]) -> String {
         let lines = screen.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         guard let first = lines.firstIndex(where: { l in names.contains { l.dropFirst(2).hasPrefix($0 + " ") } }),
-              let last = lines.lastIndex(where: { $0.contains(" done: ") }) , last >= first else { return "" }
+            let last = lines.lastIndex(where: { $0.contains(" done: ") }), last >= first
+        else { return "" }
         return lines[first...last].joined(separator: "\n") + "\n"
     }
 
@@ -117,12 +124,12 @@ struct ProgressBoardTerminalTests {
         let term = Terminal(cli: cli)
         defer { cli.cleanup(); try? FileManager.default.removeItem(atPath: dir) }
         try """
-            defaults: {user: \(hosts[0].user), key: \(hosts[0].keyPath)}
-            machines:
-              - {name: pb1, address: \(hosts[0].ip)}
-              - {name: pb2, address: \(hosts[1].ip)}
-              - {name: pb-gone, address: \(gone)}
-            """.write(toFile: dir + "/fleet.yaml", atomically: true, encoding: .utf8)
+        defaults: {user: \(hosts[0].user), key: \(hosts[0].keyPath)}
+        machines:
+          - {name: pb1, address: \(hosts[0].ip)}
+          - {name: pb2, address: \(hosts[1].ip)}
+          - {name: pb-gone, address: \(gone)}
+        """.write(toFile: dir + "/fleet.yaml", atomically: true, encoding: .utf8)
         try await term.start(["create", "-f", dir + "/fleet.yaml"], width: 100)
         let running = try await term.wait(seconds: 240) { $0.contains("still waiting") || $0.contains("EXIT=") }
         #expect(running.contains("still waiting"), "\(running)")
@@ -158,11 +165,11 @@ struct ProgressBoardTerminalTests {
         let term = Terminal(cli: cli)
         defer { cli.cleanup(); try? FileManager.default.removeItem(atPath: dir) }
         try """
-            defaults: {user: \(hosts[0].user), key: \(hosts[0].keyPath)}
-            machines:
-              - {name: pc1, address: \(hosts[0].ip)}
-              - {name: pc2, address: \(hosts[1].ip)}
-            """.write(toFile: dir + "/fleet.yaml", atomically: true, encoding: .utf8)
+        defaults: {user: \(hosts[0].user), key: \(hosts[0].keyPath)}
+        machines:
+          - {name: pc1, address: \(hosts[0].ip)}
+          - {name: pc2, address: \(hosts[1].ip)}
+        """.write(toFile: dir + "/fleet.yaml", atomically: true, encoding: .utf8)
         try await term.start(["create", "-f", dir + "/fleet.yaml"], width: 100)
         // Both past their pre-checks (each has a record) and installing the engine.
         let mid = try await term.wait(seconds: 120) { $0.components(separatedBy: "install-engine").count == 3 || $0.contains("EXIT=") }
@@ -173,7 +180,9 @@ struct ProgressBoardTerminalTests {
         #expect(after.contains("EXIT=130"), "\(after)")
         #expect(after.contains("interrupted: "), "\(after)")
         // (The terminal wraps the long line: read it joined.)
-        #expect(after.replacingOccurrences(of: "\n", with: "").contains("run `swock-machine create -f \(dir)/fleet.yaml` again to go on"), "\(after)")
+        #expect(
+            after.replacingOccurrences(of: "\n", with: "").contains("run `swock-machine create -f \(dir)/fleet.yaml` again to go on"),
+            "\(after)")
         let lines = after.split(separator: "\n").map(String.init)
         try Self.keep("ctrl-c.txt", Self.normalize(lines.filter { !$0.hasPrefix("EXIT=") }.joined(separator: "\n")))
         // Every record is whole and says it is not finished.

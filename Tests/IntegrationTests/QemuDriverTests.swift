@@ -104,8 +104,9 @@ struct QemuDriverTests {
         // A disk with nothing to boot: QEMU runs, SSH never answers.
         let mk = try await Subprocess.run(["/usr/bin/qemu-img", "create", "-q", "-f", "qcow2", dir + "/blank.qcow2", "64M"])
         #expect(mk.status == 0, "\(mk.stderrText)")
-        let silent = try await cli.run(["create", "-d", "qemu", "--qemu-image", dir + "/blank.qcow2", "--qemu-memory", "256", "q-silent"],
-                                       env: ["SWOCK_QEMU_BOOT_TIMEOUT": "20"])
+        let silent = try await cli.run(
+            ["create", "-d", "qemu", "--qemu-image", dir + "/blank.qcow2", "--qemu-memory", "256", "q-silent"],
+            env: ["SWOCK_QEMU_BOOT_TIMEOUT": "20"])
         #expect(silent.status != 0)
         Faults.expectOneError(silent, ["did not bring up SSH within 20 s", "killed and removed"])
         #expect(QemuVM.qemuProcesses(cli).isEmpty)

@@ -28,12 +28,15 @@ struct RoutingTests {
         env.removeValue(forKey: "DOCKER_TLS_VERIFY")
 
         // eval "$(swock-machine env web1)"; docker ps
-        let evalEnv = try await Subprocess.run(["bash", "-c", "eval \"$(swock-machine env web1)\" && docker ps --format '{{.ID}}' && docker info --format '{{.Name}}'"], environment: env)
+        let evalEnv = try await Subprocess.run(
+            ["bash", "-c", "eval \"$(swock-machine env web1)\" && docker ps --format '{{.ID}}' && docker info --format '{{.Name}}'"],
+            environment: env)
         #expect(evalEnv.status == 0, "\(evalEnv.all)")
         #expect(evalEnv.stdoutText.hasSuffix("rt1\n"), "\(evalEnv.all)")
         // docker $(swock-machine config web1) ps
         // One flag a line: with a space in the store path, split on newlines only.
-        let viaConfig = try await Subprocess.run(["bash", "-c", "IFS=$'\\n'; docker $(swock-machine config web2) info --format '{{.Name}}'"], environment: env)
+        let viaConfig = try await Subprocess.run(
+            ["bash", "-c", "IFS=$'\\n'; docker $(swock-machine config web2) info --format '{{.Name}}'"], environment: env)
         #expect(viaConfig.stdoutText == "rt2\n", "\(viaConfig.all)")
 
         // docker --context web1 (the context create wrote), and use --docker-context.
@@ -43,7 +46,8 @@ struct RoutingTests {
         let current = try await Subprocess.run(["docker", "info", "--format", "{{.Name}}"], environment: env)
         #expect(current.stdoutText == "rt2\n", "\(current.all)")
         #expect(try await cli.run(["use", "--unset"]).status == 0)
-        let contexts = try await Subprocess.run(["docker", "context", "ls", "--format", "{{.Name}}{{if .Current}}*{{end}}"], environment: env)
+        let contexts = try await Subprocess.run(
+            ["docker", "context", "ls", "--format", "{{.Name}}{{if .Current}}*{{end}}"], environment: env)
         #expect(contexts.stdoutText.contains("default*"), "\(contexts.all)")
 
         // use web2: env with no name points at web2; active says so.
@@ -51,7 +55,9 @@ struct RoutingTests {
         let e = try await cli.run(["env", "--shell", "bash"])
         #expect(e.stdoutText.contains("export DOCKER_HOST=\"tcp://\(hosts[1].ip):2376\""), "\(e.all)")
         #expect(e.stdoutText.contains("export DOCKER_MACHINE_NAME=\"web2\""))
-        #expect(e.stdoutText.hasSuffix("# Run this command to configure your shell: \n# eval $(swock-machine env --shell bash web2)\n"), "\(e.stdoutText)")
+        #expect(
+            e.stdoutText.hasSuffix("# Run this command to configure your shell: \n# eval $(swock-machine env --shell bash web2)\n"),
+            "\(e.stdoutText)")
         #expect(try await cli.run(["active"]).stdoutText == "web2\n")
         // DOCKER_HOST in the environment wins when it is one of ours.
         #expect(try await cli.run(["active"], env: ["DOCKER_HOST": "tcp://\(hosts[0].ip):2376"]).stdoutText == "web1\n")
@@ -64,7 +70,10 @@ struct RoutingTests {
 
         // Each shell really evaluates what env prints.
         for (shell, argv) in [("bash", ["bash", "-c"]), ("zsh", ["zsh", "-c"]), ("fish", ["fish", "-c"]), ("tcsh", ["tcsh", "-c"])] {
-            guard FileManager.default.isExecutableFile(atPath: "/usr/bin/\(shell)") || FileManager.default.isExecutableFile(atPath: "/bin/\(shell)") else {
+            guard
+                FileManager.default.isExecutableFile(atPath: "/usr/bin/\(shell)")
+                    || FileManager.default.isExecutableFile(atPath: "/bin/\(shell)")
+            else {
                 if Fleet.inCI { Issue.record("\(shell) is not installed (scripts/deps installs it)") }
                 print("skipping the \(shell) env check: \(shell) is not installed")
                 continue
@@ -77,7 +86,9 @@ struct RoutingTests {
             #expect(r.stdoutText == "rt1\n", "\(shell): \(r.all)")
         }
         // --unset undoes it.
-        let unset = try await Subprocess.run(["bash", "-c", "eval \"$(swock-machine env web1)\"; eval \"$(swock-machine env --unset)\"; echo \"[${DOCKER_HOST-}]\""], environment: env)
+        let unset = try await Subprocess.run(
+            ["bash", "-c", "eval \"$(swock-machine env web1)\"; eval \"$(swock-machine env --unset)\"; echo \"[${DOCKER_HOST-}]\""],
+            environment: env)
         #expect(unset.stdoutText.hasSuffix("[]\n"), "\(unset.all)")
 
         // Docker Machine's habits: ssh NAME CMD without --, env -u, rm -f without a question.
@@ -89,7 +100,8 @@ struct RoutingTests {
         let u = try await Subprocess.run(["bash", "-c", "eval \"$(swock-machine env -u)\"; echo \"[${DOCKER_HOST-}]\""], environment: env)
         #expect(u.stdoutText.hasSuffix("[]\n"), "\(u.all)")
         let uName = try await cli.run(["env", "-u", "web1"])
-        #expect(uName.status == 64 && uName.stderrText.hasPrefix("Error: Expected no machine name when the -u flag is present"), "\(uName.all)")
+        #expect(
+            uName.status == 64 && uName.stderrText.hasPrefix("Error: Expected no machine name when the -u flag is present"), "\(uName.all)")
         let rmForce = try await cli.run(["rm", "-f", "web2"], stdin: Data())
         #expect(rmForce.status == 0 && !rmForce.stderrText.contains("Are you sure"), "\(rmForce.all)")
         #expect(try await cli.run(["ls", "-q"]).stdoutText == "web1\n")
@@ -119,9 +131,12 @@ struct RoutingTests {
         #expect(url.status == 0 && url.stdoutText.hasPrefix("tcp://"), "\(url.all)")
         let urlCheck = try await cli.run(["url", "--check", "web1"])
         #expect(urlCheck.status == 1)
-        #expect(urlCheck.stderrText.hasPrefix("Error: Host is not running (Stopped); `swock-machine start web1` starts it"), "\(urlCheck.all)")
+        #expect(
+            urlCheck.stderrText.hasPrefix("Error: Host is not running (Stopped); `swock-machine start web1` starts it"), "\(urlCheck.all)")
         let version = try await cli.run(["version", "web1"])
-        #expect(version.stderrText.hasPrefix("Error: Host is not running (its engine does not answer); `swock-machine start web1`"), "\(version.all)")
+        #expect(
+            version.stderrText.hasPrefix("Error: Host is not running (its engine does not answer); `swock-machine start web1`"),
+            "\(version.all)")
         let envCheck = try await cli.run(["env", "--check", "web1"])
         #expect(envCheck.status == 1)
         #expect(envCheck.stderrText.contains("Host is not running"))
@@ -130,7 +145,7 @@ struct RoutingTests {
         #expect(try await cli.run(["url", "web1"]).stdoutText == "tcp://\(hosts[0].ip):2376\n")
         let kill = try await cli.run(["kill", "web2"])
         #expect(kill.status == 0, "\(kill.all)")
-        try await Task.sleep(for: .seconds(3))   // Restart=always would have brought it back by now
+        try await Task.sleep(for: .seconds(3))  // Restart=always would have brought it back by now
         #expect(try await state("web2") == "Stopped\n")
         // restart several at once
         let restart = try await cli.run(["restart", "web1", "web2"])
@@ -196,7 +211,8 @@ struct RoutingTests {
         defer { cli.cleanup() }
         let tar = try await Fleet.busyboxTarball()
         #expect(try await cli.docker(["import", tar, "busybox:local"], machine: "web1", host: hosts[0]).status == 0)
-        let run = try await cli.docker(["run", "-d", "--name", "keep", "busybox:local", "sleep", "100000"], machine: "web1", host: hosts[0])
+        let run = try await cli.docker(
+            ["run", "-d", "--name", "keep", "busybox:local", "sleep", "100000"], machine: "web1", host: hosts[0])
         #expect(run.status == 0, "\(run.all)")
         let oldClient = dir(cli)
         for f in ["ca.pem", "cert.pem", "key.pem"] {
@@ -215,7 +231,8 @@ struct RoutingTests {
         let regen2 = try await cli.run(["regenerate-certs", "-f", "--client-certs", "web1"])
         #expect(regen2.status == 0, "\(regen2.all)")
         #expect(try await Subprocess.run(["docker", "version"], environment: old).status != 0)
-        #expect(try await cli.docker(["inspect", "-f", "{{.State.Running}}", "keep"], machine: "web1", host: hosts[0]).stdoutText == "true\n")
+        #expect(
+            try await cli.docker(["inspect", "-f", "{{.State.Running}}", "keep"], machine: "web1", host: hosts[0]).stdoutText == "true\n")
         // web2 keeps its own copies of the old CA: still reachable.
         #expect(try await cli.docker(["version"], machine: "web2", host: hosts[1]).status == 0)
     }

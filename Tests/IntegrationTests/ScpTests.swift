@@ -41,7 +41,9 @@ struct ScpTests {
         // A new name becomes the copy.
         let up = try await f.cli.run(["scp", "-r", tree, "s1:trees"])
         #expect(up.status == 0, "\(up.all)")
-        #expect(up.stderrText == "Warning: skipping symlink \"\(tree)/ext-dir\" -> /etc: it leads out of the copied tree, and not to a regular file")
+        #expect(
+            up.stderrText
+                == "Warning: skipping symlink \"\(tree)/ext-dir\" -> /etc: it leads out of the copied tree, and not to a regular file")
         let want = try await listing(local: tree)
         #expect(want.contains("600 f ./a/b/secret -> \n"), "\(want)")
         #expect(want.contains("755 f ./run.sh -> \n"))
@@ -129,8 +131,9 @@ struct ScpTests {
         let small = dir.path + "/small"
         try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)
         let script = "mount -t tmpfs -o size=1m tmpfs \"$1\" && \"$2\" scp s1:err-a.bin \"$1/a.bin\"; echo \"rc=$?\"; ls -A \"$1\""
-        let local = try await Subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", small, CLI.binary],
-                                             environment: ["SWOCK_MACHINE_STORAGE_PATH": f.cli.store, "PATH": "/usr/bin:/bin"])
+        let local = try await Subprocess.run(
+            ["unshare", "-m", "sh", "-c", script, "sh", small, CLI.binary],
+            environment: ["SWOCK_MACHINE_STORAGE_PATH": f.cli.store, "PATH": "/usr/bin:/bin"])
         #expect(local.stdoutText == "rc=1\n", "\(local.all)")
         #expect(local.stderrText == "Error: \"\(small)/a.bin\": no space left on device")
     }
@@ -187,19 +190,26 @@ struct ScpTests {
         }
         // Listing, expected status, expected stderr, expected paths in the destination (kind, path, link target).
         let cases: [(String, [E], Int32, String, [String])] = [
-            ("up and out, after a good file", E.standard() + [.file("a.txt"), .dir("sub")] + E.standard(in: "sub") + [.file("../../../x", in: "sub")],
-             1, refused("/sub", "../../../x", "it contains \"/\""), ["d .", "d ./sub", "f ./a.txt"]),
+            (
+                "up and out, after a good file",
+                E.standard() + [.file("a.txt"), .dir("sub")] + E.standard(in: "sub") + [.file("../../../x", in: "sub")],
+                1, refused("/sub", "../../../x", "it contains \"/\""), ["d .", "d ./sub", "f ./a.txt"]
+            ),
             ("a slash", E.standard() + [.file("a/b")], 1, refused("", "a/b", "it contains \"/\""), ["d ."]),
             ("a second \"..\"", E.standard() + [.file("..")], 1, refused("", "..", "it is listed twice"), ["d ."]),
             ("\"..\" as a file", [.file("..")], 1, refused("", "..", "it is \"..\" but not a directory"), ["d ."]),
             ("a name twice", E.standard() + [.file("same"), .file("same")], 1, refused("", "same", "it is listed twice"), ["d ."]),
-            ("y -> . then x -> y/..", E.standard() + [.link("y", to: "."), .link("x", to: "y/..")], 0,
-             "Warning: skipping symlink \"s1:/srv/evil/x\" -> y/..: it leads out of the copied tree, and not to a regular file",
-             ["d .", "l ./y -> ."]),
+            (
+                "y -> . then x -> y/..", E.standard() + [.link("y", to: "."), .link("x", to: "y/..")], 0,
+                "Warning: skipping symlink \"s1:/srv/evil/x\" -> y/..: it leads out of the copied tree, and not to a regular file",
+                ["d .", "l ./y -> ."]
+            ),
             // Sorted, a comes before x: the link x -> a/.. is there when the directory x comes.
-            ("a -> ., x -> a/.., then x again as a directory to write through",
-             E.standard() + [.link("a", to: "."), .link("x", to: "a/.."), .dir("x"), .file("pwned", in: "x")],
-             1, refused("", "x", "it is listed twice"), ["d ."]),
+            (
+                "a -> ., x -> a/.., then x again as a directory to write through",
+                E.standard() + [.link("a", to: "."), .link("x", to: "a/.."), .dir("x"), .file("pwned", in: "x")],
+                1, refused("", "x", "it is listed twice"), ["d ."]
+            ),
         ]
         try await HostileSFTP.install(on: "scp1")
         var failure: Error?
@@ -216,11 +226,19 @@ struct ScpTests {
                 // Everything under the scratch directory, links not followed; and where every
                 // link in the destination leads, resolved.
                 let all = try await Subprocess.run(["find", dir.path, "-mindepth", "1", "-printf", "%P\\n"])
-                let outside = all.stdoutText.split(separator: "\n").filter { $0 != "a" && $0 != "a/b" && !($0 == "a/b/dst" || $0.hasPrefix("a/b/dst/")) }
+                let outside = all.stdoutText.split(separator: "\n").filter {
+                    $0 != "a" && $0 != "a/b" && !($0 == "a/b/dst" || $0.hasPrefix("a/b/dst/"))
+                }
                 #expect(outside.isEmpty, "\(what): written outside the destination: \(outside)")
-                let got = try await Subprocess.run(["sh", "-c", "cd \"$1\" && find . -printf '%y %p -> %l\\n' | sed 's/ -> $//' | LC_ALL=C sort", "sh", dst])
+                let got = try await Subprocess.run([
+                    "sh", "-c", "cd \"$1\" && find . -printf '%y %p -> %l\\n' | sed 's/ -> $//' | LC_ALL=C sort", "sh", dst,
+                ])
                 #expect(got.stdoutText == inside.map { $0 + "\n" }.joined(), "\(what)")
-                let links = try await Subprocess.run(["sh", "-c", "real=$(readlink -f \"$1\") && find \"$1\" -type l -exec readlink -m {} \\; | grep -v -x -e \"$real\" -e \"$real/.*\"; true", "sh", dst])
+                let links = try await Subprocess.run([
+                    "sh", "-c",
+                    "real=$(readlink -f \"$1\") && find \"$1\" -type l -exec readlink -m {} \\; | grep -v -x -e \"$real\" -e \"$real/.*\"; true",
+                    "sh", dst,
+                ])
                 #expect(links.stdoutText.isEmpty, "\(what): a link leads out of the destination: \(links.stdoutText)")
                 if what.hasPrefix("up and out") {
                     #expect(FileManager.default.contents(atPath: dst + "/a.txt") == Data("hostile file a.txt\n".utf8))
@@ -252,7 +270,8 @@ struct ScpTests {
         #expect(tty.status == 0, "\(tty.all)")
         #expect(tty.stdoutText.contains("\r\u{1B}[Kp.bin  100%  976.6 KiB / 976.6 KiB  "), "\(tty.stdoutText.debugDescription)")
         #expect(tty.stdoutText.contains("/s"))
-        let quiet = try await Subprocess.run(["/usr/bin/script", "-qec", line.replacingOccurrences(of: " scp ", with: " scp -q "), "/dev/null"], environment: env)
+        let quiet = try await Subprocess.run(
+            ["/usr/bin/script", "-qec", line.replacingOccurrences(of: " scp ", with: " scp -q "), "/dev/null"], environment: env)
         #expect(quiet.status == 0)
         #expect(quiet.stdoutText.isEmpty, "\(quiet.stdoutText.debugDescription)")
     }

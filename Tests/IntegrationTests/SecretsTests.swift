@@ -13,7 +13,9 @@ struct SecretsTests {
         let id = UUID().uuidString.prefix(8)
         let stop = "/run/ft-stop-\(id)", ready = "/run/ft-watching-\(id)"
         let task = Task {
-            try await Fleet.run(name, """
+            try await Fleet.run(
+                name,
+                """
                 n=0; touch \(ready)
                 while [ ! -e \(stop) ] && [ $n -lt 3600 ]; do ps -ewwo args; n=$((n+1)); sleep 0.05; done
                 echo "samples=$n"
@@ -41,11 +43,14 @@ struct SecretsTests {
             guard lstat(path, &st) == 0 else { continue }
             let mode = Int(st.st_mode & 0o7777)
             if (st.st_mode & S_IFMT) == S_IFDIR {
-                #expect(mode == 0o700, "\(rel.isEmpty ? "<store>" : rel)/ has mode \(String(mode, radix: 8))", sourceLocation: sourceLocation)
+                #expect(
+                    mode == 0o700, "\(rel.isEmpty ? "<store>" : rel)/ has mode \(String(mode, radix: 8))", sourceLocation: sourceLocation)
             } else {
                 let holdsKey = fm.contents(atPath: path).map { String(decoding: $0, as: UTF8.self).contains("PRIVATE KEY") } ?? false
                 if holdsKey { keys += 1 }
-                #expect(mode == 0o600, "\(rel)\(holdsKey ? " (a private key)" : "") has mode \(String(mode, radix: 8))", sourceLocation: sourceLocation)
+                #expect(
+                    mode == 0o600, "\(rel)\(holdsKey ? " (a private key)" : "") has mode \(String(mode, radix: 8))",
+                    sourceLocation: sourceLocation)
             }
             checked += 1
         }
@@ -90,7 +95,8 @@ struct SecretsTests {
         try await Faults.expectStoreValid(rig.store)
 
         // The host: the server key is root's alone, and is the one in the store.
-        let onHost = try await Fleet.run(name, "stat -c '%a %U %G' /etc/docker/swock/server-key.pem && cat /etc/docker/swock/server-key.pem")
+        let onHost = try await Fleet.run(
+            name, "stat -c '%a %U %G' /etc/docker/swock/server-key.pem && cat /etc/docker/swock/server-key.pem")
         #expect(onHost.stdoutText == "600 root root\n" + newServerKey, "\(onHost.all)")
         let readable = try await rig.run(["ssh", "m", "--", "cat /etc/docker/swock/server-key.pem"])
         #expect(readable.status != 0 && !readable.stdoutText.contains("PRIVATE KEY"), "the login user can read the server key")
@@ -113,7 +119,9 @@ struct SecretsTests {
         let rig = try Faults.Rig()
         defer { rig.cleanup() }
         let password = "pwsudo-pw"
-        let base = ["create", "--debug", "--generic-ip-address", host.ip, "--generic-ssh-user", "pwsudo", "--generic-ssh-key", host.keyPath]
+        let base = [
+            "create", "--debug", "--generic-ip-address", host.ip, "--generic-ssh-user", "pwsudo", "--generic-ssh-key", host.keyPath,
+        ]
 
         let none = try await rig.run(base + ["m"])
         Faults.expectOneError(none, ["needs a password for sudo", "--generic-sudo-password-env"])
@@ -184,7 +192,8 @@ struct SecretsTests {
 
         let base = ["create", "--debug", "--generic-ip-address", host.ip, "--generic-ssh-user", "tester"]
         let (viaEnv, ps1) = try await Self.sampleLocalProcessTable {
-            try await rig.run(base + ["--generic-ssh-password-env", "OP_TEST_SSH_PW", "m1"], env: env.merging(["OP_TEST_SSH_PW": password]) { $1 })
+            try await rig.run(
+                base + ["--generic-ssh-password-env", "OP_TEST_SSH_PW", "m1"], env: env.merging(["OP_TEST_SSH_PW": password]) { $1 })
         }
         #expect(viaEnv.status == 0, "\(viaEnv.stderrText.suffix(3000))")
         #expect(viaEnv.stderrText.contains("install-ssh-key"), "\(viaEnv.stderrText.suffix(2000))")
@@ -195,8 +204,10 @@ struct SecretsTests {
         // How often it was sampled depends on the machine's load; that it saw create is what counts.
         #expect(!ps1.isEmpty && !ps2.isEmpty, "the process table was sampled \(ps1.count) and \(ps2.count) times")
         #expect(ps1.contains { $0.contains("--generic-ssh-password-env") }, "the sampler never saw create running")
-        for (what, text) in [("the local process table during create (env)", ps1.joined()), ("the local process table during create (stdin)", ps2.joined()),
-                             ("create --debug output", viaEnv.all + viaStdin.all)] {
+        for (what, text) in [
+            ("the local process table during create (env)", ps1.joined()), ("the local process table during create (stdin)", ps2.joined()),
+            ("create --debug output", viaEnv.all + viaStdin.all),
+        ] {
             #expect(!text.contains(password), "\(what) shows the password")
         }
         // Both machines log in with their generated keys from now on.
@@ -215,8 +226,9 @@ struct SecretsTests {
         defer { rig.cleanup() }
         let password = "tester-pw"
         let w = try await Self.watchProcessTable(name)
-        let r = try await rig.run(["create", "--debug", "--generic-ip-address", host.ip, "--generic-ssh-user", "tester", "m"],
-                                  env: ["SWOCK_GENERIC_SSH_PASSWORD": password, "SSH_AUTH_SOCK": "", "HOME": rig.tmp])
+        let r = try await rig.run(
+            ["create", "--debug", "--generic-ip-address", host.ip, "--generic-ssh-user", "tester", "m"],
+            env: ["SWOCK_GENERIC_SSH_PASSWORD": password, "SSH_AUTH_SOCK": "", "HOME": rig.tmp])
         let ps = try await Self.stopWatching(name, w)
         #expect(r.status == 0, "\(r.stderrText.suffix(3000))")
         #expect(r.stderrText.contains("install-ssh-key"), "\(r.stderrText.suffix(2000))")
@@ -241,8 +253,9 @@ struct SecretsTests {
         let ssh = try await rig.run(["ssh", "m", "--", "echo via-key"], env: ["SSH_AUTH_SOCK": "", "HOME": rig.tmp])
         #expect(ssh.stdoutText == "via-key\n", "\(ssh.all)")
         let authorized = try await Fleet.run(name, "cat /home/tester/.ssh/authorized_keys")
-        #expect(authorized.stdoutText.split(separator: "\n").filter { $0.hasSuffix(" swock-machine m") }.count == 1,
-                "the generated key is not authorized (once) on the host: \(authorized.stdoutText)")
+        #expect(
+            authorized.stdoutText.split(separator: "\n").filter { $0.hasSuffix(" swock-machine m") }.count == 1,
+            "the generated key is not authorized (once) on the host: \(authorized.stdoutText)")
         try await Faults.expectHostClean(name)
     }
 
@@ -255,8 +268,9 @@ struct SecretsTests {
         let rig = try Faults.Rig()
         defer { rig.cleanup() }
         let noAgent = ["SSH_AUTH_SOCK": "", "HOME": rig.tmp]
-        let r = try await rig.run(["create", "--generic-ip-address", host.ip, "--generic-ssh-user", "tester", "m"],
-                                  env: noAgent.merging(["SWOCK_GENERIC_SSH_PASSWORD": "tester-pw"]) { $1 })
+        let r = try await rig.run(
+            ["create", "--generic-ip-address", host.ip, "--generic-ssh-user", "tester", "m"],
+            env: noAgent.merging(["SWOCK_GENERIC_SSH_PASSWORD": "tester-pw"]) { $1 })
         #expect(r.status == 0, "\(r.stderrText.suffix(3000))")
         // What an export taken now would carry: the generated private key.
         let oldKey = rig.tmp + "/old-id_ed25519"
@@ -269,7 +283,10 @@ struct SecretsTests {
         try #require(gen.status == 0, "\(gen.all)")
         let other = try String(contentsOfFile: otherKey + ".pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let auth = "/home/tester/.ssh/authorized_keys"
-        try await Fleet.run(name, "printf '%s\\n' \(ShellQuote.quote(other)) \(ShellQuote.quote("from=\"10.231.0.0/16\" " + other)) >> \(auth) && chmod 640 \(auth)")
+        try await Fleet.run(
+            name,
+            "printf '%s\\n' \(ShellQuote.quote(other)) \(ShellQuote.quote("from=\"10.231.0.0/16\" " + other)) >> \(auth) && chmod 640 \(auth)"
+        )
         let before = try await Fleet.run(name, "cat \(auth)").stdoutText
         let ours = before.split(separator: "\n").filter { $0.hasSuffix(" swock-machine m") }
         #expect(ours.count == 1, "\(before)")
@@ -290,10 +307,12 @@ struct SecretsTests {
 
     /// A real login with the system's ssh client and only `key`.
     static func sshLogsIn(_ host: FleetHost, key: String) async throws -> Bool {
-        let r = try await Subprocess.run(["ssh", "-F", "/dev/null", "-i", key, "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
-                                          "-o", "BatchMode=yes", "-o", "PasswordAuthentication=no", "-o", "StrictHostKeyChecking=no",
-                                          "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR",
-                                          "tester@\(host.ip)", "echo logged-in"])
+        let r = try await Subprocess.run([
+            "ssh", "-F", "/dev/null", "-i", key, "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
+            "-o", "BatchMode=yes", "-o", "PasswordAuthentication=no", "-o", "StrictHostKeyChecking=no",
+            "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR",
+            "tester@\(host.ip)", "echo logged-in",
+        ])
         if r.status == 0 { return r.stdoutText == "logged-in\n" }
         #expect(r.stderrText.contains("Permission denied"), "ssh failed otherwise: \(r.stderrText)")
         return false

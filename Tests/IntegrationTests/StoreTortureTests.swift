@@ -186,8 +186,11 @@ struct StoreTortureTests {
                         let verb = Self.pick(&rng, absentOnly: model[name] == [.absent])
                         let args: [String]
                         switch verb {
-                        case .create: args = ["create", "--driver", "generic", "--generic-ip-address", host.ip, "--generic-ssh-user", host.user,
-                                              "--generic-ssh-key", host.keyPath, name]
+                        case .create:
+                            args = [
+                                "create", "--driver", "generic", "--generic-ip-address", host.ip, "--generic-ssh-user", host.user,
+                                "--generic-ssh-key", host.keyPath, name,
+                            ]
                         case .rm: args = ["rm", "-y", name]
                         case .ls: args = ["ls", "-t", "1"]
                         case .regenerate: args = ["regenerate-certs", "-f", name]
@@ -195,13 +198,15 @@ struct StoreTortureTests {
                         case .provision: args = ["provision", name]
                         }
                         // About a third are killed, at a moment spread over the command's usual run.
-                        let usual: Double = switch verb {
-                        case .create, .rm, .provision: 2.0
-                        case .regenerate: 1.5
-                        case .ls: 0.4
-                        case .use: 0.08
-                        }
-                        let kill: Duration? = rng.next() % 100 < 33 ? .milliseconds(Int(Double(rng.next() % 1000) / 1000 * usual * 1000)) : nil
+                        let usual: Double =
+                            switch verb {
+                            case .create, .rm, .provision: 2.0
+                            case .regenerate: 1.5
+                            case .ls: 0.4
+                            case .use: 0.08
+                            }
+                        let kill: Duration? =
+                            rng.next() % 100 < 33 ? .milliseconds(Int(Double(rng.next() % 1000) / 1000 * usual * 1000)) : nil
                         let log = "\(logs)/w\(w + 1).log"
                         let t0 = ContinuousClock.now
                         let outcome = try await Self.run(args, env: runEnv, log: log, killAfter: kill)
@@ -213,8 +218,12 @@ struct StoreTortureTests {
                         if case .exited(let status) = outcome, status != 0 {
                             let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
                             let lost = !before.contains(.absent) && text.contains("does not exist")
-                            if verb == .ls || (verb == .use && before == [.ready]) || lost || Self.storeTrouble.contains(where: { text.contains($0) }) {
-                                tally.note("#\(op) \(args.joined(separator: " ")) (was \(before.map(\.rawValue).sorted())) exited \(status): \(text.suffix(400))")
+                            if verb == .ls || (verb == .use && before == [.ready]) || lost
+                                || Self.storeTrouble.contains(where: { text.contains($0) })
+                            {
+                                tally.note(
+                                    "#\(op) \(args.joined(separator: " ")) (was \(before.map(\.rawValue).sorted())) exited \(status): \(text.suffix(400))"
+                                )
                             }
                         }
                     }
@@ -231,9 +240,10 @@ struct StoreTortureTests {
         try await Task.sleep(for: .seconds(6))
         let ls = try await rig.run(["ls", "--format", "json", "-t", "5"])
         #expect(ls.status == 0, "\(ls.all)")
-        let listed = Set(ls.stdoutText.split(separator: "\n").compactMap {
-            (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["Name"] as? String
-        })
+        let listed = Set(
+            ls.stdoutText.split(separator: "\n").compactMap {
+                (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["Name"] as? String
+            })
 
         let store = Store(root: rig.store)
         var seen: [String: Seen] = [:]
@@ -247,7 +257,9 @@ struct StoreTortureTests {
         #expect(listed == Set(seen.keys), "ls lists \(listed.sorted()), the store holds \(seen.keys.sorted())")
         for (name, possible) in models.sorted(by: { $0.key < $1.key }) {
             let observed = seen[name] ?? .absent
-            #expect(possible.contains(observed), "\(name) is \(observed.rawValue); its commands allow only \(possible.map(\.rawValue).sorted())")
+            #expect(
+                possible.contains(observed), "\(name) is \(observed.rawValue); its commands allow only \(possible.map(\.rawValue).sorted())"
+            )
             if possible.count == 1 { definite += 1 } else { ambiguous += 1 }
         }
         try Self.expectWhole(store)
@@ -258,10 +270,12 @@ struct StoreTortureTests {
             let c = tally.byVerb[v.rawValue] ?? [:]
             let n = c.values.reduce(0, +)
             let mean = n == 0 ? 0 : (tally.seconds[v.rawValue] ?? 0) / Double(n)
-            return "\(v.rawValue) \(c["ok", default: 0]) ok/\(c["failed", default: 0]) failed/\(c["killed", default: 0]) killed (mean \(String(format: "%.2f", mean)) s)"
+            return
+                "\(v.rawValue) \(c["ok", default: 0]) ok/\(c["failed", default: 0]) failed/\(c["killed", default: 0]) killed (mean \(String(format: "%.2f", mean)) s)"
         }
         let killed = tally.byVerb.values.reduce(0) { $0 + ($1["killed"] ?? 0) }
-        print("""
+        print(
+            """
             store torture: \(tally.total) commands from \(workers) processes in \(String(format: "%.0f", elapsed.timeInterval)) s, \(killed) killed with SIGKILL
               \(counts.joined(separator: "; "))
               afterwards: \(seen.count) machines listed (\(seen.values.filter { $0 == .ready }.count) ready, \(seen.values.filter { $0 == .unfinished }.count) unfinished), \
@@ -322,7 +336,8 @@ struct StoreTortureTests {
                     let errorLines = r.stderrText.split(separator: "\n").filter { $0.hasPrefix("Error:") }
                     #expect(errorLines.count == 1, "\(label) with \(pages) pages free: \(r.stderrText)")
                     let notThere = label == "rm" && r.stderrText.contains("does not exist")
-                    #expect(notThere || r.stderrText.contains("No space left on device"), "\(label) with \(pages) pages free: \(r.stderrText)")
+                    #expect(
+                        notThere || r.stderrText.contains("No space left on device"), "\(label) with \(pages) pages free: \(r.stderrText)")
                     if label != "provision" {
                         // What the failed command did not get to write is as it was.
                         #expect(Self.files(of: "m1", in: store) == before, "\(label) with \(pages) pages free changed m1's files")
@@ -340,7 +355,9 @@ struct StoreTortureTests {
         let ls = try await rig.run(["ls", "--format", "{{.Name}} {{.State}} {{.Error}}"], env: env)
         #expect(ls.stdoutText.contains("m1 Running \n"), "\(ls.all)")
         try Self.expectWhole(store)
-        print("full disk: failed for lack of room (pages free): \(failed.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: "; ")); succeeded: \(succeeded.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
+        print(
+            "full disk: failed for lack of room (pages free): \(failed.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: "; ")); succeeded: \(succeeded.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))"
+        )
     }
 
     /// m1's files, by name, with their bytes.
@@ -371,7 +388,8 @@ struct StoreTortureTests {
 
     /// Weighted: a machine that surely does not exist is mostly created.
     static func pick(_ rng: inout SplitMix, absentOnly: Bool) -> Verb {
-        let table: [(Verb, UInt64)] = absentOnly
+        let table: [(Verb, UInt64)] =
+            absentOnly
             ? [(.create, 60), (.ls, 20), (.provision, 5), (.rm, 5), (.regenerate, 5), (.use, 5)]
             : [(.create, 10), (.rm, 15), (.regenerate, 20), (.provision, 20), (.use, 10), (.ls, 25)]
         var r = rng.next() % table.reduce(0) { $0 + $1.1 }
@@ -395,12 +413,16 @@ struct StoreTortureTests {
         let ca = try CertificateAuthority(certificatePEM: caPEM, privateKeyPEM: caKey)
         if let cert = text(store.certsDir + "/cert.pem"), let key = text(store.certsDir + "/key.pem") {
             #expect(ca.verify(certificatePEM: cert), "certs/cert.pem does not verify", sourceLocation: sourceLocation)
-            #expect(PEMKeyPair(certificatePEM: cert, privateKeyPEM: key).keyMatchesCertificate, "certs/key.pem is not cert.pem's", sourceLocation: sourceLocation)
+            #expect(
+                PEMKeyPair(certificatePEM: cert, privateKeyPEM: key).keyMatchesCertificate, "certs/key.pem is not cert.pem's",
+                sourceLocation: sourceLocation)
         }
         for (name, result) in store.list() {
             guard case .success(let c) = result else { Issue.record("\(name) does not load", sourceLocation: sourceLocation); continue }
             let dir = store.machineDir(name)
-            #expect(fm.fileExists(atPath: store.resolve(c.ssh.knownHostsPath)), "\(name): \(c.ssh.knownHostsPath) is missing", sourceLocation: sourceLocation)
+            #expect(
+                fm.fileExists(atPath: store.resolve(c.ssh.knownHostsPath)), "\(name): \(c.ssh.knownHostsPath) is missing",
+                sourceLocation: sourceLocation)
             if let key = c.ssh.keyPath, !key.hasPrefix("/") {
                 #expect(fm.fileExists(atPath: store.resolve(key)), "\(name): \(key) is missing", sourceLocation: sourceLocation)
             }
@@ -416,7 +438,9 @@ struct StoreTortureTests {
                 guard let pem = text(dir + "/" + cert) else { continue }
                 #expect(ca.verify(certificatePEM: pem), "\(name): \(cert) does not verify against the CA", sourceLocation: sourceLocation)
                 if let k = text(dir + "/" + key) {
-                    #expect(PEMKeyPair(certificatePEM: pem, privateKeyPEM: k).keyMatchesCertificate, "\(name): \(key) is not \(cert)'s", sourceLocation: sourceLocation)
+                    #expect(
+                        PEMKeyPair(certificatePEM: pem, privateKeyPEM: k).keyMatchesCertificate, "\(name): \(key) is not \(cert)'s",
+                        sourceLocation: sourceLocation)
                 }
             }
         }
@@ -424,7 +448,9 @@ struct StoreTortureTests {
         if let e = fm.enumerator(atPath: store.root) {
             while let rel = e.nextObject() as? String {
                 let base = (rel as NSString).lastPathComponent
-                if base.contains(".tmp-") || Leftover.Kind.allCases.contains(where: { base.hasPrefix(".\($0.rawValue)-") }) { left.append(rel) }
+                if base.contains(".tmp-") || Leftover.Kind.allCases.contains(where: { base.hasPrefix(".\($0.rawValue)-") }) {
+                    left.append(rel)
+                }
             }
         }
         #expect(left.isEmpty, "left in the store: \(left)", sourceLocation: sourceLocation)

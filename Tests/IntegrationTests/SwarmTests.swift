@@ -7,8 +7,10 @@ import Testing
 @Suite(.enabled(if: Fleet.enabled, "\(Fleet.skipComment)"), .fleetSlot)
 struct SwarmTests {
     /// Polls `docker` (against `machine`) until `done` holds for its output, up to `seconds`.
-    static func eventually(_ cli: CLI, _ machine: String, _ host: FleetHost, _ args: [String], seconds: Int = 90,
-                           _ done: (String) -> Bool) async throws -> String {
+    static func eventually(
+        _ cli: CLI, _ machine: String, _ host: FleetHost, _ args: [String], seconds: Int = 90,
+        _ done: (String) -> Bool
+    ) async throws -> String {
         let deadline = ContinuousClock.now + .seconds(seconds)
         var last = ""
         while ContinuousClock.now < deadline {
@@ -72,20 +74,36 @@ struct SwarmTests {
             let imp = try await cli.docker(["import", tar, "busybox:local"], machine: n, host: h)
             #expect(imp.status == 0, "\(imp.all)")
         }
-        let global = try await cli.docker(["service", "create", "--detach", "--name", "everywhere", "--mode", "global",
-                                           "busybox:local", "sleep", "3600"], machine: m1, host: manager)
+        let global = try await cli.docker(
+            [
+                "service", "create", "--detach", "--name", "everywhere", "--mode", "global",
+                "busybox:local", "sleep", "3600",
+            ], machine: m1, host: manager)
         #expect(global.status == 0, "\(global.all)")
-        let running = try await Self.eventually(cli, m1, manager, ["service", "ps", "everywhere", "--filter", "desired-state=running",
-                                                                   "--format", "{{.Node}} {{.CurrentState}}"]) { out in
+        let running = try await Self.eventually(
+            cli, m1, manager,
+            [
+                "service", "ps", "everywhere", "--filter", "desired-state=running",
+                "--format", "{{.Node}} {{.CurrentState}}",
+            ]
+        ) { out in
             let lines = out.split(separator: "\n").filter { $0.contains("Running") }
             return Set(lines.map { $0.split(separator: " ")[0] }) == ["sw1", "sw2", "sw3"]
         }
         #expect(!running.hasPrefix("timed out"), "\(running)")
-        let replicas = try await cli.docker(["service", "create", "--detach", "--name", "six", "--replicas", "6",
-                                             "busybox:local", "sleep", "3600"], machine: m1, host: manager)
+        let replicas = try await cli.docker(
+            [
+                "service", "create", "--detach", "--name", "six", "--replicas", "6",
+                "busybox:local", "sleep", "3600",
+            ], machine: m1, host: manager)
         #expect(replicas.status == 0, "\(replicas.all)")
-        let spread = try await Self.eventually(cli, m1, manager, ["service", "ps", "six", "--filter", "desired-state=running",
-                                                                  "--format", "{{.Node}} {{.CurrentState}}"]) { out in
+        let spread = try await Self.eventually(
+            cli, m1, manager,
+            [
+                "service", "ps", "six", "--filter", "desired-state=running",
+                "--format", "{{.Node}} {{.CurrentState}}",
+            ]
+        ) { out in
             let lines = out.split(separator: "\n").filter { $0.contains("Running") }
             return lines.count == 6 && Set(lines.map { $0.split(separator: " ")[0] }) == ["sw1", "sw2", "sw3"]
         }
@@ -94,14 +112,24 @@ struct SwarmTests {
         // An overlay network carries traffic between tasks on two different nodes (VXLAN).
         let net = try await cli.docker(["network", "create", "-d", "overlay", "ov"], machine: m1, host: manager)
         #expect(net.status == 0, "\(net.all)")
-        let pair = try await cli.docker(["service", "create", "--detach", "--name", "pair", "--network", "ov", "--replicas", "2",
-                                         "--replicas-max-per-node", "1", "busybox:local", "sleep", "3600"], machine: m1, host: manager)
+        let pair = try await cli.docker(
+            [
+                "service", "create", "--detach", "--name", "pair", "--network", "ov", "--replicas", "2",
+                "--replicas-max-per-node", "1", "busybox:local", "sleep", "3600",
+            ], machine: m1, host: manager)
         #expect(pair.status == 0, "\(pair.all)")
-        let placed = try await Self.eventually(cli, m1, manager, ["service", "ps", "pair", "--filter", "desired-state=running",
-                                                                  "--format", "{{.Node}} {{.CurrentState}}"]) { out in
+        let placed = try await Self.eventually(
+            cli, m1, manager,
+            [
+                "service", "ps", "pair", "--filter", "desired-state=running",
+                "--format", "{{.Node}} {{.CurrentState}}",
+            ]
+        ) { out in
             Set(out.split(separator: "\n").filter { $0.contains("Running") }.map { $0.split(separator: " ")[0] }).count == 2
         }
-        let nodesOfPair = Array(Set(placed.split(separator: "\n").filter { $0.contains("Running") }.map { String($0.split(separator: " ")[0]) })).sorted()
+        let nodesOfPair = Array(
+            Set(placed.split(separator: "\n").filter { $0.contains("Running") }.map { String($0.split(separator: " ")[0]) })
+        ).sorted()
         try #require(nodesOfPair.count == 2, "\(placed)")
         func machine(_ node: String) -> (String, FleetHost) { let i = names.firstIndex(of: node)!; return ("m\(i + 1)", hosts[i]) }
         func task(_ node: String) async throws -> String {
@@ -110,15 +138,19 @@ struct SwarmTests {
                 .stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         let (ma, ha) = machine(nodesOfPair[0]), (mb, hb) = machine(nodesOfPair[1])
-        let ipA = try await cli.docker(["inspect", "-f", "{{(index .NetworkSettings.Networks \"ov\").IPAddress}}", try await task(nodesOfPair[0])],
-                                       machine: ma, host: ha).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+        let ipA = try await cli.docker(
+            ["inspect", "-f", "{{(index .NetworkSettings.Networks \"ov\").IPAddress}}", try await task(nodesOfPair[0])],
+            machine: ma, host: ha
+        ).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
         // Up to three tries: once, under the full suite on 2 cores, the daemon reset `docker
         // exec`'s hijacked stream after the first reply had come back over the overlay.
-        var ping = try await cli.docker(["exec", try await task(nodesOfPair[1]), "/bin/busybox", "ping", "-c", "2", "-W", "3", ipA], machine: mb, host: hb)
+        var ping = try await cli.docker(
+            ["exec", try await task(nodesOfPair[1]), "/bin/busybox", "ping", "-c", "2", "-W", "3", ipA], machine: mb, host: hb)
         for _ in 0..<2 where !(ping.status == 0 && ping.stdoutText.contains("2 packets received")) {
             print("swarm overlay ping, trying again after: \(ping.all)")
             try await Task.sleep(for: .seconds(1))
-            ping = try await cli.docker(["exec", try await task(nodesOfPair[1]), "/bin/busybox", "ping", "-c", "2", "-W", "3", ipA], machine: mb, host: hb)
+            ping = try await cli.docker(
+                ["exec", try await task(nodesOfPair[1]), "/bin/busybox", "ping", "-c", "2", "-W", "3", ipA], machine: mb, host: hb)
         }
         #expect(ping.status == 0 && ping.stdoutText.contains("2 packets received"), "overlay \(nodesOfPair) \(ipA): \(ping.all)")
 
@@ -129,8 +161,13 @@ struct SwarmTests {
             Set($0.split(separator: "\n")) == ["sw1", "sw2"]
         }
         #expect(Set(two.split(separator: "\n")) == ["sw1", "sw2"], "\(two)")
-        let six = try await Self.eventually(cli, m1, manager, ["service", "ps", "six", "--filter", "desired-state=running",
-                                                               "--format", "{{.Node}} {{.CurrentState}}"]) { out in
+        let six = try await Self.eventually(
+            cli, m1, manager,
+            [
+                "service", "ps", "six", "--filter", "desired-state=running",
+                "--format", "{{.Node}} {{.CurrentState}}",
+            ]
+        ) { out in
             let lines = out.split(separator: "\n").filter { $0.contains("Running") }
             return lines.count == 6 && Set(lines.map { $0.split(separator: " ")[0] }) == ["sw1", "sw2"]
         }
@@ -165,21 +202,32 @@ struct SwarmTests {
         let file = cli.dockerConfig + "-fleet.yaml"
         defer { try? FileManager.default.removeItem(atPath: file) }
         try """
-            defaults: { user: \(hosts[0].user), key: \(hosts[0].keyPath) }
-            machines:
-              - { name: f1, address: \(hosts[0].ip), swarm: { init: true } }
-              - { name: f2, address: \(hosts[1].ip), swarm: { manager: f1 } }
-            """.write(toFile: file, atomically: true, encoding: .utf8)
+        defaults: { user: \(hosts[0].user), key: \(hosts[0].keyPath) }
+        machines:
+          - { name: f1, address: \(hosts[0].ip), swarm: { init: true } }
+          - { name: f2, address: \(hosts[1].ip), swarm: { manager: f1 } }
+        """.write(toFile: file, atomically: true, encoding: .utf8)
         let r = try await cli.run(["create", "-f", file])
         #expect(r.status == 0, "\(r.all)")
-        #expect(r.stderrText.contains("(f1) started a swarm as its manager") && r.stderrText.contains("(f2) joined f1's swarm as a worker"), "\(r.all)")
+        #expect(
+            r.stderrText.contains("(f1) started a swarm as its manager") && r.stderrText.contains("(f2) joined f1's swarm as a worker"),
+            "\(r.all)")
         let again = try await cli.run(["create", "-f", file])
-        #expect(again.status == 0 && again.stderrText.contains("(f1) already a swarm manager") && again.stderrText.contains("(f2) already in the swarm"), "\(again.all)")
+        #expect(
+            again.status == 0 && again.stderrText.contains("(f1) already a swarm manager")
+                && again.stderrText.contains("(f2) already in the swarm"), "\(again.all)")
         let late = try await cli.create("f3", on: hosts[2], extra: ["--swarm-manager", "f1", "--swarm-role", "manager"])
         #expect(late.status == 0 && late.stderrText.contains("(f3) joined f1's swarm as a manager"), "\(late.all)")
-        let nodes = try await Self.eventually(cli, "f1", hosts[0], ["node", "ls", "--format", "{{.Hostname}} {{.Status}} {{.ManagerStatus}}"]) {
-            Set($0.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }) == ["swf1 Ready Leader", "swf2 Ready", "swf3 Ready Reachable"]
+        let nodes = try await Self.eventually(
+            cli, "f1", hosts[0], ["node", "ls", "--format", "{{.Hostname}} {{.Status}} {{.ManagerStatus}}"]
+        ) {
+            Set($0.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }) == [
+                "swf1 Ready Leader", "swf2 Ready", "swf3 Ready Reachable",
+            ]
         }
-        #expect(Set(nodes.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }) == ["swf1 Ready Leader", "swf2 Ready", "swf3 Ready Reachable"], "\(nodes)")
+        #expect(
+            Set(nodes.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }) == [
+                "swf1 Ready Leader", "swf2 Ready", "swf3 Ready Reachable",
+            ], "\(nodes)")
     }
 }

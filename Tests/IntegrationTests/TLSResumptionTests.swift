@@ -10,8 +10,10 @@ struct TLSResumptionTests {
     /// (full, resumed) handshakes a `--debug` run logged.
     static func handshakes(_ r: Subprocess.Result) -> (full: Int, resumed: Int) {
         let lines = r.stderrText.split(separator: "\n")
-        return (lines.filter { $0.contains("full TLS handshake with") }.count,
-                lines.filter { $0.contains("resumed TLS session with") }.count)
+        return (
+            lines.filter { $0.contains("full TLS handshake with") }.count,
+            lines.filter { $0.contains("resumed TLS session with") }.count
+        )
     }
 
     static func mode(_ path: String) -> mode_t {
@@ -52,32 +54,32 @@ struct TLSResumptionTests {
         // b's address leads to a's daemon (b's port 2376 relayed there), and b's saved session is
         // a's: offered, a's daemon would resume it and pass for b without showing a certificate.
         let relay = """
-        systemctl stop docker docker.socket
-        cat > /tmp/relay.py <<'PY'
-        import os, socket, threading
-        os.closerange(3, 65536)  # none of the test's pipes: its run must end when the script does
-        def pipe(s, d):
-            try:
-                while True:
-                    b = s.recv(65536)
-                    if not b: break
-                    d.sendall(b)
-            except OSError: pass
-            finally:
-                try: d.shutdown(socket.SHUT_WR)
+            systemctl stop docker docker.socket
+            cat > /tmp/relay.py <<'PY'
+            import os, socket, threading
+            os.closerange(3, 65536)  # none of the test's pipes: its run must end when the script does
+            def pipe(s, d):
+                try:
+                    while True:
+                        b = s.recv(65536)
+                        if not b: break
+                        d.sendall(b)
                 except OSError: pass
-        l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        l.bind(("0.0.0.0", 2376)); l.listen(16)
-        while True:
-            c, _ = l.accept()
-            u = socket.create_connection(("\(a.ip)", 2376))
-            threading.Thread(target=pipe, args=(c, u), daemon=True).start()
-            threading.Thread(target=pipe, args=(u, c), daemon=True).start()
-        PY
-        setsid -f python3 /tmp/relay.py </dev/null >/dev/null 2>&1
-        for i in $(seq 50); do python3 -c 'import socket; socket.create_connection(("127.0.0.1", 2376))' 2>/dev/null && exit 0; sleep 0.1; done
-        exit 1
-        """
+                finally:
+                    try: d.shutdown(socket.SHUT_WR)
+                    except OSError: pass
+            l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            l.bind(("0.0.0.0", 2376)); l.listen(16)
+            while True:
+                c, _ = l.accept()
+                u = socket.create_connection(("\(a.ip)", 2376))
+                threading.Thread(target=pipe, args=(c, u), daemon=True).start()
+                threading.Thread(target=pipe, args=(u, c), daemon=True).start()
+            PY
+            setsid -f python3 /tmp/relay.py </dev/null >/dev/null 2>&1
+            for i in $(seq 50); do python3 -c 'import socket; socket.create_connection(("127.0.0.1", 2376))' 2>/dev/null && exit 0; sleep 0.1; done
+            exit 1
+            """
         let r = try await Fleet.run(b.name, relay)
         #expect(r.status == 0, "\(r.all)")
         try FileManager.default.removeItem(atPath: sessionB)

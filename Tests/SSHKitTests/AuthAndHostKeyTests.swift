@@ -10,8 +10,9 @@ struct AuthAndHostKeyTests {
         let dir = TempDir()
         let kh = dir.file("known_hosts")
         do {
-            _ = try await SSHSession.connect(to: SSHTarget(host: host.ip, user: host.user),
-                                             options: options(for: host, knownHosts: kh, policy: .strict))
+            _ = try await SSHSession.connect(
+                to: SSHTarget(host: host.ip, user: host.user),
+                options: options(for: host, knownHosts: kh, policy: .strict))
             Issue.record("strict must refuse an unknown host")
         } catch let e as SSHError {
             guard case .hostKeyUnknown(_, let fp, _) = e else { Issue.record("wrong error \(e)"); return }
@@ -23,8 +24,9 @@ struct AuthAndHostKeyTests {
         let s = try await SSHSession.connect(to: SSHTarget(host: host.ip, user: host.user), options: options(for: host, knownHosts: kh))
         #expect(try String(contentsOfFile: kh, encoding: .utf8).contains(host.ip))
         // Now pinned: strict accepts it.
-        let s2 = try await SSHSession.connect(to: SSHTarget(host: host.ip, user: host.user),
-                                              options: options(for: host, knownHosts: kh, policy: .strict))
+        let s2 = try await SSHSession.connect(
+            to: SSHTarget(host: host.ip, user: host.user),
+            options: options(for: host, knownHosts: kh, policy: .strict))
         #expect(s.hostKeyFingerprint == s2.hostKeyFingerprint)
         // OpenSSH agrees with the fingerprint we report.
         let ours = try await Subprocess.run(["ssh-keygen", "-l", "-F", host.ip, "-f", kh])
@@ -42,8 +44,9 @@ struct AuthAndHostKeyTests {
         #expect(regen.status == 0, "\(regen.stderrText)")
         for policy in HostKeyPolicy.allCases {
             do {
-                _ = try await SSHSession.connect(to: SSHTarget(host: host.ip, user: host.user),
-                                                 options: options(for: host, knownHosts: kh, policy: policy))
+                _ = try await SSHSession.connect(
+                    to: SSHTarget(host: host.ip, user: host.user),
+                    options: options(for: host, knownHosts: kh, policy: policy))
                 Issue.record("a changed host key must be refused under \(policy)")
             } catch let e as SSHError {
                 guard case .hostKeyChanged(_, let expected, let presented, _) = e else { Issue.record("wrong error \(e)"); continue }
@@ -62,8 +65,9 @@ struct AuthAndHostKeyTests {
         let gen = try await Subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key])
         #expect(gen.status == 0)
         do {
-            _ = try await SSHSession.connect(to: SSHTarget(host: host.ip, user: host.user),
-                                             options: options(for: host, knownHosts: dir.file("kh"), auth: [.privateKeyFile(path: key)]))
+            _ = try await SSHSession.connect(
+                to: SSHTarget(host: host.ip, user: host.user),
+                options: options(for: host, knownHosts: dir.file("kh"), auth: [.privateKeyFile(path: key)]))
             Issue.record("a key the server does not know must be refused")
         } catch let e as SSHError {
             guard case .authenticationFailed(let user, _, let tried, let offered, _) = e else { Issue.record("wrong error \(e)"); return }
@@ -75,8 +79,9 @@ struct AuthAndHostKeyTests {
         // A file that is not a key at all.
         try Data("garbage".utf8).write(to: URL(fileURLWithPath: dir.file("garbage")))
         await #expect(throws: SSHError.self) {
-            try await SSHSession.connect(to: SSHTarget(host: host.ip, user: host.user),
-                                         options: options(for: host, knownHosts: dir.file("kh"), auth: [.privateKeyFile(path: dir.file("garbage"))]))
+            try await SSHSession.connect(
+                to: SSHTarget(host: host.ip, user: host.user),
+                options: options(for: host, knownHosts: dir.file("kh"), auth: [.privateKeyFile(path: dir.file("garbage"))]))
         }
     }
 
@@ -89,23 +94,27 @@ struct AuthAndHostKeyTests {
         let add = try await Fleet.run("sk1", "cat >> /home/tester/.ssh/authorized_keys", stdin: Data(pub.utf8))
         #expect(add.status == 0)
         await #expect(throws: SSHError.keyNotUsable(path: key, passphraseGiven: false)) {
-            try await SSHSession.connect(to: SSHTarget(host: host.ip, user: "tester"),
-                                         options: options(for: host, knownHosts: dir.file("kh"), auth: [.privateKeyFile(path: key)]))
+            try await SSHSession.connect(
+                to: SSHTarget(host: host.ip, user: "tester"),
+                options: options(for: host, knownHosts: dir.file("kh"), auth: [.privateKeyFile(path: key)]))
         }
-        let s = try await SSHSession.connect(to: SSHTarget(host: host.ip, user: "tester"),
-                                             options: options(for: host, knownHosts: dir.file("kh"), auth: [.privateKeyFile(path: key, passphrase: "s3cret")]))
+        let s = try await SSHSession.connect(
+            to: SSHTarget(host: host.ip, user: "tester"),
+            options: options(for: host, knownHosts: dir.file("kh"), auth: [.privateKeyFile(path: key, passphrase: "s3cret")]))
         #expect(try await s.run("whoami") == "tester\n")
     }
 
     @Test func passwordAuthWorksAndWrongPasswordIsRejected() async throws {
         let host = try await Fleet.up("sk1")
         let dir = TempDir()
-        let ok = try await SSHSession.connect(to: SSHTarget(host: host.ip, user: "tester"),
-                                              options: options(for: host, knownHosts: dir.file("kh"), auth: [.password("tester-pw")]))
+        let ok = try await SSHSession.connect(
+            to: SSHTarget(host: host.ip, user: "tester"),
+            options: options(for: host, knownHosts: dir.file("kh"), auth: [.password("tester-pw")]))
         #expect(try await ok.run("whoami") == "tester\n")
         do {
-            _ = try await SSHSession.connect(to: SSHTarget(host: host.ip, user: "tester"),
-                                             options: options(for: host, knownHosts: dir.file("kh"), auth: [.password("wrong")]))
+            _ = try await SSHSession.connect(
+                to: SSHTarget(host: host.ip, user: "tester"),
+                options: options(for: host, knownHosts: dir.file("kh"), auth: [.password("wrong")]))
             Issue.record("a wrong password must be refused")
         } catch let e as SSHError {
             guard case .authenticationFailed(_, _, let tried, _, _) = e else { Issue.record("wrong error \(e)"); return }
@@ -140,7 +149,8 @@ struct AuthAndHostKeyTests {
         let payload = Data((0..<100_000).map { UInt8($0 % 251) })
         #expect(try await pw.execAsRoot("cat", stdin: .data(payload)).stdout == payload)
         try await pw.installAsRoot(Data("secret\n".utf8), at: "/root/sk-sudopw", mode: 0o600)
-        #expect(try await pw.runAsRoot("stat -c '%a %U' /root/sk-sudopw && cat /root/sk-sudopw && rm /root/sk-sudopw") == "600 root\nsecret\n")
+        #expect(
+            try await pw.runAsRoot("stat -c '%a %U' /root/sk-sudopw && cat /root/sk-sudopw && rm /root/sk-sudopw") == "600 root\nsecret\n")
         let wrong = try await connect(host, user: "pwsudo", dir: dir)
         wrong.useSudoPassword("nope")
         await #expect(throws: SSHError.sudoPasswordRefused(user: "pwsudo", host: host.ip)) { try await wrong.rootAccess() }
@@ -151,7 +161,10 @@ struct AuthAndHostKeyTests {
     /// must still never reach a root command's stdin; a wrong password is still refused.
     @Test func sudoPasswordNeverReachesTheCommandWithAWarmCache() async throws {
         let host = try await Fleet.fresh("pp-sudoglobal")
-        let r = try await Fleet.run(host.name, "printf 'Defaults:pwsudo timestamp_type=global, timestamp_timeout=30\\n' > /etc/sudoers.d/pp-global && chmod 440 /etc/sudoers.d/pp-global && visudo -c")
+        let r = try await Fleet.run(
+            host.name,
+            "printf 'Defaults:pwsudo timestamp_type=global, timestamp_timeout=30\\n' > /etc/sudoers.d/pp-global && chmod 440 /etc/sudoers.d/pp-global && visudo -c"
+        )
         try #require(r.status == 0, "\(r.stderrText)")
         let dir = TempDir()
         let pw = try await connect(host, user: "pwsudo", dir: dir)
@@ -174,7 +187,7 @@ struct AuthAndHostKeyTests {
     }
 
     @Test func nobodyAnsweringTimesOutWithinTheDeadline() async throws {
-        _ = try await Fleet.up("sk1")   // makes sure the bridge exists
+        _ = try await Fleet.up("sk1")  // makes sure the bridge exists
         let ip = try await Fleet.freeIP()
         let dir = TempDir()
         let clock = ContinuousClock()
@@ -182,8 +195,9 @@ struct AuthAndHostKeyTests {
         do {
             _ = try await SSHSession.connect(
                 to: SSHTarget(host: ip, user: "root"),
-                options: SSHOptions(knownHostsPath: dir.file("kh"), auth: [.agent], connectTimeout: .seconds(2),
-                                    overallConnectDeadline: .seconds(3)))
+                options: SSHOptions(
+                    knownHostsPath: dir.file("kh"), auth: [.agent], connectTimeout: .seconds(2),
+                    overallConnectDeadline: .seconds(3)))
             Issue.record("nobody answers there")
         } catch let e as SSHError {
             let elapsed = clock.now - start
@@ -201,8 +215,9 @@ struct AuthAndHostKeyTests {
         let host = try await Fleet.up("sk1")
         let dir = TempDir()
         do {
-            _ = try await SSHSession.connect(to: SSHTarget(host: host.ip, port: 2, user: "root"),
-                                             options: options(for: host, knownHosts: dir.file("kh")))
+            _ = try await SSHSession.connect(
+                to: SSHTarget(host: host.ip, port: 2, user: "root"),
+                options: options(for: host, knownHosts: dir.file("kh")))
             Issue.record("nothing listens on port 2")
         } catch let e as SSHError {
             #expect(e.description.lowercased().contains("refused"), "\(e)")

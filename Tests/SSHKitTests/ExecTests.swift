@@ -36,9 +36,14 @@ struct ExecTests {
         let s = try await connect(host, dir: dir)
         final class Lines: @unchecked Sendable { var out = Data(); var err = Data(); let lock = NSLock() }
         let lines = Lines()
-        let r = try await s.exec("echo to-out; echo to-err >&2; echo more-out",
-                                 onStdout: { d in lines.lock.lock(); lines.out.append(d); lines.lock.unlock() },
-                                 onStderr: { d in lines.lock.lock(); lines.err.append(d); lines.lock.unlock() })
+        let r = try await s.exec(
+            "echo to-out; echo to-err >&2; echo more-out",
+            onStdout: { d in
+                lines.lock.lock(); lines.out.append(d); lines.lock.unlock()
+            },
+            onStderr: { d in
+                lines.lock.lock(); lines.err.append(d); lines.lock.unlock()
+            })
         #expect(r.stdoutText == "to-out\nmore-out\n")
         #expect(r.stderrText == "to-err\n")
         #expect(String(decoding: lines.out, as: UTF8.self) == r.stdoutText)

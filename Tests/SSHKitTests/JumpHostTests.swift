@@ -23,8 +23,9 @@ struct JumpHostTests {
         async let n = Fleet.freshShared(["jh-near"], nets: "lan3")
         async let f = Fleet.freshShared(["jh-far"], nets: "lan4")
         let (ha, hb, hn, hf) = try await (a[0], b[0], n[0], f[0])
-        return Layout(bastionA: ha, bastionAInner: try await Fleet.ip(ha.name, on: "lan3"),
-                      bastionBInner: hb.ip, near: hn, far: hf)
+        return Layout(
+            bastionA: ha, bastionAInner: try await Fleet.ip(ha.name, on: "lan3"),
+            bastionBInner: hb.ip, near: hn, far: hf)
     }
 
     func layout() async throws -> Layout { try await Self.shared.value }
@@ -40,8 +41,9 @@ struct JumpHostTests {
         let dir = TempDir()
         // The targets really are out of the client's reach.
         await #expect(throws: SSHError.self) {
-            try await SSHSession.connect(to: SSHTarget(host: l.near.ip, user: "tester"),
-                                         options: options(for: l.near, knownHosts: dir.file("direct"), connectTimeout: .seconds(2)))
+            try await SSHSession.connect(
+                to: SSHTarget(host: l.near.ip, user: "tester"),
+                options: options(for: l.near, knownHosts: dir.file("direct"), connectTimeout: .seconds(2)))
         }
         let hopA = SSHTarget(host: l.bastionA.ip, user: "tester")
         let near = try await SSHSession.connect(to: SSHTarget(host: l.near.ip, user: "tester"), options: opts(l.near, dir, jumps: [hopA]))
@@ -51,7 +53,8 @@ struct JumpHostTests {
         #expect(try await near.run("echo $SSH_CONNECTION").hasPrefix(l.bastionAInner + " "))
 
         let hopB = SSHTarget(host: l.bastionBInner, user: "tester")
-        let far = try await SSHSession.connect(to: SSHTarget(host: l.far.ip, user: "tester"), options: opts(l.far, dir, jumps: [hopA, hopB]))
+        let far = try await SSHSession.connect(
+            to: SSHTarget(host: l.far.ip, user: "tester"), options: opts(l.far, dir, jumps: [hopA, hopB]))
         #expect(try await far.run("hostname") == "jh-far\n")
         // Volume both ways through two hops: 8 MB down with its status, 3 MB up through stdin.
         let down = try await far.exec("head -c 8388608 /dev/urandom | tee /tmp/blob; sha256sum /tmp/blob | cut -c1-64 >&2; exit 4")
@@ -76,13 +79,15 @@ struct JumpHostTests {
         await near.close()
         await far.close()
         // Strict from now on: the pinned keys carry a fresh session through both hops.
-        let again = try await SSHSession.connect(to: SSHTarget(host: l.far.ip, user: "tester"),
-                                                 options: opts(l.far, dir, jumps: [hopA, hopB], policy: .strict))
+        let again = try await SSHSession.connect(
+            to: SSHTarget(host: l.far.ip, user: "tester"),
+            options: opts(l.far, dir, jumps: [hopA, hopB], policy: .strict))
         #expect(try await again.run("hostname") == "jh-far\n")
     }
 
     func sha256(_ d: Data) async throws -> String {
-        try await Subprocess.run(["sh", "-c", "sha256sum | cut -c1-64"], stdin: d).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+        try await Subprocess.run(["sh", "-c", "sha256sum | cut -c1-64"], stdin: d).stdoutText.trimmingCharacters(
+            in: .whitespacesAndNewlines)
     }
 
     @Test func aChangedKeyOnTheBastionIsRefusedNamingIt() async throws {
@@ -99,10 +104,12 @@ struct JumpHostTests {
         let r = try await Fleet.run(bastion.name, "rm -f /etc/ssh/ssh_host_*; ssh-keygen -A >/dev/null && systemctl reload ssh")
         #expect(r.status == 0, "\(r.stderrText)")
         // sshd re-executes itself on reload: wait until it listens again.
-        let listening = try await Fleet.run(bastion.name, "for i in $(seq 50); do ss -ltn | grep -q ':22 ' && exit 0; sleep 0.1; done; exit 1")
+        let listening = try await Fleet.run(
+            bastion.name, "for i in $(seq 50); do ss -ltn | grep -q ':22 ' && exit 0; sleep 0.1; done; exit 1")
         #expect(listening.status == 0)
         do {
-            _ = try await SSHSession.connect(to: SSHTarget(host: target.ip, user: "tester"), options: opts(target, dir, jumps: [hopA], policy: .strict))
+            _ = try await SSHSession.connect(
+                to: SSHTarget(host: target.ip, user: "tester"), options: opts(target, dir, jumps: [hopA], policy: .strict))
             Issue.record("a changed bastion key was accepted")
         } catch let e as SSHError {
             guard case .viaJumpHost(let hop, .hostKeyChanged(let host, let expected, let presented, _)) = e else {

@@ -44,18 +44,20 @@ struct SFTPTests {
     @Test func severalRootFilesInOneRoundTrip() async throws {
         let host = try await Fleet.fresh("sk-root", variant: "base")
         let dir = TempDir()
-        let s = try await connect(host, dir: dir)   // as tester, through sudo
+        let s = try await connect(host, dir: dir)  // as tester, through sudo
         let base = "/etc/swock-batch-\(UUID().uuidString.prefix(8))"
         let secret = "not-really-\(UUID().uuidString)"
         let watcher = Task { try await Fleet.run("sk-root", "for i in $(seq 1 40); do ps -eo args; sleep 0.05; done") }
-        let then = try await s.installAsRoot([
-            RootFile("\(base)/a/public.pem", Data("public\n".utf8), mode: 0o644),
-            RootFile("\(base)/b/secret.pem", Data((secret + "\n").utf8), mode: 0o600),
-        ], before: "echo before > \(base).log", then: "echo then >> \(base).log; cat \(base)/b/secret.pem >/dev/null && echo done")
+        let then = try await s.installAsRoot(
+            [
+                RootFile("\(base)/a/public.pem", Data("public\n".utf8), mode: 0o644),
+                RootFile("\(base)/b/secret.pem", Data((secret + "\n").utf8), mode: 0o600),
+            ], before: "echo before > \(base).log", then: "echo then >> \(base).log; cat \(base)/b/secret.pem >/dev/null && echo done")
         #expect(then?.succeeded == true && then?.stdoutText == "done\n", "\(String(describing: then))")
         #expect(!(try await watcher.value).stdoutText.contains(secret), "the secret was on a command line")
-        #expect(try await s.runAsRoot("stat -c '%a %U' \(base)/a/public.pem \(base)/b/secret.pem; cat \(base).log \(base)/b/secret.pem") ==
-                "644 root\n600 root\nbefore\nthen\n\(secret)\n")
+        #expect(
+            try await s.runAsRoot("stat -c '%a %U' \(base)/a/public.pem \(base)/b/secret.pem; cat \(base).log \(base)/b/secret.pem")
+                == "644 root\n600 root\nbefore\nthen\n\(secret)\n")
         #expect(try await s.run("ls -d /tmp/swock.* 2>/dev/null | wc -l") == "0\n")
 
         // A file where a directory must go: nothing further is installed, and it says which paths.
@@ -77,7 +79,7 @@ struct SFTPTests {
     @Test func secretLandsRootOwned0600WithoutACommandLine() async throws {
         let host = try await Fleet.up("sk1")
         let dir = TempDir()
-        let s = try await connect(host, dir: dir)   // as tester, through sudo
+        let s = try await connect(host, dir: dir)  // as tester, through sudo
         #expect(try await s.rootAccess() == .sudo)
         let secret = Data("-----BEGIN PRIVATE KEY-----\nnot-really-\(UUID().uuidString)\n-----END PRIVATE KEY-----\n".utf8)
         // Watch the remote process table while installing: the secret must never appear there.

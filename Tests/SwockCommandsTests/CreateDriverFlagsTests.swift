@@ -1,7 +1,8 @@
 import Foundation
-@testable import SwockCommands
 import SwockDrivers
 import Testing
+
+@testable import SwockCommands
 
 /// `create`'s driver flags: ArgumentParser keeps the words it does not know, in order, and the
 /// driver's parser reads them.
@@ -25,7 +26,9 @@ import Testing
 
     @Test func createDashDNoneHelpListsItsFlags() async throws {
         let page = try #require(await CreateDriverHelp.page(["create", "-d", "none", "--help"]))
-        #expect(!page.failed && page.text.contains("NONE DRIVER FLAGS:") && page.text.contains("--url <string>") && page.text.contains("--tls-client-key <string>"))
+        #expect(
+            !page.failed && page.text.contains("NONE DRIVER FLAGS:") && page.text.contains("--url <string>")
+                && page.text.contains("--tls-client-key <string>"))
         #expect(await CreateDriverHelp.page(["create", "--help"]) == nil, "generic's page is ArgumentParser's")
         let unknown = try #require(await CreateDriverHelp.page(["create", "--driver=nosuch", "-h"]))
         #expect(unknown.failed && unknown.text.hasPrefix("Error: no driver \"nosuch\""))

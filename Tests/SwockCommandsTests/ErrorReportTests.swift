@@ -1,7 +1,6 @@
 import EngineAPI
 import SSHKit
 import SwockDrivers
-@testable import SwockCommands
 import SwockFleet
 import SwockProvision
 import SwockRemote
@@ -11,12 +10,17 @@ import SwockSupport
 import SwockSwarm
 import Testing
 
+@testable import SwockCommands
+
 /// The one place errors become a line and an exit status: the advice comes from the codes and
 /// cases (the layers below name no command or flag), and the exit status follows one scheme.
 struct ErrorReportTests {
     @Test func dockerMachinesLinesStayExactlyAsTheyWere() {
-        #expect(ErrorReport.line(StoreError.notFound("web1")) == "Docker machine \"web1\" does not exist; `swock-machine ls` lists the machines")
-        #expect(ErrorReport.line(StoreError.alreadyExists("web1"))
+        #expect(
+            ErrorReport.line(StoreError.notFound("web1")) == "Docker machine \"web1\" does not exist; `swock-machine ls` lists the machines"
+        )
+        #expect(
+            ErrorReport.line(StoreError.alreadyExists("web1"))
                 == "Docker machine \"web1\" already exists; pick another name or remove it first with `swock-machine rm web1`")
         // The layer below says only what is wrong.
         #expect(StoreError.notFound("web1").description == "Docker machine \"web1\" does not exist")
@@ -24,18 +28,28 @@ struct ErrorReportTests {
     }
 
     @Test func adviceComesFromTheCase() {
-        #expect(ErrorReport.line(StoreError.missingFile(name: "w", path: "machines/w/cert.pem"))
+        #expect(
+            ErrorReport.line(StoreError.missingFile(name: "w", path: "machines/w/cert.pem"))
                 == "machine \"w\": machines/w/cert.pem is missing; run `swock-machine regenerate-certs w` or `swock-machine provision w`")
-        #expect(ErrorReport.line(StoreError.noActiveMachine)
-                == "no machine given, no active machine and no machine named \"default\"; name one, or pick one with `swock-machine use NAME`")
-        #expect(ErrorReport.line(StoreError.importedWithoutCAKey("imp")).hasSuffix(
-            "export it again with --with-ca-key and import that, or run `swock-machine regenerate-certs --client-certs imp` to move it to this store's CA"))
+        #expect(
+            ErrorReport.line(StoreError.noActiveMachine)
+                == "no machine given, no active machine and no machine named \"default\"; name one, or pick one with `swock-machine use NAME`"
+        )
+        #expect(
+            ErrorReport.line(StoreError.importedWithoutCAKey("imp")).hasSuffix(
+                "export it again with --with-ca-key and import that, or run `swock-machine regenerate-certs --client-certs imp` to move it to this store's CA"
+            ))
         let tls = EngineEndpoint(host: "10.231.1.12", tls: TLSFiles(directory: "/c"), machineName: "web1")
-        #expect(ErrorReport.line(EngineError.connectionRefused(tls))
-                == "connection refused by 10.231.1.12:2376: no daemon listens there; check `swock-machine status web1` and the docker service on the host")
-        #expect(ErrorReport.line(EngineError.certificateExpired(tls, date: "2024-01-31", depth: 1))
-                == "tls: the CA certificate in the chain of the daemon at 10.231.1.12:2376 expired on 2024-01-31; renew the CA, then run `swock-machine regenerate-certs web1`")
-        #expect(ErrorReport.line(SwarmError.alreadyInSwarm("w2", role: "worker"))
+        #expect(
+            ErrorReport.line(EngineError.connectionRefused(tls))
+                == "connection refused by 10.231.1.12:2376: no daemon listens there; check `swock-machine status web1` and the docker service on the host"
+        )
+        #expect(
+            ErrorReport.line(EngineError.certificateExpired(tls, date: "2024-01-31", depth: 1))
+                == "tls: the CA certificate in the chain of the daemon at 10.231.1.12:2376 expired on 2024-01-31; renew the CA, then run `swock-machine regenerate-certs web1`"
+        )
+        #expect(
+            ErrorReport.line(SwarmError.alreadyInSwarm("w2", role: "worker"))
                 == "w2 is already in a swarm (as a worker); run `swock-machine swarm leave w2` first")
         // No advice where there is none to give: the message alone.
         #expect(ErrorReport.line(StoreError.io(path: "/s", reason: "disk full")) == "store: /s: disk full")
@@ -46,9 +60,14 @@ struct ErrorReportTests {
     @Test func anEncryptedKeyPointsAtTheVariableThatExists() {
         let e = SSHError.keyNotUsable(path: "/k", passphraseGiven: false)
         let line = ErrorReport.line(e)
-        #expect(line == "ssh: cannot use private key /k: not a private key, or it is encrypted and no passphrase was given; give its passphrase in $SWOCK_SSH_KEY_PASSPHRASE")
+        #expect(
+            line
+                == "ssh: cannot use private key /k: not a private key, or it is encrypted and no passphrase was given; give its passphrase in $SWOCK_SSH_KEY_PASSPHRASE"
+        )
         #expect(!line.contains("--generic-ssh-key-passphrase"))
-        #expect(ErrorReport.line(SSHError.keyNotUsable(path: "/k", passphraseGiven: true)) == "ssh: cannot use private key /k: not a private key, or the passphrase is wrong")
+        #expect(
+            ErrorReport.line(SSHError.keyNotUsable(path: "/k", passphraseGiven: true))
+                == "ssh: cannot use private key /k: not a private key, or the passphrase is wrong")
     }
 
     /// A wrapped error keeps its cause as a value: the cause's advice comes first, then the
@@ -56,20 +75,27 @@ struct ErrorReportTests {
     @Test func causesAreWalkedInnermostAdviceFirst() {
         let auth = SSHError.authenticationFailed(user: "u", host: "h", tried: ["publickey"], offered: ["publickey"], detail: nil)
         let p = ProvisionError(machine: "w", step: .connect, reason: "\(auth)", resumable: true, cause: auth)
-        #expect(ErrorReport.line(p) == "create w: connect failed: ssh: authentication as u@h failed; tried: publickey; server offers: publickey"
-                + "; pass a key the server accepts (--generic-ssh-key) or a password; fix the cause, then run `swock-machine provision w` to resume")
+        #expect(
+            ErrorReport.line(p) == "create w: connect failed: ssh: authentication as u@h failed; tried: publickey; server offers: publickey"
+                + "; pass a key the server accepts (--generic-ssh-key) or a password; fix the cause, then run `swock-machine provision w` to resume"
+        )
         let hop = SSHError.viaJumpHost(hop: "bastion", auth)
         #expect(ErrorReport.line(hop).hasSuffix("; pass a key the server accepts (--generic-ssh-key) or a password"))
         #expect(errorChain(hop).count == 2)
-        let sudo = ProvisionError(machine: "w", step: .checkRoot, reason: "x", resumable: false, cause: SSHError.sudoNeedsPassword(user: "u", host: "h"))
-        #expect(ErrorReport.line(sudo).hasSuffix("give it with --generic-sudo-password-env VAR or --generic-sudo-password-stdin, give the user passwordless sudo (NOPASSWD), or connect as root"))
+        let sudo = ProvisionError(
+            machine: "w", step: .checkRoot, reason: "x", resumable: false, cause: SSHError.sudoNeedsPassword(user: "u", host: "h"))
+        #expect(
+            ErrorReport.line(sudo).hasSuffix(
+                "give it with --generic-sudo-password-env VAR or --generic-sudo-password-stdin, give the user passwordless sudo (NOPASSWD), or connect as root"
+            ))
     }
 
     /// "--generic-ip-address is required" is worded once: create's own check and the request's
     /// check (reached by create -f and the library) give the same words.
     @Test func aMissingAddressIsWordedOnce() {
-        let fromRequest = ProvisionError(machine: "w", step: .checkFlags, reason: CreateProblem.missingAddress.description,
-                                         resumable: false, cause: CreateProblem.missingAddress)
+        let fromRequest = ProvisionError(
+            machine: "w", step: .checkFlags, reason: CreateProblem.missingAddress.description,
+            resumable: false, cause: CreateProblem.missingAddress)
         #expect(ErrorReport.line(fromRequest) == "create w: check flags failed: " + ErrorReport.text(.missingAddress))
         #expect(ErrorReport.text(.missingAddress).hasPrefix("--generic-ip-address is required"))
         // Below SwockCommands the words name the value, not the flag.
@@ -79,22 +105,31 @@ struct ErrorReportTests {
 
     @Test func aDriversFlagMistakeIsAUsageErrorWithItsHelp() {
         let e = DriverError.unknownFlag(driver: "qemu", flag: "--url", known: ["--qemu-cpus"])
-        #expect(ErrorReport.line(e) == "--url is not a flag of the qemu driver; its flags are: --qemu-cpus; see `swock-machine create -d qemu --help`")
+        #expect(
+            ErrorReport.line(e)
+                == "--url is not a flag of the qemu driver; its flags are: --qemu-cpus; see `swock-machine create -d qemu --help`")
         #expect(ErrorReport.exitStatus(e) == 64)
         #expect(ErrorReport.exitStatus(DriverError.operationFailed(driver: "qemu", operation: "boot", detail: "x")) == 1)
     }
 
     @Test func aTunnelsNextStepIsWordedHere() {
-        let direct = TunnelService.TunnelError(description: "w is reached directly (not through jump hosts): it needs no tunnel", machine: "w", kind: .direct(serving: true))
-        #expect(ErrorReport.line(direct) == "w is reached directly (no --generic-ssh-proxy-jump): it needs no tunnel; point docker at it with `swock-machine env w`")
-        let running = TunnelService.TunnelError(description: "the Engine API of w is already forwarded on 127.0.0.1:5000 (pid 7)", machine: "w", kind: .alreadyForwarded)
-        #expect(ErrorReport.line(running) == "the Engine API of w is already forwarded on 127.0.0.1:5000 (pid 7); stop it with `swock-machine tunnel --stop w`")
+        let direct = TunnelService.TunnelError(
+            description: "w is reached directly (not through jump hosts): it needs no tunnel", machine: "w", kind: .direct(serving: true))
+        #expect(
+            ErrorReport.line(direct)
+                == "w is reached directly (no --generic-ssh-proxy-jump): it needs no tunnel; point docker at it with `swock-machine env w`")
+        let running = TunnelService.TunnelError(
+            description: "the Engine API of w is already forwarded on 127.0.0.1:5000 (pid 7)", machine: "w", kind: .alreadyForwarded)
+        #expect(
+            ErrorReport.line(running)
+                == "the Engine API of w is already forwarded on 127.0.0.1:5000 (pid 7); stop it with `swock-machine tunnel --stop w`")
     }
 
     @Test func exitStatusFromTheCode() {
         #expect(ErrorReport.exitStatus(UsageError("no command given")) == 64)
         #expect(ErrorReport.exitStatus(ProvisionError(machine: "w", step: .checkFlags, reason: "x", resumable: false)) == 64)
-        #expect(ErrorReport.exitStatus(MachineSelector.Error("give machine names or --all, not both", code: "fleet.invalid-selection")) == 64)
+        #expect(
+            ErrorReport.exitStatus(MachineSelector.Error("give machine names or --all, not both", code: "fleet.invalid-selection")) == 64)
         #expect(ErrorReport.exitStatus(ProvisionError(machine: "w", step: .installEngine, reason: "x", resumable: true)) == 1)
         #expect(ErrorReport.exitStatus(MachineSelector.Error("no machine matches \"zz*\"")) == 1)
         #expect(ErrorReport.exitStatus(StoreError.notFound("w")) == 1)
@@ -139,10 +174,14 @@ struct ErrorReportTests {
 
     /// A fan-out's failure lines carry the advice of each machine's error value.
     @Test func fanOutLinesCarryAdvice() throws {
-        let failure = try #require(FanOutFailure([
-            HostOutcome(name: "w1", result: .ok),
-            HostOutcome(name: "w2", result: .failed, error: "w2 is not in a swarm", failure: SwarmError.notInSwarm("w2")),
-        ]))
-        #expect(ErrorReport.lines(failure) == ["w2 is not in a swarm; start one with `swock-machine swarm init NAME`, or join it with `swock-machine swarm join --manager NAME w2`"])
+        let failure = try #require(
+            FanOutFailure([
+                HostOutcome(name: "w1", result: .ok),
+                HostOutcome(name: "w2", result: .failed, error: "w2 is not in a swarm", failure: SwarmError.notInSwarm("w2")),
+            ]))
+        #expect(
+            ErrorReport.lines(failure) == [
+                "w2 is not in a swarm; start one with `swock-machine swarm init NAME`, or join it with `swock-machine swarm join --manager NAME w2`"
+            ])
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import SwockCommands
 
 @Suite struct GenericEnvironmentTests {
@@ -26,7 +27,9 @@ import Testing
     /// Flags win over the variables.
     @Test func flagsWin() throws {
         let create = try Create.parse(["--generic-ip-address", "10.231.1.9", "--generic-ssh-port", "23", "web1"])
-        let r = try create.makeRequest(environment: ["GENERIC_IP_ADDRESS": "10.231.1.5", "GENERIC_SSH_PORT": "2222", "GENERIC_SSH_USER": "admin"])
+        let r = try create.makeRequest(environment: [
+            "GENERIC_IP_ADDRESS": "10.231.1.5", "GENERIC_SSH_PORT": "2222", "GENERIC_SSH_USER": "admin",
+        ])
         #expect(r.address == "10.231.1.9" && r.sshPort == 23 && r.sshUser == "admin")
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
-@testable import SwockCommands
 import Testing
+
+@testable import SwockCommands
 
 /// The hand parser of the record-only verbs must agree with ArgumentParser wherever it takes a
 /// command line, and hand everything else to it.
@@ -31,7 +32,8 @@ struct LeanCommandLineTests {
 
     @Test(arguments: [
         ["env", "web1"], ["env"], ["env", "--shell", "fish", "web1"], ["env", "web1", "--shell=nu"],
-        ["env", "--unset"], ["env", "-u"], ["env", "-u", "web1"], ["env", "--unset", "--no-proxy", "--shell", "tcsh"], ["env", "--check", "--swarm", "m2"],
+        ["env", "--unset"], ["env", "-u"], ["env", "-u", "web1"], ["env", "--unset", "--no-proxy", "--shell", "tcsh"],
+        ["env", "--check", "--swarm", "m2"],
         ["env", "-s", "/tmp/a store", "web1"], ["env", "--storage-path=/x", "-D", "web1"], ["env", "--storage-path", "/x", "--debug"],
         ["active"], ["active", "-s", "/x"], ["active", "--debug"],
         ["ip"], ["ip", "a"], ["ip", "a", "b", "c"], ["ip", "-s", "/x", "a", "b"],

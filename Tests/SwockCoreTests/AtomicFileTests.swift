@@ -1,6 +1,7 @@
 import Foundation
-@testable import SwockStore
 import Testing
+
+@testable import SwockStore
 
 @Suite struct AtomicFileTests {
     @Test func writesExactModeAndLeavesNoTempFiles() throws {

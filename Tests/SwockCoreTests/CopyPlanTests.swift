@@ -1,7 +1,8 @@
-@testable import SwockClient
 import Foundation
 import SSHKit
 import Testing
+
+@testable import SwockClient
 
 @Suite struct CopyPlanTests {
     typealias L = CopyLocation
@@ -43,15 +44,17 @@ import Testing
     }
 
     @Test func aFileIntoADirectoryKeepsItsName() throws {
-        let items = try CopyPlan.make(sources: [(.local("/tmp/a.txt"), file)], destination: .parse("web1:/srv"),
-                                      destinationInfo: dir, parentInfo: nil, recursive: false)
+        let items = try CopyPlan.make(
+            sources: [(.local("/tmp/a.txt"), file)], destination: .parse("web1:/srv"),
+            destinationInfo: dir, parentInfo: nil, recursive: false)
         #expect(items == [CopyItem(source: .local("/tmp/a.txt"), target: .remote(machine: "web1", path: "/srv/a.txt"), info: file)])
     }
 
     @Test func aFileToANewOrExistingFileName() throws {
         for destInfo in [nil, file] {
-            let items = try CopyPlan.make(sources: [(.parse("web1:a"), file)], destination: .local("out/b"),
-                                          destinationInfo: destInfo, parentInfo: dir, recursive: false)
+            let items = try CopyPlan.make(
+                sources: [(.parse("web1:a"), file)], destination: .local("out/b"),
+                destinationInfo: destInfo, parentInfo: dir, recursive: false)
             #expect(items.map(\.target) == [.local("out/b")])
         }
     }
@@ -62,52 +65,68 @@ import Testing
         #expect(items.map(\.target.path) == ["d/a", "d/b"])
         for destInfo in [nil, file] {
             #expect(throws: CopyError.notADirectory("web1:d")) {
-                try CopyPlan.make(sources: srcs, destination: .parse("web1:d"), destinationInfo: destInfo, parentInfo: dir, recursive: false)
+                try CopyPlan.make(
+                    sources: srcs, destination: .parse("web1:d"), destinationInfo: destInfo, parentInfo: dir, recursive: false)
             }
         }
     }
 
     @Test func directories() throws {
         #expect(throws: CopyError.isADirectory("web1:tree")) {
-            try CopyPlan.make(sources: [(.parse("web1:tree"), dir)], destination: .local("x"), destinationInfo: nil, parentInfo: dir, recursive: false)
+            try CopyPlan.make(
+                sources: [(.parse("web1:tree"), dir)], destination: .local("x"), destinationInfo: nil, parentInfo: dir, recursive: false)
         }
         // -r: a new name becomes the copy; an existing directory receives it.
-        let new = try CopyPlan.make(sources: [(.parse("web1:tree/"), dir)], destination: .local("x"), destinationInfo: nil, parentInfo: dir, recursive: true)
+        let new = try CopyPlan.make(
+            sources: [(.parse("web1:tree/"), dir)], destination: .local("x"), destinationInfo: nil, parentInfo: dir, recursive: true)
         #expect(new.map(\.target) == [.local("x")])
-        let into = try CopyPlan.make(sources: [(.parse("web1:tree/"), dir)], destination: .local("x"), destinationInfo: dir, parentInfo: nil, recursive: true)
+        let into = try CopyPlan.make(
+            sources: [(.parse("web1:tree/"), dir)], destination: .local("x"), destinationInfo: dir, parentInfo: nil, recursive: true)
         #expect(into.map(\.target) == [.local("x/tree")])
         // The home directory's contents go straight into the destination.
-        let home = try CopyPlan.make(sources: [(.parse("web1:"), dir)], destination: .local("x"), destinationInfo: dir, parentInfo: nil, recursive: true)
+        let home = try CopyPlan.make(
+            sources: [(.parse("web1:"), dir)], destination: .local("x"), destinationInfo: dir, parentInfo: nil, recursive: true)
         #expect(home.map(\.target) == [.local("x")])
         #expect(throws: CopyError.overwriteFileWithDirectory("x")) {
-            try CopyPlan.make(sources: [(.parse("web1:tree"), dir)], destination: .local("x"), destinationInfo: file, parentInfo: nil, recursive: true)
+            try CopyPlan.make(
+                sources: [(.parse("web1:tree"), dir)], destination: .local("x"), destinationInfo: file, parentInfo: nil, recursive: true)
         }
-        let other = try CopyPlan.make(sources: [(.parse("web1:t"), dir)], destination: .parse("web2:t"), destinationInfo: dir, parentInfo: nil, recursive: true)
+        let other = try CopyPlan.make(
+            sources: [(.parse("web1:t"), dir)], destination: .parse("web2:t"), destinationInfo: dir, parentInfo: nil, recursive: true)
         #expect(other.map(\.target) == [.remote(machine: "web2", path: "t/t")])
         #expect(throws: CopyError.intoItself(source: "web1:t", target: "web1:t/t")) {
-            try CopyPlan.make(sources: [(.parse("web1:t"), dir)], destination: .parse("web1:t"), destinationInfo: dir, parentInfo: nil, recursive: true)
+            try CopyPlan.make(
+                sources: [(.parse("web1:t"), dir)], destination: .parse("web1:t"), destinationInfo: dir, parentInfo: nil, recursive: true)
         }
     }
 
     @Test func missingAndBadPaths() {
         #expect(throws: CopyError.noSuchFile("web1:nope")) {
-            try CopyPlan.make(sources: [(.parse("web1:nope"), nil)], destination: .local("x"), destinationInfo: nil, parentInfo: dir, recursive: false)
+            try CopyPlan.make(
+                sources: [(.parse("web1:nope"), nil)], destination: .local("x"), destinationInfo: nil, parentInfo: dir, recursive: false)
         }
         #expect(throws: CopyError.noSuchFile("no/such")) {
-            try CopyPlan.make(sources: [(.parse("web1:a"), file)], destination: .local("no/such/x"), destinationInfo: nil, parentInfo: nil, recursive: false)
+            try CopyPlan.make(
+                sources: [(.parse("web1:a"), file)], destination: .local("no/such/x"), destinationInfo: nil, parentInfo: nil,
+                recursive: false)
         }
         #expect(throws: CopyError.notADirectory("web1:f")) {
-            try CopyPlan.make(sources: [(.local("a"), file)], destination: .parse("web1:f/x"), destinationInfo: nil, parentInfo: file, recursive: false)
+            try CopyPlan.make(
+                sources: [(.local("a"), file)], destination: .parse("web1:f/x"), destinationInfo: nil, parentInfo: file, recursive: false)
         }
         #expect(throws: CopyError.notADirectory("web1:newdir/")) {
-            try CopyPlan.make(sources: [(.local("a"), file)], destination: .parse("web1:newdir/"), destinationInfo: nil, parentInfo: dir, recursive: false)
+            try CopyPlan.make(
+                sources: [(.local("a"), file)], destination: .parse("web1:newdir/"), destinationInfo: nil, parentInfo: dir, recursive: false
+            )
         }
         #expect(throws: CopyError.notARegularFile("/dev/null")) {
-            try CopyPlan.make(sources: [(.parse("web1:a"), file)], destination: .local("/dev/null"),
-                              destinationInfo: CopyFileInfo(.other), parentInfo: nil, recursive: false)
+            try CopyPlan.make(
+                sources: [(.parse("web1:a"), file)], destination: .local("/dev/null"),
+                destinationInfo: CopyFileInfo(.other), parentInfo: nil, recursive: false)
         }
         #expect(throws: CopyError.bothLocal("a", "b")) {
-            try CopyPlan.make(sources: [(.local("a"), file)], destination: .local("b"), destinationInfo: nil, parentInfo: dir, recursive: false)
+            try CopyPlan.make(
+                sources: [(.local("a"), file)], destination: .local("b"), destinationInfo: nil, parentInfo: dir, recursive: false)
         }
     }
 
@@ -121,7 +140,8 @@ import Testing
         #expect(CopyRunner.copyError("p", errno: EACCES, "Permission denied") == .permissionDenied("p"))
         #expect(CopyRunner.copyError("p", errno: ENOTDIR, "Not a directory") == .notADirectory("p"))
         #expect(CopyRunner.copyError("p", errno: ENOSPC, "No space left on device") == .failed("p", reason: "no space left on device"))
-        #expect(CopyRunner.copyError("p", errno: nil, "no such file, says a message") == .failed("p", reason: "no such file, says a message"))
+        #expect(
+            CopyRunner.copyError("p", errno: nil, "no such file, says a message") == .failed("p", reason: "no such file, says a message"))
         #expect(CopyRunner.copyError("p", sftp: .noSuchPath, "no such directory") == .noSuchFile("p"))
         #expect(CopyRunner.copyError("p", sftp: .permissionDenied, "x") == .permissionDenied("p"))
         #expect(CopyRunner.copyError("p", sftp: .other, "permission denied") == .failed("p", reason: "permission denied"))
@@ -142,8 +162,9 @@ import Testing
         #expect(L.local("web0./.").appending("\u{34D}f") == .local("web0././\u{34D}f"))
         #expect(CopyPlan.isInside("web0././\u{34D}f", "web0./."))
         #expect(throws: CopyError.intoItself(source: "web1:d", target: "web1:d/\u{34D}x")) {
-            try CopyPlan.make(sources: [(.parse("web1:d"), dir)], destination: .parse("web1:d/\u{34D}x"),
-                              destinationInfo: nil, parentInfo: dir, recursive: true)
+            try CopyPlan.make(
+                sources: [(.parse("web1:d"), dir)], destination: .parse("web1:d/\u{34D}x"),
+                destinationInfo: nil, parentInfo: dir, recursive: true)
         }
         // NFC and NFD spellings of a name are different files.
         #expect(!CopyPlan.isInside("\u{E9}/x", "e\u{301}"))
@@ -159,8 +180,9 @@ import Testing
         #expect(!CopyPlan.isInside(".//d/x", "/d"))
         #expect(CopyPlan.isInside("d/./x", "d/."))
         #expect(throws: CopyError.intoItself(source: "web1:d", target: "web1:.//d/x")) {
-            try CopyPlan.make(sources: [(.parse("web1:d"), dir)], destination: .parse("web1:.//d/x"),
-                              destinationInfo: nil, parentInfo: dir, recursive: true)
+            try CopyPlan.make(
+                sources: [(.parse("web1:d"), dir)], destination: .parse("web1:.//d/x"),
+                destinationInfo: nil, parentInfo: dir, recursive: true)
         }
     }
 
@@ -208,7 +230,8 @@ import Testing
     /// A listing's names must each be one path component, once.
     @Test func listingsWithUnsafeNamesAreRefused() throws {
         let f = CopyFileInfo(.file), d = CopyFileInfo(.directory)
-        let ok = try CopyPlan.checkedEntries([("b", f), (".", d), ("..", d), ("a", d), (".hidden", f), ("..x", f), ("x..", f)], in: "web1:/var/log")
+        let ok = try CopyPlan.checkedEntries(
+            [("b", f), (".", d), ("..", d), ("a", d), (".hidden", f), ("..x", f), ("x..", f)], in: "web1:/var/log")
         #expect(ok.map(\.0) == ["..x", ".hidden", "a", "b", "x.."])
         let bad: [([(String, CopyFileInfo)], String, String)] = [
             ([("../../x", f)], "../../x", "it contains \"/\""),
@@ -228,6 +251,9 @@ import Testing
             }
         }
         let text = CopyError.unsafeName(directory: "web1:/var/log", name: "a\nb", reason: "it is listed twice").description
-        #expect(text == "\"web1:/var/log\" lists an unsafe name \"a\\u{a}b\" (it is listed twice); the copy stopped there and nothing was written outside the destination: the host's SFTP server is broken or hostile")
+        #expect(
+            text
+                == "\"web1:/var/log\" lists an unsafe name \"a\\u{a}b\" (it is listed twice); the copy stopped there and nothing was written outside the destination: the host's SFTP server is broken or hostile"
+        )
     }
 }

@@ -1,7 +1,8 @@
 import FleetSupport
 import Foundation
-@testable import SwockEngine
 import Testing
+
+@testable import SwockEngine
 
 struct DaemonJSONTests {
     @Test func adoptionMovesConflictingKeysAndSwitchesOnLiveRestore() throws {
@@ -11,7 +12,11 @@ struct DaemonJSONTests {
         let written = try #require(plan.file)
         let object = try #require(try JSONSerialization.jsonObject(with: written.data) as? [String: Any])
         #expect(Set(object.keys) == ["debug", "live-restore"])
-        #expect(plan.keepCommand == Scripts.daemonJSON.command("keep", "existed", "/etc/docker/daemon.json", "/etc/docker/daemon.json.swock-backup", "/etc/docker/daemon.json.swock-absent"))
+        #expect(
+            plan.keepCommand
+                == Scripts.daemonJSON.command(
+                    "keep", "existed", "/etc/docker/daemon.json", "/etc/docker/daemon.json.swock-backup",
+                    "/etc/docker/daemon.json.swock-absent"))
         // A file that already suits us is left as it is.
         let none = try DaemonJSON.plan(existed: true, object: ["live-restore": false])
         #expect(none.file == nil && none.keepCommand == nil && !none.switchesOnLiveRestore)

@@ -1,9 +1,10 @@
 import FleetSupport
 import Foundation
-@testable import SwockClient
 import SwockPKI
-@testable import SwockStore
 import Testing
+
+@testable import SwockClient
+@testable import SwockStore
 
 /// The docker CLI (no daemon needed) checks what DockerContexts writes, under DOCKER_CONFIG=<tmp>.
 private let dockerPath = findExecutable("docker")
@@ -34,9 +35,11 @@ private let opensslPath = findExecutable("openssl")
         }
 
         func docker(_ args: [String]) throws -> Subprocess.Result {
-            try Subprocess.runBlocking([dockerPath!] + args, environment: [
-                "DOCKER_CONFIG": dockerRoot, "HOME": dir.path, "PATH": "/usr/bin:/bin",
-            ])
+            try Subprocess.runBlocking(
+                [dockerPath!] + args,
+                environment: [
+                    "DOCKER_CONFIG": dockerRoot, "HOME": dir.path, "PATH": "/usr/bin:/bin",
+                ])
         }
 
         func read(_ path: String) -> String? {
@@ -114,12 +117,15 @@ private let opensslPath = findExecutable("openssl")
         #expect(!f.contexts.exists(name: "web1") && !f.contexts.isOurs(name: "web1"))
         try f.contexts.write(machine: try f.store.load("web1"), store: f.store)
         let h = DockerContexts.directoryName("web1")
-        #expect(f.tree() == [
-            "contexts", "contexts/meta", "contexts/meta/\(h)", "contexts/meta/\(h)/meta.json",
-            "contexts/tls", "contexts/tls/\(h)", "contexts/tls/\(h)/docker",
-            "contexts/tls/\(h)/docker/ca.pem", "contexts/tls/\(h)/docker/cert.pem", "contexts/tls/\(h)/docker/key.pem",
-        ], "no temp files are left, and config.json is not touched by write")
-        for d in ["", "/contexts", "/contexts/meta", "/contexts/meta/\(h)", "/contexts/tls", "/contexts/tls/\(h)", "/contexts/tls/\(h)/docker"] {
+        #expect(
+            f.tree() == [
+                "contexts", "contexts/meta", "contexts/meta/\(h)", "contexts/meta/\(h)/meta.json",
+                "contexts/tls", "contexts/tls/\(h)", "contexts/tls/\(h)/docker",
+                "contexts/tls/\(h)/docker/ca.pem", "contexts/tls/\(h)/docker/cert.pem", "contexts/tls/\(h)/docker/key.pem",
+            ], "no temp files are left, and config.json is not touched by write")
+        for d in [
+            "", "/contexts", "/contexts/meta", "/contexts/meta/\(h)", "/contexts/tls", "/contexts/tls/\(h)", "/contexts/tls/\(h)/docker",
+        ] {
             #expect(posixMode(f.dockerRoot + d) == 0o700, "\(d)")
         }
         for file in ["meta/\(h)/meta.json", "tls/\(h)/docker/ca.pem", "tls/\(h)/docker/cert.pem", "tls/\(h)/docker/key.pem"] {
@@ -149,7 +155,9 @@ private let opensslPath = findExecutable("openssl")
         defer { f.dir.remove() }
         try f.contexts.write(machine: try f.store.load("web1"), store: f.store)
         // The machine moved and got a new client certificate (regenerate-certs).
-        let moved = try f.store.update("web1") { $0.address = "fd00::5"; $0.engine.port = 2377 }
+        let moved = try f.store.update("web1") {
+            $0.address = "fd00::5"; $0.engine.port = 2377
+        }
         let newClient = try f.material.ca.issueClientCertificate()
         try f.store.writeMachineFile("web1", "cert.pem", newClient.certificatePEM)
         try f.store.writeMachineFile("web1", "key.pem", newClient.privateKeyPEM)
@@ -165,7 +173,8 @@ private let opensslPath = findExecutable("openssl")
     @Test func writeNeverOverwritesAForeignContext() throws {
         let f = try Fixture()
         defer { f.dir.remove() }
-        let foreign = #"{"Name":"web1","Metadata":{"Description":"mine"},"Endpoints":{"docker":{"Host":"unix:///mine.sock","SkipTLSVerify":false}}}"#
+        let foreign =
+            #"{"Name":"web1","Metadata":{"Description":"mine"},"Endpoints":{"docker":{"Host":"unix:///mine.sock","SkipTLSVerify":false}}}"#
         try f.write(foreign, to: f.contexts.metaPath("web1"), mode: 0o644)
         #expect(f.contexts.exists(name: "web1") && !f.contexts.isOurs(name: "web1"))
         #expect(throws: DockerContextError.notOurs("web1")) {
@@ -246,23 +255,23 @@ private let opensslPath = findExecutable("openssl")
 
     /// A config.json as users have them: unusual spacing, numbers, unicode, escapes, nesting.
     static let userConfig = """
-    {
-    \t"auths": {
-    \t\t"registry.example:5000": {
-    \t\t\t"auth": "dXNlcjpwYXNz"
-    \t\t}
-    \t},
-    \t"credsStore" :  "pass",
-    \t"psFormat": "table {{.ID}}\\t{{.Names}}",
-    \t"proxies": {"default": {"httpProxy": "http://proxy:3128", "noProxy": "a,b"}},
-    \t"aliases": {"builder": "buildx"},
-    \t"features": {"containerd-snapshotter": "true"},
-    \t"x-unknown": {"b": true, "n": null},
-    \t"weird\\u0020key": [1.50, 1e3, -0, 12345678901234567890, "\\"}{]["],
-    \t"ünïcode": "✓ \\/ slash"
-    }
+        {
+        \t"auths": {
+        \t\t"registry.example:5000": {
+        \t\t\t"auth": "dXNlcjpwYXNz"
+        \t\t}
+        \t},
+        \t"credsStore" :  "pass",
+        \t"psFormat": "table {{.ID}}\\t{{.Names}}",
+        \t"proxies": {"default": {"httpProxy": "http://proxy:3128", "noProxy": "a,b"}},
+        \t"aliases": {"builder": "buildx"},
+        \t"features": {"containerd-snapshotter": "true"},
+        \t"x-unknown": {"b": true, "n": null},
+        \t"weird\\u0020key": [1.50, 1e3, -0, 12345678901234567890, "\\"}{]["],
+        \t"ünïcode": "✓ \\/ slash"
+        }
 
-    """
+        """
 
     @Test func setCurrentKeepsEveryOtherByteModeAndOwner() throws {
         let f = try Fixture()
@@ -315,8 +324,10 @@ private let opensslPath = findExecutable("openssl")
         #expect(f.read(f.contexts.configPath) == "{\"auths\":{}}")
 
         // Empty file, empty objects.
-        for (start, expected) in [("", "{\n\t\"currentContext\": \"web1\"\n}\n"), ("{}", "{\n\t\"currentContext\": \"web1\"\n}"),
-                                  ("  { }\n", "  {\n\t\"currentContext\": \"web1\"\n}\n")] {
+        for (start, expected) in [
+            ("", "{\n\t\"currentContext\": \"web1\"\n}\n"), ("{}", "{\n\t\"currentContext\": \"web1\"\n}"),
+            ("  { }\n", "  {\n\t\"currentContext\": \"web1\"\n}\n"),
+        ] {
             try f.write(start, to: f.contexts.configPath)
             try f.contexts.setCurrent(name: "web1")
             #expect(f.read(f.contexts.configPath) == expected)
@@ -334,8 +345,11 @@ private let opensslPath = findExecutable("openssl")
         try f.contexts.write(machine: try f.store.load("web1"), store: f.store)
         for broken in ["{\"auths\": ", "[1, 2]", "\"str\""] {
             try f.write(broken, to: f.contexts.configPath)
-            #expect(throws: DockerContextError.unreadableConfig(path: f.contexts.configPath,
-                                                               reason: broken.hasPrefix("{") ? "not valid JSON" : "not a JSON object")) {
+            #expect(
+                throws: DockerContextError.unreadableConfig(
+                    path: f.contexts.configPath,
+                    reason: broken.hasPrefix("{") ? "not valid JSON" : "not a JSON object")
+            ) {
                 try f.contexts.setCurrent(name: "web1")
             }
             #expect(f.read(f.contexts.configPath) == broken, "left as it was")
@@ -424,10 +438,13 @@ private let opensslPath = findExecutable("openssl")
         try f.contexts.write(machine: try f.store.load("web1"), store: f.store)
 
         let errPath = f.dir.sub("s_server.err")
-        let pid = try Self.spawn([opensslPath!, "s_server", "-accept", "127.0.0.1:\(port)", "-cert", f.dir.sub("server.pem"),
-                                  "-key", f.dir.sub("server-key.pem"), "-CAfile", f.dir.sub("ca.pem"),
-                                  "-Verify", "1", "-verify_return_error", "-www"],
-                                 stdout: f.dir.sub("s_server.out"), stderr: errPath)
+        let pid = try Self.spawn(
+            [
+                opensslPath!, "s_server", "-accept", "127.0.0.1:\(port)", "-cert", f.dir.sub("server.pem"),
+                "-key", f.dir.sub("server-key.pem"), "-CAfile", f.dir.sub("ca.pem"),
+                "-Verify", "1", "-verify_return_error", "-www",
+            ],
+            stdout: f.dir.sub("s_server.out"), stderr: errPath)
         defer { kill(pid, SIGKILL); var st: Int32 = 0; waitpid(pid, &st, 0) }
         #expect(Self.waitFor(seconds: 10) { f.read(f.dir.sub("s_server.out"))?.contains("ACCEPT") == true })
 
@@ -437,7 +454,9 @@ private let opensslPath = findExecutable("openssl")
         let box = Box()
         let done = DispatchSemaphore(value: 0)
         let fx = f
-        Thread { box.result = try? fx.docker(["--context", "web1", "version", "--format", "{{.Server.Version}}"]); done.signal() }.start()
+        Thread {
+            box.result = try? fx.docker(["--context", "web1", "version", "--format", "{{.Server.Version}}"]); done.signal()
+        }.start()
         let sawClient = Self.waitFor(seconds: 20) { f.read(errPath)?.contains("depth=0 CN = swock-machine client") == true }
         kill(pid, SIGKILL)
         _ = done.wait(timeout: .now() + 30)

@@ -1,13 +1,14 @@
 import Foundation
 import SSHKit
-@testable import SwockClient
-@testable import SwockDrivers
-@testable import SwockEngine
 import SwockFleet
-@testable import SwockProvision
 import SwockRemote
 import SwockStore
 import Testing
+
+@testable import SwockClient
+@testable import SwockDrivers
+@testable import SwockEngine
+@testable import SwockProvision
 
 /// A driver that owns its host, scripted: records what it was asked, fails where told. The
 /// wiring (create, lifecycle, status, rm) is tested against it; the real drivers on real hosts
@@ -33,7 +34,8 @@ final class FakeDriver: MachineDriver, @unchecked Sendable {
     func preCreateCheck() async throws { try step("preCreateCheck") }
     func create() async throws -> CreatedHost {
         try step("create")
-        return CreatedHost(address: access.host, ssh: access, engineHostPort: 1, options: DriverOptions(.object(["vm": .string("fake-vm-1")])))
+        return CreatedHost(
+            address: access.host, ssh: access, engineHostPort: 1, options: DriverOptions(.object(["vm": .string("fake-vm-1")])))
     }
     func remove() async throws { try step("remove") }
     func start() async throws { try step("start") }
@@ -60,9 +62,11 @@ enum DriverFixtures {
 
     /// A ready record of the fake driver (or another), written as create would.
     static func record(_ store: Store, _ name: String, driver: String = "fake", address: String = "127.0.0.1") throws -> MachineConfig {
-        var c = MachineConfig(name: name, driver: driver, address: address,
-                              ssh: SSHSettings(user: "root", port: 1, authMode: .agentOrDefaultKeys, keyPath: nil, knownHostsPath: Store.knownHostsPath(name)),
-                              engine: EngineSettings(port: 1), tls: TLSSettings(keyType: "ecdsa"))
+        var c = MachineConfig(
+            name: name, driver: driver, address: address,
+            ssh: SSHSettings(
+                user: "root", port: 1, authMode: .agentOrDefaultKeys, keyPath: nil, knownHostsPath: Store.knownHostsPath(name)),
+            engine: EngineSettings(port: 1), tls: TLSSettings(keyType: "ecdsa"))
         c.driverOptions = DriverOptions(.object(["vm": .string("fake-vm-1")]))
         c.provisioning.phase = .ready
         try store.reserve(c)
@@ -79,20 +83,25 @@ enum DriverFixtures {
     ]
 
     @Test func valuesFromFlagsTheirVariablesAndDefaultsInThatOrder() throws {
-        let (v, operands) = try DriverFlagParser.parse(["--qemu-image", "/i.qcow2", "vm1", "--qemu-kvm", "--qemu-port=80", "--qemu-port", "443"],
-                                                      flags: flags, driver: "qemu", environment: [:])
+        let (v, operands) = try DriverFlagParser.parse(
+            ["--qemu-image", "/i.qcow2", "vm1", "--qemu-kvm", "--qemu-port=80", "--qemu-port", "443"],
+            flags: flags, driver: "qemu", environment: [:])
         #expect(operands == ["vm1"])
         #expect(v.string("qemu-image") == "/i.qcow2" && v.bool("qemu-kvm") && v.strings("qemu-port") == ["80", "443"])
         #expect(v.int("qemu-cpus") == 2 && v.given == ["qemu-image", "qemu-kvm", "qemu-port"])
         let env = try DriverFlagParser.parse(["vm1"], flags: flags, driver: "qemu", environment: ["QEMU_CPUS": "4"]).values
         #expect(env.int("qemu-cpus") == 4)
-        let flag = try DriverFlagParser.parse(["--qemu-cpus=8", "vm1"], flags: flags, driver: "qemu", environment: ["QEMU_CPUS": "4"]).values
+        let flag = try DriverFlagParser.parse(["--qemu-cpus=8", "vm1"], flags: flags, driver: "qemu", environment: ["QEMU_CPUS": "4"])
+            .values
         #expect(flag.int("qemu-cpus") == 8)
         #expect(try DriverFlagParser.parse(["--", "--odd"], flags: flags, driver: "qemu", environment: [:]).operands == ["--odd"])
     }
 
     @Test func anotherDriversFlagIsRefusedWithThisDriversFlags() {
-        #expect(throws: DriverError.unknownFlag(driver: "qemu", flag: "--url", known: ["--qemu-cpus", "--qemu-image", "--qemu-kvm", "--qemu-port"])) {
+        #expect(
+            throws: DriverError.unknownFlag(
+                driver: "qemu", flag: "--url", known: ["--qemu-cpus", "--qemu-image", "--qemu-kvm", "--qemu-port"])
+        ) {
             try DriverFlagParser.parse(["--url", "tcp://x:1", "vm1"], flags: flags, driver: "qemu", environment: [:])
         }
         let text = "\(DriverError.unknownFlag(driver: "qemu", flag: "--url", known: ["--qemu-cpus"]))"
@@ -127,7 +136,9 @@ enum DriverFixtures {
         let fake = FakeDriver()
         let seen = RequestBox()
         var p = Scripted.provisioner(store, [Scripted.debianHost()])
-        p.connectNew = { req, _ in seen.set(req); return Scripted.debianHost() }
+        p.connectNew = { req, _ in
+            seen.set(req); return Scripted.debianHost()
+        }
         // The scripted daemon never answers: wait-engine fails, so the driver's host goes.
         let e = try await #require(throws: ProvisionError.self) {
             try await DriverCreation(provisioner: p).create(CreateRequest(name: "vm1", address: ""), driver: fake)
@@ -149,9 +160,10 @@ enum DriverFixtures {
         r.driver = "fake"
         r.driverOptions = DriverOptions(.object(["vm": .string("fake-vm-2"), "cpus": .int(2)]))
         _ = await #expect(throws: ProvisionError.self) { try await p.create(r) }
-        let record = try store.load("vm2")   // a plain create keeps its failed record for provision
+        let record = try store.load("vm2")  // a plain create keeps its failed record for provision
         #expect(record.driver == "fake" && record.driverOptions == r.driverOptions)
-        let text = String(decoding: try #require(FileManager.default.contents(atPath: store.machineDir("vm2") + "/config.json")), as: UTF8.self)
+        let text = String(
+            decoding: try #require(FileManager.default.contents(atPath: store.machineDir("vm2") + "/config.json")), as: UTF8.self)
         #expect(text.contains("\"driverOptions\"") && text.contains("fake-vm-2"))
     }
 
@@ -236,7 +248,8 @@ enum DriverFixtures {
         _ = try DriverFixtures.record(store, "g1", driver: "generic")
         let fake = FakeDriver()
         let host = ScriptedHost().on(containing: "systemctl", .ok)
-        let s = try await FleetLifecycle.perform(.stop, on: "g1", lifecycle: lifecycle(store, host: host), drivers: DriverFixtures.registry(fake))
+        let s = try await FleetLifecycle.perform(
+            .stop, on: "g1", lifecycle: lifecycle(store, host: host), drivers: DriverFixtures.registry(fake))
         #expect(s == "engine stopped")
         #expect(fake.calls.isEmpty && host.ran.contains { $0.text.contains("systemctl") && $0.asRoot })
     }
@@ -279,7 +292,9 @@ enum DriverFixtures {
         #expect(e.description.contains("the fake driver could not remove the host: scripted remove failure; the record is kept"))
         #expect(store.exists("vm1"))
         let warning = try #require(try await r.remove("vm1", force: true))
-        #expect(warning.contains("the fake driver did not remove the host at 127.0.0.1 (scripted remove failure)") && warning.contains("fake-vm-1"), "\(warning)")
+        #expect(
+            warning.contains("the fake driver did not remove the host at 127.0.0.1 (scripted remove failure)")
+                && warning.contains("fake-vm-1"), "\(warning)")
         #expect(!store.exists("vm1"))
     }
 }
@@ -298,7 +313,10 @@ enum DriverFixtures {
         let kind = NoneKind()
         let store = Store(root: "/nonexistent-swock-store")
         var v = DriverFlagValues(values: ["url": .string("tcp://h:1"), "tls-ca-cert": .string("/ca.pem")])
-        await #expect(throws: DriverError.missingFlag(driver: "none", flag: "--tls-client-cert and --tls-client-key", why: "the three TLS files go together")) {
+        await #expect(
+            throws: DriverError.missingFlag(
+                driver: "none", flag: "--tls-client-cert and --tls-client-key", why: "the three TLS files go together")
+        ) {
             try await kind.driverForCreate(machine: "x", flags: v, store: store)
         }
         v.values = [:]
@@ -354,14 +372,19 @@ enum DriverFixtures {
     }
 
     @Test func fleetFilesTakeADriverAndItsOptions() throws {
-        let file = try FleetFile.parse("""
+        let file = try FleetFile.parse(
+            """
             defaults: {driver: none, driver-options: {tls-ca-cert: ca.pem, tls-client-cert: cert.pem, tls-client-key: key.pem}}
             machines:
               - {name: ext1, driver-options: {url: "tcp://10.231.1.5:2376"}}
               - {name: web1, driver: generic, address: 10.231.1.6}
             """, source: "f.yaml")
         let r = try file.requests(environment: [:])
-        #expect(r[0].driver == "none" && r[0].driverFlagWords == ["--tls-ca-cert=ca.pem", "--tls-client-cert=cert.pem", "--tls-client-key=key.pem", "--url=tcp://10.231.1.5:2376"])
+        #expect(
+            r[0].driver == "none"
+                && r[0].driverFlagWords == [
+                    "--tls-ca-cert=ca.pem", "--tls-client-cert=cert.pem", "--tls-client-key=key.pem", "--url=tcp://10.231.1.5:2376",
+                ])
         #expect(r[1].driver == "generic" && r[1].address == "10.231.1.6" && r[1].driverFlagWords.isEmpty)
         let parsed = try DriverFlagParser.parse(r[0].driverFlagWords, flags: NoneKind.flags, driver: "none", environment: [:]).values
         #expect(parsed.string("url") == "tcp://10.231.1.5:2376")

@@ -1,24 +1,35 @@
 import FleetSupport
 import Foundation
 import SSHKit
+import SwockSupport
+import Testing
+
 @testable import SwockEngine
 @testable import SwockRemote
 @testable import SwockStore
-import SwockSupport
-import Testing
 
 @Suite struct EngineInstallPlanTests {
     let debian = OSRelease(id: "debian", versionID: "12")
 
     @Test(arguments: [EngineSettings.InstallMethod.auto, .none])
     func dockerdPresentMeansAlreadyInstalled(method: EngineSettings.InstallMethod) throws {
-        #expect(try EngineInstallPlan.plan(release: debian, family: .debian, dockerdPresent: true, method: method, installURL: "https://x") == .alreadyInstalled)
-        #expect(try EngineInstallPlan.plan(release: nil, family: nil, dockerdPresent: true, method: method, installURL: nil) == .alreadyInstalled)
+        #expect(
+            try EngineInstallPlan.plan(release: debian, family: .debian, dockerdPresent: true, method: method, installURL: "https://x")
+                == .alreadyInstalled)
+        #expect(
+            try EngineInstallPlan.plan(release: nil, family: nil, dockerdPresent: true, method: method, installURL: nil)
+                == .alreadyInstalled)
     }
 
     @Test func installNoneWithoutDockerdFails() {
-        #expect(throws: EngineInstallPlan.NotInstallable(description: "dockerd is not installed on the host and --engine-install is none; install Docker Engine there first, or use --engine-install auto")) {
-            try EngineInstallPlan.plan(release: debian, family: .debian, dockerdPresent: false, method: .none, installURL: "https://get.docker.com")
+        #expect(
+            throws: EngineInstallPlan.NotInstallable(
+                description:
+                    "dockerd is not installed on the host and --engine-install is none; install Docker Engine there first, or use --engine-install auto"
+            )
+        ) {
+            try EngineInstallPlan.plan(
+                release: debian, family: .debian, dockerdPresent: false, method: .none, installURL: "https://get.docker.com")
         }
     }
 
@@ -32,17 +43,22 @@ import Testing
         (.arch, true, ["install", "arch"]),
     ])
     func familyCommands(family: OSFamily, hasDnf: Bool, arguments: [String]) throws {
-        let plan = try EngineInstallPlan.plan(release: OSRelease(id: "x"), family: family, dockerdPresent: false,
-                                              method: .auto, installURL: nil, hasDnf: hasDnf)
+        let plan = try EngineInstallPlan.plan(
+            release: OSRelease(id: "x"), family: family, dockerdPresent: false,
+            method: .auto, installURL: nil, hasDnf: hasDnf)
         #expect(plan == .packageManager(family: family, command: Scripts.enginePackages.command(arguments)))
     }
 
     @Test func unknownOSNamesIDAndIDLikeAndFlags() throws {
         let e = #expect(throws: EngineInstallPlan.NotInstallable.self) {
-            try EngineInstallPlan.plan(release: OSRelease(id: "plan9", idLike: ["inferno", "bell"]), family: nil,
-                                       dockerdPresent: false, method: .auto, installURL: nil)
+            try EngineInstallPlan.plan(
+                release: OSRelease(id: "plan9", idLike: ["inferno", "bell"]), family: nil,
+                dockerdPresent: false, method: .auto, installURL: nil)
         }
-        #expect(e?.description == "cannot install Docker Engine on OS \"plan9\", ID_LIKE inferno bell: no known package manager for it; pass --engine-install-url URL (a get.docker.com-style script) or install the engine yourself and pass --engine-install none")
+        #expect(
+            e?.description
+                == "cannot install Docker Engine on OS \"plan9\", ID_LIKE inferno bell: no known package manager for it; pass --engine-install-url URL (a get.docker.com-style script) or install the engine yourself and pass --engine-install none"
+        )
 
         let noLike = #expect(throws: EngineInstallPlan.NotInstallable.self) {
             try EngineInstallPlan.plan(release: OSRelease(id: "plan9"), family: nil, dockerdPresent: false, method: .auto, installURL: nil)
@@ -79,7 +95,10 @@ import Testing
         let pwned = Pwned()
         defer { pwned.cleanup() }
         let url = "https://get.example.com/a b?x='y'&z=$(touch \(pwned.path))&w=`touch \(pwned.path)`;touch \(pwned.path)"
-        guard case .script(_, let command) = try EngineInstallPlan.plan(release: nil, family: nil, dockerdPresent: false, method: .auto, installURL: url) else {
+        guard
+            case .script(_, let command) = try EngineInstallPlan.plan(
+                release: nil, family: nil, dockerdPresent: false, method: .auto, installURL: url)
+        else {
             Issue.record("not a script plan"); return
         }
         let bin = dir.sub("bin")
@@ -99,8 +118,9 @@ import Testing
             """
         if downloader != "neither" { try dir.script("bin/\(downloader)", fake) }
         let argvOut = dir.sub("argv"), installed = dir.sub("installed")
-        let r = try Subprocess.runBlocking(["/bin/sh", "-c", command],
-                                           environment: ["PATH": bin, "ARGV_OUT": argvOut, "INSTALLED": installed, "TMPDIR": dir.path])
+        let r = try Subprocess.runBlocking(
+            ["/bin/sh", "-c", command],
+            environment: ["PATH": bin, "ARGV_OUT": argvOut, "INSTALLED": installed, "TMPDIR": dir.path])
         #expect(!pwned.happened)
         switch downloader {
         case "neither":

@@ -8,16 +8,20 @@ import Testing
         let lock = NSLock()
         var events: [String] = []
         func started(_ name: String) { lock.lock(); events.append("start \(name)"); lock.unlock() }
-        func finished(_ name: String, _ outcome: HostOutcome) { lock.lock(); events.append("end \(name) \(outcome.result.rawValue)"); lock.unlock() }
+        func finished(_ name: String, _ outcome: HostOutcome) {
+            lock.lock(); events.append("end \(name) \(outcome.result.rawValue)"); lock.unlock()
+        }
     }
 
     @Test func everyHostStartsAndEndsOnceSkippedOnesOnlyEnd() async {
         let r = Recorder()
         let names = ["a", "b", "c", "d"]
         let outcomes = await FanOut.$observer.withValue(r) {
-            await FanOut(parallelism: 1, failFast: true).run(names, job: { i in
-                HostOutcome(name: names[i], result: i == 1 ? .failed : .ok)
-            }, finished: { _, _ in })
+            await FanOut(parallelism: 1, failFast: true).run(
+                names,
+                job: { i in
+                    HostOutcome(name: names[i], result: i == 1 ? .failed : .ok)
+                }, finished: { _, _ in })
         }
         #expect(outcomes.map(\.result) == [.ok, .failed, .skipped, .skipped])
         #expect(r.events == ["start a", "end a ok", "start b", "end b failed", "end c skipped", "end d skipped"])

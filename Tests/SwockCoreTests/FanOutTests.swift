@@ -1,7 +1,8 @@
 import Foundation
-@testable import SwockRuntime
 import SwockSupport
 import Testing
+
+@testable import SwockRuntime
 
 /// Counts jobs in flight and remembers the peak.
 private final class InFlight: @unchecked Sendable {
@@ -22,12 +23,14 @@ private final class InFlight: @unchecked Sendable {
     func parallelismIsALimit(p: Int) async {
         let flight = InFlight()
         let finished = InFlight()
-        let outcomes = await FanOut(parallelism: p).run(names, job: { i in
-            flight.enter(i)
-            try? await Task.sleep(for: .milliseconds(30))
-            flight.leave()
-            return HostOutcome(name: "h\(i + 1)", result: .ok, exitStatus: 0)
-        }, finished: { i, _ in finished.enter(i) })
+        let outcomes = await FanOut(parallelism: p).run(
+            names,
+            job: { i in
+                flight.enter(i)
+                try? await Task.sleep(for: .milliseconds(30))
+                flight.leave()
+                return HostOutcome(name: "h\(i + 1)", result: .ok, exitStatus: 0)
+            }, finished: { i, _ in finished.enter(i) })
         #expect(outcomes.map(\.name) == names)
         #expect(flight.peakSnapshot == min(p, names.count))
         #expect(Set(finished.startedSnapshot) == Set(0..<names.count))
@@ -36,11 +39,13 @@ private final class InFlight: @unchecked Sendable {
 
     @Test func failFastStartsNothingNewAfterAFailure() async {
         let flight = InFlight()
-        let outcomes = await FanOut(parallelism: 2, failFast: true).run(names, job: { i in
-            flight.enter(i)
-            try? await Task.sleep(for: .milliseconds(i == 0 ? 10 : 200))
-            return HostOutcome(name: "h\(i + 1)", result: i == 0 ? .failed : .ok)
-        }, finished: { _, _ in })
+        let outcomes = await FanOut(parallelism: 2, failFast: true).run(
+            names,
+            job: { i in
+                flight.enter(i)
+                try? await Task.sleep(for: .milliseconds(i == 0 ? 10 : 200))
+                return HostOutcome(name: "h\(i + 1)", result: i == 0 ? .failed : .ok)
+            }, finished: { _, _ in })
         #expect(flight.startedSnapshot.sorted() == [0, 1])
         #expect(outcomes[0].result == .failed)
         #expect(outcomes[1].result == .ok)
@@ -90,22 +95,24 @@ private final class InFlight: @unchecked Sendable {
     }
 
     @Test func oneLinePerFailedMachineInOrder() throws {
-        let f = try #require(FanOutFailure([
-            HostOutcome(name: "a", result: .ok),
-            HostOutcome(name: "b", result: .failed, exitStatus: 2),
-            HostOutcome(name: "c", result: .unreachable, error: "connection refused"),
-            HostOutcome(name: "d", result: .failed, error: "wait-engine: the daemon did not answer"),
-        ]))
+        let f = try #require(
+            FanOutFailure([
+                HostOutcome(name: "a", result: .ok),
+                HostOutcome(name: "b", result: .failed, exitStatus: 2),
+                HostOutcome(name: "c", result: .unreachable, error: "connection refused"),
+                HostOutcome(name: "d", result: .failed, error: "wait-engine: the daemon did not answer"),
+            ]))
         #expect(f.total == 4)
         #expect(f.lines == ["b: exit status 2", "c: unreachable: connection refused", "d: wait-engine: the daemon did not answer"])
         #expect(f.description == f.lines.joined(separator: "\n"))
     }
 
     @Test func aSentenceAboutTheMachineNamesItOnce() throws {
-        let f = try #require(FanOutFailure([
-            HostOutcome(name: "web3", result: .failed, error: "web3 could not join web1's swarm at 10.231.1.10:2377"),
-            HostOutcome(name: "web", result: .failed, error: "web3 is not this machine"),
-        ]))
+        let f = try #require(
+            FanOutFailure([
+                HostOutcome(name: "web3", result: .failed, error: "web3 could not join web1's swarm at 10.231.1.10:2377"),
+                HostOutcome(name: "web", result: .failed, error: "web3 is not this machine"),
+            ]))
         #expect(f.lines == ["web3 could not join web1's swarm at 10.231.1.10:2377", "web: web3 is not this machine"])
     }
 }

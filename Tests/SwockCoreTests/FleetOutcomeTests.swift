@@ -1,6 +1,7 @@
 import Foundation
-@testable import SwockRuntime
 import Testing
+
+@testable import SwockRuntime
 
 @Suite struct FleetOutcomeTests {
     static let keys: Set<String> = ["name", "result", "exit", "signal", "stdout", "stderr", "duration_ms", "error"]
@@ -12,8 +13,9 @@ import Testing
     }
 
     @Test func jsonHasEveryKeyWithNulls() throws {
-        let ok = HostOutcome.finished(name: "web1", exitStatus: 0, signal: nil, stdout: Data("hi\n".utf8), stderr: Data(),
-                                      duration: .milliseconds(1234))
+        let ok = HostOutcome.finished(
+            name: "web1", exitStatus: 0, signal: nil, stdout: Data("hi\n".utf8), stderr: Data(),
+            duration: .milliseconds(1234))
         let a = try object(ok)
         #expect(Set(a.keys) == Self.keys)
         #expect(a["name"] as? String == "web1")
@@ -69,7 +71,9 @@ import Testing
         #expect(HostOutcome(name: "a", result: .ok, exitStatus: 0).statusText == nil)
         #expect(HostOutcome(name: "a", result: .failed, exitStatus: 2).statusText == "exit status 2")
         #expect(HostOutcome(name: "a", result: .failed, signal: "TERM").statusText == "killed by SIGTERM")
-        #expect(HostOutcome(name: "a", result: .failed, error: "timed out after 10 s (--timeout)").statusText == "failed: timed out after 10 s (--timeout)")
+        #expect(
+            HostOutcome(name: "a", result: .failed, error: "timed out after 10 s (--timeout)").statusText
+                == "failed: timed out after 10 s (--timeout)")
         #expect(HostOutcome(name: "a", result: .unreachable, error: "ssh: no").statusText == "unreachable: ssh: no")
         #expect(HostOutcome.skipped("a").statusText == "skipped (--fail-fast)")
     }

@@ -1,8 +1,9 @@
 import Foundation
-@testable import SwockFleet
-@testable import SwockStore
 import SwockSupport
 import Testing
+
+@testable import SwockFleet
+@testable import SwockStore
 
 /// `exec --handshakes N` bounds handshakes per sshd: each machine's own, or the first bastion
 /// that machines behind it share.
@@ -24,8 +25,12 @@ struct HandshakeGateTests {
         await gates.gate("x").acquire()
         await gates.gate("x").acquire()
         let flags = Flags()
-        let third = Task { await gates.gate("x").acquire(); flags.set("x") }
-        let other = Task { await gates.gate("y").acquire(); flags.set("y") }
+        let third = Task {
+            await gates.gate("x").acquire(); flags.set("x")
+        }
+        let other = Task {
+            await gates.gate("y").acquire(); flags.set("y")
+        }
         await other.value
         try? await Task.sleep(for: .milliseconds(100))
         #expect(flags.value == ["y"])

@@ -1,8 +1,9 @@
 import FleetSupport
 import Foundation
+import Testing
+
 @testable import SwockEngine
 @testable import SwockRemote
-import Testing
 
 @Suite struct HostProbeTests {
     static let debianOSRelease = """
@@ -34,9 +35,12 @@ import Testing
 
             """
         let p = HostProbe.parse(out)
-        #expect(p == HostProbe(release: OSRelease(id: "debian", versionID: "12", prettyName: "Debian GNU/Linux 12 (bookworm)"),
-                               hostname: "web-1", architecture: "x86_64", initSystem: "systemd", dockerdPath: "/usr/sbin/dockerd",
-                               hasDnf: false, stockContainerdFlag: "--containerd=/run/containerd/containerd.sock"))
+        #expect(
+            p
+                == HostProbe(
+                    release: OSRelease(id: "debian", versionID: "12", prettyName: "Debian GNU/Linux 12 (bookworm)"),
+                    hostname: "web-1", architecture: "x86_64", initSystem: "systemd", dockerdPath: "/usr/sbin/dockerd",
+                    hasDnf: false, stockContainerdFlag: "--containerd=/run/containerd/containerd.sock"))
         #expect(p.release.flatMap(OSFamily.detect) == .debian)
     }
 
@@ -71,7 +75,8 @@ import Testing
     }
 
     @Test func openrcAlpine() {
-        let out = "==os-release\nNAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.19.1\nPRETTY_NAME=\"Alpine Linux v3.19\"\n==hostname\nalp\n==arch\nx86_64\n==init\nopenrc\n==dockerd\n/usr/bin/dockerd\n==dnf\n==containerd\n==end\n"
+        let out =
+            "==os-release\nNAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.19.1\nPRETTY_NAME=\"Alpine Linux v3.19\"\n==hostname\nalp\n==arch\nx86_64\n==init\nopenrc\n==dockerd\n/usr/bin/dockerd\n==dnf\n==containerd\n==end\n"
         let p = HostProbe.parse(out)
         #expect(p.initSystem == "openrc")
         #expect(p.release == OSRelease(id: "alpine", versionID: "3.19.1", prettyName: "Alpine Linux v3.19"))
@@ -81,13 +86,16 @@ import Testing
 
     /// Debian with OpenRC after docker.io went in: the docker service is docker.io's LSB script.
     @Test func debianOpenRCWithDockerIOsLSBScript() {
-        let out = "==os-release\n\(Self.debianOSRelease)\n==hostname\nh\n==arch\nx86_64\n==init\nopenrc\n==dockerd\n/usr/sbin/dockerd\n==dnf\n==containerd\n==service-script\nlsb\n==end\n"
+        let out =
+            "==os-release\n\(Self.debianOSRelease)\n==hostname\nh\n==arch\nx86_64\n==init\nopenrc\n==dockerd\n/usr/sbin/dockerd\n==dnf\n==containerd\n==service-script\nlsb\n==end\n"
         let p = HostProbe.parse(out)
         #expect(p.initSystem == "openrc")
         #expect(p.dockerServiceScript == "lsb")
-        #expect(InitSystem.openrc.configPath(serviceScript: InitSystem.ServiceScript(probed: p.dockerServiceScript)) == "/etc/default/docker")
+        #expect(
+            InitSystem.openrc.configPath(serviceScript: InitSystem.ServiceScript(probed: p.dockerServiceScript)) == "/etc/default/docker")
         // Before the engine is installed there is no script yet.
-        #expect(HostProbe.parse(out.replacingOccurrences(of: "==service-script\nlsb\n", with: "==service-script\n")).dockerServiceScript == nil)
+        #expect(
+            HostProbe.parse(out.replacingOccurrences(of: "==service-script\nlsb\n", with: "==service-script\n")).dockerServiceScript == nil)
     }
 
     /// The init system is told by PID 1, not by whether docker's init script is there yet: a
@@ -114,7 +122,11 @@ import Testing
     @Test func emptyOrGarbageOutput() {
         for out in ["", "some banner\nno sections\n"] {
             let p = HostProbe.parse(out)
-            #expect(p == HostProbe(release: nil, hostname: nil, architecture: nil, initSystem: "none", dockerdPath: nil, hasDnf: false, stockContainerdFlag: nil))
+            #expect(
+                p
+                    == HostProbe(
+                        release: nil, hostname: nil, architecture: nil, initSystem: "none", dockerdPath: nil, hasDnf: false,
+                        stockContainerdFlag: nil))
         }
     }
 

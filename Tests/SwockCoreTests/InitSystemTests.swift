@@ -1,7 +1,8 @@
 import Foundation
-@testable import SwockEngine
 import SwockSupport
 import Testing
+
+@testable import SwockEngine
 
 @Suite struct InitSystemTests {
     @Test func probedNames() {
@@ -77,7 +78,9 @@ import Testing
         // What engine-packages.sh runs for it (--force-confold, --force-confdef): EnginePackagesScriptTests.
         let c = try EngineLifecycle.upgradeCommand(family: .debian, installURL: nil, install: .auto)
         #expect(c == Scripts.enginePackages.command("upgrade", "debian"))
-        #expect(Scripts.enginePackages.text.contains("--force-confdef -o Dpkg::Options::=--force-confold install -y -q --only-upgrade docker.io"))
+        #expect(
+            Scripts.enginePackages.text.contains(
+                "--force-confdef -o Dpkg::Options::=--force-confold install -y -q --only-upgrade docker.io"))
     }
 
     /// Only a file of ours goes (own-files.sh remove, run for real in
@@ -86,7 +89,8 @@ import Testing
         let sysv = InitSystem.sysvinit.unconfigure(dockerdPath: "/usr/sbin/dockerd")
         #expect(sysv == InitSystem.removeOwnFiles(["/etc/default/docker"]) + "; " + Scripts.sysvinit.command("restart"))
         let openrc = InitSystem.openrc.unconfigure(dockerdPath: "/usr/sbin/dockerd")
-        #expect(openrc == InitSystem.removeOwnFiles(["/etc/default/docker", "/etc/conf.d/docker"]) + "; " + Scripts.openrc.command("restart"))
+        #expect(
+            openrc == InitSystem.removeOwnFiles(["/etc/default/docker", "/etc/conf.d/docker"]) + "; " + Scripts.openrc.command("restart"))
     }
 
     /// Without an init system every verb goes through the pid file (no-init.sh; run for real in
@@ -160,14 +164,17 @@ struct SystemdStopTests {
         let dir = try TempDir("stop")
         defer { dir.remove() }
         let log = dir.sub("calls")
-        try dir.script("bin/systemctl", """
+        try dir.script(
+            "bin/systemctl",
+            """
             #!/bin/sh
             echo "$*" >> '\(log)'
             if [ "$1" = cat ] && [ "$2" = docker.socket ]; then [ "$HAS_SOCKET" = 1 ]; exit; fi
             if [ "$1" = stop ] && [ "$HAS_SOCKET" != 1 ] && echo "$*" | grep -q docker.socket; then echo "Unit docker.socket not loaded." >&2; exit 5; fi
             exit 0
             """)
-        try FileManager.default.createSymbolicLink(atPath: dir.sub("bin/grep"), withDestinationPath: findExecutable("grep") ?? "/usr/bin/grep")
+        try FileManager.default.createSymbolicLink(
+            atPath: dir.sub("bin/grep"), withDestinationPath: findExecutable("grep") ?? "/usr/bin/grep")
         // The command runs its script with `sh -c`.
         try FileManager.default.createSymbolicLink(atPath: dir.sub("bin/sh"), withDestinationPath: "/bin/sh")
         // Only the stand-in on PATH (never the real systemctl), and it runs before the test does:
@@ -179,6 +186,7 @@ struct SystemdStopTests {
         let r = try sh(command, environment: env)
         #expect(r.status == 0, "\(r.stderrText)")
         let calls = try String(contentsOfFile: log, encoding: .utf8)
-        #expect(calls == (hasSocket ? "cat docker.socket\nstop docker.socket docker.service\n" : "cat docker.socket\nstop docker.service\n"))
+        #expect(
+            calls == (hasSocket ? "cat docker.socket\nstop docker.socket docker.service\n" : "cat docker.socket\nstop docker.service\n"))
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
 import SSHKit
-@testable import SwockProvision
 import Testing
+
+@testable import SwockProvision
 
 /// `create --ssh-known-hosts FILE` and `--ssh-host-key-fingerprint`: what is taken from the file,
 /// which fingerprints are accepted, and what a fleet file may say.
@@ -51,13 +52,17 @@ struct KnownHostsFileTests {
         let fp = "SHA256:PboQ4kp5XDJHSsAx1drGmjTIIksM+ouViQnx4KAKcis"
         #expect(HostKeyFingerprint.normalized(fp) == fp)
         #expect(HostKeyFingerprint.normalized(fp + "=") == fp)
-        for bad in ["MD5:12:34", "PboQ4kp5XDJHSsAx1drGmjTIIksM+ouViQnx4KAKcis", "SHA256:short", "SHA256:PboQ4kp5XDJHSsAx1drGmjTIIksM+ouViQnx4KAKci$", ""] {
+        for bad in [
+            "MD5:12:34", "PboQ4kp5XDJHSsAx1drGmjTIIksM+ouViQnx4KAKcis", "SHA256:short",
+            "SHA256:PboQ4kp5XDJHSsAx1drGmjTIIksM+ouViQnx4KAKci$", "",
+        ] {
             #expect(HostKeyFingerprint.normalized(bad) == nil, "\(bad)")
         }
     }
 
     @Test func fleetFilesTakeTheExpectedHostKey() throws {
-        let file = try FleetFile.parse("""
+        let file = try FleetFile.parse(
+            """
             defaults: {ssh-known-hosts: /etc/fleet/known_hosts, ssh-host-key: strict}
             machines:
               - {name: a, address: 10.231.1.5}
@@ -67,6 +72,8 @@ struct KnownHostsFileTests {
         #expect(r[0].hostKeyPolicy == .strict && r[0].knownHostsFile == "/etc/fleet/known_hosts" && r[0].hostKeyFingerprints.isEmpty)
         #expect(r[1].hostKeyPolicy == .acceptNew && r[1].hostKeyFingerprints == ["SHA256:PboQ4kp5XDJHSsAx1drGmjTIIksM+ouViQnx4KAKcis"])
         let bad = try FleetFile.parse("machines: [{name: c, address: 10.231.1.9, ssh-host-key: yes}]", source: "t.yml")
-        #expect(throws: FleetFile.Invalid(description: "machine \"c\": ssh-host-key \"yes\": expected strict or accept-new")) { try bad.requests(environment: [:]) }
+        #expect(throws: FleetFile.Invalid(description: "machine \"c\": ssh-host-key \"yes\": expected strict or accept-new")) {
+            try bad.requests(environment: [:])
+        }
     }
 }

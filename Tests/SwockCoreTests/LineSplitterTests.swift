@@ -1,6 +1,7 @@
 import Foundation
-@testable import SwockRuntime
 import Testing
+
+@testable import SwockRuntime
 
 @Suite struct LinePrefixerTests {
     func text(_ lines: [Data]) -> [String] { lines.map { String(decoding: $0, as: UTF8.self) } }

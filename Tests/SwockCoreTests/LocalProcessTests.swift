@@ -1,6 +1,7 @@
 import Foundation
-@testable import SwockRuntime
 import Testing
+
+@testable import SwockRuntime
 
 private final class Chunks: @unchecked Sendable {
     private let lock = NSLock()
@@ -11,10 +12,13 @@ private final class Chunks: @unchecked Sendable {
 }
 
 @Suite struct LocalProcessTests {
-    func sh(_ script: String, env: [String: String] = ["PATH": "/usr/bin:/bin"], timeout: Duration? = nil) async throws -> (LocalProcess.Exit, String, String) {
+    func sh(_ script: String, env: [String: String] = ["PATH": "/usr/bin:/bin"], timeout: Duration? = nil) async throws -> (
+        LocalProcess.Exit, String, String
+    ) {
         let out = Chunks(), err = Chunks()
-        let exit = try await LocalProcess.run(["/bin/sh", "-c", script], environment: env, timeout: timeout,
-                                              onStdout: { out.add($0) }, onStderr: { err.add($0) })
+        let exit = try await LocalProcess.run(
+            ["/bin/sh", "-c", script], environment: env, timeout: timeout,
+            onStdout: { out.add($0) }, onStderr: { err.add($0) })
         return (exit, out.text, err.text)
     }
 
@@ -80,14 +84,21 @@ private final class Chunks: @unchecked Sendable {
         let dir = try TempDir("many")
         defer { dir.remove() }
         try FileManager.default.createDirectory(atPath: dir.sub("started"), withIntermediateDirectories: true)
-        let barrier = try dir.script("barrier.sh", """
+        let barrier = try dir.script(
+            "barrier.sh",
+            """
             touch "$1/$2"; n=0
             while [ "$(ls "$1" | wc -l)" -lt 12 ] && [ $n -lt 600 ]; do sleep 0.1; n=$((n+1)); done
             [ "$(ls "$1" | wc -l)" -ge 12 ] && echo "$2 ok"
             """)
         let results = try await withThrowingTaskGroup(of: String.self) { group in
             for i in 0..<12 {
-                group.addTask { try await sh("exec sh \"$0\" \"$1\" \(i)".replacingOccurrences(of: "$0", with: barrier).replacingOccurrences(of: "$1", with: dir.sub("started"))).1 }
+                group.addTask {
+                    try await sh(
+                        "exec sh \"$0\" \"$1\" \(i)".replacingOccurrences(of: "$0", with: barrier).replacingOccurrences(
+                            of: "$1", with: dir.sub("started"))
+                    ).1
+                }
             }
             var out: [String] = []
             for try await r in group { out.append(r) }

@@ -1,9 +1,10 @@
 import Foundation
-@testable import SwockInventory
 import SwockPKI
-@testable import SwockStore
 import SwockSupport
 import Testing
+
+@testable import SwockInventory
+@testable import SwockStore
 
 /// The export archive and the import into a store, on the file system only (InventoryTests
 /// drives a real machine through both).
@@ -12,21 +13,28 @@ struct MachineArchiveTests {
     static func machine(_ name: String, ca: CertificateAuthority) throws -> MachineArchive.Machine {
         let client = try ca.issueClientCertificate(keyType: .ecdsaP256)
         let server = try ca.issueServerCertificate(commonName: name, subjectAltNames: ["10.231.254.2"], keyType: .ecdsaP256)
-        var config = MachineConfig(name: name, address: "10.231.254.2",
-                                   ssh: SSHSettings(user: "root", port: 22, authMode: .generatedKey, keyPath: Store.generatedKeyPath(name),
-                                                    knownHostsPath: Store.knownHostsPath(name)),
-                                   engine: EngineSettings(), tls: TLSSettings(keyType: "ecdsa"))
+        var config = MachineConfig(
+            name: name, address: "10.231.254.2",
+            ssh: SSHSettings(
+                user: "root", port: 22, authMode: .generatedKey, keyPath: Store.generatedKeyPath(name),
+                knownHostsPath: Store.knownHostsPath(name)),
+            engine: EngineSettings(), tls: TLSSettings(keyType: "ecdsa"))
         config.provisioning.phase = .ready
-        return MachineArchive.Machine(config: config, files: [
-            "ca.pem": Data(ca.certificatePEM.utf8), "cert.pem": Data(client.certificatePEM.utf8), "key.pem": Data(client.privateKeyPEM.utf8),
-            "server.pem": Data(server.certificatePEM.utf8), "server-key.pem": Data(server.privateKeyPEM.utf8),
-            "known_hosts": Data("10.231.254.2 ssh-ed25519 AAAA\n".utf8), "id_ed25519": Data("-----BEGIN OPENSSH PRIVATE KEY-----\n".utf8),
-        ])
+        return MachineArchive.Machine(
+            config: config,
+            files: [
+                "ca.pem": Data(ca.certificatePEM.utf8), "cert.pem": Data(client.certificatePEM.utf8),
+                "key.pem": Data(client.privateKeyPEM.utf8),
+                "server.pem": Data(server.certificatePEM.utf8), "server-key.pem": Data(server.privateKeyPEM.utf8),
+                "known_hosts": Data("10.231.254.2 ssh-ed25519 AAAA\n".utf8),
+                "id_ed25519": Data("-----BEGIN OPENSSH PRIVATE KEY-----\n".utf8),
+            ])
     }
 
     @Test func roundTripAndEveryFileIsChecked() throws {
         let ca = try CertificateAuthority.generate(keyType: .ecdsaP256)
-        let archive = MachineArchive(machines: [try Self.machine("web1", ca: ca)], caKeys: [try Store.caID(caPEM: ca.certificatePEM): Data(ca.privateKeyPEM.utf8)])
+        let archive = MachineArchive(
+            machines: [try Self.machine("web1", ca: ca)], caKeys: [try Store.caID(caPEM: ca.certificatePEM): Data(ca.privateKeyPEM.utf8)])
         let tar = try archive.tar()
         let back = try MachineArchive.read(tar, file: "a.swock", passphrase: nil)
         #expect(back.machines.map(\.config.name) == ["web1"])
@@ -72,11 +80,12 @@ struct MachineArchiveTests {
         let dir = try TempDir("import")
         defer { dir.remove() }
         let store = Store(root: dir.sub("store"))
-        _ = try store.ensureCA()                      // this store has a CA of its own
+        _ = try store.ensureCA()  // this store has a CA of its own
         let foreign = try CertificateAuthority.generate(keyType: .ecdsaP256)
         let id = try Store.caID(caPEM: foreign.certificatePEM)
-        let archive = MachineArchive(machines: [try Self.machine("web1", ca: foreign), try Self.machine("web2", ca: foreign)],
-                                     caKeys: [id: Data(foreign.privateKeyPEM.utf8)])
+        let archive = MachineArchive(
+            machines: [try Self.machine("web1", ca: foreign), try Self.machine("web2", ca: foreign)],
+            caKeys: [id: Data(foreign.privateKeyPEM.utf8)])
 
         #expect(try MachineImport(store: store).run(archive) == ["web1", "web2"])
         let web1 = try store.load("web1")
@@ -98,7 +107,9 @@ struct MachineArchiveTests {
 
         // Renames: checked, then applied.
         #expect(throws: InventoryError.badRename("web1")) { try MachineImport.renames(["web1"], archive: clash, file: "f") }
-        #expect(throws: InventoryError.unknownRename("nope", file: "f")) { try MachineImport.renames(["nope=x"], archive: clash, file: "f") }
+        #expect(throws: InventoryError.unknownRename("nope", file: "f")) {
+            try MachineImport.renames(["nope=x"], archive: clash, file: "f")
+        }
         #expect(throws: InventoryError.duplicateTarget("new1")) { try MachineImport(store: store).run(clash, renames: ["web1": "new1"]) }
         let map = try MachineImport.renames(["web1=web1-copy"], archive: clash, file: "f")
         #expect(try MachineImport(store: store).run(clash, renames: map) == ["new1", "web1-copy"])
@@ -111,7 +122,8 @@ struct MachineArchiveTests {
         defer { dir.remove() }
         let store = Store(root: dir.sub("store"))
         let own = try store.ensureCA().ca
-        try MachineImport(store: store, trust: .init(storeCA: true)).run(MachineArchive(machines: [try Self.machine("back", ca: own)], caKeys: [:]))
+        try MachineImport(store: store, trust: .init(storeCA: true)).run(
+            MachineArchive(machines: [try Self.machine("back", ca: own)], caKeys: [:]))
         #expect(try store.load("back").tls.caDir == nil)
         #expect(!FileManager.default.fileExists(atPath: store.root + "/cas"))
     }
@@ -165,10 +177,11 @@ struct MachineArchiveTests {
 
         // Both in one archive: the first one not accepted is what stops it.
         let both = MachineArchive(machines: [claim, sans], caKeys: [:])
-        #expect(MachineImport(store: store).concerns(both) == [
-            .storeCA(machine: "claim", address: "10.231.1.99"),
-            .extraSANs(machine: "sans", sans: ["victim.example", "10.231.1.99", "*.example"]),
-        ])
+        #expect(
+            MachineImport(store: store).concerns(both) == [
+                .storeCA(machine: "claim", address: "10.231.1.99"),
+                .extraSANs(machine: "sans", sans: ["victim.example", "10.231.1.99", "*.example"]),
+            ])
         #expect(throws: InventoryError.extraSANs(machine: "sans", sans: ["victim.example", "10.231.1.99", "*.example"])) {
             try MachineImport(store: store, trust: .init(storeCA: true)).run(both)
         }

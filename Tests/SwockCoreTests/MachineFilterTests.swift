@@ -1,13 +1,22 @@
+import Testing
+
 @testable import SwockClient
 @testable import SwockStore
-import Testing
 
 @Suite struct MachineFilterTests {
     static let machines: [MachineConfig] = [
-        { var c = sampleConfig("web1", labels: ["env": "prod", "team": "a"]); c.driver = "generic"; return c }(),
-        { var c = sampleConfig("web2", labels: ["env": "dev"]); c.driver = "generic"; return c }(),
-        { var c = sampleConfig("db1", labels: ["env": "prod", "backup": ""]); c.driver = "none"; return c }(),
-        { var c = sampleConfig("cache", labels: [:]); c.driver = "virtualbox"; return c }(),
+        {
+            var c = sampleConfig("web1", labels: ["env": "prod", "team": "a"]); c.driver = "generic"; return c
+        }(),
+        {
+            var c = sampleConfig("web2", labels: ["env": "dev"]); c.driver = "generic"; return c
+        }(),
+        {
+            var c = sampleConfig("db1", labels: ["env": "prod", "backup": ""]); c.driver = "none"; return c
+        }(),
+        {
+            var c = sampleConfig("cache", labels: [:]); c.driver = "virtualbox"; return c
+        }(),
     ]
     static let states: [String: MachineStatus.State] = ["web1": .running, "web2": .stopped, "db1": .running, "cache": .error]
 

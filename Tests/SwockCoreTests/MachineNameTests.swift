@@ -1,5 +1,6 @@
-@testable import SwockStore
 import Testing
+
+@testable import SwockStore
 
 @Suite struct MachineNameTests {
     @Test(arguments: ["a", "web1", "Web-1.example.com", "1abc", "a..b", "x-", String(repeating: "a", count: 63)])
@@ -30,7 +31,9 @@ import Testing
     }
 
     @Test func errorText() {
-        #expect(StoreError.invalidName("a b", reason: "\" \" is not allowed").description
-            == "invalid machine name \"a b\": \" \" is not allowed; names start with a letter or digit and use only letters, digits, '.' and '-'")
+        #expect(
+            StoreError.invalidName("a b", reason: "\" \" is not allowed").description
+                == "invalid machine name \"a b\": \" \" is not allowed; names start with a letter or digit and use only letters, digits, '.' and '-'"
+        )
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
+import Testing
+
 @testable import SwockClient
 @testable import SwockStore
-import Testing
 
 @Suite struct MachineResolverTests {
     @Test func namedActiveDefaultNone() throws {
@@ -11,8 +12,9 @@ import Testing
         let r = MachineResolver(store: store)
 
         #expect(throws: StoreError.noActiveMachine) { try r.resolveName(nil) }
-        #expect(StoreError.noActiveMachine.description
-            == "no machine given, no active machine and no machine named \"default\"")
+        #expect(
+            StoreError.noActiveMachine.description
+                == "no machine given, no active machine and no machine named \"default\"")
         // A name is taken as given (load reports a missing one).
         #expect(try r.resolveName("web1") == "web1")
         #expect(throws: StoreError.notFound("web1")) { try r.resolve("web1") }

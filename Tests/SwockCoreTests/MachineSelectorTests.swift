@@ -1,9 +1,10 @@
 import Foundation
+import SwockSupport
+import Testing
+
 @testable import SwockClient
 @testable import SwockFleet
 @testable import SwockStore
-import SwockSupport
-import Testing
 
 @Suite struct MachineSelectorTests {
     /// Store order: sorted names, as `Store.names()` gives them.
@@ -24,8 +25,8 @@ import Testing
 
     @Test(arguments: [
         (["web1"], ["web1"]),
-        (["web2", "db1"], ["db1", "web2"]),                 // store order, not argument order
-        (["web1", "web1", "web*"], ["web1", "web10", "web2"]), // each once
+        (["web2", "db1"], ["db1", "web2"]),  // store order, not argument order
+        (["web1", "web1", "web*"], ["web1", "web10", "web2"]),  // each once
         (["web?"], ["web1", "web2"]),
         (["web*"], ["web1", "web10", "web2"]),
         (["*1"], ["db1", "web1"]),
@@ -34,7 +35,7 @@ import Testing
         (["web[0-9]"], ["web1", "web2"]),
         (["web1?"], ["web10"]),
         (["*"], ["cache", "db1", "old", "web1", "web10", "web2"]),
-        (["old"], ["old"]),                                  // a broken record named outright is kept (reported per host)
+        (["old"], ["old"]),  // a broken record named outright is kept (reported per host)
     ])
     func namesAndGlobs(patterns: [String], expected: [String]) throws {
         #expect(try select(patterns) == expected)
@@ -46,14 +47,14 @@ import Testing
 
     @Test(arguments: [
         ([String](), true, ["label=env=prod"], ["db1", "web1"]),
-        ([], false, ["label=env=prod"], ["db1", "web1"]),     // a filter alone applies to every machine
+        ([], false, ["label=env=prod"], ["db1", "web1"]),  // a filter alone applies to every machine
         (["web*"], false, ["label=env=dev"], ["web10", "web2"]),
-        (["web*"], false, ["label=role=db", "label=env=prod"], ["web1"]),   // one key twice: ORed
+        (["web*"], false, ["label=role=db", "label=env=prod"], ["web1"]),  // one key twice: ORed
         (["*"], false, ["label=role=web", "driver=generic"], ["web1", "web10", "web2"]),
         (["web1", "db1"], false, ["label=role=db"], ["db1"]),
         ([], true, ["name=^web1"], ["web1", "web10"]),
         ([], true, ["label=nothing"], []),
-        (["old", "cache"], false, ["driver=generic"], ["cache"]), // a broken record cannot match a filter
+        (["old", "cache"], false, ["driver=generic"], ["cache"]),  // a broken record cannot match a filter
     ])
     func filters(patterns: [String], all: Bool, filters: [String], expected: [String]) throws {
         #expect(try select(patterns, all: all, filters: filters) == expected)
@@ -71,10 +72,15 @@ import Testing
     }
 
     @Test func selectionMistakes() throws {
-        #expect(throws: MachineSelector.Error("no machines selected: name them (globs like 'web*' work), or use --all or --filter", code: "fleet.invalid-selection")) {
+        #expect(
+            throws: MachineSelector.Error(
+                "no machines selected: name them (globs like 'web*' work), or use --all or --filter", code: "fleet.invalid-selection")
+        ) {
             try select([])
         }
-        #expect(throws: MachineSelector.Error("give machine names or --all, not both", code: "fleet.invalid-selection")) { try select(["web1"], all: true) }
+        #expect(throws: MachineSelector.Error("give machine names or --all, not both", code: "fleet.invalid-selection")) {
+            try select(["web1"], all: true)
+        }
         #expect(throws: StoreError.self) { try select(["bad name"]) }
         #expect(throws: MachineFilter.Error.self) { try select([], filters: ["color=red"]) }
         #expect(throws: MachineSelector.Error("no machines in the store; create one with `swock-machine create`")) {

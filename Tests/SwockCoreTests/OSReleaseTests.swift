@@ -1,5 +1,6 @@
-@testable import SwockRemote
 import Testing
+
+@testable import SwockRemote
 
 @Suite struct OSReleaseTests {
     @Test func parsesQuotedUnquotedCommentsAndBlankLines() throws {
@@ -51,30 +52,31 @@ import Testing
 }
 
 @Suite struct OSFamilyTests {
-    @Test(arguments: [
-        ("debian", "", OSFamily.debian),
-        ("ubuntu", "debian", .debian),
-        ("linuxmint", "ubuntu debian", .debian),
-        ("neon", "ubuntu debian", .debian),
-        ("pop", "ubuntu debian", .debian),
-        ("raspbian", "debian", .debian),
-        ("rocky", "rhel centos fedora", .rhel),
-        ("almalinux", "rhel centos fedora", .rhel),
-        ("centos", "rhel fedora", .rhel),
-        ("fedora", "", .rhel),
-        ("rhel", "fedora", .rhel),
-        ("ol", "fedora", .rhel),
-        ("amzn", "centos rhel fedora", .rhel),
-        ("amzn", "", .rhel),
-        ("alpine", "", .alpine),
-        ("opensuse-leap", "suse opensuse", .suse),
-        ("opensuse-tumbleweed", "opensuse suse", .suse),
-        ("sles", "suse", .suse),
-        ("arch", "", .arch),
-        ("manjaro", "arch", .arch),
-        ("endeavouros", "arch", .arch),
-        ("someclone", "unknownbase suse", .suse),
-    ] as [(String, String, OSFamily)])
+    @Test(
+        arguments: [
+            ("debian", "", OSFamily.debian),
+            ("ubuntu", "debian", .debian),
+            ("linuxmint", "ubuntu debian", .debian),
+            ("neon", "ubuntu debian", .debian),
+            ("pop", "ubuntu debian", .debian),
+            ("raspbian", "debian", .debian),
+            ("rocky", "rhel centos fedora", .rhel),
+            ("almalinux", "rhel centos fedora", .rhel),
+            ("centos", "rhel fedora", .rhel),
+            ("fedora", "", .rhel),
+            ("rhel", "fedora", .rhel),
+            ("ol", "fedora", .rhel),
+            ("amzn", "centos rhel fedora", .rhel),
+            ("amzn", "", .rhel),
+            ("alpine", "", .alpine),
+            ("opensuse-leap", "suse opensuse", .suse),
+            ("opensuse-tumbleweed", "opensuse suse", .suse),
+            ("sles", "suse", .suse),
+            ("arch", "", .arch),
+            ("manjaro", "arch", .arch),
+            ("endeavouros", "arch", .arch),
+            ("someclone", "unknownbase suse", .suse),
+        ] as [(String, String, OSFamily)])
     func detects(id: String, like: String, family: OSFamily) throws {
         let text = "ID=\(id)\n" + (like.isEmpty ? "" : "ID_LIKE=\"\(like)\"\n")
         let r = try #require(OSRelease(parsing: text))

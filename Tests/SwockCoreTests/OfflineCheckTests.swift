@@ -1,7 +1,8 @@
 import Foundation
+import Testing
+
 @testable import SwockClient
 @testable import SwockStore
-import Testing
 
 @Suite struct OfflineCheckTests {
     func store(with files: [String], _ dir: TempDir) throws -> Store {
@@ -34,13 +35,14 @@ import Testing
         c.provisioning.phase = .failed
         c.provisioning.lastError = "engine: dockerd did not start"
         let problems = OfflineCheck.problems(c, store: s, now: Date(timeIntervalSince1970: 1_900_000_000))
-        #expect(problems == [
-            "machine \"web1\" is not fully provisioned (engine: dockerd did not start); run `swock-machine provision web1`",
-            "machines/web1/ca.pem is missing; run `swock-machine regenerate-certs web1`",
-            "machines/web1/key.pem is missing; run `swock-machine regenerate-certs web1`",
-            "the server certificate of \"web1\" expired on 2027-01-15; run `swock-machine regenerate-certs web1`",
-            "the server certificate of \"web1\" does not cover 10.0.0.9; run `swock-machine regenerate-certs web1`",
-        ])
+        #expect(
+            problems == [
+                "machine \"web1\" is not fully provisioned (engine: dockerd did not start); run `swock-machine provision web1`",
+                "machines/web1/ca.pem is missing; run `swock-machine regenerate-certs web1`",
+                "machines/web1/key.pem is missing; run `swock-machine regenerate-certs web1`",
+                "the server certificate of \"web1\" expired on 2027-01-15; run `swock-machine regenerate-certs web1`",
+                "the server certificate of \"web1\" does not cover 10.0.0.9; run `swock-machine regenerate-certs web1`",
+            ])
     }
 
     @Test func creatingPhaseWithoutErrorNamesThePhase() throws {
@@ -50,7 +52,8 @@ import Testing
         var c = sampleConfig("web1")
         c.provisioning.phase = .creating
         c.provisioning.lastError = nil
-        #expect(OfflineCheck.problems(c, store: s, now: Date(timeIntervalSince1970: 1_750_000_000))
-            == ["machine \"web1\" is not fully provisioned (creating); run `swock-machine provision web1`"])
+        #expect(
+            OfflineCheck.problems(c, store: s, now: Date(timeIntervalSince1970: 1_750_000_000))
+                == ["machine \"web1\" is not fully provisioned (creating); run `swock-machine provision web1`"])
     }
 }

@@ -12,12 +12,13 @@ import Testing
 
     @Test func oneLinePerMachineAndASummary() {
         let lines = board().render(now: 5, width: 60, frame: 0)
-        #expect(lines == [
-            "⠋ web1        install-engine                            4.0s",
-            "✔ web2        ready                                     3.2s",
-            "· db-primary  waiting",
-            "1/3 done: 1 ok, 0 failed · 1 running · 1 waiting · 5.0s",
-        ])
+        #expect(
+            lines == [
+                "⠋ web1        install-engine                            4.0s",
+                "✔ web2        ready                                     3.2s",
+                "· db-primary  waiting",
+                "1/3 done: 1 ok, 0 failed · 1 running · 1 waiting · 5.0s",
+            ])
     }
 
     @Test func theSpinnerTurnsWithTheFrame() {
@@ -42,12 +43,13 @@ import Testing
         b.step(2, "connect", at: 7)
         b.finish(2, ok: true, detail: "ready (resumed)", at: 8)
         #expect(b.isFinished)
-        #expect(b.render(now: 8, width: 70, frame: 3) == [
-            "✘ web1        install-engine: apt-get failed second line          6.0s",
-            "✔ web2        ready                                               3.2s",
-            "✔ db-primary  ready (resumed)                                     1.0s",
-            "3/3 done: 2 ok, 1 failed · 8.0s",
-        ])
+        #expect(
+            b.render(now: 8, width: 70, frame: 3) == [
+                "✘ web1        install-engine: apt-get failed second line          6.0s",
+                "✔ web2        ready                                               3.2s",
+                "✔ db-primary  ready (resumed)                                     1.0s",
+                "3/3 done: 2 ok, 1 failed · 8.0s",
+            ])
     }
 
     /// No line is wider than the terminal: the step text is cut first, then the name.

@@ -7,8 +7,9 @@ import Testing
 /// QEMU running (VMs themselves: IntegrationTests/QemuDriverTests).
 struct QemuDriverUnitTests {
     @Test func flagsAreCheckedBeforeAnythingIsMade() throws {
-        let f = try QemuCreateFlags(image: "/x.qcow2", imageSHA256: String(repeating: "AB", count: 32), cpus: 2, memoryMiB: 512,
-                                    diskGiB: 8, network: "bridge:br0")
+        let f = try QemuCreateFlags(
+            image: "/x.qcow2", imageSHA256: String(repeating: "AB", count: 32), cpus: 2, memoryMiB: 512,
+            diskGiB: 8, network: "bridge:br0")
         #expect(f.imageSHA256 == String(repeating: "ab", count: 32))
         #expect(f.network == .bridge("br0"))
         let d = try QemuCreateFlags()
@@ -18,23 +19,29 @@ struct QemuDriverUnitTests {
             try QemuCreateFlags(imageSHA256: "abc")
         }
         #expect(throws: QemuError.badFlag(flag: "--qemu-cpus", value: "0", expected: "1 to 64")) { try QemuCreateFlags(cpus: 0) }
-        #expect(throws: QemuError.badFlag(flag: "--qemu-memory", value: "64", expected: "MiB, 256 or more")) { try QemuCreateFlags(memoryMiB: 64) }
-        #expect(throws: QemuError.badFlag(flag: "--qemu-disk-size", value: "0", expected: "GiB, 1 or more")) { try QemuCreateFlags(diskGiB: 0) }
+        #expect(throws: QemuError.badFlag(flag: "--qemu-memory", value: "64", expected: "MiB, 256 or more")) {
+            try QemuCreateFlags(memoryMiB: 64)
+        }
+        #expect(throws: QemuError.badFlag(flag: "--qemu-disk-size", value: "0", expected: "GiB, 1 or more")) {
+            try QemuCreateFlags(diskGiB: 0)
+        }
         for bad in ["tap", "bridge:", "bridge:a b", "bridge:../x", "bridge:waytoolongbridgename0"] {
             #expect(throws: QemuError.self, "\(bad)") { try QemuNetwork(parsing: bad) }
         }
     }
 
     @Test func theRecordKeepsWhatStartNeeds() throws {
-        let s = QemuSettings(baseImage: "qemu/images/x.qcow2", baseFormat: "qcow2", imageSource: "/img", cpus: 1, memoryMiB: 512,
-                             diskGiB: 4, network: .user, sshHostPort: 40022, engineHostPort: 40376,
-                             macAddress: "52:54:00:01:02:03", sshUser: "swock", bridgeAddress: nil)
+        let s = QemuSettings(
+            baseImage: "qemu/images/x.qcow2", baseFormat: "qcow2", imageSource: "/img", cpus: 1, memoryMiB: 512,
+            diskGiB: 4, network: .user, sshHostPort: 40022, engineHostPort: 40376,
+            macAddress: "52:54:00:01:02:03", sshUser: "swock", bridgeAddress: nil)
         let o = try DriverOptions(encoding: s)
         #expect(try o.decode(QemuSettings.self) == s)
         let store = Store(root: NSTemporaryDirectory() + "q-unit-" + UUID().uuidString.prefix(8))
-        var config = MachineConfig(name: "vm", driver: "qemu", address: "127.0.0.1",
-                                   ssh: SSHSettings(user: "swock", port: 40022, authMode: .key, keyPath: nil, knownHostsPath: "k"),
-                                   engine: EngineSettings(port: 40376), tls: TLSSettings(keyType: "ecdsa-p256"))
+        var config = MachineConfig(
+            name: "vm", driver: "qemu", address: "127.0.0.1",
+            ssh: SSHSettings(user: "swock", port: 40022, authMode: .key, keyPath: nil, knownHostsPath: "k"),
+            engine: EngineSettings(port: 40376), tls: TLSSettings(keyType: "ecdsa-p256"))
         config.driverOptions = o
         let d = try DriverRegistry.driver(for: config, store: store)
         #expect(d.name == "qemu" && d.hostOwnership == .owned)
@@ -49,12 +56,14 @@ struct QemuDriverUnitTests {
         let root = NSTemporaryDirectory() + "q-unit-" + UUID().uuidString.prefix(8)
         defer { try? FileManager.default.removeItem(atPath: root) }
         let store = Store(root: root)
-        let s = QemuSettings(baseImage: "b", baseFormat: "qcow2", imageSource: "/img", cpus: 1, memoryMiB: 512, diskGiB: 4,
-                             network: .user, sshHostPort: 1, engineHostPort: 2, macAddress: "52:54:00:01:02:03", sshUser: "swock",
-                             bridgeAddress: nil)
-        var config = MachineConfig(name: "vm", driver: "qemu", address: "127.0.0.1",
-                                   ssh: SSHSettings(user: "swock", port: 1, authMode: .key, keyPath: nil, knownHostsPath: "k"),
-                                   engine: EngineSettings(port: 2), tls: TLSSettings(keyType: "ecdsa-p256"))
+        let s = QemuSettings(
+            baseImage: "b", baseFormat: "qcow2", imageSource: "/img", cpus: 1, memoryMiB: 512, diskGiB: 4,
+            network: .user, sshHostPort: 1, engineHostPort: 2, macAddress: "52:54:00:01:02:03", sshUser: "swock",
+            bridgeAddress: nil)
+        var config = MachineConfig(
+            name: "vm", driver: "qemu", address: "127.0.0.1",
+            ssh: SSHSettings(user: "swock", port: 1, authMode: .key, keyPath: nil, knownHostsPath: "k"),
+            engine: EngineSettings(port: 2), tls: TLSSettings(keyType: "ecdsa-p256"))
         config.driverOptions = try DriverOptions(encoding: s)
         let d = try QemuDriver(config: config, store: store)
         try FileManager.default.createDirectory(atPath: d.vmDirectory, withIntermediateDirectories: true)

@@ -1,10 +1,11 @@
 import FleetSupport
 import Foundation
-@testable import SwockEngine
-@testable import SwockProvision
 import SwockRemote
 import SwockSupport
 import Testing
+
+@testable import SwockEngine
+@testable import SwockProvision
 
 /// The scripts that run on hosts (Sources/*/Scripts/*.sh, `RemoteScript`): values reach them as
 /// positional parameters only, and what each one runs, run by a real sh against stand-ins.
@@ -31,9 +32,11 @@ import Testing
     /// The scripts each target embeds are the files under Sources/TARGET/Scripts, byte for byte.
     @Test func embeddedScriptsAreTheFiles() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-        for (file, script) in [("SwockEngine/Scripts/systemd.sh", SwockEngine.Scripts.systemd),
-                               ("SwockEngine/Scripts/engine-packages.sh", SwockEngine.Scripts.enginePackages),
-                               ("SwockProvision/Scripts/revoke-key.sh", SwockProvision.Scripts.revokeKey)] {
+        for (file, script) in [
+            ("SwockEngine/Scripts/systemd.sh", SwockEngine.Scripts.systemd),
+            ("SwockEngine/Scripts/engine-packages.sh", SwockEngine.Scripts.enginePackages),
+            ("SwockProvision/Scripts/revoke-key.sh", SwockProvision.Scripts.revokeKey),
+        ] {
             #expect(try String(contentsOfFile: root + "/Sources/" + file, encoding: .utf8) == script.text, "\(file)")
             #expect(script.text.hasPrefix("# shellcheck shell=sh\n"))
         }
@@ -44,8 +47,9 @@ import Testing
         defer { dir.remove() }
         let line = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK0 swock-machine m1"
         for _ in 0..<2 {
-            let r = try Subprocess.runBlocking(["/bin/sh", "-c", SwockProvision.Scripts.authorizeKey.command()], stdin: Data(line.utf8),
-                                               environment: ["HOME": dir.path, "PATH": "/usr/bin:/bin"])
+            let r = try Subprocess.runBlocking(
+                ["/bin/sh", "-c", SwockProvision.Scripts.authorizeKey.command()], stdin: Data(line.utf8),
+                environment: ["HOME": dir.path, "PATH": "/usr/bin:/bin"])
             #expect(r.status == 0, "\(r.stderrText)")
         }
         #expect(try String(contentsOfFile: dir.sub(".ssh/authorized_keys"), encoding: .utf8) == line + "\n")
@@ -86,14 +90,18 @@ struct StandIns {
     init(_ label: String, fakes: [String: String]) throws {
         dir = try TempDir(label)
         for (name, body) in fakes {
-            _ = try dir.script("bin/\(name)", """
+            _ = try dir.script(
+                "bin/\(name)",
+                """
                 #!/bin/sh
                 echo "\(name) $*${DEBIAN_FRONTEND:+ [DEBIAN_FRONTEND=$DEBIAN_FRONTEND]}" >> \(ShellQuote.quote(log))
                 \(body.isEmpty ? "exit 0" : body)
                 """)
         }
         for tool in ["sh", "sleep", "seq", "dirname", "rm", "rmdir", "grep", "tail", "head", "cat", "mkdir"] where fakes[tool] == nil {
-            if let real = findExecutable(tool) { try FileManager.default.createSymbolicLink(atPath: dir.sub("bin/\(tool)"), withDestinationPath: real) }
+            if let real = findExecutable(tool) {
+                try FileManager.default.createSymbolicLink(atPath: dir.sub("bin/\(tool)"), withDestinationPath: real)
+            }
         }
         // A script just written can be "text file busy" for a moment while another test forks.
         for _ in 0..<100 where (try? Subprocess.runBlocking([dir.sub("bin/sh"), "-c", "true"]))?.status != 0 { usleep(20_000) }
@@ -122,17 +130,29 @@ struct StandIns {
     static let launch = DaemonLaunch(dockerdPath: "/usr/sbin/dockerd", arguments: [], environment: [])
 
     @Test(arguments: [
-        ("apply", ["systemctl daemon-reload", "systemctl is-enabled -q docker", "systemctl enable docker",
-                   "systemctl reset-failed docker.service docker.socket containerd.service", "systemctl restart docker"]),
+        (
+            "apply",
+            [
+                "systemctl daemon-reload", "systemctl is-enabled -q docker", "systemctl enable docker",
+                "systemctl reset-failed docker.service docker.socket containerd.service", "systemctl restart docker",
+            ]
+        ),
         ("start", ["systemctl reset-failed docker.service", "systemctl start docker.service"]),
         ("restart", ["systemctl reset-failed docker.service", "systemctl restart docker.service"]),
-        ("kill", ["systemctl stop docker.socket", "systemctl kill --signal=KILL docker.service", "systemctl stop docker.service",
-                  "systemctl reset-failed docker.service"]),
+        (
+            "kill",
+            [
+                "systemctl stop docker.socket", "systemctl kill --signal=KILL docker.service", "systemctl stop docker.service",
+                "systemctl reset-failed docker.service",
+            ]
+        ),
     ])
     func systemd(action: String, calls: [String]) throws {
         let s = try StandIns("systemd", fakes: ["systemctl": Self.systemctl])
         defer { s.dir.remove() }
-        let command = action == "apply" ? InitSystem.systemd.applyConfiguration(Self.launch)
+        let command =
+            action == "apply"
+            ? InitSystem.systemd.applyConfiguration(Self.launch)
             : InitSystem.systemd.command(InitSystem.Action(rawValue: action)!, Self.launch)
         let (r, ran) = try s.run(command, environment: ["HAS_SOCKET": "1"])
         #expect(r.status == 0, "\(r.stderrText)")
@@ -145,13 +165,19 @@ struct StandIns {
     func systemdUnconfigure(hasSocket: Bool) throws {
         let s = try StandIns("unconf", fakes: ["systemctl": Self.systemctl])
         defer { s.dir.remove() }
-        #expect(InitSystem.systemd.unconfigure(dockerdPath: "/d") == SwockEngine.Scripts.systemd.command("unconfigure", InitSystem.systemdDropIn))
+        #expect(
+            InitSystem.systemd.unconfigure(dockerdPath: "/d")
+                == SwockEngine.Scripts.systemd.command("unconfigure", InitSystem.systemdDropIn))
         let dropIn = s.dir.sub("docker.service.d/10-swock-machine.conf")
         _ = try s.dir.script("docker.service.d/10-swock-machine.conf", "[Service]\n")
-        let (r, ran) = try s.run(SwockEngine.Scripts.systemd.command("unconfigure", dropIn), environment: ["HAS_SOCKET": hasSocket ? "1" : "0"])
+        let (r, ran) = try s.run(
+            SwockEngine.Scripts.systemd.command("unconfigure", dropIn), environment: ["HAS_SOCKET": hasSocket ? "1" : "0"])
         #expect(r.status == 0, "\(r.stderrText)")
-        #expect(ran == ["systemctl daemon-reload", "systemctl stop docker.service", "systemctl reset-failed docker.service docker.socket",
-                        "systemctl cat docker.socket"] + (hasSocket ? ["systemctl restart docker.socket"] : []) + ["systemctl start docker.service"])
+        #expect(
+            ran == [
+                "systemctl daemon-reload", "systemctl stop docker.service", "systemctl reset-failed docker.service docker.socket",
+                "systemctl cat docker.socket",
+            ] + (hasSocket ? ["systemctl restart docker.socket"] : []) + ["systemctl start docker.service"])
         #expect(!FileManager.default.fileExists(atPath: s.dir.sub("docker.service.d")))
     }
 
@@ -162,7 +188,9 @@ struct StandIns {
         let tool = initSystem == .openrc ? "rc-service docker" : "service docker"
         let enable = initSystem == .openrc ? "rc-update add docker default" : "update-rc.d docker defaults"
         var expected: [(String, [String])] = [(initSystem.applyConfiguration(Self.launch), [enable, "\(tool) restart"])]
-        for a in [InitSystem.Action.stop, .start, .restart] { expected.append((initSystem.command(a, Self.launch), ["\(tool) \(a.rawValue)"])) }
+        for a in [InitSystem.Action.stop, .start, .restart] {
+            expected.append((initSystem.command(a, Self.launch), ["\(tool) \(a.rawValue)"]))
+        }
         expected.append((initSystem.command(.kill, Self.launch), ["pkill -KILL -x dockerd"]))
         for (command, calls) in expected {
             let (r, ran) = try s.run(command)
@@ -175,21 +203,34 @@ struct StandIns {
 /// engine-packages.sh: the package manager calls per family, as the plans' commands made them.
 @Suite struct EnginePackagesScriptTests {
     static let aptGet = "apt-get -o DPkg::Lock::Timeout=300"
-    static let fakes = ["apt-get": "", "dpkg": "", "dnf": "", "yum": "", "apk": "", "rc-update": "", "zypper": "", "pacman": "", "pgrep": "exit 1"]
+    static let fakes = [
+        "apt-get": "", "dpkg": "", "dnf": "", "yum": "", "apk": "", "rc-update": "", "zypper": "", "pacman": "", "pgrep": "exit 1",
+    ]
     static let frontend = " [DEBIAN_FRONTEND=noninteractive]"
 
     @Test(arguments: [
-        (["install", "debian"], ["dpkg --configure -a" + frontend,
-                                 "\(aptGet) -o Acquire::Retries=3 install -f -y -q" + frontend,
-                                 "\(aptGet) -o Acquire::Retries=3 update -q" + frontend,
-                                 "\(aptGet) -o Acquire::Retries=3 install -y -q docker.io" + frontend]),
+        (
+            ["install", "debian"],
+            [
+                "dpkg --configure -a" + frontend,
+                "\(aptGet) -o Acquire::Retries=3 install -f -y -q" + frontend,
+                "\(aptGet) -o Acquire::Retries=3 update -q" + frontend,
+                "\(aptGet) -o Acquire::Retries=3 install -y -q docker.io" + frontend,
+            ]
+        ),
         (["install", "rhel", "dnf"], ["dnf install -y moby-engine"]),
         (["install", "rhel", "yum"], ["yum install -y docker"]),
         (["install", "alpine"], ["apk add --no-cache docker", "rc-update add docker default"]),
         (["install", "suse"], ["zypper --non-interactive install docker"]),
         (["install", "arch"], ["pacman -Sy --noconfirm docker"]),
-        (["upgrade", "debian"], ["dpkg --configure -a" + frontend, "\(aptGet) update -q" + frontend,
-                                 "\(aptGet) -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold install -y -q --only-upgrade docker.io" + frontend]),
+        (
+            ["upgrade", "debian"],
+            [
+                "dpkg --configure -a" + frontend, "\(aptGet) update -q" + frontend,
+                "\(aptGet) -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold install -y -q --only-upgrade docker.io"
+                    + frontend,
+            ]
+        ),
         (["upgrade", "rhel"], ["dnf upgrade -y moby-engine docker"]),
         (["upgrade", "alpine"], ["apk upgrade --no-cache docker"]),
         (["upgrade", "suse"], ["zypper --non-interactive update docker"]),
@@ -207,7 +248,9 @@ struct StandIns {
     @Test func theirCommandLines() throws {
         #expect(EngineInstallPlan.debianRepair == SwockEngine.Scripts.enginePackages.command("repair"))
         for family in OSFamily.allCases {
-            #expect(try EngineLifecycle.upgradeCommand(family: family, installURL: nil, install: .auto) == SwockEngine.Scripts.enginePackages.command("upgrade", family.rawValue))
+            #expect(
+                try EngineLifecycle.upgradeCommand(family: family, installURL: nil, install: .auto)
+                    == SwockEngine.Scripts.enginePackages.command("upgrade", family.rawValue))
         }
     }
 
@@ -222,7 +265,10 @@ struct StandIns {
         #expect(r.status == 0 && ran == ["dnf install -y moby-engine", "dnf install -y docker"])
         let (repair, repairCalls) = try s.run(SwockEngine.Scripts.enginePackages.command("repair"))
         #expect(repair.status == 0 && repair.stdoutText == "repaired\n")
-        #expect(repairCalls == ["pgrep -x apt-get|apt|dpkg|unattended-upgr", "dpkg --audit",
-                                "dpkg --configure -a" + Self.frontend, "\(Self.aptGet) install -f -y -q" + Self.frontend])
+        #expect(
+            repairCalls == [
+                "pgrep -x apt-get|apt|dpkg|unattended-upgr", "dpkg --audit",
+                "dpkg --configure -a" + Self.frontend, "\(Self.aptGet) install -f -y -q" + Self.frontend,
+            ])
     }
 }

@@ -5,12 +5,14 @@ import Testing
 
 @Suite struct SSHConfigFileTests {
     func file(_ text: String, includes: [String: String] = [:]) -> SSHConfigFile {
-        SSHConfigFile(path: "/home/u/.ssh/config", text: text, home: "/home/u", localUser: "u",
-                      read: { includes[$0] }, glob: { p in includes.keys.filter { fnmatch(p, $0, 0) == 0 }.sorted() })
+        SSHConfigFile(
+            path: "/home/u/.ssh/config", text: text, home: "/home/u", localUser: "u",
+            read: { includes[$0] }, glob: { p in includes.keys.filter { fnmatch(p, $0, 0) == 0 }.sorted() })
     }
 
     @Test func aliasGivesEverySetting() throws {
-        let f = file("""
+        let f = file(
+            """
             # comment
             Host web-prod
                 HostName 10.231.1.5
@@ -21,14 +23,18 @@ import Testing
                 ProxyJump bastion
             """)
         let r = try f.resolve(host: "web-prod")
-        #expect(r == .init(hostName: "10.231.1.5", user: "admin", port: 2222, identityFile: "/home/u/.ssh/id_web",
-                           identitiesOnly: true, proxyJump: "bastion"))
+        #expect(
+            r
+                == .init(
+                    hostName: "10.231.1.5", user: "admin", port: 2222, identityFile: "/home/u/.ssh/id_web",
+                    identitiesOnly: true, proxyJump: "bastion"))
         #expect(try f.resolve(host: "web-prod2").isEmpty)
     }
 
     /// ssh_config(5): the first value obtained wins, so specific blocks go first and `Host *` last.
     @Test func firstValueWinsAcrossBlocks() throws {
-        let f = file("""
+        let f = file(
+            """
             Host web*
               User first
             Host web1
@@ -46,7 +52,8 @@ import Testing
     }
 
     @Test func patternsNegationAndCase() throws {
-        let f = file("""
+        let f = file(
+            """
             Host *.lan !secret.lan
               User lanuser
             Host db? , x
@@ -59,7 +66,8 @@ import Testing
     }
 
     @Test func equalsSignsQuotesAndKeywordCase() throws {
-        let f = file("""
+        let f = file(
+            """
             host=quoted
               HOSTNAME = 10.231.1.7
               user="a b"
@@ -69,7 +77,8 @@ import Testing
     }
 
     @Test func tokensAreExpanded() throws {
-        let f = file("""
+        let f = file(
+            """
             Host box
               HostName %h.example.lan
               User ops
@@ -81,7 +90,8 @@ import Testing
     }
 
     @Test func matchAllAndMatchHostApplyOtherMatchBlocksDoNot() throws {
-        let f = file("""
+        let f = file(
+            """
             Match exec "true"
               User never
             Match host m1,m2
@@ -95,12 +105,14 @@ import Testing
     }
 
     @Test func includeRelativeToDotSSHOnlyInsideAMatchingBlock() throws {
-        let f = file("""
+        let f = file(
+            """
             Host other
               Include other.conf
             Host *
               Include conf.d/*.conf
-            """, includes: [
+            """,
+            includes: [
                 "/home/u/.ssh/other.conf": "User wrong\n",
                 "/home/u/.ssh/conf.d/a.conf": "Host inc\n  HostName 10.231.1.9\n",
                 "/home/u/.ssh/conf.d/b.conf": "Host inc\n  User fromb\n",
@@ -110,7 +122,8 @@ import Testing
     }
 
     @Test func proxyJumpNoneAndLists() throws {
-        let f = file("""
+        let f = file(
+            """
             Host direct
               ProxyJump none
             Host *
@@ -130,7 +143,10 @@ import Testing
 
     @Test func badValuesNameFileAndLine() {
         let e = #expect(throws: SSHConfigFile.Invalid.self) { try file("Host a\n  Port http\n").resolve(host: "a") }
-        #expect(e?.description == "ssh config /home/u/.ssh/config line 2: Port \"http\" is not a port number (1-65535); fix the line or pass --ssh-config none")
+        #expect(
+            e?.description
+                == "ssh config /home/u/.ssh/config line 2: Port \"http\" is not a port number (1-65535); fix the line or pass --ssh-config none"
+        )
         #expect(throws: SSHConfigFile.Invalid.self) { try file("Host a\n  IdentitiesOnly maybe\n").resolve(host: "a") }
         // A bad line in a block for another host is not read (as ssh).
         #expect(throws: Never.self) { try file("Host b\n  Port http\n").resolve(host: "a") }

@@ -104,8 +104,10 @@ final class ScriptedHost: RemoteHost, @unchecked Sendable {
 
     // MARK: - RemoteHost
 
-    func execute(_ command: String, asRoot: Bool, stdin: StdinSource, timeout: Duration?, collect: Bool,
-                 onStdout: OutputHandler?, onStderr: OutputHandler?) async throws -> ExecResult {
+    func execute(
+        _ command: String, asRoot: Bool, stdin: StdinSource, timeout: Duration?, collect: Bool,
+        onStdout: OutputHandler?, onStderr: OutputHandler?
+    ) async throws -> ExecResult {
         if asRoot { _ = try await rootAccess() }
         var input: Data?
         if case .data(let d) = stdin { input = d }
@@ -122,8 +124,9 @@ final class ScriptedHost: RemoteHost, @unchecked Sendable {
         case .output(let out, let err, let status):
             if !out.isEmpty { onStdout?(Data(out.utf8)) }
             if !err.isEmpty { onStderr?(Data(err.utf8)) }
-            return ExecResult(exitStatus: status, signal: nil, stdout: collect ? Data(out.utf8) : Data(),
-                              stderr: collect ? Data(err.utf8) : Data(), duration: .zero)
+            return ExecResult(
+                exitStatus: status, signal: nil, stdout: collect ? Data(out.utf8) : Data(),
+                stderr: collect ? Data(err.utf8) : Data(), duration: .zero)
         case .killed(let signal, let err):
             if !err.isEmpty { onStderr?(Data(err.utf8)) }
             return ExecResult(exitStatus: nil, signal: signal, stdout: Data(), stderr: collect ? Data(err.utf8) : Data(), duration: .zero)
@@ -147,8 +150,9 @@ final class ScriptedHost: RemoteHost, @unchecked Sendable {
         if let before {
             let r = try await execute(before, asRoot: true, stdin: .none, timeout: timeout, collect: true, onStdout: nil, onStderr: nil)
             guard r.succeeded else {
-                throw SSHError.commandFailed(host: target.host, command: "install \(files.map(\.path).joined(separator: ", "))",
-                                             exitStatus: r.exitStatus, signal: r.signal, stderr: r.stderrText)
+                throw SSHError.commandFailed(
+                    host: target.host, command: "install \(files.map(\.path).joined(separator: ", "))",
+                    exitStatus: r.exitStatus, signal: r.signal, stderr: r.stderrText)
             }
         }
         try locked {

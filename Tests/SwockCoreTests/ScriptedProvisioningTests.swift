@@ -1,11 +1,12 @@
 import Foundation
 import SSHKit
-@testable import SwockEngine
-@testable import SwockProvision
 import SwockRemote
 import SwockStore
 import SwockSupport
 import Testing
+
+@testable import SwockEngine
+@testable import SwockProvision
 
 /// What the provisioning steps run on a host and how they react to each failure, on a scripted
 /// host (`ScriptedHost`): no root, no network, no booted host. The real-host suites
@@ -18,8 +19,10 @@ enum Scripted {
         """
 
     /// `HostProbe.script`'s output for a host.
-    static func probe(initSystem: String = "systemd", dockerd: String? = nil, serviceScript: String? = nil,
-                      release: String = debianRelease, hostname: String = "box1") -> String {
+    static func probe(
+        initSystem: String = "systemd", dockerd: String? = nil, serviceScript: String? = nil,
+        release: String = debianRelease, hostname: String = "box1"
+    ) -> String {
         """
         ==os-release
         \(release)
@@ -41,19 +44,28 @@ enum Scripted {
     }
 
     static func isProbe(_ c: ScriptedHost.Command) -> Bool { c.text == HostProbe.command }
-    static func isAptInstall(_ c: ScriptedHost.Command) -> Bool { c.asRoot && c.text == SwockEngine.Scripts.enginePackages.command("install", "debian") }
+    static func isAptInstall(_ c: ScriptedHost.Command) -> Bool {
+        c.asRoot && c.text == SwockEngine.Scripts.enginePackages.command("install", "debian")
+    }
 
     /// A host that goes through every step up to wait-engine: dockerd installed by apt, no
     /// daemon.json, configuration applied.
     static func debianHost(initSystem: String = "systemd", serviceScript: String? = nil, apt: ScriptedHost.Reply = .ok) -> ScriptedHost {
         let h = ScriptedHost()
-        h.on("probe, no dockerd yet", times: 1, where: isProbe, .output(stdout: probe(initSystem: initSystem, serviceScript: serviceScript)))
+        h.on(
+            "probe, no dockerd yet", times: 1, where: isProbe, .output(stdout: probe(initSystem: initSystem, serviceScript: serviceScript)))
         h.on("apt install", where: isAptInstall, apt)
-        h.on("probe, dockerd there", where: isProbe, .output(stdout: probe(initSystem: initSystem, dockerd: "/usr/sbin/dockerd", serviceScript: serviceScript)))
+        h.on(
+            "probe, dockerd there", where: isProbe,
+            .output(stdout: probe(initSystem: initSystem, dockerd: "/usr/sbin/dockerd", serviceScript: serviceScript)))
         h.on(exactly: "cat /etc/docker/daemon.json 2>/dev/null", .fails(1, stderr: ""))
-        h.on("keep originals", where: { $0.asRoot && ($0.runs(SwockEngine.Scripts.daemonJSON, "keep") || $0.runs(SwockEngine.Scripts.ownFiles, "keep")) }, .ok)
+        h.on(
+            "keep originals",
+            where: { $0.asRoot && ($0.runs(SwockEngine.Scripts.daemonJSON, "keep") || $0.runs(SwockEngine.Scripts.ownFiles, "keep")) }, .ok)
         h.on("apply", where: { $0.asRoot && $0.runs(InitSystem(probed: initSystem).script, "apply") }, .ok)
-        h.on("daemon log", where: { $0.text == InitSystem(probed: initSystem).daemonLogCommand }, .output(stdout: "level=error msg=\"scripted daemon log\"\n"))
+        h.on(
+            "daemon log", where: { $0.text == InitSystem(probed: initSystem).daemonLogCommand },
+            .output(stdout: "level=error msg=\"scripted daemon log\"\n"))
         return h
     }
 
@@ -132,10 +144,11 @@ enum Scripted {
         let apply = try #require(ran.firstIndex { $0.runs(SwockEngine.Scripts.systemd, "apply") })
         #expect(apt < read && read < apply)
         // install-certs then configure-engine: the three TLS files, then daemon.json and the drop-in.
-        #expect(host.installed.map(\.path) == [
-            "/etc/docker/swock/ca.pem", "/etc/docker/swock/server.pem", "/etc/docker/swock/server-key.pem",
-            "/etc/docker/daemon.json", "/etc/systemd/system/docker.service.d/10-swock-machine.conf",
-        ])
+        #expect(
+            host.installed.map(\.path) == [
+                "/etc/docker/swock/ca.pem", "/etc/docker/swock/server.pem", "/etc/docker/swock/server-key.pem",
+                "/etc/docker/daemon.json", "/etc/systemd/system/docker.service.d/10-swock-machine.conf",
+            ])
         #expect(host.installed.first { $0.path.hasSuffix("server-key.pem") }?.mode == 0o600)
         let dropIn = try #require(host.installed.last)
         #expect(String(decoding: dropIn.data, as: UTF8.self).contains("--tlsverify"))
@@ -148,14 +161,19 @@ enum Scripted {
         defer { dir.remove() }
         let store = Store(root: dir.path)
         // The cause scrolled away behind six more lines: the error still leads with it.
-        let broken = Scripted.debianHost(apt: .output(stdout: "W: write error: No space left on device\n" + (1...5).map { "Unpacking p\($0) ...\n" }.joined(),
-                                                      stderr: "E: Sub-process /usr/bin/dpkg returned an error code (1)\n", status: 100))
+        let broken = Scripted.debianHost(
+            apt: .output(
+                stdout: "W: write error: No space left on device\n" + (1...5).map { "Unpacking p\($0) ...\n" }.joined(),
+                stderr: "E: Sub-process /usr/bin/dpkg returned an error code (1)\n", status: 100))
         let fixed = Scripted.debianHost()
         let p = Scripted.provisioner(store, [broken, fixed])
 
         let e = try await #require(throws: ProvisionError.self) { try await p.create(Scripted.request()) }
         #expect(e.step == .installEngine && e.resumable && e.machine == "m1")
-        #expect(e.reason == "the engine install exited with status 100: W: write error: No space left on device | Unpacking p3 ... | Unpacking p4 ... | Unpacking p5 ... | E: Sub-process /usr/bin/dpkg returned an error code (1)", "\(e.reason)")
+        #expect(
+            e.reason
+                == "the engine install exited with status 100: W: write error: No space left on device | Unpacking p3 ... | Unpacking p4 ... | Unpacking p5 ... | E: Sub-process /usr/bin/dpkg returned an error code (1)",
+            "\(e.reason)")
         #expect(e.code == "provision.step-failed")
         #expect(!e.description.contains("swock-machine provision"), "the advice is SwockCommands': \(e)")
         #expect(Scripted.steps(store) == [.connect, .detectOS, .checkRoot])
@@ -301,18 +319,20 @@ enum Scripted {
         HostProbe.parse(Scripted.probe(initSystem: initSystem, dockerd: "/usr/sbin/dockerd", serviceScript: serviceScript))
     }
 
-    @Test(arguments: [
-        ("systemd", nil, "/etc/systemd/system/docker.service.d/10-swock-machine.conf", "systemctl restart docker"),
-        ("sysvinit", nil, "/etc/default/docker", "service docker restart"),
-        ("openrc", "openrc-run", "/etc/conf.d/docker", "rc-service docker restart"),
-        ("openrc", "lsb", "/etc/default/docker", "rc-service docker restart"),
-    ] as [(String, String?, String, String)])
+    @Test(
+        arguments: [
+            ("systemd", nil, "/etc/systemd/system/docker.service.d/10-swock-machine.conf", "systemctl restart docker"),
+            ("sysvinit", nil, "/etc/default/docker", "service docker restart"),
+            ("openrc", "openrc-run", "/etc/conf.d/docker", "rc-service docker restart"),
+            ("openrc", "lsb", "/etc/default/docker", "rc-service docker restart"),
+        ] as [(String, String?, String, String)])
     func installsTheInitSystemsFileAndRestartsOnce(initSystem: String, serviceScript: String?, path: String, restart: String) async throws {
         let dir = try TempDir("scripted")
         defer { dir.remove() }
         let host = Scripted.debianHost(initSystem: initSystem, serviceScript: serviceScript)
         let p = Provisioner(store: Store(root: dir.path), progress: Scripted.Progress())
-        let detail = try await p.configureEngine(config: Self.config(initSystem), probe: Self.probe(initSystem, serviceScript: serviceScript), ssh: host)
+        let detail = try await p.configureEngine(
+            config: Self.config(initSystem), probe: Self.probe(initSystem, serviceScript: serviceScript), ssh: host)
         #expect(host.installed.map(\.path) == ["/etc/docker/daemon.json", path])
         #expect(detail.contains(path))
         let file = String(decoding: host.installed[1].data, as: UTF8.self)
@@ -334,7 +354,8 @@ enum Scripted {
         host.on(exactly: "cat /etc/docker/daemon.json 2>/dev/null", .output(stdout: "{\"hosts\": [\"fd://\"], \"live-restore\": false}"))
         host.on("keep", where: { $0.text.contains(".swock-backup") }, .ok)
         host.on("apply", where: { $0.runs(SwockEngine.Scripts.systemd, "apply") }, .fails(1, stderr: "Job for docker.service failed"))
-        host.on("log", where: { $0.text == InitSystem.systemd.daemonLogCommand }, .output(stdout: "unable to configure the Docker daemon\n"))
+        host.on(
+            "log", where: { $0.text == InitSystem.systemd.daemonLogCommand }, .output(stdout: "unable to configure the Docker daemon\n"))
         let p = Provisioner(store: Store(root: dir.path), progress: Scripted.Progress())
         let e = try await #require(throws: ProvisionError.self) {
             try await p.configureEngine(config: Self.config("systemd"), probe: Self.probe("systemd"), ssh: host)
@@ -357,7 +378,8 @@ enum Scripted {
         // The key create generated (sampleConfig's auth mode): rm takes it off the host last.
         let key = try SSHKeyGenerator.generateEd25519(comment: "swock-machine")
         let keyPath = store.resolve(try #require(c.ssh.keyPath))
-        #expect(FileManager.default.createFile(atPath: keyPath, contents: Data(key.privateKey.utf8), attributes: [.posixPermissions: 0o600]))
+        #expect(
+            FileManager.default.createFile(atPath: keyPath, contents: Data(key.privateKey.utf8), attributes: [.posixPermissions: 0o600]))
         return store
     }
 
@@ -458,8 +480,10 @@ enum Scripted {
         let i = InitSystem(probed: initSystem)
         let check = try #require(i.ownConfigurationCheck)
         let host = ScriptedHost()
-        host.on("check, then start", where: { $0.text == EngineLifecycle.afterConfigurationCheck(check, i.command(.start, DaemonLaunch(config))) },
-                .output(stdout: InitSystem.missingConfigurationMark + "\n", status: 3))
+        host.on(
+            "check, then start",
+            where: { $0.text == EngineLifecycle.afterConfigurationCheck(check, i.command(.start, DaemonLaunch(config))) },
+            .output(stdout: InitSystem.missingConfigurationMark + "\n", status: 3))
         let e = try await #require(throws: EngineLifecycle.NotConfigured.self) {
             try await EngineLifecycle(store: Store(root: dir.path)).perform(.start, config: config, ssh: host)
         }
@@ -473,7 +497,12 @@ enum Scripted {
     @Test func switchesLiveRestoreOffKeepingTheOriginalAndReloads() async throws {
         let host = ScriptedHost()
         host.on(exactly: "cat /etc/docker/daemon.json 2>/dev/null", .output(stdout: "{\"live-restore\": true, \"debug\": true}"))
-        host.on("keep", where: { $0.runs(SwockEngine.Scripts.daemonJSON, "keep", "existed", "/etc/docker/daemon.json", "/etc/docker/daemon.json.swock-backup") }, .ok)
+        host.on(
+            "keep",
+            where: {
+                $0.runs(
+                    SwockEngine.Scripts.daemonJSON, "keep", "existed", "/etc/docker/daemon.json", "/etc/docker/daemon.json.swock-backup")
+            }, .ok)
         host.on(exactly: DaemonJSON.reloadCommand, .ok)
         try await DaemonJSON.setLiveRestore(false, ssh: host)
         #expect(host.installed.map(\.path) == ["/etc/docker/daemon.json"])

@@ -1,15 +1,17 @@
 import Foundation
 import SwockPKI
-import Testing
-@testable import SwockEngine
 import SwockRemote
 import SwockStore
+import Testing
+
+@testable import SwockEngine
 
 /// Which names a machine's server certificate covers (only what the operator gave), and the
 /// warning about stored certificates that cover another machine's address.
 @Suite struct ServerCertificatesTests {
     /// A record as provision leaves it, with `reported` as the host's own `hostname` output.
-    func machine(_ name: String, address: String, reported: String?, operatorHostname: String? = nil, sans: [String] = []) -> MachineConfig {
+    func machine(_ name: String, address: String, reported: String?, operatorHostname: String? = nil, sans: [String] = []) -> MachineConfig
+    {
         var c = sampleConfig(name, address: address)
         c.tls.extraSANs = sans
         c.tls.hostname = operatorHostname
@@ -26,8 +28,9 @@ import SwockStore
     }
 
     @Test func operatorNamesGoInOnce() {
-        let c = machine("web1", address: "web1.example", reported: "evil", operatorHostname: "web1",
-                        sans: ["10.0.0.9", "WEB1.example", "api.example"])
+        let c = machine(
+            "web1", address: "web1.example", reported: "evil", operatorHostname: "web1",
+            sans: ["10.0.0.9", "WEB1.example", "api.example"])
         #expect(ServerCertificates.subjectAltNames(c) == ["web1.example", "web1", "10.0.0.9", "api.example"])
     }
 
@@ -86,9 +89,15 @@ import SwockStore
 
     func findings(_ machines: [(MachineConfig, [String]?)]) throws -> [CertificateOverlap.Finding] {
         let ca = try CertificateAuthority.generate(keyType: .ecdsaP256)
-        return try CertificateOverlap.findings(machines.map { c, names in
-            (c, try names.map { try CertificateSummary(pem: ca.issueServerCertificate(commonName: c.name, subjectAltNames: $0).certificatePEM) })
-        })
+        return try CertificateOverlap.findings(
+            machines.map { c, names in
+                (
+                    c,
+                    try names.map {
+                        try CertificateSummary(pem: ca.issueServerCertificate(commonName: c.name, subjectAltNames: $0).certificatePEM)
+                    }
+                )
+            })
     }
 
     @Test func aCertificateCoveringAnotherMachinesAddressIsNamed() throws {
@@ -100,11 +109,15 @@ import SwockStore
             (db, ["10.231.1.11", "*.fleet.test"]),
             (api, nil),
         ])
-        #expect(found == [
-            CertificateOverlap.Finding(machine: "db1", address: "api.fleet.test", others: ["api"]),
-            CertificateOverlap.Finding(machine: "web1", address: "10.231.1.11", others: ["db1"]),
-        ])
-        #expect(found[1].warning == "Warning: the server certificate of web1 also covers 10.231.1.11, the address of db1: its key could pass for that machine; run `swock-machine regenerate-certs web1`")
+        #expect(
+            found == [
+                CertificateOverlap.Finding(machine: "db1", address: "api.fleet.test", others: ["api"]),
+                CertificateOverlap.Finding(machine: "web1", address: "10.231.1.11", others: ["db1"]),
+            ])
+        #expect(
+            found[1].warning
+                == "Warning: the server certificate of web1 also covers 10.231.1.11, the address of db1: its key could pass for that machine; run `swock-machine regenerate-certs web1`"
+        )
     }
 
     @Test func whatTheOperatorChoseIsNotWarnedAbout() throws {
@@ -115,7 +128,10 @@ import SwockStore
         let b = machine("b", address: "10.231.1.12", reported: nil, sans: ["10.231.1.13", "*.lb.test"])
         let c = machine("c", address: "10.231.1.13", reported: nil)
         let d = machine("d", address: "x.lb.test", reported: nil)
-        #expect(try findings([(a, ["10.231.1.10"]), (a2, ["10.231.1.10"]), (b, ["10.231.1.12", "10.231.1.13", "*.lb.test"]),
-                              (c, ["10.231.1.13"]), (d, ["x.lb.test"])]) == [])
+        #expect(
+            try findings([
+                (a, ["10.231.1.10"]), (a2, ["10.231.1.10"]), (b, ["10.231.1.12", "10.231.1.13", "*.lb.test"]),
+                (c, ["10.231.1.13"]), (d, ["x.lb.test"]),
+            ]) == [])
     }
 }

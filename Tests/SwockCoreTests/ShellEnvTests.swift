@@ -1,15 +1,20 @@
 import FleetSupport
 import Foundation
-@testable import SwockClient
 import Testing
 
+@testable import SwockClient
+
 @Suite struct ShellEnvGoldenTests {
-    static let vars = [("DOCKER_TLS_VERIFY", "1"), ("DOCKER_HOST", "tcp://10.0.0.5:2376"),
-                       ("DOCKER_CERT_PATH", "/home/u/.swock/machine/machines/web1"), ("DOCKER_MACHINE_NAME", "web1")]
+    static let vars = [
+        ("DOCKER_TLS_VERIFY", "1"), ("DOCKER_HOST", "tcp://10.0.0.5:2376"),
+        ("DOCKER_CERT_PATH", "/home/u/.swock/machine/machines/web1"), ("DOCKER_MACHINE_NAME", "web1"),
+    ]
     static let usage = "swock-machine env web1"
 
     @Test(arguments: [
-        (ShellEnv.Shell.bash, """
+        (
+            ShellEnv.Shell.bash,
+            """
             export DOCKER_TLS_VERIFY="1"
             export DOCKER_HOST="tcp://10.0.0.5:2376"
             export DOCKER_CERT_PATH="/home/u/.swock/machine/machines/web1"
@@ -17,8 +22,11 @@ import Testing
             # Run this command to configure your shell: 
             # eval $(swock-machine env web1)
 
-            """),
-        (.fish, """
+            """
+        ),
+        (
+            .fish,
+            """
             set -gx DOCKER_TLS_VERIFY "1";
             set -gx DOCKER_HOST "tcp://10.0.0.5:2376";
             set -gx DOCKER_CERT_PATH "/home/u/.swock/machine/machines/web1";
@@ -26,8 +34,11 @@ import Testing
             # Run this command to configure your shell: 
             # eval (swock-machine env web1)
 
-            """),
-        (.powershell, """
+            """
+        ),
+        (
+            .powershell,
+            """
             $Env:DOCKER_TLS_VERIFY = "1"
             $Env:DOCKER_HOST = "tcp://10.0.0.5:2376"
             $Env:DOCKER_CERT_PATH = "/home/u/.swock/machine/machines/web1"
@@ -35,8 +46,11 @@ import Testing
             # Run this command to configure your shell: 
             # & swock-machine env web1 | Invoke-Expression
 
-            """),
-        (.cmd, """
+            """
+        ),
+        (
+            .cmd,
+            """
             SET DOCKER_TLS_VERIFY=1
             SET DOCKER_HOST=tcp://10.0.0.5:2376
             SET DOCKER_CERT_PATH=/home/u/.swock/machine/machines/web1
@@ -44,8 +58,11 @@ import Testing
             REM Run this command to configure your shell: 
             REM \t@FOR /f "tokens=*" %i IN ('swock-machine env web1') DO @%i
 
-            """),
-        (.tcsh, """
+            """
+        ),
+        (
+            .tcsh,
+            """
             setenv DOCKER_TLS_VERIFY "1";
             setenv DOCKER_HOST "tcp://10.0.0.5:2376";
             setenv DOCKER_CERT_PATH "/home/u/.swock/machine/machines/web1";
@@ -53,8 +70,11 @@ import Testing
             # Run this command to configure your shell: 
             # eval `swock-machine env web1`
 
-            """),
-        (.emacs, """
+            """
+        ),
+        (
+            .emacs,
+            """
             (setenv "DOCKER_TLS_VERIFY" "1")
             (setenv "DOCKER_HOST" "tcp://10.0.0.5:2376")
             (setenv "DOCKER_CERT_PATH" "/home/u/.swock/machine/machines/web1")
@@ -62,8 +82,11 @@ import Testing
             ;; Run this command to configure your shell: 
             ;; (with-temp-buffer (shell-command "swock-machine env web1" (current-buffer)) (eval-buffer))
 
-            """),
-        (.nu, """
+            """
+        ),
+        (
+            .nu,
+            """
             $env.DOCKER_TLS_VERIFY = "1"
             $env.DOCKER_HOST = "tcp://10.0.0.5:2376"
             $env.DOCKER_CERT_PATH = "/home/u/.swock/machine/machines/web1"
@@ -71,7 +94,8 @@ import Testing
             # Run this command to configure your shell: 
             # swock-machine env web1 | save -f swock-env.nu; source swock-env.nu
 
-            """),
+            """
+        ),
     ])
     func set(shell: ShellEnv.Shell, expected: String) {
         #expect(ShellEnv.set(Self.vars, shell: shell, usage: Self.usage) == expected)
@@ -138,10 +162,17 @@ import Testing
         case .zsh: return ("zsh", ["-f", "-c", #"eval "$(cat "$1")" && exec env -0"#, "zsh", file])
         case .fish: return ("fish", ["--no-config", "-c", "source $argv[1]; and exec env -0", file])
         case .tcsh: return ("tcsh", ["-f", "-c", "source \(file) && exec env -0"])
-        case .powershell: return ("pwsh", ["-NoProfile", "-NonInteractive", "-Command", "Get-Content -Raw '\(file)' | Invoke-Expression; & env -0"])
+        case .powershell:
+            return ("pwsh", ["-NoProfile", "-NonInteractive", "-Command", "Get-Content -Raw '\(file)' | Invoke-Expression; & env -0"])
         case .nu: return ("nu", ["--no-config-file", "-c", "source \(file); ^env -0"])
-        case .emacs: return ("emacs", ["-Q", "--batch", "-l", file, "--eval",
-                                       "(let ((coding-system-for-write 'utf-8-unix)) (call-process \"env\" nil (list :file \"\(out)\") nil \"-0\"))"])
+        case .emacs:
+            return (
+                "emacs",
+                [
+                    "-Q", "--batch", "-l", file, "--eval",
+                    "(let ((coding-system-for-write 'utf-8-unix)) (call-process \"env\" nil (list :file \"\(out)\") nil \"-0\"))",
+                ]
+            )
         case .cmd: return nil
         }
     }
@@ -181,6 +212,8 @@ import Testing
         let u = try Subprocess.runBlocking([program] + c.argv, environment: ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": dir.path])
         #expect(u.status == 0, "\(shell): \(u.stderrText)")
         let after = envDump(shell == .emacs ? ((try? Data(contentsOf: URL(fileURLWithPath: out))) ?? Data()) : u.stdout)
-        #expect(after["DOCKER_CERT_PATH"] == nil && after["DOCKER_HOST"] == nil, "\(shell): unset left \(after.keys.filter { $0.hasPrefix("DOCKER") })")
+        #expect(
+            after["DOCKER_CERT_PATH"] == nil && after["DOCKER_HOST"] == nil,
+            "\(shell): unset left \(after.keys.filter { $0.hasPrefix("DOCKER") })")
     }
 }

@@ -1,24 +1,27 @@
 import FleetSupport
 import Foundation
 import SSHKit
-@testable import SwockEngine
-import SwockSupport
 import SwockStore
+import SwockSupport
 import Testing
+
+@testable import SwockEngine
 
 /// The sh texts the renderer produces, run by a real /bin/sh: hostile words arrive byte-exact
 /// and never execute.
 @Suite struct ShellRenderTests {
     @Test func shellConfLayout() {
-        let conf = EngineConfigRenderer.shellConf(variable: "DOCKER_OPTS", arguments: ["-H", "tcp://0.0.0.0:2376", "--tlsverify"],
-                                                  environment: ["HTTP_PROXY=http://p:3128", "A=b c"])
-        #expect(conf == """
-            # Written by swock-machine; removed by `swock-machine rm`.
-            export HTTP_PROXY=http://p:3128
-            export 'A=b c'
-            DOCKER_OPTS='-H tcp://0.0.0.0:2376 --tlsverify'
+        let conf = EngineConfigRenderer.shellConf(
+            variable: "DOCKER_OPTS", arguments: ["-H", "tcp://0.0.0.0:2376", "--tlsverify"],
+            environment: ["HTTP_PROXY=http://p:3128", "A=b c"])
+        #expect(
+            conf == """
+                # Written by swock-machine; removed by `swock-machine rm`.
+                export HTTP_PROXY=http://p:3128
+                export 'A=b c'
+                DOCKER_OPTS='-H tcp://0.0.0.0:2376 --tlsverify'
 
-            """)
+                """)
     }
 
     @Test func shellConfSourcedBySh() throws {
@@ -51,7 +54,9 @@ import Testing
         let pwned = Pwned()
         defer { pwned.cleanup() }
         let out = dir.sub("argv")
-        let dockerd = try dir.script("bin dir/it's dockerd $(x)", """
+        let dockerd = try dir.script(
+            "bin dir/it's dockerd $(x)",
+            """
             #!/bin/sh
             { printf '%s\\0' "$0" "$@"; printf '==env\\0'; env -0; } > \(ShellQuote.quote(out + ".tmp"))
             mv \(ShellQuote.quote(out + ".tmp")) \(ShellQuote.quote(out))
@@ -69,7 +74,11 @@ import Testing
         let r = try runLeavingChildren(["/bin/sh", "-c", text], in: dir)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(Date().timeIntervalSince(started) < 5, "the start returns at once")
-        defer { if let p = try? String(contentsOfFile: pid, encoding: .utf8), let n = Int32(p.trimmingCharacters(in: .whitespacesAndNewlines)) { kill(n, SIGTERM) } }
+        defer {
+            if let p = try? String(contentsOfFile: pid, encoding: .utf8), let n = Int32(p.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                kill(n, SIGTERM)
+            }
+        }
         let deadline = Date().addingTimeInterval(10)
         while !FileManager.default.fileExists(atPath: out) && Date() < deadline { usleep(20_000) }
         let data = try Data(contentsOf: URL(fileURLWithPath: out))
@@ -110,7 +119,8 @@ import Testing
 @Suite struct ShellInitOptionsTests {
     /// A sysvinit/OpenRC machine whose labels, registries and storage driver are hostile words.
     static func hostileConfig(_ pwned: Pwned, initSystem: String) -> MachineConfig {
-        var c = sampleConfig("m", labels: Dictionary(uniqueKeysWithValues: pwned.hostileWords.enumerated().map { ("k\($0.offset)", $0.element) }))
+        var c = sampleConfig(
+            "m", labels: Dictionary(uniqueKeysWithValues: pwned.hostileWords.enumerated().map { ("k\($0.offset)", $0.element) }))
         c.host?.initSystem = initSystem
         c.engine.options = ["dns=10.0.0.2", "log-opt=max-size=10m"]
         c.engine.labels = ["x=$(touch \(pwned.path))", "sp=a b \"c\" 'd'"]
@@ -147,7 +157,11 @@ import Testing
         #expect(settings["insecure-registries"] as? [String] == config.engine.insecureRegistries)
         #expect(settings["registry-mirrors"] as? [String] == config.engine.registryMirrors)
         #expect(settings["storage-driver"] as? String == config.engine.storageDriver)
-        #expect(!launch.arguments.contains { $0.hasPrefix("--label") || $0.hasPrefix("--insecure-registry") || $0.hasPrefix("--registry-mirror") || $0.hasPrefix("--storage-driver") })
+        #expect(
+            !launch.arguments.contains {
+                $0.hasPrefix("--label") || $0.hasPrefix("--insecure-registry") || $0.hasPrefix("--registry-mirror")
+                    || $0.hasPrefix("--storage-driver")
+            })
         #expect(EngineConfigRenderer.firstShellUnsafeArgument(launch.arguments) == nil)
     }
 
@@ -162,8 +176,11 @@ import Testing
     }
 
     @Test func shellUnsafeWords() {
-        #expect(EngineConfigRenderer.firstShellUnsafeArgument(["--dns=10.0.0.2", "--log-opt=max-size=10m", "--default-ulimit=nofile=1024:2048",
-                                                               "--bip=172.17.0.1/16", "--data-root=/srv/docker", "--debug", "--x=a,b@c+d%e"]) == nil)
+        #expect(
+            EngineConfigRenderer.firstShellUnsafeArgument([
+                "--dns=10.0.0.2", "--log-opt=max-size=10m", "--default-ulimit=nofile=1024:2048",
+                "--bip=172.17.0.1/16", "--data-root=/srv/docker", "--debug", "--x=a,b@c+d%e",
+            ]) == nil)
         let pwned = Pwned()
         for w in pwned.hostileWords where w != "-" && !w.isEmpty {
             #expect(EngineConfigRenderer.firstShellUnsafeArgument(["--ok", "--x=\(w)"]) == "--x=\(w)", "\(w.debugDescription)")
@@ -172,10 +189,13 @@ import Testing
 
     @Test func daemonJSONTakesTheSettingsReplacingTheHostsValues() throws {
         let settings: [String: Any] = ["labels": ["a=b c"], "storage-driver": "overlay2"]
-        let plan = try DaemonJSON.plan(existed: true, object: ["labels": ["host=own"], "debug": true, "live-restore": true], settings: settings)
+        let plan = try DaemonJSON.plan(
+            existed: true, object: ["labels": ["host=own"], "debug": true, "live-restore": true], settings: settings)
         let file = try #require(plan.file)
         let object = try #require(try JSONSerialization.jsonObject(with: file.data) as? [String: Any])
-        #expect(object["labels"] as? [String] == ["a=b c"] && object["storage-driver"] as? String == "overlay2" && object["debug"] as? Bool == true)
+        #expect(
+            object["labels"] as? [String] == ["a=b c"] && object["storage-driver"] as? String == "overlay2"
+                && object["debug"] as? Bool == true)
         #expect(plan.note.contains("labels, storage-driver in /etc/docker/daemon.json"), "\(plan.note)")
         // Already so: nothing to write.
         let same = try DaemonJSON.plan(existed: true, object: object, settings: settings)

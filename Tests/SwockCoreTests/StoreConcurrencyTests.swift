@@ -1,8 +1,9 @@
 import FleetSupport
 import Foundation
 import SwockPKI
-@testable import SwockStore
 import Testing
+
+@testable import SwockStore
 
 final class RaceResults<T>: @unchecked Sendable {
     let lock = NSLock()
@@ -43,9 +44,13 @@ final class RaceResults<T>: @unchecked Sendable {
         #expect(Set(materials.map(\.clientCertPEM)) == [certPEM])
         #expect(Set(materials.map(\.clientKeyPEM)) == [keyPEM])
         for m in materials { #expect(m.ca.verify(certificatePEM: m.clientCertPEM)) }
-        let onDisk = try CertificateAuthority(certificatePEM: caPEM, privateKeyPEM: String(contentsOfFile: root + "/certs/ca-key.pem", encoding: .utf8))
+        let onDisk = try CertificateAuthority(
+            certificatePEM: caPEM, privateKeyPEM: String(contentsOfFile: root + "/certs/ca-key.pem", encoding: .utf8))
         #expect(onDisk.verify(certificatePEM: certPEM))
-        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/certs").sorted() == ["ca-key.pem", "ca.pem", "cert.pem", "key.pem"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: root + "/certs").sorted() == [
+                "ca-key.pem", "ca.pem", "cert.pem", "key.pem",
+            ])
 
         // The openssl CLI agrees, and the key belongs to the certificate.
         guard let openssl = findExecutable("openssl") else { print("SKIP openssl checks: openssl is not installed"); return }
@@ -68,7 +73,10 @@ final class RaceResults<T>: @unchecked Sendable {
         let store = Store(root: dir.path)
         _ = try store.ensureCA()
         try FileManager.default.removeItem(atPath: store.certsDir + "/ca-key.pem")
-        #expect(throws: StoreError.crypto("the CA's key \(store.certsDir)/ca-key.pem is missing, so no certificate can be signed; restore it from a backup")) {
+        #expect(
+            throws: StoreError.crypto(
+                "the CA's key \(store.certsDir)/ca-key.pem is missing, so no certificate can be signed; restore it from a backup")
+        ) {
             try store.ensureCA()
         }
     }

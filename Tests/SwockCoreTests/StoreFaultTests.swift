@@ -1,9 +1,10 @@
 import FleetSupport
 import Foundation
 import SwockPKI
-@testable import SwockStore
 import SwockSupport
 import Testing
+
+@testable import SwockStore
 
 /// The store under damage, offline: truncated and scrambled records, leftovers of a crash, a
 /// record from a newer swock-machine, a broken CA, a full disk. Every failure is one clear line
@@ -16,8 +17,11 @@ import Testing
         #expect(d.contains("machine \"\(name)\""), "the machine is not named: \(d)", sourceLocation: sourceLocation)
         // The next step (`rm -f NAME`) is SwockCommands' advice for the code; the store only says what is wrong.
         #expect(e.code == "store.corrupt" || d.contains("upgrade swock-machine"), "no next step: \(d)", sourceLocation: sourceLocation)
-        #expect(!d.contains("CodingKeys(") && !d.contains("Context("), "a Swift dump instead of a reason: \(d)", sourceLocation: sourceLocation)
-        #expect(!d.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7f }, "control characters in: \(d.debugDescription)", sourceLocation: sourceLocation)
+        #expect(
+            !d.contains("CodingKeys(") && !d.contains("Context("), "a Swift dump instead of a reason: \(d)", sourceLocation: sourceLocation)
+        #expect(
+            !d.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7f }, "control characters in: \(d.debugDescription)",
+            sourceLocation: sourceLocation)
     }
 
     static func leftovers(_ root: String) -> [String] {
@@ -139,7 +143,8 @@ import Testing
             #expect(throws: StoreError.unsupportedVersion(name: "f", found: 2, supported: 1)) { try attempt() }
         }
         Self.expectClear(.unsupportedVersion(name: "f", found: 2, supported: 1), "f")
-        #expect(try Data(contentsOf: URL(fileURLWithPath: store.configPath("f"))) == future, "an older swock-machine rewrote a newer record")
+        #expect(
+            try Data(contentsOf: URL(fileURLWithPath: store.configPath("f"))) == future, "an older swock-machine rewrote a newer record")
     }
 
     @Test func aBrokenCAIsNeverReplacedSilently() throws {
@@ -269,4 +274,3 @@ struct SplitMix {
         return z ^ (z >> 31)
     }
 }
-

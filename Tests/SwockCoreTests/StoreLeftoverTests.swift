@@ -1,8 +1,9 @@
 import FleetSupport
 import Foundation
 import SwockPKI
-@testable import SwockStore
 import Testing
+
+@testable import SwockStore
 
 /// What a process killed mid-write leaves in the store, and the next command taking it away.
 @Suite struct StoreLeftoverTests {
@@ -21,15 +22,16 @@ import Testing
         _ = utimensat(AT_FDCWD, path, &times, AT_SYMLINK_NOFOLLOW)
     }
 
-    @Test(arguments: [
-        (".config.json.tmp-4242-123", 4242),
-        (".ca-key.pem.tmp-7-4294967295", 7),
-        (".claim-99-17-web1", 99),
-        (".claim-99-17-web-1.example", 99),
-        (".importing-1234-5-db", 1234),
-        (".removing-31-8-a-b", 31),
-        (".removing-web1-555", 555),
-    ] as [(String, Int32)])
+    @Test(
+        arguments: [
+            (".config.json.tmp-4242-123", 4242),
+            (".ca-key.pem.tmp-7-4294967295", 7),
+            (".claim-99-17-web1", 99),
+            (".claim-99-17-web-1.example", 99),
+            (".importing-1234-5-db", 1234),
+            (".removing-31-8-a-b", 31),
+            (".removing-web1-555", 555),
+        ] as [(String, Int32)])
     func hiddenNamesCarryTheirWritersPID(name: String, pid: Int32) {
         #expect(Leftover.pid(inHiddenName: name) == pid)
     }

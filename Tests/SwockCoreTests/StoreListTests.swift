@@ -1,6 +1,7 @@
 import Foundation
-@testable import SwockStore
 import Testing
+
+@testable import SwockStore
 
 /// Broken records show up as errors in `list()` while the good ones still load.
 @Suite struct StoreListTests {
@@ -21,11 +22,26 @@ import Testing
             ("empty", Data()),
             ("trunc", good.prefix(good.count / 2)),
             ("wrongtype", try Self.json("wrongtype") { $0["address"] = 5 }),
-            ("nestedtype", try Self.json("nestedtype") { o in var ssh = o["ssh"] as! [String: Any]; ssh["port"] = "22"; o["ssh"] = ssh }),
+            (
+                "nestedtype",
+                try Self.json("nestedtype") { o in
+                    var ssh = o["ssh"] as! [String: Any]; ssh["port"] = "22"; o["ssh"] = ssh
+                }
+            ),
             ("missingfield", try Self.json("missingfield") { $0.removeValue(forKey: "driver") }),
-            ("nestedmissing", try Self.json("nestedmissing") { o in var ssh = o["ssh"] as! [String: Any]; ssh.removeValue(forKey: "user"); o["ssh"] = ssh }),
+            (
+                "nestedmissing",
+                try Self.json("nestedmissing") { o in
+                    var ssh = o["ssh"] as! [String: Any]; ssh.removeValue(forKey: "user"); o["ssh"] = ssh
+                }
+            ),
             ("noversion", try Self.json("noversion") { $0.removeValue(forKey: "configVersion") }),
-            ("future", try Self.json("future") { $0["configVersion"] = 99; $0["somethingNew"] = true }),
+            (
+                "future",
+                try Self.json("future") {
+                    $0["configVersion"] = 99; $0["somethingNew"] = true
+                }
+            ),
             ("noconfig", nil),
         ]
         for (name, data) in broken {
@@ -39,17 +55,25 @@ import Testing
         let expected: [String: StoreError] = [
             "empty": .corrupt(name: "empty", path: "machines/empty/config.json", reason: "the file is empty"),
             "trunc": .corrupt(name: "trunc", path: "machines/trunc/config.json", reason: "not valid JSON"),
-            "wrongtype": .corrupt(name: "wrongtype", path: "machines/wrongtype/config.json", reason: "field \"address\" has the wrong type"),
-            "nestedtype": .corrupt(name: "nestedtype", path: "machines/nestedtype/config.json", reason: "field \"ssh.port\" has the wrong type"),
-            "missingfield": .corrupt(name: "missingfield", path: "machines/missingfield/config.json", reason: "field \"driver\" is missing"),
-            "nestedmissing": .corrupt(name: "nestedmissing", path: "machines/nestedmissing/config.json", reason: "field \"ssh.user\" is missing"),
+            "wrongtype": .corrupt(
+                name: "wrongtype", path: "machines/wrongtype/config.json", reason: "field \"address\" has the wrong type"),
+            "nestedtype": .corrupt(
+                name: "nestedtype", path: "machines/nestedtype/config.json", reason: "field \"ssh.port\" has the wrong type"),
+            "missingfield": .corrupt(
+                name: "missingfield", path: "machines/missingfield/config.json", reason: "field \"driver\" is missing"),
+            "nestedmissing": .corrupt(
+                name: "nestedmissing", path: "machines/nestedmissing/config.json", reason: "field \"ssh.user\" is missing"),
             "noversion": .corrupt(name: "noversion", path: "machines/noversion/config.json", reason: "no configVersion field"),
             "future": .unsupportedVersion(name: "future", found: 99, supported: 1),
             "noconfig": .corrupt(name: "noconfig", path: "machines/noconfig/config.json", reason: "config.json is missing"),
         ]
 
         let list = store.list()
-        #expect(list.map(\.name) == ["empty", "future", "good1", "good2", "missingfield", "nestedmissing", "nestedtype", "noconfig", "noversion", "trunc", "wrongtype"])
+        #expect(
+            list.map(\.name) == [
+                "empty", "future", "good1", "good2", "missingfield", "nestedmissing", "nestedtype", "noconfig", "noversion", "trunc",
+                "wrongtype",
+            ])
         for (name, result) in list {
             switch result {
             case .success(let c):
@@ -64,10 +88,12 @@ import Testing
     }
 
     @Test func errorTexts() {
-        #expect(StoreError.corrupt(name: "w", path: "machines/w/config.json", reason: "the file is empty").description
-            == "machine \"w\": machines/w/config.json is unreadable (the file is empty)")
-        #expect(StoreError.unsupportedVersion(name: "w", found: 99, supported: 1).description
-            == "machine \"w\": config.json has format version 99, this swock-machine reads up to 1; upgrade swock-machine")
+        #expect(
+            StoreError.corrupt(name: "w", path: "machines/w/config.json", reason: "the file is empty").description
+                == "machine \"w\": machines/w/config.json is unreadable (the file is empty)")
+        #expect(
+            StoreError.unsupportedVersion(name: "w", found: 99, supported: 1).description
+                == "machine \"w\": config.json has format version 99, this swock-machine reads up to 1; upgrade swock-machine")
         #expect(StoreError.io(path: "/x", reason: "Permission denied").description == "store: /x: Permission denied")
         #expect(StoreError.crypto("bad CA").description == "store: bad CA")
     }

@@ -1,7 +1,8 @@
 import Foundation
+import Testing
+
 @testable import SwockClient
 @testable import SwockStore
-import Testing
 
 @Suite struct StorePathsTests {
     @Test(arguments: [

@@ -1,6 +1,7 @@
 import Foundation
-@testable import SwockStore
 import Testing
+
+@testable import SwockStore
 
 @Suite struct StoreTests {
     @Test func reserveLoadSaveRoundTrip() throws {
@@ -18,7 +19,10 @@ import Testing
         expected.updatedAt = loaded.updatedAt
         #expect(loaded == expected)
         #expect(loaded.createdAt == Date(timeIntervalSince1970: 1_700_000_000))
-        #expect(loaded.provisioning.stepsDone.map(\.finishedAt) == [Date(timeIntervalSince1970: 1_700_000_010), Date(timeIntervalSince1970: 1_700_000_040)])
+        #expect(
+            loaded.provisioning.stepsDone.map(\.finishedAt) == [
+                Date(timeIntervalSince1970: 1_700_000_010), Date(timeIntervalSince1970: 1_700_000_040),
+            ])
 
         let json = try String(contentsOfFile: store.configPath("web1"), encoding: .utf8)
         #expect(json.contains("\"configVersion\" : 1"))
@@ -40,8 +44,9 @@ import Testing
         try store.reserve(sampleConfig("web1", address: "10.0.0.1"))
         #expect(throws: StoreError.alreadyExists("web1")) { try store.reserve(sampleConfig("web1", address: "10.0.0.2")) }
         #expect(try store.load("web1").address == "10.0.0.1")
-        #expect(StoreError.alreadyExists("web1").description
-            == "Docker machine \"web1\" already exists")
+        #expect(
+            StoreError.alreadyExists("web1").description
+                == "Docker machine \"web1\" already exists")
     }
 
     @Test(arguments: ["", "../evil", "a/b", ".hidden", "x y", "$(id)", ".."])
@@ -85,8 +90,10 @@ import Testing
         }
         #expect(posixMode(root) == 0o700)
         #expect(seen >= 12)
-        for f in [".lock", "active", "certs/ca.pem", "certs/ca-key.pem", "certs/cert.pem", "certs/key.pem",
-                  "machines/web1/config.json", "machines/web1/key.pem", "machines/db1/config.json"] {
+        for f in [
+            ".lock", "active", "certs/ca.pem", "certs/ca-key.pem", "certs/cert.pem", "certs/key.pem",
+            "machines/web1/config.json", "machines/web1/key.pem", "machines/db1/config.json",
+        ] {
             #expect(FileManager.default.fileExists(atPath: root + "/" + f), "\(f)")
         }
     }
@@ -134,7 +141,11 @@ import Testing
         close(fd)
 
         struct Boom: Error {}
-        #expect(throws: Boom.self) { try store.update("web1") { c in c.address = "changed"; throw Boom() } }
+        #expect(throws: Boom.self) {
+            try store.update("web1") { c in
+                c.address = "changed"; throw Boom()
+            }
+        }
         #expect(try store.load("web1").address == "10.0.0.5", "a failed change is not saved")
         #expect(throws: StoreError.notFound("ghost")) { try store.update("ghost") { _ in } }
     }
@@ -179,8 +190,11 @@ import Testing
         try store.reserve(sampleConfig("web1"))
         try store.writeMachineFile("web1", "ca.pem", "PEM\n")
         #expect(try store.readMachineFile("web1", "ca.pem") == "PEM\n")
-        #expect(throws: StoreError.missingFile(name: "web1", path: "machines/web1/cert.pem")) { try store.readMachineFile("web1", "cert.pem") }
-        #expect(StoreError.missingFile(name: "web1", path: "machines/web1/cert.pem").description
-            == "machine \"web1\": machines/web1/cert.pem is missing")
+        #expect(throws: StoreError.missingFile(name: "web1", path: "machines/web1/cert.pem")) {
+            try store.readMachineFile("web1", "cert.pem")
+        }
+        #expect(
+            StoreError.missingFile(name: "web1", path: "machines/web1/cert.pem").description
+                == "machine \"web1\": machines/web1/cert.pem is missing")
     }
 }

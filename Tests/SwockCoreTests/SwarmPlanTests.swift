@@ -1,6 +1,7 @@
+import Testing
+
 @testable import SwockProvision
 @testable import SwockSwarm
-import Testing
 
 struct SwarmPlanTests {
     let yaml = """
@@ -16,8 +17,11 @@ struct SwarmPlanTests {
     @Test func aFleetFileSaysWhoStartsAndWhoJoins() throws {
         let plan = SwarmPlan(fleet: try FleetFile.parse(yaml, source: "f.yaml"))
         #expect(plan.inits == ["mgr"])
-        #expect(plan.joins == [.init(manager: "mgr", asManager: false, names: ["w1", "w2"]),
-                               .init(manager: "mgr", asManager: true, names: ["m2"])])
+        #expect(
+            plan.joins == [
+                .init(manager: "mgr", asManager: false, names: ["w1", "w2"]),
+                .init(manager: "mgr", asManager: true, names: ["m2"]),
+            ])
         #expect(SwarmPlan(fleet: try FleetFile.parse("machines: [{ name: a, address: 10.231.1.1 }]", source: "f")).isEmpty)
     }
 

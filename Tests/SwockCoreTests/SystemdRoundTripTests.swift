@@ -1,7 +1,8 @@
 import FleetSupport
 import Foundation
-@testable import SwockEngine
 import Testing
+
+@testable import SwockEngine
 
 /// systemd itself parses the rendered drop-in (`systemd-analyze verify`, whose debug log dumps the
 /// parsed unit): every hostile argument and environment value must come out byte-exact.
@@ -22,7 +23,8 @@ import Testing
 
         let unitDir = dir.sub("units")
         try FileManager.default.createDirectory(atPath: unitDir + "/swocktest.service.d", withIntermediateDirectories: true)
-        try "[Unit]\nDescription=stock\n[Service]\nExecStart=/bin/false -H fd://\n".write(toFile: unitDir + "/swocktest.service", atomically: true, encoding: .utf8)
+        try "[Unit]\nDescription=stock\n[Service]\nExecStart=/bin/false -H fd://\n".write(
+            toFile: unitDir + "/swocktest.service", atomically: true, encoding: .utf8)
         let dropIn = EngineConfigRenderer.systemdUnit(dockerdPath: dockerd, arguments: args, environment: env)
         try dropIn.write(toFile: unitDir + "/swocktest.service.d/10-swock-machine.conf", atomically: true, encoding: .utf8)
 
@@ -38,7 +40,8 @@ import Testing
         var environment = ProcessInfo.processInfo.environment
         environment["SYSTEMD_LOG_LEVEL"] = "debug"
         environment["SYSTEMD_LOG_COLOR"] = "0"
-        let r = try Subprocess.runBlocking([analyze, "verify", unitDir + "/swocktest.service"], environment: environment, currentDirectory: unitDir)
+        let r = try Subprocess.runBlocking(
+            [analyze, "verify", unitDir + "/swocktest.service"], environment: environment, currentDirectory: unitDir)
         let dump = r.stdout + r.stderr
         guard let text = String(data: dump, encoding: .utf8), text.contains("-> ExecStart:") else {
             print("SKIP systemd round trip: this systemd-analyze prints no unit dump at debug level")
@@ -56,7 +59,9 @@ import Testing
         #expect(atExec.count == args.count + 1)
         #expect(atExec.first == dockerd)
         for (i, a) in args.enumerated() where i + 1 < atExec.count {
-            #expect(atExec[i + 1] == a, "argument \(i): \(a.debugDescription) arrived as \(String(describing: atExec[i + 1]?.debugDescription))")
+            #expect(
+                atExec[i + 1] == a, "argument \(i): \(a.debugDescription) arrived as \(String(describing: atExec[i + 1]?.debugDescription))"
+            )
         }
 
         // Environment: dumped raw, one "Environment: K=V" per assignment.
@@ -101,7 +106,9 @@ import Testing
                         case UInt8(ascii: "f"): w.append(0x0c)
                         case UInt8(ascii: "v"): w.append(0x0b)
                         case UInt8(ascii: "x"):
-                            guard i + 2 < b.count, let v = UInt8(String(decoding: b[(i + 1)...(i + 2)], as: UTF8.self), radix: 16) else { return nil }
+                            guard i + 2 < b.count, let v = UInt8(String(decoding: b[(i + 1)...(i + 2)], as: UTF8.self), radix: 16) else {
+                                return nil
+                            }
                             w.append(v); i += 2
                         case let c where octal(c):
                             var v = 0, n = 0

@@ -1,7 +1,8 @@
 import Foundation
+import Testing
+
 @testable import SwockClient
 @testable import SwockStore
-import Testing
 
 @Suite struct TemplateTests {
     let values = ["Name": "web1", "DriverName": "generic", "Engine.Version": "20.10.24", "URL": "tcp://10.0.0.5:2376", "Labels.a_b": "x"]
@@ -27,7 +28,10 @@ import Testing
 
     @Test func unknownFieldListsKnownOnes() throws {
         let t = try Template("{{.Nope}}")
-        #expect(throws: Template.Error(description: "template: unknown field .Nope; known fields: .DriverName .Engine.Version .Labels.a_b .Name .URL")) {
+        #expect(
+            throws: Template.Error(
+                description: "template: unknown field .Nope; known fields: .DriverName .Engine.Version .Labels.a_b .Name .URL")
+        ) {
             try t.render(values)
         }
     }
@@ -37,8 +41,10 @@ import Testing
         #expect(throws: Template.Error.self) { try Template("{{.Name}} and {{.Driver") }
     }
 
-    @Test(arguments: ["{{Name}}", "{{.Na me}}", "{{}}", "{{range .Labels}}", "{{.Name | nope}}", "{{.Name .URL}}",
-                      "{{.Name | .URL}}", "{{upper (.Name}}", "{{upper .Name)}}", "{{\"open}}", "{{.a..b}}", "{{printf \"%s\" .Name}}"])
+    @Test(arguments: [
+        "{{Name}}", "{{.Na me}}", "{{}}", "{{range .Labels}}", "{{.Name | nope}}", "{{.Name .URL}}",
+        "{{.Name | .URL}}", "{{upper (.Name}}", "{{upper .Name)}}", "{{\"open}}", "{{.a..b}}", "{{printf \"%s\" .Name}}",
+    ])
     func refusedWithOneLine(text: String) {
         let e = #expect(throws: Template.Error.self) { try Template(text) }
         #expect(e?.description.hasPrefix("template: ") == true && e?.description.contains("\n") == false, "\(String(describing: e))")
@@ -46,7 +52,10 @@ import Testing
 
     @Test func unknownFunctionNamesTheOnesThereAre() {
         let e = #expect(throws: Template.Error.self) { try Template("{{ .Name | shout }}") }
-        #expect(e?.description == "template: function \"shout\" not defined in \"{{.Name | shout}}\"; the functions are index, join, json, len, lower, pad, prettyjson, println, split, title, truncate, upper")
+        #expect(
+            e?.description
+                == "template: function \"shout\" not defined in \"{{.Name | shout}}\"; the functions are index, join, json, len, lower, pad, prettyjson, println, split, title, truncate, upper"
+        )
     }
 
     @Test func controlStructuresSaySo() {
@@ -92,20 +101,23 @@ import Testing
     }
 
     @Test func jsonIsGoEncoding() {
-        let v: TemplateValue = .map(["b": .list([.int(1), .bool(false), .null]), "a": .string("\u{1}\u{2028}<"), "e": .map([:]), "l": .list([])])
+        let v: TemplateValue = .map([
+            "b": .list([.int(1), .bool(false), .null]), "a": .string("\u{1}\u{2028}<"), "e": .map([:]), "l": .list([]),
+        ])
         #expect(v.json() == #"{"a":"\u0001\u2028<","b":[1,false,null],"e":{},"l":[]}"#)
-        #expect(v.json(indent: "    ") == """
-            {
-                "a": "\\u0001\\u2028<",
-                "b": [
-                    1,
-                    false,
-                    null
-                ],
-                "e": {},
-                "l": []
-            }
-            """)
+        #expect(
+            v.json(indent: "    ") == """
+                {
+                    "a": "\\u0001\\u2028<",
+                    "b": [
+                        1,
+                        false,
+                        null
+                    ],
+                    "e": {},
+                    "l": []
+                }
+                """)
     }
 
     @Test func headerOfEachAction() throws {
@@ -119,15 +131,17 @@ import Testing
         let store = Store(root: dir.path)
         let c = sampleConfig("web1", labels: ["zone": "b", "app": "x"])
         let f = machineFields(config: c, store: store, status: MachineStatus(state: .running, engineVersion: "v20.10.24"), active: true)
-        #expect(try Template("{{.Name}} {{.Active}} {{.State}} {{.DockerVersion}} {{.Labels}} {{.Labels.zone}} {{.SSHKeyPath}}").render(f)
-            == "web1 * Running v20.10.24 app=x,zone=b b \(dir.path)/machines/web1/id_ed25519")
+        #expect(
+            try Template("{{.Name}} {{.Active}} {{.State}} {{.DockerVersion}} {{.Labels}} {{.Labels.zone}} {{.SSHKeyPath}}").render(f)
+                == "web1 * Running v20.10.24 app=x,zone=b b \(dir.path)/machines/web1/id_ed25519")
         let offline = machineFields(config: c, store: store)
         #expect(offline["State"] == nil && offline["Active"] == "-")
         #expect(offline["Driver"] == "generic" && offline["Driver.IPAddress"] == nil && offline["SSHPort"] == String(c.ssh.port))
         // Docker Machine's templates: the driver's fields, the whole record as JSON.
         let data = machineTemplateData(config: c, store: store)
-        #expect(try Template("{{.Driver}} {{.Driver.IPAddress}} {{.Driver.SSHPort}} {{.Labels}} {{.TLS.SANs}}").render(data)
-            == "generic \(c.address) \(c.ssh.port) app=x,zone=b \(c.tls.serverSANs.joined(separator: ","))")
+        #expect(
+            try Template("{{.Driver}} {{.Driver.IPAddress}} {{.Driver.SSHPort}} {{.Labels}} {{.TLS.SANs}}").render(data)
+                == "generic \(c.address) \(c.ssh.port) app=x,zone=b \(c.tls.serverSANs.joined(separator: ","))")
         #expect(try Template("{{json .Labels}}").render(data) == #"{"app":"x","zone":"b"}"#)
         let pretty = try Template("{{prettyjson .}}").render(data)
         let decoded = try JSONSerialization.jsonObject(with: Data(pretty.utf8)) as? [String: Any]
@@ -143,12 +157,13 @@ import Testing
             ["web1", "*", "generic", "Running"],
             ["a-much-longer-name", "-", "generic", ""],
         ])
-        #expect(out == """
-            NAME                 ACTIVE   DRIVER    STATE
-            web1                 *        generic   Running
-            a-much-longer-name   -        generic
+        #expect(
+            out == """
+                NAME                 ACTIVE   DRIVER    STATE
+                web1                 *        generic   Running
+                a-much-longer-name   -        generic
 
-            """)
+                """)
     }
 
     @Test func paddingAndRaggedRowsAndUnicode() {

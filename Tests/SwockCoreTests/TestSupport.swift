@@ -1,5 +1,6 @@
 import FleetSupport
 import Foundation
+
 @testable import SwockStore
 
 /// A fresh temporary directory whose path contains a space; removed by `remove()`.
@@ -80,12 +81,14 @@ struct Pwned {
 func sampleConfig(_ name: String, address: String = "10.0.0.5", labels: [String: String] = ["team": "core"]) -> MachineConfig {
     var c = MachineConfig(
         name: name, driver: "generic", address: address,
-        ssh: SSHSettings(user: "admin", port: 2222, authMode: .generatedKey,
-                         keyPath: "machines/\(name)/id_ed25519", knownHostsPath: "machines/\(name)/known_hosts"),
-        engine: EngineSettings(port: 2376, options: ["dns=1.1.1.1", "--debug"], labels: ["env=prod"],
-                               environment: ["HTTP_PROXY=http://proxy:3128"], storageDriver: "overlay2",
-                               registryMirrors: ["https://mirror.example"], insecureRegistries: ["reg.local:5000"],
-                               install: .auto, installURL: "https://get.example/install.sh"),
+        ssh: SSHSettings(
+            user: "admin", port: 2222, authMode: .generatedKey,
+            keyPath: "machines/\(name)/id_ed25519", knownHostsPath: "machines/\(name)/known_hosts"),
+        engine: EngineSettings(
+            port: 2376, options: ["dns=1.1.1.1", "--debug"], labels: ["env=prod"],
+            environment: ["HTTP_PROXY=http://proxy:3128"], storageDriver: "overlay2",
+            registryMirrors: ["https://mirror.example"], insecureRegistries: ["reg.local:5000"],
+            install: .auto, installURL: "https://get.example/install.sh"),
         tls: TLSSettings(keyType: "ecdsa-p256", serverSANs: [address, "web.example"], extraSANs: ["web.example"]),
         labels: labels, now: Date(timeIntervalSince1970: 1_700_000_000))
     c.engine.version = "20.10.24"
@@ -93,11 +96,14 @@ func sampleConfig(_ name: String, address: String = "10.0.0.5", labels: [String:
     c.tls.serverNotBefore = Date(timeIntervalSince1970: 1_700_000_001)
     c.tls.serverNotAfter = Date(timeIntervalSince1970: 1_800_000_000)
     c.tls.caFingerprint = "AB:CD:EF"
-    c.host = HostFacts(osID: "debian", osVersion: "12", idLike: ["linux"], prettyName: "Debian GNU/Linux 12 (bookworm)",
-                       family: "debian", hostname: "web", initSystem: "systemd", architecture: "x86_64")
+    c.host = HostFacts(
+        osID: "debian", osVersion: "12", idLike: ["linux"], prettyName: "Debian GNU/Linux 12 (bookworm)",
+        family: "debian", hostname: "web", initSystem: "systemd", architecture: "x86_64")
     c.provisioning.phase = .ready
-    c.provisioning.stepsDone = [StepRecord(step: .connect, seconds: 1.25, finishedAt: Date(timeIntervalSince1970: 1_700_000_010)),
-                                StepRecord(step: .installEngine, seconds: 30.5, finishedAt: Date(timeIntervalSince1970: 1_700_000_040))]
+    c.provisioning.stepsDone = [
+        StepRecord(step: .connect, seconds: 1.25, finishedAt: Date(timeIntervalSince1970: 1_700_000_010)),
+        StepRecord(step: .installEngine, seconds: 30.5, finishedAt: Date(timeIntervalSince1970: 1_700_000_040)),
+    ]
     c.provisioning.lastError = "none \"really\""
     c.provisioning.lastAttemptAt = Date(timeIntervalSince1970: 1_700_000_050)
     return c
@@ -150,6 +156,8 @@ func runLeavingChildren(_ argv: [String], in dir: TempDir) throws -> (status: In
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-    return (exit, (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-            (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+    return (
+        exit, (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+        (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+    )
 }

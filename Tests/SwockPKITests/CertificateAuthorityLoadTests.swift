@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import SwockPKI
+import Testing
 
 @Suite("loading a CA from PEM")
 struct CertificateAuthorityLoadTests {
@@ -38,7 +38,8 @@ struct CertificateAuthorityLoadTests {
             return true
         }
         #expect {
-            try CertificateAuthority(certificatePEM: ca.certificatePEM, privateKeyPEM: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+            try CertificateAuthority(
+                certificatePEM: ca.certificatePEM, privateKeyPEM: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
         } throws: { error in
             guard case PKIError.invalidPEM = error else { return false }
             return true
@@ -60,15 +61,19 @@ struct CertificateAuthorityLoadTests {
     }
 
     /// A CA made by openssl (docker-machine style: PKCS#1 RSA or SEC1 EC key) loads and signs verifiable certs.
-    @Test("a CA created by openssl loads and issues certificates openssl verifies", arguments: [
-        ["-newkey", "rsa:2048", "-traditional"],
-        ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
-    ])
+    @Test(
+        "a CA created by openssl loads and issues certificates openssl verifies",
+        arguments: [
+            ["-newkey", "rsa:2048", "-traditional"],
+            ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+        ])
     func opensslMadeCA(keyArgs: [String]) throws {
         let dir = try TempDir()
         defer { dir.remove() }
-        var args = ["req", "-x509", "-nodes", "-keyout", "ca-key.pem", "-out", "ca.pem", "-days", "30", "-subj", "/O=legacy/CN=openssl CA",
-                    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]
+        var args = [
+            "req", "-x509", "-nodes", "-keyout", "ca-key.pem", "-out", "ca.pem", "-days", "30", "-subj", "/O=legacy/CN=openssl CA",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        ]
         args += keyArgs.filter { $0 != "-traditional" }
         let made = try Tool.openssl(args, in: dir.url)
         try #require(made.status == 0, "\(made.output)")

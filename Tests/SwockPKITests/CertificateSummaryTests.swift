@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import SwockPKI
+import Testing
 
 @Suite("CertificateSummary")
 struct CertificateSummaryTests {
@@ -39,12 +39,16 @@ struct CertificateSummaryTests {
         let pair = try ca.issueServerCertificate(
             commonName: "h", subjectAltNames: ["10.1.2.3", "::1", "fd00::a", "Host.Example.com", "*.apps.example.com"])
         let s = try CertificateSummary(pem: pair.certificatePEM)
-        for yes in ["10.1.2.3", "::1", "0:0:0:0:0:0:0:1", "[::1]", "FD00:0::A", "host.example.com", "HOST.EXAMPLE.COM.",
-                    "x.apps.example.com", "Web-1.Apps.Example.com"] {
+        for yes in [
+            "10.1.2.3", "::1", "0:0:0:0:0:0:0:1", "[::1]", "FD00:0::A", "host.example.com", "HOST.EXAMPLE.COM.",
+            "x.apps.example.com", "Web-1.Apps.Example.com",
+        ] {
             #expect(s.covers(address: yes), "\(yes)")
         }
-        for no in ["10.1.2.4", "::2", "127.0.0.1", "example.com", "other.host.example.com", "apps.example.com",
-                   "a.b.apps.example.com", ".apps.example.com", "", "10.1.2.3.example", "::ffff:10.1.2.3"] {
+        for no in [
+            "10.1.2.4", "::2", "127.0.0.1", "example.com", "other.host.example.com", "apps.example.com",
+            "a.b.apps.example.com", ".apps.example.com", "", "10.1.2.3.example", "::ffff:10.1.2.3",
+        ] {
             #expect(!s.covers(address: no), "\(no)")
         }
     }

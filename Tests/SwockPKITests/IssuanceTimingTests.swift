@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import SwockPKI
+import Testing
 
 /// Measures (prints, does not assert) how long issuing a certificate takes per key type.
 @Suite("issuance timing")

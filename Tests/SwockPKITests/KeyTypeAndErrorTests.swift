@@ -1,12 +1,14 @@
-import Testing
 import SwockPKI
+import Testing
 
 @Suite("KeyType and PKIError")
 struct KeyTypeAndErrorTests {
-    @Test("CLI names", arguments: [
-        ("ecdsa", KeyType.ecdsaP256), ("ECDSA", .ecdsaP256), ("ecdsa-p256", .ecdsaP256), ("p256", .ecdsaP256),
-        ("rsa", .rsa2048), ("RSA", .rsa2048), ("rsa-2048", .rsa2048),
-    ])
+    @Test(
+        "CLI names",
+        arguments: [
+            ("ecdsa", KeyType.ecdsaP256), ("ECDSA", .ecdsaP256), ("ecdsa-p256", .ecdsaP256), ("p256", .ecdsaP256),
+            ("rsa", .rsa2048), ("RSA", .rsa2048), ("rsa-2048", .rsa2048),
+        ])
     func cliNames(name: String, expected: KeyType) throws {
         #expect(try KeyType(cliName: name) == expected)
     }

@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 private func sigkill(_ pid: Int32) { _ = kill(pid, SIGKILL) }
@@ -114,9 +114,9 @@ struct TempDir {
 /// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it back, close).
 func freeLocalPort() -> UInt16? {
     #if canImport(Glibc)
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     #else
-    let fd = socket(AF_INET, SOCK_STREAM, 0)
+        let fd = socket(AF_INET, SOCK_STREAM, 0)
     #endif
     guard fd >= 0 else { return nil }
     defer { close(fd) }

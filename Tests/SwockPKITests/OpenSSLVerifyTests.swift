@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import SwockPKI
+import Testing
 
 /// Certificates checked by the real openssl CLI, for every CA key type × leaf key type.
 @Suite("openssl accepts the issued certificates")
@@ -70,7 +70,9 @@ struct OpenSSLVerifyTests {
             let aki = try #require(text.line(after: "X509v3 Authority Key Identifier"))
             #expect(aki == caSKI || aki == "keyid:\(caSKI)", "\(file): AKI \(aki) vs CA SKI \(caSKI)")
             #expect(text.contains("Issuer: CN = swock-machine CA"))
-            #expect(text.contains(caKey == .rsa2048 ? "Signature Algorithm: sha256WithRSAEncryption" : "Signature Algorithm: ecdsa-with-SHA256"))
+            #expect(
+                text.contains(caKey == .rsa2048 ? "Signature Algorithm: sha256WithRSAEncryption" : "Signature Algorithm: ecdsa-with-SHA256")
+            )
             #expect(text.contains(leafKey == .rsa2048 ? "Public-Key: (2048 bit)" : "ASN1 OID: prime256v1"))
 
             let serial = try set.openssl("x509", "-in", file, "-noout", "-serial").stdout

@@ -1,5 +1,5 @@
-import Testing
 import SwockPKI
+import Testing
 
 @Suite("SubjectAltName.classify")
 struct SubjectAltNameTests {

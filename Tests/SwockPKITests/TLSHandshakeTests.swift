@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import SwockPKI
+import Testing
 
 /// Mutual TLS between `openssl s_server` and `openssl s_client` with the issued certificates, on 127.0.0.1 only.
 @Suite("mutual TLS handshake with openssl s_server / s_client")
@@ -40,8 +40,10 @@ struct TLSHandshakeTests {
         for _ in 0..<5 {
             guard let port = freeLocalPort() else { continue }
             let server = try Tool.start(
-                Tool.openssl + ["s_server", "-cert", "server.pem", "-key", "server-key.pem", "-CAfile", "ca.pem",
-                                "-Verify", "1", "-verify_return_error", "-accept", "127.0.0.1:\(port)", "-www"],
+                Tool.openssl + [
+                    "s_server", "-cert", "server.pem", "-key", "server-key.pem", "-CAfile", "ca.pem",
+                    "-Verify", "1", "-verify_return_error", "-accept", "127.0.0.1:\(port)", "-www",
+                ],
                 in: set.dir.url)
             let deadline = Date().addingTimeInterval(10)
             while Date() < deadline && server.process.isRunning && !server.currentStdout.contains("ACCEPT") {

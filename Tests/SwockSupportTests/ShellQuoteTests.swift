@@ -1,4 +1,5 @@
 import Testing
+
 @testable import SwockSupport
 
 @Suite struct ShellQuoteTests {

@@ -43,10 +43,10 @@ struct TarTests {
 
     @Test func cutOrChangedArchivesAreRefused() throws {
         let data = try Tar.write(entries)
-        #expect(throws: Tar.Malformed.self) { try Tar.read(data.prefix(700)) }      // inside a file
+        #expect(throws: Tar.Malformed.self) { try Tar.read(data.prefix(700)) }  // inside a file
         #expect(throws: Tar.Malformed.self) { try Tar.read(data.prefix(512 * 2 + 100)) }
         var flipped = data
-        flipped[10] ^= 0x01                                                            // a header byte
+        flipped[10] ^= 0x01  // a header byte
         #expect(throws: Tar.Malformed.self) { try Tar.read(flipped) }
         #expect(!Tar.startsLikeAnArchive(Data("SWOCK-SEALED 1\n".utf8) + Data(count: 600)))
     }

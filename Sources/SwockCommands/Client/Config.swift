@@ -36,7 +36,8 @@ struct ConfigRequest: LeanRequest, Equatable {
         try store.refreshDockerCertPath(config)
         let dir = store.dockerCertPath(config)
         // Unquoted: `docker $(...)` splits words but does not remove quotes.
-        Output.out("""
+        Output.out(
+            """
             --tlsverify
             --tlscacert=\(dir)/ca.pem
             --tlscert=\(dir)/cert.pem

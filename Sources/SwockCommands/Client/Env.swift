@@ -61,7 +61,11 @@ struct EnvRequest: LeanRequest, Equatable {
         if shell != nil { usage += " --shell \(sh.rawValue)" }
         if unset {
             // Docker Machine's wording, which scripts know.
-            if let name { throw UsageError("Expected no machine name when the -u flag is present; run `swock-machine env -u` to print the commands that undo `env \(name)`") }
+            if let name {
+                throw UsageError(
+                    "Expected no machine name when the -u flag is present; run `swock-machine env -u` to print the commands that undo `env \(name)`"
+                )
+            }
             var keys = Store.dockerEnvironmentKeys
             if noProxy { keys.append("NO_PROXY") }
             Output.out(ShellEnv.unset(keys, shell: sh, usage: usage + " --unset"))
@@ -73,13 +77,17 @@ struct EnvRequest: LeanRequest, Equatable {
         if check {
             let status = await MachineStatus.probe(config, store: store, timeout: .seconds(5))
             guard status.state == .running else {
-                throw UserFacingError("Host is not running (\(status.state.rawValue)\(status.error.map { ": \($0)" } ?? "")); `swock-machine start \(config.name)` starts it")
+                throw UserFacingError(
+                    "Host is not running (\(status.state.rawValue)\(status.error.map { ": \($0)" } ?? "")); `swock-machine start \(config.name)` starts it"
+                )
             }
         }
         if config.isBehindJumpHosts {
             // The daemon is not reachable from here: DOCKER_HOST is our forward over SSH.
             let pid = try await TunnelService(store: store).ensureRunning(config, executable: Tunnel.executable)
-            Output.err("# \(config.name) is behind \(config.ssh.proxyJump!.map(\.description).joined(separator: ", ")): its Engine API is forwarded to \(config.clientURL) (pid \(pid); `swock-machine tunnel --stop \(config.name)` ends it)")
+            Output.err(
+                "# \(config.name) is behind \(config.ssh.proxyJump!.map(\.description).joined(separator: ", ")): its Engine API is forwarded to \(config.clientURL) (pid \(pid); `swock-machine tunnel --stop \(config.name)` ends it)"
+            )
         }
         try store.refreshDockerCertPath(config)
         var vars = store.dockerEnvironment(config)

@@ -6,8 +6,10 @@ import SwockSupport
 
 /// `--persist`: how long the connection keeper stays after the last command.
 struct KeeperOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Keep SSH connections open this long after the last command, for the next ones (default 60s, $SWOCK_PERSIST; 0: no keeper).",
-                               valueName: "time"))
+    @Option(
+        help: ArgumentHelp(
+            "Keep SSH connections open this long after the last command, for the next ones (default 60s, $SWOCK_PERSIST; 0: no keeper).",
+            valueName: "time"))
     var persist: String?
 
     /// The keeper for this command's SSH, nil when turned off.
@@ -56,8 +58,9 @@ struct KeeperList: AsyncParsableCommand {
             }
             let widths = rows[0].indices.map { i in rows.map { $0[i].count }.max() ?? 0 }
             for row in rows {
-                Output.out(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
-                    .joined(separator: "   ").trimmingCharacters(in: .whitespaces) + "\n")
+                Output.out(
+                    zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
+                        .joined(separator: "   ").trimmingCharacters(in: .whitespaces) + "\n")
             }
         }
     }
@@ -95,8 +98,9 @@ struct KeeperServe: AsyncParsableCommand {
             let persist = try KeeperPersist.resolve(flag: keeper.persist)
             guard persist > .zero else { return }
             let store = global.store
-            let server = KeeperServer(store: store, place: KeeperPlace(storeRoot: store.root), persist: persist,
-                                      logger: global.logger("swock.keeper"))
+            let server = KeeperServer(
+                store: store, place: KeeperPlace(storeRoot: store.root), persist: persist,
+                logger: global.logger("swock.keeper"))
             try await OffPool.run("keeper") { try server.run() }
         }
     }

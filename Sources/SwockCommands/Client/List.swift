@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
+import SwockClient
 import SwockEngine
 import SwockProvision
-import SwockClient
 import SwockStore
 
 struct List: AsyncParsableCommand {
@@ -29,7 +29,9 @@ struct List: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(name: .long, help: ArgumentHelp("Filter: name=REGEXP, state=Running, label=k=v, driver=generic (repeatable).", valueName: "key=value"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Filter: name=REGEXP, state=Running, label=k=v, driver=generic (repeatable).", valueName: "key=value"))
     var filter: [String] = []
 
     @Flag(name: [.customShort("q"), .long], help: "Print names only.")
@@ -47,7 +49,7 @@ struct List: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            if global.debug { LogSetup.once(debug: true) } // the Engine API's handshakes (full or resumed)
+            if global.debug { LogSetup.once(debug: true) }  // the Engine API's handshakes (full or resumed)
             let store = global.store
             // What commands killed half-way left behind goes first (best effort).
             store.sweepLeftovers()
@@ -131,8 +133,9 @@ struct List: AsyncParsableCommand {
                 for r in rows { table.append(ListRow(fields: r).cells) }
                 if filter.isEmpty {
                     for (name, e) in broken {
-                        let row = ListRow(name: name, active: "-", driverName: "", state: "Error", url: "",
-                                          dockerVersion: "Unknown", error: Self.brokenReason(e))
+                        let row = ListRow(
+                            name: name, active: "-", driverName: "", state: "Error", url: "",
+                            dockerVersion: "Unknown", error: Self.brokenReason(e))
                         table.append(row.cells)
                     }
                 }
@@ -207,8 +210,9 @@ extension ListRow {
     /// From a machine's template fields (`machineFields` with its status).
     init(fields: [String: String]) {
         func field(_ key: CodingKeys) -> String { fields[key.rawValue] ?? "" }
-        self.init(name: field(.name), active: field(.active), driverName: field(.driverName), state: field(.state),
-                  url: field(.url), dockerVersion: field(.dockerVersion), error: field(.error))
+        self.init(
+            name: field(.name), active: field(.active), driverName: field(.driverName), state: field(.state),
+            url: field(.url), dockerVersion: field(.dockerVersion), error: field(.error))
     }
 }
 

@@ -61,11 +61,15 @@ struct Mount: AsyncParsableCommand {
             }
             // sshfs splits ssh_command on spaces (a backslash escapes one) and appends its ssh
             // arguments and the host, which is our machine name.
-            let relay = [Tunnel.executable, "sftp-relay"].map { $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: " ", with: "\\ ") }
+            let relay = [Tunnel.executable, "sftp-relay"].map {
+                $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: " ", with: "\\ ")
+            }
             var env = ProcessInfo.processInfo.environment
             env["SWOCK_MACHINE_STORAGE_PATH"] = store.root
-            let argv = [sshfs, "\(config.name):\(path)", dir, "-o", "ssh_command=\(relay.joined(separator: " "))",
-                        "-o", "fsname=\(config.name):\(path)", "-o", "idmap=user", "-o", "reconnect"]
+            let argv = [
+                sshfs, "\(config.name):\(path)", dir, "-o", "ssh_command=\(relay.joined(separator: " "))",
+                "-o", "fsname=\(config.name):\(path)", "-o", "idmap=user", "-o", "reconnect",
+            ]
             let (status, output) = try Self.runDetaching(argv, environment: env)
             // Under load the mount can show in mountinfo a moment after sshfs's first process
             // has exited 0 (seen in CI): give it up to 10 s.
@@ -78,7 +82,8 @@ struct Mount: AsyncParsableCommand {
                 let why = output.textLines().last.map(String.init) ?? "sshfs exited with status \(status)"
                 throw UserFacingError("cannot mount \(config.name):\(path) on \(dir): \(why)")
             }
-            Output.err("(\(config.name)) \(config.name):\(path) is mounted on \(dir); `swock-machine mount -u \(source) \(directory)` unmounts it")
+            Output.err(
+                "(\(config.name)) \(config.name):\(path) is mounted on \(dir); `swock-machine mount -u \(source) \(directory)` unmounts it")
         }
     }
 
@@ -106,7 +111,8 @@ struct Mount: AsyncParsableCommand {
     static func unmount(_ dir: String) throws {
         guard isMountPoint(dir) else { throw UserFacingError("\(dir) is not mounted") }
         let path = ProcessInfo.processInfo.environment["PATH"]
-        let tool = LocalProcess.find("fusermount3", path: path).map { [$0, "-u", dir] }
+        let tool =
+            LocalProcess.find("fusermount3", path: path).map { [$0, "-u", dir] }
             ?? LocalProcess.find("fusermount", path: path).map { [$0, "-u", dir] }
             ?? ["/bin/umount", dir]
         let (status, output) = try runDetaching(tool, environment: ProcessInfo.processInfo.environment)
@@ -144,9 +150,13 @@ struct Mount: AsyncParsableCommand {
         let bytes = Array(s.utf8)
         var i = 0
         while i < bytes.count {
-            if bytes[i] == UInt8(ascii: "\\"), i + 3 < bytes.count, let v = UInt8(String(decoding: bytes[(i + 1)...(i + 3)], as: UTF8.self), radix: 8) {
+            if bytes[i] == UInt8(ascii: "\\"), i + 3 < bytes.count,
+                let v = UInt8(String(decoding: bytes[(i + 1)...(i + 3)], as: UTF8.self), radix: 8)
+            {
                 out.append(v); i += 4
-            } else { out.append(bytes[i]); i += 1 }
+            } else {
+                out.append(bytes[i]); i += 1
+            }
         }
         return String(decoding: out, as: UTF8.self)
     }
@@ -175,12 +185,15 @@ struct SFTPRelay: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            guard let name = Self.machine(in: words) else { throw UsageError("sftp-relay: no machine named; this is run by `swock-machine mount`") }
+            guard let name = Self.machine(in: words) else {
+                throw UsageError("sftp-relay: no machine named; this is run by `swock-machine mount`")
+            }
             let (store, config) = try global.loadMachine(name)
             let ssh = try await MachineSSH(store: store, logger: global.logger("swock.mount")).connect(config)
-            let r = try await ssh.subsystem("sftp", stdin: .fileDescriptor(0),
-                                            onStdout: { StandardStreams.out($0) },
-                                            onStderr: { StandardStreams.err($0) })
+            let r = try await ssh.subsystem(
+                "sftp", stdin: .fileDescriptor(0),
+                onStdout: { StandardStreams.out($0) },
+                onStderr: { StandardStreams.err($0) })
             await ssh.close()
             if let status = r.exitStatus, status != 0 { throw ExitCode(status) }
         }

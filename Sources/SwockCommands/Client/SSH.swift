@@ -47,9 +47,10 @@ struct SSH: AsyncParsableCommand {
                 let ssh = try await machineSSH.commandHost(config, keeper: try keeper.client(store, global))
                 // One argument is taken as a shell command line (like ssh); several are quoted word by word.
                 let line = command.count == 1 ? command[0] : ShellQuote.join(command)
-                let r = try await ssh.exec(line, stdin: isatty(0) == 0 ? .fileDescriptor(0) : .none, collect: false,
-                                           onStdout: { StandardStreams.out($0) },
-                                           onStderr: { StandardStreams.err($0) })
+                let r = try await ssh.exec(
+                    line, stdin: isatty(0) == 0 ? .fileDescriptor(0) : .none, collect: false,
+                    onStdout: { StandardStreams.out($0) },
+                    onStderr: { StandardStreams.err($0) })
                 status = r.exitStatus ?? (128 + SSHSession.signalNumber(r.signal ?? "KILL"))
                 await ssh.close()
             }

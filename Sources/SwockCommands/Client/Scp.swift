@@ -46,14 +46,15 @@ struct Scp: AsyncParsableCommand {
         try await reportingErrors {
             let store = global.store
             let progress: CopyProgress? = !quiet && isatty(2) != 0 ? TTYProgress() : nil
-            let runner = CopyRunner(store: store, ssh: MachineSSH(store: store, logger: global.logger("swock.ssh")),
-                                    progress: progress, warn: { Output.err("Warning: \($0)") },
-                                    interrupted: { Interrupt.received != 0 })
+            let runner = CopyRunner(
+                store: store, ssh: MachineSSH(store: store, logger: global.logger("swock.ssh")),
+                progress: progress, warn: { Output.err("Warning: \($0)") },
+                interrupted: { Interrupt.received != 0 })
             Interrupt.install()
             defer { Interrupt.restore() }
             do {
                 try await runner.run(sources: Array(paths.dropLast()), destination: paths.last!, recursive: recursive)
-            } catch where Interrupt.received != 0 {
+            } catch  where Interrupt.received != 0 {
                 Output.err("Error: \(CopyError.interrupted)")
                 throw ExitCode(128 + Interrupt.received)
             }
@@ -119,7 +120,8 @@ final class TTYProgress: CopyProgress, Sendable {
         s.lastDraw = .now
         let seconds = max((s.lastDraw - s.start).timeInterval, 0.001)
         let percent = s.total == 0 ? 100 : s.done * 100 / s.total
-        let line = "\r\u{1B}[K\(s.name)  \(percent)%  \(size(Double(s.done))) / \(size(Double(s.total)))  \(size(Double(s.done) / seconds))/s"
+        let line =
+            "\r\u{1B}[K\(s.name)  \(percent)%  \(size(Double(s.done))) / \(size(Double(s.total)))  \(size(Double(s.done) / seconds))/s"
         StandardStreams.err(line + end)
     }
 

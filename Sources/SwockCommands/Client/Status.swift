@@ -22,7 +22,7 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            if global.debug { LogSetup.once(debug: true) } // the Engine API's handshakes (full or resumed)
+            if global.debug { LogSetup.once(debug: true) }  // the Engine API's handshakes (full or resumed)
             let (store, config) = try global.loadMachine(machine.name)
             let status = await MachineStatus.probe(config, store: store, timeout: SecondsOption.duration(timeout))
             Output.out(status.state.rawValue + "\n")

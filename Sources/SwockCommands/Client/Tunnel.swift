@@ -59,7 +59,8 @@ struct Tunnel: AsyncParsableCommand {
             let logger = global.logger("swock.tunnel")
             try await service.serve(config, logger: logger) { tunnel, session in
                 let hops = session.jumpHostFingerprints.map { "\($0.hop)" }.joined(separator: ", ")
-                Output.err("Forwarding 127.0.0.1:\(tunnel.localPort) to \(config.address):\(config.engine.port) via \(hops); Ctrl-C stops it.")
+                Output.err(
+                    "Forwarding 127.0.0.1:\(tunnel.localPort) to \(config.address):\(config.engine.port) via \(hops); Ctrl-C stops it.")
             }
         }
     }

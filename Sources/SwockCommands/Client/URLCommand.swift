@@ -36,7 +36,9 @@ struct URLCommandRequest: LeanRequest, Equatable {
         if check {
             let status = await MachineStatus.probe(config, store: store, timeout: .seconds(3))
             guard status.state == .running else {
-                throw UserFacingError("Host is not running (\(status.state.rawValue)); `swock-machine start \(config.name)` starts it, `swock-machine status \(config.name)` says why")
+                throw UserFacingError(
+                    "Host is not running (\(status.state.rawValue)); `swock-machine start \(config.name)` starts it, `swock-machine status \(config.name)` says why"
+                )
             }
         }
         Output.out(config.clientURL + "\n")

@@ -20,8 +20,9 @@ struct Use: AsyncParsableCommand {
     @Flag(help: "Clear the active machine (and the docker CLI's current context if it is one of swock-machine's).")
     var unset = false
 
-    @Flag(name: .customLong("docker-context"),
-          help: "Also write the machine's docker context and make it the docker CLI's current context ($DOCKER_CONFIG or ~/.docker).")
+    @Flag(
+        name: .customLong("docker-context"),
+        help: "Also write the machine's docker context and make it the docker CLI's current context ($DOCKER_CONFIG or ~/.docker).")
     var dockerContext = false
 
     @Argument(help: "Machine name.", completion: .machineNames)
@@ -58,9 +59,12 @@ struct Use: AsyncParsableCommand {
                 Output.err("Docker CLI context: \(name) (`docker ps` now talks to \(config.clientURL))")
                 let env = ProcessInfo.processInfo.environment
                 if let host = env["DOCKER_HOST"], !host.isEmpty {
-                    Output.err("Note: DOCKER_HOST=\(host) in this shell overrides the context; clear it with `eval \"$(swock-machine env --unset)\"`")
+                    Output.err(
+                        "Note: DOCKER_HOST=\(host) in this shell overrides the context; clear it with `eval \"$(swock-machine env --unset)\"`"
+                    )
                 } else if let ctx = env["DOCKER_CONTEXT"], !ctx.isEmpty, ctx != name {
-                    Output.err("Note: DOCKER_CONTEXT=\(ctx) in this shell overrides the current context; `unset DOCKER_CONTEXT` to use \(name)")
+                    Output.err(
+                        "Note: DOCKER_CONTEXT=\(ctx) in this shell overrides the current context; `unset DOCKER_CONTEXT` to use \(name)")
                 }
             }
         }

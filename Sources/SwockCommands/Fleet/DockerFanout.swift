@@ -40,9 +40,11 @@ struct DockerFanout: AsyncParsableCommand {
             let machines = try await selection.resolve(store)
             let printer = FleetPrinter(names: machines.map(\.name), format: fleet.format)
             let outcomes = try await FanOutDisplay.run(names: machines.map(\.name), mode: fleet.progressOptions.progress, step: "docker") {
-                await DockerFleetRun(store: store, parallelism: fleet.parallel, failFast: fleet.failFast,
-                                     timeout: fleet.timeoutDuration, collect: fleet.format == .json)
-                    .run([docker] + arguments, on: machines, base: base, sink: printer)
+                await DockerFleetRun(
+                    store: store, parallelism: fleet.parallel, failFast: fleet.failFast,
+                    timeout: fleet.timeoutDuration, collect: fleet.format == .json
+                )
+                .run([docker] + arguments, on: machines, base: base, sink: printer)
             }
             printer.summary(outcomes)
             status = ErrorReport.fleetStatus(outcomes)

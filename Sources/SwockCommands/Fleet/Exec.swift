@@ -28,7 +28,11 @@ struct Exec: AsyncParsableCommand {
     @OptionGroup var fleet: FleetRunOptions
     @OptionGroup var keeper: KeeperOptions
 
-    @Option(name: .long, help: "How many SSH handshakes may be in flight to one sshd at once (its MaxStartups is 10): a machine's own, or a bastion many machines are reached through.")
+    @Option(
+        name: .long,
+        help:
+            "How many SSH handshakes may be in flight to one sshd at once (its MaxStartups is 10): a machine's own, or a bastion many machines are reached through."
+    )
     var handshakes = 10
 
     /// After --: one argument is a shell command line, several are quoted word by word.
@@ -48,9 +52,10 @@ struct Exec: AsyncParsableCommand {
             let machines = try await selection.resolve(store)
             let line = command.count == 1 ? command[0] : ShellQuote.join(command)
             let printer = FleetPrinter(names: machines.map(\.name), format: fleet.format)
-            let options = FleetExec.Options(parallelism: fleet.parallel, handshakes: handshakes, timeout: fleet.timeoutDuration,
-                                            failFast: fleet.failFast, collect: fleet.format == .json,
-                                            keeper: try keeper.client(store, global))
+            let options = FleetExec.Options(
+                parallelism: fleet.parallel, handshakes: handshakes, timeout: fleet.timeoutDuration,
+                failFast: fleet.failFast, collect: fleet.format == .json,
+                keeper: try keeper.client(store, global))
             let outcomes = try await FanOutDisplay.run(names: machines.map(\.name), mode: fleet.progressOptions.progress, step: "exec") {
                 await FleetExec(store: store, options: options, logger: global.logger("swock.exec"))
                     .run(line, on: machines, sink: printer)

@@ -8,7 +8,10 @@ import SwockStore
 struct FleetSelection: ParsableArguments {
     /// ArgumentParser refuses a positional list after another positional list (even a
     /// post-terminator one), so both sides of `--` arrive here as one list; `split` separates them.
-    @Argument(help: ArgumentHelp("Machine names or globs ('web*', 'db?', '[ab]1'; quote them from the shell), then -- and what to run.", valueName: "selector"), completion: .machineNames)
+    @Argument(
+        help: ArgumentHelp(
+            "Machine names or globs ('web*', 'db?', '[ab]1'; quote them from the shell), then -- and what to run.", valueName: "selector"),
+        completion: .machineNames)
     var words: [String] = []
 
     /// The selectors, and the words after `--` (found in the raw command line).
@@ -29,7 +32,11 @@ struct FleetSelection: ParsableArguments {
     @Flag(name: .long, help: "Every machine of the store.")
     var all = false
 
-    @Option(name: .long, help: ArgumentHelp("Filter as in ls: name=REGEXP, state=Running, label=k=v, driver=generic (repeatable; ANDed with the names).", valueName: "key=value"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Filter as in ls: name=REGEXP, state=Running, label=k=v, driver=generic (repeatable; ANDed with the names).",
+            valueName: "key=value"))
     var filter: [String] = []
 
     /// The selected machines in store order; a state filter probes the candidates first.

@@ -26,7 +26,9 @@ struct Export: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(name: [.customShort("o"), .customLong("output")], help: ArgumentHelp("The archive to write (replaced if it exists).", valueName: "file"))
+    @Option(
+        name: [.customShort("o"), .customLong("output")],
+        help: ArgumentHelp("The archive to write (replaced if it exists).", valueName: "file"))
     var output: String
 
     @Flag(name: .customLong("with-ca-key"), help: "Include each machine's CA key (needed to re-issue certificates from the other store).")
@@ -49,7 +51,9 @@ struct Export: AsyncParsableCommand {
             if dockerContext {
                 guard names.count == 1 else { throw InventoryError.tooManyForDockerContext }
                 guard !passphrase.given, !withCAKey else {
-                    throw UsageError("--docker-context archives are read by docker, which neither decrypts them nor uses a CA key; drop --passphrase-* and --with-ca-key")
+                    throw UsageError(
+                        "--docker-context archives are read by docker, which neither decrypts them nor uses a CA key; drop --passphrase-* and --with-ca-key"
+                    )
                 }
                 data = try DockerContexts.exportArchive(machine: try store.load(names[0]), store: store)
                 what = "a docker context archive"

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import SwockRemote
 import SwockInventory
+import SwockRemote
 import SwockSupport
 
 struct Import: AsyncParsableCommand {
@@ -36,7 +36,9 @@ struct Import: AsyncParsableCommand {
     @Flag(name: .customLong("accept-extra-sans"), help: "Take machines whose record asks for extra server-certificate names (shown).")
     var acceptExtraSANs = false
 
-    @Flag(name: .customLong("accept-store-ca"), help: "Take machines whose CA is this store's own (only for an archive exported from this store).")
+    @Flag(
+        name: .customLong("accept-store-ca"),
+        help: "Take machines whose CA is this store's own (only for an archive exported from this store).")
     var acceptStoreCA = false
 
     @OptionGroup var passphrase: PassphraseOptions
@@ -47,7 +49,9 @@ struct Import: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             guard let data = FileManager.default.contents(atPath: file) else {
-                throw UserFacingError("cannot read \(file): \(FileManager.default.fileExists(atPath: file) ? "permission denied" : "no such file"); give the path of an archive written by `swock-machine export`")
+                throw UserFacingError(
+                    "cannot read \(file): \(FileManager.default.fileExists(atPath: file) ? "permission denied" : "no such file"); give the path of an archive written by `swock-machine export`"
+                )
             }
             let archive = try MachineArchive.read(data, file: file, passphrase: try passphrase.read())
             let map = try MachineImport.renames(renames, archive: archive, file: file)
@@ -58,7 +62,7 @@ struct Import: AsyncParsableCommand {
             for c in concerns { Output.err("Note: \(c.note)") }
             for name in imported {
                 ContextSync.write(name, store: store)
-                KeeperClient.drop(name, store: store) // a name imported over: its held connections go
+                KeeperClient.drop(name, store: store)  // a name imported over: its held connections go
             }
             let described = zip(archive.machines, imported).map { m, name in
                 m.config.name == name ? name : "\(m.config.name) as \(name)"
@@ -67,10 +71,14 @@ struct Import: AsyncParsableCommand {
             for name in imported {
                 guard let c = try? store.load(name) else { continue }
                 if c.ssh.authMode == .key, let key = c.ssh.keyPath, key.hasPrefix("/"), !FileManager.default.fileExists(atPath: key) {
-                    Output.err("Note: \(name) logs in with the SSH key \(key), which is not in the archive and not on this computer; copy it here before `swock-machine ssh \(name)`")
+                    Output.err(
+                        "Note: \(name) logs in with the SSH key \(key), which is not in the archive and not on this computer; copy it here before `swock-machine ssh \(name)`"
+                    )
                 }
                 if c.tls.caDir != nil, (try? store.clientMaterial(for: c)) == nil {
-                    Output.err("Note: \(name) came without its CA's key: docker, ssh and ls work; regenerate-certs and provision need `export --with-ca-key`")
+                    Output.err(
+                        "Note: \(name) came without its CA's key: docker, ssh and ls work; regenerate-certs and provision need `export --with-ca-key`"
+                    )
                 }
             }
         }

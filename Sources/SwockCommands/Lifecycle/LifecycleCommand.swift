@@ -13,8 +13,9 @@ protocol LifecycleVerb {
 /// (Generic types cannot have static stored properties, so `configuration` is computed.)
 struct LifecycleCommand<Verb: LifecycleVerb>: AsyncParsableCommand {
     static var configuration: CommandConfiguration {
-        CommandConfiguration(commandName: Verb.action.rawValue, abstract: Verb.abstract,
-                             discussion: Help.discussion(examples: Verb.examples))
+        CommandConfiguration(
+            commandName: Verb.action.rawValue, abstract: Verb.abstract,
+            discussion: Help.discussion(examples: Verb.examples))
     }
 
     @OptionGroup var global: GlobalOptions
@@ -25,13 +26,16 @@ struct LifecycleCommand<Verb: LifecycleVerb>: AsyncParsableCommand {
     var names: [String] = []
 
     func run() async throws {
-        try await reportingErrors { try await LifecycleRunner.run(Verb.action, names: names, global: global, progress: progressOptions.progress) }
+        try await reportingErrors {
+            try await LifecycleRunner.run(Verb.action, names: names, global: global, progress: progressOptions.progress)
+        }
     }
 }
 
 enum StopVerb: LifecycleVerb {
     static let action = EngineLifecycle.Action.stop
-    static let abstract = "Stop the engine (service and socket) on machines; the host stays up. A host its driver made (a VM) is powered off."
+    static let abstract =
+        "Stop the engine (service and socket) on machines; the host stays up. A host its driver made (a VM) is powered off."
     static let examples = ["swock-machine stop", "swock-machine stop web1 web2"]
 }
 
@@ -49,7 +53,8 @@ enum RestartVerb: LifecycleVerb {
 
 enum KillVerb: LifecycleVerb {
     static let action = EngineLifecycle.Action.kill
-    static let abstract = "Kill dockerd hard (SIGKILL) on machines; it stays down until start. A host its driver made is powered off at once."
+    static let abstract =
+        "Kill dockerd hard (SIGKILL) on machines; it stays down until start. A host its driver made is powered off at once."
     static let examples = ["swock-machine kill web1", "swock-machine kill web1 && swock-machine start web1"]
 }
 

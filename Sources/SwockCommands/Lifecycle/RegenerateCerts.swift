@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
-import SwockRemote
 import SwockClient
 import SwockEngine
+import SwockRemote
 
 struct RegenerateCerts: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -40,8 +40,9 @@ struct RegenerateCerts: AsyncParsableCommand {
             let targets = try names.isEmpty ? [MachineResolver(store: store).resolveName(nil)] : names
             for n in targets { _ = try store.load(n) }
             if !force {
-                try Output.confirm("Regenerate TLS machine certs for \(targets.joined(separator: ", "))? Warning: this is irreversible.",
-                                   abort: "aborted: no certificate was changed")
+                try Output.confirm(
+                    "Regenerate TLS machine certs for \(targets.joined(separator: ", "))? Warning: this is irreversible.",
+                    abort: "aborted: no certificate was changed")
             }
             let rotation = CertificateRotation(store: store, logger: global.logger("swock.certs"))
             var failed = 0

@@ -36,53 +36,77 @@ struct Create: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(name: [.customShort("d"), .long],
-            help: ArgumentHelp("The driver that makes or names the host: generic (an existing server over SSH), none (an existing Docker endpoint), or a docker-machine-driver-NAME plugin on PATH; `create -d NAME --help` lists its flags.", valueName: "name"))
+    @Option(
+        name: [.customShort("d"), .long],
+        help: ArgumentHelp(
+            "The driver that makes or names the host: generic (an existing server over SSH), none (an existing Docker endpoint), or a docker-machine-driver-NAME plugin on PATH; `create -d NAME --help` lists its flags.",
+            valueName: "name"))
     var driver = "generic"
 
-    @Option(name: .customLong("generic-ip-address"), help: ArgumentHelp("IP address or host name of the server (required; env: GENERIC_IP_ADDRESS).", valueName: "address"))
+    @Option(
+        name: .customLong("generic-ip-address"),
+        help: ArgumentHelp("IP address or host name of the server (required; env: GENERIC_IP_ADDRESS).", valueName: "address"))
     var address: String?
 
-    @Option(name: .customLong("generic-ssh-user"), help: "SSH user (root, or a user with passwordless sudo; default root; env: GENERIC_SSH_USER).")
+    @Option(
+        name: .customLong("generic-ssh-user"),
+        help: "SSH user (root, or a user with passwordless sudo; default root; env: GENERIC_SSH_USER).")
     var sshUser: String?
 
-    @Option(name: .customLong("generic-ssh-key"), help: ArgumentHelp("SSH private key file (default: the ssh-agent, then ~/.ssh/id_*; env: GENERIC_SSH_KEY).", valueName: "path"))
+    @Option(
+        name: .customLong("generic-ssh-key"),
+        help: ArgumentHelp("SSH private key file (default: the ssh-agent, then ~/.ssh/id_*; env: GENERIC_SSH_KEY).", valueName: "path"))
     var sshKey: String?
 
     @Option(name: .customLong("generic-ssh-port"), help: "SSH port (default 22; env: GENERIC_SSH_PORT).")
     var sshPort: Int?
 
-    @Option(name: .customLong("generic-ssh-proxy-jump"),
-            help: ArgumentHelp("Reach the server through bastions, first hop first, as ssh -J (in-process; each hop's host key is pinned too). The Engine API is then forwarded to 127.0.0.1 over SSH (see `tunnel`).", valueName: "[user@]host[:port][,...]"))
+    @Option(
+        name: .customLong("generic-ssh-proxy-jump"),
+        help: ArgumentHelp(
+            "Reach the server through bastions, first hop first, as ssh -J (in-process; each hop's host key is pinned too). The Engine API is then forwarded to 127.0.0.1 over SSH (see `tunnel`).",
+            valueName: "[user@]host[:port][,...]"))
     var proxyJump: String?
 
-    @Option(name: .customLong("generic-sudo-password-env"), help: ArgumentHelp("When sudo asks for a password: the environment variable that holds it (kept in the store, 0600; never on a command line).", valueName: "var"))
+    @Option(
+        name: .customLong("generic-sudo-password-env"),
+        help: ArgumentHelp(
+            "When sudo asks for a password: the environment variable that holds it (kept in the store, 0600; never on a command line).",
+            valueName: "var"))
     var sudoPasswordEnv: String?
 
     @Flag(name: .customLong("generic-sudo-password-stdin"), help: "When sudo asks for a password: read it from the first line of stdin.")
     var sudoPasswordStdin = false
 
-    @Option(name: .customLong("generic-ssh-password-env"),
-            help: ArgumentHelp("For hosts that only take a password: the environment variable that holds it ($SWOCK_GENERIC_SSH_PASSWORD is read without this flag); a generated key is installed and used from then on, the password is not kept.", valueName: "var"))
+    @Option(
+        name: .customLong("generic-ssh-password-env"),
+        help: ArgumentHelp(
+            "For hosts that only take a password: the environment variable that holds it ($SWOCK_GENERIC_SSH_PASSWORD is read without this flag); a generated key is installed and used from then on, the password is not kept.",
+            valueName: "var"))
     var sshPasswordEnv: String?
 
-    @Flag(name: .customLong("generic-ssh-password-stdin"), help: "For hosts that only take a password: read it from the first line of stdin.")
+    @Flag(
+        name: .customLong("generic-ssh-password-stdin"), help: "For hosts that only take a password: read it from the first line of stdin.")
     var sshPasswordStdin = false
 
     /// Refused (a flag's value shows in ps and shell history); kept so the refusal names the replacement.
     @Option(name: .customLong("generic-ssh-password"), help: .hidden)
     var sshPasswordOnCommandLine: String?
 
-    @Option(name: .customLong("generic-engine-port"), help: "TCP port dockerd listens on (mutual TLS; default 2376; env: GENERIC_ENGINE_PORT).")
+    @Option(
+        name: .customLong("generic-engine-port"), help: "TCP port dockerd listens on (mutual TLS; default 2376; env: GENERIC_ENGINE_PORT).")
     var enginePort: Int?
 
     @Option(name: .customLong("engine-label"), help: ArgumentHelp("Engine label key=value (repeatable).", valueName: "label"))
     var engineLabels: [String] = []
 
-    @Option(name: .customLong("engine-opt"), help: ArgumentHelp("dockerd flag as name=value, e.g. dns=10.0.0.2 (repeatable).", valueName: "option"))
+    @Option(
+        name: .customLong("engine-opt"),
+        help: ArgumentHelp("dockerd flag as name=value, e.g. dns=10.0.0.2 (repeatable).", valueName: "option"))
     var engineOpts: [String] = []
 
-    @Option(name: .customLong("engine-env"), help: ArgumentHelp("Environment variable for dockerd, KEY=value (repeatable).", valueName: "env"))
+    @Option(
+        name: .customLong("engine-env"), help: ArgumentHelp("Environment variable for dockerd, KEY=value (repeatable).", valueName: "env"))
     var engineEnv: [String] = []
 
     @Option(name: .customLong("engine-storage-driver"), help: "dockerd storage driver.")
@@ -91,56 +115,87 @@ struct Create: AsyncParsableCommand {
     @Option(name: .customLong("engine-registry-mirror"), help: ArgumentHelp("Registry mirror URL (repeatable).", valueName: "url"))
     var registryMirrors: [String] = []
 
-    @Option(name: .customLong("engine-insecure-registry"), help: ArgumentHelp("Insecure registry host:port (repeatable).", valueName: "registry"))
+    @Option(
+        name: .customLong("engine-insecure-registry"),
+        help: ArgumentHelp("Insecure registry host:port (repeatable).", valueName: "registry"))
     var insecureRegistries: [String] = []
 
-    @Option(name: .customLong("engine-install-url"), help: ArgumentHelp("Install the engine with this get.docker.com-style script instead of the package manager.", valueName: "url"))
+    @Option(
+        name: .customLong("engine-install-url"),
+        help: ArgumentHelp("Install the engine with this get.docker.com-style script instead of the package manager.", valueName: "url"))
     var installURL: String?
 
-    @Option(name: .customLong("engine-install"), help: "auto: install the engine unless dockerd is there; none: never install; bundle:PATH: from a local folder of .deb files or Docker's static binaries tarball (docker-VERSION.tgz), for hosts without a repository.")
+    @Option(
+        name: .customLong("engine-install"),
+        help:
+            "auto: install the engine unless dockerd is there; none: never install; bundle:PATH: from a local folder of .deb files or Docker's static binaries tarball (docker-VERSION.tgz), for hosts without a repository."
+    )
     var install = EngineInstallChoice.auto
 
-    @Option(name: .customLong("tls-san"), help: ArgumentHelp("Extra IP or DNS name for the server certificate (repeatable).", valueName: "name"))
+    @Option(
+        name: .customLong("tls-san"), help: ArgumentHelp("Extra IP or DNS name for the server certificate (repeatable).", valueName: "name")
+    )
     var tlsSANs: [String] = []
 
     @Option(name: .customLong("tls-key-type"), help: "Key type of the server certificate: ecdsa (P-256) or rsa (2048).")
     var tlsKeyType = TLSKeyType.ecdsa
 
-    @Option(name: .customLong("hostname"), help: "Set the server's host name; the server certificate covers it (never the name a host reports).")
+    @Option(
+        name: .customLong("hostname"), help: "Set the server's host name; the server certificate covers it (never the name a host reports)."
+    )
     var hostname: String?
 
-    @Option(name: .customLong("label"), help: ArgumentHelp("Machine label key=value, also an engine label (repeatable).", valueName: "label"))
+    @Option(
+        name: .customLong("label"), help: ArgumentHelp("Machine label key=value, also an engine label (repeatable).", valueName: "label"))
     var labels: [String] = []
 
-    @Option(name: .customLong("ssh-host-key"), help: "accept-new: pin the host key on first contact; strict: it must be in --ssh-known-hosts or match --ssh-host-key-fingerprint.")
+    @Option(
+        name: .customLong("ssh-host-key"),
+        help: "accept-new: pin the host key on first contact; strict: it must be in --ssh-known-hosts or match --ssh-host-key-fingerprint.")
     var hostKeyPolicy = HostKeyPolicy.acceptNew
 
-    @Option(name: .customLong("ssh-host-key-fingerprint"),
-            help: ArgumentHelp("The host key's expected SHA256:... fingerprint (repeatable: any of them); another key is refused, naming both. With it, first contact is not trust-on-first-use.", valueName: "fingerprint"))
+    @Option(
+        name: .customLong("ssh-host-key-fingerprint"),
+        help: ArgumentHelp(
+            "The host key's expected SHA256:... fingerprint (repeatable: any of them); another key is refused, naming both. With it, first contact is not trust-on-first-use.",
+            valueName: "fingerprint"))
     var hostKeyFingerprints: [String] = []
 
-    @Option(name: .customLong("ssh-known-hosts"),
-            help: ArgumentHelp("An OpenSSH known_hosts file with the expected keys of the host (and of its jump hosts); another key is refused.", valueName: "path"))
+    @Option(
+        name: .customLong("ssh-known-hosts"),
+        help: ArgumentHelp(
+            "An OpenSSH known_hosts file with the expected keys of the host (and of its jump hosts); another key is refused.",
+            valueName: "path"))
     var knownHostsFile: String?
 
-    @Option(name: .customLong("ssh-config"),
-            help: ArgumentHelp("OpenSSH client configuration to resolve --generic-ip-address in (a Host alias's HostName, User, Port, IdentityFile, IdentitiesOnly, ProxyJump; flags and GENERIC_* win); the resolved values are kept in the record. none: do not read one.", valueName: "path|none"))
+    @Option(
+        name: .customLong("ssh-config"),
+        help: ArgumentHelp(
+            "OpenSSH client configuration to resolve --generic-ip-address in (a Host alias's HostName, User, Port, IdentityFile, IdentitiesOnly, ProxyJump; flags and GENERIC_* win); the resolved values are kept in the record. none: do not read one.",
+            valueName: "path|none"))
     var sshConfig = "~/.ssh/config"
 
-    @Option(name: .customLong("provision-script"),
-            help: ArgumentHelp("A script run as root on the host after the engine answers (repeatable, in order; sent over SSH, output shown with the machine's name). A failing one leaves the machine usable and marked; `provision --rerun-scripts` runs them again.", valueName: "path"))
+    @Option(
+        name: .customLong("provision-script"),
+        help: ArgumentHelp(
+            "A script run as root on the host after the engine answers (repeatable, in order; sent over SSH, output shown with the machine's name). A failing one leaves the machine usable and marked; `provision --rerun-scripts` runs them again.",
+            valueName: "path"))
     var provisionScripts: [String] = []
 
     @Flag(name: .customLong("swarm-init"), help: "Then start a Swarm mode cluster with this machine as its manager.")
     var swarmInit = false
 
-    @Option(name: .customLong("swarm-manager"), help: ArgumentHelp("Then join the swarm this machine manages.", valueName: "name"), completion: .machineNames)
+    @Option(
+        name: .customLong("swarm-manager"), help: ArgumentHelp("Then join the swarm this machine manages.", valueName: "name"),
+        completion: .machineNames)
     var swarmManager: String?
 
     @Option(name: .customLong("swarm-role"), help: "With --swarm-manager: join as a worker or a manager.")
     var swarmRole: SwarmRole = .worker
 
-    @Option(name: [.customShort("f"), .customLong("file")], help: ArgumentHelp("Create every machine of a fleet file (YAML or JSON), concurrently.", valueName: "path"))
+    @Option(
+        name: [.customShort("f"), .customLong("file")],
+        help: ArgumentHelp("Create every machine of a fleet file (YAML or JSON), concurrently.", valueName: "path"))
     var fleetFile: String?
 
     @Option(name: [.customShort("p"), .customLong("parallel")], help: "With -f: how many machines are provisioned at once.")
@@ -150,8 +205,9 @@ struct Create: AsyncParsableCommand {
 
     /// The machine name and the driver's flags (`--url ...`): a driver's flags are known only at
     /// run time (a plugin declares them), so they are parsed from here by `DriverFlagParser`.
-    @Argument(parsing: .allUnrecognized,
-              help: ArgumentHelp("Machine name: letters, digits, '.' and '-' (and the driver's flags, see -d NAME --help).", valueName: "name"))
+    @Argument(
+        parsing: .allUnrecognized,
+        help: ArgumentHelp("Machine name: letters, digits, '.' and '-' (and the driver's flags, see -d NAME --help).", valueName: "name"))
     var words: [String] = []
 
     /// The machine name, for generic: the one word that is not a flag.
@@ -168,7 +224,9 @@ struct Create: AsyncParsableCommand {
             if swarmInit && swarmManager != nil { throw UsageError("give either --swarm-init or --swarm-manager NAME, not both") }
             if let m = swarmManager, !global.store.exists(m) { throw StoreError.notFound(m) }
             let logger = global.logger("swock.create")
-            let provisioner = Provisioner(store: global.store, progress: progressOptions.progress.resolved() == .quiet ? QuietProgress() : StderrProgress(), logger: logger)
+            let provisioner = Provisioner(
+                store: global.store, progress: progressOptions.progress.resolved() == .quiet ? QuietProgress() : StderrProgress(),
+                logger: logger)
             let clock = ContinuousClock()
             let start = clock.now
             let config: MachineConfig
@@ -181,23 +239,32 @@ struct Create: AsyncParsableCommand {
             }
             ContextSync.write(config.name, store: global.store)
             let seconds = (clock.now - start).timeInterval
-            Output.err("(\(config.name)) Docker \(config.engine.version ?? "?") is up at \(config.engineURL) (\(String(format: "%.1f", seconds)) s)")
+            Output.err(
+                "(\(config.name)) Docker \(config.engine.version ?? "?") is up at \(config.engineURL) (\(String(format: "%.1f", seconds)) s)"
+            )
             if config.isBehindJumpHosts {
                 // Its docker context points at the forward: have it running, as env would.
                 let pid = try await TunnelService(store: global.store).ensureRunning(config, executable: Tunnel.executable)
-                Output.err("(\(config.name)) Engine API forwarded over SSH to \(config.clientURL) (pid \(pid); `swock-machine tunnel --stop \(config.name)` ends it)")
+                Output.err(
+                    "(\(config.name)) Engine API forwarded over SSH to \(config.clientURL) (pid \(pid); `swock-machine tunnel --stop \(config.name)` ends it)"
+                )
             }
-            let viaContext = DockerContexts.isValidName(config.name) && config.name != "default" ? " (or docker --context \(config.name) ...)" : ""
+            let viaContext =
+                DockerContexts.isValidName(config.name) && config.name != "default" ? " (or docker --context \(config.name) ...)" : ""
             Output.err("To point your Docker client at it, run: eval \"$(swock-machine env \(config.name))\"\(viaContext)")
             if let failed = ProvisionScriptFailed(config) { throw failed }
             if swarmInit || swarmManager != nil {
-                let plan = swarmInit ? SwarmPlan(inits: [config.name])
+                let plan =
+                    swarmInit
+                    ? SwarmPlan(inits: [config.name])
                     : SwarmPlan(joins: [.init(manager: swarmManager!, asManager: swarmRole == .manager, names: [config.name])])
                 let outcomes = await SwarmControl(store: global.store).apply(plan) { o in
                     if let d = o.detail { Output.err("(\(o.name)) \(d)") }
                 }
                 if let failure = FanOutFailure(outcomes) {
-                    throw UserFacingError("\(failure.description); the machine is ready: retry with `swock-machine swarm \(swarmInit ? "init" : "join --manager \(swarmManager!)") \(config.name)`")
+                    throw UserFacingError(
+                        "\(failure.description); the machine is ready: retry with `swock-machine swarm \(swarmInit ? "init" : "join --manager \(swarmManager!)") \(config.name)`"
+                    )
                 }
             }
         }
@@ -206,19 +273,22 @@ struct Create: AsyncParsableCommand {
     /// For generic: one word, the name; a flag ArgumentParser did not know is no generic flag.
     func refuseUnknownWords() throws {
         if let flag = words.first(where: { $0.hasPrefix("-") && $0 != "-" }) {
-            throw DriverError.unknownFlag(driver: "generic", flag: String(flag.split(separator: "=", maxSplits: 1)[0]),
-                                          known: GenericKind.flags.map { "--" + $0.name })
+            throw DriverError.unknownFlag(
+                driver: "generic", flag: String(flag.split(separator: "=", maxSplits: 1)[0]),
+                known: GenericKind.flags.map { "--" + $0.name })
         }
         if words.count > 1 { throw UsageError("one machine name, please: got \(words.joined(separator: " "))") }
     }
 
     /// The `--generic-*` options this command was given (they belong to the generic driver only).
     var genericFlagsGiven: [String] {
-        [(address != nil, "--generic-ip-address"), (sshUser != nil, "--generic-ssh-user"), (sshKey != nil, "--generic-ssh-key"),
-         (sshPort != nil, "--generic-ssh-port"), (proxyJump != nil, "--generic-ssh-proxy-jump"),
-         (sudoPasswordEnv != nil, "--generic-sudo-password-env"), (sudoPasswordStdin, "--generic-sudo-password-stdin"),
-         (sshPasswordEnv != nil, "--generic-ssh-password-env"), (sshPasswordStdin, "--generic-ssh-password-stdin"),
-         (enginePort != nil, "--generic-engine-port")].filter(\.0).map(\.1)
+        [
+            (address != nil, "--generic-ip-address"), (sshUser != nil, "--generic-ssh-user"), (sshKey != nil, "--generic-ssh-key"),
+            (sshPort != nil, "--generic-ssh-port"), (proxyJump != nil, "--generic-ssh-proxy-jump"),
+            (sudoPasswordEnv != nil, "--generic-sudo-password-env"), (sudoPasswordStdin, "--generic-sudo-password-stdin"),
+            (sshPasswordEnv != nil, "--generic-ssh-password-env"), (sshPasswordStdin, "--generic-ssh-password-stdin"),
+            (enginePort != nil, "--generic-engine-port"),
+        ].filter(\.0).map(\.1)
     }
 
     /// The value of a `--generic-*` option that takes one, as text.
@@ -235,12 +305,14 @@ struct Create: AsyncParsableCommand {
 
     /// The options that configure a host's engine or certificate, which `none` does not touch.
     var hostOptionsGiven: [String] {
-        [(!engineLabels.isEmpty, "--engine-label"), (!engineOpts.isEmpty, "--engine-opt"), (!engineEnv.isEmpty, "--engine-env"),
-         (storageDriver != nil, "--engine-storage-driver"), (!registryMirrors.isEmpty, "--engine-registry-mirror"),
-         (!insecureRegistries.isEmpty, "--engine-insecure-registry"), (installURL != nil, "--engine-install-url"),
-         (install != .auto, "--engine-install"), (!tlsSANs.isEmpty, "--tls-san"), (tlsKeyType != .ecdsa, "--tls-key-type"),
-         (hostname != nil, "--hostname"), (hostKeyPolicy != .acceptNew, "--ssh-host-key"),
-         (!hostKeyFingerprints.isEmpty, "--ssh-host-key-fingerprint"), (knownHostsFile != nil, "--ssh-known-hosts")].filter(\.0).map(\.1)
+        [
+            (!engineLabels.isEmpty, "--engine-label"), (!engineOpts.isEmpty, "--engine-opt"), (!engineEnv.isEmpty, "--engine-env"),
+            (storageDriver != nil, "--engine-storage-driver"), (!registryMirrors.isEmpty, "--engine-registry-mirror"),
+            (!insecureRegistries.isEmpty, "--engine-insecure-registry"), (installURL != nil, "--engine-install-url"),
+            (install != .auto, "--engine-install"), (!tlsSANs.isEmpty, "--tls-san"), (tlsKeyType != .ecdsa, "--tls-key-type"),
+            (hostname != nil, "--hostname"), (hostKeyPolicy != .acceptNew, "--ssh-host-key"),
+            (!hostKeyFingerprints.isEmpty, "--ssh-host-key-fingerprint"), (knownHostsFile != nil, "--ssh-known-hosts"),
+        ].filter(\.0).map(\.1)
     }
 
     /// `create -d NAME` (not generic): the driver made from its flags, and the common settings.
@@ -257,7 +329,9 @@ struct Create: AsyncParsableCommand {
             passed += [g, v]
         }
         let (values, operands) = try DriverFlagParser.parse(passed + words, flags: flags, driver: kind.name)
-        guard let name = operands.first else { throw UsageError("name the machine to create: swock-machine create -d \(kind.name) [flags] NAME") }
+        guard let name = operands.first else {
+            throw UsageError("name the machine to create: swock-machine create -d \(kind.name) [flags] NAME")
+        }
         guard operands.count == 1 else { throw UsageError("one machine name, please: got \(operands.joined(separator: " "))") }
         if kind.name == "none", let o = hostOptionsGiven.first {
             throw UsageError("\(o) does not apply to the none driver: it adopts a running daemon and configures nothing on its host")
@@ -272,13 +346,16 @@ struct Create: AsyncParsableCommand {
 
     /// From --generic-sudo-password-env or --generic-sudo-password-stdin (nil without either).
     func sudoPassword() throws -> String? {
-        try SecretInput.read(envOption: "--generic-sudo-password-env", variable: sudoPasswordEnv,
-                             stdinOption: "--generic-sudo-password-stdin", fromStdin: sudoPasswordStdin)
+        try SecretInput.read(
+            envOption: "--generic-sudo-password-env", variable: sudoPasswordEnv,
+            stdinOption: "--generic-sudo-password-stdin", fromStdin: sudoPasswordStdin)
     }
 
     func refusePasswordOnCommandLine() throws {
         if sshPasswordOnCommandLine != nil {
-            throw UsageError("--generic-ssh-password puts the password on the command line, where ps and shell history show it; give it with --generic-ssh-password-env VAR or --generic-ssh-password-stdin instead")
+            throw UsageError(
+                "--generic-ssh-password puts the password on the command line, where ps and shell history show it; give it with --generic-ssh-password-env VAR or --generic-ssh-password-stdin instead"
+            )
         }
     }
 
@@ -287,10 +364,13 @@ struct Create: AsyncParsableCommand {
     func sshPassword() throws -> String? {
         try refusePasswordOnCommandLine()
         if sshPasswordStdin && sudoPasswordStdin {
-            throw UsageError("--generic-ssh-password-stdin and --generic-sudo-password-stdin cannot both read stdin; give one of them with its -env flag instead")
+            throw UsageError(
+                "--generic-ssh-password-stdin and --generic-sudo-password-stdin cannot both read stdin; give one of them with its -env flag instead"
+            )
         }
-        return try SecretInput.read(envOption: "--generic-ssh-password-env", variable: sshPasswordEnv,
-                                    stdinOption: "--generic-ssh-password-stdin", fromStdin: sshPasswordStdin)
+        return try SecretInput.read(
+            envOption: "--generic-ssh-password-env", variable: sshPasswordEnv,
+            stdinOption: "--generic-ssh-password-stdin", fromStdin: sshPasswordStdin)
             ?? ProcessInfo.processInfo.environment["SWOCK_GENERIC_SSH_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
     }
 
@@ -334,9 +414,10 @@ struct Create: AsyncParsableCommand {
         for e in engineEnv where !e.contains("=") || e.hasPrefix("=") {
             throw UsageError("--engine-env \"\(e)\": expected KEY=value")
         }
-        r.engine = EngineSettings(port: enginePort, options: engineOpts, labels: engineLabels, environment: engineEnv,
-                                  storageDriver: storageDriver, registryMirrors: registryMirrors,
-                                  insecureRegistries: insecureRegistries, install: install == .none ? .none : .auto, installURL: installURL)
+        r.engine = EngineSettings(
+            port: enginePort, options: engineOpts, labels: engineLabels, environment: engineEnv,
+            storageDriver: storageDriver, registryMirrors: registryMirrors,
+            insecureRegistries: insecureRegistries, install: install == .none ? .none : .auto, installURL: installURL)
         if case .bundle(let path) = install {
             guard installURL == nil else { throw UsageError("give either --engine-install bundle:PATH or --engine-install-url, not both") }
             r.engine.installBundle = path

@@ -34,7 +34,8 @@ struct CreateSSHConfig {
         do {
             let r = try file.resolve(host: address)
             guard !r.isEmpty else { return nil }
-            var out = Resolution(hostName: r.hostName, user: r.user, port: r.port, identityFile: r.identityFile, identitiesOnly: r.identitiesOnly)
+            var out = Resolution(
+                hostName: r.hostName, user: r.user, port: r.port, identityFile: r.identityFile, identitiesOnly: r.identitiesOnly)
             if let jumps = r.proxyJump, !r.proxyJumpNone {
                 do { out.proxyJump = try file.resolveHops(try JumpHost.parseList(jumps)) } catch {
                     throw UserFacingError("ssh config \(path): ProxyJump for \(address): \(error); fix it or pass --ssh-config none")

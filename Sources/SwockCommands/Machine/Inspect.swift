@@ -15,7 +15,9 @@ struct Inspect: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var machine: OptionalMachineName
 
-    @Option(name: [.customShort("f"), .long], help: "Template, e.g. '{{.Address}} {{.Engine.Version}}', '{{json .Driver}}', '{{prettyjson .}}' (see `ls --help`).")
+    @Option(
+        name: [.customShort("f"), .long],
+        help: "Template, e.g. '{{.Address}} {{.Engine.Version}}', '{{json .Driver}}', '{{prettyjson .}}' (see `ls --help`).")
     var format: String?
 
     func run() async throws {

@@ -14,7 +14,11 @@ struct Provision: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Flag(name: .customLong("rerun-scripts"), help: "Run the machine's provision scripts (create --provision-script) again, each read again from its path (the store's copy when the file is gone); without it they run only if they never have.")
+    @Flag(
+        name: .customLong("rerun-scripts"),
+        help:
+            "Run the machine's provision scripts (create --provision-script) again, each read again from its path (the store's copy when the file is gone); without it they run only if they never have."
+    )
     var rerunScripts = false
 
     @OptionGroup var progressOptions: ProgressOptions
@@ -28,17 +32,22 @@ struct Provision: AsyncParsableCommand {
             let display = ProvisionDisplay(names: names, mode: progressOptions.progress)
             let provisioner = Provisioner(store: global.store, progress: display.progress, logger: global.logger("swock.provision"))
             let board = display.board
-            board?.start { running in "their records say where each stopped; run `swock-machine provision \(running.joined(separator: " "))` to go on" }
+            board?.start { running in
+                "their records say where each stopped; run `swock-machine provision \(running.joined(separator: " "))` to go on"
+            }
             var failures: [any Error] = []
             await withTaskGroup(of: (any Error)?.self) { group in
                 for name in names {
                     group.addTask {
                         do {
-                            let c = try await provisioner.provision(name, password: ProcessInfo.processInfo.environment["SWOCK_GENERIC_SSH_PASSWORD"],
-                                                                    rerunScripts: rerunScripts)
+                            let c = try await provisioner.provision(
+                                name, password: ProcessInfo.processInfo.environment["SWOCK_GENERIC_SSH_PASSWORD"],
+                                rerunScripts: rerunScripts)
                             let scriptFailed = ProvisionScriptFailed(c)
                             if let board {
-                                board.finish(name, ok: scriptFailed == nil, detail: scriptFailed?.summary ?? "Docker \(c.engine.version ?? "?") is up at \(c.engineURL)")
+                                board.finish(
+                                    name, ok: scriptFailed == nil,
+                                    detail: scriptFailed?.summary ?? "Docker \(c.engine.version ?? "?") is up at \(c.engineURL)")
                             } else {
                                 Output.err("(\(name)) Docker \(c.engine.version ?? "?") is up at \(c.engineURL)")
                             }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import SwockRemote
 import SwockProvision
+import SwockRemote
 import SwockStore
 import SwockSwarm
 
@@ -21,7 +21,9 @@ struct Remove: AsyncParsableCommand {
     @Flag(name: .customShort("y"), help: "Do not ask for confirmation.")
     var yes = false
 
-    @Flag(name: [.customShort("f"), .long], help: "Remove the local record even when the host cannot be cleaned; does not ask (as in Docker Machine).")
+    @Flag(
+        name: [.customShort("f"), .long],
+        help: "Remove the local record even when the host cannot be cleaned; does not ask (as in Docker Machine).")
     var force = false
 
     @Argument(help: "Machine names.", completion: .machineNames)

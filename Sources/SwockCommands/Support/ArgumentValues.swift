@@ -64,7 +64,8 @@ enum SecondsOption {
     static func check(_ value: Double, flag: String, allowZero: Bool = false) throws {
         let low = allowZero ? value >= 0 : value > 0
         guard value.isFinite, low, value <= maximum else {
-            throw ValidationError("\(flag) must be a number of seconds \(allowZero ? "from 0" : "above 0") up to \(Int(maximum)) (a week); got \(value)")
+            throw ValidationError(
+                "\(flag) must be a number of seconds \(allowZero ? "from 0" : "above 0") up to \(Int(maximum)) (a week); got \(value)")
         }
     }
 

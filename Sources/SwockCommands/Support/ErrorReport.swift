@@ -97,14 +97,17 @@ enum ErrorReport {
         case .badSAN(let san, let reason): return "--tls-san \"\(san)\": \(reason)"
         case .badLabel(let k): return "--label \"\(k)\": expected key=value"
         case .badFingerprint(let fp):
-            return "--ssh-host-key-fingerprint \"\(fp)\": expected SHA256: and 43 base64 characters, as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints on the host"
+            return
+                "--ssh-host-key-fingerprint \"\(fp)\": expected SHA256: and 43 base64 characters, as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints on the host"
         case .strictNeedsExpectedKey:
-            return "--ssh-host-key strict needs the expected host key: give --ssh-host-key-fingerprint SHA256:... or --ssh-known-hosts FILE (or use accept-new)"
+            return
+                "--ssh-host-key strict needs the expected host key: give --ssh-host-key-fingerprint SHA256:... or --ssh-known-hosts FILE (or use accept-new)"
         case .strictNeedsJumpHostKeys:
             return "--ssh-host-key strict with --generic-ssh-proxy-jump needs the jump hosts' keys too: give them in --ssh-known-hosts FILE"
         case .knownHostsUnreadable(let f, let exists): return "--ssh-known-hosts \(f): \(exists ? "cannot read it" : "no such file")"
         case .knownHostsLacksHost(let f, let h):
-            return "--ssh-known-hosts \(f) has no key for \(h) (plain or hashed); add the host's key (e.g. from its /etc/ssh/ssh_host_*_key.pub, checked out of band) under that name"
+            return
+                "--ssh-known-hosts \(f) has no key for \(h) (plain or hashed); add the host's key (e.g. from its /etc/ssh/ssh_host_*_key.pub, checked out of band) under that name"
         case .knownHostsLacksJumpHost(let f, let h):
             return "--ssh-known-hosts \(f) has no key for the jump host \(h), and --ssh-host-key is strict; add its key under that name"
         }
@@ -124,9 +127,12 @@ enum ErrorReport {
             case .alreadyForwarded: return "stop it with `swock-machine tunnel --stop \(t.machine)`"
             case .direct(serving: false), .other: return nil
             }
-        case is NoSSH: return "ssh, scp, exec, mount, stop/start/restart/kill/upgrade and provision need SSH; env, config, docker and the swarm verbs work"
+        case is NoSSH:
+            return
+                "ssh, scp, exec, mount, stop/start/restart/kill/upgrade and provision need SSH; env, config, docker and the swarm verbs work"
         case let e as Remover.DriverRemovalFailed:
-            return "fix the cause and retry, or run `swock-machine rm -f \(e.machine)` to drop the record anyway (the host may then be left behind)"
+            return
+                "fix the cause and retry, or run `swock-machine rm -f \(e.machine)` to drop the record anyway (the host may then be left behind)"
         case let e as ProvisionError:
             return e.resumable ? "fix the cause, then run `swock-machine provision \(e.machine)` to resume" : nil
         default: return nil
@@ -141,7 +147,8 @@ enum ErrorReport {
         case .missingFile(let n, _): return "run `swock-machine regenerate-certs \(n)` or `swock-machine provision \(n)`"
         case .noActiveMachine: return "name one, or pick one with `swock-machine use NAME`"
         case .importedWithoutCAKey(let n):
-            return "export it again with --with-ca-key and import that, or run `swock-machine regenerate-certs --client-certs \(n)` to move it to this store's CA"
+            return
+                "export it again with --with-ca-key and import that, or run `swock-machine regenerate-certs --client-certs \(n)` to move it to this store's CA"
         case .invalidName, .unsupportedVersion, .io, .crypto: return nil
         }
     }
@@ -151,7 +158,8 @@ enum ErrorReport {
         case .authenticationFailed: return "pass a key the server accepts (--generic-ssh-key) or a password"
         case .keyNotUsable(_, let given): return given ? nil : "give its passphrase in $SWOCK_SSH_KEY_PASSPHRASE"
         case .sudoNeedsPassword:
-            return "give it with --generic-sudo-password-env VAR or --generic-sudo-password-stdin, give the user passwordless sudo (NOPASSWD), or connect as root"
+            return
+                "give it with --generic-sudo-password-env VAR or --generic-sudo-password-stdin, give the user passwordless sudo (NOPASSWD), or connect as root"
         case .sudoPasswordRefused: return "check the one in --generic-sudo-password-env / --generic-sudo-password-stdin"
         default: return nil
         }
@@ -177,7 +185,8 @@ enum ErrorReport {
         switch e {
         case .alreadyInSwarm(let n, _): return "run `swock-machine swarm leave \(n)` first"
         case .notAManager(let n):
-            return "give a manager with --manager (`swock-machine swarm ls` shows the roles), or start a swarm with `swock-machine swarm init \(n)`"
+            return
+                "give a manager with --manager (`swock-machine swarm ls` shows the roles), or start a swarm with `swock-machine swarm init \(n)`"
         case .notInSwarm(let n):
             return "start one with `swock-machine swarm init NAME`, or join it with `swock-machine swarm join --manager NAME \(n)`"
         case .noReachableManager: return "check them with `swock-machine swarm ls`"

@@ -22,8 +22,11 @@ enum LeanCommandLine {
             var r = EnvRequest(global: GlobalValues())
             while let w = words.next() {
                 switch w {
-                case "--shell", _ where w.hasPrefix("--shell="):
-                    guard r.shell == nil, let v = words.value(of: w, long: "--shell"), let s = ShellEnv.Shell(rawValue: v) else { return nil }
+                case "--shell",
+                    _ where w.hasPrefix("--shell="):
+                    guard r.shell == nil, let v = words.value(of: w, long: "--shell"), let s = ShellEnv.Shell(rawValue: v) else {
+                        return nil
+                    }
                     r.shell = s
                 case "--unset", "-u": guard !r.unset else { return nil }; r.unset = true
                 case "--no-proxy": guard !r.noProxy else { return nil }; r.noProxy = true
@@ -89,7 +92,8 @@ enum LeanCommandLine {
         /// Takes `-s PATH`, `--storage-path PATH`, `--storage-path=PATH`, `-D`, `--debug`.
         mutating func global(_ w: String, into g: inout GlobalValues) -> Bool {
             switch w {
-            case "-s", "--storage-path", _ where w.hasPrefix("--storage-path="):
+            case "-s", "--storage-path",
+                _ where w.hasPrefix("--storage-path="):
                 if sawStore { failed = true; return true }
                 sawStore = true
                 guard let v = value(of: w, long: "--storage-path") else { failed = true; return true }

@@ -17,16 +17,19 @@ enum ProgressMode: String, ExpressibleByArgument, CaseIterable, Sendable {
     case quiet
 
     /// `auto` decided for this process.
-    func resolved(isTerminal: Bool = isatty(1) != 0 && isatty(2) != 0,
-                  term: String? = ProcessInfo.processInfo.environment["TERM"]) -> ProgressMode {
+    func resolved(
+        isTerminal: Bool = isatty(1) != 0 && isatty(2) != 0,
+        term: String? = ProcessInfo.processInfo.environment["TERM"]
+    ) -> ProgressMode {
         guard self == .auto else { return self }
         return isTerminal && term != "dumb" ? .tty : .plain
     }
 }
 
 struct ProgressOptions: ParsableArguments {
-    @Option(name: .customLong("progress"),
-            help: "auto: a live board on a terminal, plain lines otherwise; tty: the board; plain: a line per step; quiet: none.")
+    @Option(
+        name: .customLong("progress"),
+        help: "auto: a live board on a terminal, plain lines otherwise; tty: the board; plain: a line per step; quiet: none.")
     var progress = ProgressMode.auto
 }
 
@@ -75,7 +78,8 @@ final class LiveBoard: TerminalOverlay, @unchecked Sendable {
         s.setEventHandler { [weak self] in
             guard let self else { _exit(130) }
             let running = self.stop()
-            StandardStreams.err("interrupted" + (running.isEmpty ? "" : ": \(running.joined(separator: ", ")) did not finish; \(resume(running))") + "\n")
+            StandardStreams.err(
+                "interrupted" + (running.isEmpty ? "" : ": \(running.joined(separator: ", ")) did not finish; \(resume(running))") + "\n")
             _exit(130)
         }
         s.resume()

@@ -40,10 +40,13 @@ struct SwarmInit: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(name: .customLong("advertise-addr"), help: ArgumentHelp("Address the other nodes reach this manager at (default: the machine's address).", valueName: "addr"))
+    @Option(
+        name: .customLong("advertise-addr"),
+        help: ArgumentHelp("Address the other nodes reach this manager at (default: the machine's address).", valueName: "addr"))
     var advertiseAddress: String?
 
-    @Option(name: .customLong("default-addr-pool"), help: ArgumentHelp("Address pool for overlay networks (repeatable).", valueName: "cidr"))
+    @Option(
+        name: .customLong("default-addr-pool"), help: ArgumentHelp("Address pool for overlay networks (repeatable).", valueName: "cidr"))
     var addressPools: [String] = []
 
     @Argument(help: "The machine that becomes the manager.", completion: .machineNames)
@@ -51,8 +54,11 @@ struct SwarmInit: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let id = try await SwarmControl(store: global.store).initialize(manager, advertiseAddress: advertiseAddress, defaultAddressPool: addressPools)
-            Output.err("(\(manager)) swarm started; node \(id) is its manager. Add nodes with: swock-machine swarm join --manager \(manager) NAME...")
+            let id = try await SwarmControl(store: global.store).initialize(
+                manager, advertiseAddress: advertiseAddress, defaultAddressPool: addressPools)
+            Output.err(
+                "(\(manager)) swarm started; node \(id) is its manager. Add nodes with: swock-machine swarm join --manager \(manager) NAME..."
+            )
         }
     }
 }
@@ -71,7 +77,8 @@ struct SwarmJoin: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var selection: FleetSelection
 
-    @Option(name: .customLong("manager"), help: ArgumentHelp("A manager of the swarm to join.", valueName: "name"), completion: .machineNames)
+    @Option(
+        name: .customLong("manager"), help: ArgumentHelp("A manager of the swarm to join.", valueName: "name"), completion: .machineNames)
     var manager: String
 
     @Option(name: .customLong("role"), help: "worker or manager.")
@@ -145,7 +152,8 @@ struct SwarmList: AsyncParsableCommand {
             let store = global.store
             let names = try await MachineSelector(patterns: patterns, all: patterns.isEmpty).resolve(in: store).map(\.name)
             let members = await SwarmControl(store: store, timeout: .seconds(5)).members(names)
-            let rows = [["NAME", "ROLE", "STATE", "STATUS", "AVAILABILITY", "MANAGER"]]
+            let rows =
+                [["NAME", "ROLE", "STATE", "STATUS", "AVAILABILITY", "MANAGER"]]
                 + members.map { [$0.name, $0.role, $0.state, $0.status, $0.availability, $0.managerStatus] }
             Output.out(TableLayout.render(rows))
         }

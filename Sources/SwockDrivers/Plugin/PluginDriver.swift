@@ -38,7 +38,8 @@ public struct PluginDriver: MachineDriver {
             let p = dir + "/" + binary
             var isDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: p, isDirectory: &isDir), !isDir.boolValue,
-               FileManager.default.isExecutableFile(atPath: p) {
+                FileManager.default.isExecutableFile(atPath: p)
+            {
                 return p
             }
         }
@@ -46,8 +47,10 @@ public struct PluginDriver: MachineDriver {
     }
 
     /// The driver of an existing machine: its record's plugin configuration.
-    public init(config: MachineConfig, store: Store, path: String? = ProcessInfo.processInfo.environment["PATH"],
-                timeouts: PluginTimeouts = .fromEnvironment()) throws {
+    public init(
+        config: MachineConfig, store: Store, path: String? = ProcessInfo.processInfo.environment["PATH"],
+        timeouts: PluginTimeouts = .fromEnvironment()
+    ) throws {
         self.name = config.driver
         self.binary = try Self.locate(config.driver, path: path)
         self.machineName = config.name
@@ -59,8 +62,10 @@ public struct PluginDriver: MachineDriver {
 
     /// The driver for a machine about to be created with these flag values (from
     /// `values(given:declared:)`).
-    public init(creating machine: String, plugin: String, binary: String, store: Store,
-                flagValues: [String: PluginFlagValue], timeouts: PluginTimeouts = .fromEnvironment()) {
+    public init(
+        creating machine: String, plugin: String, binary: String, store: Store,
+        flagValues: [String: PluginFlagValue], timeouts: PluginTimeouts = .fromEnvironment()
+    ) {
         self.name = plugin
         self.binary = binary
         self.machineName = machine
@@ -72,7 +77,9 @@ public struct PluginDriver: MachineDriver {
 
     /// The flags the plugin declares (GetCreateFlags), asked as libmachine asks: after
     /// SetConfigRaw with a bare configuration.
-    public static func createFlags(plugin: String, binary: String, timeouts: PluginTimeouts = .fromEnvironment()) async throws -> [PluginFlag] {
+    public static func createFlags(plugin: String, binary: String, timeouts: PluginTimeouts = .fromEnvironment()) async throws
+        -> [PluginFlag]
+    {
         let session = try await PluginSession.start(plugin: plugin, binary: binary, timeouts: timeouts)
         return try await using(session) { s in
             try await s.setConfigRaw(bareConfig(machine: "", storePath: ""))
@@ -83,14 +90,18 @@ public struct PluginDriver: MachineDriver {
     /// What SetConfigFromFlags gets, as libmachine's create sends it: every declared flag with
     /// its default (a bool false), the given ones over them, and the swarm flags libmachine adds
     /// (its drivers read them). A given flag the plugin does not declare is refused.
-    public static func values(plugin: String, given: [String: PluginFlagValue], declared: [PluginFlag]) throws(PluginError) -> [String: PluginFlagValue] {
+    public static func values(plugin: String, given: [String: PluginFlagValue], declared: [PluginFlag]) throws(PluginError) -> [String:
+        PluginFlagValue]
+    {
         let names = Set(declared.map(\.name))
         if let unknown = given.keys.sorted().first(where: { !names.contains($0) }) {
             throw .unknownFlag(plugin: plugin, flag: "--" + unknown, known: declared.map { "--" + $0.name }.sorted())
         }
-        var out: [String: PluginFlagValue] = ["swarm": .bool(false), "swarm-master": .bool(false),
-                                              "swarm-host": .string(""), "swarm-discovery": .string(""),
-                                              "swarm-experimental": .bool(false)]
+        var out: [String: PluginFlagValue] = [
+            "swarm": .bool(false), "swarm-master": .bool(false),
+            "swarm-host": .string(""), "swarm-discovery": .string(""),
+            "swarm-experimental": .bool(false),
+        ]
         for f in declared { out[f.name] = f.defaultValue }
         for (k, v) in given { out[k] = v }
         return out
@@ -123,8 +134,9 @@ public struct PluginDriver: MachineDriver {
         // libmachine saves the machine's directory before Create; drivers write into it (generic
         // copies the SSH key there).
         let dir = storePath + "/machines" + (Self.isPlainName(machineName) ? "/" + machineName : "")
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: dir, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
         let session = try await PluginSession.start(plugin: name, binary: binary, timeouts: timeouts)
         return try await Self.using(session) { s in
             try await s.setConfigRaw(config)
@@ -207,7 +219,10 @@ public struct PluginDriver: MachineDriver {
     /// The plugin's answers that need no change on the host: its name, the machine's name, IP and URL.
     public func describe() async throws -> (driverName: String, machineName: String, ip: String, url: String) {
         try await withSession { s in
-            (try await s.string("DriverName"), try await s.string("GetMachineName"), try await s.string("GetIP"), try await s.string("GetURL"))
+            (
+                try await s.string("DriverName"), try await s.string("GetMachineName"), try await s.string("GetIP"),
+                try await s.string("GetURL")
+            )
         }
     }
 }

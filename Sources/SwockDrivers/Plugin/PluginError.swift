@@ -27,21 +27,26 @@ extension PluginError: CustomStringConvertible {
     public var description: String {
         switch self {
         case .notFound(let name, let binary, let searched):
-            return "no driver \"\(name)\": \(binary) is not in PATH (searched \(searched.isEmpty ? "nothing: PATH is empty" : searched.joined(separator: ":"))); install the plugin there or pick a built-in driver"
+            return
+                "no driver \"\(name)\": \(binary) is not in PATH (searched \(searched.isEmpty ? "nothing: PATH is empty" : searched.joined(separator: ":"))); install the plugin there or pick a built-in driver"
         case .startFailed(let binary, let detail):
             return "cannot start the driver plugin \(binary): \(detail)"
         case .noAddress(let binary, let seconds, let exited, let stderr):
             let why = exited ? "exited without printing its address" : "printed no address within \(Int(seconds)) s"
-            return "the driver plugin \(binary) \(why)\(stderr.isEmpty ? "" : " (it said: \(stderr))"); is it a docker-machine driver plugin?"
+            return
+                "the driver plugin \(binary) \(why)\(stderr.isEmpty ? "" : " (it said: \(stderr))"); is it a docker-machine driver plugin?"
         case .badAddress(let binary, let line):
-            return "the driver plugin \(binary) printed \"\(line.prefix(120))\" where its 127.0.0.1:PORT address should be; is it a docker-machine driver plugin?"
+            return
+                "the driver plugin \(binary) printed \"\(line.prefix(120))\" where its 127.0.0.1:PORT address should be; is it a docker-machine driver plugin?"
         case .incompatibleVersion(let binary, let version):
-            return "the driver plugin \(binary) speaks plugin API version \(version); swock-machine speaks version 1 (libmachine's): use a plugin built for Docker Machine 0.5.1 or later"
+            return
+                "the driver plugin \(binary) speaks plugin API version \(version); swock-machine speaks version 1 (libmachine's): use a plugin built for Docker Machine 0.5.1 or later"
         case .call(let plugin, let method, let failure, let stderr):
             let said = stderr.isEmpty ? "" : " (it said: \(stderr))"
             switch failure {
             case .server(_, let message):
-                return "the \(plugin) driver failed in \(method): \(message.split(whereSeparator: \.isNewline).first.map(String.init) ?? "")"
+                return
+                    "the \(plugin) driver failed in \(method): \(message.split(whereSeparator: \.isNewline).first.map(String.init) ?? "")"
             case .timeout(_, let seconds):
                 return "the \(plugin) driver did not finish \(method) within \(Int(seconds)) s; the plugin was killed\(said)"
             case .closed:
@@ -56,7 +61,8 @@ extension PluginError: CustomStringConvertible {
         case .badReply(let plugin, let method, let detail):
             return "the \(plugin) driver's answer to \(method) is not what libmachine defines: \(detail)"
         case .unknownFlag(let plugin, let flag, let known):
-            return "\(flag) is not a flag of the \(plugin) driver; its flags are: \(known.isEmpty ? "(none)" : known.joined(separator: " ")) (see `swock-machine create -d \(plugin) --help`)"
+            return
+                "\(flag) is not a flag of the \(plugin) driver; its flags are: \(known.isEmpty ? "(none)" : known.joined(separator: " ")) (see `swock-machine create -d \(plugin) --help`)"
         case .badConfig(let plugin, let detail):
             return "the record's \(plugin) driver configuration is unusable: \(detail)"
         }

@@ -54,14 +54,18 @@ final class PluginSession: Sendable {
     }
 
     /// Starts the binary, connects, and checks the API version (libmachine's 1).
-    static func start(plugin: String, binary: String, timeouts: PluginTimeouts,
-                      extraEnvironment: [String: String] = [:]) async throws -> PluginSession {
+    static func start(
+        plugin: String, binary: String, timeouts: PluginTimeouts,
+        extraEnvironment: [String: String] = [:]
+    ) async throws -> PluginSession {
         let process = try PluginProcess.start(binary: binary, extraEnvironment: extraEnvironment)
         do {
             let (host, port) = try await OffPool.run("plugin-address") { try process.address(timeout: timeouts.address) }
             let client: GoRPCClient
             do {
-                client = try await OffPool.run("plugin-connect") { try GoRPCClient.connect(host: host, port: port, timeout: timeouts.address) }
+                client = try await OffPool.run("plugin-connect") {
+                    try GoRPCClient.connect(host: host, port: port, timeout: timeouts.address)
+                }
             } catch let e as GoRPCError {
                 throw PluginError.call(plugin: plugin, method: "connect", failure: e, stderr: process.lastWords())
             }
@@ -93,8 +97,10 @@ final class PluginSession: Sendable {
     }
 
     /// One call; a plugin that does not answer in time is killed (its session is over).
-    func call(_ method: String, argument: (GobType, GobValue) = (GoRPCTypes.empty, GoRPCTypes.emptyValue),
-              operation: Bool = false) async throws -> GobValue {
+    func call(
+        _ method: String, argument: (GobType, GobValue) = (GoRPCTypes.empty, GoRPCTypes.emptyValue),
+        operation: Bool = false
+    ) async throws -> GobValue {
         let timeout = operation ? timeouts.operation : timeouts.query
         do {
             return try await client.call(Self.service + method, argument: argument, timeout: timeout)

@@ -90,7 +90,10 @@ enum QMPClient {
                 var chunk = [UInt8](repeating: 0, count: 4096)
                 let n = read(fd, &chunk, chunk.count)
                 if n < 0 && errno == EINTR { continue }
-                if n < 0 { throw QemuError.qmp(path: path, detail: (errno == EAGAIN || errno == EWOULDBLOCK) ? "no answer in time" : LocalFileError.errnoText()) }
+                if n < 0 {
+                    throw QemuError.qmp(
+                        path: path, detail: (errno == EAGAIN || errno == EWOULDBLOCK) ? "no answer in time" : LocalFileError.errnoText())
+                }
                 if n == 0 { throw QemuError.qmp(path: path, detail: "the monitor closed the connection") }
                 buffer.append(contentsOf: chunk[0..<n])
             }

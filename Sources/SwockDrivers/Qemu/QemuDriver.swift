@@ -25,9 +25,11 @@ public struct QemuDriver: MachineDriver {
     let note: @Sendable (String) -> Void
 
     /// For create: nothing exists yet.
-    public init(creating name: String, flags: QemuCreateFlags, store: Store,
-                environment: [String: String] = ProcessInfo.processInfo.environment,
-                note: @escaping @Sendable (String) -> Void = { StandardStreams.err($0 + "\n") }) {
+    public init(
+        creating name: String, flags: QemuCreateFlags, store: Store,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        note: @escaping @Sendable (String) -> Void = { StandardStreams.err($0 + "\n") }
+    ) {
         self.machineName = name
         self.store = store
         self.flags = flags
@@ -37,9 +39,11 @@ public struct QemuDriver: MachineDriver {
     }
 
     /// For a machine that exists: its record's driver options.
-    public init(config: MachineConfig, store: Store,
-                environment: [String: String] = ProcessInfo.processInfo.environment,
-                note: @escaping @Sendable (String) -> Void = { StandardStreams.err($0 + "\n") }) throws {
+    public init(
+        config: MachineConfig, store: Store,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        note: @escaping @Sendable (String) -> Void = { StandardStreams.err($0 + "\n") }
+    ) throws {
         guard let o = config.driverOptions, let s = try? o.decode(QemuSettings.self) else {
             throw DriverError.badOptions(driver: "qemu", detail: "no qemu settings in the record")
         }
@@ -84,7 +88,8 @@ public struct QemuDriver: MachineDriver {
             if Self.isURL(flags.image) {
                 _ = try tools.find("curl")
             } else if !FileManager.default.isReadableFile(atPath: flags.image) {
-                throw QemuError.imageUnreadable(path: flags.image, reason: FileManager.default.fileExists(atPath: flags.image) ? "permission denied" : "no such file")
+                throw QemuError.imageUnreadable(
+                    path: flags.image, reason: FileManager.default.fileExists(atPath: flags.image) ? "permission denied" : "no such file")
             }
             if case .bridge(let b) = flags.network, geteuid() != 0 { throw QemuError.bridgeNeedsRoot(bridge: b) }
         }
@@ -167,9 +172,15 @@ public struct QemuDriver: MachineDriver {
         guard mkdir(vmDirectory, 0o700) == 0 else { throw QemuError.vmDirectoryExists(path: vmDirectory) }
         do {
             let info = try tools.imageInfo(store.resolve(base.path))
-            if Int64(flags.diskGiB) << 30 < info.virtualSize { throw QemuError.diskSmallerThanImage(askedGiB: flags.diskGiB, imageBytes: info.virtualSize) }
-            try tools.check("qemu-img", ["create", "-q", "-f", "qcow2", "-b", store.resolve(base.path), "-F", base.format,
-                                         diskPath, "\(flags.diskGiB)G"])
+            if Int64(flags.diskGiB) << 30 < info.virtualSize {
+                throw QemuError.diskSmallerThanImage(askedGiB: flags.diskGiB, imageBytes: info.virtualSize)
+            }
+            try tools.check(
+                "qemu-img",
+                [
+                    "create", "-q", "-f", "qcow2", "-b", store.resolve(base.path), "-F", base.format,
+                    diskPath, "\(flags.diskGiB)G",
+                ])
             let key = try SSHKeyGenerator.generateEd25519(comment: "swock-machine qemu \(machineName)")
             try AtomicFile.write(Data(key.privateKey.utf8), to: keyPath, mode: 0o600)
             try makeSeed(publicKey: key.publicLine)
@@ -186,8 +197,9 @@ public struct QemuDriver: MachineDriver {
             if accel == "tcg" { note("qemu: KVM is not usable here (/dev/kvm); the VM runs on QEMU's TCG emulator (slower)") }
             let booted = try boot(settings, accel: accel)
             let a = access(booted)
-            return CreatedHost(address: a.host, ssh: a, engineHostPort: booted.engineHostPort,
-                               options: try DriverOptions(encoding: booted))
+            return CreatedHost(
+                address: a.host, ssh: a, engineHostPort: booted.engineHostPort,
+                options: try DriverOptions(encoding: booted))
         } catch {
             killBlocking()
             try? fm.removeItem(atPath: vmDirectory)
@@ -210,11 +222,14 @@ public struct QemuDriver: MachineDriver {
             let tmp = imagesDirectory + "/.download-\(UUID().uuidString)"
             downloaded = tmp
             note("qemu: downloading \(flags.image)")
-            let o = try tools.run("curl", ["-fL", "--progress-bar", "-o", tmp, "--", flags.image], timeout: .seconds(3600), passStderr: true)
+            let o = try tools.run(
+                "curl", ["-fL", "--progress-bar", "-o", tmp, "--", flags.image], timeout: .seconds(3600), passStderr: true)
             guard o.ok else { throw QemuError.downloadFailed(url: flags.image, status: o.exit.status) }
             source = tmp
         }
-        guard fm.isReadableFile(atPath: source) else { throw QemuError.imageUnreadable(path: flags.image, reason: "no such file, or not readable") }
+        guard fm.isReadableFile(atPath: source) else {
+            throw QemuError.imageUnreadable(path: flags.image, reason: "no such file, or not readable")
+        }
         let sha = try tools.sha256(of: source)
         if let want = flags.imageSHA256, want != sha { throw QemuError.sha256Mismatch(image: flags.image, expected: want, actual: sha) }
         if Self.isURL(flags.image) { try? AtomicFile.write(Data(sha.utf8), to: urlCachePath(flags.image), mode: 0o600) }
@@ -308,8 +323,10 @@ public struct QemuDriver: MachineDriver {
             guard let s = settings.sshHostPort, let e = settings.engineHostPort else {
                 throw DriverError.badOptions(driver: "qemu", detail: "no forwarded ports in the record")
             }
-            args += ["-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:\(s)-:22,hostfwd=tcp:127.0.0.1:\(e)-:\(e)",
-                     "-device", "virtio-net-pci,netdev=n0,mac=\(settings.macAddress)"]
+            args += [
+                "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:\(s)-:22,hostfwd=tcp:127.0.0.1:\(e)-:\(e)",
+                "-device", "virtio-net-pci,netdev=n0,mac=\(settings.macAddress)",
+            ]
         case .bridge(let b):
             args += ["-netdev", "bridge,id=n0,br=\(b)", "-device", "virtio-net-pci,netdev=n0,mac=\(settings.macAddress)"]
         }
@@ -357,15 +374,18 @@ public struct QemuDriver: MachineDriver {
     /// or another process).
     func runningPID() -> pid_t? {
         guard let d = FileManager.default.contents(atPath: pidPath),
-              let pid = pid_t(String(decoding: d, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0
+            let pid = pid_t(String(decoding: d, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0
         else { return nil }
         guard let cmd = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"), !cmd.isEmpty else { return nil }
         let args = cmd.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
         guard args.contains(where: { $0.hasPrefix("unix:" + qmpPath) }) else { return nil }
         // A zombie (exited, not reaped yet) is not running.
         if let stat = FileManager.default.contents(atPath: "/proc/\(pid)/stat"),
-           let close = stat.lastIndex(of: UInt8(ascii: ")")), close + 2 < stat.endIndex,
-           stat[close + 2] == UInt8(ascii: "Z") { return nil }
+            let close = stat.lastIndex(of: UInt8(ascii: ")")), close + 2 < stat.endIndex,
+            stat[close + 2] == UInt8(ascii: "Z")
+        {
+            return nil
+        }
         return pid
     }
 
@@ -459,13 +479,19 @@ public struct QemuKind: DriverKind {
     public var summary: String { "a local QEMU virtual machine from a cloud image (KVM, else TCG); no root needed" }
 
     public static let flags: [DriverFlag] = [
-        DriverFlag(name: "qemu-image", usage: "the cloud image: a qcow2 or raw file, or an http(s):// or file:// URL",
-                   envVar: "QEMU_IMAGE", kind: .string, defaultValue: .string(QemuCreateFlags.defaultImage)),
-        DriverFlag(name: "qemu-image-sha256", usage: "the image's SHA-256 (checked before it is kept)", envVar: "QEMU_IMAGE_SHA256", kind: .string),
+        DriverFlag(
+            name: "qemu-image", usage: "the cloud image: a qcow2 or raw file, or an http(s):// or file:// URL",
+            envVar: "QEMU_IMAGE", kind: .string, defaultValue: .string(QemuCreateFlags.defaultImage)),
+        DriverFlag(
+            name: "qemu-image-sha256", usage: "the image's SHA-256 (checked before it is kept)", envVar: "QEMU_IMAGE_SHA256", kind: .string),
         DriverFlag(name: "qemu-cpus", usage: "virtual CPUs", envVar: "QEMU_CPUS", kind: .int, defaultValue: .int(1)),
         DriverFlag(name: "qemu-memory", usage: "memory in MiB", envVar: "QEMU_MEMORY", kind: .int, defaultValue: .int(1024)),
-        DriverFlag(name: "qemu-disk-size", usage: "disk size in GiB (a copy-on-write overlay of the image)", envVar: "QEMU_DISK_SIZE", kind: .int, defaultValue: .int(20)),
-        DriverFlag(name: "qemu-network", usage: "user (forwards from 127.0.0.1, no root) or bridge:NAME (root)", envVar: "QEMU_NETWORK", kind: .string, defaultValue: .string("user")),
+        DriverFlag(
+            name: "qemu-disk-size", usage: "disk size in GiB (a copy-on-write overlay of the image)", envVar: "QEMU_DISK_SIZE", kind: .int,
+            defaultValue: .int(20)),
+        DriverFlag(
+            name: "qemu-network", usage: "user (forwards from 127.0.0.1, no root) or bridge:NAME (root)", envVar: "QEMU_NETWORK",
+            kind: .string, defaultValue: .string("user")),
     ]
 
     public func createFlags() async throws -> [DriverFlag] { Self.flags }
@@ -476,8 +502,9 @@ public struct QemuKind: DriverKind {
             let e = (i as NSString).expandingTildeInPath
             image = e.hasPrefix("/") ? e : FileManager.default.currentDirectoryPath + "/" + e
         }
-        let f = try QemuCreateFlags(image: image, imageSHA256: flags.string("qemu-image-sha256"), cpus: flags.int("qemu-cpus"),
-                                    memoryMiB: flags.int("qemu-memory"), diskGiB: flags.int("qemu-disk-size"), network: flags.string("qemu-network"))
+        let f = try QemuCreateFlags(
+            image: image, imageSHA256: flags.string("qemu-image-sha256"), cpus: flags.int("qemu-cpus"),
+            memoryMiB: flags.int("qemu-memory"), diskGiB: flags.int("qemu-disk-size"), network: flags.string("qemu-network"))
         return QemuDriver(creating: machine, flags: f, store: store)
     }
 

@@ -52,9 +52,11 @@ extension QemuError: CustomStringConvertible {
         case .sha256Mismatch(let image, let expected, let actual):
             return "the image \(image) has SHA-256 \(actual), not \(expected) as --qemu-image-sha256 says: nothing was kept"
         case .downloadFailed(let url, let status):
-            return "downloading \(url) failed" + (status.map { " (curl exit status \($0))" } ?? "") + ": check the URL, or download it and give the file with --qemu-image"
+            return "downloading \(url) failed" + (status.map { " (curl exit status \($0))" } ?? "")
+                + ": check the URL, or download it and give the file with --qemu-image"
         case .diskSmallerThanImage(let asked, let bytes):
-            return "--qemu-disk-size \(asked) GiB is smaller than the image's own disk (\(bytes / (1 << 20)) MiB): give at least \((bytes + (1 << 30) - 1) >> 30)"
+            return
+                "--qemu-disk-size \(asked) GiB is smaller than the image's own disk (\(bytes / (1 << 20)) MiB): give at least \((bytes + (1 << 30) - 1) >> 30)"
         case .bridgeNeedsRoot(let bridge):
             return "--qemu-network bridge:\(bridge) needs root: run as root, or use --qemu-network user"
         case .toolFailed(let tool, let status, let stderr):
@@ -65,7 +67,8 @@ extension QemuError: CustomStringConvertible {
         case .vmFailed(let name, let status, let log):
             return "QEMU stopped the VM of \(name) (\(status)); it was killed and removed (console: \(log))"
         case .sshNeverUp(let name, let seconds, let log):
-            return "the VM of \(name) did not bring up SSH within \(seconds) s; it was killed and removed (console: \(log); more time: SWOCK_QEMU_BOOT_TIMEOUT)"
+            return
+                "the VM of \(name) did not bring up SSH within \(seconds) s; it was killed and removed (console: \(log); more time: SWOCK_QEMU_BOOT_TIMEOUT)"
         case .vmDirectoryExists(let path):
             return "a VM directory is already there (\(path)): another create of this name is running, or remove it"
         case .diskMissing(let path):

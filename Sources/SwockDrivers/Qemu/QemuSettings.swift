@@ -12,10 +12,14 @@ public struct QemuCreateFlags: Sendable, Equatable {
     public var diskGiB: Int
     public var network: QemuNetwork
 
-    public init(image: String? = nil, imageSHA256: String? = nil, cpus: Int? = nil, memoryMiB: Int? = nil,
-                diskGiB: Int? = nil, network: String? = nil) throws {
+    public init(
+        image: String? = nil, imageSHA256: String? = nil, cpus: Int? = nil, memoryMiB: Int? = nil,
+        diskGiB: Int? = nil, network: String? = nil
+    ) throws {
         self.image = image ?? Self.defaultImage
-        if self.image.isEmpty { throw QemuError.badFlag(flag: "--qemu-image", value: "", expected: "a file path or an http(s):// or file:// URL") }
+        if self.image.isEmpty {
+            throw QemuError.badFlag(flag: "--qemu-image", value: "", expected: "a file path or an http(s):// or file:// URL")
+        }
         if let h = imageSHA256 {
             let lower = h.lowercased()
             guard lower.count == 64, lower.allSatisfy({ $0.isHexDigit }) else {
@@ -24,13 +28,17 @@ public struct QemuCreateFlags: Sendable, Equatable {
             self.imageSHA256 = lower
         }
         self.cpus = cpus ?? 1
-        guard (1...64).contains(self.cpus) else { throw QemuError.badFlag(flag: "--qemu-cpus", value: String(self.cpus), expected: "1 to 64") }
+        guard (1...64).contains(self.cpus) else {
+            throw QemuError.badFlag(flag: "--qemu-cpus", value: String(self.cpus), expected: "1 to 64")
+        }
         self.memoryMiB = memoryMiB ?? 1024
         guard (256...1_048_576).contains(self.memoryMiB) else {
             throw QemuError.badFlag(flag: "--qemu-memory", value: String(self.memoryMiB), expected: "MiB, 256 or more")
         }
         self.diskGiB = diskGiB ?? 20
-        guard (1...65536).contains(self.diskGiB) else { throw QemuError.badFlag(flag: "--qemu-disk-size", value: String(self.diskGiB), expected: "GiB, 1 or more") }
+        guard (1...65536).contains(self.diskGiB) else {
+            throw QemuError.badFlag(flag: "--qemu-disk-size", value: String(self.diskGiB), expected: "GiB, 1 or more")
+        }
         self.network = try QemuNetwork(parsing: network ?? "user")
     }
 }
@@ -90,9 +98,11 @@ public struct QemuSettings: Codable, Sendable, Equatable {
     /// The guest's address on a bridge, once seen.
     public var bridgeAddress: String?
 
-    public init(baseImage: String, baseFormat: String, imageSource: String, cpus: Int, memoryMiB: Int, diskGiB: Int,
-                network: QemuNetwork, sshHostPort: Int?, engineHostPort: Int?, macAddress: String, sshUser: String,
-                bridgeAddress: String?) {
+    public init(
+        baseImage: String, baseFormat: String, imageSource: String, cpus: Int, memoryMiB: Int, diskGiB: Int,
+        network: QemuNetwork, sshHostPort: Int?, engineHostPort: Int?, macAddress: String, sshUser: String,
+        bridgeAddress: String?
+    ) {
         self.baseImage = baseImage
         self.baseFormat = baseFormat
         self.imageSource = imageSource

@@ -71,7 +71,7 @@ struct QemuTools: Sendable {
         let o = try run("qemu-img", ["info", "--output=json", "--", path], timeout: .seconds(60))
         guard o.ok else { throw QemuError.notADiskImage(path: path, detail: "qemu-img cannot read it") }
         guard let obj = try? JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [String: Any],
-              let format = obj["format"] as? String, let size = (obj["virtual-size"] as? NSNumber)?.int64Value
+            let format = obj["format"] as? String, let size = (obj["virtual-size"] as? NSNumber)?.int64Value
         else { throw QemuError.notADiskImage(path: path, detail: "qemu-img info gave no format") }
         return ImageInfo(format: format, virtualSize: size, backingFile: obj["backing-filename"] as? String)
     }

@@ -11,15 +11,18 @@ extension Provisioner {
             throw ProvisionError(machine: config.name, step: .configureEngine, reason: "dockerd is not on the host", resumable: true)
         }
         let initSystem = InitSystem(probed: probe.initSystem)
-        try refuseShellUnsafeOptions(config.name, config.engine, initSystem: initSystem, probe: probe, step: .configureEngine, resumable: true)
+        try refuseShellUnsafeOptions(
+            config.name, config.engine, initSystem: initSystem, probe: probe, step: .configureEngine, resumable: true)
         // live-restore goes into daemon.json (DaemonJSON), so the running daemon has it too; so
         // do the labels, registries and storage driver where the init script has a shell pass
         // dockerd's flags (a shell would split or run them).
-        let settings = initSystem.passesOptionsThroughShell
+        let settings =
+            initSystem.passesOptionsThroughShell
             ? EngineConfigRenderer.daemonJSONSettings(engine: config.engine, machineLabels: config.labels) : [:]
         let daemonJSON = try await DaemonJSON.adoption(ssh: ssh, settings: settings)
-        let launch = DaemonLaunch(config, dockerdPath: dockerd,
-                                  containerdSocket: probe.stockContainerdFlag.map { String($0.dropFirst("--containerd=".count)) })
+        let launch = DaemonLaunch(
+            config, dockerdPath: dockerd,
+            containerdSocket: probe.stockContainerdFlag.map { String($0.dropFirst("--containerd=".count)) })
         let script = InitSystem.ServiceScript(probed: probe.dockerServiceScript)
         // One round trip: the originals kept, daemon.json and our init file in place, the running
         // daemon told about live-restore when it has containers, then one restart.
@@ -36,13 +39,16 @@ extension Provisioner {
         if files.isEmpty {
             applied = try await ssh.execAsRoot(apply, timeout: ProvisionTimeouts.configure)
         } else {
-            applied = try await ssh.installAsRoot(files, before: keep.isEmpty ? nil : keep.joined(separator: "\n"), then: apply,
-                                                  timeout: ProvisionTimeouts.configure)!
+            applied = try await ssh.installAsRoot(
+                files, before: keep.isEmpty ? nil : keep.joined(separator: "\n"), then: apply,
+                timeout: ProvisionTimeouts.configure)!
         }
         guard applied.succeeded else {
-            throw ProvisionError(machine: config.name, step: .configureEngine,
-                                 reason: "dockerd did not start with the new configuration; daemon log: \(await EngineReadiness.daemonLog(ssh: ssh, initSystem: initSystem))",
-                                 resumable: true)
+            throw ProvisionError(
+                machine: config.name, step: .configureEngine,
+                reason:
+                    "dockerd did not start with the new configuration; daemon log: \(await EngineReadiness.daemonLog(ssh: ssh, initSystem: initSystem))",
+                resumable: true)
         }
         return initSystem.configDescription(serviceScript: script) + daemonJSON.note
     }
@@ -50,13 +56,18 @@ extension Provisioner {
     /// On hosts whose init script passes dockerd's flags through a shell, an `--engine-opt` that
     /// the shell would not pass on as one word is refused, naming it (before anything is written
     /// at create).
-    func refuseShellUnsafeOptions(_ name: String, _ engine: EngineSettings, initSystem: InitSystem, probe: HostProbe,
-                                  step: ProvisionStep, resumable: Bool) throws {
+    func refuseShellUnsafeOptions(
+        _ name: String, _ engine: EngineSettings, initSystem: InitSystem, probe: HostProbe,
+        step: ProvisionStep, resumable: Bool
+    ) throws {
         guard initSystem.passesOptionsThroughShell,
-              let bad = EngineConfigRenderer.firstShellUnsafeArgument(engine.options.map(EngineConfigRenderer.engineOptFlag)) else { return }
+            let bad = EngineConfigRenderer.firstShellUnsafeArgument(engine.options.map(EngineConfigRenderer.engineOptFlag))
+        else { return }
         let file = initSystem.configPath(serviceScript: InitSystem.ServiceScript(probed: probe.dockerServiceScript)) ?? "its configuration"
-        throw ProvisionError(machine: name, step: step,
-                             reason: "--engine-opt \"\(bad)\": on this \(initSystem.rawValue) host dockerd's options pass through a shell (DOCKER_OPTS, read by \(file)), which would split or run it; use only letters, digits and . _ - / : = , @ + % in --engine-opt there (labels, registries and the storage driver go to daemon.json and may hold anything)",
-                             resumable: resumable)
+        throw ProvisionError(
+            machine: name, step: step,
+            reason:
+                "--engine-opt \"\(bad)\": on this \(initSystem.rawValue) host dockerd's options pass through a shell (DOCKER_OPTS, read by \(file)), which would split or run it; use only letters, digits and . _ - / : = , @ + % in --engine-opt there (labels, registries and the storage driver go to daemon.json and may hold anything)",
+            resumable: resumable)
     }
 }

@@ -11,7 +11,9 @@ extension Provisioner {
                 let r = try await ssh.exec(HostProbe.command, timeout: ProvisionTimeouts.probe)
                 let p = HostProbe.parse(r.stdoutText)
                 let os = p.release.map { $0.prettyName ?? $0.id } ?? "unknown OS"
-                return (p, "\(os), \(p.architecture ?? "?"), init \(p.initSystem), \(p.dockerdPath.map { "dockerd at \($0)" } ?? "no dockerd")")
+                return (
+                    p, "\(os), \(p.architecture ?? "?"), init \(p.initSystem), \(p.dockerdPath.map { "dockerd at \($0)" } ?? "no dockerd")"
+                )
             }
         } catch let e as ProvisionError {
             throw e

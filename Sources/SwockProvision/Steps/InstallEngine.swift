@@ -37,7 +37,8 @@ extension Provisioner {
         if !command.isEmpty { try await runInstall(command, ssh: ssh) }
         let again = HostProbe.parse(try await ssh.exec(HostProbe.command, timeout: ProvisionTimeouts.probe).stdoutText)
         guard let path = again.dockerdPath else {
-            throw ProvisionError(machine: name, step: .installEngine, reason: "the install finished but dockerd is not on the host", resumable: true)
+            throw ProvisionError(
+                machine: name, step: .installEngine, reason: "the install finished but dockerd is not on the host", resumable: true)
         }
         return (again, "installed \(how), dockerd at \(path)")
     }
@@ -53,27 +54,36 @@ extension Provisioner {
                 try b.check(family: family, machine: probe.architecture, initSystem: InitSystem(probed: probe.initSystem))
                 bundle = b
             } catch let e as EngineBundle.Unusable {
-                throw ProvisionError(machine: name, step: resumable ? .installEngine : .checkBundle, reason: e.description, resumable: resumable, cause: e)
+                throw ProvisionError(
+                    machine: name, step: resumable ? .installEngine : .checkBundle, reason: e.description, resumable: resumable, cause: e)
             }
         }
         do {
-            return try EngineInstallPlan.plan(release: probe.release, family: family,
-                                              dockerdPresent: probe.dockerdPath != nil, method: engine.install,
-                                              installURL: engine.installURL, hasDnf: probe.hasDnf, bundle: bundle)
+            return try EngineInstallPlan.plan(
+                release: probe.release, family: family,
+                dockerdPresent: probe.dockerdPath != nil, method: engine.install,
+                installURL: engine.installURL, hasDnf: probe.hasDnf, bundle: bundle)
         } catch let e as EngineInstallPlan.NotInstallable {
-            throw ProvisionError(machine: name, step: resumable ? .installEngine : .detectOS, reason: e.description, resumable: resumable, cause: e)
+            throw ProvisionError(
+                machine: name, step: resumable ? .installEngine : .detectOS, reason: e.description, resumable: resumable, cause: e)
         }
     }
 
     func runInstall(_ command: String, ssh: any RemoteHost) async throws {
         let tail = OutputTail()
         let log = logger
-        let r = try await ssh.execAsRoot(command, timeout: ProvisionTimeouts.engineInstall, collect: false,
-                                         onStdout: { d in tail.append(d); log.debug("install: \(String(decoding: d, as: UTF8.self))") },
-                                         onStderr: { d in tail.append(d); log.debug("install: \(String(decoding: d, as: UTF8.self))") })
+        let r = try await ssh.execAsRoot(
+            command, timeout: ProvisionTimeouts.engineInstall, collect: false,
+            onStdout: { d in
+                tail.append(d); log.debug("install: \(String(decoding: d, as: UTF8.self))")
+            },
+            onStderr: { d in
+                tail.append(d); log.debug("install: \(String(decoding: d, as: UTF8.self))")
+            })
         guard r.succeeded else {
             let how = r.signal.map { "was killed by SIG\($0)" } ?? "exited with status \(r.exitStatus ?? -1)"
-            throw ProvisionError(machine: "", step: .installEngine, reason: "the engine install \(how): \(tail.lastLines(4))", resumable: true)
+            throw ProvisionError(
+                machine: "", step: .installEngine, reason: "the engine install \(how): \(tail.lastLines(4))", resumable: true)
         }
     }
 }

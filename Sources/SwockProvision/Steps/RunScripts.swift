@@ -56,7 +56,8 @@ public struct ProvisionScriptFailed: Error, CustomStringConvertible, Equatable {
     public var description: String {
         let tail = run.lastLines.suffix(5).map { $0.count > 200 ? String($0.prefix(200)) + "..." : $0 }
         let last = tail.isEmpty ? "" : "; last lines: " + tail.joined(separator: " | ")
-        return "\(machine): \(summary)\(last); the machine is usable: fix the script, then run `swock-machine provision --rerun-scripts \(machine)`"
+        return
+            "\(machine): \(summary)\(last); the machine is usable: fix the script, then run `swock-machine provision --rerun-scripts \(machine)`"
     }
 }
 
@@ -127,8 +128,9 @@ extension Provisioner {
                 try AtomicFile.write(fresh, to: store.resolve(script.file), mode: 0o600)
             }
             guard let contents = FileManager.default.contents(atPath: store.resolve(script.file)) else {
-                throw ProvisionError(machine: config.name, step: .runScripts,
-                                     reason: "the store's copy of provision script \(script.source) (\(script.file)) is missing", resumable: false)
+                throw ProvisionError(
+                    machine: config.name, step: .runScripts,
+                    reason: "the store's copy of provision script \(script.source) (\(script.file)) is missing", resumable: false)
             }
             let machine = config.name
             let progress = self.progress
@@ -139,16 +141,21 @@ extension Provisioner {
                 var status: Int32?
                 var failure: String?
                 do {
-                    let r = try await ssh.execAsRoot(Self.scriptRunner, stdin: .data(contents), timeout: nil, collect: false,
-                                                     onStdout: { output.feed($0, stream: 0) }, onStderr: { output.feed($0, stream: 1) })
+                    let r = try await ssh.execAsRoot(
+                        Self.scriptRunner, stdin: .data(contents), timeout: nil, collect: false,
+                        onStdout: { output.feed($0, stream: 0) }, onStderr: { output.feed($0, stream: 1) })
                     status = r.exitStatus
-                    if let sig = r.signal { failure = "killed by signal \(sig)" }
-                    else if status == nil { failure = "no exit status: the connection closed before the script finished" }
+                    if let sig = r.signal {
+                        failure = "killed by signal \(sig)"
+                    } else if status == nil {
+                        failure = "no exit status: the connection closed before the script finished"
+                    }
                 } catch {
                     failure = "\(error)"
                 }
-                let done = ScriptRun(exitStatus: status, error: failure, seconds: (clock.now - start).timeInterval,
-                                     finishedAt: Date(), lastLines: output.finish())
+                let done = ScriptRun(
+                    exitStatus: status, error: failure, seconds: (clock.now - start).timeInterval,
+                    finishedAt: Date(), lastLines: output.finish())
                 return (done, "\(script.source): \(done.succeeded ? "done" : done.outcomeText)")
             }
             current = try store.update(config.name) { $0.provisionScripts?[i].lastRun = result }

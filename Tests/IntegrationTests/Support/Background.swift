@@ -56,7 +56,9 @@ final class Background: @unchecked Sendable {
 
     var status: Int32 { process.terminationStatus }
     var stdoutText: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
-    var stderrText: String { ((try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines) }
+    var stderrText: String {
+        ((try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
 
     func cleanup() {
         try? FileManager.default.removeItem(atPath: outPath)

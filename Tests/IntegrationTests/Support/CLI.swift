@@ -34,8 +34,11 @@ struct CLI: Sendable {
 
     /// `create --driver generic` for a fleet host, with its key.
     func create(_ name: String, on host: FleetHost, user: String? = nil, extra: [String] = []) async throws -> Subprocess.Result {
-        try await run(["create", "--driver", "generic", "--generic-ip-address", host.ip,
-                       "--generic-ssh-user", user ?? host.user, "--generic-ssh-key", host.keyPath] + extra + [name])
+        try await run(
+            [
+                "create", "--driver", "generic", "--generic-ip-address", host.ip,
+                "--generic-ssh-user", user ?? host.user, "--generic-ssh-key", host.keyPath,
+            ] + extra + [name])
     }
 
     /// The environment that points the docker CLI at a machine (the DOCKER_CERT_PATH layout).

@@ -36,8 +36,10 @@ enum Faults {
 
         /// `create --debug` for a fleet host, with the fleet's client key.
         func createArgs(_ name: String, on host: FleetHost, user: String? = nil, extra: [String] = []) -> [String] {
-            ["create", "--debug", "--driver", "generic", "--generic-ip-address", host.ip,
-             "--generic-ssh-user", user ?? host.user, "--generic-ssh-key", host.keyPath] + extra + [name]
+            [
+                "create", "--debug", "--driver", "generic", "--generic-ip-address", host.ip,
+                "--generic-ssh-user", user ?? host.user, "--generic-ssh-key", host.keyPath,
+            ] + extra + [name]
         }
 
         func create(_ name: String, on host: FleetHost, user: String? = nil, extra: [String] = []) async throws -> Subprocess.Result {
@@ -62,7 +64,8 @@ enum Faults {
         }
 
         func stepsDone(_ name: String) -> [String] {
-            ((config(name)?["provisioning"] as? [String: Any])?["stepsDone"] as? [[String: Any]])?.compactMap { $0["step"] as? String } ?? []
+            ((config(name)?["provisioning"] as? [String: Any])?["stepsDone"] as? [[String: Any]])?.compactMap { $0["step"] as? String }
+                ?? []
         }
 
         func lastError(_ name: String) -> String {
@@ -88,7 +91,9 @@ enum Faults {
         let lines = stderr.textLines().map(String.init)
         let errors = lines.filter { $0.hasPrefix("Error:") }
         #expect(errors.count == 1, "expected exactly one Error: line in: \(stderr.suffix(3000))", sourceLocation: sourceLocation)
-        #expect(lines.last?.hasPrefix("Error:") == true, "the Error: line is not the last line of stderr: \(stderr.suffix(3000))", sourceLocation: sourceLocation)
+        #expect(
+            lines.last?.hasPrefix("Error:") == true, "the Error: line is not the last line of stderr: \(stderr.suffix(3000))",
+            sourceLocation: sourceLocation)
         let line = errors.first ?? ""
         for n in needles {
             #expect(line.contains(n), "expected \"\(n)\" in: \(line)", sourceLocation: sourceLocation)
@@ -108,12 +113,16 @@ enum Faults {
     /// Every config.json parses; every machine's server.pem and cert.pem verify against the
     /// store's CA (a ready machine must have both); no half-written temp file, no half-removed
     /// machine directory.
-    static func expectStoreValid(_ store: String, skipping: Set<String> = [], sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    static func expectStoreValid(_ store: String, skipping: Set<String> = [], sourceLocation: SourceLocation = #_sourceLocation)
+        async throws
+    {
         let fm = FileManager.default
         if let e = fm.enumerator(atPath: store) {
             while let rel = e.nextObject() as? String {
                 let base = (rel as NSString).lastPathComponent
-                #expect(!base.contains(".tmp-") && !base.hasPrefix(".removing-"), "leftover in the store: \(rel)", sourceLocation: sourceLocation)
+                #expect(
+                    !base.contains(".tmp-") && !base.hasPrefix(".removing-"), "leftover in the store: \(rel)",
+                    sourceLocation: sourceLocation)
             }
         }
         let machines = ((try? fm.contentsOfDirectory(atPath: store + "/machines")) ?? [])
@@ -164,19 +173,25 @@ enum Faults {
         return lines.sorted()
     }
 
-    static func expectNoKeyMaterial(_ text: String, _ keyLines: [String], in what: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectNoKeyMaterial(
+        _ text: String, _ keyLines: [String], in what: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         #expect(!keyLines.isEmpty, "no key material to look for", sourceLocation: sourceLocation)
         #expect(!text.contains("PRIVATE KEY"), "\(what) shows a PEM private key", sourceLocation: sourceLocation)
         let leaked = keyLines.filter { text.contains($0) }
-        #expect(leaked.isEmpty, "\(what) holds \(leaked.count) line(s) of key material, e.g. \(leaked.first.map { String($0.prefix(10)) + "..." } ?? "")",
-                sourceLocation: sourceLocation)
+        #expect(
+            leaked.isEmpty,
+            "\(what) holds \(leaked.count) line(s) of key material, e.g. \(leaked.first.map { String($0.prefix(10)) + "..." } ?? "")",
+            sourceLocation: sourceLocation)
     }
 
     // MARK: The host
 
     /// No staging dir of `installAsRoot` and no SFTP upload temp left on the host.
     static func expectHostClean(_ name: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        let r = try await Fleet.run(name, """
+        let r = try await Fleet.run(
+            name,
+            """
             ls -d /tmp/swock.* 2>/dev/null; \
             find /etc/docker /etc/systemd/system \\( -name '.*.swock-*' -o -name '*.swock-new' \\) 2>/dev/null; true
             """)
@@ -186,7 +201,9 @@ enum Faults {
     /// After a connection was cut mid-command nobody could clean up on the host; whatever is
     /// left must at least hold no private key.
     static func expectNoKeyLeftOnHost(_ name: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        let r = try await Fleet.run(name, """
+        let r = try await Fleet.run(
+            name,
+            """
             grep -rl 'PRIVATE KEY' /tmp/swock.* 2>/dev/null; \
             find /etc/docker /etc/systemd/system \\( -name '.*.swock-*' -o -name '*.swock-new' \\) -exec grep -l 'PRIVATE KEY' {} + 2>/dev/null; true
             """)
@@ -194,7 +211,9 @@ enum Faults {
     }
 
     /// Polls a shell condition on the host (as root) until it holds.
-    static func waitOnHost(_ name: String, _ condition: String, timeout: Duration, while alive: @Sendable () -> Bool = { true }) async throws -> Bool {
+    static func waitOnHost(_ name: String, _ condition: String, timeout: Duration, while alive: @Sendable () -> Bool = { true })
+        async throws -> Bool
+    {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline && alive() {
             let r = try await Fleet.run(name, "if \(condition); then echo yes; fi")
@@ -206,10 +225,14 @@ enum Faults {
 
     /// Runs `action` on the host (as root) the moment `condition` holds, polling every 20 ms for
     /// up to `seconds`; its output ends with `fired` when it ran. Returns once the watcher runs.
-    static func arm(_ name: String, when condition: String, do action: String, seconds: Int = 180) async throws -> Task<Subprocess.Result, Error> {
+    static func arm(_ name: String, when condition: String, do action: String, seconds: Int = 180) async throws -> Task<
+        Subprocess.Result, Error
+    > {
         let marker = "/run/ft-armed-\(UUID().uuidString.prefix(8))"
         let task = Task {
-            try await Fleet.run(name, """
+            try await Fleet.run(
+                name,
+                """
                 touch \(marker); i=0
                 while ! { \(condition); }; do i=$((i+1)); [ $i -gt \(seconds * 50) ] && { echo watcher-timeout; exit 1; }; sleep 0.02; done
                 \(action); echo fired
@@ -220,20 +243,26 @@ enum Faults {
     }
 
     /// The docker CLI reaches the machine over mutual TLS.
-    static func expectDockerWorks(_ rig: Rig, _ machine: String, _ host: FleetHost, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    static func expectDockerWorks(_ rig: Rig, _ machine: String, _ host: FleetHost, sourceLocation: SourceLocation = #_sourceLocation)
+        async throws
+    {
         let v = try await rig.cli.docker(["version", "--format", "{{.Server.Version}}"], machine: machine, host: host)
         #expect(v.status == 0 && !v.stdoutText.isEmpty, "docker against \(machine): \(v.all)", sourceLocation: sourceLocation)
     }
 
     /// Everything a successful re-run must leave: ready record, valid store, docker works, no
     /// staging left locally, no key in the debug output.
-    static func expectRerunFixed(_ r: Subprocess.Result, _ rig: Rig, _ machine: String, _ host: FleetHost,
-                                 sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    static func expectRerunFixed(
+        _ r: Subprocess.Result, _ rig: Rig, _ machine: String, _ host: FleetHost,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
         #expect(r.status == 0, "the re-run did not complete: \(r.stderrText.suffix(3000))", sourceLocation: sourceLocation)
         #expect(rig.phase(machine) == "ready", sourceLocation: sourceLocation)
         try await expectStoreValid(rig.store, sourceLocation: sourceLocation)
         try await expectDockerWorks(rig, machine, host, sourceLocation: sourceLocation)
         expectTmpClean(rig, sourceLocation: sourceLocation)
-        expectNoKeyMaterial(r.stderrText + r.stdoutText, keyLines(store: rig.store, extraKeys: [host.keyPath]), in: "the --debug output", sourceLocation: sourceLocation)
+        expectNoKeyMaterial(
+            r.stderrText + r.stdoutText, keyLines(store: rig.store, extraKeys: [host.keyPath]), in: "the --debug output",
+            sourceLocation: sourceLocation)
     }
 }

@@ -53,7 +53,9 @@ enum MachineLife {
         #expect(rm.status == 0, "\(rm.all)")
         let unix = try await Fleet.run(name, "docker -H unix:///var/run/docker.sock version")
         #expect(unix.status == 0, "dockerd does not answer on its unix socket right after rm: \(unix.all)")
-        let left = try await Fleet.run(name, """
+        let left = try await Fleet.run(
+            name,
+            """
             test -e /etc/docker/swock && echo certs-left; \
             test -e /etc/systemd/system/docker.service.d/10-swock-machine.conf && echo dropin-left; \
             grep -l swock-machine /etc/default/docker /etc/conf.d/docker 2>/dev/null; \
@@ -62,9 +64,14 @@ enum MachineLife {
         #expect(left.stdoutText.isEmpty, "left on the host after rm: \(left.all)")
         if sysv {
             // docker.io's conffile, which ours replaced until now, is back as the package has it.
-            let now = try await Fleet.run(name, "dpkg-query -W -f='${Conffiles}' docker.io | awk '$1 == \"/etc/default/docker\" { print $2 }'; md5sum < /etc/default/docker | cut -d' ' -f1; ls /etc/default/docker.swock-backup 2>/dev/null; true")
+            let now = try await Fleet.run(
+                name,
+                "dpkg-query -W -f='${Conffiles}' docker.io | awk '$1 == \"/etc/default/docker\" { print $2 }'; md5sum < /etc/default/docker | cut -d' ' -f1; ls /etc/default/docker.swock-backup 2>/dev/null; true"
+            )
             let lines = now.stdoutText.split(separator: "\n").map(String.init)
-            #expect(lines.count == 2 && lines[0] == lines[1], "/etc/default/docker is not docker.io's own again (conffile md5, file md5, backup left): \(now.all)")
+            #expect(
+                lines.count == 2 && lines[0] == lines[1],
+                "/etc/default/docker is not docker.io's own again (conffile md5, file md5, backup left): \(now.all)")
         }
     }
 }
