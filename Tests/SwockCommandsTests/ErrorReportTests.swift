@@ -112,6 +112,36 @@ struct ErrorReportTests {
         #expect(ErrorReport.exitStatus(DriverError.operationFailed(driver: "qemu", operation: "boot", detail: "x")) == 1)
     }
 
+    /// Messages whose advice once lived in the layer below: the same line, worded here.
+    @Test func lowerLayersAdviceIsWordedHere() {
+        let plugin = PluginError.unknownFlag(plugin: "fixture", flag: "--bogus", known: ["--fixture-x"])
+        #expect(!plugin.description.contains("swock-machine"))
+        #expect(
+            ErrorReport.line(plugin)
+                == "--bogus is not a flag of the fixture driver; its flags are: --fixture-x; see `swock-machine create -d fixture --help`")
+        #expect(ErrorReport.exitStatus(plugin) == 64)
+        let socket = QemuError.socketPathTooLong(path: "/x/qmp.sock")
+        #expect(ErrorReport.line(socket) == "the QMP socket path /x/qmp.sock is longer than 107 bytes; use a shorter --storage-path")
+        #expect(ErrorReport.exitStatus(socket) == 1)
+        let keeper = KeeperError.protocolViolation("no hello")
+        #expect(ErrorReport.line(keeper) == "keeper: unexpected answer (no hello); `swock-machine keeper stop` ends a keeper of another version")
+        let invalid = SSHConfigFile.Invalid(file: "/c", line: 2, problem: "bad")
+        #expect(invalid.description == "ssh config /c line 2: bad")
+        #expect(ErrorReport.line(invalid) == "ssh config /c line 2: bad; fix the line or pass --ssh-config none")
+        #expect(ErrorReport.exitStatus(invalid) == 64)
+        let missing = SSHConfigFile.LoadError(path: "/c", exists: false)
+        #expect(!missing.description.contains("--"))
+        #expect(ErrorReport.line(missing) == "--ssh-config /c: no such file; give a readable file or --ssh-config none")
+        let run = ScriptRun(exitStatus: 3, seconds: 1, finishedAt: .init(timeIntervalSince1970: 0), lastLines: ["boom"])
+        let failed = ProvisionScriptFailed(machine: "sc1", script: "/s.sh", run: run)
+        #expect(!failed.description.contains("swock-machine"))
+        #expect(
+            ErrorReport.line(failed)
+                == "sc1: \(failed.summary); last lines: boom; the machine is usable: fix the script, then run `swock-machine provision --rerun-scripts sc1`")
+        #expect(ErrorReport.exitStatus(failed) == 1)
+        #expect(failed.code == "provision.script-failed" && plugin.code == "plugin.unknown-flag" && keeper.code == "keeper.protocol-violation")
+    }
+
     @Test func aTunnelsNextStepIsWordedHere() {
         let direct = TunnelService.TunnelError(
             description: "w is reached directly (not through jump hosts): it needs no tunnel", machine: "w", kind: .direct(serving: true))

@@ -32,7 +32,8 @@ enum ErrorReport {
         UsageError.code, "provision.check-flags", "provision.invalid-request",
         "client.invalid-filter", "client.invalid-template", "fleet.invalid-selection", "inventory.bad-rename",
         "driver.unknown-flag", "driver.bad-flag-value", "driver.flag-needs-value", "driver.missing-flag", "driver.invalid-flag",
-        "driver.unreadable-file", "driver.unknown-driver",
+        "driver.unreadable-file", "driver.unknown-driver", "plugin.unknown-flag", "qemu.bad-flag",
+        "provision.ssh-config-invalid", "provision.ssh-config-unreadable", "provision.script-unreadable",
     ]
 
     /// The line after "Error: ": the error's message, then what to do next (the innermost
@@ -79,6 +80,7 @@ enum ErrorReport {
             return "\(p.operation) \(p.machine): \(p.step) failed: \(text(problem))"
         }
         if let problem = error as? CreateProblem { return text(problem) }
+        if let e = error as? SSHConfigFile.LoadError { return "--ssh-config \(e.path): \(e.exists ? "cannot read it" : "no such file")" }
         if let t = error as? TunnelService.TunnelError, case .direct = t.kind {
             return "\(t.machine) is reached directly (no --generic-ssh-proxy-jump): it needs no tunnel"
         }
@@ -121,6 +123,12 @@ enum ErrorReport {
         case let e as EngineError: return advice(e)
         case let e as SwarmError: return advice(e)
         case DriverError.unknownFlag(let driver, _, _): return "see `swock-machine create -d \(driver) --help`"
+        case PluginError.unknownFlag(let plugin, _, _): return "see `swock-machine create -d \(plugin) --help`"
+        case QemuError.socketPathTooLong: return "use a shorter --storage-path"
+        case KeeperError.protocolViolation: return "`swock-machine keeper stop` ends a keeper of another version"
+        case is SSHConfigFile.Invalid: return "fix the line or pass --ssh-config none"
+        case is SSHConfigFile.LoadError: return "give a readable file or --ssh-config none"
+        case let e as ProvisionScriptFailed: return "the machine is usable: fix the script, then run `swock-machine provision --rerun-scripts \(e.machine)`"
         case let t as TunnelService.TunnelError:
             switch t.kind {
             case .direct(serving: true): return "point docker at it with `swock-machine env \(t.machine)`"
