@@ -159,9 +159,17 @@ struct ErrorReportTests {
         #expect(ErrorReport.exitStatus(UsageError("no command given")) == 64)
         #expect(ErrorReport.exitStatus(ProvisionError(machine: "w", step: .checkFlags, reason: "x", resumable: false)) == 64)
         #expect(
-            ErrorReport.exitStatus(MachineSelector.Error("give machine names or --all, not both", code: "fleet.invalid-selection")) == 64)
+            ErrorReport.exitStatus(MachineSelector.Error.namesAndAll) == 64)
         #expect(ErrorReport.exitStatus(ProvisionError(machine: "w", step: .installEngine, reason: "x", resumable: true)) == 1)
-        #expect(ErrorReport.exitStatus(MachineSelector.Error("no machine matches \"zz*\"")) == 1)
+        #expect(ErrorReport.exitStatus(MachineSelector.Error.globMatchesNothing("zz*")) == 1)
+        // The selector's words are the command line's, made here.
+        #expect(ErrorReport.line(MachineSelector.Error.namesAndAll) == "give machine names or --all, not both")
+        #expect(
+            ErrorReport.line(MachineSelector.Error.nothingSelected)
+                == "no machines selected: name them (globs like 'web*' work), or use --all or --filter")
+        #expect(ErrorReport.line(MachineSelector.Error.globMatchesNothing("zz*")) == "no machine matches \"zz*\"; `swock-machine ls` lists the machines")
+        #expect(ErrorReport.line(MachineSelector.Error.emptyStore) == "no machines in the store; create one with `swock-machine create`")
+        #expect(ErrorReport.line(MachineSelector.Error.filterMatchesNothing) == "no machine matches the selection (--filter)")
         #expect(ErrorReport.exitStatus(StoreError.notFound("w")) == 1)
         #expect(ErrorReport.exitStatus(UserFacingError("failed")) == 1)
         #expect(ErrorReport.exitStatus(SSHError.disconnected(host: "h")) == 1)

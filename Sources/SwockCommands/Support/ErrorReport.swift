@@ -1,6 +1,7 @@
 import EngineAPI
 import SSHKit
 import SwockDrivers
+import SwockFleet
 import SwockProvision
 import SwockRemote
 import SwockRuntime
@@ -80,6 +81,14 @@ enum ErrorReport {
             return "\(p.operation) \(p.machine): \(p.step) failed: \(text(problem))"
         }
         if let problem = error as? CreateProblem { return text(problem) }
+        if let e = error as? MachineSelector.Error {
+            switch e {
+            case .namesAndAll: return "give machine names or --all, not both"
+            case .nothingSelected: return "no machines selected: name them (globs like 'web*' work), or use --all or --filter"
+            case .filterMatchesNothing: return "no machine matches the selection (--filter)"
+            case .globMatchesNothing, .emptyStore: break
+            }
+        }
         if let e = error as? SSHConfigFile.LoadError { return "--ssh-config \(e.path): \(e.exists ? "cannot read it" : "no such file")" }
         if let t = error as? TunnelService.TunnelError, case .direct = t.kind {
             return "\(t.machine) is reached directly (no --generic-ssh-proxy-jump): it needs no tunnel"
@@ -128,6 +137,8 @@ enum ErrorReport {
         case KeeperError.protocolViolation: return "`swock-machine keeper stop` ends a keeper of another version"
         case is SSHConfigFile.Invalid: return "fix the line or pass --ssh-config none"
         case is SSHConfigFile.LoadError: return "give a readable file or --ssh-config none"
+        case MachineSelector.Error.globMatchesNothing: return "`swock-machine ls` lists the machines"
+        case MachineSelector.Error.emptyStore: return "create one with `swock-machine create`"
         case let e as ProvisionScriptFailed: return "the machine is usable: fix the script, then run `swock-machine provision --rerun-scripts \(e.machine)`"
         case let t as TunnelService.TunnelError:
             switch t.kind {
