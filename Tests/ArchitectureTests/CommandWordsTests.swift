@@ -32,10 +32,8 @@ struct CommandWordsTests {
         "Sources/SwockClient/MachineFilter.swift: --filter",
         "Sources/SwockClient/MachineStatus.swift: swock-machine provision",
         "Sources/SwockClient/MachineStatus.swift: swock-machine regenerate-certs",
-        "Sources/SwockEngine/CertificateOverlap.swift: swock-machine regenerate-certs",
         "Sources/SwockEngine/EngineInstallPlan.swift: --engine-install",
         "Sources/SwockEngine/EngineInstallPlan.swift: --engine-install-url",
-        "Sources/SwockEngine/EngineLifecycle.swift: swock-machine provision",
         "Sources/SwockFleet/DockerFleetRun.swift: --timeout",
         "Sources/SwockFleet/FleetExec.swift: --timeout",
         "Sources/SwockInventory/InventoryError.swift: --accept-extra-sans",
@@ -53,7 +51,6 @@ struct CommandWordsTests {
         "Sources/SwockProvision/DriverCreation.swift: --tls-client-key",
         "Sources/SwockProvision/Provisioner.swift: --engine-install",
         "Sources/SwockProvision/Provisioner.swift: --ssh-known-hosts",
-        "Sources/SwockProvision/Remover.swift: swock-machine rm",
         "Sources/SwockProvision/Steps/ConfigureEngine.swift: --engine-opt",
         "Sources/SwockRuntime/HostOutcome.swift: --fail-fast",
     ]

@@ -2,7 +2,6 @@ import EngineAPI
 import SSHKit
 import SwockDrivers
 import SwockFleet
-import SwockProvision
 import SwockRemote
 import SwockRuntime
 import SwockStore
@@ -11,6 +10,8 @@ import SwockSwarm
 import Testing
 
 @testable import SwockCommands
+@testable import SwockEngine
+@testable import SwockProvision
 
 /// The one place errors become a line and an exit status: the advice comes from the codes and
 /// cases (the layers below name no command or flag), and the exit status follows one scheme.
@@ -139,6 +140,17 @@ struct ErrorReportTests {
             ErrorReport.line(failed)
                 == "sc1: \(failed.summary); last lines: boom; the machine is usable: fix the script, then run `swock-machine provision --rerun-scripts sc1`")
         #expect(ErrorReport.exitStatus(failed) == 1)
+        let cleanup = Remover.RemoteCleanupFailed(machine: "m1", reason: "connection refused")
+        #expect(
+            ErrorReport.line(cleanup)
+                == "rm m1: cannot clean the host: connection refused; the record is kept; fix the cause and retry, or run `swock-machine rm -f m1` to drop the record anyway")
+        let notConfigured = EngineLifecycle.NotConfigured(machine: "m1", host: "10.0.0.1")
+        #expect(!notConfigured.description.contains("swock-machine provision"))
+        #expect(ErrorReport.line(notConfigured).hasSuffix("(an interrupted rm, or it was removed); run `swock-machine provision m1` to put it back"))
+        let overlap = CertificateOverlap.Finding(machine: "web1", address: "10.231.1.11", others: ["db1"])
+        #expect(
+            ErrorReport.warning(overlap)
+                == "Warning: the server certificate of web1 also covers 10.231.1.11, the address of db1: its key could pass for that machine; run `swock-machine regenerate-certs web1`")
         #expect(failed.code == "provision.script-failed" && plugin.code == "plugin.unknown-flag" && keeper.code == "keeper.protocol-violation")
     }
 

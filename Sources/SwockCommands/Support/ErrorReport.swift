@@ -1,6 +1,7 @@
 import EngineAPI
 import SSHKit
 import SwockDrivers
+import SwockEngine
 import SwockFleet
 import SwockProvision
 import SwockRemote
@@ -45,6 +46,11 @@ enum ErrorReport {
             if let a = advice(for: e), !parts.contains(a) { parts.append(a) }
         }
         return parts.joined(separator: "; ")
+    }
+
+    /// A certificate that covers another machine's address, with the way out.
+    static func warning(_ f: CertificateOverlap.Finding) -> String {
+        "\(f.warning); run `swock-machine regenerate-certs \(f.machine)`"
     }
 
     /// The exit status for a command that failed with `error`.
@@ -139,6 +145,9 @@ enum ErrorReport {
         case is SSHConfigFile.LoadError: return "give a readable file or --ssh-config none"
         case MachineSelector.Error.globMatchesNothing: return "`swock-machine ls` lists the machines"
         case MachineSelector.Error.emptyStore: return "create one with `swock-machine create`"
+        case let e as Remover.RemoteCleanupFailed:
+            return "fix the cause and retry, or run `swock-machine rm -f \(e.machine)` to drop the record anyway"
+        case let e as EngineLifecycle.NotConfigured: return "run `swock-machine provision \(e.machine)` to put it back"
         case let e as ProvisionScriptFailed: return "the machine is usable: fix the script, then run `swock-machine provision --rerun-scripts \(e.machine)`"
         case let t as TunnelService.TunnelError:
             switch t.kind {
