@@ -26,9 +26,6 @@ struct CommandWordsTests {
         "Sources/SwockDrivers/NoneDriver.swift: --tls-client-cert",
         "Sources/SwockDrivers/NoneDriver.swift: --tls-client-key",
         // Still to move (each needs typed cases first):
-        "Sources/SwockClient/DockerContexts.swift: --docker-context",
-        "Sources/SwockClient/DockerContexts.swift: swock-machine env",
-        "Sources/SwockClient/DockerContexts.swift: swock-machine use",
         "Sources/SwockClient/MachineFilter.swift: --filter",
         "Sources/SwockClient/MachineStatus.swift: swock-machine provision",
         "Sources/SwockClient/MachineStatus.swift: swock-machine regenerate-certs",

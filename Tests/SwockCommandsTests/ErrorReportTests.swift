@@ -1,5 +1,6 @@
 import EngineAPI
 import SSHKit
+import SwockClient
 import SwockDrivers
 import SwockFleet
 import SwockRemote
@@ -151,6 +152,12 @@ struct ErrorReportTests {
         #expect(
             ErrorReport.warning(overlap)
                 == "Warning: the server certificate of web1 also covers 10.231.1.11, the address of db1: its key could pass for that machine; run `swock-machine regenerate-certs web1`")
+        #expect(
+            ErrorReport.line(DockerContextError.invalidName("default", reason: "reserved"))
+                == "no docker context for machine \"default\": reserved; point docker at it with `eval \"$(swock-machine env default)\"` instead")
+        #expect(
+            ErrorReport.line(DockerContextError.notFound("web1"))
+                == "docker context \"web1\" does not exist; create it with `swock-machine use web1 --docker-context`")
         #expect(failed.code == "provision.script-failed" && plugin.code == "plugin.unknown-flag" && keeper.code == "keeper.protocol-violation")
     }
 

@@ -1,5 +1,6 @@
 import EngineAPI
 import SSHKit
+import SwockClient
 import SwockDrivers
 import SwockEngine
 import SwockFleet
@@ -148,6 +149,9 @@ enum ErrorReport {
         case let e as Remover.RemoteCleanupFailed:
             return "fix the cause and retry, or run `swock-machine rm -f \(e.machine)` to drop the record anyway"
         case let e as EngineLifecycle.NotConfigured: return "run `swock-machine provision \(e.machine)` to put it back"
+        case DockerContextError.invalidName(let name, _):
+            return "point docker at it with `eval \"$(swock-machine env \(name))\"` instead"
+        case DockerContextError.notFound(let name): return "create it with `swock-machine use \(name) --docker-context`"
         case let e as ProvisionScriptFailed: return "the machine is usable: fix the script, then run `swock-machine provision --rerun-scripts \(e.machine)`"
         case let t as TunnelService.TunnelError:
             switch t.kind {
