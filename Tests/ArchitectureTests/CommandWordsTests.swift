@@ -26,7 +26,6 @@ struct CommandWordsTests {
         "Sources/SwockDrivers/NoneDriver.swift: --tls-client-cert",
         "Sources/SwockDrivers/NoneDriver.swift: --tls-client-key",
         // Still to move (each needs typed cases first):
-        "Sources/SwockClient/MachineFilter.swift: --filter",
         "Sources/SwockClient/MachineStatus.swift: swock-machine provision",
         "Sources/SwockClient/MachineStatus.swift: swock-machine regenerate-certs",
         "Sources/SwockEngine/EngineInstallPlan.swift: --engine-install",

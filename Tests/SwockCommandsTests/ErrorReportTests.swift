@@ -158,6 +158,11 @@ struct ErrorReportTests {
         #expect(
             ErrorReport.line(DockerContextError.notFound("web1"))
                 == "docker context \"web1\" does not exist; create it with `swock-machine use web1 --docker-context`")
+        #expect(
+            ErrorReport.line(MachineFilter.Error.badTerm("color=red"))
+                == "--filter \"color=red\": expected KEY=VALUE with KEY one of name, state, label, driver")
+        #expect(ErrorReport.line(MachineFilter.Error.badRegex("[")) == "--filter name=[: not a valid regular expression")
+        #expect(ErrorReport.exitStatus(MachineFilter.Error.badRegex("[")) == 64)
         #expect(failed.code == "provision.script-failed" && plugin.code == "plugin.unknown-flag" && keeper.code == "keeper.protocol-violation")
     }
 

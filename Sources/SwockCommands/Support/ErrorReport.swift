@@ -96,6 +96,8 @@ enum ErrorReport {
             case .globMatchesNothing, .emptyStore: break
             }
         }
+        // The filter's terms come from --filter: the message names the flag.
+        if let e = error as? MachineFilter.Error { return "--\(e.description)" }
         if let e = error as? SSHConfigFile.LoadError { return "--ssh-config \(e.path): \(e.exists ? "cannot read it" : "no such file")" }
         if let t = error as? TunnelService.TunnelError, case .direct = t.kind {
             return "\(t.machine) is reached directly (no --generic-ssh-proxy-jump): it needs no tunnel"
