@@ -136,8 +136,7 @@ public struct EngineLifecycle: Sendable {
             }
         }
         guard let family else {
-            throw EngineInstallPlan.NotInstallable(
-                description: "cannot upgrade the engine: the host's OS family is unknown; upgrade Docker Engine on the host yourself")
+            throw EngineInstallPlan.NotInstallable.upgradeUnknownFamily
         }
         // Scripts/engine-packages.sh. Debian: on sysvinit/OpenRC hosts our DOCKER_OPTS sit in
         // docker.io's conffile /etc/default/docker, which a new package version keeps.

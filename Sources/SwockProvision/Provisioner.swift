@@ -114,11 +114,8 @@ public struct Provisioner: Sendable {
             req.name, req.engine, initSystem: InitSystem(probed: probe.initSystem), probe: probe,
             step: .detectOS, resumable: false)
         if req.engine.install == .none && probe.dockerdPath == nil {
-            throw ProvisionError(
-                machine: req.name, step: .detectOS,
-                reason:
-                    "dockerd is not installed and --engine-install is none; install Docker Engine on the host first or use --engine-install auto",
-                resumable: false)
+            let e = EngineInstallPlan.NotInstallable.installDisabled
+            throw ProvisionError(machine: req.name, step: .detectOS, reason: e.description, resumable: false, cause: e)
         }
         // A host the engine cannot be installed on (a bundle that does not fit, no known package
         // manager) is refused here, before anything is written.

@@ -28,8 +28,6 @@ struct CommandWordsTests {
         // Still to move (each needs typed cases first):
         "Sources/SwockClient/MachineStatus.swift: swock-machine provision",
         "Sources/SwockClient/MachineStatus.swift: swock-machine regenerate-certs",
-        "Sources/SwockEngine/EngineInstallPlan.swift: --engine-install",
-        "Sources/SwockEngine/EngineInstallPlan.swift: --engine-install-url",
         "Sources/SwockFleet/DockerFleetRun.swift: --timeout",
         "Sources/SwockFleet/FleetExec.swift: --timeout",
         "Sources/SwockInventory/InventoryError.swift: --accept-extra-sans",
@@ -45,7 +43,6 @@ struct CommandWordsTests {
         "Sources/SwockProvision/DriverCreation.swift: --tls-ca-cert",
         "Sources/SwockProvision/DriverCreation.swift: --tls-client-cert",
         "Sources/SwockProvision/DriverCreation.swift: --tls-client-key",
-        "Sources/SwockProvision/Provisioner.swift: --engine-install",
         "Sources/SwockProvision/Provisioner.swift: --ssh-known-hosts",
         "Sources/SwockProvision/Steps/ConfigureEngine.swift: --engine-opt",
         "Sources/SwockRuntime/HostOutcome.swift: --fail-fast",

@@ -163,6 +163,13 @@ struct ErrorReportTests {
                 == "--filter \"color=red\": expected KEY=VALUE with KEY one of name, state, label, driver")
         #expect(ErrorReport.line(MachineFilter.Error.badRegex("[")) == "--filter name=[: not a valid regular expression")
         #expect(ErrorReport.exitStatus(MachineFilter.Error.badRegex("[")) == 64)
+        let os = EngineInstallPlan.NotInstallable.unknownOS(id: "plan9", like: ["inferno"])
+        #expect(
+            ErrorReport.line(ProvisionError(machine: "m", step: .detectOS, reason: os.description, resumable: false, cause: os))
+                == "create m: detect-os failed: cannot install Docker Engine on OS \"plan9\", ID_LIKE inferno: no known package manager for it; pass --engine-install-url URL (a get.docker.com-style script) or install the engine yourself and pass --engine-install none")
+        #expect(
+            ErrorReport.line(EngineInstallPlan.NotInstallable.installDisabled)
+                == "dockerd is not installed and --engine-install is none; install Docker Engine on the host first or use --engine-install auto")
         #expect(failed.code == "provision.script-failed" && plugin.code == "plugin.unknown-flag" && keeper.code == "keeper.protocol-violation")
     }
 

@@ -87,7 +87,11 @@ enum ErrorReport {
         if let p = error as? ProvisionError, let problem = p.cause as? CreateProblem {
             return "\(p.operation) \(p.machine): \(p.step) failed: \(text(problem))"
         }
+        if let p = error as? ProvisionError, let n = p.cause as? EngineInstallPlan.NotInstallable {
+            return "\(p.operation) \(p.machine): \(p.step) failed: \(text(n))"
+        }
         if let problem = error as? CreateProblem { return text(problem) }
+        if let n = error as? EngineInstallPlan.NotInstallable { return text(n) }
         if let e = error as? MachineSelector.Error {
             switch e {
             case .namesAndAll: return "give machine names or --all, not both"
@@ -130,6 +134,18 @@ enum ErrorReport {
                 "--ssh-known-hosts \(f) has no key for \(h) (plain or hashed); add the host's key (e.g. from its /etc/ssh/ssh_host_*_key.pub, checked out of band) under that name"
         case .knownHostsLacksJumpHost(let f, let h):
             return "--ssh-known-hosts \(f) has no key for the jump host \(h), and --ssh-host-key is strict; add its key under that name"
+        }
+    }
+
+    /// Why the engine cannot be installed, in terms of the flags that choose how.
+    static func text(_ n: EngineInstallPlan.NotInstallable) -> String {
+        switch n {
+        case .installDisabled:
+            return "dockerd is not installed and --engine-install is none; install Docker Engine on the host first or use --engine-install auto"
+        case .unknownOS:
+            return
+                "\(n.description); pass --engine-install-url URL (a get.docker.com-style script) or install the engine yourself and pass --engine-install none"
+        case .upgradeUnknownFamily: return n.description
         }
     }
 
