@@ -44,7 +44,6 @@ struct CommandWordsTests {
         "Sources/SwockProvision/DriverCreation.swift: --tls-client-cert",
         "Sources/SwockProvision/DriverCreation.swift: --tls-client-key",
         "Sources/SwockProvision/Provisioner.swift: --ssh-known-hosts",
-        "Sources/SwockProvision/Steps/ConfigureEngine.swift: --engine-opt",
         "Sources/SwockRuntime/HostOutcome.swift: --fail-fast",
     ]
 

@@ -170,6 +170,11 @@ struct ErrorReportTests {
         #expect(
             ErrorReport.line(EngineInstallPlan.NotInstallable.installDisabled)
                 == "dockerd is not installed and --engine-install is none; install Docker Engine on the host first or use --engine-install auto")
+        let unsafe = ShellUnsafeEngineOption(argument: "--log-opt=tag=$(x)", initSystem: "sysvinit", file: "/etc/default/docker")
+        #expect(!unsafe.description.contains("--engine-opt"))
+        #expect(
+            ErrorReport.line(ProvisionError(machine: "m", step: .detectOS, reason: unsafe.description, resumable: false, cause: unsafe))
+                == "create m: detect-os failed: --engine-opt \"--log-opt=tag=$(x)\": on this sysvinit host dockerd's options pass through a shell (DOCKER_OPTS, read by /etc/default/docker), which would split or run it; use only letters, digits and . _ - / : = , @ + % in --engine-opt there (labels, registries and the storage driver go to daemon.json and may hold anything)")
         #expect(failed.code == "provision.script-failed" && plugin.code == "plugin.unknown-flag" && keeper.code == "keeper.protocol-violation")
     }
 

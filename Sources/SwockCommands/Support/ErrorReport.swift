@@ -90,6 +90,9 @@ enum ErrorReport {
         if let p = error as? ProvisionError, let n = p.cause as? EngineInstallPlan.NotInstallable {
             return "\(p.operation) \(p.machine): \(p.step) failed: \(text(n))"
         }
+        if let p = error as? ProvisionError, let o = p.cause as? ShellUnsafeEngineOption {
+            return "\(p.operation) \(p.machine): \(p.step) failed: --engine-opt \"\(o.argument)\": \(o.reason)"
+        }
         if let problem = error as? CreateProblem { return text(problem) }
         if let n = error as? EngineInstallPlan.NotInstallable { return text(n) }
         if let e = error as? MachineSelector.Error {
@@ -170,6 +173,9 @@ enum ErrorReport {
         case DockerContextError.invalidName(let name, _):
             return "point docker at it with `eval \"$(swock-machine env \(name))\"` instead"
         case DockerContextError.notFound(let name): return "create it with `swock-machine use \(name) --docker-context`"
+        case is ShellUnsafeEngineOption:
+            return
+                "use only letters, digits and . _ - / : = , @ + % in --engine-opt there (labels, registries and the storage driver go to daemon.json and may hold anything)"
         case let e as ProvisionScriptFailed: return "the machine is usable: fix the script, then run `swock-machine provision --rerun-scripts \(e.machine)`"
         case let t as TunnelService.TunnelError:
             switch t.kind {
