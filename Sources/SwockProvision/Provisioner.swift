@@ -93,9 +93,10 @@ public struct Provisioner: Sendable {
             }
         } catch {
             // The staging file is no name to show: the keys in it came from --ssh-known-hosts.
-            let reason = "\(error)".replacingOccurrences(
-                of: stagedKnownHosts, with: req.knownHostsFile.map { "--ssh-known-hosts \($0)" } ?? "known_hosts")
-            throw ProvisionError(machine: req.name, step: .connect, reason: reason, resumable: false, cause: error)
+            let shown: any Error =
+                (error as? SSHError)?.knownHosts(
+                    stagedKnownHosts, shownAs: req.knownHostsFile.map { "--ssh-known-hosts \($0)" } ?? "known_hosts") ?? error
+            throw ProvisionError(machine: req.name, step: .connect, reason: "\(shown)", resumable: false, cause: shown)
         }
         // Sessions are closed before we return: a disconnect still running on the session
         // thread while the process exits races libssh's own teardown.

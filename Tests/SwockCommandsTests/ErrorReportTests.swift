@@ -178,6 +178,22 @@ struct ErrorReportTests {
         #expect(failed.code == "provision.script-failed" && plugin.code == "plugin.unknown-flag" && keeper.code == "keeper.protocol-violation")
     }
 
+    /// The staging known_hosts file is renamed in the error's value (no text rewriting).
+    @Test func aStagedKnownHostsFileIsRenamedInTheValue() {
+        let changed = SSHError.hostKeyChanged(host: "h", expected: "SHA256:a", presented: "SHA256:b", knownHosts: "/s/.staging/known_hosts")
+        #expect(
+            changed.knownHosts("/s/.staging/known_hosts", shownAs: "--ssh-known-hosts /k")
+                == .hostKeyChanged(host: "h", expected: "SHA256:a", presented: "SHA256:b", knownHosts: "--ssh-known-hosts /k"))
+        let viaJump = SSHError.viaJumpHost(hop: "j", .hostKeyUnknown(host: "h", fingerprint: "SHA256:a", knownHosts: "/s/kh"))
+        #expect(
+            viaJump.knownHosts("/s/kh", shownAs: "known_hosts")
+                == .viaJumpHost(hop: "j", .hostKeyUnknown(host: "h", fingerprint: "SHA256:a", knownHosts: "known_hosts")))
+        // Another file, or another case mentioning the same text, is left as it is.
+        #expect(changed.knownHosts("/other", shownAs: "x") == changed)
+        let other = SSHError.connectFailed(host: "/s/kh", port: 22, reason: "/s/kh")
+        #expect(other.knownHosts("/s/kh", shownAs: "x") == other)
+    }
+
     @Test func aTunnelsNextStepIsWordedHere() {
         let direct = TunnelService.TunnelError(
             description: "w is reached directly (not through jump hosts): it needs no tunnel", machine: "w", kind: .direct(serving: true))
