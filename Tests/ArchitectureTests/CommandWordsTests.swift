@@ -26,8 +26,6 @@ struct CommandWordsTests {
         "Sources/SwockDrivers/NoneDriver.swift: --tls-client-cert",
         "Sources/SwockDrivers/NoneDriver.swift: --tls-client-key",
         // Still to move (each needs typed cases first):
-        "Sources/SwockClient/MachineStatus.swift: swock-machine provision",
-        "Sources/SwockClient/MachineStatus.swift: swock-machine regenerate-certs",
         "Sources/SwockFleet/DockerFleetRun.swift: --timeout",
         "Sources/SwockFleet/FleetExec.swift: --timeout",
         "Sources/SwockInventory/InventoryError.swift: --accept-extra-sans",

@@ -175,6 +175,19 @@ struct ErrorReportTests {
         #expect(
             ErrorReport.line(ProvisionError(machine: "m", step: .detectOS, reason: unsafe.description, resumable: false, cause: unsafe))
                 == "create m: detect-os failed: --engine-opt \"--log-opt=tag=$(x)\": on this sysvinit host dockerd's options pass through a shell (DOCKER_OPTS, read by /etc/default/docker), which would split or run it; use only letters, digits and . _ - / : = , @ + % in --engine-opt there (labels, registries and the storage driver go to daemon.json and may hold anything)")
+        #expect(
+            ErrorReport.line(OfflineProblem.notProvisioned(machine: "web1", reason: "creating"))
+                == "machine \"web1\" is not fully provisioned (creating); run `swock-machine provision web1`")
+        #expect(
+            ErrorReport.line(OfflineProblem.missingFile(machine: "web1", path: "machines/web1/ca.pem"))
+                == "machines/web1/ca.pem is missing; run `swock-machine regenerate-certs web1`")
+        #expect(
+            ErrorReport.line(OfflineProblem.serverCertificateExpired(machine: "web1", day: "2027-01-15"))
+                == "the server certificate of \"web1\" expired on 2027-01-15; run `swock-machine regenerate-certs web1`")
+        #expect(
+            ErrorReport.adviceSuffix(OfflineProblem.serverCertificateMissesAddress(machine: "web1", address: "10.0.0.9"))
+                == "; run `swock-machine regenerate-certs web1`")
+        #expect(ErrorReport.adviceSuffix(nil) == "")
         #expect(failed.code == "provision.script-failed" && plugin.code == "plugin.unknown-flag" && keeper.code == "keeper.protocol-violation")
     }
 

@@ -152,6 +152,13 @@ enum ErrorReport {
         }
     }
 
+    /// "; ADVICE" for `error` and its causes (innermost first), or "" (a fleet host's status line).
+    static func adviceSuffix(_ error: (any Error)?) -> String {
+        guard let error else { return "" }
+        let next = errorChain(error).reversed().compactMap { advice(for: $0) }
+        return next.isEmpty ? "" : "; " + next.joined(separator: "; ")
+    }
+
     /// What to do next about this one error (not its causes), in the command line's words.
     static func advice(for error: any Error) -> String? {
         switch error {
@@ -176,6 +183,11 @@ enum ErrorReport {
         case is ShellUnsafeEngineOption:
             return
                 "use only letters, digits and . _ - / : = , @ + % in --engine-opt there (labels, registries and the storage driver go to daemon.json and may hold anything)"
+        case let e as OfflineProblem:
+            switch e {
+            case .notProvisioned(let m, _): return "run `swock-machine provision \(m)`"
+            default: return "run `swock-machine regenerate-certs \(e.machine)`"
+            }
         case let e as ProvisionScriptFailed: return "the machine is usable: fix the script, then run `swock-machine provision --rerun-scripts \(e.machine)`"
         case let t as TunnelService.TunnelError:
             switch t.kind {
