@@ -165,3 +165,20 @@ extension SSHError: CodedError {
 
 /// Carried whole between a command and the connection keeper (SwockRemote's KeeperReply).
 extension SSHError: Codable {}
+
+extension SSHError {
+    /// The same error with the known_hosts file `path` named `shown` (a staging copy is no
+    /// name to show): decided on the cases' values, never on the text.
+    public func knownHosts(_ path: String, shownAs shown: String) -> SSHError {
+        switch self {
+        case .hostKeyUnknown(let host, let fp, let kh) where kh == path:
+            return .hostKeyUnknown(host: host, fingerprint: fp, knownHosts: shown)
+        case .hostKeyChanged(let host, let expected, let presented, let kh) where kh == path:
+            return .hostKeyChanged(host: host, expected: expected, presented: presented, knownHosts: shown)
+        case .viaJumpHost(let hop, let inner):
+            return .viaJumpHost(hop: hop, inner.knownHosts(path, shownAs: shown))
+        default:
+            return self
+        }
+    }
+}

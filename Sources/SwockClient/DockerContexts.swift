@@ -4,7 +4,7 @@ import SwockStore
 import SwockSupport
 
 /// Why a docker context could not be written, removed or selected. One line each, saying what to do.
-public enum DockerContextError: Error, Equatable, CustomStringConvertible, Sendable {
+public enum DockerContextError: CodedError, Equatable, Sendable {
     /// The machine's name cannot name a docker context ("default" is reserved, names need 2+ characters).
     case invalidName(String, reason: String)
     /// A context of that name exists and swock-machine did not write it; nothing was touched.
@@ -15,16 +15,25 @@ public enum DockerContextError: Error, Equatable, CustomStringConvertible, Senda
     case unreadableConfig(path: String, reason: String)
     case io(path: String, reason: String)
 
+    public var code: ErrorCode {
+        switch self {
+        case .invalidName: "client.context-invalid-name"
+        case .notOurs: "client.context-not-ours"
+        case .notFound: "client.context-not-found"
+        case .unreadableConfig: "client.context-unreadable-config"
+        case .io: "client.context-io"
+        }
+    }
+
     public var description: String {
         switch self {
         case .invalidName(let name, let reason):
-            return
-                "no docker context for machine \"\(name)\": \(reason); point docker at it with `eval \"$(swock-machine env \(name))\"` instead"
+            return "no docker context for machine \"\(name)\": \(reason)"
         case .notOurs(let name):
             return
                 "docker context \"\(name)\" was not created by swock-machine, so it was left alone; remove it (`docker context rm \(name)`) if swock-machine should manage it"
         case .notFound(let name):
-            return "docker context \"\(name)\" does not exist; create it with `swock-machine use \(name) --docker-context`"
+            return "docker context \"\(name)\" does not exist"
         case .unreadableConfig(let path, let reason):
             return "docker CLI config \(path) is unreadable (\(reason)); fix it or move it aside, then retry"
         case .io(let path, let reason):

@@ -10,21 +10,31 @@ public struct MachineFilter: Sendable {
     var terms: [Key: [String]] = [:]
     private var regexes: [NSRegularExpression] = []
 
-    public struct Error: Swift.Error, CustomStringConvertible, Equatable {
-        public var description: String
+    /// A filter term that cannot work (the flag's name is SwockCommands' to say).
+    public enum Error: Swift.Error, CustomStringConvertible, Equatable {
+        /// Not KEY=VALUE with one of `Key`'s keys.
+        case badTerm(String)
+        /// name=VALUE where VALUE is not a regular expression.
+        case badRegex(String)
+
+        public var description: String {
+            switch self {
+            case .badTerm(let spec):
+                "filter \"\(spec)\": expected KEY=VALUE with KEY one of \(Key.allCases.map(\.rawValue).joined(separator: ", "))"
+            case .badRegex(let value): "filter name=\(value): not a valid regular expression"
+            }
+        }
     }
 
     public init(_ specs: [String]) throws {
         for spec in specs {
             guard let eq = spec.firstIndex(of: "="), let key = Key(rawValue: String(spec[..<eq]).lowercased()) else {
-                throw Error(
-                    description:
-                        "--filter \"\(spec)\": expected KEY=VALUE with KEY one of \(Key.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw Error.badTerm(spec)
             }
             let value = String(spec[spec.index(after: eq)...])
             if key == .name {
                 do { regexes.append(try NSRegularExpression(pattern: value)) } catch {
-                    throw Error(description: "--filter name=\(value): not a valid regular expression")
+                    throw Error.badRegex(value)
                 }
             }
             terms[key, default: []].append(value)

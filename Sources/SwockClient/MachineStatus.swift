@@ -124,30 +124,61 @@ public struct MachineStatus: Sendable, Equatable {
     }
 }
 
+/// What the offline checks find. What to do about each (`provision`, `regenerate-certs`) is
+/// SwockCommands' to say (ErrorReport), from these cases.
+public enum OfflineProblem: CodedError, Equatable {
+    /// The record is not ready (`reason`: its last error, or its phase).
+    case notProvisioned(machine: String, reason: String)
+    /// A TLS file of the machine is missing (`path`: relative to the store).
+    case missingFile(machine: String, path: String)
+    case serverCertificateExpired(machine: String, day: String)
+    case serverCertificateMissesAddress(machine: String, address: String)
+
+    public var machine: String {
+        switch self {
+        case .notProvisioned(let m, _), .missingFile(let m, _), .serverCertificateExpired(let m, _),
+            .serverCertificateMissesAddress(let m, _):
+            m
+        }
+    }
+
+    public var code: ErrorCode {
+        switch self {
+        case .notProvisioned: "client.not-provisioned"
+        case .missingFile: "client.missing-file"
+        case .serverCertificateExpired: "client.server-certificate-expired"
+        case .serverCertificateMissesAddress: "client.server-certificate-misses-address"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .notProvisioned(let m, let reason): "machine \"\(m)\" is not fully provisioned (\(reason))"
+        case .missingFile(_, let path): "\(path) is missing"
+        case .serverCertificateExpired(let m, let day): "the server certificate of \"\(m)\" expired on \(day)"
+        case .serverCertificateMissesAddress(let m, let address): "the server certificate of \"\(m)\" does not cover \(address)"
+        }
+    }
+}
+
 /// Offline checks for `env`: what can be known without the network.
 public enum OfflineCheck {
-    public static func problems(_ config: MachineConfig, store: Store, now: Date = Date()) -> [String] {
-        var out: [String] = []
+    public static func problems(_ config: MachineConfig, store: Store, now: Date = Date()) -> [OfflineProblem] {
+        var out: [OfflineProblem] = []
         if config.provisioning.phase != .ready {
-            out.append(
-                "machine \"\(config.name)\" is not fully provisioned (\(config.provisioning.lastError ?? config.provisioning.phase.rawValue)); run `swock-machine provision \(config.name)`"
-            )
+            out.append(.notProvisioned(machine: config.name, reason: config.provisioning.lastError ?? config.provisioning.phase.rawValue))
         }
         let dir = store.machineDir(config.name)
         for f in ["ca.pem", "cert.pem", "key.pem"] where !FileManager.default.fileExists(atPath: dir + "/" + f) {
-            out.append("\(store.relative(dir))/\(f) is missing; run `swock-machine regenerate-certs \(config.name)`")
+            out.append(.missingFile(machine: config.name, path: "\(store.relative(dir))/\(f)"))
         }
         if let notAfter = config.tls.serverNotAfter, notAfter < now {
-            out.append(
-                "the server certificate of \"\(config.name)\" expired on \(MachineStatus.day(notAfter)); run `swock-machine regenerate-certs \(config.name)`"
-            )
+            out.append(.serverCertificateExpired(machine: config.name, day: MachineStatus.day(notAfter)))
         }
         if !config.tls.serverSANs.isEmpty,
             !config.tls.serverSANs.contains(where: { $0.caseInsensitiveCompare(config.address) == .orderedSame })
         {
-            out.append(
-                "the server certificate of \"\(config.name)\" does not cover \(config.address); run `swock-machine regenerate-certs \(config.name)`"
-            )
+            out.append(.serverCertificateMissesAddress(machine: config.name, address: config.address))
         }
         return out
     }

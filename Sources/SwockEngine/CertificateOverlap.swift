@@ -14,10 +14,10 @@ public enum CertificateOverlap {
         public var address: String
         public var others: [String]
 
-        /// One line: both machines, the address, what to do.
+        /// One line: both machines and the address (what to do is SwockCommands' to say).
         public var warning: String {
             "Warning: the server certificate of \(machine) also covers \(address), the address of \(others.joined(separator: ", ")): "
-                + "its key could pass for \(others.count == 1 ? "that machine" : "those machines"); run `swock-machine regenerate-certs \(machine)`"
+                + "its key could pass for \(others.count == 1 ? "that machine" : "those machines")"
         }
     }
 

@@ -15,8 +15,38 @@ public enum EngineInstallPlan: Equatable, Sendable {
     /// then finishes an interrupted dpkg run (prints "repaired" when there was one).
     public static let debianRepair = Scripts.enginePackages.command("repair")
 
-    public struct NotInstallable: Error, CustomStringConvertible, Equatable {
-        public var description: String
+    /// Why the engine cannot be installed (or upgraded). The flags that would change it are
+    /// SwockCommands' to name (ErrorReport).
+    public enum NotInstallable: CodedError, Equatable {
+        /// dockerd is missing and installing it is turned off (install method none).
+        case installDisabled
+        /// No package manager known for the host's OS (`id`: its ID, or why there is none; `like`: ID_LIKE).
+        case unknownOS(id: String, like: [String])
+        /// An upgrade on a host whose OS family is unknown.
+        case upgradeUnknownFamily
+
+        public var code: ErrorCode {
+            switch self {
+            case .installDisabled: "engine.install-disabled"
+            case .unknownOS: "engine.unknown-os"
+            case .upgradeUnknownFamily: "engine.upgrade-unknown-os"
+            }
+        }
+
+        /// The OS as the messages name it: `"plan9", ID_LIKE inferno bell`.
+        public var osText: String {
+            guard case .unknownOS(let id, let like) = self else { return "" }
+            return "\"\(id)\"" + (like.isEmpty ? "" : ", ID_LIKE \(like.joined(separator: " "))")
+        }
+
+        public var description: String {
+            switch self {
+            case .installDisabled: "dockerd is not installed on the host and installing it is turned off"
+            case .unknownOS: "cannot install Docker Engine on OS \(osText): no known package manager for it"
+            case .upgradeUnknownFamily:
+                "cannot upgrade the engine: the host's OS family is unknown; upgrade Docker Engine on the host yourself"
+            }
+        }
     }
 
     /// - Parameters:
@@ -30,22 +60,14 @@ public enum EngineInstallPlan: Equatable, Sendable {
         if dockerdPresent { return .alreadyInstalled }
         if let bundle { return .bundle(bundle) }
         if method == .none {
-            throw NotInstallable(
-                description:
-                    "dockerd is not installed on the host and --engine-install is none; install Docker Engine there first, or use --engine-install auto"
-            )
+            throw NotInstallable.installDisabled
         }
         if let url = installURL {
             let command = Scripts.installScript.command(url)
             return .script(url: url, command: command)
         }
         guard let family else {
-            let id = release?.id ?? "unknown (no /etc/os-release)"
-            let like = release.map { $0.idLike.isEmpty ? "" : ", ID_LIKE \($0.idLike.joined(separator: " "))" } ?? ""
-            throw NotInstallable(
-                description:
-                    "cannot install Docker Engine on OS \"\(id)\"\(like): no known package manager for it; pass --engine-install-url URL (a get.docker.com-style script) or install the engine yourself and pass --engine-install none"
-            )
+            throw NotInstallable.unknownOS(id: release?.id ?? "unknown (no /etc/os-release)", like: release?.idLike ?? [])
         }
         // Scripts/engine-packages.sh; rhel: dnf where the host has it, else yum.
         let command =

@@ -80,12 +80,13 @@ public struct EngineLifecycle: Sendable {
 
     /// Our dockerd configuration is not on the host: restarting would bring dockerd up without
     /// TLS. Said at once instead of after a wait for the daemon.
-    public struct NotConfigured: Error, CustomStringConvertible, Equatable {
+    public struct NotConfigured: CodedError, Equatable {
         public var machine: String
         public var host: String
         public var description: String {
-            "\(machine): swock-machine's dockerd configuration is not on \(host) (an interrupted rm, or it was removed); run `swock-machine provision \(machine)` to put it back"
+            "\(machine): swock-machine's dockerd configuration is not on \(host) (an interrupted rm, or it was removed)"
         }
+        public var code: ErrorCode { "engine.not-configured" }
     }
 
     /// Throws `NotConfigured` when our configuration is missing on the host (before a restart
@@ -135,8 +136,7 @@ public struct EngineLifecycle: Sendable {
             }
         }
         guard let family else {
-            throw EngineInstallPlan.NotInstallable(
-                description: "cannot upgrade the engine: the host's OS family is unknown; upgrade Docker Engine on the host yourself")
+            throw EngineInstallPlan.NotInstallable.upgradeUnknownFamily
         }
         // Scripts/engine-packages.sh. Debian: on sysvinit/OpenRC hosts our DOCKER_OPTS sit in
         // docker.io's conffile /etc/default/docker, which a new package version keeps.

@@ -48,7 +48,7 @@ public struct DockerFleetRun: Sendable {
         case .failure(let e): return HostOutcome(name: name, result: .unreachable, error: "\(e)")
         }
         if let problem = OfflineCheck.problems(config, store: store).first {
-            return HostOutcome(name: name, result: .unreachable, error: problem)
+            return HostOutcome(name: name, result: .unreachable, error: "\(problem)", failure: problem)
         }
         let collect = self.collect
         let out = CollectedOutput(), err = CollectedOutput()

@@ -31,25 +31,45 @@ public struct MachineSelector: Sendable {
     public let all: Bool
     public let filter: MachineFilter
 
-    public struct Error: Swift.Error, CustomStringConvertible, Equatable {
-        public var description: String
-        /// `fleet.invalid-selection` (the selection itself cannot work) or `fleet.no-match`.
-        public var code: ErrorCode
-        public init(_ description: String, code: ErrorCode = "fleet.no-match") {
-            self.description = description
-            self.code = code
+    /// Why a selection is refused. The command line's words (--all, --filter, `ls`) are
+    /// SwockCommands' (ErrorReport), from these cases.
+    public enum Error: CodedError, Equatable {
+        /// Names and "all" together.
+        case namesAndAll
+        /// No names, no "all", no filter.
+        case nothingSelected
+        /// A glob that matches no machine.
+        case globMatchesNothing(String)
+        /// The store has no machines.
+        case emptyStore
+        /// The filter leaves no machine.
+        case filterMatchesNothing
+
+        public var code: ErrorCode {
+            switch self {
+            case .namesAndAll, .nothingSelected: "fleet.invalid-selection"
+            case .globMatchesNothing, .emptyStore, .filterMatchesNothing: "fleet.no-match"
+            }
         }
-        public static func == (a: Error, b: Error) -> Bool { a.description == b.description && a.code == b.code }
+
+        public var description: String {
+            switch self {
+            case .namesAndAll: "machine names and all machines were both asked for"
+            case .nothingSelected: "no machines selected"
+            case .globMatchesNothing(let p): "no machine matches \"\(p)\""
+            case .emptyStore: "no machines in the store"
+            case .filterMatchesNothing: "no machine matches the selection (its filter)"
+            }
+        }
     }
 
     public init(patterns: [String], all: Bool = false, filters: [String] = []) throws {
         self.filter = try MachineFilter(filters)
         if all && !patterns.isEmpty {
-            throw Error("give machine names or --all, not both", code: "fleet.invalid-selection")
+            throw Error.namesAndAll
         }
         if !all && patterns.isEmpty && filter.isEmpty {
-            throw Error(
-                "no machines selected: name them (globs like 'web*' work), or use --all or --filter", code: "fleet.invalid-selection")
+            throw Error.nothingSelected
         }
         for p in patterns where !Self.isGlob(p) { try MachineName.validate(p) }
         self.patterns = patterns
@@ -71,7 +91,7 @@ public struct MachineSelector: Sendable {
         for p in patterns {
             if Self.isGlob(p) {
                 if !entries.contains(where: { Self.glob(p, matches: $0.name) }) {
-                    throw Error("no machine matches \"\(p)\"; `swock-machine ls` lists the machines")
+                    throw Error.globMatchesNothing(p)
                 }
             } else if !names.contains(p) {
                 throw StoreError.notFound(p)
@@ -86,7 +106,7 @@ public struct MachineSelector: Sendable {
             return filter.matches(c, state: nil)
         }
         if chosen.isEmpty && filter.isEmpty {
-            throw Error("no machines in the store; create one with `swock-machine create`")
+            throw Error.emptyStore
         }
         return chosen
     }
@@ -97,7 +117,7 @@ public struct MachineSelector: Sendable {
             needsState
             ? selected.filter { e in e.config.map { filter.matches($0, state: state[e.name] ?? .error) } ?? false }
             : selected
-        if out.isEmpty { throw Error("no machine matches the selection (--filter)") }
+        if out.isEmpty { throw Error.filterMatchesNothing }
         return out
     }
 
@@ -169,7 +189,7 @@ extension MachineSelector {
         let entries = store.list().map { SelectedMachine(name: $0.name, record: $0.result) }
         let chosen = try select(from: entries)
         guard needsState else {
-            if chosen.isEmpty { throw Error("no machine matches the selection (--filter)") }
+            if chosen.isEmpty { throw Error.filterMatchesNothing }
             return chosen
         }
         let states = await withTaskGroup(of: (String, MachineStatus.State).self) { group in
@@ -184,5 +204,3 @@ extension MachineSelector {
         return try applyState(chosen, state: states)
     }
 }
-
-extension MachineSelector.Error: CodedError {}

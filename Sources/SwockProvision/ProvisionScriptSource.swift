@@ -1,4 +1,5 @@
 import Foundation
+import SwockSupport
 
 /// A script given with `--provision-script FILE`, read when the request is made.
 public struct ProvisionScriptSource: Sendable, Equatable {
@@ -22,7 +23,8 @@ public struct ProvisionScriptSource: Sendable, Equatable {
     }
 }
 
-public struct ProvisionScriptUnreadable: Error, CustomStringConvertible, Equatable {
+public struct ProvisionScriptUnreadable: CodedError, Equatable {
+    public var code: ErrorCode { "provision.script-unreadable" }
     public var flag: String
     public var path: String
     public var exists: Bool

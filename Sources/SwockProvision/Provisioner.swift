@@ -93,9 +93,10 @@ public struct Provisioner: Sendable {
             }
         } catch {
             // The staging file is no name to show: the keys in it came from --ssh-known-hosts.
-            let reason = "\(error)".replacingOccurrences(
-                of: stagedKnownHosts, with: req.knownHostsFile.map { "--ssh-known-hosts \($0)" } ?? "known_hosts")
-            throw ProvisionError(machine: req.name, step: .connect, reason: reason, resumable: false, cause: error)
+            let shown: any Error =
+                (error as? SSHError)?.knownHosts(
+                    stagedKnownHosts, shownAs: req.knownHostsFile.map { "--ssh-known-hosts \($0)" } ?? "known_hosts") ?? error
+            throw ProvisionError(machine: req.name, step: .connect, reason: "\(shown)", resumable: false, cause: shown)
         }
         // Sessions are closed before we return: a disconnect still running on the session
         // thread while the process exits races libssh's own teardown.
@@ -114,11 +115,8 @@ public struct Provisioner: Sendable {
             req.name, req.engine, initSystem: InitSystem(probed: probe.initSystem), probe: probe,
             step: .detectOS, resumable: false)
         if req.engine.install == .none && probe.dockerdPath == nil {
-            throw ProvisionError(
-                machine: req.name, step: .detectOS,
-                reason:
-                    "dockerd is not installed and --engine-install is none; install Docker Engine on the host first or use --engine-install auto",
-                resumable: false)
+            let e = EngineInstallPlan.NotInstallable.installDisabled
+            throw ProvisionError(machine: req.name, step: .detectOS, reason: e.description, resumable: false, cause: e)
         }
         // A host the engine cannot be installed on (a bundle that does not fit, no known package
         // manager) is refused here, before anything is written.

@@ -24,12 +24,11 @@ public struct Remover: Sendable {
         self.logger = logger
     }
 
-    public struct RemoteCleanupFailed: Error, CustomStringConvertible {
+    public struct RemoteCleanupFailed: CodedError {
         public var machine: String
         public var reason: String
-        public var description: String {
-            "rm \(machine): cannot clean the host: \(reason); the record is kept. Fix the cause and retry, or run `swock-machine rm -f \(machine)` to drop the record anyway"
-        }
+        public var code: ErrorCode { "provision.remote-cleanup-failed" }
+        public var description: String { "rm \(machine): cannot clean the host: \(reason); the record is kept" }
     }
 
     /// The host's driver could not remove it (a VM, a plugin's server): kept, with the record.

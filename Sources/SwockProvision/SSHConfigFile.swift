@@ -1,5 +1,6 @@
 import Foundation
 import SwockStore
+import SwockSupport
 
 /// What OpenSSH's client configuration (ssh_config(5), `~/.ssh/config`) says about one host, for
 /// the settings `create` honours: HostName, User, Port, IdentityFile, IdentitiesOnly, ProxyJump.
@@ -40,11 +41,17 @@ public struct SSHConfigFile: Sendable {
         public var isEmpty: Bool { self == Resolved() }
     }
 
-    public struct Invalid: Error, CustomStringConvertible, Equatable {
+    public struct Invalid: CodedError, Equatable {
+        public var code: ErrorCode { "provision.ssh-config-invalid" }
         public var file: String
         public var line: Int
         public var problem: String
-        public var description: String { "ssh config \(file) line \(line): \(problem); fix the line or pass --ssh-config none" }
+        public init(file: String, line: Int, problem: String) {
+            self.file = file
+            self.line = line
+            self.problem = problem
+        }
+        public var description: String { "ssh config \(file) line \(line): \(problem)" }
     }
 
     /// The file's text and how to read `Include`d files (path -> text; nil: not there).
@@ -243,11 +250,16 @@ extension SSHConfigFile {
         return SSHConfigFile(path: path, text: String(decoding: data, as: UTF8.self), home: home, localUser: localUser)
     }
 
-    public struct LoadError: Error, CustomStringConvertible, Equatable {
+    public struct LoadError: CodedError, Equatable {
+        public var code: ErrorCode { "provision.ssh-config-unreadable" }
         public var path: String
         public var exists: Bool
+        public init(path: String, exists: Bool) {
+            self.path = path
+            self.exists = exists
+        }
         public var description: String {
-            "--ssh-config \(path): \(exists ? "cannot read it" : "no such file"); give a readable file or --ssh-config none"
+            "ssh config \(path): \(exists ? "cannot read it" : "no such file")"
         }
     }
 

@@ -113,7 +113,7 @@ public enum KeeperError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unsafeDirectory(let path, let reason):
             return "keeper: \(path) \(reason); remove it (it must be a directory of yours, mode 0700) or set $XDG_RUNTIME_DIR"
         case .protocolViolation(let what):
-            return "keeper: unexpected answer (\(what)); `swock-machine keeper stop` ends a keeper of another version"
+            return "keeper: unexpected answer (\(what))"
         case .notServed(let why):
             return "keeper: \(why)"
         case .lostDuringCommand(let host):
@@ -341,4 +341,17 @@ public final class KeeperSocket: @unchecked Sendable {
 public struct KeeperConnectFailure: Error, Sendable {
     public let errno: Int32
     public let error: KeeperError
+}
+
+extension KeeperError: CodedError {
+    public var code: ErrorCode {
+        switch self {
+        case .socket: "keeper.socket"
+        case .unsafeDirectory: "keeper.unsafe-directory"
+        case .protocolViolation: "keeper.protocol-violation"
+        case .notServed: "keeper.not-served"
+        case .lostDuringCommand: "keeper.lost-during-command"
+        case .badPersist: "keeper.bad-persist"
+        }
+    }
 }

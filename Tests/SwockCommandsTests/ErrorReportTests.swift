@@ -1,8 +1,8 @@
 import EngineAPI
 import SSHKit
+import SwockClient
 import SwockDrivers
 import SwockFleet
-import SwockProvision
 import SwockRemote
 import SwockRuntime
 import SwockStore
@@ -11,6 +11,8 @@ import SwockSwarm
 import Testing
 
 @testable import SwockCommands
+@testable import SwockEngine
+@testable import SwockProvision
 
 /// The one place errors become a line and an exit status: the advice comes from the codes and
 /// cases (the layers below name no command or flag), and the exit status follows one scheme.
@@ -112,6 +114,111 @@ struct ErrorReportTests {
         #expect(ErrorReport.exitStatus(DriverError.operationFailed(driver: "qemu", operation: "boot", detail: "x")) == 1)
     }
 
+    /// Messages whose advice once lived in the layer below: the same line, worded here.
+    @Test func lowerLayersAdviceIsWordedHere() {
+        let plugin = PluginError.unknownFlag(plugin: "fixture", flag: "--bogus", known: ["--fixture-x"])
+        #expect(!plugin.description.contains("swock-machine"))
+        #expect(
+            ErrorReport.line(plugin)
+                == "--bogus is not a flag of the fixture driver; its flags are: --fixture-x; see `swock-machine create -d fixture --help`")
+        #expect(ErrorReport.exitStatus(plugin) == 64)
+        let socket = QemuError.socketPathTooLong(path: "/x/qmp.sock")
+        #expect(ErrorReport.line(socket) == "the QMP socket path /x/qmp.sock is longer than 107 bytes; use a shorter --storage-path")
+        #expect(ErrorReport.exitStatus(socket) == 1)
+        let keeper = KeeperError.protocolViolation("no hello")
+        #expect(
+            ErrorReport.line(keeper) == "keeper: unexpected answer (no hello); `swock-machine keeper stop` ends a keeper of another version"
+        )
+        let invalid = SSHConfigFile.Invalid(file: "/c", line: 2, problem: "bad")
+        #expect(invalid.description == "ssh config /c line 2: bad")
+        #expect(ErrorReport.line(invalid) == "ssh config /c line 2: bad; fix the line or pass --ssh-config none")
+        #expect(ErrorReport.exitStatus(invalid) == 64)
+        let missing = SSHConfigFile.LoadError(path: "/c", exists: false)
+        #expect(!missing.description.contains("--"))
+        #expect(ErrorReport.line(missing) == "--ssh-config /c: no such file; give a readable file or --ssh-config none")
+        let run = ScriptRun(exitStatus: 3, seconds: 1, finishedAt: .init(timeIntervalSince1970: 0), lastLines: ["boom"])
+        let failed = ProvisionScriptFailed(machine: "sc1", script: "/s.sh", run: run)
+        #expect(!failed.description.contains("swock-machine"))
+        #expect(
+            ErrorReport.line(failed)
+                == "sc1: \(failed.summary); last lines: boom; the machine is usable: fix the script, then run `swock-machine provision --rerun-scripts sc1`"
+        )
+        #expect(ErrorReport.exitStatus(failed) == 1)
+        let cleanup = Remover.RemoteCleanupFailed(machine: "m1", reason: "connection refused")
+        #expect(
+            ErrorReport.line(cleanup)
+                == "rm m1: cannot clean the host: connection refused; the record is kept; fix the cause and retry, or run `swock-machine rm -f m1` to drop the record anyway"
+        )
+        let notConfigured = EngineLifecycle.NotConfigured(machine: "m1", host: "10.0.0.1")
+        #expect(!notConfigured.description.contains("swock-machine provision"))
+        #expect(
+            ErrorReport.line(notConfigured).hasSuffix(
+                "(an interrupted rm, or it was removed); run `swock-machine provision m1` to put it back"))
+        let overlap = CertificateOverlap.Finding(machine: "web1", address: "10.231.1.11", others: ["db1"])
+        #expect(
+            ErrorReport.warning(overlap)
+                == "Warning: the server certificate of web1 also covers 10.231.1.11, the address of db1: its key could pass for that machine; run `swock-machine regenerate-certs web1`"
+        )
+        #expect(
+            ErrorReport.line(DockerContextError.invalidName("default", reason: "reserved"))
+                == "no docker context for machine \"default\": reserved; point docker at it with `eval \"$(swock-machine env default)\"` instead"
+        )
+        #expect(
+            ErrorReport.line(DockerContextError.notFound("web1"))
+                == "docker context \"web1\" does not exist; create it with `swock-machine use web1 --docker-context`")
+        #expect(
+            ErrorReport.line(MachineFilter.Error.badTerm("color=red"))
+                == "--filter \"color=red\": expected KEY=VALUE with KEY one of name, state, label, driver")
+        #expect(ErrorReport.line(MachineFilter.Error.badRegex("[")) == "--filter name=[: not a valid regular expression")
+        #expect(ErrorReport.exitStatus(MachineFilter.Error.badRegex("[")) == 64)
+        let os = EngineInstallPlan.NotInstallable.unknownOS(id: "plan9", like: ["inferno"])
+        #expect(
+            ErrorReport.line(ProvisionError(machine: "m", step: .detectOS, reason: os.description, resumable: false, cause: os))
+                == "create m: detect-os failed: cannot install Docker Engine on OS \"plan9\", ID_LIKE inferno: no known package manager for it; pass --engine-install-url URL (a get.docker.com-style script) or install the engine yourself and pass --engine-install none"
+        )
+        #expect(
+            ErrorReport.line(EngineInstallPlan.NotInstallable.installDisabled)
+                == "dockerd is not installed and --engine-install is none; install Docker Engine on the host first or use --engine-install auto"
+        )
+        let unsafe = ShellUnsafeEngineOption(argument: "--log-opt=tag=$(x)", initSystem: "sysvinit", file: "/etc/default/docker")
+        #expect(!unsafe.description.contains("--engine-opt"))
+        #expect(
+            ErrorReport.line(ProvisionError(machine: "m", step: .detectOS, reason: unsafe.description, resumable: false, cause: unsafe))
+                == "create m: detect-os failed: --engine-opt \"--log-opt=tag=$(x)\": on this sysvinit host dockerd's options pass through a shell (DOCKER_OPTS, read by /etc/default/docker), which would split or run it; use only letters, digits and . _ - / : = , @ + % in --engine-opt there (labels, registries and the storage driver go to daemon.json and may hold anything)"
+        )
+        #expect(
+            ErrorReport.line(OfflineProblem.notProvisioned(machine: "web1", reason: "creating"))
+                == "machine \"web1\" is not fully provisioned (creating); run `swock-machine provision web1`")
+        #expect(
+            ErrorReport.line(OfflineProblem.missingFile(machine: "web1", path: "machines/web1/ca.pem"))
+                == "machines/web1/ca.pem is missing; run `swock-machine regenerate-certs web1`")
+        #expect(
+            ErrorReport.line(OfflineProblem.serverCertificateExpired(machine: "web1", day: "2027-01-15"))
+                == "the server certificate of \"web1\" expired on 2027-01-15; run `swock-machine regenerate-certs web1`")
+        #expect(
+            ErrorReport.adviceSuffix(OfflineProblem.serverCertificateMissesAddress(machine: "web1", address: "10.0.0.9"))
+                == "; run `swock-machine regenerate-certs web1`")
+        #expect(ErrorReport.adviceSuffix(nil) == "")
+        #expect(
+            failed.code == "provision.script-failed" && plugin.code == "plugin.unknown-flag" && keeper.code == "keeper.protocol-violation")
+    }
+
+    /// The staging known_hosts file is renamed in the error's value (no text rewriting).
+    @Test func aStagedKnownHostsFileIsRenamedInTheValue() {
+        let changed = SSHError.hostKeyChanged(host: "h", expected: "SHA256:a", presented: "SHA256:b", knownHosts: "/s/.staging/known_hosts")
+        #expect(
+            changed.knownHosts("/s/.staging/known_hosts", shownAs: "--ssh-known-hosts /k")
+                == .hostKeyChanged(host: "h", expected: "SHA256:a", presented: "SHA256:b", knownHosts: "--ssh-known-hosts /k"))
+        let viaJump = SSHError.viaJumpHost(hop: "j", .hostKeyUnknown(host: "h", fingerprint: "SHA256:a", knownHosts: "/s/kh"))
+        #expect(
+            viaJump.knownHosts("/s/kh", shownAs: "known_hosts")
+                == .viaJumpHost(hop: "j", .hostKeyUnknown(host: "h", fingerprint: "SHA256:a", knownHosts: "known_hosts")))
+        // Another file, or another case mentioning the same text, is left as it is.
+        #expect(changed.knownHosts("/other", shownAs: "x") == changed)
+        let other = SSHError.connectFailed(host: "/s/kh", port: 22, reason: "/s/kh")
+        #expect(other.knownHosts("/s/kh", shownAs: "x") == other)
+    }
+
     @Test func aTunnelsNextStepIsWordedHere() {
         let direct = TunnelService.TunnelError(
             description: "w is reached directly (not through jump hosts): it needs no tunnel", machine: "w", kind: .direct(serving: true))
@@ -129,9 +236,19 @@ struct ErrorReportTests {
         #expect(ErrorReport.exitStatus(UsageError("no command given")) == 64)
         #expect(ErrorReport.exitStatus(ProvisionError(machine: "w", step: .checkFlags, reason: "x", resumable: false)) == 64)
         #expect(
-            ErrorReport.exitStatus(MachineSelector.Error("give machine names or --all, not both", code: "fleet.invalid-selection")) == 64)
+            ErrorReport.exitStatus(MachineSelector.Error.namesAndAll) == 64)
         #expect(ErrorReport.exitStatus(ProvisionError(machine: "w", step: .installEngine, reason: "x", resumable: true)) == 1)
-        #expect(ErrorReport.exitStatus(MachineSelector.Error("no machine matches \"zz*\"")) == 1)
+        #expect(ErrorReport.exitStatus(MachineSelector.Error.globMatchesNothing("zz*")) == 1)
+        // The selector's words are the command line's, made here.
+        #expect(ErrorReport.line(MachineSelector.Error.namesAndAll) == "give machine names or --all, not both")
+        #expect(
+            ErrorReport.line(MachineSelector.Error.nothingSelected)
+                == "no machines selected: name them (globs like 'web*' work), or use --all or --filter")
+        #expect(
+            ErrorReport.line(MachineSelector.Error.globMatchesNothing("zz*"))
+                == "no machine matches \"zz*\"; `swock-machine ls` lists the machines")
+        #expect(ErrorReport.line(MachineSelector.Error.emptyStore) == "no machines in the store; create one with `swock-machine create`")
+        #expect(ErrorReport.line(MachineSelector.Error.filterMatchesNothing) == "no machine matches the selection (--filter)")
         #expect(ErrorReport.exitStatus(StoreError.notFound("w")) == 1)
         #expect(ErrorReport.exitStatus(UserFacingError("failed")) == 1)
         #expect(ErrorReport.exitStatus(SSHError.disconnected(host: "h")) == 1)

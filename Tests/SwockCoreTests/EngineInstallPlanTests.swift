@@ -23,10 +23,7 @@ import Testing
 
     @Test func installNoneWithoutDockerdFails() {
         #expect(
-            throws: EngineInstallPlan.NotInstallable(
-                description:
-                    "dockerd is not installed on the host and --engine-install is none; install Docker Engine there first, or use --engine-install auto"
-            )
+            throws: EngineInstallPlan.NotInstallable.installDisabled
         ) {
             try EngineInstallPlan.plan(
                 release: debian, family: .debian, dockerdPresent: false, method: .none, installURL: "https://get.docker.com")
@@ -57,7 +54,7 @@ import Testing
         }
         #expect(
             e?.description
-                == "cannot install Docker Engine on OS \"plan9\", ID_LIKE inferno bell: no known package manager for it; pass --engine-install-url URL (a get.docker.com-style script) or install the engine yourself and pass --engine-install none"
+                == "cannot install Docker Engine on OS \"plan9\", ID_LIKE inferno bell: no known package manager for it"
         )
 
         let noLike = #expect(throws: EngineInstallPlan.NotInstallable.self) {
@@ -69,8 +66,7 @@ import Testing
             try EngineInstallPlan.plan(release: nil, family: nil, dockerdPresent: false, method: .auto, installURL: nil)
         }
         #expect(noRelease?.description.contains("OS \"unknown (no /etc/os-release)\"") == true)
-        #expect(noRelease?.description.contains("--engine-install-url") == true)
-        #expect(noRelease?.description.contains("--engine-install none") == true)
+        #expect(noRelease?.description.contains("--") == false)
     }
 
     @Test func urlIsQuotedNeverBare() throws {

@@ -66,24 +66,23 @@ import Testing
     }
 
     @Test func globMatchingNothingIsAnError() {
-        #expect(throws: MachineSelector.Error("no machine matches \"api*\"; `swock-machine ls` lists the machines")) {
+        #expect(throws: MachineSelector.Error.globMatchesNothing("api*")) {
             try select(["web*", "api*"])
         }
     }
 
     @Test func selectionMistakes() throws {
         #expect(
-            throws: MachineSelector.Error(
-                "no machines selected: name them (globs like 'web*' work), or use --all or --filter", code: "fleet.invalid-selection")
+            throws: MachineSelector.Error.nothingSelected
         ) {
             try select([])
         }
-        #expect(throws: MachineSelector.Error("give machine names or --all, not both", code: "fleet.invalid-selection")) {
+        #expect(throws: MachineSelector.Error.namesAndAll) {
             try select(["web1"], all: true)
         }
         #expect(throws: StoreError.self) { try select(["bad name"]) }
         #expect(throws: MachineFilter.Error.self) { try select([], filters: ["color=red"]) }
-        #expect(throws: MachineSelector.Error("no machines in the store; create one with `swock-machine create`")) {
+        #expect(throws: MachineSelector.Error.emptyStore) {
             try MachineSelector(patterns: [], all: true).select(from: [])
         }
     }
@@ -95,7 +94,7 @@ import Testing
         #expect(offline.map(\.name) == ["web1", "web10", "web2"])
         let states: [String: MachineStatus.State] = ["web1": .running, "web10": .stopped]  // web2 unknown: counts as error
         #expect(try sel.applyState(offline, state: states).map(\.name) == ["web1"])
-        #expect(throws: MachineSelector.Error("no machine matches the selection (--filter)")) {
+        #expect(throws: MachineSelector.Error.filterMatchesNothing) {
             try sel.applyState(offline, state: [:])
         }
         let plain = try MachineSelector(patterns: ["web1"])
@@ -125,7 +124,7 @@ import Testing
         }
         #expect(try await MachineSelector(patterns: ["b*", "a1"]).resolve(in: store).map(\.name) == ["a1", "b1", "b2"])
         #expect(try await MachineSelector(patterns: [], filters: ["label=team=blue"]).resolve(in: store).map(\.name) == ["b1", "b2"])
-        await #expect(throws: MachineSelector.Error("no machine matches the selection (--filter)")) {
+        await #expect(throws: MachineSelector.Error.filterMatchesNothing) {
             try await MachineSelector(patterns: [], filters: ["label=team=none"]).resolve(in: store)
         }
     }

@@ -10,7 +10,7 @@ enum ContextSync {
             let config = try store.load(name)
             try DockerContexts().write(machine: config, store: store)
         } catch {
-            Output.err("Warning: docker context \"\(name)\" not written: \(error)")
+            Output.err("Warning: docker context \"\(name)\" not written: \(ErrorReport.line(error))")
         }
     }
 
@@ -23,7 +23,7 @@ enum ContextSync {
                 Output.err("Note: the docker context \"\(name)\" was not created by swock-machine and was left alone")
             }
         } catch {
-            Output.err("Warning: docker context \"\(name)\" not removed: \(error)")
+            Output.err("Warning: docker context \"\(name)\" not removed: \(ErrorReport.line(error))")
         }
     }
 }

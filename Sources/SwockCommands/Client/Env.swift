@@ -73,7 +73,7 @@ struct EnvRequest: LeanRequest, Equatable {
         }
         var (store, config) = try global.loadMachine(name)
         if swarm { config = try store.load(try await SwarmControl(store: store, timeout: .seconds(5)).reachableManager(of: config.name)) }
-        if let problem = OfflineCheck.problems(config, store: store).first { throw UserFacingError(problem) }
+        if let problem = OfflineCheck.problems(config, store: store).first { throw problem }
         if check {
             let status = await MachineStatus.probe(config, store: store, timeout: .seconds(5))
             guard status.state == .running else {

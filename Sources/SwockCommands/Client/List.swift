@@ -147,7 +147,7 @@ struct List: AsyncParsableCommand {
 
     /// One line on stderr per certificate that covers another machine's address.
     static func warn(_ overlaps: Task<[CertificateOverlap.Finding], Never>) async {
-        for f in await overlaps.value { Output.err(f.warning) }
+        for f in await overlaps.value { Output.err(ErrorReport.warning(f)) }
     }
 
     static func probeKey(_ c: MachineConfig, store: Store) -> String {

@@ -60,7 +60,7 @@ struct RegenerateCerts: AsyncParsableCommand {
             }
             // Certificates (of these machines or others) that still cover another machine's address.
             let configs = store.list().compactMap { try? $0.result.get() }
-            for f in CertificateOverlap.findings(in: store, configs: configs) { Output.err(f.warning) }
+            for f in CertificateOverlap.findings(in: store, configs: configs) { Output.err(ErrorReport.warning(f)) }
             if failed > 0 { throw ExitCode(ErrorReport.fleetStatus(total: targets.count, failed: failed)) }
         }
     }

@@ -28,7 +28,7 @@ struct CreateSSHConfig {
         let localUser = environment["USER"] ?? environment["LOGNAME"] ?? NSUserName()
         let file: SSHConfigFile?
         do { file = try SSHConfigFile.load(path: path, mustExist: !isDefault, home: home, localUser: localUser) } catch {
-            throw UserFacingError("\(error)")
+            throw UserFacingError(ErrorReport.line(error))
         }
         guard let file else { return nil }
         do {
@@ -43,7 +43,7 @@ struct CreateSSHConfig {
             }
             return out
         } catch let e as SSHConfigFile.Invalid {
-            throw UserFacingError(e.description)
+            throw UserFacingError(ErrorReport.line(e))
         }
     }
 }

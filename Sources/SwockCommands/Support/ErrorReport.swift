@@ -1,6 +1,9 @@
 import EngineAPI
 import SSHKit
+import SwockClient
 import SwockDrivers
+import SwockEngine
+import SwockFleet
 import SwockProvision
 import SwockRemote
 import SwockRuntime
@@ -32,7 +35,8 @@ enum ErrorReport {
         UsageError.code, "provision.check-flags", "provision.invalid-request",
         "client.invalid-filter", "client.invalid-template", "fleet.invalid-selection", "inventory.bad-rename",
         "driver.unknown-flag", "driver.bad-flag-value", "driver.flag-needs-value", "driver.missing-flag", "driver.invalid-flag",
-        "driver.unreadable-file", "driver.unknown-driver",
+        "driver.unreadable-file", "driver.unknown-driver", "plugin.unknown-flag", "qemu.bad-flag",
+        "provision.ssh-config-invalid", "provision.ssh-config-unreadable", "provision.script-unreadable",
     ]
 
     /// The line after "Error: ": the error's message, then what to do next (the innermost
@@ -43,6 +47,11 @@ enum ErrorReport {
             if let a = advice(for: e), !parts.contains(a) { parts.append(a) }
         }
         return parts.joined(separator: "; ")
+    }
+
+    /// A certificate that covers another machine's address, with the way out.
+    static func warning(_ f: CertificateOverlap.Finding) -> String {
+        "\(f.warning); run `swock-machine regenerate-certs \(f.machine)`"
     }
 
     /// The exit status for a command that failed with `error`.
@@ -78,7 +87,25 @@ enum ErrorReport {
         if let p = error as? ProvisionError, let problem = p.cause as? CreateProblem {
             return "\(p.operation) \(p.machine): \(p.step) failed: \(text(problem))"
         }
+        if let p = error as? ProvisionError, let n = p.cause as? EngineInstallPlan.NotInstallable {
+            return "\(p.operation) \(p.machine): \(p.step) failed: \(text(n))"
+        }
+        if let p = error as? ProvisionError, let o = p.cause as? ShellUnsafeEngineOption {
+            return "\(p.operation) \(p.machine): \(p.step) failed: --engine-opt \"\(o.argument)\": \(o.reason)"
+        }
         if let problem = error as? CreateProblem { return text(problem) }
+        if let n = error as? EngineInstallPlan.NotInstallable { return text(n) }
+        if let e = error as? MachineSelector.Error {
+            switch e {
+            case .namesAndAll: return "give machine names or --all, not both"
+            case .nothingSelected: return "no machines selected: name them (globs like 'web*' work), or use --all or --filter"
+            case .filterMatchesNothing: return "no machine matches the selection (--filter)"
+            case .globMatchesNothing, .emptyStore: break
+            }
+        }
+        // The filter's terms come from --filter: the message names the flag.
+        if let e = error as? MachineFilter.Error { return "--\(e.description)" }
+        if let e = error as? SSHConfigFile.LoadError { return "--ssh-config \(e.path): \(e.exists ? "cannot read it" : "no such file")" }
         if let t = error as? TunnelService.TunnelError, case .direct = t.kind {
             return "\(t.machine) is reached directly (no --generic-ssh-proxy-jump): it needs no tunnel"
         }
@@ -113,6 +140,26 @@ enum ErrorReport {
         }
     }
 
+    /// Why the engine cannot be installed, in terms of the flags that choose how.
+    static func text(_ n: EngineInstallPlan.NotInstallable) -> String {
+        switch n {
+        case .installDisabled:
+            return
+                "dockerd is not installed and --engine-install is none; install Docker Engine on the host first or use --engine-install auto"
+        case .unknownOS:
+            return
+                "\(n.description); pass --engine-install-url URL (a get.docker.com-style script) or install the engine yourself and pass --engine-install none"
+        case .upgradeUnknownFamily: return n.description
+        }
+    }
+
+    /// "; ADVICE" for `error` and its causes (innermost first), or "" (a fleet host's status line).
+    static func adviceSuffix(_ error: (any Error)?) -> String {
+        guard let error else { return "" }
+        let next = errorChain(error).reversed().compactMap { advice(for: $0) }
+        return next.isEmpty ? "" : "; " + next.joined(separator: "; ")
+    }
+
     /// What to do next about this one error (not its causes), in the command line's words.
     static func advice(for error: any Error) -> String? {
         switch error {
@@ -121,6 +168,29 @@ enum ErrorReport {
         case let e as EngineError: return advice(e)
         case let e as SwarmError: return advice(e)
         case DriverError.unknownFlag(let driver, _, _): return "see `swock-machine create -d \(driver) --help`"
+        case PluginError.unknownFlag(let plugin, _, _): return "see `swock-machine create -d \(plugin) --help`"
+        case QemuError.socketPathTooLong: return "use a shorter --storage-path"
+        case KeeperError.protocolViolation: return "`swock-machine keeper stop` ends a keeper of another version"
+        case is SSHConfigFile.Invalid: return "fix the line or pass --ssh-config none"
+        case is SSHConfigFile.LoadError: return "give a readable file or --ssh-config none"
+        case MachineSelector.Error.globMatchesNothing: return "`swock-machine ls` lists the machines"
+        case MachineSelector.Error.emptyStore: return "create one with `swock-machine create`"
+        case let e as Remover.RemoteCleanupFailed:
+            return "fix the cause and retry, or run `swock-machine rm -f \(e.machine)` to drop the record anyway"
+        case let e as EngineLifecycle.NotConfigured: return "run `swock-machine provision \(e.machine)` to put it back"
+        case DockerContextError.invalidName(let name, _):
+            return "point docker at it with `eval \"$(swock-machine env \(name))\"` instead"
+        case DockerContextError.notFound(let name): return "create it with `swock-machine use \(name) --docker-context`"
+        case is ShellUnsafeEngineOption:
+            return
+                "use only letters, digits and . _ - / : = , @ + % in --engine-opt there (labels, registries and the storage driver go to daemon.json and may hold anything)"
+        case let e as OfflineProblem:
+            switch e {
+            case .notProvisioned(let m, _): return "run `swock-machine provision \(m)`"
+            default: return "run `swock-machine regenerate-certs \(e.machine)`"
+            }
+        case let e as ProvisionScriptFailed:
+            return "the machine is usable: fix the script, then run `swock-machine provision --rerun-scripts \(e.machine)`"
         case let t as TunnelService.TunnelError:
             switch t.kind {
             case .direct(serving: true): return "point docker at it with `swock-machine env \(t.machine)`"

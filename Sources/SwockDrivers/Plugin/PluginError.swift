@@ -1,4 +1,5 @@
 import GoRPC
+import SwockSupport
 
 /// What a Docker Machine driver plugin can fail with. Causes are values.
 public enum PluginError: Error, Equatable, Sendable {
@@ -62,9 +63,25 @@ extension PluginError: CustomStringConvertible {
             return "the \(plugin) driver's answer to \(method) is not what libmachine defines: \(detail)"
         case .unknownFlag(let plugin, let flag, let known):
             return
-                "\(flag) is not a flag of the \(plugin) driver; its flags are: \(known.isEmpty ? "(none)" : known.joined(separator: " ")) (see `swock-machine create -d \(plugin) --help`)"
+                "\(flag) is not a flag of the \(plugin) driver; its flags are: \(known.isEmpty ? "(none)" : known.joined(separator: " "))"
         case .badConfig(let plugin, let detail):
             return "the record's \(plugin) driver configuration is unusable: \(detail)"
+        }
+    }
+}
+
+extension PluginError: CodedError {
+    public var code: ErrorCode {
+        switch self {
+        case .notFound: "plugin.not-found"
+        case .startFailed: "plugin.start-failed"
+        case .noAddress: "plugin.no-address"
+        case .badAddress: "plugin.bad-address"
+        case .incompatibleVersion: "plugin.incompatible-version"
+        case .call: "plugin.call-failed"
+        case .badReply: "plugin.bad-reply"
+        case .unknownFlag: "plugin.unknown-flag"
+        case .badConfig: "plugin.bad-config"
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SwockSupport
 
 /// What the qemu driver can fail with. Causes are values; `description` is the one line shown.
 public enum QemuError: Error, Sendable, Equatable {
@@ -74,9 +75,33 @@ extension QemuError: CustomStringConvertible {
         case .diskMissing(let path):
             return "the VM's disk \(path) is gone: remove the machine (rm -f) and create it again"
         case .socketPathTooLong(let path):
-            return "the QMP socket path \(path) is longer than 107 bytes: use a shorter --storage-path"
+            return "the QMP socket path \(path) is longer than 107 bytes"
         case .qmp(let path, let detail):
             return "the VM's QMP monitor \(path) did not answer: \(detail)"
+        }
+    }
+}
+
+extension QemuError: CodedError {
+    public var code: ErrorCode {
+        switch self {
+        case .programMissing: "qemu.program-missing"
+        case .badFlag: "qemu.bad-flag"
+        case .imageUnreadable: "qemu.image-unreadable"
+        case .notADiskImage: "qemu.not-a-disk-image"
+        case .imageHasBackingFile: "qemu.image-has-backing-file"
+        case .sha256Mismatch: "qemu.sha256-mismatch"
+        case .downloadFailed: "qemu.download-failed"
+        case .diskSmallerThanImage: "qemu.disk-smaller-than-image"
+        case .bridgeNeedsRoot: "qemu.bridge-needs-root"
+        case .toolFailed: "qemu.tool-failed"
+        case .vmExited: "qemu.vm-exited"
+        case .vmFailed: "qemu.vm-failed"
+        case .sshNeverUp: "qemu.ssh-never-up"
+        case .vmDirectoryExists: "qemu.vm-directory-exists"
+        case .diskMissing: "qemu.disk-missing"
+        case .socketPathTooLong: "qemu.socket-path-too-long"
+        case .qmp: "qemu.qmp"
         }
     }
 }

@@ -3,6 +3,7 @@ import SSHKit
 import SwockEngine
 import SwockRemote
 import SwockStore
+import SwockSupport
 
 /// configure-engine: daemon.json adopted, our init-system configuration in place, one restart.
 extension Provisioner {
@@ -64,10 +65,28 @@ extension Provisioner {
             let bad = EngineConfigRenderer.firstShellUnsafeArgument(engine.options.map(EngineConfigRenderer.engineOptFlag))
         else { return }
         let file = initSystem.configPath(serviceScript: InitSystem.ServiceScript(probed: probe.dockerServiceScript)) ?? "its configuration"
-        throw ProvisionError(
-            machine: name, step: step,
-            reason:
-                "--engine-opt \"\(bad)\": on this \(initSystem.rawValue) host dockerd's options pass through a shell (DOCKER_OPTS, read by \(file)), which would split or run it; use only letters, digits and . _ - / : = , @ + % in --engine-opt there (labels, registries and the storage driver go to daemon.json and may hold anything)",
-            resumable: resumable)
+        let e = ShellUnsafeEngineOption(argument: bad, initSystem: initSystem.rawValue, file: file)
+        throw ProvisionError(machine: name, step: step, reason: e.description, resumable: resumable, cause: e)
     }
+}
+
+/// An engine option that dockerd's init script would pass through a shell (sysvinit, OpenRC).
+/// The flag it came from (--engine-opt) is SwockCommands' to name (ErrorReport).
+public struct ShellUnsafeEngineOption: CodedError, Equatable {
+    /// dockerd's argument as it would be written (`--log-opt=tag=$(x)`).
+    public var argument: String
+    public var initSystem: String
+    /// The file the shell reads the options from.
+    public var file: String
+    public init(argument: String, initSystem: String, file: String) {
+        self.argument = argument
+        self.initSystem = initSystem
+        self.file = file
+    }
+    public var code: ErrorCode { "provision.shell-unsafe-engine-option" }
+    /// Why it is refused, without the flag's name.
+    public var reason: String {
+        "on this \(initSystem) host dockerd's options pass through a shell (DOCKER_OPTS, read by \(file)), which would split or run it"
+    }
+    public var description: String { "engine option \"\(argument)\": \(reason)" }
 }

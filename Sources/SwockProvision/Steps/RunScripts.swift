@@ -2,10 +2,12 @@ import Foundation
 import SSHKit
 import SwockRemote
 import SwockStore
+import SwockSupport
 
 /// A provision script that did not succeed. The machine is usable (its engine answers); the
 /// record says which script failed, how, and its last lines.
-public struct ProvisionScriptFailed: Error, CustomStringConvertible, Equatable {
+public struct ProvisionScriptFailed: CodedError, Equatable {
+    public var code: ErrorCode { "provision.script-failed" }
     public var machine: String
     public var script: String
     public var run: ScriptRun
@@ -28,7 +30,7 @@ public struct ProvisionScriptFailed: Error, CustomStringConvertible, Equatable {
         let tail = run.lastLines.suffix(5).map { $0.count > 200 ? String($0.prefix(200)) + "..." : $0 }
         let last = tail.isEmpty ? "" : "; last lines: " + tail.joined(separator: " | ")
         return
-            "\(machine): \(summary)\(last); the machine is usable: fix the script, then run `swock-machine provision --rerun-scripts \(machine)`"
+            "\(machine): \(summary)\(last)"
     }
 }
 
