@@ -156,7 +156,6 @@ import Testing
         defer { cli.cleanup() }
         let create = ["create", "--generic-ip-address", "192.0.2.1", "x"]
         for (command, flag, value, values) in [
-            (create, "--driver", "virtualbox", "'generic'"),
             (create, "--engine-install", "maybe", "'auto', 'none' or 'bundle:PATH'"),
             (create, "--tls-key-type", "dsa", "'ecdsa' and 'rsa'"),
             (create, "--ssh-host-key", "yes", "'strict' and 'accept-new'"),

@@ -32,7 +32,7 @@ struct FleetCreateTests {
         defer { try? FileManager.default.removeItem(atPath: file) }
 
         let r = try await cli.run(["create", "-f", file, "-p", "5"])
-        #expect(r.status == 1, "\(r.all)")
+        #expect(r.status == 2, "\(r.all)")
         let rows = r.stdoutText.split(separator: "\n").map(String.init)
         #expect(rows.first?.hasPrefix("NAME") == true)
         for n in names.prefix(4) { #expect(rows.contains { $0.hasPrefix(n + " ") && $0.contains("ready") }, "\(r.stdoutText)") }

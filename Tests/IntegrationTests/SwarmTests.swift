@@ -46,7 +46,7 @@ struct SwarmTests {
         // m3 cannot reach the manager's port: its join fails alone, naming address and port.
         try await Fleet.run("sw3", "iptables -I OUTPUT -d \(manager.ip) -p tcp --dport 2377 -j REJECT --reject-with tcp-reset")
         let join = try await cli.run(["swarm", "join", "--manager", m1, "m2", "m3"])
-        #expect(join.status == 1, "\(join.all)")
+        #expect(join.status == 2, "\(join.all)")  // some of the machines failed
         #expect(join.stderrText.contains("(m2) joined m1's swarm as a worker"), "\(join.all)")
         let errors = join.stderrText.split(separator: "\n").filter { $0.hasPrefix("Error:") }
         #expect(errors.count == 1 && errors[0].contains("m3 could not join m1's swarm at \(manager.ip):2377"), "\(join.all)")

@@ -29,8 +29,7 @@ struct Create: AsyncParsableCommand {
             """,
             examples: [
                 "swock-machine create --driver generic --generic-ip-address 203.0.113.10 web1",
-                "swock-machine create --generic-ip-address db.lan --generic-ssh-user admin db1",
-                "swock-machine create -d none --url tcp://10.0.0.5:2376 --tls-ca-cert ca.pem --tls-client-cert cert.pem --tls-client-key key.pem ext1",
+                "swock-machine create -d qemu --qemu-memory 2048 dev",
                 "swock-machine create -f fleet.yaml -p 4",
             ]))
 
