@@ -3,7 +3,7 @@
 // (github.com/docker/machine libmachine/drivers/plugin and rpc): started with
 // MACHINE_PLUGIN_TOKEN=42 it listens on 127.0.0.1, prints its address as its first line, and
 // serves net/rpc over HTTP as the service RPCServerDriver with gob values, the flags as the
-// gob-registered mcnflag types. It exits on Close, or when no heartbeat came for 10 s.
+// gob-registered mcnflag types. It exits on Close, or when no heartbeat came for 60 s (10 s when Create is to hang).
 //
 // Its Create "makes" a host by taking the address of one that already exists (--fixture-host: a
 // fleet host), so swock-machine's provisioning runs against a real host. The host's power state
@@ -23,8 +23,15 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
+
+// How long the plugin waits for a heartbeat before it exits (libmachine's plugins: 10 s); 60 s
+// unless Create is to hang (see SetConfigFromFlags).
+var watchdogSeconds atomic.Int64
+
+func init() { watchdogSeconds.Store(60) }
 
 type StringFlag struct {
 	Name, Usage, EnvVar, Value string
@@ -126,7 +133,13 @@ func (r *RPCServerDriver) GetCreateFlags(_ *struct{}, reply *[]Flag) error {
 
 func (r *RPCServerDriver) SetConfigRaw(data []byte, _ *struct{}) error {
 	logCall("SetConfigRaw")
-	return json.Unmarshal(data, &r.d)
+	if err := json.Unmarshal(data, &r.d); err != nil {
+		return err
+	}
+	if r.d.Fail == "hang" {
+		watchdogSeconds.Store(10) // as in SetConfigFromFlags
+	}
+	return nil
 }
 
 func (r *RPCServerDriver) GetConfigRaw(_ *struct{}, reply *[]byte) error {
@@ -152,6 +165,11 @@ func (r *RPCServerDriver) SetConfigFromFlags(opts *DriverOptions, _ *struct{}) e
 	r.d.SSHPort, _ = f.Values["fixture-ssh-port"].(int)
 	r.d.SSHKeyPath, _ = f.Values["fixture-ssh-key"].(string)
 	r.d.Fail, _ = f.Values["fixture-fail"].(string)
+	if r.d.Fail == "hang" {
+		// libmachine's own watchdog time, so the hang test shows the client's heartbeats keep
+		// the plugin alive; otherwise a longer one, so a loaded CI machine never trips it.
+		watchdogSeconds.Store(10)
+	}
 	r.d.Tags, _ = f.Values["fixture-tag"].([]string)
 	r.d.SwarmMaster, _ = f.Values["swarm-master"].(bool)
 	if r.d.IPAddress == "" {
@@ -281,8 +299,8 @@ func main() {
 		case <-d.closeCh:
 			os.Exit(0)
 		case <-d.heartbeat:
-		case <-time.After(10 * time.Second):
-			fmt.Fprintln(os.Stderr, "fixture: no heartbeat for 10 s, exiting")
+		case <-time.After(time.Duration(watchdogSeconds.Load()) * time.Second):
+			fmt.Fprintf(os.Stderr, "fixture: no heartbeat for %d s, exiting\n", watchdogSeconds.Load())
 			os.Exit(1)
 		}
 	}
