@@ -206,7 +206,9 @@ struct AuthAndHostKeyTests {
             case .connectFailed(_, _, let reason): #expect(reason.lowercased().contains("no route"), "\(e)")
             default: Issue.record("unexpected error \(e)")
             }
-            #expect(elapsed < .seconds(6), "took \(elapsed)")
+            // What this catches is a connect that ignores its deadline and waits for TCP's own
+            // timeout (minutes); how far past 3 s it ends is the machine's load (8.3 s was seen in CI).
+            #expect(elapsed < .seconds(30), "took \(elapsed)")
             #expect(e.description.contains(ip))
         }
     }
