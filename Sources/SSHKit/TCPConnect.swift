@@ -1,4 +1,6 @@
 import Foundation
+import CLibSSH  // its headers carry <sys/socket.h> for this module: without it a release (whole-module) build cannot see SOCK_STREAM
+import Glibc
 
 /// The TCP connection under a direct SSH session, made here rather than inside libssh so that
 /// where a connect failed is a value: before the TCP connection (refused, no route, no answer,
