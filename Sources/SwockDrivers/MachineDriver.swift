@@ -46,6 +46,14 @@ public protocol MachineDriver: Sendable {
     func dockerURL() async throws -> String?
     /// The settings to keep in the record (`MachineConfig.driverOptions`).
     func options() -> DriverOptions
+    /// How much slower than an ordinary server this driver's host runs: provisioning's and the
+    /// lifecycle's deadlines are multiplied by it (`ProvisionLimits`). 1 (the default) for hosts
+    /// on real hardware; a VM on QEMU's TCG emulator says more.
+    var pace: Double { get }
+}
+
+extension MachineDriver {
+    public var pace: Double { 1 }
 }
 
 public enum HostOwnership: Sendable, Equatable {

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SwockDrivers
 import SwockEngine
+import SwockProvision
 import SwockRemote
 import SwockRuntime
 import SwockStore
@@ -64,7 +65,8 @@ public struct FleetLifecycle: Sendable {
             return "host killed (\(driver.name))"
         case .start, .restart:
             if action == .start { try await driver.start() } else { try await driver.restart() }
-            let v = try await EngineReadiness(store: store, within: lifecycle.engineWait).waitForTLS(config, ssh: nil)
+            let wait = ProvisionLimits(pace: driver.pace).scaled(lifecycle.engineWait)
+            let v = try await EngineReadiness(store: store, within: wait).waitForTLS(config, ssh: nil)
             return "host \(action == .start ? "started" : "restarted") (\(driver.name)): Docker \(v.version)"
         case .upgrade:
             return try await lifecycle.perform(action, on: name)

@@ -41,7 +41,8 @@ public struct DriverCreation: Sendable {
                 if let p = created.engineHostPort { r.engine.port = p }
                 r.driver = driver.name
                 r.driverOptions = created.options
-                return try await provisioner.create(r)
+                // At the driver's pace: a VM on an emulator needs longer deadlines.
+                return try await provisioner.paced(driver.pace).create(r)
             }
             return try await adopt(request, driver: driver, created: created)
         } catch {

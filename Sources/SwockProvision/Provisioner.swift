@@ -2,6 +2,7 @@ import EngineAPI
 import Foundation
 import Logging
 import SSHKit
+import SwockDrivers
 import SwockEngine
 import SwockPKI
 import SwockRemote
@@ -22,6 +23,8 @@ public struct Provisioner: Sendable {
     public var logger: Logger
     public var connectTimeout: Duration = ProvisionTimeouts.connect
     public var engineWait: Duration = ProvisionTimeouts.engineAnswers
+    /// Every deadline at the host's pace (`connectTimeout` and `engineWait` too): `paced(_:)`.
+    public var limits = ProvisionLimits()
     /// How `provision` reaches a machine's host; nil: `MachineSSH` (tests give scripted hosts).
     package var connectRecord: (@Sendable (MachineConfig) async throws -> any RemoteHost)?
     /// How `create` reaches a new host, pinning its key in the file given; nil: `MachineSSH`.
@@ -31,6 +34,13 @@ public struct Provisioner: Sendable {
         self.store = store
         self.progress = progress
         self.logger = logger
+    }
+
+    /// This provisioner with its deadlines at `pace` (a driver's `MachineDriver.pace`).
+    public func paced(_ pace: Double) -> Provisioner {
+        var p = self
+        p.limits = ProvisionLimits(pace: pace)
+        return p
     }
 
     // MARK: - create
@@ -82,7 +92,7 @@ public struct Provisioner: Sendable {
                 if let connectNew {
                     s = try await connectNew(req, stagedKnownHosts)
                 } else {
-                    let session = try await MachineSSH(store: store, connectTimeout: connectTimeout, logger: logger).connect(
+                    let session = try await MachineSSH(store: store, connectTimeout: limits.scaled(connectTimeout), logger: logger).connect(
                         SSHTarget(host: req.address, port: req.sshPort, user: req.sshUser),
                         knownHostsPath: stagedKnownHosts, policy: req.hostKeyPolicy, auth: auth, proxyJump: req.proxyJump,
                         expectedHostKeys: req.hostKeyFingerprints)
@@ -188,7 +198,15 @@ public struct Provisioner: Sendable {
         -> MachineConfig
     {
         do {
-            return try await reprovision(name, password: password, hostname: hostname, rerunScripts: rerunScripts)
+            // At the pace of the machine's driver when it is built in (a plugin is not started for it).
+            var p = self
+            if p.limits.pace == 1, let c = try? store.load(name),
+                let kind = DriverRegistry.standard.kinds.first(where: { $0.name == c.driver }),
+                let driver = try? kind.driver(for: c, store: store)
+            {
+                p = p.paced(driver.pace)
+            }
+            return try await p.reprovision(name, password: password, hostname: hostname, rerunScripts: rerunScripts)
         } catch var e as ProvisionError {
             e.operation = "provision"
             throw e
@@ -209,7 +227,7 @@ public struct Provisioner: Sendable {
                 if let connectRecord {
                     s = try await connectRecord(config)
                 } else {
-                    s = try await MachineSSH(store: store, connectTimeout: connectTimeout, logger: logger).connect(config)
+                    s = try await MachineSSH(store: store, connectTimeout: limits.scaled(connectTimeout), logger: logger).connect(config)
                 }
                 return (s, "\(config.ssh.user)@\(config.address):\(config.ssh.port)\(s.viaText), host key \(s.hostKeyFingerprint)")
             }

@@ -38,11 +38,11 @@ extension Provisioner {
         if daemonJSON.switchesOnLiveRestore { apply = DaemonJSON.reloadIfContainersRun + "; " + apply }
         let applied: ExecResult
         if files.isEmpty {
-            applied = try await ssh.execAsRoot(apply, timeout: ProvisionTimeouts.configure)
+            applied = try await ssh.execAsRoot(apply, timeout: limits.configure)
         } else {
             applied = try await ssh.installAsRoot(
                 files, before: keep.isEmpty ? nil : keep.joined(separator: "\n"), then: apply,
-                timeout: ProvisionTimeouts.configure)!
+                timeout: limits.configure)!
         }
         guard applied.succeeded else {
             throw ProvisionError(

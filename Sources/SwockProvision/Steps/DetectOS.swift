@@ -8,7 +8,7 @@ extension Provisioner {
         let name = run.machine
         do {
             return try await run.timed(.detectOS) {
-                let r = try await ssh.exec(HostProbe.command, timeout: ProvisionTimeouts.probe)
+                let r = try await ssh.exec(HostProbe.command, timeout: limits.probe)
                 let p = HostProbe.parse(r.stdoutText)
                 let os = p.release.map { $0.prettyName ?? $0.id } ?? "unknown OS"
                 return (

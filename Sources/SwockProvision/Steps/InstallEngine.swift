@@ -17,7 +17,7 @@ extension Provisioner {
             // but its packages unconfigured: finish that first.
             var repaired = ""
             if probe.release.flatMap(OSFamily.detect) == .debian {
-                let r = try await ssh.execAsRoot(EngineInstallPlan.debianRepair, timeout: ProvisionTimeouts.engineInstall)
+                let r = try await ssh.execAsRoot(EngineInstallPlan.debianRepair, timeout: limits.engineInstall)
                 if r.stdoutText.contains("repaired") { repaired = " (finished an interrupted package install)" }
             }
             return (probe, "dockerd already present at \(probe.dockerdPath ?? "?")\(repaired)")
@@ -35,7 +35,7 @@ extension Provisioner {
             (command, how) = ("", "from \(bundle.summary)")
         }
         if !command.isEmpty { try await runInstall(command, ssh: ssh) }
-        let again = HostProbe.parse(try await ssh.exec(HostProbe.command, timeout: ProvisionTimeouts.probe).stdoutText)
+        let again = HostProbe.parse(try await ssh.exec(HostProbe.command, timeout: limits.probe).stdoutText)
         guard let path = again.dockerdPath else {
             throw ProvisionError(
                 machine: name, step: .installEngine, reason: "the install finished but dockerd is not on the host", resumable: true)
@@ -73,7 +73,7 @@ extension Provisioner {
         let tail = OutputTail()
         let log = logger
         let r = try await ssh.execAsRoot(
-            command, timeout: ProvisionTimeouts.engineInstall, collect: false,
+            command, timeout: limits.engineInstall, collect: false,
             onStdout: { d in
                 tail.append(d); log.debug("install: \(String(decoding: d, as: UTF8.self))")
             },

@@ -19,7 +19,7 @@ extension Provisioner {
             publicLine = key.publicLine
         }
         // The public key goes over stdin; append only when it is not there yet.
-        try await ssh.run(Scripts.authorizeKey.command(), stdin: .data(Data(publicLine.utf8)), timeout: ProvisionTimeouts.authorizedKey)
+        try await ssh.run(Scripts.authorizeKey.command(), stdin: .data(Data(publicLine.utf8)), timeout: limits.authorizedKey)
         config.ssh.keyPath = keyRel
         config.ssh.authMode = .generatedKey
     }

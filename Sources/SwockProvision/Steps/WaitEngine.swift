@@ -9,6 +9,6 @@ extension Provisioner {
     func waitForEngine(config: MachineConfig, probe: HostProbe, ssh: any RemoteHost) async throws -> EngineVersion {
         var config = config
         config.host?.initSystem = probe.initSystem
-        return try await EngineReadiness(store: store, within: engineWait).waitForTLS(config, ssh: ssh)
+        return try await EngineReadiness(store: store, within: limits.scaled(engineWait)).waitForTLS(config, ssh: ssh)
     }
 }
