@@ -295,8 +295,31 @@ public struct QemuDriver: MachineDriver {
 
     // MARK: - Boot
 
-    var bootTimeout: Int { Int(tools.environment["SWOCK_QEMU_BOOT_TIMEOUT"] ?? "") ?? 900 }
-    var stopTimeout: Int { Int(tools.environment["SWOCK_QEMU_STOP_TIMEOUT"] ?? "") ?? 90 }
+    /// Seconds for the guest's SSH server to answer after QEMU started: SWOCK_QEMU_BOOT_TIMEOUT,
+    /// else `bootSeconds` at the VM's pace.
+    var bootTimeout: Int { Int(tools.environment["SWOCK_QEMU_BOOT_TIMEOUT"] ?? "") ?? Int(Double(Self.bootSeconds) * pace) }
+    /// Seconds for an ACPI shutdown before the kill: SWOCK_QEMU_STOP_TIMEOUT, else `stopSeconds`
+    /// at the VM's pace (a kill loses what the guest had not written yet).
+    var stopTimeout: Int { Int(tools.environment["SWOCK_QEMU_STOP_TIMEOUT"] ?? "") ?? Int(Double(Self.stopSeconds) * pace) }
+    static let bootSeconds = 300
+    static let stopSeconds = 90
+
+    /// TCG: one host thread per virtual CPU (`--qemu-cpus 2` uses two host cores), and a
+    /// translation cache of 256 MiB (QEMU's default is 1 GiB of this computer's memory per VM;
+    /// a small one makes a booting guest translate its code again and again).
+    static let tcgAccel = "tcg,thread=multi,tb-size=256"
+
+    /// How much slower than an ordinary server a VM is: 1 on KVM; on TCG, `tcgPace` (an
+    /// emulated guest runs its package manager and dockerd many times slower), or
+    /// SWOCK_QEMU_PACE when set to a number of 1 or more.
+    public var pace: Double { Self.pace(accelerator: Self.accelerator(), environment: tools.environment) }
+
+    public static let tcgPace: Double = 10
+
+    static func pace(accelerator: String, environment: [String: String]) -> Double {
+        if let p = Double(environment["SWOCK_QEMU_PACE"] ?? ""), p.isFinite, p >= 1 { return p }
+        return accelerator == "kvm" ? 1 : tcgPace
+    }
 
     /// Starts QEMU detached and waits for the guest's SSH server. On failure the VM is killed
     /// (the caller removes the files).
@@ -308,9 +331,12 @@ public struct QemuDriver: MachineDriver {
         try? fm.removeItem(atPath: consolePath)
         var args = [
             "-name", "swock-\(machineName)",
-            // TCG's translation cache defaults to 1 GiB of this computer's memory per VM: 128 MiB is plenty.
-            "-machine", "q35", "-accel", accel == "kvm" ? "kvm" : "tcg,tb-size=128", "-cpu", accel == "kvm" ? "host" : "max",
+            // Only the devices given here (no VGA, floppy, parallel port or CD drive to emulate).
+            "-nodefaults",
+            "-machine", "q35", "-accel", accel == "kvm" ? "kvm" : Self.tcgAccel, "-cpu", accel == "kvm" ? "host" : "max",
             "-smp", String(settings.cpus), "-m", String(settings.memoryMiB),
+            // Entropy for the guest's early boot (cloud-init, sshd's host keys).
+            "-device", "virtio-rng-pci",
             // QEMU's option syntax: a comma in a value is written twice.
             "-drive", "file=\(diskPath.replacingOccurrences(of: ",", with: ",,")),format=qcow2,if=virtio",
             "-drive", "file=\(seedPath.replacingOccurrences(of: ",", with: ",,")),format=raw,if=virtio,readonly=on",
@@ -335,6 +361,10 @@ public struct QemuDriver: MachineDriver {
 
         var s = settings
         let deadline = ContinuousClock.now + .seconds(bootTimeout)
+        // At the VM's pace: an emulated guest's sshd (one fork and exec per connection) can take
+        // longer than 3 s to send its banner, and each probe costs the booting guest CPU.
+        let pace = self.pace
+        let bannerMs = Int(3000 * pace)
         while true {
             guard runningPID() != nil else { throw QemuError.vmExited(name: machineName, consoleLog: consoleTail()) }
             if let status = try? QMPClient.status(socket: qmpPath), ["internal-error", "guest-panicked", "shutdown"].contains(status) {
@@ -344,9 +374,9 @@ public struct QemuDriver: MachineDriver {
             }
             switch s.network {
             case .user:
-                if SSHBanner.answers(host: "127.0.0.1", port: s.sshHostPort!, timeoutMs: 3000) { return s }
+                if SSHBanner.answers(host: "127.0.0.1", port: s.sshHostPort!, timeoutMs: bannerMs) { return s }
             case .bridge:
-                if let ip = Self.neighbourAddress(mac: s.macAddress), SSHBanner.answers(host: ip, port: 22, timeoutMs: 3000) {
+                if let ip = Self.neighbourAddress(mac: s.macAddress), SSHBanner.answers(host: ip, port: 22, timeoutMs: bannerMs) {
                     s.bridgeAddress = ip
                     return s
                 }
@@ -356,7 +386,7 @@ public struct QemuDriver: MachineDriver {
                 killBlocking()
                 throw QemuError.sshNeverUp(name: machineName, seconds: bootTimeout, consoleLog: tail)
             }
-            Thread.sleep(forTimeInterval: 1)
+            Thread.sleep(forTimeInterval: pace)
         }
     }
 
@@ -484,7 +514,9 @@ public struct QemuKind: DriverKind {
             envVar: "QEMU_IMAGE", kind: .string, defaultValue: .string(QemuCreateFlags.defaultImage)),
         DriverFlag(
             name: "qemu-image-sha256", usage: "the image's SHA-256 (checked before it is kept)", envVar: "QEMU_IMAGE_SHA256", kind: .string),
-        DriverFlag(name: "qemu-cpus", usage: "virtual CPUs", envVar: "QEMU_CPUS", kind: .int, defaultValue: .int(1)),
+        DriverFlag(
+            name: "qemu-cpus", usage: "virtual CPUs (without KVM: one host thread each, and every deadline 10 times longer)",
+            envVar: "QEMU_CPUS", kind: .int, defaultValue: .int(1)),
         DriverFlag(name: "qemu-memory", usage: "memory in MiB", envVar: "QEMU_MEMORY", kind: .int, defaultValue: .int(1024)),
         DriverFlag(
             name: "qemu-disk-size", usage: "disk size in GiB (a copy-on-write overlay of the image)", envVar: "QEMU_DISK_SIZE", kind: .int,
