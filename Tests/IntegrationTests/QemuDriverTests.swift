@@ -1,5 +1,6 @@
 import FleetSupport
 import Foundation
+import SwockSupport
 import Testing
 
 /// The qemu driver on real VMs booted from the test image machines/qemu-image builds (Debian
