@@ -31,6 +31,10 @@ public struct MachineStatus: Sendable, Equatable {
     ) async -> MachineStatus {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
+        // A driver's create that did not finish: no host was reported, there is nothing to ask.
+        if config.provisioning.failedStep == .createHost {
+            return MachineStatus(state: .error, error: "the \(config.driver) driver's create did not finish")
+        }
         // A host the driver owns: its power state first (a stopped VM is Stopped at once).
         if config.driver != "generic" && config.hasSSH {
             do {

@@ -13,8 +13,10 @@ import SwockStore
 /// What the product does with it (SwockProvision's `DriverCreation`, SwockFleet's
 /// `FleetLifecycle`, SwockClient's `MachineStatus`, SwockProvision's `Remover`):
 /// - create: `preCreateCheck()`, `create()`, then the one provisioning path over the returned SSH
-///   access (no SSH: the endpoint is adopted as it is, `none`); any failure calls `remove()` and
-///   leaves no record.
+///   access (no SSH: the endpoint is adopted as it is, `none`). A create that fails has left
+///   nothing (it made nothing or took it back) and nothing is written, unless it throws
+///   `CreateInterrupted` (the host may exist): then the record is kept, unfinished, for
+///   `provision` (which calls `create()` again) and `rm` (`remove()`).
 /// - `.owned` hosts: stop/start/restart/kill call the driver, then start/restart wait for the
 ///   engine over TLS; `ls`/`status` ask `state()` first; `rm` calls `remove()`.
 public protocol MachineDriver: Sendable {

@@ -25,6 +25,14 @@ public struct MachineArchive: Sendable, Equatable {
     public static let generatedKeyFile = "id_ed25519"
     /// Carried when the machine has them.
     public static let optionalFiles = [generatedKeyFile, "sudo-password"]
+    /// What a client needs, which every machine has.
+    static let clientFiles = ["ca.pem", "cert.pem", "key.pem"]
+
+    /// Whether a machine like `config` must have `file` (one of `machineFiles`): all of them,
+    /// but a machine without SSH (an adopted endpoint, `none`) has only the client's files.
+    static func required(_ file: String, _ config: MachineConfig) -> Bool {
+        config.hasSSH || clientFiles.contains(file)
+    }
 
     public struct Machine: Sendable, Equatable {
         public var config: MachineConfig
@@ -143,7 +151,7 @@ public struct MachineArchive: Sendable, Equatable {
             for f in Self.machineFiles + Self.optionalFiles {
                 if let d = byPath[prefix + f] { files[f] = d }
             }
-            for f in ["ca.pem", "cert.pem", "key.pem", "known_hosts"] where files[f] == nil {
+            for f in clientFiles + ["known_hosts"] where files[f] == nil && required(f, config) {
                 throw InventoryError.damaged(file: file, reason: "\(prefix)\(f) is missing")
             }
             if config.ssh.authMode == .generatedKey && files[Self.generatedKeyFile] == nil {

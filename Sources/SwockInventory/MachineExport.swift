@@ -21,6 +21,9 @@ public struct MachineExport: Sendable {
                 var files: [String: Data] = [:]
                 for f in MachineArchive.machineFiles {
                     guard let d = FileManager.default.contents(atPath: store.machineDir(name) + "/" + f) else {
+                        // An adopted endpoint (none) has only what a client needs: no daemon
+                        // certificate of ours, no host key.
+                        if !MachineArchive.required(f, config) { continue }
                         throw InventoryError.missingFile(machine: name, file: f)
                     }
                     files[f] = d

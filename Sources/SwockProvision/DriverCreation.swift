@@ -8,8 +8,14 @@ import SwockSupport
 /// `create -d NAME` for a driver that makes or names the host (every driver but generic, whose
 /// create is the provisioner's own): the driver's pre-create check, its create, then the one
 /// provisioning path over the SSH access it returns; a driver without SSH (`none`) has its
-/// endpoint adopted as it is. Whatever fails, the driver removes what it made and no record is
-/// left.
+/// endpoint adopted as it is.
+///
+/// What a failure leaves: before the driver could make anything (its pre-create check, a create
+/// that made nothing or took back what it made), nothing. Once the driver may have made the host
+/// (`CreateInterrupted`: a plugin that crashed, hung or failed in Create), the record is kept,
+/// unfinished at create-host, with the driver's settings; after the host is made, a failed
+/// provisioning step keeps the record as for generic. `provision NAME` goes on from there, `rm`
+/// removes the host through the driver, `rm -f` drops the record whatever the driver says.
 public struct DriverCreation: Sendable {
     public let provisioner: Provisioner
 
@@ -27,31 +33,42 @@ public struct DriverCreation: Sendable {
         let created: CreatedHost
         do {
             created = try await driver.create()
-        } catch {
-            try? await driver.remove()
-            throw error
+        } catch let e as CreateInterrupted {
+            var r = request
+            r.driver = driver.name
+            r.driverOptions = e.options
+            try provisioner.keepUnfinishedHost(r, error: e.underlying)
+            throw HostUnfinished(machine: request.name, driver: driver.name, operation: "create", underlying: e.underlying)
         }
-        do {
-            if let ssh = created.ssh {
-                var r = request
-                r.address = created.address
-                r.sshUser = ssh.user
-                r.sshPort = ssh.port
-                r.sshKeyPath = ssh.keyPath
-                if let p = created.engineHostPort { r.engine.port = p }
-                r.driver = driver.name
-                r.driverOptions = created.options
-                // At the driver's pace: a VM on an emulator needs longer deadlines.
-                return try await provisioner.paced(driver.pace).create(r)
+        guard let ssh = created.ssh else {
+            do {
+                return try await adopt(request, driver: driver, created: created)
+            } catch {
+                try? await driver.remove()
+                throw error
             }
-            return try await adopt(request, driver: driver, created: created)
+        }
+        var r = request
+        r.address = created.address
+        r.sshUser = ssh.user
+        r.sshPort = ssh.port
+        r.sshKeyPath = ssh.keyPath
+        if let p = created.engineHostPort { r.engine.port = p }
+        r.driver = driver.name
+        r.driverOptions = created.options
+        do {
+            // A host that fails the checks before the record (connect, detect-os) still gets its
+            // record: the driver made it, so `provision` and `rm` must find it.
+            // At the driver's pace: a VM on an emulator needs longer deadlines.
+            return try await provisioner.paced(driver.pace).create(r, keepRecordOnEarlyFailure: true)
         } catch {
-            // The record goes only when this create wrote it (not another create's of the same
-            // name); config.json keeps whole seconds.
+            // This create's record (not another create's of the same name; config.json keeps
+            // whole seconds) stays, failed at its step. Without one (the request's own values were
+            // refused), nothing refers to the host: the driver removes it.
             if let c = try? store.load(request.name), c.driver == driver.name,
                 c.createdAt.timeIntervalSince1970 >= startedAt.timeIntervalSince1970.rounded(.down)
             {
-                try? store.remove(request.name)
+                throw error
             }
             try? await driver.remove()
             throw error

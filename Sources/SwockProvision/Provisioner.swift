@@ -29,6 +29,8 @@ public struct Provisioner: Sendable {
     package var connectRecord: (@Sendable (MachineConfig) async throws -> any RemoteHost)?
     /// How `create` reaches a new host, pinning its key in the file given; nil: `MachineSSH`.
     package var connectNew: (@Sendable (CreateRequest, _ knownHostsPath: String) async throws -> any RemoteHost)?
+    /// Where `provision` finds the driver of a record whose host was never reported (create-host).
+    public var drivers: DriverRegistry = .standard
 
     public init(store: Store, progress: ProvisionProgress, logger: Logger = Logger(label: "swock.provision")) {
         self.store = store
@@ -180,6 +182,22 @@ public struct Provisioner: Sendable {
         return config
     }
 
+    /// The record of a driver's create that did not finish (`DriverCreation`): failed at
+    /// create-host, with the driver's settings as far as known and no host reported yet.
+    func keepUnfinishedHost(_ req: CreateRequest, error: any Error) throws {
+        var r = req
+        r.address = ""
+        r.sshKeyPath = nil
+        r.proxyJump = []
+        var config = try newRecord(r)
+        config.provisioning.phase = .failed
+        config.provisioning.failedStep = .createHost
+        config.provisioning.lastError = "\(ProvisionStep.createHost.rawValue): \(error)"
+        config.provisioning.lastAttemptAt = Date()
+        try store.reserve(
+            config, files: scriptFiles(req).merging([PathText.lastComponent(config.ssh.knownHostsPath): Data()]) { $1 })
+    }
+
     /// The store's copies of the request's provision scripts (0600 in the machine's folder),
     /// written with the record.
     private func scriptFiles(_ req: CreateRequest) -> [String: Data] {
@@ -217,9 +235,11 @@ public struct Provisioner: Sendable {
         let run = StepRunner(store: store, progress: progress, machine: name)
         var config = try store.load(name)
         guard config.hasSSH else { throw NoSSH(machine: name, driver: config.driver) }
+        let hostNeverReported = config.provisioning.failedStep == .createHost
         config = try store.update(name) {
             $0.provisioning.lastAttemptAt = Date(); $0.provisioning.phase = .creating
         }
+        if hostNeverReported { config = try await createHostAgain(config, run: run) }
         let ssh: any RemoteHost
         do {
             ssh = try await run.timed(.connect) {
@@ -253,6 +273,48 @@ public struct Provisioner: Sendable {
             await ssh.close()
             throw error
         }
+    }
+
+    /// A record whose driver's create did not finish: the driver (a plugin started again with
+    /// the record's configuration) creates the host, and the record takes its address and SSH
+    /// access; provisioning goes on from there. A create that fails again keeps the record as it
+    /// is, unfinished, with what the driver knows now.
+    private func createHostAgain(_ config: MachineConfig, run: StepRunner) async throws -> MachineConfig {
+        let name = config.name
+        let driver = try drivers.resolve(config, store: store)
+        let created: CreatedHost
+        do {
+            created = try await run.timed(.createHost) {
+                let c = try await driver.create()
+                return (c, "the \(driver.name) driver made the host at \(c.address)")
+            }
+        } catch {
+            let underlying = (error as? CreateInterrupted)?.underlying ?? error
+            try? store.update(name) {
+                if let e = error as? CreateInterrupted { $0.driverOptions = e.options }
+                $0.provisioning.phase = .failed
+                $0.provisioning.failedStep = .createHost
+                $0.provisioning.lastError = "\(ProvisionStep.createHost.rawValue): \(underlying)"
+            }
+            throw HostUnfinished(machine: name, driver: config.driver, operation: "provision", underlying: underlying)
+        }
+        guard let ssh = created.ssh else {
+            let e = DriverError.operationFailed(driver: driver.name, operation: "create", detail: "it reported no SSH access")
+            try? run.recordFailure(.createHost, e)
+            throw HostUnfinished(machine: name, driver: config.driver, operation: "provision", underlying: e)
+        }
+        try run.record(.createHost) {
+            $0.address = created.address
+            $0.ssh.user = ssh.user
+            $0.ssh.port = ssh.port
+            $0.ssh.keyPath = ssh.keyPath
+            $0.ssh.authMode = ssh.keyPath == nil ? .agentOrDefaultKeys : .key
+            if let p = created.engineHostPort { $0.engine.port = p }
+            $0.driverOptions = created.options
+            $0.provisioning.failedStep = nil
+            $0.provisioning.lastError = nil
+        }
+        return try store.load(name)
     }
 
     // MARK: - Steps after the record exists

@@ -66,8 +66,10 @@ public struct Remover: Sendable {
                 if driver.hostOwnership == .owned { try await driver.remove() } else { try await cleanHost(config) }
             } catch {
                 guard force else { throw DriverRemovalFailed(machine: name, driver: config.driver, underlying: error) }
+                // A create that did not finish reported no address: the host it may have made.
+                let host = config.address.isEmpty ? "the host it may have made" : "the host at \(config.address)"
                 warning =
-                    "the \(config.driver) driver did not remove the host at \(config.address) (\(error)); it may still exist (driver options: \(Self.optionsText(config))): remove it yourself"
+                    "the \(config.driver) driver did not remove \(host) (\(error)); it may still exist (driver options: \(Self.optionsText(config))): remove it yourself"
             }
         } else {
             do {

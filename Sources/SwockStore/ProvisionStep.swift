@@ -6,6 +6,9 @@
 public enum ProvisionStep: String, Codable, Sendable, CaseIterable, CustomStringConvertible {
     /// The request itself (flags, names) before anything is contacted.
     case checkFlags = "check flags"
+    /// The driver makes the host (boots the VM, asks the plugin's Create). A record failed here
+    /// may have no host reported yet: `provision` asks the driver to create it again.
+    case createHost = "create-host"
     case connect = "connect"
     case detectOS = "detect-os"
     case checkRoot = "check-root"

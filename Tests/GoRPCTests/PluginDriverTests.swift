@@ -119,6 +119,8 @@ import Testing
         #expect(
             e?.description == "the fixture driver failed in SetConfigFromFlags: --fixture-host is required: the address of an existing host"
         )
+        // Nothing was made: the plugin's directory for the machine is gone too.
+        #expect(!FileManager.default.fileExists(atPath: storeDir + "/plugins/machines/p-noaddr"))
         #expect(pluginsRunning().isEmpty)
     }
 
@@ -150,12 +152,17 @@ import Testing
         #expect(pluginsRunning().isEmpty)
     }
 
+    /// From the Create call on, the plugin may have made the host: the failure says so
+    /// (CreateInterrupted) and carries the configuration the plugin had before Create.
     @Test func aPluginThatCrashesInCreateIsOneLine() async throws {
         let driver = try await creating("p-crash", ["fixture-host": .string("10.231.9.9"), "fixture-fail": .string("crash")])
-        let e = await #expect(throws: PluginError.self) { try await driver.create() }
-        guard case .call(_, "Create", .closed, let said)? = e else { Issue.record("\(String(describing: e))"); return }
+        let interrupted = await #expect(throws: CreateInterrupted.self) { try await driver.create() }
+        let e = interrupted?.underlying as? PluginError
+        guard case .call(_, "Create", .closed, let said)? = e else { Issue.record("\(String(describing: interrupted))"); return }
         #expect(said == "fixture: crashing in Create as asked")
         #expect(e?.description == "the fixture driver plugin exited during Create (it said: fixture: crashing in Create as asked)")
+        guard case .object(let raw)? = interrupted?.options.value else { Issue.record("\(String(describing: interrupted))"); return }
+        #expect(raw["MachineName"] == .string("p-crash") && raw["IPAddress"] == .string("10.231.9.9") && raw["Fail"] == .string("crash"))
         #expect(pluginsRunning().isEmpty)
     }
 
@@ -165,12 +172,15 @@ import Testing
         var t = PluginTimeouts()
         t.operation = 12
         let driver = try await creating("p-hang", ["fixture-host": .string("10.231.9.9"), "fixture-fail": .string("hang")], timeouts: t)
-        let e = await #expect(throws: PluginError.self) { try await driver.create() }
-        guard case .call(_, "Create", .timeout(_, 12), _)? = e else { Issue.record("\(String(describing: e))"); return }
+        let interrupted = await #expect(throws: CreateInterrupted.self) { try await driver.create() }
+        let e = interrupted?.underlying as? PluginError
+        guard case .call(_, "Create", .timeout(_, 12), _)? = e else { Issue.record("\(String(describing: interrupted))"); return }
         #expect(
             e?.description
                 == "the fixture driver did not finish Create within 12 s; the plugin was killed (it said: fixture: hanging in Create as asked)"
         )
+        guard case .object(let raw)? = interrupted?.options.value else { Issue.record("\(String(describing: interrupted))"); return }
+        #expect(raw["MachineName"] == .string("p-hang") && raw["Fail"] == .string("hang"))
         #expect(pluginsRunning().isEmpty)
     }
 

@@ -105,6 +105,36 @@ struct NoneDriverTests {
             environment: ["DOCKER_CONFIG": cli.dockerConfig, "PATH": ProcessInfo.processInfo.environment["PATH"] ?? ""])
         #expect(ctx.status == 0 && ctx.stdoutText == "linux\n", "\(ctx.all)")
 
+        // Exported, then imported into another store: the machine works there as here (env with
+        // its TLS files, url, status, the docker CLI).
+        let archive = NSTemporaryDirectory() + "d-none-\(UUID().uuidString.prefix(8)).swock"
+        defer { try? FileManager.default.removeItem(atPath: archive) }
+        let exported = try await cli.run(["export", "-o", archive, "ext"])
+        #expect(exported.status == 0, "\(exported.all)")
+        let elsewhere = CLI()
+        defer { elsewhere.cleanup() }
+        let imported = try await elsewhere.run(["import", archive])
+        #expect(imported.status == 0 && imported.stderrText.contains("Imported ext into "), "\(imported.all)")
+        // No note about a missing CA key: an adopted endpoint never had one of ours.
+        #expect(!imported.stderrText.contains("Note:"), "\(imported.all)")
+        #expect(try await elsewhere.run(["url", "ext"]).stdoutText == url + "\n")
+        #expect(try await elsewhere.run(["status", "ext"]).stdoutText == "Running\n")
+        let env2 = try await elsewhere.run(["env", "ext"])
+        #expect(env2.status == 0 && env2.stdoutText.contains(elsewhere.store + "/machines/ext"), "\(env2.all)")
+        var importedEnv = ProcessInfo.processInfo.environment
+        importedEnv["DOCKER_CONFIG"] = elsewhere.dockerConfig
+        importedEnv.removeValue(forKey: "DOCKER_CONTEXT")
+        for line in env2.stdoutText.split(separator: "\n") where line.hasPrefix("export ") {
+            let kv = line.dropFirst("export ".count)
+            guard let eq = kv.firstIndex(of: "=") else { continue }
+            importedEnv[String(kv[..<eq])] = String(kv[kv.index(after: eq)...]).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        }
+        for f in ["ca.pem", "cert.pem", "key.pem"] {
+            #expect(FileManager.default.fileExists(atPath: (importedEnv["DOCKER_CERT_PATH"] ?? "") + "/" + f), "\(f)")
+        }
+        let viaImport = try await Subprocess.run(["docker", "version", "--format", "{{.Server.Os}}"], environment: importedEnv)
+        #expect(viaImport.status == 0 && viaImport.stdoutText == "linux\n", "\(viaImport.all)")
+
         // Swarm mode on the adopted daemon: live-restore (on, as generic configured it) cannot be
         // switched off without SSH, which is said; off on the host, swarm init works.
         let blocked = try await cli.run(["swarm", "init", "ext"])

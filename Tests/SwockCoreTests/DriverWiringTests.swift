@@ -20,6 +20,8 @@ final class FakeDriver: MachineDriver, @unchecked Sendable {
     func record(_ c: String) { lock.lock(); _calls.append(c); lock.unlock() }
 
     var failing: Set<String> = []
+    /// create fails as a plugin that crashed in Create does: the host may exist.
+    var interruptCreate = false
     var powerState: DriverState = .running
     var access = DriverSSHAccess(host: "127.0.0.1", port: 2222, user: "debian", keyPath: nil)
     struct Failed: Error, CustomStringConvertible { var op: String; var description: String { "scripted \(op) failure" } }
@@ -33,6 +35,11 @@ final class FakeDriver: MachineDriver, @unchecked Sendable {
     var hostOwnership: HostOwnership { .owned }
     func preCreateCheck() async throws { try step("preCreateCheck") }
     func create() async throws -> CreatedHost {
+        if interruptCreate {
+            record("create")
+            throw CreateInterrupted(
+                driver: name, options: DriverOptions(.object(["vm": .string("half-made")])), underlying: Failed(op: "create"))
+        }
         try step("create")
         return CreatedHost(
             address: access.host, ssh: access, engineHostPort: 1, options: DriverOptions(.object(["vm": .string("fake-vm-1")])))
@@ -139,16 +146,120 @@ enum DriverFixtures {
         p.connectNew = { req, _ in
             seen.set(req); return Scripted.debianHost()
         }
-        // The scripted daemon never answers: wait-engine fails, so the driver's host goes.
+        // The scripted daemon never answers: wait-engine fails; the driver's host stays, with its
+        // record failed there, as a generic create's does (provision resumes, rm removes it).
         let e = try await #require(throws: ProvisionError.self) {
             try await DriverCreation(provisioner: p).create(CreateRequest(name: "vm1", address: ""), driver: fake)
         }
-        #expect(e.step == .waitEngine)
+        #expect(e.step == .waitEngine && e.resumable)
         let req = try #require(seen.value)
         #expect(req.address == "127.0.0.1" && req.sshPort == 2222 && req.sshUser == "debian" && req.engine.port == 1)
         #expect(req.driver == "fake" && req.driverOptions == DriverOptions(.object(["vm": .string("fake-vm-1")])))
-        #expect(fake.calls == ["preCreateCheck", "create", "remove"])
-        #expect(!store.exists("vm1"), "a driver create that fails leaves no record")
+        #expect(fake.calls == ["preCreateCheck", "create"])
+        let record = try store.load("vm1")
+        #expect(record.driver == "fake" && record.provisioning.phase == .failed && record.provisioning.failedStep == .waitEngine)
+    }
+
+    @Test func aHostThatFailsTheChecksBeforeTheRecordKeepsAFailedRecordNotAnOrphan() async throws {
+        let dir = try TempDir("drivers")
+        defer { dir.remove() }
+        let store = Store(root: dir.path)
+        let fake = FakeDriver()
+        var p = Scripted.provisioner(store, [])
+        p.connectNew = { _, _ in throw FakeDriver.Failed(op: "ssh") }
+        let e = try await #require(throws: ProvisionError.self) {
+            try await DriverCreation(provisioner: p).create(CreateRequest(name: "vm1", address: ""), driver: fake)
+        }
+        #expect(e.step == .connect && e.resumable)
+        let record = try store.load("vm1")
+        #expect(record.address == "127.0.0.1" && record.ssh.port == 2222 && record.provisioning.failedStep == .connect)
+        #expect(record.driverOptions == DriverOptions(.object(["vm": .string("fake-vm-1")])))
+        #expect(fake.calls == ["preCreateCheck", "create"])
+    }
+
+    /// A plugin that crashed or hung in its Create (the driver says so with CreateInterrupted):
+    /// the record is kept, unfinished at create-host, with what the driver knew; ls says so
+    /// without asking the driver; provision creates the host again and goes on; rm has the
+    /// driver remove it, rm -f drops the record whatever the driver says.
+    @Test func aCreateInterruptedAfterTheDriverMayHaveMadeTheHostKeepsAnUnfinishedRecord() async throws {
+        let dir = try TempDir("drivers")
+        defer { dir.remove() }
+        let store = Store(root: dir.path)
+        let fake = FakeDriver()
+        fake.interruptCreate = true
+        let p = Scripted.provisioner(store, [])
+        let e = try await #require(throws: HostUnfinished.self) {
+            try await DriverCreation(provisioner: p).create(CreateRequest(name: "vm1", address: ""), driver: fake)
+        }
+        #expect(e.machine == "vm1" && e.operation == "create" && e.underlying is FakeDriver.Failed)
+        #expect(
+            e.description
+                == "create vm1: scripted create failure; the fake driver may have made the host, so the record is kept as unfinished")
+        #expect(fake.calls == ["preCreateCheck", "create"])
+        let record = try store.load("vm1")
+        #expect(record.driver == "fake" && record.address == "")
+        #expect(record.provisioning.phase == .failed && record.provisioning.failedStep == .createHost)
+        #expect(record.provisioning.lastError == "create-host: scripted create failure")
+        #expect(record.driverOptions == DriverOptions(.object(["vm": .string("half-made")])))
+        let status = await MachineStatus.probe(record, store: store, timeout: .seconds(5), drivers: DriverFixtures.registry(fake))
+        #expect(status.state == .error && fake.calls == ["preCreateCheck", "create"])
+    }
+
+    @Test func provisionOfAnUnfinishedRecordCreatesTheHostAgainThenProvisions() async throws {
+        let dir = try TempDir("drivers")
+        defer { dir.remove() }
+        let store = Store(root: dir.path)
+        let fake = FakeDriver()
+        fake.interruptCreate = true
+        var p = Scripted.provisioner(store, [Scripted.debianHost()])
+        p.drivers = DriverFixtures.registry(fake)
+        var req = CreateRequest(name: "vm1", address: "")
+        req.engine.port = 1
+        await #expect(throws: HostUnfinished.self) { try await DriverCreation(provisioner: p).create(req, driver: fake) }
+        // Still failing: the record stays unfinished, with the driver's latest settings.
+        let again = try await #require(throws: HostUnfinished.self) { try await p.provision("vm1") }
+        #expect(again.operation == "provision")
+        #expect(try store.load("vm1").provisioning.failedStep == .createHost)
+        #expect(fake.calls == ["preCreateCheck", "create", "create"])
+        // Working now: the host is made, the record takes its address and SSH access, and
+        // provisioning runs on it (the scripted daemon never answers: it stops at wait-engine).
+        fake.interruptCreate = false
+        let e = try await #require(throws: ProvisionError.self) { try await p.provision("vm1") }
+        #expect(e.step == .waitEngine && e.operation == "provision")
+        #expect(fake.calls == ["preCreateCheck", "create", "create", "create"])
+        let record = try store.load("vm1")
+        #expect(record.address == "127.0.0.1" && record.ssh.port == 2222 && record.ssh.user == "debian" && record.engine.port == 1)
+        #expect(record.driverOptions == DriverOptions(.object(["vm": .string("fake-vm-1")])))
+        #expect(record.provisioning.failedStep == .waitEngine && record.provisioning.isDone(.createHost))
+    }
+
+    @Test func rmOfAnUnfinishedRecordAsksTheDriverAndRmForceDropsItWhenTheDriverFails() async throws {
+        let dir = try TempDir("drivers")
+        defer { dir.remove() }
+        let store = Store(root: dir.path)
+        let fake = FakeDriver()
+        fake.interruptCreate = true
+        let p = Scripted.provisioner(store, [])
+        await #expect(throws: HostUnfinished.self) {
+            try await DriverCreation(provisioner: p).create(CreateRequest(name: "vm1", address: ""), driver: fake)
+        }
+        fake.failing = ["remove"]
+        var r = Remover(store: store)
+        r.drivers = DriverFixtures.registry(fake)
+        await #expect(throws: Remover.DriverRemovalFailed.self) { try await r.remove("vm1", force: false) }
+        #expect(store.exists("vm1"))
+        let warning = try #require(try await r.remove("vm1", force: true))
+        #expect(
+            warning.hasPrefix("the fake driver did not remove the host it may have made (scripted remove failure); it may still exist")
+                && warning.contains("half-made"), "\(warning)")
+        #expect(!store.exists("vm1") && fake.calls == ["preCreateCheck", "create", "remove", "remove"])
+        // Working: rm alone removes it through the driver.
+        fake.failing = []
+        await #expect(throws: HostUnfinished.self) {
+            try await DriverCreation(provisioner: p).create(CreateRequest(name: "vm2", address: ""), driver: fake)
+        }
+        #expect(try await r.remove("vm2", force: false) == nil)
+        #expect(!store.exists("vm2") && fake.calls.last == "remove")
     }
 
     @Test func theRecordOfADriversMachineNamesTheDriverAndKeepsItsOptions() async throws {
@@ -181,7 +292,8 @@ enum DriverFixtures {
         #expect(!store.exists("vm1"))
     }
 
-    @Test func aFailedDriverCreateRemovesWhatItMadeAndWritesNothing() async throws {
+    /// A create that made nothing, or took back what it made (qemu's VM that never came up).
+    @Test func aDriverCreateThatLeftNothingWritesNothing() async throws {
         let dir = try TempDir("drivers")
         defer { dir.remove() }
         let store = Store(root: dir.path)
@@ -191,7 +303,7 @@ enum DriverFixtures {
         await #expect(throws: FakeDriver.Failed.self) {
             try await DriverCreation(provisioner: p).create(CreateRequest(name: "vm1", address: ""), driver: fake)
         }
-        #expect(fake.calls == ["preCreateCheck", "create", "remove"])
+        #expect(fake.calls == ["preCreateCheck", "create"])
         #expect(!store.exists("vm1") && store.names().isEmpty)
     }
 

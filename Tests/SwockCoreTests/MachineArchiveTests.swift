@@ -117,6 +117,46 @@ struct MachineArchiveTests {
         #expect(store.names() == ["new1", "web1", "web1-copy", "web2"])
     }
 
+    /// A `none` machine has only what a client needs (the endpoint's CA, a client certificate
+    /// and key): export takes it, import gives it back with those files and its endpoint.
+    @Test func anAdoptedEndpointExportsAndImportsWithItsClientFiles() throws {
+        let dir = try TempDir("import")
+        defer { dir.remove() }
+        let from = Store(root: dir.sub("from"))
+        try from.ensureLayout()
+        let endpointCA = try CertificateAuthority.generate(keyType: .ecdsaP256)
+        let client = try endpointCA.issueClientCertificate(keyType: .ecdsaP256)
+        var config = MachineConfig(
+            name: "ext1", driver: "none", address: "10.231.254.9",
+            ssh: SSHSettings(user: "", port: 0, authMode: .agentOrDefaultKeys, keyPath: nil, knownHostsPath: Store.knownHostsPath("ext1")),
+            engine: EngineSettings(port: 2376, install: .none), tls: TLSSettings(keyType: "ecdsa"))
+        config.driverOptions = DriverOptions(.object(["url": .string("tcp://10.231.254.9:2376")]))
+        config.provisioning.phase = .ready
+        let files = [
+            "ca.pem": Data(endpointCA.certificatePEM.utf8), "cert.pem": Data(client.certificatePEM.utf8),
+            "key.pem": Data(client.privateKeyPEM.utf8),
+        ]
+        try from.reserve(config, files: files)
+
+        let archive = try MachineExport(store: from).archive(["ext1"], withCAKey: false)
+        #expect(archive.machines[0].files == files)
+        let back = try MachineArchive.read(try archive.tar(), file: "a.swock", passphrase: nil)
+        let to = Store(root: dir.sub("to"))
+        #expect(try MachineImport(store: to).run(back) == ["ext1"])
+        let imported = try to.load("ext1")
+        #expect(imported.driver == "none" && imported.engineURL == "tcp://10.231.254.9:2376")
+        #expect(imported.driverOptions == config.driverOptions)
+        for (f, d) in files { #expect(try to.readMachineFile("ext1", f) == String(decoding: d, as: UTF8.self), "\(f)") }
+        #expect(imported.tls.caDir == "cas/\(try Store.caID(caPEM: endpointCA.certificatePEM))")
+        // A machine with SSH still needs its daemon certificate and host key.
+        var generic = try Self.machine("web1", ca: endpointCA)
+        generic.files["known_hosts"] = nil
+        let entries = try Tar.read(try MachineArchive(machines: [generic], caKeys: [:]).tar())
+        #expect(throws: InventoryError.damaged(file: "a.swock", reason: "machines/web1/known_hosts is missing")) {
+            try MachineArchive.read(try Tar.write(entries), file: "a.swock", passphrase: nil)
+        }
+    }
+
     @Test func aMachineOfTheStoresOwnCAPointsAtTheStore() throws {
         let dir = try TempDir("own")
         defer { dir.remove() }

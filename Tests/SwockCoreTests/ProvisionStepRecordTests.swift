@@ -158,7 +158,7 @@ import Testing
     @Test func rawValuesAreTheRecordFormat() {
         #expect(
             ProvisionStep.allCases.map(\.rawValue) == [
-                "check flags", "connect", "detect-os", "check-root", "check-bundle", "install-ssh-key", "set-hostname",
+                "check flags", "create-host", "connect", "detect-os", "check-root", "check-bundle", "install-ssh-key", "set-hostname",
                 "install-engine", "install-certs", "configure-engine", "wait-engine", "run-scripts",
             ])
         #expect("\(ProvisionStep.installEngine)" == "install-engine")

@@ -177,6 +177,10 @@ struct List: AsyncParsableCommand {
 
     /// ERRORS of a machine that is not ready: where provisioning stopped, and the way on.
     static func unfinished(_ c: MachineConfig) -> String {
+        if c.provisioning.failedStep == .createHost {
+            return
+                "the \(c.driver) driver's create did not finish; run `swock-machine provision \(c.name)` to retry, or `swock-machine rm -f \(c.name)` to drop it"
+        }
         let step = c.provisioning.failedStep?.rawValue
         let what = c.provisioning.phase == .failed ? "provisioning failed" + (step.map { " at \($0)" } ?? "") : "provisioning not finished"
         return "\(what); run `swock-machine provision \(c.name)`"

@@ -75,7 +75,8 @@ struct Import: AsyncParsableCommand {
                         "Note: \(name) logs in with the SSH key \(key), which is not in the archive and not on this computer; copy it here before `swock-machine ssh \(name)`"
                     )
                 }
-                if c.tls.caDir != nil, (try? store.clientMaterial(for: c)) == nil {
+                // (An adopted endpoint, none, never had its CA's key: nothing of it needs one.)
+                if c.hasSSH, c.tls.caDir != nil, (try? store.clientMaterial(for: c)) == nil {
                     Output.err(
                         "Note: \(name) came without its CA's key: docker, ssh and ls work; regenerate-certs and provision need `export --with-ca-key`"
                     )

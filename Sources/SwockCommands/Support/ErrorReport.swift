@@ -203,6 +203,8 @@ enum ErrorReport {
         case let e as Remover.DriverRemovalFailed:
             return
                 "fix the cause and retry, or run `swock-machine rm -f \(e.machine)` to drop the record anyway (the host may then be left behind)"
+        case let e as HostUnfinished:
+            return "run `swock-machine provision \(e.machine)` to retry, or `swock-machine rm -f \(e.machine)` to drop it"
         case let e as ProvisionError:
             return e.resumable ? "fix the cause, then run `swock-machine provision \(e.machine)` to resume" : nil
         default: return nil

@@ -157,24 +157,69 @@ public struct PluginDriver: MachineDriver {
     }
 
     public func preCreateCheck() async throws {
-        _ = try await withSession { s in try await s.call("PreCreateCheck", operation: true) }
+        do {
+            _ = try await withSession { s in try await s.call("PreCreateCheck", operation: true) }
+        } catch {
+            dropEmptyMachineDirectory()
+            throw error
+        }
     }
 
+    /// Create, then the host's details. A failure before the Create call has made nothing (it is
+    /// thrown as it is); from the Create call on, the plugin may have made the host, so the
+    /// failure is a `CreateInterrupted` carrying the plugin's configuration: GetConfigRaw's
+    /// answer when the plugin still answers, else the one it had before Create.
     public func create() async throws -> CreatedHost {
         let name = self.name
-        return try await withSession { s in
-            _ = try await s.call("Create", operation: true)
-            let raw = try await s.getConfigRaw()
-            let options: DriverOptions
-            do {
-                options = DriverOptions(try JSONDecoder().decode(JSONValue.self, from: Data(raw)))
-            } catch {
-                throw PluginError.badReply(plugin: name, method: "GetConfigRaw", detail: "not JSON")
+        let given = try configBytes()
+        do {
+            return try await withSession { s in
+                // What the plugin holds before Create (the flags applied): the record's if it dies.
+                let before = (try? await s.getConfigRaw()).flatMap(Self.options(_:)) ?? Self.options(given) ?? DriverOptions()
+                do {
+                    _ = try await s.call("Create", operation: true)
+                } catch {
+                    // The plugin's own error: it still answers, and may have changed its config.
+                    var known = before
+                    if case PluginError.call(_, _, .server, _) = error, let raw = try? await s.getConfigRaw(),
+                        let o = Self.options(raw)
+                    {
+                        known = o
+                    }
+                    throw CreateInterrupted(driver: name, options: known, underlying: error)
+                }
+                var options = before
+                do {
+                    let raw = try await s.getConfigRaw()
+                    guard let o = Self.options(raw) else {
+                        throw PluginError.badReply(plugin: name, method: "GetConfigRaw", detail: "not JSON")
+                    }
+                    options = o
+                    let ssh = try await Self.ssh(s)
+                    let ip = try await s.string("GetIP")
+                    return CreatedHost(address: ip.isEmpty ? ssh.host : ip, ssh: ssh, options: options)
+                } catch {
+                    throw CreateInterrupted(driver: name, options: options, underlying: error)
+                }
             }
-            let ssh = try await Self.ssh(s)
-            let ip = try await s.string("GetIP")
-            return CreatedHost(address: ip.isEmpty ? ssh.host : ip, ssh: ssh, options: options)
+        } catch let e as CreateInterrupted {
+            throw e
+        } catch {
+            dropEmptyMachineDirectory()
+            throw error
         }
+    }
+
+    /// libmachine's raw driver JSON as the record keeps it; nil when it is not JSON.
+    static func options(_ raw: [UInt8]) -> DriverOptions? {
+        (try? JSONDecoder().decode(JSONValue.self, from: Data(raw))).map { DriverOptions($0) }
+    }
+
+    /// The plugin's directory for this machine (`plugins/machines/NAME`), made for its create,
+    /// goes when a create made nothing (only if empty: a plugin's files stay for its Remove).
+    func dropEmptyMachineDirectory() {
+        guard Self.isPlainName(machineName) else { return }
+        rmdir(storePath + "/machines/" + machineName)
     }
 
     private static func ssh(_ s: PluginSession) async throws -> DriverSSHAccess {

@@ -8,8 +8,10 @@
 // Its Create "makes" a host by taking the address of one that already exists (--fixture-host: a
 // fleet host), so swock-machine's provisioning runs against a real host. The host's power state
 // lives in a file of its own (as a cloud keeps it): STORE/machines/NAME/fixture-state.
-// --fixture-fail crash|hang makes Create crash or never return; FIXTURE_API_VERSION sets the
-// version GetVersion answers.
+// --fixture-fail crash|hang makes Create crash or never return; FIXTURE_FAIL, when set, is the
+// mode Create follows instead (none: it works), so a machine whose create crashed can be
+// provisioned again through a working plugin; FIXTURE_FAIL_REMOVE=crash makes Remove crash.
+// FIXTURE_API_VERSION sets the version GetVersion answers.
 package main
 
 import (
@@ -182,7 +184,11 @@ func (r *RPCServerDriver) PreCreateCheck(_, _ *struct{}) error { logCall("PreCre
 
 func (r *RPCServerDriver) Create(_, _ *struct{}) error {
 	logCall("Create")
-	switch r.d.Fail {
+	mode := r.d.Fail
+	if m, set := os.LookupEnv("FIXTURE_FAIL"); set {
+		mode = m
+	}
+	switch mode {
 	case "crash":
 		fmt.Fprintln(os.Stderr, "fixture: crashing in Create as asked")
 		os.Exit(3)
@@ -226,6 +232,10 @@ func (r *RPCServerDriver) Restart(_, _ *struct{}) error {
 func (r *RPCServerDriver) Kill(_, _ *struct{}) error { logCall("Kill"); return r.setState("Stopped") }
 func (r *RPCServerDriver) Remove(_, _ *struct{}) error {
 	logCall("Remove")
+	if os.Getenv("FIXTURE_FAIL_REMOVE") == "crash" {
+		fmt.Fprintln(os.Stderr, "fixture: crashing in Remove as asked")
+		os.Exit(3)
+	}
 	if err := os.Remove(r.statePath()); err != nil && !os.IsNotExist(err) {
 		return err
 	}
