@@ -34,7 +34,9 @@ struct Keeper: AsyncParsableCommand {
             ($XDG_RUNTIME_DIR/swock-machine, else /tmp/swock-machine-UID; mode 0600), holding one \
             authenticated session per machine, host keys pinned as always. It ends after --persist \
             (default 60s, $SWOCK_PERSIST) without commands; `--persist 0` does without it. When it \
-            is not running or fails, commands connect directly. The Engine API of a machine behind             jump hosts (`ls`, `status`, `version`, `docker`, `swarm`, `tunnel`) goes through its             session too, TLS end to end.
+            is not running or fails, commands connect directly. The Engine API of a machine behind \
+            jump hosts (`ls`, `status`, `version`, `docker`, `swarm`, `tunnel`) goes through its \
+            session too, TLS end to end.
             """,
             examples: [
                 "swock-machine keeper ls",
