@@ -17,12 +17,14 @@ public final class EngineTunnel: Sendable {
     private let port: Int
     private let sessions: SessionSource
     private let logger: Logger
+    private let keeper: KeeperRoute?
 
     /// Listens on 127.0.0.1:`listenPort` (0: any free port). `session` is used first; when it is
-    /// lost, `reconnect` (if given) makes the next one.
+    /// lost, `reconnect` (if given) makes the next one. With `keeper`, connections go through the
+    /// connection keeper's session while it serves, and through `session`/`reconnect` after.
     public init(
         session: SSHSession?, reconnect: (@Sendable () async throws -> SSHSession)?, to host: String, port: Int,
-        listenPort: Int = 0, logger: Logger = Logger(label: "swock.tunnel")
+        listenPort: Int = 0, logger: Logger = Logger(label: "swock.tunnel"), keeper: KeeperRoute? = nil
     ) throws {
         let (fd, bound) = try Self.listen(port: listenPort)
         self.listenFD = fd
@@ -30,6 +32,7 @@ public final class EngineTunnel: Sendable {
         self.host = host
         self.port = port
         self.logger = logger
+        self.keeper = keeper
         self.sessions = SessionSource(session: session, reconnect: reconnect)
         let t = Thread { [self] in acceptLoop() }
         t.name = "engine tunnel \(host)"
@@ -100,6 +103,27 @@ public final class EngineTunnel: Sendable {
     /// the current one turns out to be gone (a failed forward closes its socket: a duplicate
     /// keeps the client's connection for the second try).
     private func carry(_ fd: Int32) async {
+        if let keeper {
+            do {
+                if let s = try await OffPool.run("keeper-forward", { try keeper.connection() }) {
+                    // Bytes only, both ways, on threads of their own until either end closes.
+                    let t = Thread {
+                        ByteRelay.relay(fd, s.fd)
+                        s.close()
+                        Glibc.close(fd)
+                    }
+                    t.name = "engine forward \(host)"
+                    t.start()
+                    return
+                }
+            } catch {
+                // What the keeper met on the way (the daemon's port refused, a changed key): as a
+                // forward of our own that failed.
+                logger.debug("engine forward through the keeper failed", metadata: ["to": "\(host):\(port)", "error": "\(error)"])
+                Glibc.close(fd)
+                return
+            }
+        }
         let spare = sessions.canReconnect ? dup(fd) : -1
         do {
             try await sessions.current().forwardFromLastJump(to: host, port: port, bridging: fd)

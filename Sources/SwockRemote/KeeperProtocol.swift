@@ -11,6 +11,8 @@ import SwockSupport
 // session of the keeper's pool to it (connecting if none is idle), then any number of `exec`s
 // each stream `stdout`/`stderr` frames and end with one reply (exit status or error). An `exec`
 // with stdin ends the connection after its reply. `list`, `drop` and `stop` stand alone.
+// `forward` (KeeperForward.swift) stands alone too: after its empty reply the connection carries
+// the raw bytes of one TCP connection to a machine's Engine API, from its last jump host.
 
 /// The kind byte of a frame.
 public enum KeeperFrameKind: UInt8, Sendable {
@@ -22,7 +24,7 @@ public enum KeeperFrameKind: UInt8, Sendable {
 }
 
 public struct KeeperRequest: Codable, Sendable, Equatable {
-    public enum Op: String, Codable, Sendable { case open, exec, list, drop, stop }
+    public enum Op: String, Codable, Sendable { case open, exec, list, drop, stop, forward }
     public var op: Op
     public var machine: String?
     /// The store the keeper serves (checked: one keeper per store).
@@ -37,10 +39,12 @@ public struct KeeperRequest: Codable, Sendable, Equatable {
     public var stdin: Bool?
     /// The idle timeout the client asks for, seconds (the latest asked wins).
     public var persist: Double?
+    /// `forward`: the machine's Engine API port (the only port the keeper forwards to).
+    public var port: Int?
 
     public init(
         op: Op, machine: String? = nil, store: String? = nil, budget: Double? = nil, command: String? = nil,
-        asRoot: Bool? = nil, timeout: Double? = nil, stdin: Bool? = nil, persist: Double? = nil
+        asRoot: Bool? = nil, timeout: Double? = nil, stdin: Bool? = nil, persist: Double? = nil, port: Int? = nil
     ) {
         self.op = op
         self.machine = machine
@@ -51,6 +55,7 @@ public struct KeeperRequest: Codable, Sendable, Equatable {
         self.timeout = timeout
         self.stdin = stdin
         self.persist = persist
+        self.port = port
     }
 }
 

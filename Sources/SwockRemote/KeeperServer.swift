@@ -209,6 +209,13 @@ public final class KeeperServer: @unchecked Sendable {
                 }
                 broken = exec(command, req, on: l, socket: socket)
                 if req.stdin == true || broken { return }
+            case .forward:
+                guard lease == nil else {
+                    try? socket.send(.reply, json: KeeperReply.unavailable("forward: a connection of its own"))
+                    return
+                }
+                forward(req, socket: socket)
+                return
             }
         }
     }
@@ -366,7 +373,7 @@ public final class KeeperServer: @unchecked Sendable {
     }
 
     /// Runs async work from a plain thread and waits for it (the thread is ours, not the pool's).
-    private func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
         let box = ResultBox<T>()
         let done = DispatchSemaphore(value: 0)
         Task {

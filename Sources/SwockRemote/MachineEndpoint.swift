@@ -2,6 +2,7 @@ import EngineAPI
 import Foundation
 import SSHKit
 import SwockStore
+import Synchronization
 
 extension Store {
     /// Where a machine's daemon itself answers, with the TLS files a client needs (the machine's
@@ -73,7 +74,8 @@ extension Store {
 ///
 /// A machine reached directly is asked at its own address. For a machine behind jump hosts the
 /// daemon's port is not reachable from here: the route is a local forward (`EngineTunnel`) over
-/// an SSH session through the jump hosts, opened on first use and kept for the rest of the process.
+/// an SSH session through the jump hosts, opened on first use and kept for the rest of the process:
+/// the session the connection keeper holds when it serves (`KeeperRoute`), else one of its own.
 public enum EngineRoute {
     /// The endpoint to use for `config`. For a machine behind jump hosts this connects (within
     /// `budget`, when given) and throws SSH errors as they are.
@@ -104,6 +106,29 @@ public enum EngineRoute {
             verifyName: config.address, sessionFile: store.tlsSessionPath(config.name))
     }
 
+    /// Forwards go through the connection keeper (`KeeperRoute`) when it serves; nil: directly.
+    /// Commands set it from their `--persist`; unset, it follows $SWOCK_PERSIST (60 s by default).
+    public static func useKeeper(_ keeper: KeeperClient?) {
+        keeperChoice.withLock { $0 = .chosen(keeper) }
+    }
+
+    private enum KeeperChoice {
+        case unset
+        case chosen(KeeperClient?)
+    }
+    private static let keeperChoice = Mutex(KeeperChoice.unset)
+
+    static func keeper(for store: Store) -> KeeperClient? {
+        let keeper = keeperChoice.withLock { choice -> KeeperClient? in
+            if case .chosen(let k) = choice { return k }
+            let persist = (try? KeeperPersist.resolve(flag: nil)) ?? .zero
+            let k = KeeperClient.forCommands(store: store, persist: persist)
+            choice = .chosen(k)
+            return k
+        }
+        return keeper?.store.root == store.root ? keeper : nil
+    }
+
     /// One forward per machine (and route) for the life of the process.
     actor Cache {
         static let shared = Cache()
@@ -118,7 +143,16 @@ public enum EngineRoute {
             }
             let ssh = MachineSSH(store: store, connectTimeout: budget.map { min($0, .seconds(10)) } ?? .seconds(10))
             let t = Task { () throws -> EngineTunnel in
-                let session = try await ssh.connect(config, budget: budget)
+                // Through the session the connection keeper holds, when it serves (direct after it).
+                let asked = ContinuousClock.now
+                if let keeper = EngineRoute.keeper(for: store), let route = try await KeeperRoute.open(keeper, config, budget: budget) {
+                    return try EngineTunnel(
+                        session: nil, reconnect: { try await ssh.connect(config) },
+                        to: config.address, port: config.engine.port, keeper: route)
+                }
+                // What a keeper that did not serve left of the budget.
+                let left = budget.map { max($0 - (ContinuousClock.now - asked), .milliseconds(100)) }
+                let session = try await ssh.connect(config, budget: left)
                 return try EngineTunnel(
                     session: session, reconnect: { try await ssh.connect(config) },
                     to: config.address, port: config.engine.port)

@@ -109,8 +109,11 @@ public struct TunnelService: Sendable {
     }
 
     /// Serves the forward in this process until the record goes or changes, or a SIGTERM/SIGINT.
-    /// `ready` is called once the session is up and the port listens.
-    public func serve(_ config: MachineConfig, logger: Logger, ready: (EngineTunnel, SSHSession) -> Void) async throws {
+    /// `ready` is called with the jump hosts once the route is up and the port listens. With
+    /// `keeper`, connections go through the session it holds while it serves, directly after.
+    public func serve(
+        _ config: MachineConfig, logger: Logger, keeper: KeeperClient? = nil, ready: (EngineTunnel, [SSHTarget]) -> Void
+    ) async throws {
         guard config.isBehindJumpHosts, let port = config.engine.forwardPort else {
             throw TunnelError(
                 description: "\(config.name) is reached directly (not through jump hosts): it needs no tunnel",
@@ -122,12 +125,17 @@ public struct TunnelService: Sendable {
                 machine: config.name, kind: .alreadyForwarded)
         }
         let ssh = MachineSSH(store: store, logger: logger)
-        let session = try await ssh.connect(config)
+        // The keeper's first connection is only a check (it reports SSH errors as a connect
+        // would): the docker CLI may come much later.
+        var route: KeeperRoute?
+        if let keeper { route = try await KeeperRoute.open(keeper, config, budget: nil, keepFirst: false) }
+        var session: SSHSession?
+        if route == nil { session = try await ssh.connect(config) }
         let tunnel: EngineTunnel
         do {
             tunnel = try EngineTunnel(
                 session: session, reconnect: { try await ssh.connect(config) },
-                to: config.address, port: config.engine.port, listenPort: port, logger: logger)
+                to: config.address, port: config.engine.port, listenPort: port, logger: logger, keeper: route)
         } catch {
             throw TunnelError(
                 description:
@@ -136,7 +144,7 @@ public struct TunnelService: Sendable {
         let pidFile = store.resolve(Self.pidPath(config.name))
         try AtomicFile.write(Data("\(getpid())\n".utf8), to: pidFile, mode: 0o644)
         defer { try? FileManager.default.removeItem(atPath: pidFile) }
-        ready(tunnel, session)
+        ready(tunnel, (config.ssh.proxyJump ?? []).map { $0.target(defaultUser: config.ssh.user) })
         let signals = SignalWait([SIGTERM, SIGINT, SIGHUP])
         while !signals.received {
             try? await Task.sleep(for: .milliseconds(500))

@@ -282,6 +282,87 @@ struct BastionTests {
         _ = try await cli.run(["rm", "-y", "-f", "one", "two"])
     }
 
+    /// The Engine API of a machine behind a bastion goes through the session the connection
+    /// keeper holds (issue 22): warm, `ls`, `status` and `version` log in on the bastion no more.
+    /// A keeper killed while a command waits on it leaves that command to connect directly; with
+    /// the keeper off (SWOCK_PERSIST=0, --persist 0) every command connects itself.
+    @Test func enginesBehindABastionGoThroughTheKeeper() async throws {
+        async let b = Fleet.fresh("fw-b1", nets: "outer,lan1")
+        async let t = Fleet.fresh("fw-t1", variant: "docker", nets: "lan1")
+        let (bastion, target) = try await (b, t)
+        let cli = CLI()
+        defer { cli.cleanup() }
+        let r = try await create(cli, "fwm", target: target, jumps: "tester@\(bastion.ip)")
+        #expect(r.status == 0, "\(r.all)")
+        let keeper = KeeperTests()
+        _ = try await cli.run(["keeper", "stop"])
+        defer { _ = try? Subprocess.runBlocking([CLI.binary, "keeper", "stop"], environment: keeper.environment(cli)) }
+        /// The SSH logins the bastion accepted while `body` ran (its sshd's journal).
+        func logins(_ body: () async throws -> Void) async throws -> Int {
+            let mark = "fw-mark-\(UUID().uuidString.prefix(8))"
+            _ = try await Fleet.run(bastion.name, "logger -t fw-mark \(mark)")
+            try await body()
+            let n = try await Fleet.run(
+                bastion.name, "journalctl -o cat --no-pager | sed -n '/\(mark)/,$p' | grep -c 'Accepted publickey for ' || true")
+            return Int(n.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        }
+        let ls = ["ls", "-t", "30", "--format", "{{.Name}} {{.State}}"]
+
+        // The first ls starts the keeper, which connects through the bastion and keeps the session.
+        let first = try await cli.run(ls)
+        #expect(first.stdoutText == "fwm Running\n", "\(first.all)")
+        let pid = try #require(try await keeper.keeperPID(cli), "ls started no keeper")
+        #expect(try await keeper.held(cli)["fwm"]?[2] == "1", "the keeper holds no session of fwm")
+        // Warm: the commands ride on that session, no new login on the bastion.
+        let warm = try await logins {
+            let again = try await cli.run(ls)
+            #expect(again.stdoutText == "fwm Running\n", "\(again.all)")
+            let status = try await cli.run(["status", "-t", "30", "fwm"])
+            #expect(status.stdoutText == "Running\n", "\(status.all)")
+            let version = try await cli.run(["version", "fwm"])
+            #expect(version.status == 0 && version.stdoutText.first?.isNumber == true, "\(version.all)")
+        }
+        #expect(warm == 0, "the warm commands logged in on the bastion \(warm) times")
+        #expect(try await keeper.keeperPID(cli) == pid)
+        #expect(try await keeper.held(cli)["fwm"]?[2] == "1", "the keeper opened another session of fwm")
+
+        // The keeper stops answering while a status waits on it, then is killed: the status
+        // connects directly and answers (bounded waits: a hang fails, no time is measured).
+        kill(pid, SIGSTOP)
+        defer { kill(pid, SIGKILL) }
+        let bg = try Background([CLI.binary, "status", "-t", "30", "fwm"], environment: keeper.environment(cli))
+        defer { bg.cleanup() }
+        var queued = false
+        for _ in 0..<400 where !queued {
+            // Recv-Q of the stopped keeper's listening socket: the connections it has not accepted.
+            let q = try? await Subprocess.run(["ss", "-xlpH"])
+            let line = q?.stdoutText.textLines().first { $0.contains("pid=\(pid),") } ?? ""
+            queued = (Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst(2).first ?? "") ?? 0) >= 1
+            if !queued { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        kill(pid, SIGKILL)
+        #expect(queued, "the status never reached the keeper")
+        let finished = await bg.wait(upTo: .seconds(90))
+        if !finished { bg.kill() }
+        #expect(finished, "status hung after the keeper was killed: \(bg.stderrText)")
+        #expect(bg.status == 0 && bg.stdoutText == "Running\n", "\(bg.stdoutText)\n\(bg.stderrText)")
+
+        // Off: each command connects itself, and starts no keeper.
+        let direct = try await logins {
+            let off = try await cli.run(ls, env: ["SWOCK_PERSIST": "0"])
+            #expect(off.stdoutText == "fwm Running\n", "\(off.all)")
+            let status = try await cli.run(["status", "--persist", "0", "-t", "30", "fwm"])
+            #expect(status.stdoutText == "Running\n", "\(status.all)")
+        }
+        #expect(direct >= 2, "the commands with the keeper off logged in on the bastion \(direct) times")
+        #expect(try await keeper.keeperPID(cli) == nil, "a keeper started with the keeper off")
+        // On again: a new keeper serves.
+        #expect(try await cli.run(ls).stdoutText == "fwm Running\n")
+        let next = try await keeper.keeperPID(cli)
+        #expect(next != nil && next != pid)
+        _ = try await cli.run(["rm", "-y", "-f", "fwm"])
+    }
+
     @Test func aChangedBastionKeyIsRefusedWithBothFingerprints() async throws {
         async let b = Fleet.fresh("bt-b4", nets: "outer,lan9")
         async let t = Fleet.fresh("bt-t4", variant: "docker", nets: "lan9")

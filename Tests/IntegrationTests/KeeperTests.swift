@@ -254,26 +254,35 @@ struct KeeperTests {
         let cli = CLI()
         defer { cli.cleanup() }
         #expect(try await cli.create("rb", on: host).status == 0)
-        #expect(try await cli.run(["ssh", "rb", "--", "true"]).status == 0)
+        // A keeper of ours that outlives the reboot however long it takes under load: with the
+        // default 60 s it could end idle while the host is down, and another would serve after.
+        _ = try await cli.run(["keeper", "stop"])
+        #expect(try await cli.run(["ssh", "--persist", "10m", "rb", "--", "true"]).status == 0)
         let pid = try #require(try await keeperPID(cli))
         defer { _ = try? Subprocess.runBlocking([CLI.binary, "keeper", "stop"], environment: environment(cli)) }
         let fp = try #require(try await held(cli)["rb"])[1]
-        let sshdBefore = try await Fleet.run(host.name, "systemctl show -p MainPID --value ssh").stdoutText
+        // What marks a boot: nspawn gives every boot of the container a new boot id (sshd's pid,
+        // a fresh boot's like the last one's, does not tell boots apart).
+        let bootID = "cat /proc/sys/kernel/random/boot_id"
+        let bootBefore = try await Fleet.run(host.name, bootID).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(bootBefore.count == 36, "no boot id: \(bootBefore)")
         _ = try await Fleet.run(host.name, "systemctl reboot")
-        // Bounded wait for the host to be back: a new sshd, active.
+        // Bounded wait for the host to be back: another boot, sshd active.
         var back = false
-        for _ in 0..<240 where !back {
+        for _ in 0..<600 where !back {
             try await Task.sleep(for: .milliseconds(500))
-            let r = try? await Fleet.run(host.name, "systemctl is-active ssh && systemctl show -p MainPID --value ssh")
+            let r = try? await Fleet.run(host.name, "systemctl is-active ssh && \(bootID)")
             let lines = r?.stdoutText.textLines().map(String.init) ?? []
-            back =
-                r?.status == 0 && lines.first == "active" && lines.count == 2 && lines[1] != "0"
-                && lines[1] != sshdBefore.trimmingCharacters(in: .whitespacesAndNewlines)
+            back = r?.status == 0 && lines.count == 2 && lines[0] == "active" && lines[1].count == 36 && lines[1] != bootBefore
         }
-        #expect(back, "the host did not come back")
+        try #require(back, "the host did not come back")
         // The held connection died with the host: the keeper notices and connects again, pinned.
-        let r = try await cli.run(["ssh", "rb", "--", "echo back"])
+        let runs = "/var/tmp/rb-runs-\(UUID().uuidString.prefix(8))"
+        let r = try await cli.run(["ssh", "rb", "--", "echo run >> \(runs); echo back"])
         #expect(r.status == 0 && r.stdoutText == "back\n", "\(r.all)")
+        // Run once: the dead session was found before the command, not by running it twice.
+        let count = try await Fleet.run(host.name, "wc -l < \(runs)").stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(count == "1", "the command ran \(count) times")
         #expect(try await keeperPID(cli) == pid, "the command did not go through the same keeper")
         #expect(try await held(cli)["rb"]?[1] == fp)
         let ex = try await cli.run(["exec", "rb", "--", "echo again"])

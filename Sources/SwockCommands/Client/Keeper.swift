@@ -16,6 +16,11 @@ struct KeeperOptions: ParsableArguments {
     func client(_ store: Store, _ global: GlobalOptions) throws -> KeeperClient? {
         KeeperClient.forCommands(store: store, persist: try KeeperPersist.resolve(flag: persist), logger: global.logger("swock.keeper"))
     }
+
+    /// Sends the Engine API forwards of machines behind jump hosts through the keeper (directly when off).
+    func routeEngine(_ global: GlobalOptions) throws {
+        EngineRoute.useKeeper(try client(global.store, global))
+    }
 }
 
 struct Keeper: AsyncParsableCommand {
@@ -29,7 +34,9 @@ struct Keeper: AsyncParsableCommand {
             ($XDG_RUNTIME_DIR/swock-machine, else /tmp/swock-machine-UID; mode 0600), holding one \
             authenticated session per machine, host keys pinned as always. It ends after --persist \
             (default 60s, $SWOCK_PERSIST) without commands; `--persist 0` does without it. When it \
-            is not running or fails, commands connect directly.
+            is not running or fails, commands connect directly. The Engine API of a machine behind \
+            jump hosts (`ls`, `status`, `version`, `docker`, `swarm`, `tunnel`) goes through its \
+            session too, TLS end to end.
             """,
             examples: [
                 "swock-machine keeper ls",

@@ -28,6 +28,7 @@ struct List: AsyncParsableCommand {
             ]))
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var keeper: KeeperOptions
 
     @Option(
         name: .long,
@@ -49,6 +50,7 @@ struct List: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            try keeper.routeEngine(global)
             if global.debug { LogSetup.once(debug: true) }  // the Engine API's handshakes (full or resumed)
             let store = global.store
             // What commands killed half-way left behind goes first (best effort).

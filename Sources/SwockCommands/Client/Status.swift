@@ -11,6 +11,7 @@ struct Status: AsyncParsableCommand {
         ]))
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var keeper: KeeperOptions
     @OptionGroup var machine: OptionalMachineName
 
     @Option(name: [.customShort("t"), .long], help: "Seconds to wait for the machine.")
@@ -22,6 +23,7 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            try keeper.routeEngine(global)
             if global.debug { LogSetup.once(debug: true) }  // the Engine API's handshakes (full or resumed)
             let (store, config) = try global.loadMachine(machine.name)
             let status = await MachineStatus.probe(config, store: store, timeout: SecondsOption.duration(timeout))

@@ -22,6 +22,7 @@ struct Tunnel: AsyncParsableCommand {
             ]))
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var keeper: KeeperOptions
 
     @Flag(help: "Start it in the background (if it is not running) and return.")
     var background = false
@@ -57,8 +58,8 @@ struct Tunnel: AsyncParsableCommand {
                 return
             }
             let logger = global.logger("swock.tunnel")
-            try await service.serve(config, logger: logger) { tunnel, session in
-                let hops = session.jumpHostFingerprints.map { "\($0.hop)" }.joined(separator: ", ")
+            try await service.serve(config, logger: logger, keeper: try keeper.client(store, global)) { tunnel, jumps in
+                let hops = jumps.map { "\($0)" }.joined(separator: ", ")
                 Output.err(
                     "Forwarding 127.0.0.1:\(tunnel.localPort) to \(config.address):\(config.engine.port) via \(hops); Ctrl-C stops it.")
             }

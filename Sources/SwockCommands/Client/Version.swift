@@ -12,12 +12,14 @@ struct Version: AsyncParsableCommand {
         ]))
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var keeper: KeeperOptions
 
     @Argument(help: "Machine name.", completion: .machineNames)
     var name: String?
 
     func run() async throws {
         try await reportingErrors {
+            try keeper.routeEngine(global)
             if global.debug { LogSetup.once(debug: true) }  // the Engine API's handshakes (full or resumed)
             guard let name else {
                 Output.out("swock-machine version \(SwockMachine.version)\n")

@@ -20,6 +20,7 @@ struct DockerFanout: AsyncParsableCommand {
             ]))
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var keeper: KeeperOptions
     @OptionGroup var selection: FleetSelection
     @OptionGroup var fleet: FleetRunOptions
 
@@ -29,6 +30,7 @@ struct DockerFanout: AsyncParsableCommand {
     func run() async throws {
         var status = ErrorReport.Status.success
         try await reportingErrors {
+            try keeper.routeEngine(global)
             guard !arguments.isEmpty else {
                 throw UsageError("no docker arguments given: swock-machine docker SELECTOR... -- ARGS...")
             }

@@ -39,6 +39,7 @@ struct SwarmInit: AsyncParsableCommand {
         ]))
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var keeper: KeeperOptions
 
     @Option(
         name: .customLong("advertise-addr"),
@@ -54,6 +55,7 @@ struct SwarmInit: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            try keeper.routeEngine(global)
             let id = try await SwarmControl(store: global.store).initialize(
                 manager, advertiseAddress: advertiseAddress, defaultAddressPool: addressPools)
             Output.err(
@@ -75,6 +77,7 @@ struct SwarmJoin: AsyncParsableCommand {
             ]))
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var keeper: KeeperOptions
     @OptionGroup var selection: FleetSelection
 
     @Option(
@@ -88,6 +91,7 @@ struct SwarmJoin: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            try keeper.routeEngine(global)
             let store = global.store
             let names = try await selection.resolve(store).map(\.name).filter { $0 != manager }
             let outcomes = try await FanOutDisplay.run(names: names.count > 1 ? names : [], mode: progressOptions.progress, step: "join") {
@@ -116,6 +120,7 @@ struct SwarmLeave: AsyncParsableCommand {
             ]))
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var keeper: KeeperOptions
     @OptionGroup var selection: FleetSelection
 
     @Flag(name: .customLong("force"), help: "Let the last manager leave (the swarm ends).")
@@ -123,6 +128,7 @@ struct SwarmLeave: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            try keeper.routeEngine(global)
             let store = global.store
             let names = try await selection.resolve(store).map(\.name)
             let outcomes = await SwarmControl(store: store).leave(names, force: force) { o in
@@ -143,12 +149,14 @@ struct SwarmList: AsyncParsableCommand {
         ]))
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var keeper: KeeperOptions
 
     @Argument(help: "Machine names or globs (default: every machine).", completion: .machineNames)
     var patterns: [String] = []
 
     func run() async throws {
         try await reportingErrors {
+            try keeper.routeEngine(global)
             let store = global.store
             let names = try await MachineSelector(patterns: patterns, all: patterns.isEmpty).resolve(in: store).map(\.name)
             let members = await SwarmControl(store: store, timeout: .seconds(5)).members(names)
