@@ -10,7 +10,7 @@ struct LockPrimitiveTests {
     /// Kept on purpose, by file and finding. An entry that no longer occurs fails too.
     static let allowed: [String: String] = [
         "Sources/SSHKit/SSHWorkerThread.swift: NSCondition":
-            "a condition variable the session's thread sleeps on until a job comes; Mutex has no wait",
+            "a condition variable the session's thread sleeps on until a job comes; Mutex has no wait"
     ]
 
     /// Not yet converted, by file and finding. This list may only shrink: each entry fails the
@@ -106,7 +106,9 @@ enum LockScan {
     }
 
     /// The lock types and C lock families that `Mutex` replaces.
-    static var lockPattern: Regex<(Substring, Substring)> { #/\b(NSLock|NSRecursiveLock|NSConditionLock|NSCondition|os_unfair_lock|pthread_mutex|pthread_rwlock)(?:\b|_)/# }
+    static var lockPattern: Regex<(Substring, Substring)> {
+        #/\b(NSLock|NSRecursiveLock|NSConditionLock|NSCondition|os_unfair_lock|pthread_mutex|pthread_rwlock)(?:\b|_)/#
+    }
     static var uncheckedPattern: Regex<Substring> { #/@unchecked\s+Sendable\b/# }
     /// The reason, in a comment: "`@unchecked Sendable`: REASON".
     static var reasonPattern: Regex<Substring> { #/`?@unchecked Sendable`?:\s*\S/# }

@@ -90,7 +90,8 @@ import Testing
         #expect(sysv == InitSystem.removeOwnFiles(["/etc/default/docker"]) + "; " + Scripts.service.command("sysvinit", "restart"))
         let openrc = InitSystem.openrc.unconfigure(dockerdPath: "/usr/sbin/dockerd")
         #expect(
-            openrc == InitSystem.removeOwnFiles(["/etc/default/docker", "/etc/conf.d/docker"]) + "; " + Scripts.service.command("openrc", "restart"))
+            openrc == InitSystem.removeOwnFiles(["/etc/default/docker", "/etc/conf.d/docker"]) + "; "
+                + Scripts.service.command("openrc", "restart"))
     }
 
     /// Without an init system every verb goes through the pid file (no-init.sh; run for real in
