@@ -93,7 +93,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [
-                .embedInCode("Scripts/systemd.sh"), .embedInCode("Scripts/openrc.sh"), .embedInCode("Scripts/sysvinit.sh"),
+                .embedInCode("Scripts/systemd.sh"), .embedInCode("Scripts/service.sh"),
                 .embedInCode("Scripts/no-init.sh"), .embedInCode("Scripts/own-files.sh"), .embedInCode("Scripts/unix-socket-wait.sh"),
                 .embedInCode("Scripts/daemon-json.sh"), .embedInCode("Scripts/engine-packages.sh"),
                 .embedInCode("Scripts/install-script.sh"), .embedInCode("Scripts/engine-bundle.sh"),
@@ -109,6 +109,7 @@ let package = Package(
             ],
             resources: [
                 .embedInCode("Scripts/authorize-key.sh"), .embedInCode("Scripts/revoke-key.sh"), .embedInCode("Scripts/set-hostname.sh"),
+                .embedInCode("Scripts/run-provision-script.sh"),
             ]
         ),
         // Local client work: status, ls fields/filters/templates, env, docker contexts, scp.

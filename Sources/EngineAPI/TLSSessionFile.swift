@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// A machine's saved TLS session (the daemon's TLS 1.3 ticket with its resumption secret), so
 /// the next connection resumes instead of doing a full handshake: one file per machine, in its
@@ -94,21 +95,23 @@ struct TLSSessionFile: Sendable {
 /// The sessions of this process: each machine's file is read once, and a session saved here is
 /// offered by later connections of the same process without reading it again. Counts full and
 /// resumed handshakes (`--debug` logs each).
-final class TLSSessionCache: @unchecked Sendable {
+final class TLSSessionCache: Sendable {
     static let shared = TLSSessionCache()
-    private let lock = NSLock()
-    private var blobs: [String: [UInt8]] = [:]
-    private var loaded: Set<String> = []
-    private var full = 0
-    private var resumed = 0
+    private struct State {
+        var blobs: [String: [UInt8]] = [:]
+        var loaded: Set<String> = []
+        var full = 0
+        var resumed = 0
+    }
+    private let state = Mutex(State())
     static let logger = Logger(label: "swock.engine")
 
     func session(for file: TLSSessionFile) -> [UInt8]? {
-        if let known = lock.withLock({ loaded.contains(file.path) ? Optional(blobs[file.path]) : nil }) { return known }
+        if let known = state.withLock({ $0.loaded.contains(file.path) ? Optional($0.blobs[file.path]) : nil }) { return known }
         let blob = file.load()
-        lock.withLock {
-            loaded.insert(file.path)
-            blobs[file.path] = blob
+        state.withLock {
+            $0.loaded.insert(file.path)
+            $0.blobs[file.path] = blob
         }
         return blob
     }
@@ -117,23 +120,23 @@ final class TLSSessionCache: @unchecked Sendable {
     /// session the daemon gave (a resumed one keeps the saved session and its expiry).
     func finished(_ conn: TLSConnection, endpoint: EngineEndpoint, file: TLSSessionFile?) {
         let wasResumed = conn.resumed
-        lock.withLock { if wasResumed { resumed += 1 } else { full += 1 } }
+        state.withLock { if wasResumed { $0.resumed += 1 } else { $0.full += 1 } }
         Self.logger.debug("\(wasResumed ? "resumed TLS session" : "full TLS handshake") with \(endpoint.address)")
         guard let file, !wasResumed, let session = conn.exportSession() else { return }
-        lock.withLock {
-            loaded.insert(file.path)
-            blobs[file.path] = session.blob
+        state.withLock {
+            $0.loaded.insert(file.path)
+            $0.blobs[file.path] = session.blob
         }
         file.save(session.blob, lifetime: session.lifetime)
     }
 
-    var counts: (full: Int, resumed: Int) { lock.withLock { (full, resumed) } }
+    var counts: (full: Int, resumed: Int) { state.withLock { ($0.full, $0.resumed) } }
 
     /// Forgets what this process holds for `path` (the file is the caller's).
     func forget(_ path: String) {
-        lock.withLock {
-            loaded.remove(path)
-            blobs[path] = nil
+        state.withLock {
+            $0.loaded.remove(path)
+            $0.blobs[path] = nil
         }
     }
 }

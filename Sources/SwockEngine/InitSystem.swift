@@ -5,8 +5,8 @@ import SwockSupport
 /// How dockerd is started on a host: everything that depends on the host's init system lives
 /// here (where our configuration goes, how it is applied, start/stop/restart/kill, taking it off
 /// again, where dockerd's log is). Pure: every command is unit-tested; callers run them as root.
-/// The shell itself is in Scripts/ (one script per init system: systemd.sh, openrc.sh,
-/// sysvinit.sh, no-init.sh; own-files.sh, unix-socket-wait.sh); here it is only called.
+/// The shell itself is in Scripts/ (systemd.sh; service.sh for OpenRC and sysvinit, which both
+/// drive the init script; no-init.sh; own-files.sh, unix-socket-wait.sh); here it is only called.
 public enum InitSystem: String, Sendable, CaseIterable {
     case systemd, openrc, sysvinit
     /// No init system manages dockerd: we start it detached and keep its pid in `pidFile`.
@@ -130,20 +130,22 @@ public enum InitSystem: String, Sendable, CaseIterable {
     /// Puts a freshly installed configuration into effect (one restart), enabling the service.
     public func applyConfiguration(_ launch: DaemonLaunch) -> String {
         switch self {
-        case .systemd, .openrc, .sysvinit: return script.command("apply")
+        case .systemd, .openrc, .sysvinit: return scriptCommand("apply")
         case .none: return command(.restart, launch)
         }
     }
 
-    /// The script that runs dockerd under this init system.
-    var script: RemoteScript {
+    /// The command line that runs the script driving dockerd under this init system with
+    /// `arguments` (OpenRC and sysvinit share service.sh, which takes the init system first).
+    func scriptCommand(_ arguments: [String]) -> String {
         switch self {
-        case .systemd: return Scripts.systemd
-        case .openrc: return Scripts.openrc
-        case .sysvinit: return Scripts.sysvinit
-        case .none: return Scripts.noInit
+        case .systemd: return Scripts.systemd.command(arguments)
+        case .openrc, .sysvinit: return Scripts.service.command([rawValue] + arguments)
+        case .none: return Scripts.noInit.command(arguments)
         }
     }
+
+    func scriptCommand(_ arguments: String...) -> String { scriptCommand(arguments) }
 
     /// The engine lifecycle verbs on this init system.
     public enum Action: String, Sendable, CaseIterable {
@@ -153,12 +155,12 @@ public enum InitSystem: String, Sendable, CaseIterable {
     public func command(_ action: Action, _ launch: DaemonLaunch) -> String {
         switch (self, action) {
         case (.systemd, _), (.openrc, _), (.sysvinit, _):
-            return script.command(action.rawValue)
+            return scriptCommand(action.rawValue)
         case (.none, .stop), (.none, .kill):
-            return script.command(action.rawValue, Self.pidFile)
+            return scriptCommand(action.rawValue, Self.pidFile)
         case (.none, .start), (.none, .restart):
             // A running one is stopped first.
-            return script.command(
+            return scriptCommand(
                 [action.rawValue, Self.pidFile, Self.logFile] + launch.environment + [launch.dockerdPath] + launch.arguments)
         }
     }
@@ -168,12 +170,12 @@ public enum InitSystem: String, Sendable, CaseIterable {
     public func unconfigure(dockerdPath: String) -> String {
         switch self {
         case .systemd:
-            return script.command("unconfigure", Self.systemdDropIn)
+            return scriptCommand("unconfigure", Self.systemdDropIn)
         case .openrc, .sysvinit:
             // OpenRC: which of the two files the record's script read is not recorded: ours is taken off either.
-            return "\(Self.removeOwnFiles(ownConfigurationCandidates)); \(script.command("restart"))"
+            return "\(Self.removeOwnFiles(ownConfigurationCandidates)); \(scriptCommand("restart"))"
         case .none:
-            return script.command("unconfigure", Self.pidFile, Self.logFile, dockerdPath)
+            return scriptCommand("unconfigure", Self.pidFile, Self.logFile, dockerdPath)
         }
     }
 
@@ -184,7 +186,7 @@ public enum InitSystem: String, Sendable, CaseIterable {
 
     /// Prints dockerd's own last words (not the init system's restart chatter).
     public var daemonLogCommand: String {
-        self == .systemd ? script.command("log") : script.command("log", Self.logFile)
+        self == .systemd ? scriptCommand("log") : scriptCommand("log", Self.logFile)
     }
 }
 

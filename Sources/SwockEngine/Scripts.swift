@@ -3,8 +3,8 @@ import SwockSupport
 /// The shell this target runs on hosts: Scripts/*.sh, embedded at build time (`RemoteScript`).
 enum Scripts {
     static let systemd = RemoteScript("systemd", PackageResources.systemd_sh)
-    static let openrc = RemoteScript("openrc", PackageResources.openrc_sh)
-    static let sysvinit = RemoteScript("sysvinit", PackageResources.sysvinit_sh)
+    /// OpenRC's and sysvinit's (`InitSystem.scriptCommand`: the init system is its first argument).
+    static let service = RemoteScript("service", PackageResources.service_sh)
     static let noInit = RemoteScript("no-init", PackageResources.no_init_sh)
     static let ownFiles = RemoteScript("own-files", PackageResources.own_files_sh)
     static let unixSocketWait = RemoteScript("unix-socket-wait", PackageResources.unix_socket_wait_sh)

@@ -183,21 +183,22 @@ public struct TunnelService: Sendable {
 }
 
 /// Remembers whether one of `signals` arrived (their default action is replaced while it lives).
-///
-/// `@unchecked Sendable`: Dispatch's signal sources are not marked Sendable; they are set up in
-/// `init` and never touched again (they live as long as this object). `got` is behind a `Mutex`.
-final class SignalWait: @unchecked Sendable {
-    private var sources: [DispatchSourceSignal] = []
+final class SignalWait: Sendable {
+    /// The signal sources, alive as long as this object.
+    private let sources = Mutex<HeldDispatchSources?>(nil)
     private let got = Mutex(false)
 
     init(_ signals: [Int32]) {
+        var made: [any DispatchSourceProtocol] = []
         for s in signals {
             signal(s, SIG_IGN)
             let src = DispatchSource.makeSignalSource(signal: s, queue: .global())
-            src.setEventHandler { [weak self] in self?.set() }
+            src.setEventHandler { @Sendable [weak self] in self?.set() }
             src.resume()
-            sources.append(src)
+            made.append(src)
         }
+        let held = HeldDispatchSources(made)
+        sources.withLock { $0 = held }
     }
 
     private func set() { got.withLock { $0 = true } }

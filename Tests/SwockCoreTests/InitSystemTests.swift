@@ -87,10 +87,11 @@ import Testing
     /// `shellConfFilesKeepTheHostsOwnAndRmPutsItBack`), then the restart (`InitSystemCallTests`).
     @Test func unconfigureTakesOurFileOffAndRestarts() {
         let sysv = InitSystem.sysvinit.unconfigure(dockerdPath: "/usr/sbin/dockerd")
-        #expect(sysv == InitSystem.removeOwnFiles(["/etc/default/docker"]) + "; " + Scripts.sysvinit.command("restart"))
+        #expect(sysv == InitSystem.removeOwnFiles(["/etc/default/docker"]) + "; " + Scripts.service.command("sysvinit", "restart"))
         let openrc = InitSystem.openrc.unconfigure(dockerdPath: "/usr/sbin/dockerd")
         #expect(
-            openrc == InitSystem.removeOwnFiles(["/etc/default/docker", "/etc/conf.d/docker"]) + "; " + Scripts.openrc.command("restart"))
+            openrc == InitSystem.removeOwnFiles(["/etc/default/docker", "/etc/conf.d/docker"]) + "; "
+                + Scripts.service.command("openrc", "restart"))
     }
 
     /// Without an init system every verb goes through the pid file (no-init.sh; run for real in

@@ -42,6 +42,25 @@ import Testing
         }
     }
 
+    /// run-provision-script.sh: the provision script comes on stdin and runs as a file of its own
+    /// (its `#!` line honoured, /dev/null its stdin); its output and exit status come back, and the
+    /// file is gone afterwards. The command line carries no script text.
+    @Test func provisionScriptRunsFromStdinAsAFileThatGoes() throws {
+        let runner = SwockProvision.Scripts.runProvisionScript
+        #expect(runner.command() == ShellQuote.join(["sh", "-c", runner.text, "swock-run-provision-script"]))
+        let script = "#!/bin/bash\necho \"ran $0\"\necho \"shell: ${BASH_VERSION:+bash}\"\necho \"stdin: $(cat)\"\necho oops >&2\nexit 3\n"
+        let r = try Subprocess.runBlocking(["/bin/sh", "-c", runner.command()], stdin: Data(script.utf8))
+        #expect(r.status == 3, "\(r.stderrText)")
+        #expect(r.stderrText == "oops")
+        let lines = r.stdoutText.split(separator: "\n").map(String.init)
+        #expect(lines.dropFirst() == ["shell: bash", "stdin: "], "\(lines)")
+        let path = String(lines.first?.dropFirst("ran ".count) ?? "")
+        #expect(path.hasPrefix("/tmp/swock-provision-script."), "\(lines)")
+        #expect(!FileManager.default.fileExists(atPath: path))
+        let ok = try Subprocess.runBlocking(["/bin/sh", "-c", runner.command()], stdin: Data("#!/bin/sh\necho fine\n".utf8))
+        #expect(ok.status == 0 && ok.stdoutText == "fine\n", "\(ok.stderrText)")
+    }
+
     @Test func authorizeKeyAppendsOnce() throws {
         let dir = try TempDir("authkey")
         defer { dir.remove() }

@@ -4,6 +4,7 @@ import SwockProvision
 import SwockRuntime
 import SwockStore
 import SwockSupport
+import Synchronization
 
 /// `--progress auto|tty|plain|quiet`, as docker compose and buildx take it.
 enum ProgressMode: String, ExpressibleByArgument, CaseIterable, Sendable {
@@ -36,19 +37,22 @@ struct ProgressOptions: ParsableArguments {
 /// The live board on the terminal: redrawn ten times a second below all other output
 /// (`StandardStreams` erases it before each write and draws it after). `stop` leaves its last
 /// picture, every machine collapsed to its mark, and the summary.
-final class LiveBoard: TerminalOverlay, @unchecked Sendable {
-    private let lock = NSLock()
-    private var board: ProgressBoard
-    private var drawnLines = 0
-    private var frame = 0
-    private var live = false
+final class LiveBoard: TerminalOverlay, Sendable {
+    private struct State {
+        var board: ProgressBoard
+        var drawnLines = 0
+        var frame = 0
+        var live = false
+        var timer: HeldDispatchSources?
+        var interrupt: HeldDispatchSources?
+    }
+
+    private let state: Mutex<State>
     private let origin = ContinuousClock.now
-    private var timer: DispatchSourceTimer?
-    private var interrupt: DispatchSourceSignal?
     private let index: [String: Int]
 
     init(names: [String]) {
-        board = ProgressBoard(names: names, started: 0)
+        state = Mutex(State(board: ProgressBoard(names: names, started: 0)))
         var index: [String: Int] = [:]
         for (i, n) in names.enumerated() where index[n] == nil { index[n] = i }
         self.index = index
@@ -60,22 +64,21 @@ final class LiveBoard: TerminalOverlay, @unchecked Sendable {
     /// running (their records say where each stopped: `resume` is the command that goes on),
     /// exit status 130.
     func start(resume: @escaping @Sendable ([String]) -> String) {
-        lock.lock()
-        live = true
-        lock.unlock()
+        state.withLock { $0.live = true }
         StandardStreams.setOverlay(self)
         let t = DispatchSource.makeTimerSource(queue: .global())
         t.schedule(deadline: .now() + .milliseconds(100), repeating: .milliseconds(100))
-        t.setEventHandler { [weak self] in
+        t.setEventHandler { @Sendable [weak self] in
             guard let self else { return }
-            self.lock.lock(); self.frame += 1; self.lock.unlock()
+            self.state.withLock { $0.frame += 1 }
             StandardStreams.redrawOverlay()
         }
         t.resume()
-        timer = t
+        let timer = HeldDispatchSources([t])
+        state.withLock { $0.timer = timer }
         signal(SIGINT, SIG_IGN)
         let s = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        s.setEventHandler { [weak self] in
+        s.setEventHandler { @Sendable [weak self] in
             guard let self else { _exit(130) }
             let running = self.stop()
             StandardStreams.err(
@@ -83,49 +86,56 @@ final class LiveBoard: TerminalOverlay, @unchecked Sendable {
             _exit(130)
         }
         s.resume()
-        interrupt = s
+        let interrupt = HeldDispatchSources([s])
+        state.withLock { $0.interrupt = interrupt }
     }
 
     func step(_ name: String, _ step: String) {
         guard let i = index[name] else { return }
-        lock.lock(); board.step(i, step, at: now); lock.unlock()
+        let at = now
+        state.withLock { $0.board.step(i, step, at: at) }
     }
 
     func finish(_ name: String, ok: Bool, detail: String) {
         guard let i = index[name] else { return }
-        lock.lock(); board.finish(i, ok: ok, detail: detail, at: now); lock.unlock()
+        let at = now
+        state.withLock { $0.board.finish(i, ok: ok, detail: detail, at: at) }
     }
 
     /// Stops redrawing and leaves the final picture; returns the machines still running.
     @discardableResult
     func stop() -> [String] {
-        timer?.cancel()
+        state.withLock { $0.timer }?.cancel()
         StandardStreams.redrawOverlay()
         StandardStreams.setOverlay(nil)
-        lock.lock(); defer { lock.unlock() }
-        live = false
-        return board.rows.compactMap { if case .running = $0.state { $0.name } else { nil } }
+        return state.withLock { s in
+            s.live = false
+            return s.board.rows.compactMap { if case .running = $0.state { $0.name } else { nil } }
+        }
     }
 
     // MARK: TerminalOverlay (called under the streams' lock)
 
     func erase() -> Data {
-        lock.lock(); defer { lock.unlock() }
-        guard drawnLines > 0 else { return Data() }
-        let n = drawnLines
-        drawnLines = 0
-        // Up n lines to column 1, then clear to the end of the screen.
-        return Data("\u{1B}[\(n)F\u{1B}[J".utf8)
+        state.withLock { s in
+            guard s.drawnLines > 0 else { return Data() }
+            let n = s.drawnLines
+            s.drawnLines = 0
+            // Up n lines to column 1, then clear to the end of the screen.
+            return Data("\u{1B}[\(n)F\u{1B}[J".utf8)
+        }
     }
 
     func draw() -> Data {
-        lock.lock(); defer { lock.unlock() }
-        guard live else { return Data() }
         // One column spare: a line exactly as wide as the terminal would wrap on some terminals.
         let size = Self.terminalSize()
-        let lines = board.render(now: now, width: size.columns - 1, frame: frame, height: size.rows - 1)
-        drawnLines = lines.count
-        return Data((lines.joined(separator: "\n") + "\n").utf8)
+        let at = now
+        return state.withLock { s in
+            guard s.live else { return Data() }
+            let lines = s.board.render(now: at, width: size.columns - 1, frame: s.frame, height: size.rows - 1)
+            s.drawnLines = lines.count
+            return Data((lines.joined(separator: "\n") + "\n").utf8)
+        }
     }
 
     static func terminalSize() -> (columns: Int, rows: Int) {

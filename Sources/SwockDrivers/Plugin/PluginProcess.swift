@@ -13,15 +13,13 @@ final class PluginProcess: Sendable {
     }
 
     let binary: String
-    private let process: UncheckedProcess
+    private let process: Process
     private let output = Mutex(Output())
     private let addressReady = DispatchSemaphore(value: 0)
 
-    private struct UncheckedProcess: @unchecked Sendable { let p: Process }
-
     private init(binary: String, process: Process) {
         self.binary = binary
-        self.process = UncheckedProcess(p: process)
+        self.process = process
     }
 
     static func start(binary: String, extraEnvironment: [String: String] = [:]) throws(PluginError) -> PluginProcess {
@@ -102,18 +100,18 @@ final class PluginProcess: Sendable {
         return lines.last.map { String($0.prefix(300)) } ?? ""
     }
 
-    var isRunning: Bool { process.p.isRunning }
-    var pid: Int32 { process.p.processIdentifier }
+    var isRunning: Bool { process.isRunning }
+    var pid: Int32 { process.processIdentifier }
 
     /// Waits up to `grace` seconds for the plugin to exit, then kills it; returns when it is gone.
     func stop(grace: Double) {
         let deadline = Date().addingTimeInterval(grace)
-        while process.p.isRunning && Date() < deadline { usleep(20_000) }
-        if process.p.isRunning {
-            Foundation.kill(process.p.processIdentifier, SIGKILL)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning {
+            Foundation.kill(process.processIdentifier, SIGKILL)
         }
         // Not waitUntilExit: it can wait on as long as a child of the plugin holds its pipes.
         let reaped = Date().addingTimeInterval(5)
-        while process.p.isRunning && Date() < reaped { usleep(10_000) }
+        while process.isRunning && Date() < reaped { usleep(10_000) }
     }
 }

@@ -3,6 +3,7 @@ import SSHKit
 import SwockRemote
 import SwockStore
 import SwockSupport
+import Synchronization
 
 /// A provision script that did not succeed. The machine is usable (its engine answers); the
 /// record says which script failed, how, and its last lines.
@@ -34,12 +35,20 @@ public struct ProvisionScriptFailed: CodedError, Equatable {
     }
 }
 
-/// Splits a script's output into lines and keeps the last ones (thread-safe: output arrives on
-/// the session's thread).
-final class ScriptOutput: @unchecked Sendable {
-    private let lock = NSLock()
-    private var partial: [Data] = [Data(), Data()]
-    private var last: [String] = []
+/// Splits a script's output into lines and keeps the last ones (output arrives on the session's
+/// thread; `finish` is called from the step).
+final class ScriptOutput: Sendable {
+    private struct State {
+        var partial: [Data] = [Data(), Data()]
+        var last: [String] = []
+
+        mutating func remember(_ lines: [String], keep: Int) {
+            last.append(contentsOf: lines.map { $0.hasSuffix("\r") ? String($0.dropLast()) : $0 })
+            if last.count > keep { last.removeFirst(last.count - keep) }
+        }
+    }
+
+    private let state = Mutex(State())
     private let keep: Int
     private let emit: @Sendable (String) -> Void
 
@@ -49,44 +58,34 @@ final class ScriptOutput: @unchecked Sendable {
     }
 
     func feed(_ data: Data, stream: Int) {
-        var lines: [String] = []
-        lock.lock()
-        partial[stream].append(data)
-        while let nl = partial[stream].firstIndex(of: UInt8(ascii: "\n")) {
-            let line = partial[stream][partial[stream].startIndex..<nl]
-            lines.append(String(decoding: line, as: UTF8.self))
-            partial[stream] = Data(partial[stream][(nl + 1)...])
+        let lines = state.withLock { s -> [String] in
+            var lines: [String] = []
+            s.partial[stream].append(data)
+            while let nl = s.partial[stream].firstIndex(of: UInt8(ascii: "\n")) {
+                let line = s.partial[stream][s.partial[stream].startIndex..<nl]
+                lines.append(String(decoding: line, as: UTF8.self))
+                s.partial[stream] = Data(s.partial[stream][(nl + 1)...])
+            }
+            s.remember(lines, keep: keep)
+            return lines
         }
-        remember(lines)
-        lock.unlock()
         for l in lines { emit(l) }
     }
 
     /// Flushes unterminated lines; returns the last lines kept.
     func finish() -> [String] {
-        lock.lock()
-        let rest = partial.filter { !$0.isEmpty }.map { String(decoding: $0, as: UTF8.self) }
-        partial = [Data(), Data()]
-        remember(rest)
-        let out = last
-        lock.unlock()
+        let (rest, out) = state.withLock { s -> ([String], [String]) in
+            let rest = s.partial.filter { !$0.isEmpty }.map { String(decoding: $0, as: UTF8.self) }
+            s.partial = [Data(), Data()]
+            s.remember(rest, keep: keep)
+            return (rest, s.last)
+        }
         for l in rest { emit(l) }
         return out
-    }
-
-    private func remember(_ lines: [String]) {
-        last.append(contentsOf: lines.map { $0.hasSuffix("\r") ? String($0.dropLast()) : $0 })
-        if last.count > keep { last.removeFirst(last.count - keep) }
     }
 }
 
 extension Provisioner {
-    /// The shell line that runs a script given on stdin as root: written to a private temporary
-    /// file (so its `#!` line is honoured and its own stdin is not the script), run, removed.
-    /// The script's contents never appear on a command line.
-    static let scriptRunner =
-        #"f=$(mktemp /tmp/swock-provision-script.XXXXXX) || exit 125; trap 'rm -f "$f"' EXIT; cat > "$f" && chmod 700 "$f" && "$f" </dev/null"#
-
     /// Runs the record's provision scripts as root, in order, stopping at the first that fails,
     /// and records each one's run. With `all` false they run only if none has run yet (a create
     /// that stopped before them), from the store's copies; `provision --rerun-scripts` passes true:
@@ -115,7 +114,7 @@ extension Provisioner {
                 var failure: String?
                 do {
                     let r = try await ssh.execAsRoot(
-                        Self.scriptRunner, stdin: .data(contents), timeout: nil, collect: false,
+                        Scripts.runProvisionScript.command(), stdin: .data(contents), timeout: nil, collect: false,
                         onStdout: { output.feed($0, stream: 0) }, onStderr: { output.feed($0, stream: 1) })
                     status = r.exitStatus
                     if let sig = r.signal {
