@@ -1,12 +1,19 @@
 // Fuzz target: stored records (machines/NAME/config.json) as `Store` reads them; a record may
 // have been edited by hand, written by another version or copied from another computer.
-// One that decodes must encode and decode again to the same record.
+// One that decodes must encode and decode again to the same record; RecordDecoder's reading,
+// where it gives one, must be JSONDecoder's.
 import Foundation
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     guard let data, size > 0 else { return 0 }
     let input = Data(bytes: data, count: size)
+    // The hand-written reader agrees with JSONDecoder whenever it takes a record.
+    if let fast = RecordDecoder.decode(input) {
+        check(
+            fast == (try? Store.decodeCodable(input, name: "web1", path: "machines/web1/config.json")),
+            "RecordDecoder reads a record otherwise than JSONDecoder")
+    }
     guard let config = try? Store.decode(input, name: "web1", path: "machines/web1/config.json") else { return 0 }
     _ = config.engineURL
     _ = config.clientURL

@@ -25,7 +25,7 @@ public enum CertificateOverlap {
     /// address. Not reported: machines at the same address as the certificate's own (two records
     /// of one host), and names the operator asked for (`--tls-san`, `--hostname`, the loopback
     /// names a machine needs), which a new certificate would carry again.
-    public static func findings(_ machines: [(config: MachineConfig, certificate: CertificateSummary?)]) -> [Finding] {
+    public static func findings(_ machines: [(config: MachineConfig, certificate: CertificateNames?)]) -> [Finding] {
         // Every machine's address by its normalized form ("ip:BYTES" or "dns:name").
         var byAddress: [String: [MachineConfig]] = [:]
         var dnsAddresses: [String: String] = [:]  // normalized key -> DNS name, for wildcards
@@ -59,12 +59,11 @@ public enum CertificateOverlap {
     }
 
     /// The findings for `configs`, with each machine's stored `server.pem` (machines without a
-    /// readable one are only others).
+    /// readable one are only others). The certificates' names come through the store's cache
+    /// (`Store.serverCertificateNames`): only certificates not seen before are parsed.
     public static func findings(in store: Store, configs: [MachineConfig]) -> [Finding] {
-        findings(
-            configs.map { c in
-                (c, (try? store.readMachineFile(c.name, "server.pem")).flatMap { try? CertificateSummary(pem: $0) })
-            })
+        let names = store.serverCertificateNames(configs.map(\.name))
+        return findings(configs.map { ($0, names[$0.name]) })
     }
 
     /// "ip:" and the address's bytes, or "dns:" and the lowercased name; nil for anything else.

@@ -5,6 +5,7 @@ import SwockSupport
 ///
 ///     <root>/.lock                      store-wide lock
 ///     <root>/active                     the active machine's name
+///     <root>/server-names               what the server certificates cover, by PEM hash (a cache)
 ///     <root>/certs/{ca,ca-key,cert,key}.pem
 ///     <root>/machines/NAME/config.json  the record
 ///     <root>/machines/NAME/{ca,cert,key}.pem            what a docker client needs
@@ -130,6 +131,13 @@ public struct Store: Sendable {
     }
 
     package static func decode(_ data: Data, name: String, path: String) throws -> MachineConfig {
+        // The common case without Codable's costs; anything it is unsure of goes to JSONDecoder.
+        if let config = RecordDecoder.decode(data) { return config }
+        return try decodeCodable(data, name: name, path: path)
+    }
+
+    /// `decode` with JSONDecoder alone: it decides on every record, and names what is wrong.
+    package static func decodeCodable(_ data: Data, name: String, path: String) throws -> MachineConfig {
         struct VersionOnly: Decodable { var configVersion: Int? }
         let decoder = JSONDecoder()
         // Like .iso8601, but a bad date names its field (the built-in strategy's error has no path).

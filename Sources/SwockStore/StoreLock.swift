@@ -13,4 +13,18 @@ public struct StoreLock: Sendable {
             throw StoreError.io(path: e.path, reason: e.reason)
         }
     }
+
+    /// `body` under the lock when nobody holds it; nil, without running `body`, when somebody
+    /// does (for work that may as well be left to the next run, such as refreshing a cache).
+    public func withLockIfFree<T>(_ body: () throws -> T) throws -> T? {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StoreError.io(path: path, reason: LocalFileError.errnoText()) }
+        defer { close(fd) }
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            if errno == EWOULDBLOCK { return nil }
+            if errno != EINTR { throw StoreError.io(path: path, reason: "cannot lock: \(LocalFileError.errnoText())") }
+        }
+        defer { flock(fd, LOCK_UN) }
+        return try body()
+    }
 }

@@ -51,10 +51,26 @@ struct LeanCommandLineTests {
         ["env", "--shell", "fish", "--shell", "bash"], ["env", "--bogus"], ["env", "--", "a"], ["env", "-s"],
         ["env", "-s", "/a", "-s", "/b"], ["env", "--unset", "--unset"], ["env", "-u", "--unset"],
         ["active", "web1"], ["ip", "--check"], ["ip", "-x"], ["url", "a", "b"], ["url", "--help"], ["config", "a", "b"],
-        ["config", "--check"], ["ls"], ["create", "x"], ["help", "env"], ["--version"],
+        ["config", "--check"], ["ls"], ["create", "x"], ["help", "env"], ["--version", "--help"],
+        ["env", "--version"],
     ])
     func everythingElseGoesToTheFullParser(argv: [String]) {
         #expect(LeanCommandLine.parse(argv) == nil, "\(argv) should go to ArgumentParser")
+    }
+}
+
+/// `--version` alone is answered without ArgumentParser, with the text it would print.
+struct LeanVersionTests {
+    @Test func theVersionFlagPrintsWhatArgumentParserPrints() throws {
+        let lean = try #require(LeanCommandLine.parse(["--version"]) as? VersionFlagRequest)
+        var message = ""
+        do {
+            _ = try SwockMachine.parseAsRoot(["--version"])
+        } catch {
+            message = SwockMachine.fullMessage(for: error)
+            #expect(SwockMachine.exitCode(for: error) == .success)
+        }
+        #expect(!message.isEmpty && lean.text == message)
     }
 }
 

@@ -94,7 +94,7 @@ import Testing
                 (
                     c,
                     try names.map {
-                        try CertificateSummary(pem: ca.issueServerCertificate(commonName: c.name, subjectAltNames: $0).certificatePEM)
+                        try CertificateNames(pem: ca.issueServerCertificate(commonName: c.name, subjectAltNames: $0).certificatePEM)
                     }
                 )
             })

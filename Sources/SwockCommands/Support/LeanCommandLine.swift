@@ -16,6 +16,8 @@ protocol LeanRequest: Sendable {
 enum LeanCommandLine {
     static func parse(_ argv: [String]) -> (any LeanRequest)? {
         guard let verb = argv.first else { return nil }
+        // The root's --version, alone: ArgumentParser's answer without its reflective parse.
+        if argv == ["--version"] { return VersionFlagRequest() }
         var words = Words(Array(argv.dropFirst()))
         switch verb {
         case "env":
@@ -115,4 +117,12 @@ enum LeanCommandLine {
             return true
         }
     }
+}
+
+/// `swock-machine --version`: the version line ArgumentParser prints for the root command
+/// (`SwockMachine.version`), without building and parsing the command tree.
+struct VersionFlagRequest: LeanRequest, Equatable {
+    var text: String { SwockMachine.version }
+
+    func run() async throws { Output.out(text + "\n") }
 }
