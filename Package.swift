@@ -158,7 +158,7 @@ let package = Package(
         // plugin driver against a plugin written in Go (Tests/Fixtures/plugin).
         .testTarget(name: "GoRPCTests", dependencies: ["GoRPC", "SwockDrivers", "SwockStore", "FleetSupport"]),
         .testTarget(name: "SwockPKITests", dependencies: ["SwockPKI"]),
-        .testTarget(name: "EngineAPITests", dependencies: ["EngineAPI", "SwockPKI", "SwockSupport", "FleetSupport"]),
+        .testTarget(name: "EngineAPITests", dependencies: ["EngineAPI", "CTLS", "SwockPKI", "SwockSupport", "FleetSupport"]),
         .testTarget(
             name: "SwockCommandsTests",
             dependencies: [
