@@ -141,7 +141,8 @@ enum ErrorReport {
             case .notAnExport(let file, let reason): return "\(file) is not a swock-machine export (\(reason))"
             case .unknownRename(let old, let file): return "--rename \(old)=...: \(file) holds no machine \"\(old)\""
             case .badRename(let text): return "--rename \"\(text)\": expected OLD=NEW, e.g. --rename web1=web1-copy"
-            case .tooManyForDockerContext: return "--docker-context exports one machine (a docker context holds one endpoint); name exactly one"
+            case .tooManyForDockerContext:
+                return "--docker-context exports one machine (a docker context holds one endpoint); name exactly one"
             default: break
             }
         }
