@@ -163,7 +163,7 @@ let package = Package(
             name: "SwockCommandsTests",
             dependencies: [
                 "SwockCommands", "SwockDrivers", "SwockSupport", "SwockRuntime", "SwockStore", "SSHKit", "EngineAPI", "SwockProvision",
-                "SwockRemote", "SwockEngine", "SwockClient",
+                "SwockRemote", "SwockEngine", "SwockClient", "SwockInventory",
                 "SwockSwarm", "SwockFleet", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Unit tests of the product layers (SwockRuntime ... SwockFleet).
