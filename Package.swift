@@ -159,12 +159,12 @@ let package = Package(
         // plugin driver against a plugin written in Go (Tests/Fixtures/plugin).
         .testTarget(name: "GoRPCTests", dependencies: ["GoRPC", "SwockDrivers", "SwockStore", "FleetSupport"]),
         .testTarget(name: "SwockPKITests", dependencies: ["SwockPKI"]),
-        .testTarget(name: "EngineAPITests", dependencies: ["EngineAPI", "SwockPKI", "SwockSupport", "FleetSupport"]),
+        .testTarget(name: "EngineAPITests", dependencies: ["EngineAPI", "CTLS", "SwockPKI", "SwockSupport", "FleetSupport"]),
         .testTarget(
             name: "SwockCommandsTests",
             dependencies: [
                 "SwockCommands", "SwockDrivers", "SwockSupport", "SwockRuntime", "SwockStore", "SSHKit", "EngineAPI", "SwockProvision",
-                "SwockRemote", "SwockEngine", "SwockClient",
+                "SwockRemote", "SwockEngine", "SwockClient", "SwockInventory",
                 "SwockSwarm", "SwockFleet", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Unit tests of the product layers (SwockRuntime ... SwockFleet).

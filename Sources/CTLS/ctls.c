@@ -34,6 +34,24 @@ static const unsigned char session_magic[SESSION_MAGIC_LEN] = {'C', 'T', 'S', '1
 
 /* ---- errors ---- */
 
+const int ctls_err_lib_ssl = ERR_LIB_SSL;
+const int ctls_ssl_r_wrong_version_number = SSL_R_WRONG_VERSION_NUMBER;
+const int ctls_ssl_r_packet_length_too_long = SSL_R_PACKET_LENGTH_TOO_LONG;
+
+static void set_phase(ctls_status *st, ctls_phase phase) {
+    if (st != NULL) st->phase = phase;
+}
+
+/* OpenSSL's error e as values: its library and reason, and the alert the peer sent when the
+ * reason is one (libssl files a received alert as SSL_AD_REASON_OFFSET + its number). */
+static void record_openssl_error(ctls_status *st, unsigned long e) {
+    if (st == NULL || e == 0) return;
+    st->err_lib = ERR_GET_LIB(e);
+    st->err_reason = ERR_GET_REASON(e);
+    if (st->err_lib == ERR_LIB_SSL && st->err_reason >= SSL_AD_REASON_OFFSET && st->err_reason < SSL_AD_REASON_OFFSET + 256)
+        st->alert = st->err_reason - SSL_AD_REASON_OFFSET;
+}
+
 static int is_client_cert_alert(int reason) {
     switch (reason) {
     case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
@@ -68,6 +86,7 @@ static void classify(ctls_conn *c, int sslerr, int e, const char *what, ctls_sta
     }
     if (verr != X509_V_OK) {
         copy_verify_details(c, st);
+        set_phase(st, CTLS_PHASE_VERIFY);
         ctls_fail(st, ctls_code_for_verify_error(verr), 0, err, errlen,
                   "server certificate verification failed: %s", X509_verify_cert_error_string(verr));
         ERR_clear_error();
@@ -77,6 +96,7 @@ static void classify(ctls_conn *c, int sslerr, int e, const char *what, ctls_sta
     while ((e2 = ERR_get_error()) != 0) {
         if (ERR_GET_LIB(e2) == ERR_LIB_SSL && is_client_cert_alert(ERR_GET_REASON(e2))) {
             const char *reason = ERR_reason_error_string(e2);
+            record_openssl_error(st, e2);
             ctls_fail(st, CTLS_ERR_CLIENT_CERT_REJECTED, 0, err, errlen,
                       "the server refused our client certificate (%s)", reason ? reason : "alert");
             ERR_clear_error();
@@ -87,6 +107,7 @@ static void classify(ctls_conn *c, int sslerr, int e, const char *what, ctls_sta
     if (first != 0) {
         char buf[256];
         ERR_error_string_n(first, buf, sizeof(buf));
+        record_openssl_error(st, first);
         ctls_fail(st, CTLS_ERR_OTHER, 0, err, errlen, "%s: %s", what, buf);
         return;
     }
@@ -489,16 +510,19 @@ ctls_conn *ctls_connect_resuming(const char *host, int port, const char *verify_
     c->fd = -1;
     ctls_status_reset(&c->verify);
     unsigned char files_id[32];
+    set_phase(status, CTLS_PHASE_SETUP);
     c->ctx = make_ctx(ca, cert, key, files_id, status, err, errlen);
     if (c->ctx == NULL) goto fail;
 
     bare_host(host, name, sizeof(name), 0);
+    set_phase(status, CTLS_PHASE_CONNECT);
     c->fd = ctls_tcp_connect(name, port, deadline, status, err, errlen);
     if (c->fd < 0) goto fail;
 
     c->ssl = SSL_new(c->ctx);
     bare_host(verify_name, name, sizeof(name), 1);
     if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1 || !set_peer_name(c->ssl, name)) {
+        set_phase(status, CTLS_PHASE_SETUP);
         fail_file("cannot set up TLS for", name, status, err, errlen);
         if (status != NULL) status->code = CTLS_ERR_OTHER;
         goto fail;
@@ -516,6 +540,7 @@ ctls_conn *ctls_connect_resuming(const char *host, int port, const char *verify_
 
     ctls_sigpipe_guard g;
     ctls_sigpipe_block(&g);
+    set_phase(status, CTLS_PHASE_HANDSHAKE);
     int ok = handshake(c, deadline, status, err, errlen);
     ctls_sigpipe_restore(&g);
     if (!ok) goto fail;
@@ -553,6 +578,7 @@ static int alert_pending(ctls_conn *c, ctls_status *st, char *err, size_t errlen
     if (r == 1) return 0;
     ctls_status probe;
     ctls_status_reset(&probe);
+    set_phase(&probe, CTLS_PHASE_SEND);
     char msg[256] = "";
     classify(c, SSL_get_error(c->ssl, r), e, "sending", &probe, msg, sizeof(msg));
     if (probe.code != CTLS_ERR_CLIENT_CERT_REJECTED) return 0;
@@ -563,6 +589,7 @@ static int alert_pending(ctls_conn *c, ctls_status *st, char *err, size_t errlen
 
 int ctls_write_all(ctls_conn *c, const void *buf, size_t len, ctls_status *st, char *err, size_t errlen) {
     ctls_status_reset(st);
+    set_phase(st, CTLS_PHASE_SEND);
     if (err != NULL && errlen > 0) err[0] = '\0';
     ERR_clear_error();
     const unsigned char *p = buf;
@@ -592,6 +619,7 @@ int ctls_write_all(ctls_conn *c, const void *buf, size_t len, ctls_status *st, c
 
 ssize_t ctls_read(ctls_conn *c, void *buf, size_t len, ctls_status *st, char *err, size_t errlen) {
     ctls_status_reset(st);
+    set_phase(st, CTLS_PHASE_RECEIVE);
     if (err != NULL && errlen > 0) err[0] = '\0';
     ERR_clear_error();
     size_t got = 0;

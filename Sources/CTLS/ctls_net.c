@@ -27,6 +27,7 @@ void ctls_status_reset(ctls_status *st) {
     memset(st, 0, sizeof(*st));
     st->code = CTLS_OK;
     st->cert_depth = -1;
+    st->alert = -1;
 }
 
 void ctls_fail(ctls_status *st, ctls_code code, int sys_errno, char *err, size_t errlen,

@@ -26,6 +26,9 @@ public enum EngineError: Error, CustomStringConvertible, Sendable, Equatable {
     case network(EngineEndpoint, detail: String)
     /// Any other TLS failure, with OpenSSL's error string.
     case tls(EngineEndpoint, detail: String)
+    /// What answered is not TLS (OpenSSL found no TLS record: a wrong version number, a
+    /// length no record has), with OpenSSL's error string.
+    case notTLS(EngineEndpoint, detail: String)
     /// A non-2xx answer; `message` is the `message` field of the JSON body (or the body's text).
     case http(EngineEndpoint, status: Int, path: String, message: String)
     case invalidResponse(EngineEndpoint, path: String, detail: String)
@@ -72,11 +75,9 @@ public enum EngineError: Error, CustomStringConvertible, Sendable, Equatable {
         case .network(let e, let detail):
             return "network error talking to the daemon at \(e.address): \(detail)"
         case .tls(let e, let detail):
-            let lower = detail.lowercased()
-            let hint =
-                lower.contains("wrong version number") || lower.contains("packet length too long")
-                ? "; is the port serving TLS?" : ""
-            return "tls: the connection to the daemon at \(e.address) failed: \(detail)\(hint)"
+            return "tls: the connection to the daemon at \(e.address) failed: \(detail)"
+        case .notTLS(let e, let detail):
+            return "tls: the connection to the daemon at \(e.address) failed: \(detail); is the port serving TLS?"
         case .http(let e, let status, let path, let message):
             return "HTTP \(status) from \(path) at \(e.address): \(message)"
         case .invalidResponse(let e, let path, let detail):
@@ -119,6 +120,7 @@ extension EngineError: CodedError {
         case .connectionClosed: return "engine.connection-closed"
         case .network: return "engine.network"
         case .tls: return "engine.tls"
+        case .notTLS: return "engine.not-tls"
         case .http: return "engine.http"
         case .invalidResponse: return "engine.invalid-response"
         }
@@ -131,7 +133,7 @@ extension EngineError: CodedError {
         case .dnsFailure(let e, _), .connectionRefused(let e), .unreachable(let e, _), .timedOut(let e, _, _),
             .unknownCA(let e, _), .nameMismatch(let e, _), .certificateExpired(let e, _, _), .certificateNotYetValid(let e, _, _),
             .certificateInvalid(let e, _), .clientCertificateRejected(let e, _), .localFile(let e, _), .connectionClosed(let e, _),
-            .network(let e, _), .tls(let e, _), .http(let e, _, _, _), .invalidResponse(let e, _, _):
+            .network(let e, _), .tls(let e, _), .notTLS(let e, _), .http(let e, _, _, _), .invalidResponse(let e, _, _):
             return e
         }
     }

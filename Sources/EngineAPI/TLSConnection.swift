@@ -1,19 +1,31 @@
 import CTLS
 import Foundation
 
-/// A classified failure from the CTLS shim.
+/// A classified failure from the CTLS shim: what happened as values (the kind, the phase,
+/// OpenSSL's error code, the verify result, the peer's alert), decided on here; `message` is the
+/// shim's text for people only.
 struct TLSFailure: Error, Sendable, Equatable {
     enum Kind: Sendable, Equatable {
         case refused, timeout, dns, unreachable, network, unknownCA, nameMismatch, expired
         case notYetValid, certificateInvalid, clientCertificateRejected, localFile, closed, other
     }
+    /// What the connection was doing.
+    enum Phase: Sendable, Equatable {
+        case none, setup, connect, handshake, verify, send, receive
+    }
     var kind: Kind
     var message: String
+    var phase: Phase = .none
     var sysErrno: Int32 = 0
     var verifyError: Int = 0
     var certDepth: Int = -1
     var certTime: String = ""
     var certInfo: String = ""
+    /// OpenSSL's error: ERR_GET_LIB and ERR_GET_REASON (0 when there was none).
+    var library: Int32 = 0
+    var reason: Int32 = 0
+    /// The TLS alert the peer sent (RFC 8446 AlertDescription), nil when none.
+    var alert: Int? = nil
 }
 
 /// One blocking TLS connection (owned by a single thread). Closed on deinit.
@@ -89,6 +101,10 @@ extension TLSFailure {
     init(status: ctls_status, message: [CChar]) {
         var s = status
         self.init(kind: Self.kind(status.code), message: Self.string(message))
+        phase = Self.phase(status.phase)
+        library = status.err_lib
+        reason = status.err_reason
+        alert = status.alert >= 0 ? Int(status.alert) : nil
         sysErrno = status.sys_errno
         verifyError = status.verify_error
         certDepth = Int(status.cert_depth)
@@ -115,6 +131,18 @@ extension TLSFailure {
         }
     }
 
+    private static func phase(_ p: ctls_phase) -> Phase {
+        switch p {
+        case CTLS_PHASE_SETUP: .setup
+        case CTLS_PHASE_CONNECT: .connect
+        case CTLS_PHASE_HANDSHAKE: .handshake
+        case CTLS_PHASE_VERIFY: .verify
+        case CTLS_PHASE_SEND: .send
+        case CTLS_PHASE_RECEIVE: .receive
+        default: .none
+        }
+    }
+
     private static func string(_ chars: [CChar]) -> String {
         chars.withUnsafeBytes { string($0) }
     }
@@ -128,7 +156,7 @@ extension TLSFailure {
     func engineError(_ e: EngineEndpoint, timeout: Duration, receivedAnything: Bool = true) -> EngineError {
         switch kind {
         case .refused: return .connectionRefused(e)
-        case .timeout: return .timedOut(e, after: timeout, during: Self.phase(message))
+        case .timeout: return .timedOut(e, after: timeout, during: Self.during(phase) ?? message)
         case .dns: return .dnsFailure(e, detail: message)
         case .unreachable: return .unreachable(e, detail: Self.errnoText(sysErrno, fallback: message))
         case .unknownCA: return .unknownCA(e, issuer: certInfo)
@@ -137,7 +165,7 @@ extension TLSFailure {
         case .notYetValid: return .certificateNotYetValid(e, date: certTime, depth: certDepth)
         case .certificateInvalid: return .certificateInvalid(e, detail: message)
         case .clientCertificateRejected:
-            return .clientCertificateRejected(e, detail: Self.alert(message))
+            return .clientCertificateRejected(e, detail: alert.map(Self.alertText) ?? message)
         case .localFile: return .localFile(e, detail: message)
         case .closed: return .connectionClosed(e, detail: message)
         case .network:
@@ -145,26 +173,38 @@ extension TLSFailure {
                 return .connectionClosed(e, detail: "reset before any response; the daemon may have refused our client certificate")
             }
             return .network(e, detail: message)
-        case .other: return .tls(e, detail: message)
+        case .other:
+            // A record that is no TLS record: the port answers in another protocol (plain HTTP).
+            if library == ctls_err_lib_ssl && [ctls_ssl_r_wrong_version_number, ctls_ssl_r_packet_length_too_long].contains(reason) {
+                return .notTLS(e, detail: message)
+            }
+            return .tls(e, detail: message)
         }
     }
 
-    /// "the server refused our client certificate (tlsv1 alert unknown ca)" -> "alert: unknown ca"
-    private static func alert(_ message: String) -> String {
-        guard let open = message.lastIndex(of: "("), message.hasSuffix(")") else { return message }
-        var inner = String(message[message.index(after: open)..<message.index(before: message.endIndex)])
-        for prefix in ["sslv3 alert ", "tlsv13 alert ", "tlsv1 alert "] where inner.hasPrefix(prefix) {
-            inner = "alert: " + inner.dropFirst(prefix.count)
+    /// The phase as a timeout names it ("timed out after 3 s (TLS handshake)"); nil: none known.
+    static func during(_ phase: Phase) -> String? {
+        switch phase {
+        case .connect: "connecting"
+        case .handshake, .verify: "TLS handshake"
+        case .send: "sending the request"
+        case .receive: "reading the response"
+        case .setup, .none: nil
         }
-        return inner
     }
 
-    private static func phase(_ message: String) -> String {
-        if message.hasPrefix("TLS handshake") { return "TLS handshake" }
-        if message.hasPrefix("connecting") { return "connecting" }
-        if message.hasPrefix("sending") { return "sending the request" }
-        if message.hasPrefix("receiving") { return "reading the response" }
-        return message
+    /// The peer's alert by its RFC 8446 name: 48 -> "alert: unknown ca".
+    static func alertText(_ alert: Int) -> String {
+        let names: [Int: String] = [
+            0: "close notify", 10: "unexpected message", 20: "bad record mac", 22: "record overflow", 40: "handshake failure",
+            42: "bad certificate", 43: "unsupported certificate", 44: "certificate revoked", 45: "certificate expired",
+            46: "certificate unknown", 47: "illegal parameter", 48: "unknown ca", 49: "access denied", 50: "decode error",
+            51: "decrypt error", 70: "protocol version", 71: "insufficient security", 80: "internal error",
+            86: "inappropriate fallback", 90: "user canceled", 109: "missing extension", 110: "unsupported extension",
+            112: "unrecognized name", 113: "bad certificate status response", 115: "unknown psk identity",
+            116: "certificate required", 120: "no application protocol",
+        ]
+        return "alert: " + (names[alert] ?? "number \(alert)")
     }
 
     private static func errnoText(_ code: Int32, fallback: String) -> String {

@@ -24,6 +24,8 @@ public struct NoneDriver: MachineDriver {
     }
 
     public var name: String { "none" }
+    /// The flags that give the three TLS files, which go together.
+    public static let tlsFlags = "--tls-ca-cert, --tls-client-cert and --tls-client-key"
     public var hostOwnership: HostOwnership { .external }
 
     /// The URL's host and port (`tcp://HOST:PORT`, an IPv6 host in brackets; no port: 2376).
@@ -65,7 +67,7 @@ public struct NoneDriver: MachineDriver {
         let (host, port) = try Self.parseURL(settings.url)
         guard let tls else {
             throw DriverError.missingFlag(
-                driver: name, flag: "--tls-ca-cert, --tls-client-cert and --tls-client-key",
+                driver: name, flag: Self.tlsFlags,
                 why:
                     "swock-machine talks to a daemon only over mutual TLS; give the CA that signed its certificate and a client certificate and key it trusts"
             )
@@ -168,5 +170,23 @@ public struct NoneKind: DriverKind {
             settings = .init(url: config.engineURL)
         }
         return NoneDriver(settings: settings, tls: nil)
+    }
+}
+
+extension DriverTLSFiles {
+    /// The three files' contents under the names they get in a machine's directory (ca.pem,
+    /// cert.pem, key.pem). A file that cannot be read is named by the none driver's flag that
+    /// gave it (`--tls-ca-cert` ...), the only driver whose host comes with these files.
+    public func contents(driver: String) throws(DriverError) -> [String: Data] {
+        var files: [String: Data] = [:]
+        for (flag, path, name) in [
+            ("--tls-ca-cert", caCert, "ca.pem"), ("--tls-client-cert", clientCert, "cert.pem"), ("--tls-client-key", clientKey, "key.pem"),
+        ] {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw DriverError.unreadableFile(driver: driver, flag: flag, path: path, detail: "cannot read it")
+            }
+            files[name] = data
+        }
+        return files
     }
 }

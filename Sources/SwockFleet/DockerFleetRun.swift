@@ -45,10 +45,10 @@ public struct DockerFleetRun: Sendable {
         let config: MachineConfig
         switch machine.record {
         case .success(let c): config = c
-        case .failure(let e): return HostOutcome(name: name, result: .unreachable, error: "\(e)")
+        case .failure(let e): return HostOutcome(name: name, result: .unreachable, failure: e)
         }
         if let problem = OfflineCheck.problems(config, store: store).first {
-            return HostOutcome(name: name, result: .unreachable, error: "\(problem)", failure: problem)
+            return HostOutcome(name: name, result: .unreachable, failure: problem)
         }
         let collect = self.collect
         let out = CollectedOutput(), err = CollectedOutput()
@@ -69,11 +69,12 @@ public struct DockerFleetRun: Sendable {
                 stdout: collect ? out.data : nil, stderr: collect ? err.data : nil, duration: exit.duration)
             if exit.timedOut {
                 o.result = .failed
-                o.error = "timed out after \(FleetExec.seconds(timeout ?? .zero)) (--timeout)"
+                o.failure = HostFailure.timedOut(after: timeout ?? .zero)
+                o.error = o.failure.map { "\($0)" }
             }
             return o
         } catch {
-            return HostOutcome(name: name, result: .failed, error: "\(error)")
+            return HostOutcome(name: name, result: .failed, failure: error)
         }
     }
 }

@@ -75,7 +75,7 @@ public struct FleetExec: Sendable {
         let config: MachineConfig
         switch machine.record {
         case .success(let c): config = c
-        case .failure(let e): return HostOutcome(name: name, result: .unreachable, error: "\(e)")
+        case .failure(let e): return HostOutcome(name: name, result: .unreachable, failure: e)
         }
         let clock = ContinuousClock()
         let gate = gates.gate(Self.firstServer(config))
@@ -86,17 +86,13 @@ public struct FleetExec: Sendable {
             session = try await connect(config, budget: options.timeout)
         } catch {
             gate.release()
-            return HostOutcome(name: name, result: .unreachable, duration: clock.now - start, error: "\(error)")
+            return HostOutcome(name: name, result: .unreachable, duration: clock.now - start, failure: error)
         }
         gate.release()
 
-        let timedOut = HostOutcome(
-            name: name, result: .failed, error: "timed out after \(Self.seconds(options.timeout ?? .zero)) (--timeout)")
         let left = options.timeout.map { $0 - (clock.now - start) }
-        if let left, left <= .zero {
-            var o = timedOut
-            o.duration = clock.now - start
-            return o
+        if let left, let timeout = options.timeout, left <= .zero {
+            return .timedOut(name, timeout: timeout, duration: clock.now - start)
         }
         let collect = options.collect
         let exec: @Sendable () async throws -> ExecResult = {
@@ -120,11 +116,9 @@ public struct FleetExec: Sendable {
                 stderr: collect ? r.stderr : nil, duration: clock.now - start)
         } catch SSHError.commandTimedOut {
             // Not closed here: the session thread may still be busy; it is released with the session.
-            var o = timedOut
-            o.duration = clock.now - start
-            return o
+            return .timedOut(name, timeout: options.timeout ?? .zero, duration: clock.now - start)
         } catch {
-            return HostOutcome(name: name, result: .failed, duration: clock.now - start, error: "\(error)")
+            return HostOutcome(name: name, result: .failed, duration: clock.now - start, failure: error)
         }
     }
 
@@ -137,10 +131,5 @@ public struct FleetExec: Sendable {
     func connect(_ config: MachineConfig, budget: Duration?) async throws -> any RemoteHost {
         try await MachineSSH(store: store, connectTimeout: options.connectTimeout, logger: logger)
             .commandHost(config, budget: budget, keeper: options.keeper)
-    }
-
-    public static func seconds(_ d: Duration) -> String {
-        let s = d.timeInterval
-        return s == s.rounded() ? "\(Int(s)) s" : String(format: "%.1f s", s)
     }
 }

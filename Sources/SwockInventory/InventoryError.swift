@@ -1,7 +1,8 @@
 import SwockStore
 import SwockSupport
 
-/// Why an export or an import did not happen. One line each, saying what to do; when one of
+/// Why an export or an import did not happen: one line each, naming what is wrong (what to do
+/// next, in the command line's words, is added by SwockCommands from the case). When one of
 /// these is thrown the store (and the output file) are as they were.
 public enum InventoryError: Error, Equatable, CustomStringConvertible, Sendable {
     case notReady(String)
@@ -23,42 +24,40 @@ public enum InventoryError: Error, Equatable, CustomStringConvertible, Sendable 
     public var description: String {
         switch self {
         case .notReady(let name):
-            return "machine \"\(name)\" is not fully provisioned, so it cannot be exported; run `swock-machine provision \(name)` first"
+            return "machine \"\(name)\" is not fully provisioned, so it cannot be exported"
         case .missingFile(let machine, let file):
-            return
-                "machine \"\(machine)\" has no \(file) in the store; run `swock-machine regenerate-certs \(machine)` (or provision) first"
+            return "machine \"\(machine)\" has no \(file) in the store"
         case .noCAKey(let machine):
             return
-                "--with-ca-key: the key of machine \"\(machine)\"'s CA is not in this store (the store's CA was renewed since, or the machine was imported without it); export without --with-ca-key, or run `swock-machine regenerate-certs \(machine)` first"
+                "the key of machine \"\(machine)\"'s CA is not in this store (the store's CA was renewed since, or the machine was imported without it)"
         case .encryptedNeedsPassphrase(let file):
-            return "\(file) is encrypted: give its passphrase with --passphrase-env VAR or --passphrase-stdin"
+            return "\(file) is encrypted and no passphrase was given"
         case .notSealed(let file):
             return
                 "\(file) is not sealed with a passphrase, though one was given: anyone could have written it, so it was refused and nothing was imported; import it without a passphrase only if you trust where it came from"
         case .extraSANs(let machine, let sans):
             let list = sans.map { "\"\(StoreError.printable($0))\"" }.joined(separator: ", ")
             return
-                "machine \"\(StoreError.printable(machine))\" in the archive asks for extra names in its server certificate (\(list)), which provision and regenerate-certs would sign; nothing was imported: check them, then import again with --accept-extra-sans"
+                "machine \"\(StoreError.printable(machine))\" in the archive asks for extra names in its server certificate (\(list)), which provision and regenerate-certs would sign; nothing was imported"
         case .claimsStoreCA(let machine, let address):
             return
-                "machine \"\(StoreError.printable(machine))\" in the archive claims this store's own CA, so provision and regenerate-certs would sign certificates for its address \"\(StoreError.printable(address))\" (and its names) with that CA; nothing was imported: import again with --accept-store-ca only if the archive was exported from this store"
+                "machine \"\(StoreError.printable(machine))\" in the archive claims this store's own CA, so provision and regenerate-certs would sign certificates for its address \"\(StoreError.printable(address))\" (and its names) with that CA; nothing was imported"
         case .notAnExport(let file, let reason):
-            return "\(file) is not a swock-machine export (\(reason)); give a file written by `swock-machine export`"
+            return "\(file) is not an export archive (\(reason))"
         case .damaged(let file, let reason):
             return "\(file) is damaged (\(reason)); nothing was imported: export it again"
         case .cannotDecrypt(let file, let reason):
             return "\(file): \(reason); nothing was imported"
         case .unknownRename(let old, let file):
-            return "--rename \(old)=...: \(file) holds no machine \"\(old)\"; `--rename` takes OLD=NEW with OLD a machine in the archive"
+            return "\(file) holds no machine \"\(old)\" to rename"
         case .badRename(let text):
-            return "--rename \"\(text)\": expected OLD=NEW, e.g. --rename web1=web1-copy"
+            return "rename \"\(text)\": expected OLD=NEW"
         case .clash(let name):
-            return
-                "machine \"\(name)\" already exists in this store, so nothing was imported; import it under another name with --rename \(name)=NEW"
+            return "machine \"\(name)\" already exists in this store, so nothing was imported"
         case .duplicateTarget(let name):
-            return "two machines of the archive would both be imported as \"\(name)\"; give them different names with --rename"
+            return "two machines of the archive would both be imported as \"\(name)\""
         case .tooManyForDockerContext:
-            return "--docker-context exports one machine (a docker context holds one endpoint); name exactly one"
+            return "a docker context holds one endpoint, so it is exported for one machine; name exactly one"
         }
     }
 }

@@ -80,19 +80,9 @@ public struct DriverCreation: Sendable {
     func adopt(_ request: CreateRequest, driver: any MachineDriver, created: CreatedHost) async throws -> MachineConfig {
         guard let tls = created.dockerTLS else {
             throw DriverError.missingFlag(
-                driver: driver.name, flag: "--tls-ca-cert, --tls-client-cert and --tls-client-key",
-                why: "swock-machine talks to a daemon only over mutual TLS")
+                driver: driver.name, flag: NoneDriver.tlsFlags, why: "swock-machine talks to a daemon only over mutual TLS")
         }
-        var files: [String: Data] = [:]
-        for (flag, path, name) in [
-            ("--tls-ca-cert", tls.caCert, "ca.pem"), ("--tls-client-cert", tls.clientCert, "cert.pem"),
-            ("--tls-client-key", tls.clientKey, "key.pem"),
-        ] {
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw DriverError.unreadableFile(driver: driver.name, flag: flag, path: path, detail: "cannot read it")
-            }
-            files[name] = data
-        }
+        let files = try tls.contents(driver: driver.name)
         let endpoint = EngineEndpoint(
             host: created.address, port: created.engineHostPort ?? EngineEndpoint.defaultPort,
             tls: TLSFiles(caPath: tls.caCert, certPath: tls.clientCert, keyPath: tls.clientKey))

@@ -104,10 +104,10 @@ public struct Provisioner: Sendable {
                 return (s, "\(req.sshUser)@\(req.address):\(req.sshPort)\(s.viaText), host key \(s.hostKeyFingerprint)")
             }
         } catch {
-            // The staging file is no name to show: the keys in it came from --ssh-known-hosts.
+            // The staging file is no name to show: the keys in it came from the known_hosts file
+            // the request gave (shown by its path), else none was given.
             let shown: any Error =
-                (error as? SSHError)?.knownHosts(
-                    stagedKnownHosts, shownAs: req.knownHostsFile.map { "--ssh-known-hosts \($0)" } ?? "known_hosts") ?? error
+                (error as? SSHError)?.knownHosts(stagedKnownHosts, shownAs: req.knownHostsFile ?? "known_hosts") ?? error
             throw ProvisionError(machine: req.name, step: .connect, reason: "\(shown)", resumable: false, cause: shown)
         }
         // Sessions are closed before we return: a disconnect still running on the session

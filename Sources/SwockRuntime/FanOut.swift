@@ -63,8 +63,8 @@ extension FanOut {
     @TaskLocal public static var observer: (any FanOutObserver)?
 }
 
-/// The aggregate error of a fan-out: one line per machine that did not succeed, in the order
-/// the machines were given.
+/// The aggregate error of a fan-out: the machines that did not succeed, in the order they were
+/// given, with their outcomes as values.
 public struct FanOutFailure: Error, CustomStringConvertible, Sendable {
     public let failed: [HostOutcome]
     public let total: Int
@@ -76,15 +76,10 @@ public struct FanOutFailure: Error, CustomStringConvertible, Sendable {
         if failed.isEmpty { return nil }
     }
 
-    /// "NAME: reason": a job that failed without an exit status (a lifecycle verb, a create) by
-    /// its error alone, a command by its status ("exit status 2", "unreachable: ..."). An error
-    /// that is already a sentence about the machine ("web3 could not join ...") names it once.
-    public var lines: [String] {
-        failed.map { o in
-            let plain = o.result == .failed && o.exitStatus == nil && o.signal == nil
-            let reason = plain ? (o.error ?? "failed") : (o.statusText ?? "failed")
-            return reason.hasPrefix(o.name + " ") ? reason : "\(o.name): \(reason)"
-        }
+    /// "NAME: what went wrong" per machine, in this layer's words (the command line words its
+    /// own lines from the outcomes: ErrorReport.lines).
+    public var description: String {
+        failed.map { o in "\(o.name): \(o.error ?? o.exitStatus.map { "exit status \($0)" } ?? o.result.rawValue)" }
+            .joined(separator: "\n")
     }
-    public var description: String { lines.joined(separator: "\n") }
 }

@@ -10,7 +10,7 @@ public struct HostOutcome: Sendable, Equatable {
         case failed
         /// Could not connect or authenticate (or the record is unusable).
         case unreachable
-        /// Never started: `--fail-fast` stopped the run first.
+        /// Never started: the run stopped starting hosts after one failed (fail-fast).
         case skipped
     }
 
@@ -23,10 +23,13 @@ public struct HostOutcome: Sendable, Equatable {
     public var stdout: Data?
     public var stderr: Data?
     public var duration: Duration?
+    /// The failure in this layer's words (no command or flag named): `failure`'s text when it
+    /// is given. What the user reads is worded by SwockCommands from `failure`.
     public var error: String?
     /// What a successful job did, in words ("ready (resumed)", "engine stopped"); not in JSON.
     public var detail: String?
-    /// The error the job failed with, kept as a value (`error` is its text); not compared by ==.
+    /// The error the job failed with, kept as a value (a `HostFailure` when it is the fleet
+    /// run's own: a timeout, fail-fast, a lost connection); not compared by ==.
     public var failure: (any Error)?
 
     public init(
@@ -41,7 +44,7 @@ public struct HostOutcome: Sendable, Equatable {
         self.stdout = stdout
         self.stderr = stderr
         self.duration = duration
-        self.error = error
+        self.error = error ?? failure.map { "\($0)" }
         self.detail = detail
         self.failure = failure
     }
@@ -57,39 +60,31 @@ public struct HostOutcome: Sendable, Equatable {
         duration: Duration
     ) -> HostOutcome {
         let ok = exitStatus == 0 && signal == nil
-        var error: String?
-        if exitStatus == nil && signal == nil { error = "no exit status: the connection closed before the command finished" }
+        let lost = exitStatus == nil && signal == nil
         return HostOutcome(
             name: name, result: ok ? .ok : .failed, exitStatus: exitStatus, signal: signal,
-            stdout: stdout, stderr: stderr, duration: duration, error: error)
+            stdout: stdout, stderr: stderr, duration: duration, failure: lost ? HostFailure.noExitStatus : nil)
     }
 
     public static func skipped(_ name: String) -> HostOutcome {
-        HostOutcome(name: name, result: .skipped, error: "not started: --fail-fast stopped the run after a failure")
+        HostOutcome(name: name, result: .skipped, failure: HostFailure.notStarted)
+    }
+
+    /// Failed: past the fleet command's deadline `timeout`, after `duration`.
+    public static func timedOut(_ name: String, timeout: Duration, duration: Duration? = nil) -> HostOutcome {
+        HostOutcome(name: name, result: .failed, duration: duration, failure: HostFailure.timedOut(after: timeout))
     }
 
     public var durationMs: Int? {
         duration.map { Int(($0.timeInterval * 1000).rounded()) }
     }
 
-    /// One line for text output when the host did not succeed (nil when it did).
-    public var statusText: String? {
-        switch result {
-        case .ok: return nil
-        case .skipped: return "skipped (--fail-fast)"
-        case .unreachable: return "unreachable: \(error ?? "unknown error")"
-        case .failed:
-            if let signal { return "killed by SIG\(signal)" }
-            if let status = exitStatus, status != 0 { return "exit status \(status)" }
-            return "failed: \(error ?? "unknown error")"
-        }
-    }
-
     /// The `--format json` object, one line: every key present, null when it does not apply.
     /// Keys in this order: name, result, exit, signal, stdout, stderr, duration_ms, error.
+    /// `errorText` is the `error` value, worded by the caller (SwockCommands) from `failure`.
     /// Output that is not UTF-8 is repaired (U+FFFD). Encoded by hand: JSONSerialization takes
     /// seconds for megabytes of output.
-    public func jsonLine() -> String {
+    public func jsonLine(errorText: String?) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(128 + (stdout?.count ?? 0) + (stderr?.count ?? 0))
         func key(_ k: String, first: Bool = false) {
@@ -109,7 +104,7 @@ public struct HostOutcome: Sendable, Equatable {
         key("stdout"); string(stdout.map { String(decoding: $0, as: UTF8.self) })
         key("stderr"); string(stderr.map { String(decoding: $0, as: UTF8.self) })
         key("duration_ms"); number(durationMs)
-        key("error"); string(error)
+        key("error"); string(errorText)
         out.append(UInt8(ascii: "}"))
         return String(decoding: out, as: UTF8.self)
     }
@@ -130,6 +125,39 @@ public struct HostOutcome: Sendable, Equatable {
             }
         }
         out.append(0x22)
+    }
+}
+
+/// Why a host of a fleet command did not succeed, when the fleet run itself decided it (no
+/// error of a lower layer says why). The command line words it, naming its flags (ErrorReport).
+public enum HostFailure: CodedError, Equatable, Sendable {
+    /// Past the fleet command's per-host deadline, which was `after`.
+    case timedOut(after: Duration)
+    /// Never started: the run stopped starting hosts after one failed (fail-fast).
+    case notStarted
+    /// The connection closed before the command's exit status came.
+    case noExitStatus
+
+    public var code: ErrorCode {
+        switch self {
+        case .timedOut: return "fleet.timed-out"
+        case .notStarted: return "fleet.not-started"
+        case .noExitStatus: return "fleet.no-exit-status"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .timedOut(let after): return "timed out after \(Self.seconds(after))"
+        case .notStarted: return "not started: the run stopped after a failure"
+        case .noExitStatus: return "no exit status: the connection closed before the command finished"
+        }
+    }
+
+    /// "10 s", "1.5 s".
+    public static func seconds(_ d: Duration) -> String {
+        let s = d.timeInterval
+        return s == s.rounded() ? "\(Int(s)) s" : String(format: "%.1f s", s)
     }
 }
 

@@ -17,6 +17,13 @@ extension CodedError {
     public var message: String { description }
 }
 
+/// An error whose one line is a sentence that begins with one machine's name ("web3 could not
+/// join web1's swarm ..."): a list of machines' failures does not name that machine again.
+public protocol MachineSentence: Error {
+    /// The machine this case's line begins with; nil when the line does not begin with a name.
+    var subject: String? { get }
+}
+
 /// A stable, namespaced error code: `layer.what` (`store.not-found`, `provision.check-flags`).
 /// The text of a code never changes once written; a new failure gets a new code.
 public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible, ExpressibleByStringLiteral {

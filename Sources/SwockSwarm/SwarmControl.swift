@@ -302,6 +302,8 @@ public enum SwarmError: Error, Equatable, CustomStringConvertible, Sendable {
     /// live-restore is on and the machine has no SSH to switch it off (`create -d none`).
     case liveRestoreWithoutSSH(String)
     case noReachableManager(String)
+    /// Not joined: the manager it was to join (`manager`) did not become ready.
+    case managerNotReady(String, manager: String)
 
     public var description: String {
         switch self {
@@ -324,6 +326,19 @@ public enum SwarmError: Error, Equatable, CustomStringConvertible, Sendable {
             return "no manager of \(name)'s swarm answers among this store's machines"
         case .lastManager(let name):
             return "\(name) is the last manager of its swarm: leaving ends the swarm for every node"
+        case .managerNotReady(_, let manager):
+            return "not joined: its swarm manager \(manager) is not ready"
+        }
+    }
+}
+
+extension SwarmError: MachineSentence {
+    public var subject: String? {
+        switch self {
+        case .alreadyInSwarm(let n, _), .notAManager(let n), .joinFailed(let n, _, _, _), .lastManager(let n), .notInSwarm(let n),
+            .liveRestoreStaysOn(let n), .liveRestoreWithoutSSH(let n):
+            return n
+        case .noReachableManager, .managerNotReady: return nil
         }
     }
 }
@@ -339,6 +354,7 @@ extension SwarmError: CodedError {
         case .liveRestoreStaysOn: return "swarm.live-restore-on"
         case .liveRestoreWithoutSSH: return "swarm.live-restore-no-ssh"
         case .noReachableManager: return "swarm.no-reachable-manager"
+        case .managerNotReady: return "swarm.manager-not-ready"
         }
     }
 }

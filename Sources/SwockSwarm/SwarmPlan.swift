@@ -77,7 +77,7 @@ extension SwarmControl {
             let managerIsThere = managers.contains(j.manager) || (!plan.inits.contains(j.manager) && store.exists(j.manager))
             guard managerIsThere else {
                 for n in names {
-                    let o = HostOutcome(name: n, result: .failed, error: "not joined: its swarm manager \(j.manager) is not ready")
+                    let o = HostOutcome(name: n, result: .failed, failure: SwarmError.managerNotReady(n, manager: j.manager))
                     finished(o)
                     outcomes.append(o)
                 }

@@ -25,24 +25,6 @@ struct CommandWordsTests {
         "Sources/SwockDrivers/NoneDriver.swift: --tls-ca-cert",
         "Sources/SwockDrivers/NoneDriver.swift: --tls-client-cert",
         "Sources/SwockDrivers/NoneDriver.swift: --tls-client-key",
-        // Still to move (each needs typed cases first):
-        "Sources/SwockFleet/DockerFleetRun.swift: --timeout",
-        "Sources/SwockFleet/FleetExec.swift: --timeout",
-        "Sources/SwockInventory/InventoryError.swift: --accept-extra-sans",
-        "Sources/SwockInventory/InventoryError.swift: --accept-store-ca",
-        "Sources/SwockInventory/InventoryError.swift: --docker-context",
-        "Sources/SwockInventory/InventoryError.swift: --passphrase-env",
-        "Sources/SwockInventory/InventoryError.swift: --passphrase-stdin",
-        "Sources/SwockInventory/InventoryError.swift: --rename",
-        "Sources/SwockInventory/InventoryError.swift: --with-ca-key",
-        "Sources/SwockInventory/InventoryError.swift: swock-machine export",
-        "Sources/SwockInventory/InventoryError.swift: swock-machine provision",
-        "Sources/SwockInventory/InventoryError.swift: swock-machine regenerate-certs",
-        "Sources/SwockProvision/DriverCreation.swift: --tls-ca-cert",
-        "Sources/SwockProvision/DriverCreation.swift: --tls-client-cert",
-        "Sources/SwockProvision/DriverCreation.swift: --tls-client-key",
-        "Sources/SwockProvision/Provisioner.swift: --ssh-known-hosts",
-        "Sources/SwockRuntime/HostOutcome.swift: --fail-fast",
     ]
 
     /// Targets allowed to word the command line.

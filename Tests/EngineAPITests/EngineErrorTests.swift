@@ -45,8 +45,12 @@ import Testing
         ),
         (.http(web1, status: 500, path: "/info", message: "boom"), "HTTP 500 from /info at 10.231.1.12:2376: boom"),
         (
-            .tls(web1, detail: "error:0A00010B:SSL routines::wrong version number"),
+            .notTLS(web1, detail: "error:0A00010B:SSL routines::wrong version number"),
             "tls: the connection to the daemon at 10.231.1.12:2376 failed: error:0A00010B:SSL routines::wrong version number; is the port serving TLS?"
+        ),
+        (
+            .tls(web1, detail: "error:0A000410:SSL routines::ssl/tls alert handshake failure"),
+            "tls: the connection to the daemon at 10.231.1.12:2376 failed: error:0A000410:SSL routines::ssl/tls alert handshake failure"
         ),
         (
             .dnsFailure(EngineEndpoint(host: "nowhere.invalid", tls: TLSFiles(directory: "/c")), detail: "Name or service not known"),

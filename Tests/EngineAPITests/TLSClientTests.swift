@@ -234,6 +234,27 @@ import Testing
         #expect(error?.description == "connection refused by 127.0.0.1:\(port): no daemon listens there")
     }
 
+    /// A port that answers plain HTTP: OpenSSL's reason (a wrong version number), not its words,
+    /// makes it "not TLS".
+    @Test func aPortServingPlainHTTPIsNotTLS() async throws {
+        let plain = try Blackhole()
+        let fd = plain.fd
+        let answered = Thread {
+            let c = accept(fd, nil, nil)
+            guard c >= 0 else { return }
+            let reply = Array("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
+            _ = reply.withUnsafeBytes { send(c, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            usleep(300_000)
+            close(c)
+        }
+        answered.start()
+        let e = endpoint(port: plain.port)
+        let error = await failure { _ = try await client(e, timeout: .seconds(5)).ping() }
+        guard case .notTLS(_, let detail) = error else { Issue.record("got \(String(describing: error))"); return }
+        #expect(error?.code == "engine.not-tls")
+        #expect(error!.description == "tls: the connection to the daemon at 127.0.0.1:\(plain.port) failed: \(detail); is the port serving TLS?")
+    }
+
     @Test func unknownHostName() async throws {
         let e = endpoint("no-such-host.invalid", port: 2376)
         let error = await failure { _ = try await client(e).ping() }

@@ -85,6 +85,12 @@ struct FleetExecTests {
         let fast = try await cli.run(["exec", "--all", "-p", "1", "--fail-fast", "--", "exit 1"])
         #expect(fast.status == 1)
         #expect(summary(fast) == "0 ok, 1 failed, 0 unreachable, 4 skipped", "\(fast.all)")
+        // The fleet run's own reasons are values below; the command line words them, naming the flag.
+        #expect(fast.stderrText.components(separatedBy: "skipped (--fail-fast)").count == 5, "\(fast.all)")
+        let fastJSON = try await cli.run(["exec", "--all", "-p", "1", "--fail-fast", "--format", "json", "--", "exit 1"])
+        let skipped = try jsonObjects(fastJSON).values.filter { $0["result"] as? String == "skipped" }
+        #expect(skipped.count == 4, "\(fastJSON.all)")
+        #expect(skipped.allSatisfy { $0["error"] as? String == "not started: --fail-fast stopped the run after a failure" }, "\(fastJSON.all)")
     }
 
     @Test func jsonCarriesEveryField() async throws {
@@ -115,8 +121,10 @@ struct FleetExecTests {
         #expect(k["result"] as? String == "failed")
         let timeout = try await cli.run(["exec", "fx2", "--format", "json", "--timeout", "1", "--", "sleep 20"])
         let t = try #require(try jsonObjects(timeout)["fx2"])
-        #expect((t["error"] as? String)?.contains("timed out after 1 s") == true, "\(timeout.all)")
+        #expect(t["error"] as? String == "timed out after 1 s (--timeout)", "\(timeout.all)")
         #expect(t["exit"] is NSNull)
+        let timeoutText = try await cli.run(["exec", "fx2", "--timeout", "1", "--", "sleep 20"])
+        #expect(timeoutText.stderrText.contains("fx2 | failed: timed out after 1 s (--timeout)"), "\(timeoutText.all)")
     }
 
     @Test func parallelOneSerialises() async throws {
@@ -185,6 +193,13 @@ struct FleetExecTests {
         #expect(objs.count == 5)
         #expect(objs.values.allSatisfy { $0["exit"] as? Int == 1 && $0["result"] as? String == "failed" }, "\(bad.all)")
         #expect(summary(bad) == "0 ok, 5 failed, 0 unreachable")
+        // A run past --timeout: the timeout, in the command line's words, in JSON and in text.
+        let late = try await cli.run(["docker", "fx3", "--timeout", "1", "--format", "json", "--", "run", "--rm", "busybox:local", "sleep", "20"])
+        let l = try #require(try jsonObjects(late)["fx3"])
+        #expect(l["error"] as? String == "timed out after 1 s (--timeout)", "\(late.all)")
+        #expect(l["result"] as? String == "failed", "\(late.all)")
+        let lateText = try await cli.run(["docker", "fx3", "--timeout", "1", "--", "run", "--rm", "busybox:local", "sleep", "20"])
+        #expect(lateText.stderrText.contains("fx3 | failed: timed out after 1 s (--timeout)"), "\(lateText.all)")
     }
 
     @Test func aHostPoweredOffMidRunIsReportedAndTheOthersFinish() async throws {

@@ -3,11 +3,13 @@ import SSHKit
 import SwockClient
 import SwockDrivers
 import SwockFleet
+import SwockInventory
 import SwockRemote
 import SwockRuntime
 import SwockStore
 import SwockSupport
 import SwockSwarm
+import Foundation
 import Testing
 
 @testable import SwockCommands
@@ -300,5 +302,119 @@ struct ErrorReportTests {
             ErrorReport.lines(failure) == [
                 "w2 is not in a swarm; start one with `swock-machine swarm init NAME`, or join it with `swock-machine swarm join --manager NAME w2`"
             ])
+    }
+
+    /// A fleet host's status line and its JSON `error`: the fleet run's own reasons (values below)
+    /// are worded here, naming the flag that caused them, as they read before they were typed.
+    @Test func fleetHostFailuresNameTheirFlagsHere() throws {
+        #expect(ErrorReport.status(HostOutcome(name: "a", result: .ok, exitStatus: 0)) == nil)
+        #expect(ErrorReport.status(HostOutcome(name: "a", result: .failed, exitStatus: 2)) == "exit status 2")
+        #expect(ErrorReport.status(HostOutcome(name: "a", result: .failed, signal: "TERM")) == "killed by SIGTERM")
+        #expect(ErrorReport.status(HostOutcome(name: "a", result: .unreachable, error: "ssh: no")) == "unreachable: ssh: no")
+        let late = HostOutcome.timedOut("a", timeout: .seconds(10))
+        #expect(ErrorReport.status(late) == "failed: timed out after 10 s (--timeout)")
+        #expect(ErrorReport.error(late) == "timed out after 10 s (--timeout)")
+        // A docker run killed at its deadline reads as the timeout, not as the signal.
+        var killed = HostOutcome.finished(name: "d", exitStatus: nil, signal: "TERM", stdout: nil, stderr: nil, duration: .seconds(1))
+        killed.failure = HostFailure.timedOut(after: .milliseconds(1500))
+        #expect(ErrorReport.status(killed) == "failed: timed out after 1.5 s (--timeout)")
+        let skipped = HostOutcome.skipped("s")
+        #expect(ErrorReport.status(skipped) == "skipped (--fail-fast)")
+        #expect(ErrorReport.error(skipped) == "not started: --fail-fast stopped the run after a failure")
+        let lost = HostOutcome.finished(name: "l", exitStatus: nil, signal: nil, stdout: nil, stderr: nil, duration: .zero)
+        #expect(ErrorReport.status(lost) == "failed: no exit status: the connection closed before the command finished")
+        // --format json carries the same words.
+        let json = try JSONSerialization.jsonObject(with: Data(late.jsonLine(errorText: ErrorReport.error(late)).utf8)) as? [String: Any]
+        #expect(json?["error"] as? String == "timed out after 10 s (--timeout)")
+        #expect(json?["result"] as? String == "failed")
+        // An unreachable host's error value brings its advice to the status line.
+        let refused = HostOutcome(
+            name: "u", result: .unreachable,
+            failure: SSHError.authenticationFailed(user: "root", host: "h", tried: ["publickey"], offered: [], detail: nil))
+        #expect(ErrorReport.status(refused)?.hasPrefix("unreachable: ssh: ") == true)
+        #expect(ErrorReport.adviceSuffix(refused.failure) == "; pass a key the server accepts (--generic-ssh-key) or a password")
+    }
+
+    /// One line per machine that failed, in order: a sentence about the machine (a
+    /// `MachineSentence`, decided on its value) names it once; others get "NAME: ".
+    @Test func fanOutLinesNameEachMachineOnce() throws {
+        let failure = try #require(
+            FanOutFailure([
+                HostOutcome(name: "a", result: .ok),
+                HostOutcome(name: "b", result: .failed, exitStatus: 2),
+                HostOutcome(name: "c", result: .unreachable, error: "connection refused"),
+                HostOutcome(name: "d", result: .failed, error: "wait-engine: the daemon did not answer"),
+                HostOutcome(
+                    name: "web3", result: .failed,
+                    failure: SwarmError.joinFailed("web3", manager: "web1", address: "10.231.1.10:2377", reason: "timeout")),
+                HostOutcome(name: "web", result: .failed, failure: SwarmError.notInSwarm("web3")),
+                HostOutcome(name: "w4", result: .failed, failure: SwarmError.liveRestoreStaysOn("w4")),
+                HostOutcome(name: "w5", result: .failed, failure: SwarmError.managerNotReady("w5", manager: "w1")),
+                HostOutcome(name: "w6", result: .failed, error: "w6 is down"),
+                .skipped("s"),
+            ]))
+        let lines = ErrorReport.lines(failure)
+        #expect(lines.count == 9)
+        #expect(Array(lines.prefix(3)) == ["b: exit status 2", "c: unreachable: connection refused", "d: wait-engine: the daemon did not answer"])
+        #expect(lines[3].hasPrefix("web3 could not join web1's swarm at 10.231.1.10:2377 (timeout)"))
+        #expect(lines[4].hasPrefix("web: web3 is not in a swarm; start one with"))
+        // Its text begins "w4: ": named once (the text was "w4: w4: ..." when decided on its words).
+        #expect(lines[5].hasPrefix("w4: dockerd still has live-restore on"))
+        #expect(lines[6] == "w5: not joined: its swarm manager w1 is not ready")
+        // Text that merely begins with the name is no sentence about the machine.
+        #expect(lines[7] == "w6: w6 is down")
+        #expect(lines[8] == "s: skipped (--fail-fast)")
+        #expect(SwarmError.managerNotReady("w5", manager: "w1").code == "swarm.manager-not-ready")
+    }
+
+    /// Export and import: the layer below says what is wrong; the way out, naming the flags and
+    /// commands, is added here from the case.
+    @Test func inventoryAdviceComesFromTheCase() {
+        let cases: [(InventoryError, String)] = [
+            (
+                .notReady("web1"),
+                "machine \"web1\" is not fully provisioned, so it cannot be exported; run `swock-machine provision web1` first"
+            ),
+            (
+                .missingFile(machine: "web1", file: "cert.pem"),
+                "machine \"web1\" has no cert.pem in the store; run `swock-machine regenerate-certs web1` (or provision) first"
+            ),
+            (
+                .noCAKey(machine: "web1"),
+                "--with-ca-key: the key of machine \"web1\"'s CA is not in this store (the store's CA was renewed since, or the machine was imported without it); export without --with-ca-key, or run `swock-machine regenerate-certs web1` first"
+            ),
+            (.encryptedNeedsPassphrase(file: "f"), "f is encrypted and no passphrase was given; give its passphrase with --passphrase-env VAR or --passphrase-stdin"),
+            (
+                .extraSANs(machine: "m1", sans: ["victim.example"]),
+                "machine \"m1\" in the archive asks for extra names in its server certificate (\"victim.example\"), which provision and regenerate-certs would sign; nothing was imported; check them, then import again with --accept-extra-sans"
+            ),
+            (
+                .claimsStoreCA(machine: "m2", address: "10.231.1.99"),
+                "machine \"m2\" in the archive claims this store's own CA, so provision and regenerate-certs would sign certificates for its address \"10.231.1.99\" (and its names) with that CA; nothing was imported; import again with --accept-store-ca only if the archive was exported from this store"
+            ),
+            (.notAnExport(file: "f", reason: "no manifest.json"), "f is not a swock-machine export (no manifest.json); give a file written by `swock-machine export`"),
+            (.damaged(file: "f", reason: "x is missing"), "f is damaged (x is missing); nothing was imported: export it again"),
+            (
+                .unknownRename("old", file: "f"),
+                "--rename old=...: f holds no machine \"old\"; `--rename` takes OLD=NEW with OLD a machine in the archive"
+            ),
+            (.badRename("web1"), "--rename \"web1\": expected OLD=NEW, e.g. --rename web1=web1-copy"),
+            (.clash("m1"), "machine \"m1\" already exists in this store, so nothing was imported; import it under another name with --rename m1=NEW"),
+            (
+                .duplicateTarget("n"),
+                "two machines of the archive would both be imported as \"n\"; give them different names with --rename"
+            ),
+            (
+                .tooManyForDockerContext,
+                "--docker-context exports one machine (a docker context holds one endpoint); name exactly one"
+            ),
+        ]
+        for (error, line) in cases {
+            #expect(ErrorReport.line(error) == line)
+            // The layer below names no flag and no command.
+            #expect(!error.description.contains("--") && !error.description.contains("swock-machine "), "\(error.description)")
+        }
+        #expect(ErrorReport.exitStatus(InventoryError.badRename("x")) == 64)
+        #expect(ErrorReport.exitStatus(InventoryError.clash("x")) == 1)
     }
 }

@@ -437,6 +437,21 @@ enum DriverFixtures {
         }
     }
 
+    /// The files a host without SSH came with, read for its directory; one that cannot be read
+    /// is named by the none driver's flag that gave it.
+    @Test func theTLSFilesAreReadOrNamedByTheirFlag() throws {
+        let dir = try TempDir("tlsfiles")
+        defer { dir.remove() }
+        for f in ["ca", "cert", "key"] { try Data("\(f)\n".utf8).write(to: URL(fileURLWithPath: dir.sub("\(f).pem"))) }
+        let given = DriverTLSFiles(caCert: dir.sub("ca.pem"), clientCert: dir.sub("cert.pem"), clientKey: dir.sub("key.pem"))
+        #expect(try given.contents(driver: "none") == ["ca.pem": Data("ca\n".utf8), "cert.pem": Data("cert\n".utf8), "key.pem": Data("key\n".utf8)])
+        var missing = given
+        missing.clientKey = dir.sub("nope.pem")
+        #expect(
+            throws: DriverError.unreadableFile(driver: "none", flag: "--tls-client-key", path: dir.sub("nope.pem"), detail: "cannot read it")
+        ) { try missing.contents(driver: "none") }
+    }
+
     @Test func aMachineWithoutSSHIsRefusedByEverythingThatNeedsIt() async throws {
         let dir = try TempDir("drivers")
         defer { dir.remove() }

@@ -7,7 +7,7 @@ import Testing
     static let keys: Set<String> = ["name", "result", "exit", "signal", "stdout", "stderr", "duration_ms", "error"]
 
     func object(_ o: HostOutcome) throws -> [String: Any] {
-        let line = o.jsonLine()
+        let line = o.jsonLine(errorText: o.error)
         #expect(!line.contains("\n"))
         return try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
     }
@@ -47,7 +47,7 @@ import Testing
         var bytes = Data("q\"b\\s/\t\r\n é ✓ \u{1}\u{7f}".utf8)
         bytes.append(contentsOf: [0xff, 0x00, 0x41])
         let o = HostOutcome.finished(name: "a\"b", exitStatus: 0, signal: nil, stdout: bytes, stderr: Data(), duration: .zero)
-        let line = o.jsonLine()
+        let line = o.jsonLine(errorText: nil)
         #expect(line.hasPrefix("{\"name\":\"a\\\"b\",\"result\":\"ok\",\"exit\":0,"), "\(line)")
         let obj = try object(o)
         #expect(obj["stdout"] as? String == "q\"b\\s/\t\r\n é ✓ \u{1}\u{7f}\u{FFFD}\u{0}A")
@@ -67,15 +67,24 @@ import Testing
         #expect(lost.error != nil)
     }
 
-    @Test func statusTexts() {
-        #expect(HostOutcome(name: "a", result: .ok, exitStatus: 0).statusText == nil)
-        #expect(HostOutcome(name: "a", result: .failed, exitStatus: 2).statusText == "exit status 2")
-        #expect(HostOutcome(name: "a", result: .failed, signal: "TERM").statusText == "killed by SIGTERM")
+    /// The fleet run's own reasons are values (the command line words them, naming its flags).
+    @Test func theRunsOwnFailuresAreTypedAndNameNoFlag() {
+        let lost = HostOutcome.finished(name: "a", exitStatus: nil, signal: nil, stdout: nil, stderr: nil, duration: .zero)
+        #expect(lost.failure as? HostFailure == .noExitStatus)
+        #expect(HostOutcome.finished(name: "a", exitStatus: 1, signal: nil, stdout: nil, stderr: nil, duration: .zero).failure == nil)
+        let skipped = HostOutcome.skipped("a")
+        #expect(skipped.result == .skipped && skipped.failure as? HostFailure == .notStarted)
+        let late = HostOutcome.timedOut("a", timeout: .milliseconds(1500), duration: .seconds(2))
+        #expect(late.result == .failed && late.failure as? HostFailure == .timedOut(after: .milliseconds(1500)))
+        #expect(late.duration == .seconds(2))
+        #expect(HostFailure.timedOut(after: .seconds(10)).description == "timed out after 10 s")
+        #expect(late.error == "timed out after 1.5 s")
+        #expect(skipped.error == "not started: the run stopped after a failure")
         #expect(
-            HostOutcome(name: "a", result: .failed, error: "timed out after 10 s (--timeout)").statusText
-                == "failed: timed out after 10 s (--timeout)")
-        #expect(HostOutcome(name: "a", result: .unreachable, error: "ssh: no").statusText == "unreachable: ssh: no")
-        #expect(HostOutcome.skipped("a").statusText == "skipped (--fail-fast)")
+            [HostFailure.timedOut(after: .seconds(1)), .notStarted, .noExitStatus].map(\.code) == [
+                "fleet.timed-out", "fleet.not-started", "fleet.no-exit-status",
+            ])
+        for f in [HostFailure.timedOut(after: .seconds(1)), .notStarted, .noExitStatus] { #expect(!f.description.contains("--")) }
     }
 
     @Test func summaryLine() {

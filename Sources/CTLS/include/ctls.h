@@ -3,8 +3,9 @@
  *
  * One ctls_conn belongs to one thread at a time. The only global state besides OpenSSL's own
  * initialisation is a cache of TLS contexts by the contents of their PEM files (thread-safe;
- * connections with the same client files share one). Failures are classified in a ctls_status (optional, may be NULL) and described
- * in err/errlen (optional, may be NULL/0). No key material is ever printed.
+ * connections with the same client files share one). Failures are classified in a ctls_status (optional, may be NULL):
+ * the kind, the phase, OpenSSL's error code, the verify result and the peer's alert, as values to decide on; and
+ * described in err/errlen (optional, may be NULL/0) for people only. No key material is ever printed.
  */
 #ifndef CTLS_H
 #define CTLS_H
@@ -34,6 +35,17 @@ typedef enum ctls_code {
     CTLS_ERR_OTHER = 14                /* anything else; the message holds OpenSSL's error string */
 } ctls_code;
 
+/* What the connection was doing when it failed. */
+typedef enum ctls_phase {
+    CTLS_PHASE_NONE = 0,
+    CTLS_PHASE_SETUP = 1,     /* reading the PEM files, making the TLS context */
+    CTLS_PHASE_CONNECT = 2,   /* resolving the host, the TCP connect */
+    CTLS_PHASE_HANDSHAKE = 3, /* the TLS handshake */
+    CTLS_PHASE_VERIFY = 4,    /* verifying the peer's certificate (during the handshake) */
+    CTLS_PHASE_SEND = 5,      /* writing the request */
+    CTLS_PHASE_RECEIVE = 6    /* reading the response */
+} ctls_phase;
+
 typedef struct ctls_status {
     ctls_code code;
     long verify_error;     /* X509_V_ERR_* for certificate failures, else 0 */
@@ -42,7 +54,17 @@ typedef struct ctls_status {
     char cert_time[32];    /* expired: notAfter; not yet valid: notBefore; "2024-01-31 12:00:00 UTC" */
     char cert_info[256];   /* name mismatch: the names the peer certificate covers ("IP:.., DNS:..");
                               unknown CA: the issuer of the failing certificate */
+    ctls_phase phase;      /* what was going on when it failed */
+    int err_lib;           /* OpenSSL's error: ERR_GET_LIB (ctls_err_lib_ssl for libssl), 0 if none */
+    int err_reason;        /* ERR_GET_REASON of it (e.g. ctls_ssl_r_wrong_version_number), 0 if none */
+    int alert;             /* the TLS alert the peer sent (RFC 8446 AlertDescription, 48 = unknown_ca),
+                              -1 if none */
 } ctls_status;
+
+/* OpenSSL's values for the error fields, for callers that do not include OpenSSL's headers. */
+extern const int ctls_err_lib_ssl;                 /* ERR_LIB_SSL */
+extern const int ctls_ssl_r_wrong_version_number;  /* SSL_R_WRONG_VERSION_NUMBER */
+extern const int ctls_ssl_r_packet_length_too_long;/* SSL_R_PACKET_LENGTH_TOO_LONG */
 
 typedef struct ctls_conn ctls_conn;
 

@@ -55,9 +55,11 @@ final class FleetPrinter: FleetSink, @unchecked Sendable {
             case .text:
                 if let rest = splitters[host][0].finish() { write(1, outPrefixes[host].apply(rest)) }
                 if let rest = splitters[host][1].finish() { write(2, errPrefixes[host].apply(rest)) }
-                if let status = outcome.statusText { write(2, errPrefixes[host].apply(status + ErrorReport.adviceSuffix(outcome.failure))) }
+                if let status = ErrorReport.status(outcome) {
+                    write(2, errPrefixes[host].apply(status + ErrorReport.adviceSuffix(outcome.failure)))
+                }
             case .json:
-                write(1, Data((outcome.jsonLine() + "\n").utf8))
+                write(1, Data((outcome.jsonLine(errorText: ErrorReport.error(outcome)) + "\n").utf8))
             }
         }
     }

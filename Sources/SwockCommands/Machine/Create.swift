@@ -262,7 +262,7 @@ struct Create: AsyncParsableCommand {
                 }
                 if let failure = FanOutFailure(outcomes) {
                     throw UserFacingError(
-                        "\(failure.description); the machine is ready: retry with `swock-machine swarm \(swarmInit ? "init" : "join --manager \(swarmManager!)") \(config.name)`"
+                        "\(ErrorReport.lines(failure).joined(separator: "\n")); the machine is ready: retry with `swock-machine swarm \(swarmInit ? "init" : "join --manager \(swarmManager!)") \(config.name)`"
                     )
                 }
             }

@@ -4,6 +4,7 @@ import SwockClient
 import SwockDrivers
 import SwockEngine
 import SwockFleet
+import SwockInventory
 import SwockProvision
 import SwockRemote
 import SwockRuntime
@@ -73,12 +74,43 @@ enum ErrorReport {
         fleetStatus(total: outcomes.count, failed: outcomes.filter { $0.result != .ok }.count)
     }
 
-    /// One line per machine that failed ("NAME: reason"), each with its advice.
+    /// One line per machine that failed, each with its advice: "NAME: reason", a job that failed
+    /// without an exit status (a lifecycle verb, a create) by its error alone, a command by its
+    /// status ("exit status 2", "unreachable: ..."). An error whose line is a sentence about the
+    /// machine (`MachineSentence`: "web3 could not join ...") names it once.
     static func lines(_ failure: FanOutFailure) -> [String] {
-        zip(failure.lines, failure.failed).map { line, o in
-            guard let f = o.failure else { return line }
-            let next = errorChain(f).reversed().compactMap { ErrorReport.advice(for: $0) }
-            return ([line] + next).joined(separator: "; ")
+        failure.failed.map { o in
+            let plain = o.result == .failed && o.exitStatus == nil && o.signal == nil
+            let reason = plain ? (error(o) ?? "failed") : (status(o) ?? "failed")
+            let namesIt = (o.failure as? any MachineSentence)?.subject == o.name
+            return (namesIt ? reason : "\(o.name): \(reason)") + adviceSuffix(o.failure)
+        }
+    }
+
+    /// A fleet host's failure as the user reads it (the `error` of `--format json`, and the end
+    /// of its status line): the fleet run's own reasons name the flags that caused them.
+    static func error(_ o: HostOutcome) -> String? {
+        if let f = o.failure as? HostFailure {
+            switch f {
+            case .timedOut(let after): return "timed out after \(HostFailure.seconds(after)) (--timeout)"
+            case .notStarted: return "not started: --fail-fast stopped the run after a failure"
+            case .noExitStatus: return f.description
+            }
+        }
+        return o.failure.map(message) ?? o.error
+    }
+
+    /// A fleet host's status line in text output when it did not succeed (nil when it did).
+    static func status(_ o: HostOutcome) -> String? {
+        switch o.result {
+        case .ok: return nil
+        case .skipped: return "skipped (--fail-fast)"
+        case .unreachable: return "unreachable: \(error(o) ?? "unknown error")"
+        case .failed:
+            if case .timedOut? = o.failure as? HostFailure { return "failed: \(error(o) ?? "timed out")" }
+            if let signal = o.signal { return "killed by SIG\(signal)" }
+            if let status = o.exitStatus, status != 0 { return "exit status \(status)" }
+            return "failed: \(error(o) ?? "unknown error")"
         }
     }
 
@@ -101,6 +133,17 @@ enum ErrorReport {
             case .nothingSelected: return "no machines selected: name them (globs like 'web*' work), or use --all or --filter"
             case .filterMatchesNothing: return "no machine matches the selection (--filter)"
             case .globMatchesNothing, .emptyStore: break
+            }
+        }
+        if let e = error as? InventoryError {
+            switch e {
+            case .noCAKey: return "--with-ca-key: \(e)"
+            case .notAnExport(let file, let reason): return "\(file) is not a swock-machine export (\(reason))"
+            case .unknownRename(let old, let file): return "--rename \(old)=...: \(file) holds no machine \"\(old)\""
+            case .badRename(let text): return "--rename \"\(text)\": expected OLD=NEW, e.g. --rename web1=web1-copy"
+            case .tooManyForDockerContext:
+                return "--docker-context exports one machine (a docker context holds one endpoint); name exactly one"
+            default: break
             }
         }
         // The filter's terms come from --filter: the message names the flag.
@@ -167,6 +210,7 @@ enum ErrorReport {
         case let e as SSHError: return advice(e)
         case let e as EngineError: return advice(e)
         case let e as SwarmError: return advice(e)
+        case let e as InventoryError: return advice(e)
         case DriverError.unknownFlag(let driver, _, _): return "see `swock-machine create -d \(driver) --help`"
         case PluginError.unknownFlag(let plugin, _, _): return "see `swock-machine create -d \(plugin) --help`"
         case QemuError.socketPathTooLong: return "use a shorter --storage-path"
@@ -225,6 +269,22 @@ enum ErrorReport {
         }
     }
 
+    static func advice(_ e: InventoryError) -> String? {
+        switch e {
+        case .notReady(let n): return "run `swock-machine provision \(n)` first"
+        case .missingFile(let m, _): return "run `swock-machine regenerate-certs \(m)` (or provision) first"
+        case .noCAKey(let m): return "export without --with-ca-key, or run `swock-machine regenerate-certs \(m)` first"
+        case .encryptedNeedsPassphrase: return "give its passphrase with --passphrase-env VAR or --passphrase-stdin"
+        case .extraSANs: return "check them, then import again with --accept-extra-sans"
+        case .claimsStoreCA: return "import again with --accept-store-ca only if the archive was exported from this store"
+        case .notAnExport: return "give a file written by `swock-machine export`"
+        case .unknownRename: return "`--rename` takes OLD=NEW with OLD a machine in the archive"
+        case .clash(let n): return "import it under another name with --rename \(n)=NEW"
+        case .duplicateTarget: return "give them different names with --rename"
+        case .notSealed, .damaged, .cannotDecrypt, .badRename, .tooManyForDockerContext: return nil
+        }
+    }
+
     static func advice(_ e: SSHError) -> String? {
         switch e {
         case .authenticationFailed: return "pass a key the server accepts (--generic-ssh-key) or a password"
@@ -263,7 +323,7 @@ enum ErrorReport {
             return "start one with `swock-machine swarm init NAME`, or join it with `swock-machine swarm join --manager NAME \(n)`"
         case .noReachableManager: return "check them with `swock-machine swarm ls`"
         case .lastManager: return "pass --force (rm: -f) to do it anyway"
-        case .joinFailed, .liveRestoreStaysOn, .liveRestoreWithoutSSH: return nil
+        case .joinFailed, .liveRestoreStaysOn, .liveRestoreWithoutSSH, .managerNotReady: return nil
         }
     }
 }

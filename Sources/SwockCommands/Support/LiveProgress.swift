@@ -191,7 +191,7 @@ struct BoardFanOutObserver: FanOutObserver {
 
     func finished(_ name: String, _ outcome: HostOutcome) {
         let ok = outcome.result == .ok
-        let detail = ok ? (outcome.detail ?? "done") : (outcome.statusText ?? outcome.error ?? outcome.result.rawValue)
+        let detail = ok ? (outcome.detail ?? "done") : (ErrorReport.status(outcome) ?? outcome.error ?? outcome.result.rawValue)
         board.finish(name, ok: ok, detail: detail)
     }
 }
