@@ -1,5 +1,5 @@
-import Foundation
 import CLibSSH  // its headers carry <sys/socket.h> for this module: without it a release (whole-module) build cannot see SOCK_STREAM
+import Foundation
 import Glibc
 
 /// The TCP connection under a direct SSH session, made here rather than inside libssh so that

@@ -46,9 +46,11 @@ import Testing
         // First listing: parsed, then kept (0600).
         #expect(store.serverCertificateNames(["m", "none"]) == ["m": CertificateNames(ipAddresses: ["10.231.1.10"], dnsNames: [])])
         #expect(posixMode(store.certificateNamesPath) == 0o600)
-        #expect(CertificateNamesCache.parse(try Data(contentsOf: URL(fileURLWithPath: store.certificateNamesPath))) == .valid([
-            Digests.sha256Hex(Data(a.utf8)): CertificateNames(ipAddresses: ["10.231.1.10"], dnsNames: [])
-        ]))
+        #expect(
+            CertificateNamesCache.parse(try Data(contentsOf: URL(fileURLWithPath: store.certificateNamesPath)))
+                == .valid([
+                    Digests.sha256Hex(Data(a.utf8)): CertificateNames(ipAddresses: ["10.231.1.10"], dnsNames: [])
+                ]))
         // What the cache says for these bytes is what a listing gets: nothing was parsed.
         try plant(store, pem: a, names: Self.fake)
         let before = cacheText(store)
@@ -78,8 +80,9 @@ import Testing
         #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
         var now = stat()
         #expect(stat(path, &now) == 0)
-        #expect(now.st_ino == old.st_ino && now.st_size == old.st_size && now.st_mtim.tv_sec == old.st_mtim.tv_sec
-            && now.st_mtim.tv_nsec == old.st_mtim.tv_nsec)
+        #expect(
+            now.st_ino == old.st_ino && now.st_size == old.st_size && now.st_mtim.tv_sec == old.st_mtim.tv_sec
+                && now.st_mtim.tv_nsec == old.st_mtim.tv_nsec)
         let covered = CertificateNames(ipAddresses: ["10.231.1.11"], dnsNames: [])
         #expect(store.serverCertificateNames(["m"]) == ["m": covered])
         // The cache now holds the new certificate only.

@@ -364,7 +364,7 @@ public struct QemuDriver: MachineDriver {
         // At the VM's pace: an emulated guest's sshd (one fork and exec per connection) can take
         // longer than 3 s to send its banner, and each probe costs the booting guest CPU.
         let pace = self.pace
-        let bannerMs = Int(3000 * pace)
+        let bannerMs = Int32(min(3000 * pace, 600_000))
         while true {
             guard runningPID() != nil else { throw QemuError.vmExited(name: machineName, consoleLog: consoleTail()) }
             if let status = try? QMPClient.status(socket: qmpPath), ["internal-error", "guest-panicked", "shutdown"].contains(status) {
