@@ -4,6 +4,7 @@ import SSHKit
 import SwockRuntime
 import SwockStore
 import SwockSupport
+import Synchronization
 
 /// A command's side of the connection keeper: finds the store's keeper, starts it when none
 /// runs, and hands out `KeeperHost`s. Whenever the keeper cannot be reached or cannot serve a
@@ -14,8 +15,8 @@ public final class KeeperClient: @unchecked Sendable {
     public let place: KeeperPlace
     public let persist: Duration
     let logger: Logger
-    private let lock = NSLock()
-    private var state: State = .unknown
+    /// Held while the keeper is found or started, so that concurrent commands start one.
+    private let state = Mutex(State.unknown)
     enum State { case unknown, up, dead }
 
     /// A client for the commands of this process; nil when `persist` is zero (keeper off).
@@ -35,7 +36,7 @@ public final class KeeperClient: @unchecked Sendable {
 
     /// The keeper gave trouble: this process connects directly from now on.
     func markDead(_ why: String) {
-        lock.lock(); state = .dead; lock.unlock()
+        state.withLock { $0 = .dead }
         logger.debug("keeper not used", metadata: ["why": "\(why)"])
     }
 
@@ -47,37 +48,38 @@ public final class KeeperClient: @unchecked Sendable {
 
     /// A connection to the keeper, starting it when none runs; nil: connect directly.
     func socket() -> KeeperSocket? {
-        lock.lock(); defer { lock.unlock() }
-        if state == .dead { return nil }
-        do {
-            try place.ensureDirectory()
-        } catch {
-            state = .dead
-            logger.warning("\(error)")
-            return nil
-        }
-        do {
-            let s = try KeeperSocket.connect(place.socket)
-            state = .up
-            return s
-        } catch let f as KeeperConnectFailure where state == .unknown && (f.errno == ENOENT || f.errno == ECONNREFUSED) {
-            // None runs: start one and wait (briefly) for its socket.
-            state = .dead
-            guard start() else { return nil }
-            let clock = ContinuousClock()
-            let until = clock.now + .seconds(3)
-            while clock.now < until {
-                if let s = try? KeeperSocket.connect(place.socket) {
-                    state = .up
-                    return s
-                }
-                usleep(2000)
+        state.withLock { state in
+            if state == .dead { return nil }
+            do {
+                try place.ensureDirectory()
+            } catch {
+                state = .dead
+                logger.warning("\(error)")
+                return nil
             }
-            logger.debug("keeper did not come up in 3 s")
-            return nil
-        } catch {
-            state = .dead
-            return nil
+            do {
+                let s = try KeeperSocket.connect(place.socket)
+                state = .up
+                return s
+            } catch let f as KeeperConnectFailure where state == .unknown && (f.errno == ENOENT || f.errno == ECONNREFUSED) {
+                // None runs: start one and wait (briefly) for its socket.
+                state = .dead
+                guard start() else { return nil }
+                let clock = ContinuousClock()
+                let until = clock.now + .seconds(3)
+                while clock.now < until {
+                    if let s = try? KeeperSocket.connect(place.socket) {
+                        state = .up
+                        return s
+                    }
+                    usleep(2000)
+                }
+                logger.debug("keeper did not come up in 3 s")
+                return nil
+            } catch {
+                state = .dead
+                return nil
+            }
         }
     }
 
@@ -179,10 +181,9 @@ public final class KeeperHost: RemoteHost, @unchecked Sendable {
     public var forwardingSession: SSHSession? { nil }
     let client: KeeperClient
     let config: MachineConfig
-    private let lock = NSLock()
-    private var socket: KeeperSocket?
+    /// The keeper connection (nil once it ended) and the direct session (opened on first need).
+    private let held: Mutex<(socket: KeeperSocket?, directSession: SSHSession?)>
     private let direct: @Sendable () async throws -> SSHSession
-    private var directSession: SSHSession?
 
     init(
         client: KeeperClient, config: MachineConfig, socket: KeeperSocket, target: SSHTarget, fingerprint: String,
@@ -190,7 +191,7 @@ public final class KeeperHost: RemoteHost, @unchecked Sendable {
     ) {
         self.client = client
         self.config = config
-        self.socket = socket
+        self.held = Mutex((socket, nil))
         self.target = target
         self.hostKeyFingerprint = fingerprint
         self.jumpHostFingerprints = jumps
@@ -201,11 +202,11 @@ public final class KeeperHost: RemoteHost, @unchecked Sendable {
         _ command: String, asRoot: Bool, stdin: StdinSource, timeout: Duration?, collect: Bool,
         onStdout: OutputHandler?, onStderr: OutputHandler?
     ) async throws -> ExecResult {
-        let held: KeeperSocket? = lock.withLock {
-            defer { socket = nil }
-            return socket
+        let taken: KeeperSocket? = held.withLock { h in
+            defer { h.socket = nil }
+            return h.socket
         }
-        guard let s = held else {
+        guard let s = taken else {
             // An earlier command with stdin ended the keeper connection: this one goes directly.
             return try await directHost().execute(
                 command, asRoot: asRoot, stdin: stdin, timeout: timeout, collect: collect,
@@ -219,7 +220,7 @@ public final class KeeperHost: RemoteHost, @unchecked Sendable {
                 onStdout: onStdout, onStderr: onStderr, host: host, client: client)
         }
         if reusable {
-            lock.withLock { socket = s }
+            held.withLock { $0.socket = s }
         } else {
             s.close()
         }
@@ -318,9 +319,9 @@ public final class KeeperHost: RemoteHost, @unchecked Sendable {
     }
 
     private func directHost() async throws -> SSHSession {
-        if let d = lock.withLock({ directSession }) { return d }
+        if let d = held.withLock({ $0.directSession }) { return d }
         let d = try await direct()
-        lock.withLock { directSession = d }
+        held.withLock { $0.directSession = d }
         return d
     }
 
@@ -345,9 +346,9 @@ public final class KeeperHost: RemoteHost, @unchecked Sendable {
     }
 
     public func close() async {
-        let (s, d) = lock.withLock {
-            defer { socket = nil; directSession = nil }
-            return (socket, directSession)
+        let (s, d) = held.withLock { h in
+            defer { h = (nil, nil) }
+            return h
         }
         s?.close()
         await d?.close()

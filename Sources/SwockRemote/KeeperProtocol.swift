@@ -1,6 +1,7 @@
 import Foundation
 import SSHKit
 import SwockSupport
+import Synchronization
 
 // The connection keeper's wire: how a command and the keeper (`swock-machine keeper serve`) talk
 // over the keeper's unix socket.
@@ -207,17 +208,18 @@ public enum KeeperPersist {
 /// A framed, blocking unix-socket connection. Writes from several threads are whole frames.
 public final class KeeperSocket: @unchecked Sendable {
     public let fd: Int32
-    private let writeLock = NSLock()
-    private let closeLock = NSLock()
-    private var closed = false
+    /// Held while a frame is written, so that frames from several threads never interleave.
+    private let writeLock = Mutex(())
+    private let closed = Mutex(false)
     static let maxFrame = 16 << 20
 
     init(fd: Int32) { self.fd = fd }
     deinit { close() }
 
     public func close() {
-        closeLock.lock(); defer { closeLock.unlock() }
-        if !closed { closed = true; Glibc.close(fd) }
+        closed.withLock { done in
+            if !done { done = true; Glibc.close(fd) }
+        }
     }
 
     /// Wakes a reader blocked on this socket (it sees EOF); the descriptor stays open.
@@ -229,7 +231,10 @@ public final class KeeperSocket: @unchecked Sendable {
         let n = UInt32(payload.count)
         frame.append(contentsOf: [UInt8(n >> 24), UInt8((n >> 16) & 0xff), UInt8((n >> 8) & 0xff), UInt8(n & 0xff)])
         frame.append(payload)
-        writeLock.lock(); defer { writeLock.unlock() }
+        try writeLock.withLock { _ in try write(frame) }
+    }
+
+    private func write(_ frame: Data) throws {
         try frame.withUnsafeBytes { raw in
             var off = 0
             while off < raw.count {
