@@ -26,6 +26,8 @@ public struct Provisioner: Sendable {
     package var connectRecord: (@Sendable (MachineConfig) async throws -> any RemoteHost)?
     /// How `create` reaches a new host, pinning its key in the file given; nil: `MachineSSH`.
     package var connectNew: (@Sendable (CreateRequest, _ knownHostsPath: String) async throws -> any RemoteHost)?
+    /// The connection keeper `provision` goes through when it serves (nil: connect directly).
+    public var keeper: KeeperClient?
 
     public init(store: Store, progress: ProvisionProgress, logger: Logger = Logger(label: "swock.provision")) {
         self.store = store
@@ -209,7 +211,8 @@ public struct Provisioner: Sendable {
                 if let connectRecord {
                     s = try await connectRecord(config)
                 } else {
-                    s = try await MachineSSH(store: store, connectTimeout: connectTimeout, logger: logger).connect(config)
+                    s = try await MachineSSH(store: store, connectTimeout: connectTimeout, logger: logger).commandHost(
+                        config, keeper: keeper)
                 }
                 return (s, "\(config.ssh.user)@\(config.address):\(config.ssh.port)\(s.viaText), host key \(s.hostKeyFingerprint)")
             }

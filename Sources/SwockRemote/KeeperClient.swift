@@ -136,7 +136,7 @@ public final class KeeperClient: @unchecked Sendable {
         return KeeperHost(
             client: self, config: config, socket: socket, target: SSHTarget(host: host, port: port, user: user),
             fingerprint: fp, jumps: (r.jumps ?? []).map { (SSHTarget(host: $0.host, port: $0.port, user: $0.user), $0.fingerprint) },
-            direct: direct)
+            ops: r.ops ?? [], direct: direct)
     }
 
     /// Tells a running keeper to end its connections to `machine` (rm, regenerate-certs,
@@ -172,8 +172,9 @@ public final class KeeperClient: @unchecked Sendable {
 }
 
 /// A machine reached through the connection keeper: commands run on a channel of a session
-/// the keeper holds. File transfers and root installs are not carried by the keeper yet: they
-/// open a direct session (on first use) and go through it.
+/// the keeper holds, and so do file transfers, SFTP and root installs (KeeperFiles.swift) when
+/// the keeper serves them. What the keeper cannot carry goes through a direct session, opened
+/// on first use.
 public final class KeeperHost: RemoteHost, @unchecked Sendable {
     public let target: SSHTarget
     public let hostKeyFingerprint: String
@@ -182,13 +183,16 @@ public final class KeeperHost: RemoteHost, @unchecked Sendable {
     let client: KeeperClient
     let config: MachineConfig
     /// The keeper connection (nil once it ended) and the direct session (opened on first need).
-    private let held: Mutex<(socket: KeeperSocket?, directSession: SSHSession?)>
+    let held: Mutex<(socket: KeeperSocket?, directSession: SSHSession?)>
+    /// The keeper serves `file` requests (KeeperFiles.swift); an older one does not.
+    let servesFiles: Bool
     private let direct: @Sendable () async throws -> SSHSession
 
     init(
         client: KeeperClient, config: MachineConfig, socket: KeeperSocket, target: SSHTarget, fingerprint: String,
-        jumps: [(hop: SSHTarget, fingerprint: String)], direct: @escaping @Sendable () async throws -> SSHSession
+        jumps: [(hop: SSHTarget, fingerprint: String)], ops: [String], direct: @escaping @Sendable () async throws -> SSHSession
     ) {
+        self.servesFiles = ops.contains(KeeperRequest.Op.file.rawValue)
         self.client = client
         self.config = config
         self.held = Mutex((socket, nil))
@@ -318,31 +322,11 @@ public final class KeeperHost: RemoteHost, @unchecked Sendable {
         return true
     }
 
-    private func directHost() async throws -> SSHSession {
+    func directHost() async throws -> SSHSession {
         if let d = held.withLock({ $0.directSession }) { return d }
         let d = try await direct()
         held.withLock { $0.directSession = d }
         return d
-    }
-
-    public func rootAccess() async throws -> SSHSession.RootAccess {
-        try await directHost().rootAccess()
-    }
-
-    public func installFilesAsRoot(_ files: [RootFile], before: String?, then: String?, timeout: Duration?) async throws -> ExecResult? {
-        try await directHost().installAsRoot(files, before: before, then: then, timeout: timeout)
-    }
-
-    public func uploadData(_ data: Data, to remotePath: String, mode: UInt32) async throws {
-        try await directHost().upload(data, to: remotePath, mode: mode)
-    }
-
-    public func uploadFile(atPath localPath: String, to remotePath: String, mode: UInt32) async throws {
-        try await directHost().upload(file: localPath, to: remotePath, mode: mode)
-    }
-
-    public func downloadData(_ remotePath: String) async throws -> Data {
-        try await directHost().download(remotePath)
     }
 
     public func close() async {
@@ -359,6 +343,11 @@ extension MachineSSH {
     /// A host to run commands on: through the connection keeper when `keeper` is given and
     /// serves, else a direct session. Either way the host key is the pinned one.
     public func commandHost(_ config: MachineConfig, budget: Duration? = nil, keeper: KeeperClient?) async throws -> any RemoteHost {
+        try await fileHost(config, budget: budget, keeper: keeper)
+    }
+
+    /// `commandHost`, with the SFTP primitives `scp` uses.
+    public func fileHost(_ config: MachineConfig, budget: Duration? = nil, keeper: KeeperClient?) async throws -> any RemoteTree {
         if let keeper, let host = try await keeper.open(config, budget: budget, direct: { try await self.connect(config) }) {
             return host
         }

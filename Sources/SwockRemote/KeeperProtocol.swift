@@ -11,7 +11,9 @@ import Synchronization
 // bytes, an empty stdin frame being EOF. One connection carries one machine: `open` leases a
 // session of the keeper's pool to it (connecting if none is idle), then any number of `exec`s
 // each stream `stdout`/`stderr` frames and end with one reply (exit status or error). An `exec`
-// with stdin ends the connection after its reply. `list`, `drop` and `stop` stand alone.
+// with stdin ends the connection after its reply. `list`, `drop` and `stop` stand alone. `file`
+// requests (KeeperFiles.swift) carry SFTP, transfers and root installs on the leased session; the
+// `open` reply lists the ops the keeper serves, so a client never sends one it does not know.
 
 /// The kind byte of a frame.
 public enum KeeperFrameKind: UInt8, Sendable {
@@ -23,7 +25,10 @@ public enum KeeperFrameKind: UInt8, Sendable {
 }
 
 public struct KeeperRequest: Codable, Sendable, Equatable {
-    public enum Op: String, Codable, Sendable { case open, exec, list, drop, stop }
+    public enum Op: String, Codable, Sendable, CaseIterable {
+        case open, exec, list, drop, stop
+        case file
+    }
     public var op: Op
     public var machine: String?
     /// The store the keeper serves (checked: one keeper per store).
@@ -38,11 +43,14 @@ public struct KeeperRequest: Codable, Sendable, Equatable {
     public var stdin: Bool?
     /// The idle timeout the client asks for, seconds (the latest asked wins).
     public var persist: Double?
+    /// `file`: what to do.
+    public var file: KeeperFileOp?
 
     public init(
         op: Op, machine: String? = nil, store: String? = nil, budget: Double? = nil, command: String? = nil,
-        asRoot: Bool? = nil, timeout: Double? = nil, stdin: Bool? = nil, persist: Double? = nil
+        asRoot: Bool? = nil, timeout: Double? = nil, stdin: Bool? = nil, persist: Double? = nil, file: KeeperFileOp? = nil
     ) {
+        self.file = file
         self.op = op
         self.machine = machine
         self.store = store
@@ -90,6 +98,10 @@ public struct KeeperReply: Codable, Sendable {
     public var persist: Double?
     public var store: String?
     public var held: [KeeperHeld]?
+    /// `open`: the ops this keeper serves (nil from a keeper older than `file`).
+    public var ops: [String]?
+    /// `file`: what it found.
+    public var file: KeeperFileResult?
 
     public init() {}
     public static func failed(_ e: SSHError) -> KeeperReply { var r = KeeperReply(); r.error = e; return r }

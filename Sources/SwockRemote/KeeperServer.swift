@@ -34,6 +34,7 @@ public final class KeeperServer: @unchecked Sendable {
     final class Pool: @unchecked Sendable {
         var idle: [(session: SSHSession, since: ContinuousClock.Instant)] = []
         var inUse = 0
+        /// `connectionIdentity` of the record the sessions were opened under.
         var record: Data
         var knownHosts: Data
         var target = ""
@@ -196,6 +197,7 @@ public final class KeeperServer: @unchecked Sendable {
                     r.jumps = l.session.jumpHostFingerprints.map {
                         KeeperJump(host: $0.hop.host, port: $0.hop.port, user: $0.hop.user, fingerprint: $0.fingerprint)
                     }
+                    r.ops = KeeperRequest.Op.allCases.map(\.rawValue)
                     try? socket.send(.reply, json: r)
                 } catch let e as SSHError {
                     try? socket.send(.reply, json: KeeperReply.failed(e))
@@ -211,6 +213,14 @@ public final class KeeperServer: @unchecked Sendable {
                 }
                 broken = exec(command, req, on: l, socket: socket)
                 if req.stdin == true || broken { return }
+            case .file:
+                guard let l = lease, let op = req.file else {
+                    try? socket.send(.reply, json: KeeperReply.unavailable("file before open"))
+                    return
+                }
+                let (end, lost) = serveFile(op, on: l, socket: socket)
+                broken = lost
+                if end { return }
             }
         }
     }
@@ -288,10 +298,12 @@ public final class KeeperServer: @unchecked Sendable {
     /// A session to `machine`: an idle one (probed when idle a while), else a new connection.
     func lease(_ machine: String, budget: Duration?) async throws -> Lease {
         let configPath = store.configPath(machine)
-        guard let record = FileManager.default.contents(atPath: configPath) else {
+        guard FileManager.default.fileExists(atPath: configPath) else {
             throw KeeperError.notServed("no record for \(machine)")
         }
         let config = try store.load(machine)
+        let record = Self.connectionIdentity(
+            config, sudoPassword: FileManager.default.contents(atPath: store.resolve(Store.sudoPasswordPath(machine))))
         let knownHosts = FileManager.default.contents(atPath: store.resolve(config.ssh.knownHostsPath)) ?? Data()
         let (pool, stale, taken) = state.withLock { s -> (Pool, [SSHSession], (session: SSHSession, since: ContinuousClock.Instant)?) in
             var stale: [SSHSession] = []
@@ -339,6 +351,19 @@ public final class KeeperServer: @unchecked Sendable {
         }
     }
 
+    /// What a held session was opened under: the address, the SSH settings and the sudo password.
+    /// Other changes to the record (provisioning's progress, the engine's state) keep the sessions.
+    static func connectionIdentity(_ config: MachineConfig, sudoPassword: Data?) -> Data {
+        struct Identity: Encodable {
+            var address: String
+            var ssh: SSHSettings
+            var sudo: Data?
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return (try? encoder.encode(Identity(address: config.address, ssh: config.ssh, sudo: sudoPassword))) ?? Data()
+    }
+
     func giveBack(_ lease: Lease, broken: Bool) {
         let keep = state.withLock { s in
             lease.pool.inUse -= 1
@@ -368,7 +393,7 @@ public final class KeeperServer: @unchecked Sendable {
     }
 
     /// Runs async work from a plain thread and waits for it (the thread is ours, not the pool's).
-    private func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
         let box = ResultBox<T>()
         let done = DispatchSemaphore(value: 0)
         Task {
