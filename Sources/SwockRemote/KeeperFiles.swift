@@ -151,7 +151,9 @@ extension KeeperServer {
             case .stat: result.info = try blocking { try await session.stat(path) }
             case .lstat: result.info = try blocking { try await session.lstat(path) }
             case .list:
-                result.entries = try blocking { try await session.listDirectory(path) }.map { KeeperFileEntry(name: $0.name, info: $0.info) }
+                result.entries = try blocking { try await session.listDirectory(path) }.map {
+                    KeeperFileEntry(name: $0.name, info: $0.info)
+                }
             case .mkdir: try blocking { try await session.makeDirectory(path, mode: op.mode ?? 0o755) }
             case .chmod: try blocking { try await session.setMode(path, mode: op.mode ?? 0o644) }
             case .readlink: result.link = try blocking { try await session.readLink(path) }

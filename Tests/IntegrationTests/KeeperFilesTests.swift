@@ -77,7 +77,9 @@ extension KeeperTests {
             count = n
         }
         let missingDirect = try await cli.run(["scp", "-q", "\(name):kp-none.bin", dir + "/none.bin"], env: ["SWOCK_PERSIST": "0"])
-        #expect(missing.status == missingDirect.status && missing.stderrText == missingDirect.stderrText, "\(missing.all)\n\(missingDirect.all)")
+        #expect(
+            missing.status == missingDirect.status && missing.stderrText == missingDirect.stderrText, "\(missing.all)\n\(missingDirect.all)"
+        )
         #expect(FileManager.default.contents(atPath: dir + "/down2.bin") == payload)
         _ = try await Fleet.run(host.name, "rm -f ~\(host.user)/kp-up.bin")
     }
