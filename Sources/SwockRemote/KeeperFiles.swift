@@ -129,10 +129,11 @@ final class KeeperFrameStream: @unchecked Sendable {
         return !broken
     }
 
-    /// A whole file's bytes (up to its empty frame).
+    /// A whole file's bytes (up to its empty frame); the next file's frames follow.
     func readAll() throws -> Data {
         var out = Data()
         while let d = try next() { out.append(d) }
+        ended = false
         return out
     }
 }
@@ -193,8 +194,9 @@ extension KeeperServer {
         }
         let lost = reply.error.map(Self.losesSession) ?? false
         guard (try? socket.send(.reply, json: reply)) != nil else { return (true, lost) }
-        // An upload (or install) that failed before its end: its data frames run to the empty one.
-        if op.action == .upload || op.action == .installAsRoot, !stream.drain() { return (true, lost) }
+        // An upload that failed before its end: its data frames run to the empty one. (A root
+        // install has read all its files before anything ran.)
+        if op.action == .upload, !stream.drain() { return (true, lost) }
         return (lost, lost)
     }
 
