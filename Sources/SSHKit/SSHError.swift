@@ -108,7 +108,7 @@ public enum SSHError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// A local system call on `path` that failed: the current `errno`, as text and as a value.
-    static func localErrno(_ path: String) -> SSHError {
+    public static func localErrno(_ path: String) -> SSHError {
         let code = Glibc.errno
         return .localIO(path: path, reason: String(cString: strerror(code)), errno: code)
     }

@@ -4,7 +4,7 @@ import SwockSupport
 /// Running things as root: directly when we logged in as root, else through `sudo -n`.
 extension SSHSession {
     /// How root commands are run on this host; found once (the first root command asks).
-    public enum RootAccess: Sendable, Equatable {
+    public enum RootAccess: String, Codable, Sendable, Equatable {
         case loggedInAsRoot
         case sudo
         /// sudo asks for the password (`useSudoPassword`): it goes to `sudo -k -S` as the first

@@ -2,8 +2,8 @@ import CLibSSH
 import Foundation
 
 /// What SFTP says about a remote path.
-public struct RemoteFileInfo: Sendable, Equatable {
-    public enum Kind: Sendable, Equatable { case file, directory, symlink, other }
+public struct RemoteFileInfo: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable, Equatable { case file, directory, symlink, other }
     public var kind: Kind
     /// Permission bits (0o7777).
     public var mode: UInt32
@@ -195,6 +195,25 @@ extension SSHSession {
                 throw error
             }
         }
+    }
+
+    /// Streams to `remotePath` what `next` returns, chunk by chunk, until it returns nil (atomic,
+    /// exact `mode`, like `upload(file:to:mode:)`). `next` runs on the session thread; an error it
+    /// throws ends the upload, leaving no temporary file, and is rethrown.
+    public func upload(to remotePath: String, mode: UInt32, from next: @escaping @Sendable () throws -> Data?) async throws {
+        try await worker.run { [self] in
+            try uploadBlocking(to: remotePath, mode: mode) { write in
+                while let chunk = try next() {
+                    if !chunk.isEmpty { try chunk.withUnsafeBytes { try write($0) } }
+                }
+            }
+        }
+    }
+
+    /// Streams a remote file to `sink` in chunks of at most 32 KiB, on the session thread; an error
+    /// `sink` throws ends the download and is rethrown.
+    public func download(_ remotePath: String, into sink: @escaping @Sendable (Data) throws -> Void) async throws {
+        try await worker.run { [self] in try downloadBlocking(remotePath, sink: sink) }
     }
 
     // MARK: - On the session thread

@@ -27,13 +27,17 @@ public protocol CopyProgress: Sendable {
 /// made (checked with lstat; locally, modes are set through O_NOFOLLOW descriptors).
 ///
 /// Machine to machine goes through a private (0700) local directory that is removed afterwards.
+///
+/// With `keeper`, every machine is reached through the connection keeper's held session when the
+/// keeper serves it (the same SFTP calls, carried over its socket), else directly.
 public final class CopyRunner {
     let store: Store
     let machineSSH: MachineSSH
+    let keeper: KeeperClient?
     let progress: CopyProgress?
     let warn: @Sendable (String) -> Void
     let interrupted: TransferStop
-    private var sessions: [String: SSHSession] = [:]
+    private var sessions: [String: any RemoteTree] = [:]
     private var staging: String?
     /// What the copy made under the tree being copied now.
     private var tree = CopyPlan.CopiedTree()
@@ -43,11 +47,12 @@ public final class CopyRunner {
     /// `interrupted` is asked between files and chunks; when it says true the copy stops, removes
     /// its temporary files and throws `CopyError.interrupted`.
     public init(
-        store: Store, ssh: MachineSSH, progress: CopyProgress?, warn: @escaping @Sendable (String) -> Void,
-        interrupted: @escaping TransferStop = { false }
+        store: Store, ssh: MachineSSH, keeper: KeeperClient? = nil, progress: CopyProgress?,
+        warn: @escaping @Sendable (String) -> Void, interrupted: @escaping TransferStop = { false }
     ) {
         self.store = store
         self.machineSSH = ssh
+        self.keeper = keeper
         self.progress = progress
         self.warn = warn
         self.interrupted = interrupted
@@ -70,7 +75,7 @@ public final class CopyRunner {
         var machines: [String] = []
         for m in (sources + [destination]).compactMap(\.machine) where !machines.contains(m) { machines.append(m) }
         let configs = try machines.map { try store.load($0) }
-        for c in configs { sessions[c.name] = try await machineSSH.connect(c) }
+        for c in configs { sessions[c.name] = try await machineSSH.fileHost(c, keeper: keeper) }
 
         var found: [(CopyLocation, CopyFileInfo?)] = []
         for s in sources { found.append((s, try await info(s, follow: true))) }

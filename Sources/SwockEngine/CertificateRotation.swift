@@ -12,6 +12,8 @@ import SwockStore
 public struct CertificateRotation: Sendable {
     public let store: Store
     public var logger: Logger
+    /// The connection keeper to go through when it serves (nil: connect directly).
+    public var keeper: KeeperClient?
 
     public init(store: Store, logger: Logger = Logger(label: "swock.certs")) {
         self.store = store
@@ -23,7 +25,7 @@ public struct CertificateRotation: Sendable {
         // --client-certs renews the store's CA; a machine that came with its own CA from
         // another store then moves to this store's.
         let material = clientCerts ? try store.renewCA() : try store.clientMaterial(for: config)
-        let ssh = try await MachineSSH(store: store, logger: logger).connect(config)
+        let ssh = try await MachineSSH(store: store, logger: logger).commandHost(config, keeper: keeper)
         do {
             let probe = HostProbe.parse(try await ssh.exec(HostProbe.command, timeout: .seconds(60)).stdoutText)
             try await EngineLifecycle.requireConfiguration(config, initSystem: InitSystem(probed: probe.initSystem), ssh: ssh)

@@ -17,6 +17,8 @@ public struct EngineLifecycle: Sendable {
     public var engineWait: Duration = .seconds(60)
     /// How the host is reached; nil: `MachineSSH` (tests give scripted hosts).
     package var connectRecord: (@Sendable (MachineConfig) async throws -> any RemoteHost)?
+    /// The connection keeper to go through when it serves (nil: connect directly).
+    public var keeper: KeeperClient?
 
     public init(store: Store, logger: Logger = Logger(label: "swock.lifecycle")) {
         self.store = store
@@ -30,7 +32,7 @@ public struct EngineLifecycle: Sendable {
         if let connectRecord {
             ssh = try await connectRecord(config)
         } else {
-            ssh = try await MachineSSH(store: store, logger: logger).connect(config)
+            ssh = try await MachineSSH(store: store, logger: logger).commandHost(config, keeper: keeper)
         }
         do {
             let summary = try await perform(action, config: config, ssh: ssh)

@@ -31,6 +31,8 @@ public struct Provisioner: Sendable {
     package var connectNew: (@Sendable (CreateRequest, _ knownHostsPath: String) async throws -> any RemoteHost)?
     /// Where `provision` finds the driver of a record whose host was never reported (create-host).
     public var drivers: DriverRegistry = .standard
+    /// The connection keeper `provision` goes through when it serves (nil: connect directly).
+    public var keeper: KeeperClient?
 
     public init(store: Store, progress: ProvisionProgress, logger: Logger = Logger(label: "swock.provision")) {
         self.store = store
@@ -247,7 +249,8 @@ public struct Provisioner: Sendable {
                 if let connectRecord {
                     s = try await connectRecord(config)
                 } else {
-                    s = try await MachineSSH(store: store, connectTimeout: limits.scaled(connectTimeout), logger: logger).connect(config)
+                    s = try await MachineSSH(store: store, connectTimeout: limits.scaled(connectTimeout), logger: logger).commandHost(
+                        config, keeper: keeper)
                 }
                 return (s, "\(config.ssh.user)@\(config.address):\(config.ssh.port)\(s.viaText), host key \(s.hostKeyFingerprint)")
             }

@@ -4,6 +4,7 @@ import SSHKit
 import SwockRuntime
 import SwockStore
 import SwockSupport
+import Synchronization
 
 /// A command's side of the connection keeper: finds the store's keeper, starts it when none
 /// runs, and hands out `KeeperHost`s. Whenever the keeper cannot be reached or cannot serve a
@@ -14,8 +15,8 @@ public final class KeeperClient: @unchecked Sendable {
     public let place: KeeperPlace
     public let persist: Duration
     let logger: Logger
-    private let lock = NSLock()
-    private var state: State = .unknown
+    /// Held while the keeper is found or started, so that concurrent commands start one.
+    private let state = Mutex(State.unknown)
     enum State { case unknown, up, dead }
 
     /// A client for the commands of this process; nil when `persist` is zero (keeper off).
@@ -35,7 +36,7 @@ public final class KeeperClient: @unchecked Sendable {
 
     /// The keeper gave trouble: this process connects directly from now on.
     func markDead(_ why: String) {
-        lock.lock(); state = .dead; lock.unlock()
+        state.withLock { $0 = .dead }
         logger.debug("keeper not used", metadata: ["why": "\(why)"])
     }
 
@@ -47,37 +48,38 @@ public final class KeeperClient: @unchecked Sendable {
 
     /// A connection to the keeper, starting it when none runs; nil: connect directly.
     func socket() -> KeeperSocket? {
-        lock.lock(); defer { lock.unlock() }
-        if state == .dead { return nil }
-        do {
-            try place.ensureDirectory()
-        } catch {
-            state = .dead
-            logger.warning("\(error)")
-            return nil
-        }
-        do {
-            let s = try KeeperSocket.connect(place.socket)
-            state = .up
-            return s
-        } catch let f as KeeperConnectFailure where state == .unknown && (f.errno == ENOENT || f.errno == ECONNREFUSED) {
-            // None runs: start one and wait (briefly) for its socket.
-            state = .dead
-            guard start() else { return nil }
-            let clock = ContinuousClock()
-            let until = clock.now + .seconds(3)
-            while clock.now < until {
-                if let s = try? KeeperSocket.connect(place.socket) {
-                    state = .up
-                    return s
-                }
-                usleep(2000)
+        state.withLock { state in
+            if state == .dead { return nil }
+            do {
+                try place.ensureDirectory()
+            } catch {
+                state = .dead
+                logger.warning("\(error)")
+                return nil
             }
-            logger.debug("keeper did not come up in 3 s")
-            return nil
-        } catch {
-            state = .dead
-            return nil
+            do {
+                let s = try KeeperSocket.connect(place.socket)
+                state = .up
+                return s
+            } catch let f as KeeperConnectFailure where state == .unknown && (f.errno == ENOENT || f.errno == ECONNREFUSED) {
+                // None runs: start one and wait (briefly) for its socket.
+                state = .dead
+                guard start() else { return nil }
+                let clock = ContinuousClock()
+                let until = clock.now + .seconds(3)
+                while clock.now < until {
+                    if let s = try? KeeperSocket.connect(place.socket) {
+                        state = .up
+                        return s
+                    }
+                    usleep(2000)
+                }
+                logger.debug("keeper did not come up in 3 s")
+                return nil
+            } catch {
+                state = .dead
+                return nil
+            }
         }
     }
 
@@ -134,7 +136,7 @@ public final class KeeperClient: @unchecked Sendable {
         return KeeperHost(
             client: self, config: config, socket: socket, target: SSHTarget(host: host, port: port, user: user),
             fingerprint: fp, jumps: (r.jumps ?? []).map { (SSHTarget(host: $0.host, port: $0.port, user: $0.user), $0.fingerprint) },
-            direct: direct)
+            ops: r.ops ?? [], direct: direct)
     }
 
     /// Tells a running keeper to end its connections to `machine` (rm, regenerate-certs,
@@ -170,8 +172,9 @@ public final class KeeperClient: @unchecked Sendable {
 }
 
 /// A machine reached through the connection keeper: commands run on a channel of a session
-/// the keeper holds. File transfers and root installs are not carried by the keeper yet: they
-/// open a direct session (on first use) and go through it.
+/// the keeper holds, and so do file transfers, SFTP and root installs (KeeperFiles.swift) when
+/// the keeper serves them. What the keeper cannot carry goes through a direct session, opened
+/// on first use.
 public final class KeeperHost: RemoteHost, @unchecked Sendable {
     public let target: SSHTarget
     public let hostKeyFingerprint: String
@@ -179,18 +182,20 @@ public final class KeeperHost: RemoteHost, @unchecked Sendable {
     public var forwardingSession: SSHSession? { nil }
     let client: KeeperClient
     let config: MachineConfig
-    private let lock = NSLock()
-    private var socket: KeeperSocket?
+    /// The keeper connection (nil once it ended) and the direct session (opened on first need).
+    let held: Mutex<(socket: KeeperSocket?, directSession: SSHSession?)>
+    /// The keeper serves `file` requests (KeeperFiles.swift); an older one does not.
+    let servesFiles: Bool
     private let direct: @Sendable () async throws -> SSHSession
-    private var directSession: SSHSession?
 
     init(
         client: KeeperClient, config: MachineConfig, socket: KeeperSocket, target: SSHTarget, fingerprint: String,
-        jumps: [(hop: SSHTarget, fingerprint: String)], direct: @escaping @Sendable () async throws -> SSHSession
+        jumps: [(hop: SSHTarget, fingerprint: String)], ops: [String], direct: @escaping @Sendable () async throws -> SSHSession
     ) {
+        self.servesFiles = ops.contains(KeeperRequest.Op.file.rawValue)
         self.client = client
         self.config = config
-        self.socket = socket
+        self.held = Mutex((socket, nil))
         self.target = target
         self.hostKeyFingerprint = fingerprint
         self.jumpHostFingerprints = jumps
@@ -201,11 +206,11 @@ public final class KeeperHost: RemoteHost, @unchecked Sendable {
         _ command: String, asRoot: Bool, stdin: StdinSource, timeout: Duration?, collect: Bool,
         onStdout: OutputHandler?, onStderr: OutputHandler?
     ) async throws -> ExecResult {
-        let held: KeeperSocket? = lock.withLock {
-            defer { socket = nil }
-            return socket
+        let taken: KeeperSocket? = held.withLock { h in
+            defer { h.socket = nil }
+            return h.socket
         }
-        guard let s = held else {
+        guard let s = taken else {
             // An earlier command with stdin ended the keeper connection: this one goes directly.
             return try await directHost().execute(
                 command, asRoot: asRoot, stdin: stdin, timeout: timeout, collect: collect,
@@ -219,7 +224,7 @@ public final class KeeperHost: RemoteHost, @unchecked Sendable {
                 onStdout: onStdout, onStderr: onStderr, host: host, client: client)
         }
         if reusable {
-            lock.withLock { socket = s }
+            held.withLock { $0.socket = s }
         } else {
             s.close()
         }
@@ -317,37 +322,17 @@ public final class KeeperHost: RemoteHost, @unchecked Sendable {
         return true
     }
 
-    private func directHost() async throws -> SSHSession {
-        if let d = lock.withLock({ directSession }) { return d }
+    func directHost() async throws -> SSHSession {
+        if let d = held.withLock({ $0.directSession }) { return d }
         let d = try await direct()
-        lock.withLock { directSession = d }
+        held.withLock { $0.directSession = d }
         return d
     }
 
-    public func rootAccess() async throws -> SSHSession.RootAccess {
-        try await directHost().rootAccess()
-    }
-
-    public func installFilesAsRoot(_ files: [RootFile], before: String?, then: String?, timeout: Duration?) async throws -> ExecResult? {
-        try await directHost().installAsRoot(files, before: before, then: then, timeout: timeout)
-    }
-
-    public func uploadData(_ data: Data, to remotePath: String, mode: UInt32) async throws {
-        try await directHost().upload(data, to: remotePath, mode: mode)
-    }
-
-    public func uploadFile(atPath localPath: String, to remotePath: String, mode: UInt32) async throws {
-        try await directHost().upload(file: localPath, to: remotePath, mode: mode)
-    }
-
-    public func downloadData(_ remotePath: String) async throws -> Data {
-        try await directHost().download(remotePath)
-    }
-
     public func close() async {
-        let (s, d) = lock.withLock {
-            defer { socket = nil; directSession = nil }
-            return (socket, directSession)
+        let (s, d) = held.withLock { h in
+            defer { h = (nil, nil) }
+            return h
         }
         s?.close()
         await d?.close()
@@ -358,6 +343,11 @@ extension MachineSSH {
     /// A host to run commands on: through the connection keeper when `keeper` is given and
     /// serves, else a direct session. Either way the host key is the pinned one.
     public func commandHost(_ config: MachineConfig, budget: Duration? = nil, keeper: KeeperClient?) async throws -> any RemoteHost {
+        try await fileHost(config, budget: budget, keeper: keeper)
+    }
+
+    /// `commandHost`, with the SFTP primitives `scp` uses.
+    public func fileHost(_ config: MachineConfig, budget: Duration? = nil, keeper: KeeperClient?) async throws -> any RemoteTree {
         if let keeper, let host = try await keeper.open(config, budget: budget, direct: { try await self.connect(config) }) {
             return host
         }

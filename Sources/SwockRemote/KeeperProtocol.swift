@@ -1,6 +1,7 @@
 import Foundation
 import SSHKit
 import SwockSupport
+import Synchronization
 
 // The connection keeper's wire: how a command and the keeper (`swock-machine keeper serve`) talk
 // over the keeper's unix socket.
@@ -10,8 +11,10 @@ import SwockSupport
 // bytes, an empty stdin frame being EOF. One connection carries one machine: `open` leases a
 // session of the keeper's pool to it (connecting if none is idle), then any number of `exec`s
 // each stream `stdout`/`stderr` frames and end with one reply (exit status or error). An `exec`
-// with stdin ends the connection after its reply. `list`, `drop` and `stop` stand alone.
-// `forward` (KeeperForward.swift) stands alone too: after its empty reply the connection carries
+// with stdin ends the connection after its reply. `list`, `drop` and `stop` stand alone. `file`
+// requests (KeeperFiles.swift) carry SFTP, transfers and root installs on the leased session; the
+// `open` reply lists the ops the keeper serves, so a client never sends one it does not know.
+// `forward` (KeeperForward.swift) stands alone: after its empty reply the connection carries
 // the raw bytes of one TCP connection to a machine's Engine API, from its last jump host.
 
 /// The kind byte of a frame.
@@ -24,7 +27,10 @@ public enum KeeperFrameKind: UInt8, Sendable {
 }
 
 public struct KeeperRequest: Codable, Sendable, Equatable {
-    public enum Op: String, Codable, Sendable { case open, exec, list, drop, stop, forward }
+    public enum Op: String, Codable, Sendable, CaseIterable {
+        case open, exec, list, drop, stop
+        case file, forward
+    }
     public var op: Op
     public var machine: String?
     /// The store the keeper serves (checked: one keeper per store).
@@ -41,11 +47,15 @@ public struct KeeperRequest: Codable, Sendable, Equatable {
     public var persist: Double?
     /// `forward`: the machine's Engine API port (the only port the keeper forwards to).
     public var port: Int?
+    /// `file`: what to do.
+    public var file: KeeperFileOp?
 
     public init(
         op: Op, machine: String? = nil, store: String? = nil, budget: Double? = nil, command: String? = nil,
-        asRoot: Bool? = nil, timeout: Double? = nil, stdin: Bool? = nil, persist: Double? = nil, port: Int? = nil
+        asRoot: Bool? = nil, timeout: Double? = nil, stdin: Bool? = nil, persist: Double? = nil, port: Int? = nil,
+        file: KeeperFileOp? = nil
     ) {
+        self.file = file
         self.op = op
         self.machine = machine
         self.store = store
@@ -94,6 +104,10 @@ public struct KeeperReply: Codable, Sendable {
     public var persist: Double?
     public var store: String?
     public var held: [KeeperHeld]?
+    /// `open`: the ops this keeper serves (nil from a keeper older than `file`).
+    public var ops: [String]?
+    /// `file`: what it found.
+    public var file: KeeperFileResult?
 
     public init() {}
     public static func failed(_ e: SSHError) -> KeeperReply { var r = KeeperReply(); r.error = e; return r }
@@ -212,17 +226,18 @@ public enum KeeperPersist {
 /// A framed, blocking unix-socket connection. Writes from several threads are whole frames.
 public final class KeeperSocket: @unchecked Sendable {
     public let fd: Int32
-    private let writeLock = NSLock()
-    private let closeLock = NSLock()
-    private var closed = false
+    /// Held while a frame is written, so that frames from several threads never interleave.
+    private let writeLock = Mutex(())
+    private let closed = Mutex(false)
     static let maxFrame = 16 << 20
 
     init(fd: Int32) { self.fd = fd }
     deinit { close() }
 
     public func close() {
-        closeLock.lock(); defer { closeLock.unlock() }
-        if !closed { closed = true; Glibc.close(fd) }
+        closed.withLock { done in
+            if !done { done = true; Glibc.close(fd) }
+        }
     }
 
     /// Wakes a reader blocked on this socket (it sees EOF); the descriptor stays open.
@@ -234,7 +249,10 @@ public final class KeeperSocket: @unchecked Sendable {
         let n = UInt32(payload.count)
         frame.append(contentsOf: [UInt8(n >> 24), UInt8((n >> 16) & 0xff), UInt8((n >> 8) & 0xff), UInt8(n & 0xff)])
         frame.append(payload)
-        writeLock.lock(); defer { writeLock.unlock() }
+        try writeLock.withLock { _ in try write(frame) }
+    }
+
+    private func write(_ frame: Data) throws {
         try frame.withUnsafeBytes { raw in
             var off = 0
             while off < raw.count {

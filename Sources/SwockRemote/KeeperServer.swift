@@ -3,6 +3,7 @@ import Logging
 import SSHKit
 import SwockStore
 import SwockSupport
+import Synchronization
 
 /// The connection keeper (`swock-machine keeper serve`): one per user and store, listening
 /// only on its unix socket (`KeeperPlace`). It holds authenticated SSH sessions per machine,
@@ -17,12 +18,15 @@ public final class KeeperServer: @unchecked Sendable {
     let store: Store
     let place: KeeperPlace
     let logger: Logger
-    private let lock = NSLock()
-    private var persist: Duration
-    private var clients = 0
-    private var lastActivity = ContinuousClock.now
-    private var stopping = false
-    private var pools: [String: Pool] = [:]
+    private let state: Mutex<State>
+    /// Shared by the client threads; the pools' own fields change under this lock too.
+    struct State {
+        var persist: Duration
+        var clients = 0
+        var lastActivity = ContinuousClock.now
+        var stopping = false
+        var pools: [String: Pool] = [:]
+    }
     /// Sessions idle longer than this are probed before reuse.
     static let probeAfter: Duration = .seconds(1)
     static let maxIdlePerMachine = 8
@@ -30,6 +34,7 @@ public final class KeeperServer: @unchecked Sendable {
     final class Pool: @unchecked Sendable {
         var idle: [(session: SSHSession, since: ContinuousClock.Instant)] = []
         var inUse = 0
+        /// `connectionIdentity` of the record the sessions were opened under.
         var record: Data
         var knownHosts: Data
         var target = ""
@@ -50,7 +55,7 @@ public final class KeeperServer: @unchecked Sendable {
     public init(store: Store, place: KeeperPlace, persist: Duration, logger: Logger) {
         self.store = store
         self.place = place
-        self.persist = persist
+        self.state = Mutex(State(persist: persist))
         self.logger = logger
     }
 
@@ -71,7 +76,7 @@ public final class KeeperServer: @unchecked Sendable {
         guard locked else { Glibc.close(lockFD); return }
         let listenFD = try KeeperSocket.listen(place.socket)
         stat(place.socket, &ours)
-        logger.debug("keeper up", metadata: ["socket": "\(place.socket)", "persist": "\(persist)"])
+        logger.debug("keeper up", metadata: ["socket": "\(place.socket)", "persist": "\(state.withLock { $0.persist })"])
         while true {
             var p = pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0)
             let n = poll(&p, 1, 250)
@@ -87,10 +92,10 @@ public final class KeeperServer: @unchecked Sendable {
         unlinkSocket()
         Glibc.close(listenFD)
         Glibc.close(lockFD)  // a new keeper may start while this one closes its sessions
-        lock.lock()
-        let sessions = pools.values.flatMap { $0.idle.map(\.session) }
-        pools = [:]
-        lock.unlock()
+        let sessions = state.withLock { s in
+            defer { s.pools = [:] }
+            return s.pools.values.flatMap { $0.idle.map(\.session) }
+        }
         let group = DispatchGroup()
         for s in sessions {
             group.enter()
@@ -111,9 +116,9 @@ public final class KeeperServer: @unchecked Sendable {
     }
 
     private func shouldEnd() -> Bool {
-        lock.lock(); defer { lock.unlock() }
-        if stopping { return true }
-        return clients == 0 && ContinuousClock.now - lastActivity >= persist
+        state.withLock { s in
+            s.stopping || (s.clients == 0 && ContinuousClock.now - s.lastActivity >= s.persist)
+        }
     }
 
     private func serveConnection(_ fd: Int32) {
@@ -124,17 +129,17 @@ public final class KeeperServer: @unchecked Sendable {
             socket.close()
             return
         }
-        lock.lock()
-        clients += 1
-        lastActivity = .now
-        lock.unlock()
+        state.withLock { s in
+            s.clients += 1
+            s.lastActivity = .now
+        }
         let thread = Thread { [self] in
             handle(socket)
             socket.close()
-            lock.lock()
-            clients -= 1
-            lastActivity = .now
-            lock.unlock()
+            state.withLock { s in
+                s.clients -= 1
+                s.lastActivity = .now
+            }
         }
         thread.name = "keeper-client"
         thread.start()
@@ -152,7 +157,7 @@ public final class KeeperServer: @unchecked Sendable {
                 return
             }
             if let p = req.persist, p >= 0 {
-                lock.lock(); persist = .milliseconds(Int64(p * 1000)); lock.unlock()
+                state.withLock { $0.persist = .milliseconds(Int64(p * 1000)) }
             }
             if let s = req.store, s != store.root {
                 try? socket.send(.reply, json: KeeperReply.unavailable("this keeper serves the store \(store.root)"))
@@ -163,14 +168,12 @@ public final class KeeperServer: @unchecked Sendable {
                 var r = KeeperReply()
                 r.pid = getpid()
                 r.store = store.root
-                lock.lock()
-                r.persist = persist.timeInterval
-                lock.unlock()
+                r.persist = state.withLock { $0.persist.timeInterval }
                 r.held = held()
                 try? socket.send(.reply, json: r)
             case .stop:
                 unlinkSocket()
-                lock.lock(); stopping = true; lock.unlock()
+                state.withLock { $0.stopping = true }
                 var r = KeeperReply()
                 r.pid = getpid()
                 try? socket.send(.reply, json: r)
@@ -194,6 +197,7 @@ public final class KeeperServer: @unchecked Sendable {
                     r.jumps = l.session.jumpHostFingerprints.map {
                         KeeperJump(host: $0.hop.host, port: $0.hop.port, user: $0.hop.user, fingerprint: $0.fingerprint)
                     }
+                    r.ops = KeeperRequest.Op.allCases.map(\.rawValue)
                     try? socket.send(.reply, json: r)
                 } catch let e as SSHError {
                     try? socket.send(.reply, json: KeeperReply.failed(e))
@@ -216,6 +220,14 @@ public final class KeeperServer: @unchecked Sendable {
                 }
                 forward(req, socket: socket)
                 return
+            case .file:
+                guard let l = lease, let op = req.file else {
+                    try? socket.send(.reply, json: KeeperReply.unavailable("file before open"))
+                    return
+                }
+                let (end, lost) = serveFile(op, on: l, socket: socket)
+                broken = lost
+                if end { return }
             }
         }
     }
@@ -284,7 +296,7 @@ public final class KeeperServer: @unchecked Sendable {
             socket.shutdown()
             pumpDone.wait()
         }
-        lock.withLock { lease.pool.lastUsed = .now }
+        state.withLock { _ in lease.pool.lastUsed = .now }
         return lost
     }
 
@@ -293,21 +305,23 @@ public final class KeeperServer: @unchecked Sendable {
     /// A session to `machine`: an idle one (probed when idle a while), else a new connection.
     func lease(_ machine: String, budget: Duration?) async throws -> Lease {
         let configPath = store.configPath(machine)
-        guard let record = FileManager.default.contents(atPath: configPath) else {
+        guard FileManager.default.fileExists(atPath: configPath) else {
             throw KeeperError.notServed("no record for \(machine)")
         }
         let config = try store.load(machine)
+        let record = Self.connectionIdentity(
+            config, sudoPassword: FileManager.default.contents(atPath: store.resolve(Store.sudoPasswordPath(machine))))
         let knownHosts = FileManager.default.contents(atPath: store.resolve(config.ssh.knownHostsPath)) ?? Data()
-        let (pool, stale, taken) = lock.withLock { () -> (Pool, [SSHSession], (session: SSHSession, since: ContinuousClock.Instant)?) in
+        let (pool, stale, taken) = state.withLock { s -> (Pool, [SSHSession], (session: SSHSession, since: ContinuousClock.Instant)?) in
             var stale: [SSHSession] = []
             let pool: Pool
-            if let p = pools[machine], p.record == record, p.knownHosts == knownHosts {
+            if let p = s.pools[machine], p.record == record, p.knownHosts == knownHosts {
                 pool = p
             } else {
                 // A changed record or pinned key: the sessions opened under the old one go.
-                if let p = pools[machine] { stale = p.idle.map(\.session) }
+                if let p = s.pools[machine] { stale = p.idle.map(\.session) }
                 pool = Pool(record: record, knownHosts: knownHosts)
-                pools[machine] = pool
+                s.pools[machine] = pool
             }
             pool.inUse += 1
             return (pool, stale, pool.idle.popLast())
@@ -333,42 +347,55 @@ public final class KeeperServer: @unchecked Sendable {
             } else {
                 session = try await MachineSSH(store: store, logger: logger).connect(config, budget: budget)
             }
-            lock.withLock {
+            state.withLock { _ in
                 pool.target = "\(session.target)"
                 pool.fingerprint = session.hostKeyFingerprint
             }
             return Lease(machine: machine, session: session, pool: pool)
         } catch {
-            lock.withLock { pool.inUse -= 1 }
+            state.withLock { _ in pool.inUse -= 1 }
             throw error
         }
     }
 
+    /// What a held session was opened under: the address, the SSH settings and the sudo password.
+    /// Other changes to the record (provisioning's progress, the engine's state) keep the sessions.
+    static func connectionIdentity(_ config: MachineConfig, sudoPassword: Data?) -> Data {
+        struct Identity: Encodable {
+            var address: String
+            var ssh: SSHSettings
+            var sudo: Data?
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return (try? encoder.encode(Identity(address: config.address, ssh: config.ssh, sudo: sudoPassword))) ?? Data()
+    }
+
     func giveBack(_ lease: Lease, broken: Bool) {
-        lock.lock()
-        lease.pool.inUse -= 1
-        lease.pool.lastUsed = .now
-        let keep = !broken && pools[lease.machine] === lease.pool && lease.pool.idle.count < Self.maxIdlePerMachine
-        if keep { lease.pool.idle.append((lease.session, .now)) }
-        lock.unlock()
+        let keep = state.withLock { s in
+            lease.pool.inUse -= 1
+            lease.pool.lastUsed = .now
+            let keep = !broken && s.pools[lease.machine] === lease.pool && lease.pool.idle.count < Self.maxIdlePerMachine
+            if keep { lease.pool.idle.append((lease.session, .now)) }
+            return keep
+        }
         if !keep { Task { await lease.session.close() } }
     }
 
     func drop(_ machine: String) {
-        lock.lock()
-        let gone = pools.removeValue(forKey: machine)
-        lock.unlock()
+        let gone = state.withLock { $0.pools.removeValue(forKey: machine) }
         for s in gone?.idle ?? [] { Task { await s.session.close() } }
     }
 
     func held() -> [KeeperHeld] {
-        lock.lock(); defer { lock.unlock() }
         let now = ContinuousClock.now
-        return pools.sorted { $0.key < $1.key }.compactMap { name, p in
-            guard p.inUse + p.idle.count > 0 else { return nil }
-            return KeeperHeld(
-                machine: name, target: p.target, fingerprint: p.fingerprint, connections: p.inUse + p.idle.count,
-                inUse: p.inUse, idleSeconds: p.inUse > 0 ? 0 : (now - p.lastUsed).timeInterval)
+        return state.withLock { s in
+            s.pools.sorted { $0.key < $1.key }.compactMap { name, p in
+                guard p.inUse + p.idle.count > 0 else { return nil }
+                return KeeperHeld(
+                    machine: name, target: p.target, fingerprint: p.fingerprint, connections: p.inUse + p.idle.count,
+                    inUse: p.inUse, idleSeconds: p.inUse > 0 ? 0 : (now - p.lastUsed).timeInterval)
+            }
         }
     }
 

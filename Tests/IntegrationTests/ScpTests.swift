@@ -216,6 +216,9 @@ struct ScpTests {
         do {
             for (what, entries, status, stderr, inside) in cases {
                 try await HostileSFTP.serve(entries, root: "/srv/evil", on: "scp1")
+                // A new connection keeper, whose new session starts the host's SFTP server as it is
+                // now (a held one would go on with the server it started before).
+                _ = try await f.cli.run(["keeper", "stop"])
                 let dir = try LocalDir()
                 defer { dir.remove() }
                 let dst = dir.path + "/a/b/dst"
@@ -248,6 +251,7 @@ struct ScpTests {
             failure = error
         }
         try await HostileSFTP.remove(from: "scp1")
+        _ = try await f.cli.run(["keeper", "stop"])
         if let failure { throw failure }
         // The real server is back.
         let dir = try LocalDir()

@@ -47,4 +47,29 @@ struct KeeperProtocolTests {
             #expect(back.error == e)
         }
     }
+
+    @Test func fileRequestsCrossTheWireAndOlderKeepersAreKnown() throws {
+        // An older keeper's `open` reply lists no ops: its clients do file work directly.
+        let old = try JSONDecoder().decode(
+            KeeperReply.self, from: Data(#"{"host":"h","port":22,"user":"u","fingerprint":"SHA256:x"}"#.utf8))
+        #expect(old.ops == nil && old.host == "h")
+        // A request the keeper does not know does not decode: it answers "unavailable", runs nothing.
+        #expect(throws: (any Error).self) { try JSONDecoder().decode(KeeperRequest.self, from: Data(#"{"op":"teleport"}"#.utf8)) }
+        #expect(KeeperRequest.Op.allCases.map(\.rawValue).contains("file"))
+        let req = KeeperRequest(op: .file, file: KeeperFileOp(.upload, path: "dir/f", mode: 0o640))
+        #expect(try JSONDecoder().decode(KeeperRequest.self, from: JSONEncoder().encode(req)) == req)
+        // SFTP failures keep their status; what SFTP found comes back whole.
+        var r = KeeperReply()
+        r.error = .sftpFailed(host: "h", operation: "create", path: "/x/.f.swock-1", reason: "permission denied", status: .permissionDenied)
+        var found = KeeperFileResult()
+        found.info = RemoteFileInfo(kind: .symlink, mode: 0o777, size: 3)
+        found.rootAccess = .sudoWithPassword
+        r.file = found
+        let back = try JSONDecoder().decode(KeeperReply.self, from: JSONEncoder().encode(r))
+        #expect(back.error == r.error && back.file?.info == found.info && back.file?.rootAccess == .sudoWithPassword)
+        // After a lost keeper only what cannot change the host twice is done again directly.
+        let once: [KeeperFileOp.Action] = [.mkdir, .symlink, .remove, .installAsRoot]
+        let again: [KeeperFileOp.Action] = [.stat, .lstat, .list, .readlink, .chmod, .upload, .download, .rootAccess]
+        #expect(once.allSatisfy { !KeeperFileOp($0).repeatable } && again.allSatisfy { KeeperFileOp($0).repeatable })
+    }
 }

@@ -29,7 +29,8 @@ struct Keeper: AsyncParsableCommand {
         abstract: "Show or stop the connection keeper, which holds SSH connections between commands.",
         discussion: Help.discussion(
             """
-            `exec` and `ssh NAME CMD` start it on demand (like OpenSSH's ControlPersist): \
+            `exec`, `ssh NAME CMD`, `scp`, the engine lifecycle verbs, `provision` and \
+            `regenerate-certs` start it on demand (like OpenSSH's ControlPersist): \
             one process per user and store, listening only on a unix socket of the user's \
             ($XDG_RUNTIME_DIR/swock-machine, else /tmp/swock-machine-UID; mode 0600), holding one \
             authenticated session per machine, host keys pinned as always. It ends after --persist \

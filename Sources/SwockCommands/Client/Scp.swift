@@ -28,6 +28,7 @@ struct Scp: AsyncParsableCommand {
             ]))
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var keeper: KeeperOptions
 
     @Flag(name: .shortAndLong, help: "Copy directories and their contents.")
     var recursive = false
@@ -48,7 +49,7 @@ struct Scp: AsyncParsableCommand {
             let progress: CopyProgress? = !quiet && isatty(2) != 0 ? TTYProgress() : nil
             let runner = CopyRunner(
                 store: store, ssh: MachineSSH(store: store, logger: global.logger("swock.ssh")),
-                progress: progress, warn: { Output.err("Warning: \($0)") },
+                keeper: try keeper.client(store, global), progress: progress, warn: { Output.err("Warning: \($0)") },
                 interrupted: { Interrupt.received != 0 })
             Interrupt.install()
             defer { Interrupt.restore() }

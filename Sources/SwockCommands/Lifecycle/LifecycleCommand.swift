@@ -1,5 +1,6 @@
 import ArgumentParser
 import SwockEngine
+import SwockRemote
 
 /// What sets one engine lifecycle command apart from the others: its action (which is also its
 /// command name) and its help (abstract, and the invocations under EXAMPLES).
@@ -19,6 +20,7 @@ struct LifecycleCommand<Verb: LifecycleVerb>: AsyncParsableCommand {
     }
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var keeper: KeeperOptions
 
     @OptionGroup var progressOptions: ProgressOptions
 
@@ -27,7 +29,9 @@ struct LifecycleCommand<Verb: LifecycleVerb>: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            try await LifecycleRunner.run(Verb.action, names: names, global: global, progress: progressOptions.progress)
+            try await LifecycleRunner.run(
+                Verb.action, names: names, global: global, progress: progressOptions.progress,
+                keeper: try keeper.client(global.store, global))
         }
     }
 }

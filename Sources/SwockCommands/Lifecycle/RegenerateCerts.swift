@@ -24,6 +24,7 @@ struct RegenerateCerts: AsyncParsableCommand {
             ]))
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var keeper: KeeperOptions
 
     @Flag(name: .customLong("client-certs"), help: "Also make a new CA and client certificate.")
     var clientCerts = false
@@ -44,7 +45,8 @@ struct RegenerateCerts: AsyncParsableCommand {
                     "Regenerate TLS machine certs for \(targets.joined(separator: ", "))? Warning: this is irreversible.",
                     abort: "aborted: no certificate was changed")
             }
-            let rotation = CertificateRotation(store: store, logger: global.logger("swock.certs"))
+            var rotation = CertificateRotation(store: store, logger: global.logger("swock.certs"))
+            rotation.keeper = try keeper.client(store, global)
             var failed = 0
             // One at a time with --client-certs: they share the one new CA.
             for n in targets {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SwockProvision
+import SwockRemote
 
 struct Provision: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,6 +14,7 @@ struct Provision: AsyncParsableCommand {
         ]))
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var keeper: KeeperOptions
 
     @Flag(
         name: .customLong("rerun-scripts"),
@@ -30,7 +32,9 @@ struct Provision: AsyncParsableCommand {
         try await reportingErrors {
             guard !names.isEmpty else { throw UsageError("name at least one machine to provision") }
             let display = ProvisionDisplay(names: names, mode: progressOptions.progress)
-            let provisioner = Provisioner(store: global.store, progress: display.progress, logger: global.logger("swock.provision"))
+            var configured = Provisioner(store: global.store, progress: display.progress, logger: global.logger("swock.provision"))
+            configured.keeper = try keeper.client(global.store, global)
+            let provisioner = configured
             let board = display.board
             board?.start { running in
                 "their records say where each stopped; run `swock-machine provision \(running.joined(separator: " "))` to go on"
