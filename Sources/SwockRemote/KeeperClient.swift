@@ -10,7 +10,7 @@ import Synchronization
 /// runs, and hands out `KeeperHost`s. Whenever the keeper cannot be reached or cannot serve a
 /// machine, the caller connects directly (nil from `open`); once a keeper failed in this process,
 /// every later machine connects directly too.
-public final class KeeperClient: @unchecked Sendable {
+public final class KeeperClient: Sendable {
     public let store: Store
     public let place: KeeperPlace
     public let persist: Duration
@@ -175,7 +175,7 @@ public final class KeeperClient: @unchecked Sendable {
 /// the keeper holds, and so do file transfers, SFTP and root installs (KeeperFiles.swift) when
 /// the keeper serves them. What the keeper cannot carry goes through a direct session, opened
 /// on first use.
-public final class KeeperHost: RemoteHost, @unchecked Sendable {
+public final class KeeperHost: RemoteHost, Sendable {
     public let target: SSHTarget
     public let hostKeyFingerprint: String
     public let jumpHostFingerprints: [(hop: SSHTarget, fingerprint: String)]

@@ -90,6 +90,8 @@ public struct KeeperFileResult: Codable, Sendable {
 
 /// The data frames that follow a request, read one at a time (on the session thread during an
 /// upload, then on the client's thread to drain the rest).
+// `@unchecked Sendable`: read by one thread at a time, handed from the session thread to the
+// client's thread only after the upload call returned.
 final class KeeperFrameStream: @unchecked Sendable {
     let socket: KeeperSocket
     /// The empty frame was read.

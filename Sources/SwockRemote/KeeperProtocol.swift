@@ -224,7 +224,7 @@ public enum KeeperPersist {
 }
 
 /// A framed, blocking unix-socket connection. Writes from several threads are whole frames.
-public final class KeeperSocket: @unchecked Sendable {
+public final class KeeperSocket: Sendable {
     public let fd: Int32
     /// Held while a frame is written, so that frames from several threads never interleave.
     private let writeLock = Mutex(())

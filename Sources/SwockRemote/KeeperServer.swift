@@ -14,6 +14,8 @@ import Synchronization
 /// connection is. A changed record or known_hosts file, or `drop` (rm, regenerate-certs,
 /// import), ends a machine's sessions. Peers of another uid are refused (SO_PEERCRED). It ends
 /// once no command has been connected for its idle time.
+// `@unchecked Sendable`: its shared state is behind `state` (a Mutex); `ours`, the listening
+// socket's inode, is written once by `run()` before any client thread starts.
 public final class KeeperServer: @unchecked Sendable {
     let store: Store
     let place: KeeperPlace
@@ -31,6 +33,7 @@ public final class KeeperServer: @unchecked Sendable {
     static let probeAfter: Duration = .seconds(1)
     static let maxIdlePerMachine = 8
 
+    // `@unchecked Sendable`: a pool's fields change only under the server's `state` Mutex.
     final class Pool: @unchecked Sendable {
         var idle: [(session: SSHSession, since: ContinuousClock.Instant)] = []
         var inUse = 0
@@ -412,6 +415,7 @@ public final class KeeperServer: @unchecked Sendable {
     }
 }
 
+// `@unchecked Sendable`: written by one thread before it signals the semaphore, read after the wait.
 private final class ResultBox<T>: @unchecked Sendable {
     var result: Result<T, Error>?
 }

@@ -252,7 +252,9 @@ import Testing
         let error = await failure { _ = try await client(e, timeout: .seconds(5)).ping() }
         guard case .notTLS(_, let detail) = error else { Issue.record("got \(String(describing: error))"); return }
         #expect(error?.code == "engine.not-tls")
-        #expect(error!.description == "tls: the connection to the daemon at 127.0.0.1:\(plain.port) failed: \(detail); is the port serving TLS?")
+        #expect(
+            error!.description == "tls: the connection to the daemon at 127.0.0.1:\(plain.port) failed: \(detail); is the port serving TLS?"
+        )
     }
 
     @Test func unknownHostName() async throws {

@@ -55,7 +55,8 @@ import Testing
         st.alert = 48
         st.cert_depth = -1
         let f = TLSFailure(status: st, message: Array("m".utf8CString))
-        #expect(f.kind == .clientCertificateRejected && f.phase == .send && f.alert == 48 && f.library == ctls_err_lib_ssl && f.reason == 1048)
+        #expect(
+            f.kind == .clientCertificateRejected && f.phase == .send && f.alert == 48 && f.library == ctls_err_lib_ssl && f.reason == 1048)
         st.alert = -1
         #expect(TLSFailure(status: st, message: []).alert == nil)
     }

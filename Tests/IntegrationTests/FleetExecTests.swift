@@ -90,7 +90,8 @@ struct FleetExecTests {
         let fastJSON = try await cli.run(["exec", "--all", "-p", "1", "--fail-fast", "--format", "json", "--", "exit 1"])
         let skipped = try jsonObjects(fastJSON).values.filter { $0["result"] as? String == "skipped" }
         #expect(skipped.count == 4, "\(fastJSON.all)")
-        #expect(skipped.allSatisfy { $0["error"] as? String == "not started: --fail-fast stopped the run after a failure" }, "\(fastJSON.all)")
+        #expect(
+            skipped.allSatisfy { $0["error"] as? String == "not started: --fail-fast stopped the run after a failure" }, "\(fastJSON.all)")
     }
 
     @Test func jsonCarriesEveryField() async throws {
@@ -194,7 +195,9 @@ struct FleetExecTests {
         #expect(objs.values.allSatisfy { $0["exit"] as? Int == 1 && $0["result"] as? String == "failed" }, "\(bad.all)")
         #expect(summary(bad) == "0 ok, 5 failed, 0 unreachable")
         // A run past --timeout: the timeout, in the command line's words, in JSON and in text.
-        let late = try await cli.run(["docker", "fx3", "--timeout", "1", "--format", "json", "--", "run", "--rm", "busybox:local", "sleep", "20"])
+        let late = try await cli.run([
+            "docker", "fx3", "--timeout", "1", "--format", "json", "--", "run", "--rm", "busybox:local", "sleep", "20",
+        ])
         let l = try #require(try jsonObjects(late)["fx3"])
         #expect(l["error"] as? String == "timed out after 1 s (--timeout)", "\(late.all)")
         #expect(l["result"] as? String == "failed", "\(late.all)")

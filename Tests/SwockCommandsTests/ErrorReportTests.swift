@@ -1,4 +1,5 @@
 import EngineAPI
+import Foundation
 import SSHKit
 import SwockClient
 import SwockDrivers
@@ -9,7 +10,6 @@ import SwockRuntime
 import SwockStore
 import SwockSupport
 import SwockSwarm
-import Foundation
 import Testing
 
 @testable import SwockCommands
@@ -355,7 +355,10 @@ struct ErrorReportTests {
             ]))
         let lines = ErrorReport.lines(failure)
         #expect(lines.count == 9)
-        #expect(Array(lines.prefix(3)) == ["b: exit status 2", "c: unreachable: connection refused", "d: wait-engine: the daemon did not answer"])
+        #expect(
+            Array(lines.prefix(3)) == [
+                "b: exit status 2", "c: unreachable: connection refused", "d: wait-engine: the daemon did not answer",
+            ])
         #expect(lines[3].hasPrefix("web3 could not join web1's swarm at 10.231.1.10:2377 (timeout)"))
         #expect(lines[4].hasPrefix("web: web3 is not in a swarm; start one with"))
         // Its text begins "w4: ": named once (the text was "w4: w4: ..." when decided on its words).
@@ -383,7 +386,10 @@ struct ErrorReportTests {
                 .noCAKey(machine: "web1"),
                 "--with-ca-key: the key of machine \"web1\"'s CA is not in this store (the store's CA was renewed since, or the machine was imported without it); export without --with-ca-key, or run `swock-machine regenerate-certs web1` first"
             ),
-            (.encryptedNeedsPassphrase(file: "f"), "f is encrypted and no passphrase was given; give its passphrase with --passphrase-env VAR or --passphrase-stdin"),
+            (
+                .encryptedNeedsPassphrase(file: "f"),
+                "f is encrypted and no passphrase was given; give its passphrase with --passphrase-env VAR or --passphrase-stdin"
+            ),
             (
                 .extraSANs(machine: "m1", sans: ["victim.example"]),
                 "machine \"m1\" in the archive asks for extra names in its server certificate (\"victim.example\"), which provision and regenerate-certs would sign; nothing was imported; check them, then import again with --accept-extra-sans"
@@ -392,14 +398,20 @@ struct ErrorReportTests {
                 .claimsStoreCA(machine: "m2", address: "10.231.1.99"),
                 "machine \"m2\" in the archive claims this store's own CA, so provision and regenerate-certs would sign certificates for its address \"10.231.1.99\" (and its names) with that CA; nothing was imported; import again with --accept-store-ca only if the archive was exported from this store"
             ),
-            (.notAnExport(file: "f", reason: "no manifest.json"), "f is not a swock-machine export (no manifest.json); give a file written by `swock-machine export`"),
+            (
+                .notAnExport(file: "f", reason: "no manifest.json"),
+                "f is not a swock-machine export (no manifest.json); give a file written by `swock-machine export`"
+            ),
             (.damaged(file: "f", reason: "x is missing"), "f is damaged (x is missing); nothing was imported: export it again"),
             (
                 .unknownRename("old", file: "f"),
                 "--rename old=...: f holds no machine \"old\"; `--rename` takes OLD=NEW with OLD a machine in the archive"
             ),
             (.badRename("web1"), "--rename \"web1\": expected OLD=NEW, e.g. --rename web1=web1-copy"),
-            (.clash("m1"), "machine \"m1\" already exists in this store, so nothing was imported; import it under another name with --rename m1=NEW"),
+            (
+                .clash("m1"),
+                "machine \"m1\" already exists in this store, so nothing was imported; import it under another name with --rename m1=NEW"
+            ),
             (
                 .duplicateTarget("n"),
                 "two machines of the archive would both be imported as \"n\"; give them different names with --rename"

@@ -444,11 +444,15 @@ enum DriverFixtures {
         defer { dir.remove() }
         for f in ["ca", "cert", "key"] { try Data("\(f)\n".utf8).write(to: URL(fileURLWithPath: dir.sub("\(f).pem"))) }
         let given = DriverTLSFiles(caCert: dir.sub("ca.pem"), clientCert: dir.sub("cert.pem"), clientKey: dir.sub("key.pem"))
-        #expect(try given.contents(driver: "none") == ["ca.pem": Data("ca\n".utf8), "cert.pem": Data("cert\n".utf8), "key.pem": Data("key\n".utf8)])
+        #expect(
+            try given.contents(driver: "none") == [
+                "ca.pem": Data("ca\n".utf8), "cert.pem": Data("cert\n".utf8), "key.pem": Data("key\n".utf8),
+            ])
         var missing = given
         missing.clientKey = dir.sub("nope.pem")
         #expect(
-            throws: DriverError.unreadableFile(driver: "none", flag: "--tls-client-key", path: dir.sub("nope.pem"), detail: "cannot read it")
+            throws: DriverError.unreadableFile(
+                driver: "none", flag: "--tls-client-key", path: dir.sub("nope.pem"), detail: "cannot read it")
         ) { try missing.contents(driver: "none") }
     }
 
