@@ -382,6 +382,10 @@ struct BastionTests {
             """)
         let new = changed.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(changed.status == 0 && new.hasPrefix("SHA256:") && new != old, "\(changed.stderrText)")
+        // A reinstall ends the bastion's sessions; `reload` keeps them, and create's readiness
+        // check left the keeper holding one through the bastion (authenticated under the old key,
+        // as an OpenSSH ControlPersist master would be). End it, so the commands connect anew.
+        _ = try await cli.run(["keeper", "stop"])
         for args in [["ssh", "behind4", "--", "true"], ["exec", "behind4", "--", "true"]] {
             let refused = try await cli.run(args)
             #expect(refused.status != 0)

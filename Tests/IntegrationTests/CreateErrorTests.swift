@@ -140,7 +140,7 @@ struct CreateErrorTests {
         // A known_hosts file with another key for the host: refused with both fingerprints.
         try "\(host.ip) \(otherLine)\n".write(toFile: dir + "/wrong", atomically: true, encoding: .utf8)
         try await expectRefused(
-            cli, base + ["--ssh-known-hosts", dir + "/wrong", "m4"], contains: [otherFP, "--ssh-known-hosts \(dir)/wrong"])
+            cli, base + ["--ssh-known-hosts", dir + "/wrong", "m4"], contains: [otherFP, "pinned in \(dir)/wrong"])
         let wrongFile = try await cli.run(base + ["--ssh-known-hosts", dir + "/wrong", "m4"])
         #expect(
             hostFingerprints.contains { Faults.errorLine(wrongFile).contains($0) },

@@ -300,12 +300,16 @@ struct KeeperTests {
         let knownHosts = cli.store + "/machines/hk/known_hosts"
         let pinnedText = try String(contentsOfFile: knownHosts, encoding: .utf8)
         let pinnedFP = try #require(try await held(cli)["hk"])[1]
-        // The host is reinstalled: new host keys, its sessions (the held one too) end.
+        // The host is reinstalled: new host keys, its sessions (the held one too) end. SIGKILL is
+        // delivered when the process next runs: under load the held session could still answer the
+        // keeper's probe, then die under the command; so the script returns only once they are gone.
         let regen = try await Fleet.run(
             host.name,
             """
             rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && systemctl restart ssh && \
-            pkill -KILL -f '^sshd: tester' ; for f in /etc/ssh/ssh_host_*_key.pub; do ssh-keygen -lf $f; done
+            pkill -KILL -f '^sshd: tester' ; \
+            for i in $(seq 100); do pgrep -f '^sshd: tester' >/dev/null || break; sleep 0.1; done; \
+            for f in /etc/ssh/ssh_host_*_key.pub; do ssh-keygen -lf $f; done
             """)
         let newFPs = regen.stdoutText.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init).filter { $0.hasPrefix("SHA256:") }
         #expect(newFPs.count >= 2 && !newFPs.contains(pinnedFP), "\(regen.all)")
