@@ -19,7 +19,11 @@ public struct CertificateNames: Sendable, Equatable {
 
     /// The first certificate of `pem`; a certificate without the extension has no names.
     public init(pem: String) throws {
-        let certificate = try CertificatePEM.parse(pem)
+        self.init(certificate: try CertificatePEM.parse(pem))
+    }
+
+    /// The names `certificate` carries (none without the extension).
+    init(certificate: Certificate) {
         var dns: [String] = []
         var ips: [String] = []
         for name in (try? certificate.extensions.subjectAlternativeNames) ?? nil ?? SubjectAlternativeNames() {

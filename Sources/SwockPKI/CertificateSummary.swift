@@ -26,17 +26,9 @@ public struct CertificateSummary: Sendable, Codable, Equatable {
         serialNumber = certificate.serialNumber.bytes.map { hex2($0) }.joined().uppercased()
         notBefore = certificate.notValidBefore
         notAfter = certificate.notValidAfter
-        var dns: [String] = []
-        var ips: [String] = []
-        for name in (try? certificate.extensions.subjectAlternativeNames) ?? nil ?? SubjectAlternativeNames() {
-            switch name {
-            case .dnsName(let value): dns.append(value)
-            case .ipAddress(let value): ips.append(SubjectAltName.text(forIP: Array(value.bytes)))
-            default: break
-            }
-        }
-        dnsNames = dns
-        ipAddresses = ips
+        let names = CertificateNames(certificate: certificate)
+        dnsNames = names.dnsNames
+        ipAddresses = names.ipAddresses
         var serializer = DER.Serializer()
         do {
             try serializer.serialize(certificate)
