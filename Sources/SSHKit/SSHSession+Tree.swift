@@ -155,13 +155,7 @@ extension SSHSession {
         progress: TransferProgress? = nil, stop: TransferStop? = nil
     ) async throws {
         try await worker.run { [self] in
-            // Not NSString's path methods: they crash on one-character names (corelibs Foundation 6.3).
-            let slash = localPath.lastIndex(of: "/")
-            let dir = slash.map { String(localPath[...$0]) } ?? ""
-            let base = slash.map { String(localPath[localPath.index(after: $0)...]) } ?? localPath
-            let tmp = dir + ".\(base).swock-partial-\(UInt32.random(in: 0...UInt32.max))"
-            let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { throw SSHError.localErrno(localPath) }
+            let (fd, tmp) = try LocalPartialFile.create(beside: localPath)
             var received: UInt64 = 0
             var fdOpen = true
             do {

@@ -461,12 +461,7 @@ extension KeeperHost: RemoteTree {
     ) async throws {
         let op = KeeperFileOp(.download, path: remotePath)
         let done: Void? = try await throughKeeper(op) { s in
-            let slash = localPath.lastIndex(of: "/")
-            let dir = slash.map { String(localPath[...$0]) } ?? ""
-            let base = slash.map { String(localPath[localPath.index(after: $0)...]) } ?? localPath
-            let tmp = dir + ".\(base).swock-partial-\(UInt32.random(in: 0...UInt32.max))"
-            let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { throw SSHError.localErrno(localPath) }
+            let (fd, tmp) = try LocalPartialFile.create(beside: localPath)
             var fdOpen = true
             do {
                 try Self.send(s, op)

@@ -29,7 +29,8 @@ public final class KeeperServer: @unchecked Sendable {
         var stopping = false
         var pools: [String: Pool] = [:]
     }
-    /// Sessions idle longer than this are probed before reuse.
+    /// Sessions idle longer than this are probed before reuse (and any whose socket shows the
+    /// peer spoke or hung up, however recently used).
     static let probeAfter: Duration = .seconds(1)
     static let maxIdlePerMachine = 8
 
@@ -332,7 +333,12 @@ public final class KeeperServer: @unchecked Sendable {
         var reuse = taken
         for s in stale { Task { await s.close() } }
         do {
-            if let candidate = reuse, ContinuousClock.now - candidate.since >= Self.probeAfter {
+            var mustProbe = false
+            if let candidate = reuse {
+                mustProbe = ContinuousClock.now - candidate.since >= Self.probeAfter
+                if !mustProbe { mustProbe = await candidate.session.peerSpoke() }
+            }
+            if let candidate = reuse, mustProbe {
                 let probe = budget.map { min($0, .seconds(5)) } ?? .seconds(5)
                 do {
                     try await withDeadline(probe, timeoutError: SSHError.disconnected(host: candidate.session.target.host)) {
