@@ -108,6 +108,13 @@ public enum Fleet {
         try await Subprocess.run([script, "run", name, "--", "sh", "-c", command], stdin: stdin)
     }
 
+    /// What the host itself saw lately (its journal's last lines, sshd's processes): printed by
+    /// a test when a connection dropped for no reason the test knows, so the log says why.
+    public static func evidence(_ name: String, lines: Int = 60) async -> String {
+        let r = try? await run(name, "journalctl --no-pager -q -o short-monotonic -n \(lines); ps -eo pid,etimes,args | grep '[s]shd'")
+        return r.map { "\($0.stdoutText)\($0.stderrText)" } ?? "(host \(name) did not answer)"
+    }
+
     public static func down(_ names: [String]) async throws {
         _ = try await Subprocess.run([script, "down"] + names)
     }

@@ -180,10 +180,22 @@ struct AuthAndHostKeyTests {
             #expect(got.stdoutText == String(decoding: payload, as: UTF8.self), "the root command read: \(got.stdoutText)")
         }
         #expect(try await pw.runAsRoot("id -u") == "0\n")
-        // A wrong password is found out even while the cache is warm.
+        // A wrong password is found out even while the cache is warm (with `pw` still connected:
+        // the user keeps a session, as they would while a login of theirs is open).
         let wrong = try await connect(host, user: "pwsudo", dir: dir)
         wrong.useSudoPassword("nope")
-        await #expect(throws: SSHError.sudoPasswordRefused(user: "pwsudo", host: host.ip)) { try await wrong.rootAccess() }
+        do {
+            let access = try await wrong.rootAccess()
+            Issue.record("a wrong password was accepted: \(access)")
+        } catch let e as SSHError {
+            if case .connectionLost = e {
+                // Seen once in CI (2026-12-06), never again here: what the host logged tells why.
+                Issue.record("\(e)\nthe host's side:\n\(await Fleet.evidence(host.name))")
+            } else {
+                #expect(e == .sudoPasswordRefused(user: "pwsudo", host: host.ip))
+            }
+        }
+        withExtendedLifetime(pw) {}
     }
 
     @Test func nobodyAnsweringTimesOutWithinTheDeadline() async throws {
