@@ -269,6 +269,8 @@ private struct Connector {
         }
         // Decide on purpose: ~/.ssh/config and /etc/ssh/ssh_config are not read unless asked.
         LibSSH.setBool(s, SSH_OPTIONS_PROCESS_CONFIG, options.readUserConfig)
+        // When libssh makes the TCP connection itself (the user's ssh config): no Nagle, as TCPConnect.
+        LibSSH.setInt32(s, SSH_OPTIONS_NODELAY, 1)
         if options.readUserConfig { ssh_options_parse_config(s, nil) }
         // Only the file we were given decides what is known.
         let dir = PathText.parent(options.knownHostsPath)
