@@ -388,9 +388,11 @@ public enum TableLayout {
         var widths = [Int](repeating: 0, count: width)
         for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
         return rows.map { r in
-            r.enumerated().map { i, c in
+            var line = r.enumerated().map { i, c in
                 i == r.count - 1 ? c : c.padding(toLength: widths[i] + padding, withPad: " ", startingAt: 0)
-            }.joined().replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
+            }.joined()
+            while line.last?.isWhitespace == true { line.removeLast() }
+            return line
         }.joined(separator: "\n") + "\n"
     }
 }

@@ -1,6 +1,7 @@
 import EngineAPI
 import Foundation
 import SwockStore
+import SwockSupport
 
 /// `none`: adopts a Docker endpoint someone already runs (Docker Machine's none driver). No SSH:
 /// nothing is installed or configured; the client certificate and CA given are copied into the
@@ -50,7 +51,7 @@ public struct NoneDriver: MachineDriver {
         } else {
             host = rest
         }
-        guard !host.isEmpty, host.range(of: "^[A-Za-z0-9.:_-]+$", options: .regularExpression) != nil else {
+        guard NameCharacters.host.accepts(host) else {
             throw bad("expected tcp://HOST:PORT with an IP address or host name")
         }
         var port = EngineEndpoint.defaultPort

@@ -2,6 +2,7 @@ import Foundation
 import SSHKit
 import SwockPKI
 import SwockStore
+import SwockSupport
 
 /// Everything `create --driver generic` was asked for.
 public struct CreateRequest: Sendable {
@@ -56,7 +57,7 @@ extension CreateRequest {
             ProvisionError(machine: name, step: .checkFlags, reason: why.description, resumable: false, cause: why)
         }
         guard !address.isEmpty else { throw bad(.missingAddress) }
-        guard address.range(of: "^[A-Za-z0-9.:_-]+$", options: .regularExpression) != nil else {
+        guard NameCharacters.host.accepts(address) else {
             throw bad(.badAddress(address))
         }
         guard (1...65535).contains(sshPort) else { throw bad(.sshPortOutOfRange(sshPort)) }

@@ -1,4 +1,5 @@
 import Foundation
+import SwockSupport
 
 /// One bastion on the way to a machine (`--generic-ssh-proxy-jump [user@]host[:port]`, several
 /// comma-separated, first hop first, as OpenSSH's -J). Stored in the record, so every later
@@ -43,7 +44,8 @@ public struct JumpHost: Codable, Sendable, Equatable, CustomStringConvertible {
         if let at = rest.lastIndex(of: "@") {
             user = String(rest[..<at])
             rest = rest[rest.index(after: at)...]
-            guard let u = user, !u.isEmpty, u.range(of: "^[A-Za-z0-9._][A-Za-z0-9._-]*$", options: .regularExpression) != nil else {
+            guard let u = user, let first = u.utf8.first, first != UInt8(ascii: "-"), NameCharacters(lettersDigitsAnd: "._-").accepts(u)
+            else {
                 throw bad("the user name is empty or has characters a user name cannot have")
             }
         }
@@ -65,7 +67,7 @@ public struct JumpHost: Codable, Sendable, Equatable, CustomStringConvertible {
         } else {
             host = String(rest)
         }
-        guard !host.isEmpty, host.range(of: "^[A-Za-z0-9.:_-]+$", options: .regularExpression) != nil else {
+        guard NameCharacters.host.accepts(host) else {
             throw bad("the host is empty or is not an IP address or host name")
         }
         var port = 22
