@@ -28,6 +28,8 @@ public final class KeeperServer: @unchecked Sendable {
         var lastActivity = ContinuousClock.now
         var stopping = false
         var pools: [String: Pool] = [:]
+        /// A client finished since the heap was last given back (`releaseFreedMemory`).
+        var heapToTrim = false
     }
     /// Sessions idle longer than this are probed before reuse (and any whose socket shows the
     /// peer spoke or hung up, however recently used).
@@ -80,6 +82,11 @@ public final class KeeperServer: @unchecked Sendable {
         guard locked else { Glibc.close(lockFD); return }
         let listenFD = try KeeperSocket.listen(place.socket)
         stat(place.socket, &ours)
+        // Each session and client has a thread; glibc would give busy threads arenas of their
+        // own (up to 8 per core), each keeping what it freed. Two are plenty for threads that
+        // mostly wait on sockets.
+        ProcessMemory.limitArenas(to: 2)
+        ProcessMemory.releaseStartupCode()
         logger.debug("keeper up", metadata: ["socket": "\(place.socket)", "persist": "\(state.withLock { $0.persist })"])
         while true {
             var p = pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0)
@@ -92,6 +99,7 @@ public final class KeeperServer: @unchecked Sendable {
                 }
             }
             if shouldEnd() { break }
+            releaseFreedMemory()
         }
         unlinkSocket()
         Glibc.close(listenFD)
@@ -125,6 +133,18 @@ public final class KeeperServer: @unchecked Sendable {
         }
     }
 
+    /// Once no command is connected, the heap that the last ones' output passed through goes
+    /// back to the system: measured with 100 held sessions, 1 MB of output from each left the
+    /// keeper 15 MB larger (36 -> 51 MB resident) until it ended; trimmed, it returns to 36.
+    private func releaseFreedMemory() {
+        let trim = state.withLock { s in
+            guard s.heapToTrim, s.clients == 0 else { return false }
+            s.heapToTrim = false
+            return true
+        }
+        if trim { ProcessMemory.releaseFreed() }
+    }
+
     private func serveConnection(_ fd: Int32) {
         let socket = KeeperSocket(fd: fd)
         guard KeeperSocket.peerUID(fd) == geteuid() else {
@@ -143,6 +163,7 @@ public final class KeeperServer: @unchecked Sendable {
             state.withLock { s in
                 s.clients -= 1
                 s.lastActivity = .now
+                s.heapToTrim = true
             }
         }
         thread.name = "keeper-client"
