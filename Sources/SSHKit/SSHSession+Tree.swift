@@ -155,37 +155,18 @@ extension SSHSession {
         progress: TransferProgress? = nil, stop: TransferStop? = nil
     ) async throws {
         try await worker.run { [self] in
-            let (fd, tmp) = try LocalPartialFile.create(beside: localPath)
+            let file = try LocalPartialFile(beside: localPath)
             var received: UInt64 = 0
-            var fdOpen = true
             do {
                 try downloadBlocking(remotePath) { data in
                     if stop?() == true { throw SSHTransferStopped() }
-                    try data.withUnsafeBytes { raw in
-                        var off = 0
-                        while off < raw.count {
-                            let n = write(fd, raw.baseAddress! + off, raw.count - off)
-                            if n < 0 {
-                                if errno == EINTR { continue }
-                                throw SSHError.localErrno(localPath)
-                            }
-                            off += n
-                        }
-                    }
+                    try file.write(data)
                     received += UInt64(data.count)
                     progress?(received)
                 }
-                guard fchmod(fd, mode_t(mode)) == 0, fsync(fd) == 0 else {
-                    throw SSHError.localErrno(localPath)
-                }
-                Glibc.close(fd)
-                fdOpen = false
-                guard rename(tmp, localPath) == 0 else {
-                    throw SSHError.localErrno(localPath)
-                }
+                try file.commit(mode: mode)
             } catch {
-                if fdOpen { Glibc.close(fd) }
-                unlink(tmp)
+                file.discard()
                 throw error
             }
         }

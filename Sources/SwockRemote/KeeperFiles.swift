@@ -461,35 +461,20 @@ extension KeeperHost: RemoteTree {
     ) async throws {
         let op = KeeperFileOp(.download, path: remotePath)
         let done: Void? = try await throughKeeper(op) { s in
-            let (fd, tmp) = try LocalPartialFile.create(beside: localPath)
-            var fdOpen = true
+            let file = try LocalPartialFile(beside: localPath)
             do {
                 try Self.send(s, op)
                 var received: UInt64 = 0
                 _ = try Self.reply(s) { kind, data in
                     guard kind == .stdout else { throw KeeperLost(sent: true) }
                     if stop?() == true { throw KeeperAbandon(error: SSHTransferStopped()) }
-                    try data.withUnsafeBytes { raw in
-                        var off = 0
-                        while off < raw.count {
-                            let n = write(fd, raw.baseAddress! + off, raw.count - off)
-                            if n < 0 {
-                                if errno == EINTR { continue }
-                                throw KeeperAbandon(error: SSHError.localErrno(localPath))
-                            }
-                            off += n
-                        }
-                    }
+                    do { try file.write(data) } catch { throw KeeperAbandon(error: error) }
                     received += UInt64(data.count)
                     progress?(received)
                 }
-                guard fchmod(fd, mode_t(mode)) == 0, fsync(fd) == 0 else { throw SSHError.localErrno(localPath) }
-                Glibc.close(fd)
-                fdOpen = false
-                guard rename(tmp, localPath) == 0 else { throw SSHError.localErrno(localPath) }
+                try file.commit(mode: mode)
             } catch {
-                if fdOpen { Glibc.close(fd) }
-                unlink(tmp)
+                file.discard()
                 throw error
             }
         }

@@ -37,11 +37,8 @@ extension KeeperServer {
         let local: Int32
         do {
             local = try openForward(machine, to: config.address, port: port, budget: budget)
-        } catch let e as SSHError {
-            try? socket.send(.reply, json: KeeperReply.failed(e))
-            return
         } catch {
-            try? socket.send(.reply, json: KeeperReply.unavailable("\(error)"))
+            try? socket.send(.reply, json: KeeperReply.failure(error))
             return
         }
         defer { Glibc.close(local) }

@@ -112,6 +112,12 @@ public struct KeeperReply: Codable, Sendable {
     public init() {}
     public static func failed(_ e: SSHError) -> KeeperReply { var r = KeeperReply(); r.error = e; return r }
     public static func unavailable(_ why: String) -> KeeperReply { var r = KeeperReply(); r.unavailable = why; return r }
+    /// The reply to a request that failed with `error`: the host's answer when it is SSH's (the
+    /// command reports it), else the keeper's own trouble (the command goes direct).
+    public static func failure(_ error: any Error) -> KeeperReply {
+        if let e = error as? SSHError { return .failed(e) }
+        return .unavailable("\(error)")
+    }
 }
 
 /// What goes wrong between a command and its keeper. None of these is the host's fault: the

@@ -225,11 +225,8 @@ public final class KeeperServer: @unchecked Sendable {
                     }
                     r.ops = KeeperRequest.Op.allCases.map(\.rawValue)
                     try? socket.send(.reply, json: r)
-                } catch let e as SSHError {
-                    try? socket.send(.reply, json: KeeperReply.failed(e))
-                    return
                 } catch {
-                    try? socket.send(.reply, json: KeeperReply.unavailable("\(error)"))
+                    try? socket.send(.reply, json: KeeperReply.failure(error))
                     return
                 }
             case .exec:

@@ -51,7 +51,9 @@ public struct TunnelService: Sendable {
 
     /// Starts the tunnel in the background unless it already serves; returns its pid. `executable`
     /// is this program (the child runs `EXECUTABLE tunnel -s STORE NAME`).
-    public func ensureRunning(_ config: MachineConfig, executable: String) async throws -> Int32 {
+    /// `arguments` go to the background process after its own (the command's keeper setting,
+    /// which it would otherwise take from the environment only).
+    public func ensureRunning(_ config: MachineConfig, executable: String, arguments: [String] = []) async throws -> Int32 {
         guard config.isBehindJumpHosts, let port = config.engine.forwardPort else {
             throw TunnelError(
                 description: "\(config.name) is reached directly (not through jump hosts): it needs no tunnel",
@@ -66,7 +68,7 @@ public struct TunnelService: Sendable {
             )
         }
         let log = store.resolve(Self.logPath(config.name))
-        let pid = try Self.spawnDetached(executable, ["tunnel", "-s", store.root, config.name], log: log)
+        let pid = try Self.spawnDetached(executable, ["tunnel", "-s", store.root] + arguments + [config.name], log: log)
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             if TCPProbe.acceptsNow(port: port) { return pid }

@@ -249,8 +249,13 @@ struct BastionTests {
         engine["forwardPort"] = port
         record["engine"] = engine
         try JSONSerialization.data(withJSONObject: record).write(to: URL(fileURLWithPath: recordPath))
-        let impostor = try await cli.run(["tunnel", "--background", "two"])
+        let impostor = try await cli.run(["tunnel", "--background", "--persist", "45s", "two"])
         #expect(impostor.status == 0 && impostor.stderrText.contains("127.0.0.1:\(port)"), "\(impostor.all)")
+        // The background forward got this command's --persist (it used to follow $SWOCK_PERSIST only).
+        let pid = impostor.stderrText.split(separator: "(pid ").last.flatMap { Int($0.prefix(while: \.isNumber)) }
+        let cmdline = try #require(FileManager.default.contents(atPath: "/proc/\(pid ?? 0)/cmdline"), "\(impostor.all)")
+        let argv = cmdline.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        #expect(Array(argv.suffix(3)) == ["--persist", "45s", "two"], "\(argv)")
         for (what, r) in [
             ("env", try await Self.docker(name, env: vars, cli: cli)),
             ("context", try await Subprocess.run(["docker", "--context", "one"] + name, environment: ctxEnv)),

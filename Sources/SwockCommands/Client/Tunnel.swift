@@ -53,7 +53,10 @@ struct Tunnel: AsyncParsableCommand {
                 return
             }
             if background {
-                let pid = try await service.ensureRunning(config, executable: Self.executable)
+                // The forward's own connections follow this command's --persist, not only $SWOCK_PERSIST.
+                _ = try KeeperPersist.resolve(flag: keeper.persist)
+                let pid = try await service.ensureRunning(
+                    config, executable: Self.executable, arguments: keeper.persist.map { ["--persist", $0] } ?? [])
                 Output.err("Engine API of \(config.name) forwarded to \(config.clientURL) (pid \(pid))")
                 return
             }
