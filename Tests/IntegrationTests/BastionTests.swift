@@ -73,7 +73,8 @@ struct BastionTests {
         let tar = try await Fleet.busyboxTarball()
         let imp = try await Self.docker(["import", tar, "busybox:local"], env: vars, cli: cli)
         #expect(imp.status == 0, "\(imp.all)")
-        let run = try await Self.docker(["run", "--rm", "busybox:local", "echo", "hello through the bastion"], env: vars, cli: cli)
+        let run = try await Self.docker(
+            ["run", "--rm", "busybox:local", "sh", "-c", DockerRace.sleepThenEcho, "hello through the bastion"], env: vars, cli: cli)
         #expect(run.stdoutText == "hello through the bastion\n", "\(run.all)")
         // A second env finds the forward running (same pid).
         let again = try await cli.run(["env", "--shell", "bash", name])
@@ -135,7 +136,8 @@ struct BastionTests {
         let env = Self.parseEnv(try await cli.run(["env", "--shell", "bash", "root1"]).stdoutText)
         let tar = try await Fleet.busyboxTarball()
         #expect(try await Self.docker(["import", tar, "busybox:local"], env: env, cli: cli).status == 0)
-        let run = try await Self.docker(["run", "--rm", "busybox:local", "echo", "root through the bastion"], env: env, cli: cli)
+        let run = try await Self.docker(
+            ["run", "--rm", "busybox:local", "sh", "-c", DockerRace.sleepThenEcho, "root through the bastion"], env: env, cli: cli)
         #expect(run.stdoutText == "root through the bastion\n", "\(run.all)")
         #expect(try await cli.run(["rm", "-y", "root1"]).status == 0)
         let unix = try await Fleet.run(target.name, "docker -H unix:///var/run/docker.sock version --format ok")

@@ -21,7 +21,8 @@ struct CreateTests {
         let tar = try await Fleet.busyboxTarball()
         let imp = try await cli.docker(["import", tar, "busybox:local"], machine: "web1", host: host)
         #expect(imp.status == 0, "\(imp.all)")
-        let run = try await cli.docker(["run", "--rm", "busybox:local", "echo", "hello from web1"], machine: "web1", host: host)
+        let run = try await cli.docker(
+            ["run", "--rm", "busybox:local", "sh", "-c", DockerRace.sleepThenEcho, "hello from web1"], machine: "web1", host: host)
         #expect(run.status == 0, "\(run.all)")
         #expect(run.stdoutText == "hello from web1\n")
 

@@ -182,7 +182,7 @@ struct FleetExecTests {
         let imp = try await cli.run(["docker", "--all", "--", "import", tar, "busybox:local"], env: ["DOCKER_CONTEXT": "no-such-context"])
         #expect(imp.status == 0, "\(imp.all)")
         #expect(summary(imp) == "5 ok, 0 failed, 0 unreachable", "\(imp.all)")
-        let run = try await cli.run(["docker", "--all", "--", "run", "--rm", "busybox:local", "echo", "hi"])
+        let run = try await cli.run(["docker", "--all", "--", "run", "--rm", "busybox:local", "sh", "-c", DockerRace.sleepThenEcho, "hi"])
         #expect(run.status == 0, "\(run.all)")
         #expect(lines(run) == Set(FleetExecFixture.names.map { "\($0) | hi" }), "\(run.all)")
         // Each run talks to its own machine.

@@ -131,7 +131,8 @@ struct InventoryTests {
         let load = try await Subprocess.run(["docker", "--context", "from-swock", "import", tar, "busybox:local"], environment: env)
         #expect(load.status == 0, "\(load.all)")
         let run = try await Subprocess.run(
-            ["docker", "--context", "from-swock", "run", "--rm", "busybox:local", "echo", "via-context"], environment: env)
+            ["docker", "--context", "from-swock", "run", "--rm", "busybox:local", "sh", "-c", DockerRace.sleepThenEcho, "via-context"],
+            environment: env)
         #expect(run.status == 0 && run.stdoutText == "via-context\n", "\(run.all)")
         // The context is the user's: swock-machine's rm leaves it alone.
         let rm = try await cli.run(["rm", "-y", "m2"], env: ["DOCKER_CONFIG": work + "/docker"])

@@ -42,8 +42,8 @@ enum MachineLife {
             let imp = try await Self.docker(machine, ["import", tar, "busybox:local"], cli)
             #expect(imp.status == 0, "\(imp.all)")
         }
-        let run = try await Self.docker(machine, ["run", "--rm", "busybox:local", "echo", text], cli)
-        #expect(run.stdoutText == text + "\n", "docker run (\(text)): \(run.all)")
+        let run = try await Self.docker(machine, ["run", "--rm", "busybox:local", "sh", "-c", DockerRace.sleepThenEcho, text], cli)
+        #expect(run.stdoutText == text + "\n", "docker run (\(text)): status \(run.status): \(run.all)")
     }
 
     /// rm returns only once dockerd answers on the host's unix socket: asked at once, no retry.
@@ -74,4 +74,13 @@ enum MachineLife {
                 "/etc/default/docker is not docker.io's own again (conffile md5, file md5, backup left): \(now.all)")
         }
     }
+}
+
+/// The command for a container whose output a test reads: it waits a second, then prints its
+/// argument. dockerd 20.10 answers the CLI's attach before the container's streams are attached
+/// (moby/moby#29285), so a container that prints and exits at once can lose its output on a busy
+/// machine: CI saw `docker run --rm busybox echo TEXT` print nothing, stderr empty, on the
+/// OpenRC fleet host.
+enum DockerRace {
+    static let sleepThenEcho = "sleep 1; echo \"$0\""
 }
