@@ -172,7 +172,7 @@ let package = Package(
             name: "SwockCoreTests",
             dependencies: [
                 "SwockSupport", "SwockRuntime", "SwockStore", "SwockDrivers", "SwockRemote", "SwockEngine", "SwockProvision",
-                "SwockClient", "SwockInventory", "SwockSwarm", "SwockFleet", "SSHKit", "SwockPKI", "FleetSupport",
+                "SwockClient", "SwockInventory", "SwockSwarm", "SwockFleet", "SSHKit", "SwockPKI", "EngineAPI", "FleetSupport",
             ]
         ),
         // docs/architecture.md's target graph against this file; every import declared. No product code.

@@ -14,11 +14,17 @@ public struct EngineClient: Sendable {
 
     public init(
         endpoint: EngineEndpoint, timeout: Duration = .seconds(10),
-        apiVersionOverride: String? = ProcessInfo.processInfo.environment["DOCKER_API_VERSION"]
+        apiVersionOverride: String? = EngineClient.environmentAPIVersion()
     ) {
         self.endpoint = endpoint
         self.timeout = timeout
         self.apiVersionOverride = APIVersion.normalized(apiVersionOverride)
+    }
+
+    /// DOCKER_API_VERSION from the environment. Read with getenv: ProcessInfo's `environment`
+    /// copies every variable into a dictionary, and `ls` makes a client per machine.
+    public static func environmentAPIVersion() -> String? {
+        getenv("DOCKER_API_VERSION").map { String(cString: $0) }
     }
 
     // MARK: async
@@ -38,12 +44,7 @@ public struct EngineClient: Sendable {
     // MARK: blocking
 
     public func pingSync() throws(EngineError) -> Ping {
-        let response = try get("/_ping")
-        let h = response.headers
-        return Ping(
-            apiVersion: h["Api-Version"], osType: h["OSType"],
-            experimental: h["Docker-Experimental"]?.lowercased() == "true",
-            builderVersion: h["Builder-Version"], engineVersion: Ping.engineVersion(fromServerHeader: h["Server"]))
+        Ping(headers: try get("/_ping").headers)
     }
 
     public func versionSync() throws(EngineError) -> EngineVersion {
@@ -139,6 +140,16 @@ public struct EngineClient: Sendable {
         case DecodingError.dataCorrupted: "not valid JSON"
         default: "\(error)"
         }
+    }
+}
+
+extension Ping {
+    /// From the headers of a /_ping response.
+    init(headers h: HTTPHeaders) {
+        self.init(
+            apiVersion: h["Api-Version"], osType: h["OSType"],
+            experimental: h["Docker-Experimental"]?.lowercased() == "true",
+            builderVersion: h["Builder-Version"], engineVersion: Ping.engineVersion(fromServerHeader: h["Server"]))
     }
 }
 

@@ -3,7 +3,7 @@ import SwockSupport
 /// Everything that can go wrong talking to a daemon. Each description is one readable line that
 /// names the daemon (host:port); the next step in terms of the command line is added by
 /// SwockCommands from the case.
-public enum EngineError: Error, CustomStringConvertible, Sendable, Equatable {
+public enum EngineError: Error, CustomStringConvertible, Sendable, Equatable, Codable {
     case invalidURL(String, reason: String)
     case dnsFailure(EngineEndpoint, detail: String)
     case connectionRefused(EngineEndpoint)

@@ -1,5 +1,5 @@
 /// `GET /_ping`: the body is "OK"; the interesting parts are headers.
-public struct Ping: Sendable, Equatable {
+public struct Ping: Sendable, Equatable, Codable {
     /// `Api-Version`: the newest API version the daemon speaks.
     public var apiVersion: String?
     /// `OSType`: "linux" or "windows".

@@ -17,29 +17,54 @@ enum HTTPExchange {
         _ method: String, _ path: String, body: Data?, endpoint: EngineEndpoint, timeout: Duration,
         maxBodySize: Int = maxBodySize
     ) throws(EngineError) -> HTTPResponse {
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        func remainingMS() -> Int32 {
-            let left = deadline - clock.now
-            let ms = left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000
-            return Int32(clamping: max(ms, 0))
-        }
-        func timedOut(_ during: String) -> EngineError { .timedOut(endpoint, after: timeout, during: during) }
+        let deadline = ContinuousClock.now + timeout
+        let (conn, sessionFile) = try connect(endpoint, timeout: timeout, deadline: deadline)
+        return try roundTrip(
+            method, path, body: body, on: conn, endpoint: endpoint, sessionFile: sessionFile, keepAlive: false,
+            timeout: timeout, deadline: deadline, maxBodySize: maxBodySize
+        ).response
+    }
 
-        let conn: TLSConnection
+    /// A TLS connection to the daemon within `deadline`, offering the machine's saved session:
+    /// the one this process read or saved before, or (`rereadSession`, for a process that
+    /// outlives commands: the keeper) the file as it is now.
+    static func connect(
+        _ endpoint: EngineEndpoint, timeout: Duration, deadline: ContinuousClock.Instant, rereadSession: Bool = false
+    ) throws(EngineError) -> (TLSConnection, TLSSessionFile?) {
         let sessionFile = endpoint.sessionFile.map { TLSSessionFile(path: $0) }
         do {
-            conn = try TLSConnection.connect(
+            let conn = try TLSConnection.connect(
                 host: endpoint.host, port: endpoint.port, verifyName: endpoint.verifyName, files: endpoint.tls,
-                session: sessionFile.flatMap { TLSSessionCache.shared.session(for: $0) },
-                timeoutMS: max(remainingMS(), 1))
+                session: sessionFile.flatMap { rereadSession ? $0.load() : TLSSessionCache.shared.session(for: $0) },
+                timeoutMS: max(milliseconds(until: deadline), 1))
+            return (conn, sessionFile)
         } catch {
             throw error.engineError(endpoint, timeout: timeout)
         }
+    }
+
+    /// What is left until `deadline`, in whole milliseconds (0 when past).
+    static func milliseconds(until deadline: ContinuousClock.Instant) -> Int32 {
+        let left = deadline - ContinuousClock.now
+        let ms = left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000
+        return Int32(clamping: max(ms, 0))
+    }
+
+    /// One request and its response on an open connection. `sessionFile`: where the session
+    /// the daemon gives is saved (the first request on a connection). `keepAlive`: the request leaves the
+    /// connection open (HTTP/1.1's default) and `reusable` says whether the response left it in
+    /// a state for another request (its end known from its framing, no `Connection: close`).
+    static func roundTrip(
+        _ method: String, _ path: String, body: Data?, on conn: TLSConnection, endpoint: EngineEndpoint,
+        sessionFile: TLSSessionFile?, keepAlive: Bool, timeout: Duration, deadline: ContinuousClock.Instant,
+        maxBodySize: Int = maxBodySize
+    ) throws(EngineError) -> (response: HTTPResponse, reusable: Bool) {
+        func remainingMS() -> Int32 { milliseconds(until: deadline) }
+        func timedOut(_ during: String) -> EngineError { .timedOut(endpoint, after: timeout, during: during) }
 
         var request =
             "\(method) \(path) HTTP/1.1\r\nHost: \(endpoint.address)\r\nUser-Agent: swock-machine\r\n"
-            + "Accept: application/json\r\nConnection: close\r\n"
+            + "Accept: application/json\r\n" + (keepAlive ? "" : "Connection: close\r\n")
         if let body { request += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
         request += "\r\n"
         do {
@@ -50,8 +75,9 @@ enum HTTPExchange {
         }
 
         var parser = HTTPResponseParser(maxBodySize: maxBodySize)
-        var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        var buffer = [UInt8](repeating: 0, count: keepAlive ? 16 << 10 : 64 << 10)
         var received = 0
+        var reachedEOF = false
         while !parser.isComplete {
             let left = remainingMS()
             if left <= 0 { throw timedOut("reading the response") }
@@ -62,7 +88,10 @@ enum HTTPExchange {
             } catch {
                 throw error.engineError(endpoint, timeout: timeout, receivedAnything: received > 0)
             }
-            if n == 0 { break }
+            if n == 0 {
+                reachedEOF = true
+                break
+            }
             if received == 0 { TLSSessionCache.shared.finished(conn, endpoint: endpoint, file: sessionFile) }
             received += n
             do {
@@ -71,13 +100,16 @@ enum HTTPExchange {
                 throw .invalidResponse(endpoint, path: path, detail: error.description)
             }
         }
+        let response: HTTPResponse
         do {
-            return try parser.finish()
+            response = try parser.finish()
         } catch {
             if received == 0 {
                 throw .connectionClosed(endpoint, detail: "no response to \(path)")
             }
             throw .invalidResponse(endpoint, path: path, detail: error.description)
         }
+        let reusable = keepAlive && !reachedEOF && response.headers["Connection"]?.lowercased() != "close"
+        return (response, reusable)
     }
 }

@@ -24,13 +24,21 @@ public struct MachineStatus: Sendable, Equatable {
     public var engineVersion: String?
     public var error: String?
 
-    /// Asks the engine (and, when it does not answer, the SSH port) within `timeout`.
+    public init(state: State, engineVersion: String? = nil, error: String? = nil) {
+        self.state = state
+        self.engineVersion = engineVersion
+        self.error = error
+    }
+
+    /// Asks the engine (and, when it does not answer, the SSH port) within `timeout` (counted
+    /// from `started`, now when nil). `kept`: the daemon's answer the connection keeper already
+    /// got on its kept connection (`KeeperClient.pingEngines`), used instead of asking again.
     public static func probe(
         _ config: MachineConfig, store: Store, timeout: Duration,
-        drivers: DriverRegistry = .standard
+        drivers: DriverRegistry = .standard, kept: KeeperPing? = nil, started: ContinuousClock.Instant? = nil
     ) async -> MachineStatus {
         let clock = ContinuousClock()
-        let deadline = clock.now + timeout
+        let deadline = (started ?? clock.now) + timeout
         // A driver's create that did not finish: no host was reported, there is nothing to ask.
         if config.provisioning.failedStep == .createHost {
             return MachineStatus(state: .error, error: "the \(config.driver) driver's create did not finish")
@@ -67,14 +75,16 @@ public struct MachineStatus: Sendable, Equatable {
             let text = "\(error)"
             return MachineStatus(state: .error, error: text.count > 60 ? String(text.prefix(57)) + "..." : text)
         }
-        let client = EngineClient(endpoint: endpoint, timeout: max(deadline - clock.now, .milliseconds(100)))
+        // Built only when needed: the keeper's answer needs none.
+        func client() -> EngineClient { EngineClient(endpoint: endpoint, timeout: max(deadline - clock.now, .milliseconds(100))) }
         do {
             // /_ping, whose Server header names the engine's version: dockerd answers /version
             // by running `runc --version` and `docker-init --version` (6 ms of its time, measured,
             // against 1 ms for /_ping), and `ls` asks every daemon at once.
-            let ping = try await client.ping()
+            let ping: Ping
+            if let kept { ping = try kept.answer(at: endpoint) } else { ping = try await client().ping() }
             let version: String
-            if let v = ping.engineVersion { version = v } else { version = try await client.version().version }
+            if let v = ping.engineVersion { version = v } else { version = try await client().version().version }
             var warning: String?
             if let notAfter = config.tls.serverNotAfter, notAfter.timeIntervalSinceNow < 30 * 86400 {
                 warning =
@@ -88,11 +98,12 @@ public struct MachineStatus: Sendable, Equatable {
                 let left = deadline - clock.now
                 // Through jump hosts, SSH has just answered (the route is up).
                 if config.isBehindJumpHosts { return MachineStatus(state: .stopped, error: nil) }
-                if config.hasSSH, left > .milliseconds(50),
-                    await TCPProbe.isOpen(host: config.address, port: config.ssh.port, timeout: left)
-                {
-                    return MachineStatus(state: .stopped, error: nil)
+                // The keeper asked the SSH port already when its daemon did not answer.
+                var sshAnswers = kept?.sshAnswers ?? false
+                if kept?.sshAnswers == nil, config.hasSSH, left > .milliseconds(50) {
+                    sshAnswers = await TCPProbe.isOpen(host: config.address, port: config.ssh.port, timeout: left)
                 }
+                if sshAnswers { return MachineStatus(state: .stopped, error: nil) }
                 if case .timedOut = error { return MachineStatus(state: .timeout, error: "no answer within \(Self.seconds(timeout))") }
                 return MachineStatus(state: clock.now >= deadline ? .timeout : .error, error: short(error))
             default:
@@ -125,6 +136,14 @@ public struct MachineStatus: Sendable, Equatable {
     static func seconds(_ d: Duration) -> String {
         let s = d.timeInterval
         return s == s.rounded() ? "\(Int(s)) s" : String(format: "%.1f s", s)
+    }
+}
+
+extension KeeperPing {
+    /// The daemon's answer, or its failure as the client would have met it.
+    func answer(at endpoint: EngineEndpoint) throws(EngineError) -> Ping {
+        if let ping { return ping }
+        throw error ?? .connectionClosed(endpoint, detail: "the keeper got no answer")
     }
 }
 

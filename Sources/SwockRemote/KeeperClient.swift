@@ -139,6 +139,32 @@ public final class KeeperClient: Sendable {
             ops: r.ops ?? [], direct: direct)
     }
 
+    /// The daemons of `machines` asked by the keeper over the Engine API connections it keeps
+    /// (started when none runs), within `timeout`: each served machine's answer by name; nil
+    /// when the keeper cannot serve (ask the daemons directly).
+    public func pingEngines(_ machines: [String], timeout: Duration) async -> [String: KeeperPing]? {
+        guard !machines.isEmpty else { return [:] }
+        return try? await OffPool.run("keeper-ping") { [self] () -> [String: KeeperPing]? in
+            guard let s = socket() else { return nil }
+            defer { s.close() }
+            let req = KeeperRequest(
+                op: .ping, store: store.root, timeout: timeout.timeInterval, persist: persist.timeInterval, machines: machines)
+            do {
+                try s.send(.request, json: req)
+                guard let (kind, data) = try s.receive(), kind == .reply else { throw KeeperError.protocolViolation("no reply to ping") }
+                let r = try JSONDecoder().decode(KeeperReply.self, from: data)
+                guard r.unavailable == nil, let pings = r.pings else {
+                    logger.debug("keeper cannot ping: \(r.unavailable ?? "no answers")")
+                    return nil
+                }
+                return Dictionary(pings.map { ($0.machine, $0) }, uniquingKeysWith: { a, _ in a })
+            } catch {
+                markDead("\(error)")
+                return nil
+            }
+        }
+    }
+
     /// Tells a running keeper to end its connections to `machine` (rm, regenerate-certs,
     /// import over a name). Starts nothing; a keeper that is not running holds nothing.
     public static func drop(_ machine: String, store: Store) {

@@ -1,3 +1,4 @@
+import EngineAPI
 import Foundation
 import SSHKit
 import SwockSupport
@@ -16,6 +17,8 @@ import Synchronization
 // `open` reply lists the ops the keeper serves, so a client never sends one it does not know.
 // `forward` (KeeperForward.swift) stands alone: after its empty reply the connection carries
 // the raw bytes of one TCP connection to a machine's Engine API, from its last jump host.
+// `ping` stands alone too (KeeperEngines.swift): the keeper asks the named machines' daemons
+// for /_ping over Engine API connections it keeps open, and replies with each one's answer.
 
 /// The kind byte of a frame.
 public enum KeeperFrameKind: UInt8, Sendable {
@@ -29,7 +32,7 @@ public enum KeeperFrameKind: UInt8, Sendable {
 public struct KeeperRequest: Codable, Sendable, Equatable {
     public enum Op: String, Codable, Sendable, CaseIterable {
         case open, exec, list, drop, stop
-        case file, forward
+        case file, forward, ping
     }
     public var op: Op
     public var machine: String?
@@ -39,7 +42,7 @@ public struct KeeperRequest: Codable, Sendable, Equatable {
     public var budget: Double?
     public var command: String?
     public var asRoot: Bool?
-    /// `exec`: the command's own deadline, seconds.
+    /// `exec`: the command's own deadline; `ping`: the whole answer's, seconds.
     public var timeout: Double?
     /// `exec`: stdin frames follow.
     public var stdin: Bool?
@@ -49,13 +52,16 @@ public struct KeeperRequest: Codable, Sendable, Equatable {
     public var port: Int?
     /// `file`: what to do.
     public var file: KeeperFileOp?
+    /// `ping`: the machines whose daemons to ask.
+    public var machines: [String]?
 
     public init(
         op: Op, machine: String? = nil, store: String? = nil, budget: Double? = nil, command: String? = nil,
         asRoot: Bool? = nil, timeout: Double? = nil, stdin: Bool? = nil, persist: Double? = nil, port: Int? = nil,
-        file: KeeperFileOp? = nil
+        file: KeeperFileOp? = nil, machines: [String]? = nil
     ) {
         self.file = file
+        self.machines = machines
         self.op = op
         self.machine = machine
         self.store = store
@@ -79,6 +85,23 @@ public struct KeeperHeld: Codable, Sendable, Equatable {
     public var inUse: Int
     /// Seconds since a command last ended on this machine.
     public var idleSeconds: Double
+}
+
+/// A daemon's answer to `ping`, or why there was none.
+public struct KeeperPing: Codable, Sendable, Equatable {
+    public var machine: String
+    public var ping: Ping?
+    public var error: EngineError?
+    /// When the daemon could not be reached: whether the machine's SSH port accepted a
+    /// connection (a host that is up with its engine stopped); nil when not asked.
+    public var sshAnswers: Bool?
+
+    public init(machine: String, ping: Ping? = nil, error: EngineError? = nil, sshAnswers: Bool? = nil) {
+        self.machine = machine
+        self.ping = ping
+        self.error = error
+        self.sshAnswers = sshAnswers
+    }
 }
 
 public struct KeeperJump: Codable, Sendable, Equatable {
@@ -108,6 +131,10 @@ public struct KeeperReply: Codable, Sendable {
     public var ops: [String]?
     /// `file`: what it found.
     public var file: KeeperFileResult?
+    /// `ping`: each asked machine's answer (a machine it does not serve is left out).
+    public var pings: [KeeperPing]?
+    /// `list`: the machines whose Engine API connections it keeps (`ping`).
+    public var engines: [String]?
 
     public init() {}
     public static func failed(_ e: SSHError) -> KeeperReply { var r = KeeperReply(); r.error = e; return r }

@@ -21,6 +21,8 @@ public final class KeeperServer: @unchecked Sendable {
     let place: KeeperPlace
     let logger: Logger
     private let state: Mutex<State>
+    /// Engine API connections kept for `ls` (`ping`).
+    let engines = KeeperEngines()
     /// Shared by the client threads; the pools' own fields change under this lock too.
     struct State {
         var persist: Duration
@@ -104,6 +106,7 @@ public final class KeeperServer: @unchecked Sendable {
         unlinkSocket()
         Glibc.close(listenFD)
         Glibc.close(lockFD)  // a new keeper may start while this one closes its sessions
+        engines.dropAll()
         let sessions = state.withLock { s in
             defer { s.pools = [:] }
             return s.pools.values.flatMap { $0.idle.map(\.session) }
@@ -196,6 +199,7 @@ public final class KeeperServer: @unchecked Sendable {
                 r.store = store.root
                 r.persist = state.withLock { $0.persist.timeInterval }
                 r.held = held()
+                r.engines = engines.machines
                 try? socket.send(.reply, json: r)
             case .stop:
                 unlinkSocket()
@@ -242,6 +246,16 @@ public final class KeeperServer: @unchecked Sendable {
                     return
                 }
                 forward(req, socket: socket)
+                return
+            case .ping:
+                guard lease == nil else {
+                    try? socket.send(.reply, json: KeeperReply.unavailable("ping: a connection of its own"))
+                    return
+                }
+                var r = KeeperReply()
+                let timeout = Duration.milliseconds(Int64(min(max(req.timeout ?? 3, 0.05), 600) * 1000))
+                r.pings = engines.ping(req.machines ?? [], store: store, timeout: timeout)
+                try? socket.send(.reply, json: r)
                 return
             case .file:
                 guard let l = lease, let op = req.file else {
@@ -411,6 +425,7 @@ public final class KeeperServer: @unchecked Sendable {
     }
 
     func drop(_ machine: String) {
+        engines.drop(machine)
         let gone = state.withLock { $0.pools.removeValue(forKey: machine) }
         for s in gone?.idle ?? [] { Task { await s.session.close() } }
     }

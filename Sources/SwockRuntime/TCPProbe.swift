@@ -13,7 +13,8 @@ public enum TCPProbe {
         openBlocking(host: "127.0.0.1", port: port, timeoutMs: 500)
     }
 
-    static func openBlocking(host: String, port: Int, timeoutMs: Int32) -> Bool {
+    /// `isOpen` on the calling thread.
+    public static func openBlocking(host: String, port: Int, timeoutMs: Int32) -> Bool {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         hints.ai_family = AF_UNSPEC

@@ -92,6 +92,38 @@ import Testing
         _ = await failure { _ = try await again.negotiatedAPIVersion() }
     }
 
+    /// A kept connection (the keeper's, for `ls`): /_ping without `Connection: close`, reusable
+    /// when the response's framing ends it and it does not say close; a server that closed it
+    /// meanwhile (s_server -HTTP serves one request per connection) is an error, not a hang.
+    @Test func keptConnectionAsksAgainUntilTheServerEndsIt() async throws {
+        let root = try FakeEngineAPI.make()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try await server("server", mode: .http(root: root)) { s in
+            let e = endpoint(port: s.port)
+            try await OffPool.run("test") {
+                let kept = try KeptEngineConnection.open(e, timeout: .seconds(5))
+                let ping = try kept.ping(timeout: .seconds(5))
+                #expect(ping == Ping(apiVersion: "1.41", osType: "linux", experimental: false))
+                #expect(kept.reusable && kept.answered == 1)
+                #expect(throws: EngineError.self) { _ = try kept.ping(timeout: .seconds(5)) }
+                #expect(!kept.reusable && kept.answered == 1)
+                let again = #expect(throws: EngineError.self) { _ = try kept.ping(timeout: .seconds(5)) }
+                #expect(again == .connectionClosed(e, detail: "the kept connection was closed"))
+            }
+        }
+        // A response that says `Connection: close` leaves the connection unusable at once.
+        let ping = "HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nConnection: close\r\nContent-Length: 2\r\n\r\nOK"
+        try Data(ping.utf8).write(to: URL(fileURLWithPath: root + "/_ping"))
+        try await server("server", mode: .http(root: root)) { s in
+            let e = endpoint(port: s.port)
+            try await OffPool.run("test") {
+                let kept = try KeptEngineConnection.open(e, timeout: .seconds(5))
+                #expect(try kept.ping(timeout: .seconds(5)).apiVersion == "1.41")
+                #expect(!kept.reusable)
+            }
+        }
+    }
+
     @Test func negotiatedVersionIsCachedPerClient() async throws {
         let root = try FakeEngineAPI.make()
         defer { try? FileManager.default.removeItem(atPath: root) }

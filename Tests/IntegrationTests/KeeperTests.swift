@@ -325,10 +325,87 @@ struct KeeperTests {
         #expect(try String(contentsOfFile: knownHosts, encoding: .utf8) == pinnedText, "the pinned key was replaced")
     }
 
+    /// The keeper's TCP connections to Engine API ports (2376), as "LOCAL PEER".
+    func engineConnections(_ pid: Int32) async throws -> Set<String> {
+        let ss = try await Subprocess.run(["ss", "-tnpH", "state", "established"])
+        var out = Set<String>()
+        for line in ss.stdoutText.textLines() where line.contains("pid=\(pid),") {
+            let f = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+            if f.count >= 4, f[3].hasSuffix(":2376") { out.insert(f[2] + " " + f[3]) }
+        }
+        return out
+    }
+
+    /// `ls` lines "NAME STATE DOCKER" by name.
+    func listed(_ cli: CLI, _ extra: [String] = []) async throws -> [String: String] {
+        let r = try await cli.run(["ls", "--format", "{{.Name}} {{.State}} {{.DockerVersion}}"] + extra)
+        var out: [String: String] = [:]
+        for line in r.stdoutText.textLines() {
+            let f = line.split(separator: " ", maxSplits: 1).map(String.init)
+            if f.count == 2 { out[f[0]] = f[1] }
+        }
+        return out
+    }
+
+    @Test func lsAsksTheDaemonsOverConnectionsTheKeeperKeeps() async throws {
+        let (cli, hosts) = try await KeeperFixture.shared.get()
+        _ = try await cli.run(["keeper", "stop"])
+        func allRunning(_ l: [String: String]) -> Bool {
+            Set(l.keys) == Set(KeeperFixture.names) && l.values.allSatisfy { $0.hasPrefix("Running v") }
+        }
+        let first = try await listed(cli)
+        #expect(allRunning(first), "\(first)")
+        let pid = try #require(try await keeperPID(cli), "ls started no keeper")
+        let list = try await cli.run(["keeper", "ls"])
+        #expect(list.stderrText.contains("Engine API connections kept (for ls): 3 (k-t1, k-t2, k-t3)"), "\(list.all)")
+        let kept = try await engineConnections(pid)
+        #expect(kept.count == 3, "\(kept)")
+        // Asked again over the same connections: no new connection, no handshake.
+        #expect(try await listed(cli) == first)
+        #expect(try await engineConnections(pid) == kept, "ls did not ask over the kept connections")
+        // Without the keeper, the same answers.
+        #expect(try await listed(cli, ["--persist", "0"]) == first)
+
+        // A daemon restarted under its kept connection: the next ls connects again.
+        let (a, b) = (hosts[0], hosts[1])
+        let restart = try await Fleet.run(a.name, "systemctl restart docker")
+        #expect(restart.status == 0, "\(restart.all)")
+        #expect(try await listed(cli)["k-t1"]?.hasPrefix("Running v") == true)
+        let afterRestart = try await engineConnections(pid)
+        #expect(afterRestart.count == 3 && afterRestart != kept, "\(kept) -> \(afterRestart)")
+
+        // A stopped daemon on a host whose SSH answers is Stopped, as without the keeper.
+        let stop = try await Fleet.run(b.name, "systemctl stop docker docker.socket")
+        #expect(stop.status == 0, "\(stop.all)")
+        #expect(try await listed(cli)["k-t2"] == "Stopped Unknown")
+        #expect(try await listed(cli, ["--persist", "0"])["k-t2"] == "Stopped Unknown")
+        let start = try await Fleet.run(b.name, "systemctl start docker")
+        #expect(start.status == 0, "\(start.all)")
+        var back = false
+        for _ in 0..<100 where !back {
+            back = try await listed(cli)["k-t2"]?.hasPrefix("Running v") == true
+            if !back { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(back, "k-t2's engine is not Running again")
+
+        // Rewritten TLS files (a new inode, as regenerate-certs writes them) retire the kept connection.
+        let before = try await engineConnections(pid).filter { $0.hasSuffix(" \(a.ip):2376") }
+        #expect(before.count == 1, "\(before)")
+        let ca = cli.store + "/machines/k-t1/ca.pem"
+        try FileManager.default.copyItem(atPath: ca, toPath: ca + ".new")
+        #expect(rename(ca + ".new", ca) == 0)
+        #expect(try await listed(cli)["k-t1"]?.hasPrefix("Running v") == true)
+        let after = try await engineConnections(pid).filter { $0.hasSuffix(" \(a.ip):2376") }
+        #expect(after.count == 1 && after != before, "\(before) -> \(after)")
+        #expect(try await keeperPID(cli) == pid, "the listings did not stay with one keeper")
+    }
+
     @Test func removingAMachineDropsItsConnections() async throws {
         let cli = try await fixture()
         #expect(try await cli.run(["ssh", "k-t1", "--", "true"]).status == 0)
         #expect(try await held(cli)["k-t1"] != nil)
+        #expect(try await cli.run(["ls"]).status == 0)
+        #expect(try await cli.run(["keeper", "ls"]).stderrText.contains("k-t1"), "ls kept no Engine API connection to k-t1")
         // A changed record: the next command opens a new connection under it.
         let configPath = cli.store + "/machines/k-t1/config.json"
         let original = try Data(contentsOf: URL(fileURLWithPath: configPath))
@@ -345,6 +422,8 @@ struct KeeperTests {
         let rmHost = try await KeeperFixture.shared.get().1[0]
         #expect(try await cli.run(["rm", "-y", "k-t1"]).status == 0)
         #expect(try await held(cli)["k-t1"] == nil, "rm left k-t1's connection held")
+        let engines = try await cli.run(["keeper", "ls"])
+        #expect(!engines.stderrText.contains("k-t1"), "rm left k-t1's Engine API connection kept: \(engines.all)")
         let again = try await cli.create("k-t1", on: rmHost)
         #expect(again.status == 0, "\(again.all)")
     }
@@ -369,7 +448,9 @@ extension KeeperTests {
         let body = Array(json.utf8)
         let n = UInt32(body.count)
         let frame = [0x51, UInt8(n >> 24), UInt8((n >> 16) & 0xff), UInt8((n >> 8) & 0xff), UInt8(n & 0xff)] + body
-        _ = frame.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
+        // MSG_NOSIGNAL: a keeper that refuses us replies and closes at once, maybe before this
+        // write, which must not kill the test process with SIGPIPE (the reply is still read).
+        _ = frame.withUnsafeBytes { send(fd, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }
         // One frame: the header, then as many bytes as it says (the keeper keeps the connection open).
         func readExactly(_ n: Int) -> [UInt8]? {
             var buf = [UInt8](repeating: 0, count: n)

@@ -1,3 +1,4 @@
+import EngineAPI
 import Foundation
 import SSHKit
 import SwockRemote
@@ -45,6 +46,31 @@ struct KeeperProtocolTests {
             r.error = e
             let back = try JSONDecoder().decode(KeeperReply.self, from: JSONEncoder().encode(r))
             #expect(back.error == e)
+        }
+    }
+
+    /// `ls` through the keeper: the names go, each daemon's answer or its failure comes back as
+    /// the client would have met it (the error's case and endpoint, the SSH port's answer).
+    @Test func pingsCrossTheWireWhole() throws {
+        let req = KeeperRequest(op: .ping, store: "/s", timeout: 2.5, machines: ["web1", "db"])
+        #expect(try JSONDecoder().decode(KeeperRequest.self, from: JSONEncoder().encode(req)) == req)
+        let e = EngineEndpoint(
+            host: "10.231.1.7", port: 2376, tls: TLSFiles(directory: "/s/machines/db"), machineName: "db",
+            sessionFile: "/s/machines/db/tls-session")
+        let pings = [
+            KeeperPing(machine: "web1", ping: Ping(apiVersion: "1.41", osType: "linux", engineVersion: "20.10.24+dfsg1")),
+            KeeperPing(machine: "db", error: .connectionRefused(e), sshAnswers: true),
+            KeeperPing(machine: "old", error: .timedOut(e, after: .milliseconds(2500), during: "TLS handshake"), sshAnswers: false),
+            KeeperPing(machine: "bad", error: .nameMismatch(e, covered: "IP:10.231.1.8")),
+        ]
+        var r = KeeperReply()
+        r.pings = pings
+        r.engines = ["db", "web1"]
+        let back = try JSONDecoder().decode(KeeperReply.self, from: JSONEncoder().encode(r))
+        #expect(back.pings == pings && back.engines == ["db", "web1"])
+        // An older keeper does not know `ping`: it answers "unavailable" and ls asks directly.
+        #expect(throws: (any Error).self) {
+            try JSONDecoder().decode(KeeperRequest.Op.self, from: Data(#""pong""#.utf8))
         }
     }
 

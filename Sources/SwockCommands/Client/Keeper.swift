@@ -18,8 +18,12 @@ struct KeeperOptions: ParsableArguments {
     }
 
     /// Sends the Engine API forwards of machines behind jump hosts through the keeper (directly when off).
-    func routeEngine(_ global: GlobalOptions) throws {
-        EngineRoute.useKeeper(try client(global.store, global))
+    /// Returns that keeper's client (nil when off).
+    @discardableResult
+    func routeEngine(_ global: GlobalOptions) throws -> KeeperClient? {
+        let keeper = try client(global.store, global)
+        EngineRoute.useKeeper(keeper)
+        return keeper
     }
 }
 
@@ -30,7 +34,9 @@ struct Keeper: AsyncParsableCommand {
         discussion: Help.discussion(
             """
             `exec`, `ssh NAME CMD`, `scp`, the engine lifecycle verbs, `provision` and \
-            `regenerate-certs` start it on demand (like OpenSSH's ControlPersist): \
+            `regenerate-certs` start it on demand (like OpenSSH's ControlPersist), and so does `ls`, \
+            whose daemons it asks over Engine API connections it keeps open (TLS verified once, \
+            one request per daemon and listing): \
             one process per user and store, listening only on a unix socket of the user's \
             ($XDG_RUNTIME_DIR/swock-machine, else /tmp/swock-machine-UID; mode 0600), holding one \
             authenticated session per machine, host keys pinned as always. It ends after --persist \
@@ -60,6 +66,9 @@ struct KeeperList: AsyncParsableCommand {
                 return
             }
             Output.err("Keeper pid \(r.pid.map(String.init) ?? "?"), ends after \(FleetTime.seconds(r.persist ?? 0)) without commands")
+            if let engines = r.engines, !engines.isEmpty {
+                Output.err("Engine API connections kept (for ls): \(engines.count) (\(Self.names(engines)))")
+            }
             var rows = [["NAME", "TARGET", "HOST KEY", "CONNECTIONS", "IN USE", "IDLE"]]
             for h in r.held ?? [] {
                 rows.append([h.machine, h.target, h.fingerprint, "\(h.connections)", "\(h.inUse)", FleetTime.seconds(h.idleSeconds)])
@@ -71,6 +80,13 @@ struct KeeperList: AsyncParsableCommand {
                         .joined(separator: "   ").trimmingCharacters(in: .whitespaces) + "\n")
             }
         }
+    }
+}
+
+extension KeeperList {
+    /// "a, b, c" for up to five names, then "and N more".
+    static func names(_ all: [String]) -> String {
+        all.count <= 5 ? all.joined(separator: ", ") : all.prefix(5).joined(separator: ", ") + " and \(all.count - 5) more"
     }
 }
 

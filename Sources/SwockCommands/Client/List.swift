@@ -50,7 +50,8 @@ struct List: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            try keeper.routeEngine(global)
+            // The keeper (started when none runs) asks the daemons over the connections it keeps.
+            let keeperClient = try keeper.routeEngine(global)
             if global.debug { LogSetup.once(debug: true) }  // the Engine API's handshakes (full or resumed)
             let store = global.store
             // What commands killed half-way left behind goes first (best effort).
@@ -77,14 +78,19 @@ struct List: AsyncParsableCommand {
                 await Self.warn(overlaps)
                 return
             }
+            let started = ContinuousClock.now
             let limit = SecondsOption.duration(max(timeout, 0.1))
             // Records that reach the same daemon with the same TLS files share one probe.
             var groups: [String: [MachineConfig]] = [:]
             for c in preFiltered { groups[Self.probeKey(c, store: store), default: []].append(c) }
+            let viaKeeper = groups.values.map { $0[0] }.filter(Self.keeperAsks).map(\.name)
+            let kept = await keeperClient?.pingEngines(viaKeeper, timeout: limit) ?? [:]
             let probed = await withTaskGroup(of: (String, MachineStatus).self) { group in
                 for (key, members) in groups {
                     let c = members[0]
-                    group.addTask { (key, await MachineStatus.probe(c, store: store, timeout: limit)) }
+                    group.addTask {
+                        (key, await MachineStatus.probe(c, store: store, timeout: limit, kept: kept[c.name], started: started))
+                    }
                 }
                 var out: [String: MachineStatus] = [:]
                 for await (k, s) in group { out[k] = s }
@@ -108,14 +114,14 @@ struct List: AsyncParsableCommand {
                 await Self.warn(overlaps)
                 return
             }
-            let rows = shown.map { machineFields(config: $0, store: store, status: statuses[$0.name], active: $0.name == active) }
+            let rows = shown.map { ListRow(config: $0, status: statuses[$0.name], active: $0.name == active) }
             switch format {
             case .json?:
                 // Sorted keys, "/" escaped as "\/": the bytes JSONSerialization wrote before.
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
                 for r in rows {
-                    Output.out(String(decoding: try encoder.encode(ListRow(fields: r)), as: UTF8.self) + "\n")
+                    Output.out(String(decoding: try encoder.encode(r), as: UTF8.self) + "\n")
                 }
             case .template(_, let aligned)?:
                 guard let t = template else { break }
@@ -132,7 +138,7 @@ struct List: AsyncParsableCommand {
                 }
             case .table?, nil:
                 var table = [ListRow.header]
-                for r in rows { table.append(ListRow(fields: r).cells) }
+                for r in rows { table.append(r.cells) }
                 if filter.isEmpty {
                     for (name, e) in broken {
                         let row = ListRow(
@@ -150,6 +156,12 @@ struct List: AsyncParsableCommand {
     /// One line on stderr per certificate that covers another machine's address.
     static func warn(_ overlaps: Task<[CertificateOverlap.Finding], Never>) async {
         for f in await overlaps.value { Output.err(ErrorReport.warning(f)) }
+    }
+
+    /// Machines whose daemon the keeper asks: reached directly, with a daemon to ask (a driver
+    /// that owns its host is asked for the power state first; a create that did not finish has none).
+    static func keeperAsks(_ c: MachineConfig) -> Bool {
+        !c.isBehindJumpHosts && c.provisioning.failedStep != .createHost && (c.driver == "generic" || !c.hasSSH)
     }
 
     static func probeKey(_ c: MachineConfig, store: Store) -> String {
@@ -213,6 +225,14 @@ struct ListRow: Encodable {
 }
 
 extension ListRow {
+    /// A machine's row: the fields of `machineFields` that `ls` shows, without building the
+    /// rest (a listing of 1,000 machines builds 1,000 rows).
+    init(config c: MachineConfig, status s: MachineStatus?, active: Bool) {
+        self.init(
+            name: c.name, active: active ? "*" : "-", driverName: c.driver, state: s?.state.rawValue ?? "", url: c.clientURL,
+            dockerVersion: s.map { $0.engineVersion ?? "Unknown" } ?? "", error: s?.error ?? "")
+    }
+
     /// From a machine's template fields (`machineFields` with its status).
     init(fields: [String: String]) {
         func field(_ key: CodingKeys) -> String { fields[key.rawValue] ?? "" }
