@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import SwockSupport
 
 /// Where a download is written before it is whole: `.NAME.swock-partial-RANDOM` in the
 /// destination's directory (hidden, so a listing of that directory does not show it as the file),
@@ -12,6 +13,19 @@ public final class LocalPartialFile: @unchecked Sendable {
     private let destination: String
     private let fd: Int32
     private var isOpen = true
+
+    /// A partial file beside `destination`, filled by `fill`, then committed with `mode`; on any
+    /// error from either, removed and the error rethrown.
+    public static func receive(beside destination: String, mode: UInt32, _ fill: (LocalPartialFile) throws -> Void) throws {
+        let file = try LocalPartialFile(beside: destination)
+        do {
+            try fill(file)
+            try file.commit(mode: mode)
+        } catch {
+            file.discard()
+            throw error
+        }
+    }
 
     public init(beside destination: String) throws {
         // Not NSString's path methods: they crash on one-character names (corelibs Foundation 6.3).
@@ -28,17 +42,7 @@ public final class LocalPartialFile: @unchecked Sendable {
 
     /// Writes all of `data` (a short write or EINTR is continued).
     public func write(_ data: Data) throws {
-        try data.withUnsafeBytes { raw in
-            var off = 0
-            while off < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + off, raw.count - off)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw SSHError.localErrno(destination)
-                }
-                off += n
-            }
-        }
+        guard writeAll(fd, data) else { throw SSHError.localErrno(destination) }
     }
 
     /// Gives the file exactly `mode`, syncs and closes it, and renames it over the destination.

@@ -155,19 +155,14 @@ extension SSHSession {
         progress: TransferProgress? = nil, stop: TransferStop? = nil
     ) async throws {
         try await worker.run { [self] in
-            let file = try LocalPartialFile(beside: localPath)
             var received: UInt64 = 0
-            do {
+            try LocalPartialFile.receive(beside: localPath, mode: mode) { file in
                 try downloadBlocking(remotePath) { data in
                     if stop?() == true { throw SSHTransferStopped() }
                     try file.write(data)
                     received += UInt64(data.count)
                     progress?(received)
                 }
-                try file.commit(mode: mode)
-            } catch {
-                file.discard()
-                throw error
             }
         }
     }

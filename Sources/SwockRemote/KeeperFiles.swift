@@ -461,8 +461,7 @@ extension KeeperHost: RemoteTree {
     ) async throws {
         let op = KeeperFileOp(.download, path: remotePath)
         let done: Void? = try await throughKeeper(op) { s in
-            let file = try LocalPartialFile(beside: localPath)
-            do {
+            try LocalPartialFile.receive(beside: localPath, mode: mode) { file in
                 try Self.send(s, op)
                 var received: UInt64 = 0
                 _ = try Self.reply(s) { kind, data in
@@ -472,10 +471,6 @@ extension KeeperHost: RemoteTree {
                     received += UInt64(data.count)
                     progress?(received)
                 }
-                try file.commit(mode: mode)
-            } catch {
-                file.discard()
-                throw error
             }
         }
         if done != nil { return }

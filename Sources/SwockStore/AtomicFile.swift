@@ -41,18 +41,10 @@ public enum AtomicFile {
         guard fd >= 0 else { throw StoreError.io(path: path, reason: LocalFileError.errnoText()) }
         var ok = false
         defer { if !ok { unlink(tmp) } }
-        try data.withUnsafeBytes { raw in
-            var off = 0
-            while off < raw.count {
-                let n = Foundation.write(fd, raw.baseAddress! + off, raw.count - off)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    let why = LocalFileError.errnoText()
-                    close(fd)
-                    throw StoreError.io(path: path, reason: why)
-                }
-                off += n
-            }
+        guard writeAll(fd, data) else {
+            let why = LocalFileError.errnoText()
+            close(fd)
+            throw StoreError.io(path: path, reason: why)
         }
         // The umask may have narrowed the mode; make it exact.
         fchmod(fd, mode)

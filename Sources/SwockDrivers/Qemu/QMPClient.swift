@@ -58,17 +58,7 @@ enum QMPClient {
     private static func send(_ fd: Int32, _ message: [String: Any], path: String) throws {
         var data = try JSONSerialization.data(withJSONObject: message)
         data.append(0x0A)
-        try data.withUnsafeBytes { raw in
-            var off = 0
-            while off < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + off, raw.count - off)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw QemuError.qmp(path: path, detail: LocalFileError.errnoText())
-                }
-                off += n
-            }
-        }
+        guard writeAll(fd, data) else { throw QemuError.qmp(path: path, detail: LocalFileError.errnoText()) }
     }
 
     private struct LineReader {
