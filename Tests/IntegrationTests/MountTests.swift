@@ -44,7 +44,7 @@ struct MountTests {
             if relays == 0 { break }
             try await Task.sleep(for: .milliseconds(100))
         }
-        #expect(relays == 0)
+        #expect(relays == 0, "sftp-relay still runs after mount -u: \(Self.describe(Self.processes(containing: "sftp-relay")))")
 
         // Refusals: one line each, nothing mounted.
         let missing = try await cli.run(["mount", "m1:/no/such/folder", dir])
@@ -61,6 +61,21 @@ struct MountTests {
         #expect(notMounted.status == 1 && notMounted.stderrText == "Error: \(dir) is not mounted", "\(notMounted.all)")
         let unknown = try await cli.run(["mount", "nope:/etc", dir])
         #expect(unknown.stderrText.hasPrefix("Error: Docker machine \"nope\" does not exist"), "\(unknown.all)")
+    }
+
+    /// What each process is doing (state, kernel wait, parent, open files): a relay that
+    /// outlives its mount says why.
+    static func describe(_ pids: [String]) -> String {
+        pids.map { pid in
+            let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+            let fields = status.split(separator: "\n").filter { $0.hasPrefix("State:") || $0.hasPrefix("PPid:") }.joined(separator: " ")
+            let wchan = (try? String(contentsOfFile: "/proc/\(pid)/wchan", encoding: .utf8)) ?? "?"
+            let fds = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []).sorted().map { fd in
+                "\(fd)->" + ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)")) ?? "?")
+            }
+            let cmd = (FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data()).map { $0 == 0 ? 32 : $0 }
+            return "pid \(pid) [\(String(decoding: cmd, as: UTF8.self))] \(fields) wchan \(wchan) fds \(fds.joined(separator: " "))"
+        }.joined(separator: "; ")
     }
 
     /// PIDs of processes whose command line contains `word`.
