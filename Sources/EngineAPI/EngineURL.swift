@@ -1,4 +1,5 @@
 import Foundation
+import SwockSupport
 
 /// Parsing of DOCKER_HOST-style URLs (pure).
 enum EngineURL {
@@ -45,14 +46,5 @@ enum EngineURL {
             port = p
         }
         return (String(host), port)
-    }
-}
-
-extension StringProtocol {
-    func trimmingWhitespace() -> String {
-        var s = Substring(self)
-        while let f = s.first, f.isWhitespace { s.removeFirst() }
-        while let l = s.last, l.isWhitespace { s.removeLast() }
-        return String(s)
     }
 }

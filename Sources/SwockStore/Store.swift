@@ -278,7 +278,7 @@ public struct Store: Sendable {
 
     public func activeMachine() -> String? {
         guard let d = FileManager.default.contents(atPath: activePath) else { return nil }
-        let s = String(decoding: d, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let s = String(decoding: d, as: UTF8.self).trimmingWhitespace()
         return s.isEmpty ? nil : s
     }
 
