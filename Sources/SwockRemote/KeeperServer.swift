@@ -140,13 +140,19 @@ public final class KeeperServer: @unchecked Sendable {
     /// back to the system. Measured with 100 held sessions on one quiet host: 1 MB of output
     /// from each left the keeper at 51 MB resident until it ended; with two arenas and this
     /// trim, 40 MB (29 MB before that output: what stays is held by the sessions themselves).
+    /// The code pages the burst ran go too, as at start (`releaseStartupCode`): an idle keeper
+    /// holds its sessions, not the code that served them (clean pages of the executable, back
+    /// from the page cache when the next command runs).
     private func releaseFreedMemory() {
         let trim = state.withLock { s in
             guard s.heapToTrim, s.clients == 0 else { return false }
             s.heapToTrim = false
             return true
         }
-        if trim { ProcessMemory.releaseFreed() }
+        if trim {
+            ProcessMemory.releaseFreed()
+            ProcessMemory.releaseStartupCode()
+        }
     }
 
     private func serveConnection(_ fd: Int32) {
