@@ -92,7 +92,11 @@ enum HTTPExchange {
                 reachedEOF = true
                 break
             }
-            if received == 0 { TLSSessionCache.shared.finished(conn, endpoint: endpoint, file: sessionFile) }
+            // The handshake is counted (and its session saved) with the connection's first
+            // response: a later request on a kept connection (keep-alive, no session file) had none.
+            if received == 0 && (sessionFile != nil || !keepAlive) {
+                TLSSessionCache.shared.finished(conn, endpoint: endpoint, file: sessionFile)
+            }
             received += n
             do {
                 try parser.feed(buffer[..<n])

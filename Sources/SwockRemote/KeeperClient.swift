@@ -147,6 +147,9 @@ public final class KeeperClient: Sendable {
         return try? await OffPool.run("keeper-ping") { [self] () -> [String: KeeperPing]? in
             guard let s = socket() else { return nil }
             defer { s.close() }
+            // Its answer comes within `timeout`; a keeper that does not answer by then (stopped,
+            // not dead) is given up, and `ls` asks the daemons itself.
+            s.setReceiveTimeout(timeout + .seconds(2))
             let req = KeeperRequest(
                 op: .ping, store: store.root, timeout: timeout.timeInterval, persist: persist.timeInterval, machines: machines)
             do {

@@ -273,6 +273,14 @@ public final class KeeperSocket: Sendable {
         }
     }
 
+    /// Bounds each read: a receive that waits longer throws (a keeper that stopped answering
+    /// must not hold a command past its own deadline).
+    public func setReceiveTimeout(_ limit: Duration) {
+        let ms = max(Int(limit.timeInterval * 1000), 1)
+        var tv = timeval(tv_sec: ms / 1000, tv_usec: Int((ms % 1000) * 1000))
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
     /// Wakes a reader blocked on this socket (it sees EOF); the descriptor stays open.
     func shutdown() { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
 

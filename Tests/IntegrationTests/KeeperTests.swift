@@ -398,6 +398,17 @@ struct KeeperTests {
         let after = try await engineConnections(pid).filter { $0.hasSuffix(" \(a.ip):2376") }
         #expect(after.count == 1 && after != before, "\(before) -> \(after)")
         #expect(try await keeperPID(cli) == pid, "the listings did not stay with one keeper")
+
+        // A keeper that stops answering (SIGSTOP, not dead) holds ls no longer than its -t and a
+        // margin: ls gives it up and asks the daemons itself. (A bound on a hang, not a measure.)
+        kill(pid, SIGSTOP)
+        defer { kill(pid, SIGCONT) }
+        let bg = try Background([CLI.binary, "ls", "-t", "1", "--format", "{{.Name}}"], environment: environment(cli))
+        defer { bg.cleanup() }
+        let finished = await bg.wait(upTo: .seconds(60))
+        if !finished { bg.kill() }
+        #expect(finished, "ls waited for a stopped keeper: \(bg.stderrText)")
+        #expect(Set(bg.stdoutText.textLines().map(String.init)) == Set(KeeperFixture.names), "\(bg.stdoutText)\n\(bg.stderrText)")
     }
 
     @Test func removingAMachineDropsItsConnections() async throws {

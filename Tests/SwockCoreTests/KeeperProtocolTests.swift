@@ -1,8 +1,9 @@
 import EngineAPI
 import Foundation
 import SSHKit
-import SwockRemote
 import Testing
+
+@testable import SwockRemote
 
 /// The keeper's pure parts: the idle time's syntax, where the socket goes, what crosses the wire.
 struct KeeperProtocolTests {
@@ -72,6 +73,21 @@ struct KeeperProtocolTests {
         #expect(throws: (any Error).self) {
             try JSONDecoder().decode(KeeperRequest.Op.self, from: Data(#""pong""#.utf8))
         }
+    }
+
+    /// A keeper that stops answering: the receive gives up (a bound on a hang, not a measure).
+    @Test func aReceiveTimeoutEndsTheWait() throws {
+        var fds: [Int32] = [-1, -1]
+        try #require(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
+        let mine = KeeperSocket(fd: fds[0]), silent = KeeperSocket(fd: fds[1])
+        defer { mine.close(); silent.close() }
+        mine.setReceiveTimeout(.milliseconds(200))
+        let start = ContinuousClock.now
+        #expect(throws: KeeperError.self) { _ = try mine.receive() }
+        #expect(ContinuousClock.now - start < .seconds(30))
+        // An answer within the time is read as always.
+        try silent.send(.reply, Data("{}".utf8))
+        #expect(try mine.receive()?.1 == Data("{}".utf8))
     }
 
     @Test func fileRequestsCrossTheWireAndOlderKeepersAreKnown() throws {
