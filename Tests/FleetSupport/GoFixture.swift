@@ -53,13 +53,16 @@ public enum GoFixture {
     }
 
     /// The fixture driver plugin (Tests/Fixtures/plugin): a directory of the caller's own holding
-    /// a copy of docker-machine-driver-fixture, so a test can tell its plugin processes (by their
-    /// executable's path) from those of tests running beside it.
+    /// docker-machine-driver-fixture, so a test can tell its plugin processes (by their
+    /// executable's path) from those of tests running beside it. A hard link, not a copy: a copy
+    /// is a file this process has open for writing, and a child another test forks meanwhile
+    /// inherits that descriptor until its exec, so starting the copy can fail with ETXTBSY (seen
+    /// in CI as the plugin that "cannot start").
     public static func pluginDirectory() throws -> String {
         let built = try build("plugin", as: "docker-machine-driver-fixture")
         let dir = NSTemporaryDirectory() + "swock-go-fixtures/plugin-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: built + "/docker-machine-driver-fixture", toPath: dir + "/docker-machine-driver-fixture")
+        try FileManager.default.linkItem(atPath: built + "/docker-machine-driver-fixture", toPath: dir + "/docker-machine-driver-fixture")
         return dir
     }
 }

@@ -202,4 +202,25 @@ import Testing
         }
         #expect(e2 == .noAddress(binary: silent, seconds: 10, exited: true, stderr: ""))
     }
+
+    /// A plugin binary still open for writing for a moment (ETXTBSY) starts once it is closed;
+    /// one that cannot run says why in the system's words, not Foundation's error 256.
+    @Test func aBinaryBusyForAMomentStartsAndAnUnrunnableOneSaysWhy() async throws {
+        let dir = storeDir + "/bin"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let busy = dir + "/docker-machine-driver-busy"
+        try FileManager.default.copyItem(atPath: binary, toPath: busy)
+        let fd = open(busy, O_WRONLY)
+        #expect(fd >= 0)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { close(fd) }
+        let session = try await PluginSession.start(plugin: "busy", binary: busy, timeouts: PluginTimeouts())
+        await session.close()
+        let plain = dir + "/docker-machine-driver-plain"
+        try "#!/bin/sh\nexit 0\n".write(toFile: plain, atomically: true, encoding: .utf8)
+        chmod(plain, 0o644)
+        let e = await #expect(throws: PluginError.self) {
+            _ = try await PluginSession.start(plugin: "plain", binary: plain, timeouts: PluginTimeouts())
+        }
+        #expect(e?.description == "cannot start the driver plugin \(plain): Permission denied")
+    }
 }

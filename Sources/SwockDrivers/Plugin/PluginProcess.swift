@@ -23,26 +23,41 @@ final class PluginProcess: Sendable {
     }
 
     static func start(binary: String, extraEnvironment: [String: String] = [:]) throws(PluginError) -> PluginProcess {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
-        p.arguments = []
         var env = ProcessInfo.processInfo.environment
         env["MACHINE_PLUGIN_TOKEN"] = "42"
         for (k, v) in extraEnvironment { env[k] = v }
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = FileHandle.nullDevice
-        let plugin = PluginProcess(binary: binary, process: p)
-        do {
-            try p.run()
-        } catch {
-            throw .startFailed(binary: binary, detail: "\(error.localizedDescription)")
+        // A plugin binary that is still open for writing somewhere (being installed, or a
+        // descriptor inherited by a child forked meanwhile) refuses to start with ETXTBSY for a
+        // moment: tried again, with a new Process, for up to a second.
+        var attempt = 0
+        while true {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: binary)
+            p.arguments = []
+            p.environment = env
+            let out = Pipe(), err = Pipe()
+            p.standardOutput = out
+            p.standardError = err
+            p.standardInput = FileHandle.nullDevice
+            do {
+                try p.run()
+            } catch {
+                let cause = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
+                if cause?.domain == NSPOSIXErrorDomain, cause?.code == Int(ETXTBSY), attempt < 10 {
+                    attempt += 1
+                    usleep(100_000)
+                    continue
+                }
+                let detail =
+                    cause.map { $0.domain == NSPOSIXErrorDomain ? String(cString: strerror(Int32($0.code))) : $0.localizedDescription }
+                    ?? error.localizedDescription
+                throw .startFailed(binary: binary, detail: detail)
+            }
+            let plugin = PluginProcess(binary: binary, process: p)
+            plugin.drain(out.fileHandleForReading, isStdout: true)
+            plugin.drain(err.fileHandleForReading, isStdout: false)
+            return plugin
         }
-        plugin.drain(out.fileHandleForReading, isStdout: true)
-        plugin.drain(err.fileHandleForReading, isStdout: false)
-        return plugin
     }
 
     private func drain(_ handle: FileHandle, isStdout: Bool) {
