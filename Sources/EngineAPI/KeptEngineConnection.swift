@@ -29,9 +29,6 @@ public final class KeptEngineConnection: @unchecked Sendable {
         return KeptEngineConnection(endpoint: endpoint, conn: conn, sessionFile: file)
     }
 
-    /// Whether the handshake that opened it resumed a saved session.
-    public var resumed: Bool { conn.resumed }
-
     /// GET /_ping within `timeout`. A failure leaves the connection unusable.
     public func ping(timeout: Duration) throws(EngineError) -> Ping {
         guard reusable else { throw .connectionClosed(endpoint, detail: "the kept connection was closed") }

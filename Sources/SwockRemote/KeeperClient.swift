@@ -119,9 +119,7 @@ public final class KeeperClient: Sendable {
                 op: .open, machine: config.name, store: store.root, budget: budget?.timeInterval,
                 persist: persist.timeInterval)
             do {
-                try s.send(.request, json: req)
-                guard let (kind, data) = try s.receive(), kind == .reply else { throw KeeperError.protocolViolation("no reply to open") }
-                return (s, try JSONDecoder().decode(KeeperReply.self, from: data))
+                return (s, try s.ask(req))
             } catch {
                 markDead("\(error)")
                 return nil
@@ -153,9 +151,7 @@ public final class KeeperClient: Sendable {
             let req = KeeperRequest(
                 op: .ping, store: store.root, timeout: timeout.timeInterval, persist: persist.timeInterval, machines: machines)
             do {
-                try s.send(.request, json: req)
-                guard let (kind, data) = try s.receive(), kind == .reply else { throw KeeperError.protocolViolation("no reply to ping") }
-                let r = try JSONDecoder().decode(KeeperReply.self, from: data)
+                let r = try s.ask(req)
                 guard r.unavailable == nil, let pings = r.pings else {
                     logger.debug("keeper cannot ping: \(r.unavailable ?? "no answers")")
                     return nil
@@ -173,17 +169,14 @@ public final class KeeperClient: Sendable {
     public static func drop(_ machine: String, store: Store) {
         guard let s = connectIfRunning(KeeperPlace(storeRoot: store.root)) else { return }
         defer { s.close() }
-        _ = try? s.send(.request, json: KeeperRequest(op: .drop, machine: machine, store: store.root))
-        _ = try? s.receive()
+        _ = try? s.ask(KeeperRequest(op: .drop, machine: machine, store: store.root))
     }
 
     /// What the running keeper holds; nil when none runs.
     public static func list(store: Store) throws -> KeeperReply? {
         guard let s = connectIfRunning(KeeperPlace(storeRoot: store.root)) else { return nil }
         defer { s.close() }
-        try s.send(.request, json: KeeperRequest(op: .list, store: store.root))
-        guard let (kind, data) = try s.receive(), kind == .reply else { throw KeeperError.protocolViolation("no reply to list") }
-        let r = try JSONDecoder().decode(KeeperReply.self, from: data)
+        let r = try s.ask(KeeperRequest(op: .list, store: store.root))
         if let why = r.unavailable { throw KeeperError.notServed(why) }
         return r
     }
@@ -192,9 +185,7 @@ public final class KeeperClient: Sendable {
     public static func stop(store: Store) throws -> Int32? {
         guard let s = connectIfRunning(KeeperPlace(storeRoot: store.root)) else { return nil }
         defer { s.close() }
-        try s.send(.request, json: KeeperRequest(op: .stop, store: store.root))
-        guard let (kind, data) = try s.receive(), kind == .reply else { throw KeeperError.protocolViolation("no reply to stop") }
-        let r = try JSONDecoder().decode(KeeperReply.self, from: data)
+        let r = try s.ask(KeeperRequest(op: .stop, store: store.root))
         if let why = r.unavailable { throw KeeperError.notServed(why) }
         return r.pid
     }

@@ -117,7 +117,7 @@ final class KeeperEngines: Sendable {
             }
             return (kept[machine]?.idle.popLast(), [])
         }
-        _ = stale  // closed as they go
+        _ = consume stale  // a retired connection closes here (TLSConnection's deinit), outside the lock
         return conn
     }
 

@@ -93,15 +93,12 @@ extension KeeperClient {
         let reply: KeeperReply
         do {
             // A keeper that does not answer is not waited for beyond the budget (then direct).
-            Self.setReceiveTimeout(s.fd, (budget ?? .seconds(30)) + .seconds(1))
-            try s.send(
-                .request,
-                json: KeeperRequest(
+            s.setReceiveTimeout((budget ?? .seconds(30)) + .seconds(1))
+            reply = try s.ask(
+                KeeperRequest(
                     op: .forward, machine: config.name, store: store.root, budget: budget?.timeInterval,
                     persist: persist.timeInterval, port: config.engine.port))
-            guard let (kind, data) = try s.receive(), kind == .reply else { throw KeeperError.protocolViolation("no reply to forward") }
-            reply = try JSONDecoder().decode(KeeperReply.self, from: data)
-            Self.setReceiveTimeout(s.fd, .zero)
+            s.setReceiveTimeout(.zero)
         } catch {
             s.close()
             markDead("\(error)")
@@ -117,13 +114,6 @@ extension KeeperClient {
             return nil
         }
         return s
-    }
-
-    /// SO_RCVTIMEO; zero: none.
-    static func setReceiveTimeout(_ fd: Int32, _ d: Duration) {
-        let (seconds, attoseconds) = d.components
-        var tv = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
-        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 }
 

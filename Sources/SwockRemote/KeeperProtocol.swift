@@ -274,10 +274,11 @@ public final class KeeperSocket: Sendable {
     }
 
     /// Bounds each read: a receive that waits longer throws (a keeper that stopped answering
-    /// must not hold a command past its own deadline).
+    /// must not hold a command past its own deadline). `.zero` waits without a bound again.
     public func setReceiveTimeout(_ limit: Duration) {
-        let ms = max(Int(limit.timeInterval * 1000), 1)
-        var tv = timeval(tv_sec: ms / 1000, tv_usec: Int((ms % 1000) * 1000))
+        let (seconds, attoseconds) = max(limit, .zero).components
+        var tv = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
+        if limit > .zero && tv.tv_sec == 0 && tv.tv_usec == 0 { tv.tv_usec = 1 }
         _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
@@ -309,6 +310,16 @@ public final class KeeperSocket: Sendable {
 
     public func send<T: Encodable>(_ kind: KeeperFrameKind, json value: T) throws {
         try send(kind, try JSONEncoder().encode(value))
+    }
+
+    /// One request and its reply (the ops that are a single exchange: open, ping, list, stop,
+    /// drop); a keeper that closes instead of replying is a protocol violation.
+    public func ask(_ request: KeeperRequest) throws -> KeeperReply {
+        try send(.request, json: request)
+        guard let (kind, data) = try receive(), kind == .reply else {
+            throw KeeperError.protocolViolation("no reply to \(request.op.rawValue)")
+        }
+        return try JSONDecoder().decode(KeeperReply.self, from: data)
     }
 
     /// The next frame, or nil at EOF between frames.

@@ -88,6 +88,31 @@ struct KeeperProtocolTests {
         // An answer within the time is read as always.
         try silent.send(.reply, Data("{}".utf8))
         #expect(try mine.receive()?.1 == Data("{}".utf8))
+        // .zero waits without a bound again: an answer after longer than the old bound is read.
+        mine.setReceiveTimeout(.zero)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) { try? silent.send(.reply, Data("{}".utf8)) }
+        #expect(try mine.receive()?.1 == Data("{}".utf8))
+    }
+
+    /// `ask`: one request, its reply decoded; a keeper that closes instead says which request
+    /// went unanswered.
+    @Test func askIsOneRequestAndItsReply() throws {
+        var fds: [Int32] = [-1, -1]
+        try #require(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
+        let mine = KeeperSocket(fd: fds[0]), keeper = KeeperSocket(fd: fds[1])
+        defer { mine.close(); keeper.close() }
+        DispatchQueue.global().async {
+            guard let (kind, data) = try? keeper.receive(), kind == .request,
+                let req = try? JSONDecoder().decode(KeeperRequest.self, from: data), req.op == .list
+            else { return }
+            var reply = KeeperReply()
+            reply.pid = 42
+            try? keeper.send(.reply, json: reply)
+            _ = try? keeper.receive()
+            keeper.shutdown()
+        }
+        #expect(try mine.ask(KeeperRequest(op: .list, store: "/s")).pid == 42)
+        #expect(throws: KeeperError.protocolViolation("no reply to stop")) { _ = try mine.ask(KeeperRequest(op: .stop, store: "/s")) }
     }
 
     @Test func fileRequestsCrossTheWireAndOlderKeepersAreKnown() throws {

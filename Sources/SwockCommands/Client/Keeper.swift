@@ -8,7 +8,7 @@ import SwockSupport
 struct KeeperOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
-            "Keep SSH connections open this long after the last command, for the next ones (default 60s, $SWOCK_PERSIST; 0: no keeper).",
+            "Keep SSH and Engine API connections open this long after the last command, for the next ones (default 60s, $SWOCK_PERSIST; 0: no keeper).",
             valueName: "time"))
     var persist: String?
 
@@ -30,7 +30,7 @@ struct KeeperOptions: ParsableArguments {
 struct Keeper: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keeper",
-        abstract: "Show or stop the connection keeper, which holds SSH connections between commands.",
+        abstract: "Show or stop the connection keeper, which holds SSH and Engine API connections between commands.",
         discussion: Help.discussion(
             """
             `exec`, `ssh NAME CMD`, `scp`, the engine lifecycle verbs, `provision` and \

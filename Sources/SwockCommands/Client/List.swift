@@ -232,14 +232,6 @@ extension ListRow {
             name: c.name, active: active ? "*" : "-", driverName: c.driver, state: s?.state.rawValue ?? "", url: c.clientURL,
             dockerVersion: s.map { $0.engineVersion ?? "Unknown" } ?? "", error: s?.error ?? "")
     }
-
-    /// From a machine's template fields (`machineFields` with its status).
-    init(fields: [String: String]) {
-        func field(_ key: CodingKeys) -> String { fields[key.rawValue] ?? "" }
-        self.init(
-            name: field(.name), active: field(.active), driverName: field(.driverName), state: field(.state),
-            url: field(.url), dockerVersion: field(.dockerVersion), error: field(.error))
-    }
 }
 
 /// `ls --format`: table, json, or a template of fields; "table TEMPLATE" lays the template's
