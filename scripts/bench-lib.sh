@@ -140,7 +140,8 @@ elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.6f", b - a }'
 # (memory.max_usage_in_bytes: anonymous memory plus the page cache the runs add; program files
 # already cached are charged elsewhere, alike for every tool) and KEY.cpu the median CPU time
 # (user + system, cpuacct.usage) of a timed run. MEASURE_AFTER: a command run after the runs
-# while the cgroups still exist (to end such daemons).
+# while the cgroups still exist (to end such daemons). MEASURE_BEFORE: a command run before
+# each run, untimed (to stop a daemon the previous run left).
 measure() {
 	local key=$1
 	[ "${MEASURE_RESOURCES:-0}" = 1 ] || { measure_runs "$@"; return 0; }
@@ -165,6 +166,7 @@ measure_runs() {
 	local key=$1 runs=$2 i t0 c0 times=() cpus=() err=$WORK/measure.err
 	shift 2
 	for ((i = 0; i <= runs; i++)); do
+		[ -z "${MEASURE_BEFORE:-}" ] || eval "$MEASURE_BEFORE" >/dev/null 2>&1 || true
 		t0=$EPOCHREALTIME
 		[ -z "${CG_CPU:-}" ] || c0=$(cat "$CG_CPU/cpuacct.usage")
 		if ! "$@" >/dev/null 2>"$err"; then
