@@ -56,10 +56,10 @@ public struct Provisioner: Sendable {
         do {
             return try await createChecked(req)
         } catch let e as ProvisionError
-            where keepRecordOnEarlyFailure && !e.resumable && e.step != .checkFlags && req.hostKeyFingerprints.isEmpty
+            where keepRecordOnEarlyFailure && !e.resumable && e.step != .checkFlags
         {
-            // (Expected fingerprints cannot go into a record: without them `provision` would pin
-            // whatever key it meets, so such a machine gets no record; the file, run again, creates it.)
+            // Expected fingerprints go into the record (`SSHSettings.expectedHostKeys`): its
+            // first contact, by `provision` or any command, must present one of them.
             var config = try newRecord(req)
             config.provisioning.phase = .failed
             config.provisioning.lastError = "\(e.step.rawValue): \(e.reason)"
@@ -167,6 +167,9 @@ public struct Provisioner: Sendable {
             knownHostsPath: Store.knownHostsPath(req.name))
         if req.sshKeyPath != nil { ssh.identitiesOnly = req.identitiesOnly }
         ssh.sshConfigHost = req.sshConfigHost
+        if !req.hostKeyFingerprints.isEmpty {
+            ssh.expectedHostKeys = req.hostKeyFingerprints.map { HostKeyFingerprint.normalized($0) ?? $0 }
+        }
         var engine = req.engine
         if !req.proxyJump.isEmpty {
             ssh.proxyJump = req.proxyJump

@@ -67,15 +67,17 @@ public struct MachineSSH: Sendable {
     }
 
     /// Connects to a machine of the store. Its host key must match the pinned one; a record with
-    /// nothing pinned yet (a create that stopped early) pins on this first contact. With `budget`,
-    /// the whole connect (handshake, auth, retries) ends within it.
+    /// nothing pinned yet (a create that stopped early) pins on this first contact, a key with one
+    /// of the fingerprints create was given when it was given some. With `budget`, the whole
+    /// connect (handshake, auth, retries) ends within it.
     public func connect(_ config: MachineConfig, budget: Duration? = nil) async throws -> SSHSession {
         guard config.hasSSH else { throw NoSSH(machine: config.name, driver: config.driver) }
         let kh = store.resolve(config.ssh.knownHostsPath)
         let pinned = (try? String(contentsOfFile: kh, encoding: .utf8))?.contains(where: { !$0.isWhitespace }) ?? false
+        var o = options(for: config, policy: pinned ? .strict : .acceptNew)
+        if !pinned { o.expectedHostKeys = config.ssh.expectedHostKeys ?? [] }
         let session = try await connect(
-            SSHTarget(host: config.address, port: config.ssh.port, user: config.ssh.user),
-            options: options(for: config, policy: pinned ? .strict : .acceptNew), budget: budget)
+            SSHTarget(host: config.address, port: config.ssh.port, user: config.ssh.user), options: o, budget: budget)
         if let pw = FileManager.default.contents(atPath: store.resolve(Store.sudoPasswordPath(config.name))) {
             session.useSudoPassword(String(decoding: pw, as: UTF8.self))
         }

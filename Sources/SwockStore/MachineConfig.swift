@@ -96,6 +96,11 @@ public struct SSHSettings: Codable, Sendable, Equatable {
     /// The ~/.ssh/config `Host` alias create resolved (kept for inspect; the resolved values are
     /// the record's own, so a later change of the file changes nothing).
     public var sshConfigHost: String?
+    /// `--ssh-host-key-fingerprint`: the host key's first contact must present one of these
+    /// (`SHA256:...`). Kept for a record whose create stopped before the key was pinned, so that
+    /// `provision` (and every other command) checks them instead of pinning whatever key answers.
+    /// nil: none given.
+    public var expectedHostKeys: [String]?
 
     public init(user: String, port: Int, authMode: AuthMode, keyPath: String?, knownHostsPath: String) {
         self.user = user

@@ -50,12 +50,14 @@ enum RecordDecoder {
             let keyPath = f.optional("keyPath", { $0.stringValue }), let knownHosts = f.string("knownHostsPath"),
             let proxyJump = f.optional("proxyJump", { $0.array(jumpHost) }),
             let identitiesOnly = f.optional("identitiesOnly", { $0.boolValue }),
-            let alias = f.optional("sshConfigHost", { $0.stringValue })
+            let alias = f.optional("sshConfigHost", { $0.stringValue }),
+            let expected = f.optional("expectedHostKeys", { $0.array { $0.stringValue } })
         else { return nil }
         var s = SSHSettings(user: user, port: port, authMode: mode, keyPath: keyPath, knownHostsPath: knownHosts)
         s.proxyJump = proxyJump
         s.identitiesOnly = identitiesOnly
         s.sshConfigHost = alias
+        s.expectedHostKeys = expected
         return s
     }
 

@@ -151,8 +151,9 @@ struct CreateErrorTests {
             cli, base + ["--ssh-known-hosts", dir + "/none", "m4"], status: 64,
             contains: ["--ssh-known-hosts \(dir)/none has no key for \(host.ip)"])
 
-        // A fleet file says the same: the wrong fingerprint leaves no record behind (a record
-        // without the expectation would let `provision` pin any key); the known_hosts file works.
+        // A fleet file says the same. Its machine with the wrong fingerprint keeps a failed record
+        // (the file declares the inventory) that holds the expectation, so neither `provision`
+        // nor `ssh` pins the key that answers; the known_hosts file works.
         try """
         defaults: {user: tester, key: \(host.keyPath), ssh-host-key: strict}
         machines:
@@ -162,7 +163,16 @@ struct CreateErrorTests {
         let fleet = try await cli.run(["create", "-f", dir + "/fleet.yml"])
         #expect(fleet.status == 2, "one of two failed: \(fleet.all)")
         #expect(fleet.all.contains(otherFP) && fleet.all.contains("1 ready, 1 failed"), "\(fleet.all)")
-        #expect(!FileManager.default.fileExists(atPath: cli.store + "/machines/f1"), "a record was kept for the refused host key")
+        let f1 = try cli.config("f1")
+        #expect((f1["ssh"] as? [String: Any])?["expectedHostKeys"] as? [String] == [otherFP], "\(f1)")
+        #expect((f1["provisioning"] as? [String: Any])?["phase"] as? String == "failed", "\(f1)")
+        for args in [["provision", "f1"], ["ssh", "f1", "--", "true"]] {
+            let again = try await cli.run(args)
+            #expect(again.status != 0, "\(args): \(again.all)")
+            #expect(again.all.contains(otherFP) && again.all.contains("not the one expected"), "\(args): \(again.all)")
+            let pinned = (try? String(contentsOfFile: cli.store + "/machines/f1/known_hosts", encoding: .utf8)) ?? ""
+            #expect(pinned.allSatisfy { $0.isWhitespace }, "\(args) pinned a key: \(pinned)")
+        }
         #expect((try? cli.config("f2"))?["provisioning"].flatMap { ($0 as? [String: Any])?["phase"] as? String } == "ready", "\(fleet.all)")
     }
 

@@ -142,18 +142,24 @@ import Testing
             ), "\(ls.stdoutText)")
     }
 
-    /// A plugin that crashes in Create: one line, the record kept unfinished, no plugin left;
-    /// `provision` through a working plugin creates the host (a fleet host) and provisions it.
+    /// A plugin that crashes in Create: one line, the record kept unfinished (with the host key
+    /// fingerprint create was given), no plugin left; `provision` through a working plugin
+    /// creates the host (a fleet host), checks its key against that fingerprint and provisions it.
     @Test(.enabled(if: Fleet.enabled, "\(Fleet.skipComment)"), .fleetSlot)
     func aPluginThatCrashesInCreateLeavesAnUnfinishedRecordThatProvisionCompletes() async throws {
         let host = try await Fleet.fresh("pg-crash")
         let cli = CLI()
         defer { cli.cleanup() }
+        // The host's keys, read out of band.
+        let pub = try await Fleet.run("pg-crash", "for k in /etc/ssh/ssh_host_*_key.pub; do ssh-keygen -lf $k; done")
+        let fingerprints = pub.stdoutText.split(separator: "\n").compactMap { $0.split(separator: " ").first { $0.hasPrefix("SHA256:") } }
+            .map(String.init)
+        try #require(!fingerprints.isEmpty, "\(pub.all)")
         let r = try await cli.run(
             [
                 "create", "-d", "fixture", "--fixture-host", host.ip, "--fixture-ssh-user", host.user,
-                "--fixture-ssh-key", host.keyPath, "--fixture-fail", "crash", "x4",
-            ], env: env)
+                "--fixture-ssh-key", host.keyPath, "--fixture-fail", "crash",
+            ] + fingerprints.flatMap { ["--ssh-host-key-fingerprint", $0] } + ["x4"], env: env)
         #expect(r.status == 1, "\(r.all)")
         #expect(r.stderrText.split(separator: "\n").count == 1, "\(r.stderrText)")
         #expect(
@@ -162,6 +168,8 @@ import Testing
             ), "\(r.stderrText)")
         #expect(pluginsRunning() == 0)
         try await expectUnfinished(cli, "x4", fail: "crash")
+        let unfinished = try cli.config("x4")
+        #expect((unfinished["ssh"] as? [String: Any])?["expectedHostKeys"] as? [String] == fingerprints, "\(unfinished)")
 
         var working = env
         working["FIXTURE_FAIL"] = "none"
@@ -170,6 +178,7 @@ import Testing
         let c = try cli.config("x4")
         #expect(c["address"] as? String == host.ip)
         #expect((c["provisioning"] as? [String: Any])?["phase"] as? String == "ready", "\(c)")
+        #expect(fingerprints.contains { p.all.contains("host key \($0)") }, "\(p.all)")
         let v = try await cli.docker(["version", "--format", "{{.Server.Version}}"], machine: "x4", host: host)
         #expect(v.status == 0, "\(v.all)")
         let rm = try await cli.run(["rm", "-y", "x4"], env: env)

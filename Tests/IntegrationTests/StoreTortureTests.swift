@@ -84,7 +84,7 @@ struct StoreTortureTests {
         process.arguments = args
         process.environment = env
         process.standardInput = FileHandle.nullDevice
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         let out = FileHandle(forWritingAtPath: log)
         process.standardOutput = out
         process.standardError = out

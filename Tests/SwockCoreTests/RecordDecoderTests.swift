@@ -12,6 +12,7 @@ import Testing
         full.ssh.proxyJump = [JumpHost(user: "ops", host: "10.231.0.2", port: 2200), JumpHost(host: "bastion.example")]
         full.ssh.identitiesOnly = false
         full.ssh.sshConfigHost = "web"
+        full.ssh.expectedHostKeys = ["SHA256:PboQ4kp5XDJHSsAx1drGmjTIIksM+ouViQnx4KAKcis", "SHA256:x"]
         full.engine.forwardPort = 40001
         full.engine.installBundle = "/srv/debs"
         full.tls.hostname = "web1"

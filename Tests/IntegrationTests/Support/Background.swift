@@ -12,8 +12,8 @@ final class Background: @unchecked Sendable {
         let id = UUID().uuidString.prefix(8)
         outPath = NSTemporaryDirectory() + "ft-bg-\(id).out"
         errPath = NSTemporaryDirectory() + "ft-bg-\(id).err"
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: argv[0])
         process.arguments = Array(argv.dropFirst())
         process.environment = environment
