@@ -293,6 +293,27 @@ struct BastionTests {
     /// keeper holds (issue 22): warm, `ls`, `status` and `version` log in on the bastion no more.
     /// A keeper killed while a command waits on it leaves that command to connect directly; with
     /// the keeper off (SWOCK_PERSIST=0, --persist 0) every command connects itself.
+    /// Whether a connection waits in the accept queue of `pid`'s listening unix socket, and the
+    /// `ss` line of that socket (or why there is none), for the message of a failed wait.
+    static func listenQueue(of pid: Int32) async throws -> (Bool, String) {
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+        let inodes = Set(
+            fds.compactMap { fd -> String? in
+                guard let link = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)"),
+                    link.hasPrefix("socket:[")
+                else { return nil }
+                return String(link.dropFirst("socket:[".count).dropLast())
+            })
+        let ss = try await Subprocess.run(["ss", "-xlH"])
+        guard ss.status == 0 else { return (false, "ss failed: \(ss.stderrText)") }
+        // u_str LISTEN RECV-Q SEND-Q PATH INODE * 0
+        for line in ss.stdoutText.textLines() {
+            let f = line.split(separator: " ", omittingEmptySubsequences: true)
+            if f.count >= 6, inodes.contains(String(f[5])) { return ((Int(f[2]) ?? 0) >= 1, String(line)) }
+        }
+        return (false, "none among \(inodes.count) sockets of pid \(pid)")
+    }
+
     @Test func enginesBehindABastionGoThroughTheKeeper() async throws {
         async let b = Fleet.fresh("fw-b1", nets: "outer,lan1")
         async let t = Fleet.fresh("fw-t1", variant: "docker", nets: "lan1")
@@ -337,18 +358,21 @@ struct BastionTests {
         // connects directly and answers (bounded waits: a hang fails, no time is measured).
         kill(pid, SIGSTOP)
         defer { kill(pid, SIGKILL) }
-        let bg = try Background([CLI.binary, "status", "-t", "30", "fwm"], environment: keeper.environment(cli))
+        let bg = try Background([CLI.binary, "status", "--debug", "-t", "30", "fwm"], environment: keeper.environment(cli))
         defer { bg.cleanup() }
         var queued = false
-        for _ in 0..<400 where !queued {
-            // Recv-Q of the stopped keeper's listening socket: the connections it has not accepted.
-            let q = try? await Subprocess.run(["ss", "-xlpH"])
-            let line = q?.stdoutText.textLines().first { $0.contains("pid=\(pid),") } ?? ""
-            queued = (Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst(2).first ?? "") ?? 0) >= 1
+        var seen = ""
+        for _ in 0..<400 where !queued && bg.isRunning {
+            // Recv-Q of the stopped keeper's listening socket (found by the inode of one of its
+            // descriptors): the connections it has not accepted.
+            (queued, seen) = try await Self.listenQueue(of: pid)
             if !queued { try await Task.sleep(for: .milliseconds(50)) }
         }
         kill(pid, SIGKILL)
-        #expect(queued, "the status never reached the keeper")
+        #expect(
+            queued,
+            "the status never reached the keeper (its listening socket: \(seen); status \(bg.isRunning ? "still waiting" : "finished: \(bg.stderrText)"))"
+        )
         let finished = await bg.wait(upTo: .seconds(90))
         if !finished { bg.kill() }
         #expect(finished, "status hung after the keeper was killed: \(bg.stderrText)")

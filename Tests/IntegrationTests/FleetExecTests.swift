@@ -129,24 +129,39 @@ struct FleetExecTests {
     }
 
     @Test func parallelOneSerialises() async throws {
-        let cli = try await fixture()
-        func intervals(_ extra: [String]) async throws -> [(Double, Double)] {
-            let r = try await cli.run(["exec", "--all", "--format", "json"] + extra + ["--", "date +%s.%N; sleep 1; date +%s.%N"])
-            #expect(r.status == 0, "\(r.all)")
-            return try jsonObjects(r).values.map { o in
-                let t = (o["stdout"] as? String ?? "").split(separator: "\n").compactMap { Double($0) }
-                return t.count == 2 ? (t[0], t[1]) : (0, 0)
-            }.sorted { $0.0 < $1.0 }
+        let (cli, hosts) = try await FleetExecFixture.shared.get()
+        let serial = try await cli.run(["exec", "--all", "--format", "json", "-p", "1", "--", "date +%s.%N; sleep 1; date +%s.%N"])
+        #expect(serial.status == 0, "\(serial.all)")
+        let intervals = try jsonObjects(serial).values.map { o in
+            let t = (o["stdout"] as? String ?? "").split(separator: "\n").compactMap { Double($0) }
+            return t.count == 2 ? (t[0], t[1]) : (0, 0)
+        }.sorted { $0.0 < $1.0 }
+        #expect(intervals.count == 5)
+        for (a, b) in zip(intervals, intervals.dropFirst()) {
+            #expect(b.0 >= a.1, "with -p 1 the runs overlap: \(intervals)")
         }
-        let serial = try await intervals(["-p", "1"])
-        #expect(serial.count == 5)
-        for (a, b) in zip(serial, serial.dropFirst()) {
-            #expect(b.0 >= a.1, "with -p 1 the runs overlap: \(serial)")
+        // By default they run at once. Each run waits on its host until this test has seen all
+        // five start (a barrier; no clock involved), so runs that waited for one another would
+        // never all start, and the first would give up after 60 s and fail.
+        let started = "/tmp/swock-parallel-started", go = "/tmp/swock-parallel-go"
+        for h in hosts { try await Fleet.run(h.name, "rm -f \(started) \(go)") }
+        async let together = cli.run([
+            "exec", "--all", "--format", "json", "--",
+            "touch \(started); i=0; while [ ! -e \(go) ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; test -e \(go)",
+        ])
+        var waiting = hosts.map(\.name)
+        for _ in 0..<600 where !waiting.isEmpty {
+            var still: [String] = []
+            for name in waiting where try await Fleet.run(name, "test -e \(started)").status != 0 { still.append(name) }
+            waiting = still
+            if !waiting.isEmpty { try await Task.sleep(for: .milliseconds(100)) }
         }
-        // And by default they do overlap: every run starts before the first one ends.
-        let parallel = try await intervals([])
-        #expect(parallel.count == 5)
-        #expect(parallel.map(\.0).max()! < parallel.map(\.1).min()!, "runs did not overlap: \(parallel)")
+        for h in hosts { try await Fleet.run(h.name, "touch \(go)") }
+        let r = try await together
+        #expect(waiting.isEmpty, "runs did not start together: \(waiting) had not started while the others waited")
+        #expect(r.status == 0, "\(r.all)")
+        #expect(try jsonObjects(r).values.allSatisfy { $0["exit"] as? Int == 0 }, "\(r.all)")
+        for h in hosts { try await Fleet.run(h.name, "rm -f \(started) \(go)") }
     }
 
     @Test func selectorsGlobsAndFilters() async throws {
