@@ -280,7 +280,14 @@ public final class KeeperHost: RemoteHost, Sendable {
         var out = Data(), err = Data()
         while true {
             let frame: (KeeperFrameKind, Data)?
-            do { frame = try s.receive() } catch { frame = nil }
+            do {
+                frame = try s.receive()
+            } catch KeeperError.keeperStopped(let pid, _) {
+                client.markDead("the keeper (pid \(pid)) is stopped")
+                throw KeeperError.keeperStopped(pid: pid, host: host)
+            } catch {
+                frame = nil
+            }
             guard let (kind, data) = frame else {
                 client.markDead("the keeper went away during a command")
                 throw KeeperError.lostDuringCommand(host: host)

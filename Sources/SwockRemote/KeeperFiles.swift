@@ -219,6 +219,8 @@ extension KeeperServer {
 /// (false: it certainly did nothing).
 struct KeeperLost: Error {
     let sent: Bool
+    /// The keeper's pid when it was found stopped (SIGSTOP) rather than gone.
+    var stopped: Int32? = nil
 }
 
 /// The client gave up the keeper connection in the middle of a transfer (a stop asked for, a local
@@ -243,8 +245,9 @@ extension KeeperHost: RemoteTree {
             return r
         } catch let lost as KeeperLost {
             s.close()
-            client.markDead("the keeper went away during a file request")
+            client.markDead(lost.stopped.map { "the keeper (pid \($0)) is stopped" } ?? "the keeper went away during a file request")
             if !lost.sent || op.repeatable { return nil }
+            if let pid = lost.stopped { throw KeeperError.keeperStopped(pid: pid, host: target.host) }
             throw KeeperError.lostDuringCommand(host: target.host)
         } catch let a as KeeperAbandon {
             s.close()
@@ -264,7 +267,13 @@ extension KeeperHost: RemoteTree {
     static func reply(_ s: KeeperSocket, onData: ((KeeperFrameKind, Data) throws -> Void)? = nil) throws -> KeeperReply {
         while true {
             let frame: (KeeperFrameKind, Data)?
-            do { frame = try s.receive() } catch { throw KeeperLost(sent: true) }
+            do {
+                frame = try s.receive()
+            } catch KeeperError.keeperStopped(let pid, _) {
+                throw KeeperLost(sent: true, stopped: pid)
+            } catch {
+                throw KeeperLost(sent: true)
+            }
             guard let (kind, data) = frame else { throw KeeperLost(sent: true) }
             switch kind {
             case .reply:

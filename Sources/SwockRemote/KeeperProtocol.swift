@@ -156,6 +156,9 @@ public enum KeeperError: Error, Sendable, Equatable, CustomStringConvertible {
     case notServed(String)
     /// The keeper went away while a command ran through it: whether the command ran is unknown.
     case lostDuringCommand(host: String)
+    /// The keeper process is stopped (SIGSTOP, Ctrl-Z) and so cannot answer; `host`: the machine
+    /// whose command was running through it (whether that command ran is unknown).
+    case keeperStopped(pid: Int32, host: String?)
     case badPersist(String)
 
     public var description: String {
@@ -171,6 +174,12 @@ public enum KeeperError: Error, Sendable, Equatable, CustomStringConvertible {
         case .lostDuringCommand(let host):
             return
                 "keeper: the connection keeper ended while the command ran on \(host); it may or may not have run there: check, then run it again"
+        case .keeperStopped(let pid, nil):
+            return
+                "keeper: the connection keeper (pid \(pid)) is stopped (SIGSTOP or Ctrl-Z): `kill -CONT \(pid)` resumes it, `kill \(pid)` ends it"
+        case .keeperStopped(let pid, let host?):
+            return
+                "keeper: the connection keeper (pid \(pid)) was stopped (SIGSTOP or Ctrl-Z) while the command ran on \(host); it may or may not have run there: check, then run it again (`kill -CONT \(pid)` resumes the keeper, `kill \(pid)` ends it)"
         case .badPersist(let text):
             return "invalid persist time \"\(text)\": give seconds (90), or a number with s, m or h (30s, 10m, 1h); 0 turns the keeper off"
         }
@@ -263,8 +272,20 @@ public final class KeeperSocket: Sendable {
     private let writeLock = Mutex(())
     private let closed = Mutex(false)
     static let maxFrame = 16 << 20
+    /// A command's side: the keeper's pid (SO_PEERCRED), watched while a receive waits without a
+    /// bound, so that a keeper that was stopped (SIGSTOP, Ctrl-Z) does not hold the command
+    /// forever. Nil on the keeper's side.
+    let watchedPeer: Int32?
+    /// A receive timeout is set (it bounds the wait instead).
+    private let bounded = Mutex(false)
+    /// How often a waiting receive looks at the keeper, and how long it must have been stopped.
+    static let peerCheckInterval: Int32 = 1000
+    static let stoppedLimit: Duration = .seconds(3)
 
-    init(fd: Int32) { self.fd = fd }
+    init(fd: Int32, watchedPeer: Int32? = nil) {
+        self.fd = fd
+        self.watchedPeer = watchedPeer
+    }
     deinit { close() }
 
     public func close() {
@@ -280,6 +301,7 @@ public final class KeeperSocket: Sendable {
         var tv = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
         if limit > .zero && tv.tv_sec == 0 && tv.tv_usec == 0 { tv.tv_usec = 1 }
         _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        bounded.withLock { $0 = limit > .zero }
     }
 
     /// Wakes a reader blocked on this socket (it sees EOF); the descriptor stays open.
@@ -325,21 +347,28 @@ public final class KeeperSocket: Sendable {
     /// The next frame, or nil at EOF between frames.
     public func receive() throws -> (KeeperFrameKind, Data)? {
         var header = [UInt8](repeating: 0, count: 5)
-        guard try readExactly(&header, allowEOF: true) else { return nil }
+        guard try header.withUnsafeMutableBytes({ try readExactly($0, allowEOF: true) }) else { return nil }
         guard let kind = KeeperFrameKind(rawValue: header[0]) else { throw KeeperError.protocolViolation("frame kind \(header[0])") }
         let n = Int(header[1]) << 24 | Int(header[2]) << 16 | Int(header[3]) << 8 | Int(header[4])
         guard n <= Self.maxFrame else { throw KeeperError.protocolViolation("frame of \(n) bytes") }
-        var body = [UInt8](repeating: 0, count: n)
-        if n > 0 { _ = try readExactly(&body, allowEOF: false) }
-        return (kind, Data(body))
+        // Read in place: a copy of each frame would double what a relayed output holds.
+        var body = Data(count: n)
+        if n > 0 { _ = try body.withUnsafeMutableBytes { try readExactly($0, allowEOF: false) } }
+        return (kind, body)
     }
 
-    private func readExactly(_ buf: inout [UInt8], allowEOF: Bool) throws -> Bool {
+    private func readExactly(_ buf: UnsafeMutableRawBufferPointer, allowEOF: Bool) throws -> Bool {
+        // A watched wait reads without blocking and waits in `waitReadable` when nothing is there.
+        let watch = watchedPeer.flatMap { bounded.withLock { $0 } ? nil : $0 }
         var off = 0
         while off < buf.count {
-            let r = buf.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress! + off, $0.count - off, 0) }
+            let r = Glibc.recv(fd, buf.baseAddress! + off, buf.count - off, watch == nil ? 0 : Int32(MSG_DONTWAIT))
             if r < 0 {
                 if errno == EINTR { continue }
+                if let pid = watch, errno == EAGAIN || errno == EWOULDBLOCK {
+                    try waitReadable(peer: pid)
+                    continue
+                }
                 throw KeeperError.socket(path: "fd \(fd)", reason: LocalFileError.errnoText())
             }
             if r == 0 {
@@ -349,6 +378,38 @@ public final class KeeperSocket: Sendable {
             off += r
         }
         return true
+    }
+
+    /// Returns once the socket has something to read (or an error or EOF, which recv tells);
+    /// throws `keeperStopped` once the keeper was seen stopped for `stoppedLimit`. A keeper
+    /// that runs but is silent (a long command) is waited for.
+    private func waitReadable(peer pid: Int32) throws {
+        var stoppedSince: ContinuousClock.Instant?
+        while true {
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let r = poll(&p, 1, Self.peerCheckInterval)
+            if r > 0 || (r < 0 && errno != EINTR) { return }
+            guard r == 0, Self.isStopped(pid) else {
+                stoppedSince = nil
+                continue
+            }
+            let now = ContinuousClock.now
+            guard let since = stoppedSince else {
+                stoppedSince = now
+                continue
+            }
+            if now - since >= Self.stoppedLimit { throw KeeperError.keeperStopped(pid: pid, host: nil) }
+        }
+    }
+
+    /// Whether process `pid` is stopped (state T or t in /proc/PID/stat); false when it is gone.
+    static func isStopped(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return false }
+        // "PID (COMM) STATE ...": COMM may hold spaces and parentheses, the state follows the last ")".
+        let state = stat[stat.index(after: close)...].drop { $0 == " " }.first
+        return state == "T" || state == "t"
     }
 
     // MARK: - Unix sockets
@@ -380,7 +441,7 @@ public final class KeeperSocket: Sendable {
             Glibc.close(fd)
             throw KeeperConnectFailure(errno: e, error: .socket(path: path, reason: String(cString: strerror(e))))
         }
-        return KeeperSocket(fd: fd)
+        return KeeperSocket(fd: fd, watchedPeer: peerCredentials(fd).map(\.pid).flatMap { $0 > 0 ? $0 : nil })
     }
 
     /// A listening socket at `path` (replacing a stale one), mode 0600 from its creation.
@@ -403,12 +464,16 @@ public final class KeeperSocket: Sendable {
     }
 
     /// The uid of the process at the other end (SO_PEERCRED), nil when the kernel does not say.
-    public static func peerUID(_ fd: Int32) -> uid_t? {
+    public static func peerUID(_ fd: Int32) -> uid_t? { peerCredentials(fd)?.uid }
+
+    /// The pid and uid at the other end (SO_PEERCRED; for a command's connection, the keeper's,
+    /// as they were when it listened), nil when the kernel does not say.
+    static func peerCredentials(_ fd: Int32) -> (pid: Int32, uid: uid_t)? {
         // struct ucred { pid_t pid; uid_t uid; gid_t gid; }
         var cred: (Int32, UInt32, UInt32) = (0, 0, 0)
         var len = socklen_t(MemoryLayout.size(ofValue: cred))
         guard getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0, Int(len) == MemoryLayout.size(ofValue: cred) else { return nil }
-        return cred.1
+        return (cred.0, cred.1)
     }
 }
 
@@ -426,6 +491,7 @@ extension KeeperError: CodedError {
         case .protocolViolation: "keeper.protocol-violation"
         case .notServed: "keeper.not-served"
         case .lostDuringCommand: "keeper.lost-during-command"
+        case .keeperStopped: "keeper.stopped"
         case .badPersist: "keeper.bad-persist"
         }
     }

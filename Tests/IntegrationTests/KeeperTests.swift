@@ -144,6 +144,52 @@ struct KeeperTests {
         #expect(next != nil && next != keeper)
     }
 
+    /// A keeper that is stopped (SIGSTOP, Ctrl-Z), not dead, while commands run through it: each
+    /// host's command ends with an error naming the stopped keeper (it may have run: it is not run
+    /// again directly), and a command that starts meanwhile connects directly.
+    @Test func stoppingTheKeeperDuringAFleetExecNeverHangs() async throws {
+        let cli = try await fixture()
+        _ = try await cli.run(["keeper", "stop"])
+        let bg = try Background([CLI.binary, "exec", "--all", "--", "sleep 5; echo done"], environment: environment(cli))
+        defer { bg.cleanup() }
+        // Wait (bounded) until every host's command runs through the keeper, then stop it.
+        var pid: Int32?
+        for _ in 0..<200 where pid == nil {
+            if let p = try await keeperPID(cli), try await held(cli).values.filter({ $0[3] == "1" }).count == KeeperFixture.names.count {
+                pid = p
+            } else {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        let keeper = try #require(pid, "the commands did not all run through a keeper")
+        kill(keeper, SIGSTOP)
+        defer { kill(keeper, SIGKILL) }
+        let finished = await bg.wait(upTo: .seconds(60))
+        if !finished { bg.kill() }
+        #expect(finished, "exec hung on the stopped keeper: \(bg.stderrText)")
+        #expect(bg.status == 1, "\(bg.stdoutText)\n\(bg.stderrText)")  // none succeeded
+        let lines = bg.stderrText.textLines().map(String.init)
+        for n in KeeperFixture.names {
+            #expect(
+                lines.contains {
+                    $0.hasPrefix("\(n) |")
+                        && $0.contains("the connection keeper (pid \(keeper)) was stopped (SIGSTOP or Ctrl-Z) while the command ran on")
+                },
+                "\(n): \(bg.stderrText)")
+        }
+        #expect(!bg.stdoutText.contains("done"), "a command ran again directly: \(bg.stdoutText)")
+        // Still stopped: a new command does not wait on it, it connects directly.
+        let direct = try await cli.run(["ssh", KeeperFixture.names[0], "--", "echo direct"])
+        #expect(direct.status == 0 && direct.stdoutText == "direct\n", "\(direct.all)")
+        // `keeper ls` says what is wrong and how to go on.
+        let ls = try await cli.run(["keeper", "ls"])
+        #expect(ls.status != 0)
+        #expect(
+            ls.stderrText.contains(
+                "the connection keeper (pid \(keeper)) is stopped (SIGSTOP or Ctrl-Z): `kill -CONT \(keeper)` resumes it"), "\(ls.all)")
+        kill(keeper, SIGKILL)
+    }
+
     @Test func eightConcurrentCommandsThroughOneKeeper() async throws {
         let cli = try await fixture()
         _ = try await cli.run(["keeper", "stop"])

@@ -74,7 +74,18 @@ struct MountTests {
                 "\(fd)->" + ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)")) ?? "?")
             }
             let cmd = (FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data()).map { $0 == 0 ? 32 : $0 }
-            return "pid \(pid) [\(String(decoding: cmd, as: UTF8.self))] \(fields) wchan \(wchan) fds \(fds.joined(separator: " "))"
+            // Where each thread waits, and who holds the other end of its stdin (sshfs, or nobody).
+            let threads = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []).sorted().map { tid in
+                let comm = ((try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/comm", encoding: .utf8)) ?? "?").trimmingCharacters(
+                    in: .whitespacesAndNewlines)
+                return "\(comm):" + ((try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/wchan", encoding: .utf8)) ?? "?")
+            }
+            let stdin = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/0")) ?? ""
+            let inode = stdin.hasPrefix("socket:[") ? String(stdin.dropFirst(8).dropLast()) : ""
+            let ss = inode.isEmpty ? "" : ((try? Subprocess.runBlocking(["ss", "-xpH"]).stdoutText) ?? "")
+            let peer = ss.split(separator: "\n").filter { $0.contains(" \(inode) ") }.joined(separator: " / ")
+            return
+                "pid \(pid) [\(String(decoding: cmd, as: UTF8.self))] \(fields) wchan \(wchan) threads \(threads.joined(separator: " ")) fds \(fds.joined(separator: " ")) stdin in ss: \(peer)"
         }.joined(separator: "; ")
     }
 

@@ -15,7 +15,7 @@ import Testing
 // Serialized: the full-disk test counts every failure that is not the full disk as a fault, so
 // it does not run beside the 8 processes of the other, which load this machine's 2 cores (CI
 // saw an SSH command of the full-disk test time out while both ran).
-@Suite(.enabled(if: Fleet.enabled, "\(Fleet.skipComment)"), .fleetSlot, .serialized)
+@Suite(.enabled(if: Fleet.enabled, "\(Fleet.skipComment)"), .serialized)
 struct StoreTortureTests {
     // MARK: The model
 
@@ -151,7 +151,9 @@ struct StoreTortureTests {
 
     // MARK: 1,000 commands, 8 at a time, a third killed
 
-    @Test func aThousandCommandsFromEightProcessesWithKillsLeaveAWholeStore() async throws {
+    /// Sixteen hosts boot at once: it takes every fleet slot, so that no other fleet test is
+    /// starved into timeouts meanwhile.
+    @Test(.fleetSlot(weight: 4)) func aThousandCommandsFromEightProcessesWithKillsLeaveAWholeStore() async throws {
         let workers = 8, operations = 1000
         // A host per machine: the chaos is in the store, not in two machines fighting over one daemon.
         let hosts = try await Fleet.fresh((1...workers).flatMap { ["tor\($0)a", "tor\($0)b"] }, variant: "docker")
@@ -292,7 +294,7 @@ struct StoreTortureTests {
     /// The same commands on a store whose disk (a small tmpfs) has from 0 to 14 pages free:
     /// each command that cannot write fails with one line naming the full disk, and leaves what
     /// was there readable and whole; with room again everything goes on.
-    @Test(.enabled(if: geteuid() == 0, "mounting a small tmpfs needs root"))
+    @Test(.enabled(if: geteuid() == 0, "mounting a small tmpfs needs root"), .fleetSlot)
     func aFullDiskAtEveryPointLeavesThePreviousStateWhole() async throws {
         let hosts = try await Fleet.fresh(["tfull1", "tfull2"], variant: "docker")
         let rig = try Faults.Rig()

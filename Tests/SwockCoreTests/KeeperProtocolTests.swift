@@ -94,6 +94,40 @@ struct KeeperProtocolTests {
         #expect(try mine.receive()?.1 == Data("{}".utf8))
     }
 
+    /// A command's receive watches the keeper's process: one that was stopped (SIGSTOP) ends the
+    /// wait with `keeperStopped` naming its pid; one that runs is waited for past the check
+    /// interval; a receive timeout, when set, bounds the wait instead.
+    @Test func aWatchedReceiveGivesUpAStoppedKeeper() throws {
+        let sleeper = Process()
+        sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        sleeper.arguments = ["60"]
+        try sleeper.run()
+        let pid = sleeper.processIdentifier
+        defer {
+            kill(pid, SIGKILL)
+            sleeper.waitUntilExit()
+        }
+        #expect(!KeeperSocket.isStopped(pid))
+        var fds: [Int32] = [-1, -1]
+        try #require(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
+        let mine = KeeperSocket(fd: fds[0], watchedPeer: pid), other = KeeperSocket(fd: fds[1])
+        defer { mine.close(); other.close() }
+        // Running and silent for longer than a check: still waited for.
+        DispatchQueue.global().asyncAfter(deadline: .now() + 1.5) { try? other.send(.stdout, Data("late".utf8)) }
+        #expect(try mine.receive()?.1 == Data("late".utf8))
+        kill(pid, SIGSTOP)
+        for _ in 0..<100 where !KeeperSocket.isStopped(pid) { usleep(10_000) }
+        #expect(KeeperSocket.isStopped(pid))
+        #expect(throws: KeeperError.keeperStopped(pid: pid, host: nil)) { _ = try mine.receive() }
+        // Bounded by a receive timeout, the timeout decides (no watch).
+        mine.setReceiveTimeout(.milliseconds(200))
+        #expect(throws: KeeperError.socket(path: "fd \(fds[0])", reason: "Resource temporarily unavailable")) { _ = try mine.receive() }
+        kill(pid, SIGCONT)
+        for _ in 0..<100 where KeeperSocket.isStopped(pid) { usleep(10_000) }
+        #expect(!KeeperSocket.isStopped(pid))
+        #expect(!KeeperSocket.isStopped(999_999_999))
+    }
+
     /// `ask`: one request, its reply decoded; a keeper that closes instead says which request
     /// went unanswered.
     @Test func askIsOneRequestAndItsReply() throws {
