@@ -58,10 +58,14 @@ public struct LineSplitter: Sendable {
         }
     }
 
+    /// The bytes of the unfinished line held so far.
+    public var pendingCount: Int { partial.count }
+
     /// The partial line left at the end of the stream, if any.
     public mutating func finish() -> Data? {
-        defer { partial = Data() }
-        return partial.isEmpty ? nil : Data(partial)
+        let rest = partial
+        partial = Data()  // the caller holds the only reference: no copy
+        return rest.isEmpty ? nil : rest
     }
 
 }
@@ -91,6 +95,11 @@ public struct LinePrefix: Sendable, Equatable {
     public static func width(of names: [String]) -> Int {
         names.map(\.count).max() ?? 0
     }
+
+    /// `prefix + line + "\n"` as three pieces, for a long line not to be copied (StandardStreams'
+    /// `write(_:pieces:)`).
+    public func pieces(_ line: Data) -> [Data] { [bytes, line, Self.newline] }
+    static let newline = Data([0x0a])
 
     /// `prefix + line + "\n"`.
     public func apply(_ line: Data) -> Data {

@@ -58,6 +58,18 @@ public enum StandardStreams {
         }
     }
 
+    /// Writes `pieces` one after the other as one unit, without joining them into one buffer
+    /// first (a prefix and a line of a megabyte).
+    public static func write(_ fd: Int32, pieces: [Data]) {
+        guard pieces.contains(where: { !$0.isEmpty }) else { return }
+        state.withLock { st in
+            let overlay = st.stderrBroken ? nil : st.overlay
+            if let o = overlay { o.erase().withUnsafeBytes { writeLocked(2, $0, &st) } }
+            for p in pieces { p.withUnsafeBytes { writeLocked(fd, $0, &st) } }
+            if let o = overlay { o.draw().withUnsafeBytes { writeLocked(2, $0, &st) } }
+        }
+    }
+
     private static func writeLocked(_ fd: Int32, _ raw: UnsafeRawBufferPointer, _ st: inout State) {
         guard let base = raw.baseAddress, raw.count > 0 else { return }
         if fd == 2 && st.stderrBroken { return }

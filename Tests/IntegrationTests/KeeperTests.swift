@@ -150,7 +150,7 @@ struct KeeperTests {
     @Test func stoppingTheKeeperDuringAFleetExecNeverHangs() async throws {
         let cli = try await fixture()
         _ = try await cli.run(["keeper", "stop"])
-        let bg = try Background([CLI.binary, "exec", "--all", "--", "sleep 5; echo done"], environment: environment(cli))
+        let bg = try Background([CLI.binary, "exec", "--all", "--", "sleep 20; echo done"], environment: environment(cli))
         defer { bg.cleanup() }
         // Wait (bounded) until every host's command runs through the keeper, then stop it.
         var pid: Int32?

@@ -24,6 +24,8 @@ final class FleetPrinter: FleetSink, @unchecked Sendable {
     private var done: [Bool]
     private let outPrefixes: [LinePrefix]
     private let errPrefixes: [LinePrefix]
+    /// The unfinished lines of all hosts together: a host over it waits (on its own thread).
+    private let budget: PartialLineBudget
 
     init(names: [String], format: Format) {
         self.format = format
@@ -33,18 +35,23 @@ final class FleetPrinter: FleetSink, @unchecked Sendable {
         errPrefixes = names.enumerated().map { LinePrefix(name: $1, width: width, colour: colourErr ? $0 : nil) }
         splitters = names.map { _ in [LineSplitter(), LineSplitter()] }
         done = names.map { _ in false }
+        budget = PartialLineBudget(hosts: names.count)
     }
 
+    /// Called on the host's own thread (an SSH session's, a child process reader's), which may
+    /// wait here for room (PartialLineBudget).
     func output(host: Int, stderr: Bool, _ data: Data) {
         guard format == .text else { return }
-        queue.sync {
-            guard !done[host] else { return }
+        let holding: Int = queue.sync {
+            guard !done[host] else { return 0 }
             let prefix = stderr ? errPrefixes[host] : outPrefixes[host]
             var buf: [UInt8] = []
             buf.reserveCapacity(data.count + 64)
             splitters[host][stderr ? 1 : 0].feed(data) { prefix.append($0, to: &buf) }
             if !buf.isEmpty { buf.withUnsafeBytes { write(stderr ? 2 : 1, $0) } }
+            return splitters[host][0].pendingCount + splitters[host][1].pendingCount
         }
+        budget.update(host: host, holding: holding)
     }
 
     func finished(host: Int, _ outcome: HostOutcome) {
@@ -53,8 +60,9 @@ final class FleetPrinter: FleetSink, @unchecked Sendable {
             done[host] = true
             switch format {
             case .text:
-                if let rest = splitters[host][0].finish() { write(1, outPrefixes[host].apply(rest)) }
-                if let rest = splitters[host][1].finish() { write(2, errPrefixes[host].apply(rest)) }
+                if let rest = splitters[host][0].finish() { StandardStreams.write(1, pieces: outPrefixes[host].pieces(rest)) }
+                if let rest = splitters[host][1].finish() { StandardStreams.write(2, pieces: errPrefixes[host].pieces(rest)) }
+                budget.release(host: host)
                 if let status = ErrorReport.status(outcome) {
                     write(2, errPrefixes[host].apply(status + ErrorReport.adviceSuffix(outcome.failure)))
                 }
