@@ -10,7 +10,9 @@ struct LockPrimitiveTests {
     /// Kept on purpose, by file and finding. An entry that no longer occurs fails too.
     static let allowed: [String: String] = [
         "Sources/SSHKit/SSHWorkerThread.swift: NSCondition":
-            "a condition variable the session's thread sleeps on until a job comes; Mutex has no wait"
+            "a condition variable the session's thread sleeps on until a job comes; Mutex has no wait",
+        "Sources/SwockRuntime/PartialLineBudget.swift: NSCondition":
+            "a host's thread sleeps on it until unfinished lines of others end; Mutex has no wait",
     ]
 
     /// Not yet converted, by file and finding. This list may only shrink: each entry fails the
