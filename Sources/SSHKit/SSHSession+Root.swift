@@ -22,7 +22,7 @@ extension SSHSession {
     public func rootAccess() async throws -> RootAccess {
         if let known = rootState.withLock({ $0 }) { return known }
         // The script's exit 90: no sudo on the host; 91: sudo wants a password or refuses the user.
-        let r = try await exec(Scripts.rootAccess.command(), timeout: .seconds(30))
+        let r = try await exec(Scripts.rootAccess.command(), timeout: SSHOptions.shortCommandTimeout)
         let uid = r.stdoutText.textLines().first.map(String.init)?.trimmingCharacters(in: .whitespaces)
         let access: RootAccess
         if uid == "0" {
@@ -38,7 +38,8 @@ extension SSHSession {
                 guard let password = sudoPassword.withLock({ $0 }) else {
                     throw SSHError.sudoNeedsPassword(user: target.user, host: target.host)
                 }
-                let check = try await exec("sudo -k -S -p '' true", stdin: .data(Data((password + "\n").utf8)), timeout: .seconds(30))
+                let check = try await exec(
+                    "sudo -k -S -p '' true", stdin: .data(Data((password + "\n").utf8)), timeout: SSHOptions.shortCommandTimeout)
                 guard check.succeeded else { throw SSHError.sudoPasswordRefused(user: target.user, host: target.host) }
                 rootState.withLock { $0 = .sudoWithPassword }
                 return .sudoWithPassword

@@ -85,7 +85,7 @@ package struct DaemonJSON {
         let hup = reloadCommand
         guard
             let r = try await ssh.installAsRoot(
-                [try file(object)], before: keepCommand(existed: existed), then: hup, timeout: .seconds(30)),
+                [try file(object)], before: keepCommand(existed: existed), then: hup, timeout: SSHOptions.shortCommandTimeout),
             r.succeeded
         else {
             throw SSHError.commandFailed(
@@ -96,7 +96,7 @@ package struct DaemonJSON {
 
     /// The host's daemon.json: whether it exists, and its object (empty when missing or empty).
     private static func read(_ ssh: any RemoteHost) async throws -> (existed: Bool, object: [String: Any]) {
-        let r = try await ssh.execAsRoot("cat \(path) 2>/dev/null", timeout: .seconds(30))
+        let r = try await ssh.execAsRoot("cat \(path) 2>/dev/null", timeout: SSHOptions.shortCommandTimeout)
         let text = r.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
         guard r.succeeded && !text.isEmpty else { return (r.succeeded, [:]) }
         guard let parsed = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {

@@ -95,7 +95,7 @@ public struct EngineLifecycle: Sendable {
     /// that needs it: regenerate-certs, which installs certificates first).
     static func requireConfiguration(_ config: MachineConfig, initSystem: InitSystem, ssh: any RemoteHost) async throws {
         guard initSystem.ownConfigurationCheck != nil else { return }
-        try await runRequiringConfiguration("true", config, initSystem: initSystem, ssh: ssh, timeout: .seconds(30))
+        try await runRequiringConfiguration("true", config, initSystem: initSystem, ssh: ssh, timeout: SSHOptions.shortCommandTimeout)
     }
 
     /// Runs `command` as root, in the same round trip as `InitSystem.ownConfigurationCheck`

@@ -128,7 +128,7 @@ public struct Remover: Sendable {
         let line = try SSHKeyGenerator.publicKeyLine(privateKeyPath: store.resolve(keyPath), comment: "")
         let fields = line.split(separator: " ")
         guard fields.count >= 2 else { return }
-        try await ssh.run(Self.revokeKeyCommand, stdin: .data(Data(fields[1].utf8)), timeout: .seconds(30))
+        try await ssh.run(Self.revokeKeyCommand, stdin: .data(Data(fields[1].utf8)), timeout: SSHOptions.shortCommandTimeout)
     }
 
     /// Scripts/revoke-key.sh: reads the key's base64 blob on stdin and drops every

@@ -3,7 +3,7 @@ import Testing
 
 /// Bounds how many fleet tests run at once. Each fleet test boots hosts and runs apt, dockerd
 /// and sshd on this machine's 2 cores; run all at once, they starve each other into timeouts
-/// that say nothing about the product. `SWOCK_TEST_FLEET_SLOTS` (default 4) sets the bound.
+/// that say nothing about the product. `SWOCK_TEST_FLEET_SLOTS` (default 3) sets the bound.
 /// A test that boots many hosts at once takes more slots (`weight`, at most the bound: all of
 /// them, it runs alone among the fleet tests).
 public struct FleetSlot: SuiteTrait, TestTrait, TestScoping {
@@ -42,7 +42,7 @@ extension Trait where Self == FleetSlot {
 }
 
 actor FleetSlots {
-    static let shared = FleetSlots(Int(ProcessInfo.processInfo.environment["SWOCK_TEST_FLEET_SLOTS"] ?? "") ?? 4)
+    static let shared = FleetSlots(Int(ProcessInfo.processInfo.environment["SWOCK_TEST_FLEET_SLOTS"] ?? "") ?? 3)
 
     private let total: Int
     private var free: Int
