@@ -289,10 +289,6 @@ struct BastionTests {
         _ = try await cli.run(["rm", "-y", "-f", "one", "two"])
     }
 
-    /// The Engine API of a machine behind a bastion goes through the session the connection
-    /// keeper holds (issue 22): warm, `ls`, `status` and `version` log in on the bastion no more.
-    /// A keeper killed while a command waits on it leaves that command to connect directly; with
-    /// the keeper off (SWOCK_PERSIST=0, --persist 0) every command connects itself.
     /// Whether a connection waits in the accept queue of `pid`'s listening unix socket, and the
     /// `ss` line of that socket (or why there is none), for the message of a failed wait.
     static func listenQueue(of pid: Int32) async throws -> (Bool, String) {
@@ -314,6 +310,10 @@ struct BastionTests {
         return (false, "none among \(inodes.count) sockets of pid \(pid)")
     }
 
+    /// The Engine API of a machine behind a bastion goes through the session the connection
+    /// keeper holds (issue 22): warm, `ls`, `status` and `version` log in on the bastion no more.
+    /// A keeper killed while a command waits on it leaves that command to connect directly; with
+    /// the keeper off (SWOCK_PERSIST=0, --persist 0) every command connects itself.
     @Test func enginesBehindABastionGoThroughTheKeeper() async throws {
         async let b = Fleet.fresh("fw-b1", nets: "outer,lan1")
         async let t = Fleet.fresh("fw-t1", variant: "docker", nets: "lan1")
