@@ -69,9 +69,9 @@ public enum SSHAuthMethod: Sendable, Hashable {
 
 public struct SSHOptions: Sendable {
     /// The deadline of a short remote command (the root-access check, a key revoked, a file
-    /// read or replaced, a service poked): generous, because on a loaded host opening the
-    /// session alone can take half a minute (PAM registering it with logind), as long as the
-    /// host probe's (`ProvisionTimeouts.probe`).
+    /// read or replaced, a service poked): generous, because on a loaded host such a command
+    /// was seen to take over 30 s (why was not found); as long as the host probe's
+    /// (`ProvisionTimeouts.probe`).
     public static let shortCommandTimeout: Duration = .seconds(60)
 
     /// Bounds the TCP connect and every single blocking libssh wait during the handshake.
