@@ -14,7 +14,14 @@ install/debian)
   export DEBIAN_FRONTEND=noninteractive
   dpkg --configure -a
   apt_get -o Acquire::Retries=3 install -f -y -q
-  apt_get -o Acquire::Retries=3 update -q && apt_get -o Acquire::Retries=3 install -y -q docker.io
+  # dockerd loads its container profile with apparmor_parser whenever the kernel enforces
+  # AppArmor; docker.io only recommends the package, so an image set to skip recommends lacks it
+  # and every `docker run` fails ("the docker-default profile could not be loaded").
+  set -- docker.io
+  if [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ] && ! command -v apparmor_parser >/dev/null; then
+    set -- "$@" apparmor
+  fi
+  apt_get -o Acquire::Retries=3 update -q && apt_get -o Acquire::Retries=3 install -y -q "$@"
   ;;
 install/rhel)
   if [ "$3" = dnf ]; then dnf install -y moby-engine || dnf install -y docker; else yum install -y docker; fi
