@@ -630,11 +630,22 @@ int ctls_write_all(ctls_conn *c, const void *buf, size_t len, ctls_status *st, c
     return 0;
 }
 
-ssize_t ctls_read(ctls_conn *c, void *buf, size_t len, ctls_status *st, char *err, size_t errlen) {
+/* One SSL_read; with nonblocking, on a socket made non-blocking for this call only, and
+ * CTLS_WOULD_BLOCK when no application data is complete yet. */
+static ssize_t read_once(ctls_conn *c, void *buf, size_t len, int nonblocking, ctls_status *st, char *err,
+                         size_t errlen) {
     ctls_status_reset(st);
     set_phase(st, CTLS_PHASE_RECEIVE);
     if (err != NULL && errlen > 0) err[0] = '\0';
     ERR_clear_error();
+    int flags = 0;
+    if (nonblocking) {
+        flags = fcntl(c->fd, F_GETFL);
+        if (flags < 0 || fcntl(c->fd, F_SETFL, flags | O_NONBLOCK) != 0) {
+            classify(c, SSL_ERROR_SYSCALL, errno, "receiving", st, err, errlen);
+            return -1;
+        }
+    }
     size_t got = 0;
     ctls_sigpipe_guard g;
     ctls_sigpipe_block(&g);
@@ -643,11 +654,36 @@ ssize_t ctls_read(ctls_conn *c, void *buf, size_t len, ctls_status *st, char *er
     int e = errno;
     int sslerr = r == 1 ? SSL_ERROR_NONE : SSL_get_error(c->ssl, r);
     ctls_sigpipe_restore(&g);
+    if (nonblocking) fcntl(c->fd, F_SETFL, flags);
     if (r == 1) return (ssize_t)got;
+    if (nonblocking && (sslerr == SSL_ERROR_WANT_READ || sslerr == SSL_ERROR_WANT_WRITE)) {
+        ERR_clear_error();
+        return CTLS_WOULD_BLOCK;
+    }
     if (sslerr == SSL_ERROR_ZERO_RETURN || (sslerr == SSL_ERROR_SYSCALL && e == 0 && ERR_peek_error() == 0))
         return 0;
     classify(c, sslerr, e, "receiving", st, err, errlen);
     return -1;
+}
+
+ssize_t ctls_read(ctls_conn *c, void *buf, size_t len, ctls_status *st, char *err, size_t errlen) {
+    return read_once(c, buf, len, 0, st, err, errlen);
+}
+
+ssize_t ctls_read_available(ctls_conn *c, void *buf, size_t len, ctls_status *st, char *err, size_t errlen) {
+    return read_once(c, buf, len, 1, st, err, errlen);
+}
+
+int ctls_fd(const ctls_conn *c) {
+    return c ? c->fd : -1;
+}
+
+int ctls_has_buffered(const ctls_conn *c) {
+    if (c == NULL || c->ssl == NULL) return 0;
+    /* Decrypted application data only: with read-ahead off (the default) a record OpenSSL has
+     * not processed is still in the socket, or partly in OpenSSL's buffer with the rest to come
+     * through the socket: poll announces both. */
+    return SSL_pending(c->ssl) > 0 ? 1 : 0;
 }
 
 const char *ctls_protocol(const ctls_conn *c) {

@@ -59,61 +59,114 @@ enum HTTPExchange {
         sessionFile: TLSSessionFile?, keepAlive: Bool, timeout: Duration, deadline: ContinuousClock.Instant,
         maxBodySize: Int = maxBodySize
     ) throws(EngineError) -> (response: HTTPResponse, reusable: Bool) {
-        func remainingMS() -> Int32 { milliseconds(until: deadline) }
-        func timedOut(_ during: String) -> EngineError { .timedOut(endpoint, after: timeout, during: during) }
+        try sendRequest(
+            method, path, body: body, on: conn, endpoint: endpoint, keepAlive: keepAlive, timeout: timeout,
+            deadline: deadline)
+        var reader = ResponseReader(
+            path: path, endpoint: endpoint, sessionFile: sessionFile, keepAlive: keepAlive, timeout: timeout,
+            maxBodySize: maxBodySize)
+        while true {
+            if let done = try reader.readOnce(from: conn, deadline: deadline) { return done }
+        }
+    }
 
+    /// Writes the request `method path` (with a JSON `body` when given) by `deadline`.
+    static func sendRequest(
+        _ method: String, _ path: String, body: Data?, on conn: TLSConnection, endpoint: EngineEndpoint,
+        keepAlive: Bool, timeout: Duration, deadline: ContinuousClock.Instant
+    ) throws(EngineError) {
         var request =
             "\(method) \(path) HTTP/1.1\r\nHost: \(endpoint.address)\r\nUser-Agent: swock-machine\r\n"
             + "Accept: application/json\r\n" + (keepAlive ? "" : "Connection: close\r\n")
         if let body { request += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
         request += "\r\n"
         do {
-            conn.setTimeout(ms: max(remainingMS(), 1))
+            conn.setTimeout(ms: max(milliseconds(until: deadline), 1))
             try conn.write(Array(request.utf8) + (body.map { [UInt8]($0) } ?? []))
         } catch {
             throw error.engineError(endpoint, timeout: timeout, receivedAnything: false)
         }
+    }
 
-        var parser = HTTPResponseParser(maxBodySize: maxBodySize)
-        var buffer = [UInt8](repeating: 0, count: keepAlive ? 16 << 10 : 64 << 10)
-        var received = 0
-        var reachedEOF = false
-        while !parser.isComplete {
-            let left = remainingMS()
-            if left <= 0 { throw timedOut("reading the response") }
-            conn.setTimeout(ms: left)
-            let n: Int
+    /// The response to one request, read a piece at a time: `readOnce` reads once and gives the
+    /// response when it is complete, so that one thread can wait for several connections
+    /// (`KeptEngineConnection.pingAll`) as well as for one (`roundTrip`).
+    struct ResponseReader {
+        let path: String
+        let endpoint: EngineEndpoint
+        /// Where the session the daemon gives is saved (the first request on a connection).
+        let sessionFile: TLSSessionFile?
+        let keepAlive: Bool
+        /// The whole exchange's limit, for the error that says it passed.
+        let timeout: Duration
+        private var parser: HTTPResponseParser
+        private var buffer: [UInt8]
+        private var received = 0
+        private var reachedEOF = false
+
+        init(
+            path: String, endpoint: EngineEndpoint, sessionFile: TLSSessionFile?, keepAlive: Bool, timeout: Duration,
+            maxBodySize: Int = HTTPExchange.maxBodySize
+        ) {
+            self.path = path
+            self.endpoint = endpoint
+            self.sessionFile = sessionFile
+            self.keepAlive = keepAlive
+            self.timeout = timeout
+            parser = HTTPResponseParser(maxBodySize: maxBodySize)
+            buffer = [UInt8](repeating: 0, count: keepAlive ? 16 << 10 : 64 << 10)
+        }
+
+        /// Reads once from `conn`: the response and whether the connection can carry another
+        /// request once it is complete, nil while more is to come. `waiting`: the read waits for
+        /// data until `deadline`; else it takes only what has arrived (a session ticket or part of
+        /// a record is no answer yet), for a caller that polls.
+        mutating func readOnce(
+            from conn: TLSConnection, deadline: ContinuousClock.Instant, waiting: Bool = true
+        ) throws(EngineError) -> (response: HTTPResponse, reusable: Bool)? {
+            if !parser.isComplete && !reachedEOF {
+                let left = milliseconds(until: deadline)
+                if left <= 0 { throw .timedOut(endpoint, after: timeout, during: "reading the response") }
+                let n: Int
+                do {
+                    if waiting {
+                        conn.setTimeout(ms: left)
+                        n = try conn.read(into: &buffer)
+                    } else {
+                        guard let got = try conn.readAvailable(into: &buffer) else { return nil }
+                        n = got
+                    }
+                } catch {
+                    throw error.engineError(endpoint, timeout: timeout, receivedAnything: received > 0)
+                }
+                if n == 0 {
+                    reachedEOF = true
+                } else {
+                    // The handshake is counted (and its session saved) with the connection's first
+                    // response: a later request on a kept connection (keep-alive, no session file) had none.
+                    if received == 0 && (sessionFile != nil || !keepAlive) {
+                        TLSSessionCache.shared.finished(conn, endpoint: endpoint, file: sessionFile)
+                    }
+                    received += n
+                    do {
+                        try parser.feed(buffer[..<n])
+                    } catch {
+                        throw .invalidResponse(endpoint, path: path, detail: error.description)
+                    }
+                }
+            }
+            guard parser.isComplete || reachedEOF else { return nil }
+            let response: HTTPResponse
             do {
-                n = try conn.read(into: &buffer)
+                response = try parser.finish()
             } catch {
-                throw error.engineError(endpoint, timeout: timeout, receivedAnything: received > 0)
-            }
-            if n == 0 {
-                reachedEOF = true
-                break
-            }
-            // The handshake is counted (and its session saved) with the connection's first
-            // response: a later request on a kept connection (keep-alive, no session file) had none.
-            if received == 0 && (sessionFile != nil || !keepAlive) {
-                TLSSessionCache.shared.finished(conn, endpoint: endpoint, file: sessionFile)
-            }
-            received += n
-            do {
-                try parser.feed(buffer[..<n])
-            } catch {
+                if received == 0 {
+                    throw .connectionClosed(endpoint, detail: "no response to \(path)")
+                }
                 throw .invalidResponse(endpoint, path: path, detail: error.description)
             }
+            let reusable = keepAlive && !reachedEOF && response.headers["Connection"]?.lowercased() != "close"
+            return (response, reusable)
         }
-        let response: HTTPResponse
-        do {
-            response = try parser.finish()
-        } catch {
-            if received == 0 {
-                throw .connectionClosed(endpoint, detail: "no response to \(path)")
-            }
-            throw .invalidResponse(endpoint, path: path, detail: error.description)
-        }
-        let reusable = keepAlive && !reachedEOF && response.headers["Connection"]?.lowercased() != "close"
-        return (response, reusable)
     }
 }

@@ -94,7 +94,26 @@ final class TLSConnection {
         return n
     }
 
+    /// As `read`, without waiting: nil when no application data is complete yet.
+    func readAvailable(into buffer: inout [UInt8]) throws(TLSFailure) -> Int? {
+        var status = ctls_status()
+        var err = [CChar](repeating: 0, count: 512)
+        let n = buffer.withUnsafeMutableBytes {
+            ctls_read_available(conn, $0.baseAddress, $0.count, &status, &err, err.count)
+        }
+        if n == Int(CTLS_WOULD_BLOCK) { return nil }
+        if n < 0 { throw TLSFailure(status: status, message: err) }
+        return n
+    }
+
     var protocolName: String { String(cString: ctls_protocol(conn)) }
+
+    /// The socket, to poll for the peer's bytes (read and write through this object only).
+    var fileDescriptor: Int32 { ctls_fd(conn) }
+
+    /// Whether decrypted data is already read from the socket (a read returns it at once;
+    /// polling the socket would not announce it).
+    var hasBufferedData: Bool { ctls_has_buffered(conn) == 1 }
 }
 
 extension TLSFailure {

@@ -23,80 +23,120 @@ final class KeeperEngines: Sendable {
     private let records = Mutex<[String: (stamp: String, config: MachineConfig)]>([:])
     /// Concurrent `ls` runs may each need one connection to a machine; more are not kept.
     static let maxIdlePerMachine = 2
-    /// Daemons asked at once (each on a thread of its own: the calls block).
+    /// New connections opened at once (each on a thread of its own: a handshake blocks).
     static let maxThreads = 32
 
+    /// What one `ping` asks one machine: its record, the endpoint and the identity of its files.
+    private struct Target: Sendable {
+        var machine: String
+        var config: MachineConfig
+        var endpoint: EngineEndpoint
+        var identity: String
+    }
+
     /// Each served machine's answer, all asked at once within `timeout`; machines it does not
-    /// serve (no record, behind jump hosts) are left out.
+    /// serve (no record, behind jump hosts) are left out. The daemons this keeper holds a
+    /// connection to are asked from this thread, all requests written and then the answers read
+    /// as they come; the others get new connections, on threads (a kept connection the daemon
+    /// closed meanwhile too, as soon as that shows).
     func ping(_ machines: [String], store: Store, timeout: Duration) -> [KeeperPing] {
         let deadline = ContinuousClock.now + timeout
-        let work = Work(count: machines.count)
-        let group = DispatchGroup()
-        for _ in 0..<min(machines.count, Self.maxThreads) {
-            group.enter()
-            let thread = Thread { [self] in
-                while let i = work.take() {
-                    let answer = ping(machines[i], store: store, deadline: deadline)
-                    work.results.withLock { $0[i] = answer }
-                }
-                group.leave()
+        var targets: [Target?] = []
+        var held: [(index: Int, conn: KeptEngineConnection)] = []
+        var fresh: [Int] = []
+        for (i, machine) in machines.enumerated() {
+            guard let config = record(machine, store: store), !config.isBehindJumpHosts else {
+                targets.append(nil)
+                continue
             }
-            thread.name = "keeper-ping"
-            thread.start()
+            let endpoint = store.daemonEndpoint(config)
+            let target = Target(machine: machine, config: config, endpoint: endpoint, identity: Self.identity(endpoint))
+            targets.append(target)
+            if let conn = take(machine, identity: target.identity) {
+                held.append((i, conn))
+            } else {
+                fresh.append(i)
+            }
+        }
+        let results = Mutex<[KeeperPing?]>(Array(repeating: nil, count: machines.count))
+        let group = DispatchGroup()
+        let asked = targets
+        func onThreads(_ indexes: [Int]) {
+            let work = Work(indexes)
+            for _ in 0..<min(indexes.count, Self.maxThreads) {
+                group.enter()
+                let thread = Thread { [self] in
+                    while let i = work.take() {
+                        guard let target = asked[i] else { continue }
+                        let answer = pingAnew(target, deadline: deadline)
+                        results.withLock { $0[i] = answer }
+                    }
+                    group.leave()
+                }
+                thread.name = "keeper-ping"
+                thread.start()
+            }
+        }
+        onThreads(fresh)
+        KeptEngineConnection.pingAll(held.map(\.conn), timeout: timeout, deadline: deadline) { k, outcome in
+            let (i, conn) = held[k]
+            guard let target = asked[i] else { return }
+            switch outcome {
+            case .success(let answer):
+                giveBack(conn, machine: target.machine, identity: target.identity)
+                results.withLock { $0[i] = KeeperPing(machine: target.machine, ping: answer) }
+            case .failure(.timedOut(let endpoint, let after, let during)):
+                let error = EngineError.timedOut(endpoint, after: after, during: during)
+                results.withLock { $0[i] = failed(target, error, deadline: deadline) }
+            case .failure:
+                // The daemon closed it meanwhile (restarted, or gone): a new connection says which.
+                onThreads([i])
+            }
         }
         group.wait()
-        return work.results.withLock { $0.compactMap { $0 } }
+        return results.withLock { $0.compactMap { $0 } }
     }
 
-    /// Shared by the threads of one `ping`: the next machine to ask, and the answers.
+    /// The indexes the threads of one `ping` take, one at a time.
     private final class Work: Sendable {
+        let indexes: [Int]
         let next = Mutex(0)
-        let count: Int
-        let results: Mutex<[KeeperPing?]>
-        init(count: Int) {
-            self.count = count
-            results = Mutex(Array(repeating: nil, count: count))
-        }
+        init(_ indexes: [Int]) { self.indexes = indexes }
         func take() -> Int? {
             next.withLock { n in
-                guard n < count else { return nil }
+                guard n < indexes.count else { return nil }
                 defer { n += 1 }
-                return n
+                return indexes[n]
             }
         }
     }
 
-    private func ping(_ machine: String, store: Store, deadline: ContinuousClock.Instant) -> KeeperPing? {
-        guard let config = record(machine, store: store), !config.isBehindJumpHosts else { return nil }
-        let endpoint = store.daemonEndpoint(config)
-        let identity = Self.identity(endpoint)
+    /// The machine's answer on a new connection, kept for the next `ping` when it is good.
+    private func pingAnew(_ target: Target, deadline: ContinuousClock.Instant) -> KeeperPing {
         func left() -> Duration { max(deadline - .now, .milliseconds(1)) }
-        if let held = take(machine, identity: identity) {
-            if let answer = try? held.ping(timeout: left()) {
-                giveBack(held, machine: machine, identity: identity)
-                return KeeperPing(machine: machine, ping: answer)
-            }
-            // The daemon closed it meanwhile (restarted, or gone): a new connection says which.
-        }
         do {
-            let conn = try KeptEngineConnection.open(endpoint, timeout: left())
+            let conn = try KeptEngineConnection.open(target.endpoint, timeout: left())
             let answer = try conn.ping(timeout: left())
-            giveBack(conn, machine: machine, identity: identity)
-            return KeeperPing(machine: machine, ping: answer)
+            giveBack(conn, machine: target.machine, identity: target.identity)
+            return KeeperPing(machine: target.machine, ping: answer)
         } catch {
-            // As `ls` asks directly: a daemon that cannot be reached, on a host whose SSH answers,
-            // is a stopped engine.
-            var sshAnswers: Bool?
-            switch error {
-            case .connectionRefused, .timedOut, .unreachable, .connectionClosed, .network:
-                let ms = Int32(clamping: Int64((deadline - .now).timeInterval * 1000))
-                if config.hasSSH, ms > 50 {
-                    sshAnswers = TCPProbe.openBlocking(host: config.address, port: config.ssh.port, timeoutMs: ms)
-                }
-            default: break
-            }
-            return KeeperPing(machine: machine, error: error, sshAnswers: sshAnswers)
+            return failed(target, error, deadline: deadline)
         }
+    }
+
+    /// As `ls` asks directly: a daemon that cannot be reached, on a host whose SSH answers, is a
+    /// stopped engine (SSH is tried with what is left of the deadline).
+    private func failed(_ target: Target, _ error: EngineError, deadline: ContinuousClock.Instant) -> KeeperPing {
+        var sshAnswers: Bool?
+        switch error {
+        case .connectionRefused, .timedOut, .unreachable, .connectionClosed, .network:
+            let ms = Int32(clamping: Int64((deadline - .now).timeInterval * 1000))
+            if target.config.hasSSH, ms > 50 {
+                sshAnswers = TCPProbe.openBlocking(host: target.config.address, port: target.config.ssh.port, timeoutMs: ms)
+            }
+        default: break
+        }
+        return KeeperPing(machine: target.machine, error: error, sshAnswers: sshAnswers)
     }
 
     /// The machine's record, read again only when its file changed; nil: no readable record.

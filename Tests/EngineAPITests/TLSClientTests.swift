@@ -124,6 +124,55 @@ import Testing
         }
     }
 
+    /// `pingAll` (the keeper's `ls`): one thread asks several daemons at once. Each answer is
+    /// given as it comes: the answering servers before the silent one, which is given up at the
+    /// deadline; connections the servers closed meanwhile (s_server -HTTP serves one request per
+    /// connection) fail as soon as that shows, before a silent one's deadline.
+    @Test func pingAllAnswersEachAsItComes() async throws {
+        let root = try FakeEngineAPI.make()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try await server("server", mode: .http(root: root)) { a in
+            try await server("server", mode: .http(root: root)) { b in
+                try await server("server", mode: .silent) { quiet in
+                    let (ea, eb, eq) = (endpoint(port: a.port), endpoint(port: b.port), endpoint(port: quiet.port))
+                    try await OffPool.run("test") {
+                        var conns = try [ea, eq, eb].map { try KeptEngineConnection.open($0, timeout: .seconds(5)) }
+                        var outcomes: [(Int, Result<Ping, EngineError>)] = []
+                        KeptEngineConnection.pingAll(conns, timeout: .seconds(2), deadline: .now + .seconds(2)) {
+                            outcomes.append(($0, $1))
+                        }
+                        #expect(outcomes.map(\.0).last == 1 && Set(outcomes.map(\.0)) == [0, 1, 2])
+                        for (i, outcome) in outcomes {
+                            switch (i, outcome) {
+                            case (0, .success(let ping)), (2, .success(let ping)):
+                                #expect(ping == Ping(apiVersion: "1.41", osType: "linux", experimental: false))
+                            case (1, .failure(let error)):
+                                #expect(error == .timedOut(eq, after: .seconds(2), during: "reading the response"))
+                            default:
+                                Issue.record("connection \(i): \(outcome)")
+                            }
+                        }
+                        #expect(conns[0].reusable && conns[2].reusable && !conns[1].reusable)
+                        // Again on the two the servers closed, beside a new silent one (the
+                        // server serves one connection at a time: the first goes first).
+                        let closed = [conns[0], conns[2]]
+                        conns = []  // closes the silent one
+                        let again = closed + [try KeptEngineConnection.open(eq, timeout: .seconds(5))]
+                        outcomes = []
+                        KeptEngineConnection.pingAll(again, timeout: .seconds(2), deadline: .now + .seconds(2)) {
+                            outcomes.append(($0, $1))
+                        }
+                        #expect(outcomes.map(\.0) == [0, 1, 2] || outcomes.map(\.0) == [1, 0, 2])
+                        for (_, outcome) in outcomes {
+                            #expect(throws: EngineError.self) { try outcome.get() }
+                        }
+                        #expect(again.allSatisfy { !$0.reusable })
+                    }
+                }
+            }
+        }
+    }
+
     @Test func negotiatedVersionIsCachedPerClient() async throws {
         let root = try FakeEngineAPI.make()
         defer { try? FileManager.default.removeItem(atPath: root) }

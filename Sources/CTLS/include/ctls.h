@@ -109,6 +109,21 @@ int ctls_write_all(ctls_conn *conn, const void *buf, size_t len, ctls_status *st
 ssize_t ctls_read(ctls_conn *conn, void *buf, size_t len, ctls_status *status,
                   char *err, size_t errlen);
 
+/* ctls_read_available's answer when no application data is complete yet. */
+#define CTLS_WOULD_BLOCK (-2)
+
+/* As ctls_read, without waiting: CTLS_WOULD_BLOCK when the socket holds no complete application
+ * data yet (a partial record, or only a session ticket, is kept for the next call). */
+ssize_t ctls_read_available(ctls_conn *conn, void *buf, size_t len, ctls_status *status,
+                            char *err, size_t errlen);
+
+/* The connection's socket, for poll(2) (reads and writes still go through this shim). */
+int ctls_fd(const ctls_conn *conn);
+
+/* 1 when OpenSSL holds decrypted application data already read from the socket (a read returns
+ * it at once; poll would not announce it); else 0. */
+int ctls_has_buffered(const ctls_conn *conn);
+
 /* The negotiated protocol ("TLSv1.3"), for diagnostics. */
 const char *ctls_protocol(const ctls_conn *conn);
 
