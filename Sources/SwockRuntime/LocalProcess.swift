@@ -38,9 +38,12 @@ public enum LocalProcess {
         }
     }
 
-    /// The blocking body of `run`: call it only from a thread of your own.
+    /// The blocking body of `run`: call it only from a thread of your own. `closeOthers`: the
+    /// child inherits no descriptor beyond 0-2, close-on-exec or not (for a program that may
+    /// leave a daemon behind, which must not hold open what our own starter gave us: a QEMU
+    /// that kept a socket of its starter's made `create` look unfinished to that starter).
     public static func runBlocking(
-        _ argv: [String], environment: [String: String], timeout: Duration?,
+        _ argv: [String], environment: [String: String], timeout: Duration?, closeOthers: Bool = false,
         onStdout: @escaping (Data) -> Void, onStderr: @escaping (Data) -> Void
     ) throws -> Exit {
         guard let program = argv.first, program.hasPrefix("/") else {
@@ -54,7 +57,7 @@ public enum LocalProcess {
             try makePipe(&outPipe)
             do { try makePipe(&errPipe) } catch { close(outPipe[0]); close(outPipe[1]); throw error }
             do {
-                return try spawn(argv, environment: environment, stdout: outPipe[1], stderr: errPipe[1])
+                return try spawn(argv, environment: environment, stdout: outPipe[1], stderr: errPipe[1], closeOthers: closeOthers)
             } catch {
                 for fd in outPipe + errPipe { close(fd) }
                 throw error

@@ -36,8 +36,9 @@ struct QemuTools: Sendable {
     func run(_ program: String, _ args: [String], timeout: Duration = .seconds(600), passStderr: Bool = false) throws -> Output {
         let path = try find(program)
         var out = Data(), err = Data()
+        // The VM's QEMU outlives us (-daemonize): it gets none of our descriptors beyond 0-2.
         let exit = try LocalProcess.runBlocking(
-            [path] + args, environment: environment, timeout: timeout,
+            [path] + args, environment: environment, timeout: timeout, closeOthers: true,
             onStdout: { out.append($0) },
             onStderr: { d in if passStderr { StandardStreams.err(d) } else { err.append(d) } })
         return Output(exit: exit, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
