@@ -247,7 +247,9 @@ public struct QemuDriver: MachineDriver {
         } else {
             try tools.check("qemu-img", ["convert", "-f", info.format, "-O", "qcow2", "--", source, tmp], timeout: .seconds(3600))
         }
-        guard rename(tmp, dest) == 0 else { throw LocalFileError(path: dest, reason: LocalFileError.errnoText()) }
+        // Put in place unless another create put the same image there meanwhile: its VMs have
+        // that file open, and replacing it would leave them on a deleted copy.
+        guard link(tmp, dest) == 0 || errno == EEXIST else { throw LocalFileError(path: dest, reason: LocalFileError.errnoText()) }
         return (store.relative(dest), "qcow2")
     }
 
