@@ -224,6 +224,8 @@ struct StandIns {
     static let aptGet = "apt-get -o DPkg::Lock::Timeout=300"
     static let fakes = [
         "apt-get": "", "dpkg": "", "dnf": "", "yum": "", "apk": "", "rc-update": "", "zypper": "", "pacman": "", "pgrep": "exit 1",
+        // present, so that Debian's install never adds apparmor, whatever this kernel enforces
+        "apparmor_parser": "",
     ]
     static let frontend = " [DEBIAN_FRONTEND=noninteractive]"
 
