@@ -99,22 +99,24 @@ public struct CreatedHost: Sendable, Equatable {
     public var address: String
     public var ssh: DriverSSHAccess?
     /// Where the engine will listen as seen from here, when it differs from address:2376
-    /// (a user-mode forward's local port).
     /// (a user-mode forward's local port). dockerd is configured to listen on this same port on
     /// the host too, so a forward must map it to the same port number inside the VM.
     public var engineHostPort: Int?
+    /// Where other machines reach this one, when not at `address` (`MachineConfig.peerAddress`).
+    public var peerAddress: String?
     public var options: DriverOptions
     /// For a host without SSH (`none`): the client certificate, its key and the CA that signed
     /// the daemon's certificate, copied into the machine's directory as ca.pem, cert.pem, key.pem.
     public var dockerTLS: DriverTLSFiles?
 
     public init(
-        address: String, ssh: DriverSSHAccess?, engineHostPort: Int? = nil, options: DriverOptions,
-        dockerTLS: DriverTLSFiles? = nil
+        address: String, ssh: DriverSSHAccess?, engineHostPort: Int? = nil, peerAddress: String? = nil,
+        options: DriverOptions, dockerTLS: DriverTLSFiles? = nil
     ) {
         self.address = address
         self.ssh = ssh
         self.engineHostPort = engineHostPort
+        self.peerAddress = peerAddress
         self.options = options
         self.dockerTLS = dockerTLS
     }

@@ -33,6 +33,8 @@ public struct CreateRequest: Sendable {
     /// The driver that made the host (`create -d NAME`) and its settings, kept in the record.
     public var driver: String = "generic"
     public var driverOptions: DriverOptions?
+    /// Where other machines reach the host, when not at `address` (the driver says).
+    public var peerAddress: String?
     /// A fleet file's driver options as `create -d NAME` words (`--url=tcp://...`), parsed
     /// against the driver's flags when the machine is created.
     public var driverFlagWords: [String] = []

@@ -56,6 +56,7 @@ public struct DriverCreation: Sendable {
         if let p = created.engineHostPort { r.engine.port = p }
         r.driver = driver.name
         r.driverOptions = created.options
+        r.peerAddress = created.peerAddress
         do {
             // A host that fails the checks before the record (connect, detect-os) still gets its
             // record: the driver made it, so `provision` and `rm` must find it.

@@ -179,6 +179,7 @@ public struct Provisioner: Sendable {
             name: req.name, driver: req.driver, address: req.address, ssh: ssh, engine: engine,
             tls: TLSSettings(keyType: req.keyType.rawValue, extraSANs: req.extraSANs), labels: req.labels)
         config.driverOptions = req.driverOptions
+        config.peerAddress = req.peerAddress
         if !req.provisionScripts.isEmpty {
             config.provisionScripts = req.provisionScripts.enumerated().map {
                 ProvisionScript(source: $1.source, file: ProvisionScript.storePath(machine: req.name, index: $0 + 1))
@@ -317,6 +318,7 @@ public struct Provisioner: Sendable {
             $0.ssh.authMode = ssh.keyPath == nil ? .agentOrDefaultKeys : .key
             if let p = created.engineHostPort { $0.engine.port = p }
             $0.driverOptions = created.options
+            $0.peerAddress = created.peerAddress
             $0.provisioning.failedStep = nil
             $0.provisioning.lastError = nil
         }

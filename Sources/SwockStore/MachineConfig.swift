@@ -13,6 +13,10 @@ public struct MachineConfig: Codable, Sendable, Equatable {
     public var driverOptions: DriverOptions?
     /// IP address or host name the machine is reached at.
     public var address: String
+    /// Where other machines reach this one, when that is not `address` (a qemu VM is reached at
+    /// 127.0.0.1 from this computer, and at its address on the VMs' network from the other VMs):
+    /// what Swarm advertises. Absent for every other machine.
+    public var peerAddress: String?
     public var ssh: SSHSettings
     public var engine: EngineSettings
     public var tls: TLSSettings

@@ -29,13 +29,15 @@ enum RecordDecoder {
             let ssh = ssh(f.object("ssh")), let engine = engine(f.object("engine")), let tls = tls(f.object("tls")),
             let labels = f.stringMap("labels"), let provisioning = provisioning(f.object("provisioning")),
             let createdAt = f.date("createdAt"), let updatedAt = f.date("updatedAt"),
-            let host = f.optional("host", hostFacts), let scripts = f.optional("provisionScripts", { $0.array(provisionScript) })
+            let host = f.optional("host", hostFacts), let scripts = f.optional("provisionScripts", { $0.array(provisionScript) }),
+            let peer = f.optional("peerAddress", { $0.stringValue })
         else { return nil }
         // Driver options keep JSONDecoder's own reading of numbers: left to it.
         guard f.absentOrNull("driverOptions") else { return nil }
         var c = MachineConfig(
             name: name, driver: driver, address: address, ssh: ssh, engine: engine, tls: tls, labels: labels, now: createdAt)
         c.configVersion = version
+        c.peerAddress = peer
         c.host = host
         c.provisioning = provisioning
         c.provisionScripts = scripts

@@ -65,7 +65,7 @@ public struct SwarmControl: Sendable {
         }
         try await prepareForSwarm(config, c, state)
         return try await c.swarmInit(
-            advertiseAddress: Self.swarmAddress(advertiseAddress ?? config.address),
+            advertiseAddress: Self.swarmAddress(advertiseAddress ?? config.peerAddress ?? config.address),
             defaultAddressPool: defaultAddressPool)
     }
 
@@ -81,7 +81,9 @@ public struct SwarmControl: Sendable {
         guard mState.localNodeState == "active", mState.controlAvailable else { throw SwarmError.notAManager(manager) }
         let cluster = try await m.swarmInspect()
         let token = asManager ? cluster.joinTokens.manager : cluster.joinTokens.worker
-        let managerAddress = mState.nodeAddress.isEmpty ? Self.swarmAddress(managerConfig.address) : Self.swarmAddress(mState.nodeAddress)
+        let managerAddress =
+            mState.nodeAddress.isEmpty
+            ? Self.swarmAddress(managerConfig.peerAddress ?? managerConfig.address) : Self.swarmAddress(mState.nodeAddress)
         let store = self.store
         let control = self
         return await FanOut(parallelism: parallelism).run(
@@ -106,7 +108,9 @@ public struct SwarmControl: Sendable {
                     if state.localNodeState == "pending" || state.localNodeState == "error" { try? await c.swarmLeave(force: true) }
                     try await control.prepareForSwarm(config, c, state)
                     do {
-                        try await c.swarmJoin(managers: [managerAddress], token: token, advertiseAddress: Self.swarmAddress(config.address))
+                        try await c.swarmJoin(
+                            managers: [managerAddress], token: token,
+                            advertiseAddress: Self.swarmAddress(config.peerAddress ?? config.address))
                     } catch let e as EngineError {
                         // dockerd keeps trying after its own 20 s; stop it, so a failed join leaves
                         // the machine as it was.

@@ -38,17 +38,20 @@ enum QemuVM {
         return Int(text[r].split(separator: ":").last!.trimmingCharacters(in: .whitespaces))
     }
 
-    /// Whether something listens on 127.0.0.1:port.
+    /// Whether a TCP socket listens on 127.0.0.1:port (or any address): read from /proc/net/tcp,
+    /// not by connecting (a connect to a free port can meet itself).
     static func listening(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        a.sin_port = in_port_t(UInt16(port).bigEndian)
-        a.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &a) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
+        guard let d = FileManager.default.contents(atPath: "/proc/net/tcp") else { return false }
+        let hex = String(format: "%04X", port)
+        return String(decoding: d, as: UTF8.self).split(separator: "\n").dropFirst().contains { line in
+            let f = line.split(separator: " ", omittingEmptySubsequences: true)
+            return f.count > 3 && f[3] == "0A" && (f[1] == "0100007F:\(hex)" || f[1] == "00000000:\(hex)")
+        }
+    }
+
+    /// What `ss` says listens on `port` (for a failure's message).
+    static func listeners(_ port: Int) async -> String {
+        (try? await Subprocess.run(["/usr/bin/ss", "-ltnp", "sport = :\(port)"]).stdoutText) ?? ""
     }
 
     /// QEMU processes started for a VM directory under this store (of `machine` only, when given).
@@ -66,7 +69,8 @@ enum QemuVM {
 @Suite(.enabled(if: QemuVM.enabled, "\(QemuVM.skipComment)"), .serialized)
 struct QemuDriverTests {
     /// Two VMs created at once (one CPU, 768 MiB each), the engine installed from the image's
-    /// offline repository; docker through `env` on both; then q1's life: stop (ACPI) and start
+    /// offline repository; docker through `env` on both; a swarm of the two over the VMs'
+    /// network (q1 manager, q2 worker, both Ready); then q1's life: stop (ACPI) and start
     /// with a container created before the stop still listed and the same ports, kill, restart;
     /// rm of both leaves no QEMU process, disk, record or listening port. Each phase's time is
     /// printed. Two fleet slots: two emulated VMs load this machine as two fleet tests do.
@@ -100,6 +104,25 @@ struct QemuDriverTests {
             #expect(made.status == 0, "\(made.all)")
             phase("docker import, run and create through env")
 
+            // Swarm across the two: q2 reaches q1 on the VMs' network (user networking alone
+            // gives each VM a network of its own).
+            let peers = try ["q1", "q2"].map { try #require(cli.config($0)["peerAddress"] as? String, "no VM network address for \($0)") }
+            #expect(peers[0] != peers[1] && peers.allSatisfy { $0.hasPrefix("10.231.250.") }, "\(peers)")
+            let initR = try await cli.run(["swarm", "init", "q1"])
+            #expect(initR.status == 0, "\(initR.all)")
+            let join = try await cli.run(["swarm", "join", "--manager", "q1", "q2"])
+            #expect(join.status == 0, "\(join.all)")
+            var nodes = ""
+            for _ in 0..<120 {
+                nodes = try await MachineLife.docker("q1", ["node", "ls", "--format", "{{.Hostname}} {{.Status}}"], cli).stdoutText
+                if Set(nodes.split(separator: "\n")) == ["q1 Ready", "q2 Ready"] { break }
+                try await Task.sleep(for: .seconds(2))
+            }
+            #expect(Set(nodes.split(separator: "\n")) == ["q1 Ready", "q2 Ready"], "\(nodes)")
+            let address = try await MachineLife.docker("q1", ["node", "inspect", "q2", "--format", "{{.Status.Addr}}"], cli)
+            #expect(address.stdoutText == peers[1] + "\n", "q2's address as the swarm sees it: \(address.all)")
+            phase("swarm init on q1, q2 joined, both Ready")
+
             let ssh = try #require(QemuVM.port("sshHostPort", of: "q1", cli), "no SSH forward in q1's record")
             let engine = try #require(QemuVM.port("engineHostPort", of: "q1", cli), "no engine forward in q1's record")
             let stop = try await cli.run(["stop", "q1"])
@@ -126,14 +149,21 @@ struct QemuDriverTests {
             try await MachineLife.expectDockerRuns("q1", "after restart", cli, tar: tar)
             phase("kill, then restart to Docker answering")
 
-            let rm = try await cli.run(["rm", "-y", "q1", "q2"])
-            #expect(rm.status == 0, "\(rm.all)")
+            // The worker leaves the swarm with its rm; the last manager is removed only with -f.
+            let rmWorker = try await cli.run(["rm", "-y", "q2"])
+            #expect(rmWorker.status == 0, "\(rmWorker.all)")
+            let rmManager = try await cli.run(["rm", "-f", "-y", "q1"])
+            #expect(rmManager.status == 0, "\(rmManager.all)")
             #expect(QemuVM.qemuProcesses(cli).isEmpty, "a QEMU process is left after rm")
             for name in ["q1", "q2"] {
                 #expect(!FileManager.default.fileExists(atPath: cli.store + "/machines/" + name))
                 #expect(!FileManager.default.fileExists(atPath: cli.store + "/qemu/machines/" + name))
             }
-            #expect(!QemuVM.listening(ssh) && !QemuVM.listening(engine), "a forwarded port still listens after rm")
+            for port in [ssh, engine] where QemuVM.listening(port) {
+                Issue.record("the forwarded port \(port) still listens after rm: \(await QemuVM.listeners(port))")
+            }
+            let claimed = (try? FileManager.default.contentsOfDirectory(atPath: cli.store + "/qemu/network")) ?? []
+            #expect(claimed.isEmpty, "VM network addresses still claimed after rm: \(claimed)")
             phase("rm")
         } catch {
             _ = try? await cli.run(["rm", "-f", "-y", "q1", "q2"])

@@ -30,6 +30,30 @@ struct QemuDriverUnitTests {
         }
     }
 
+    /// The VMs' network: each machine its own address, claimed exclusively and given back by
+    /// machine; the group's port fixed per store; cloud-init's configuration by MAC.
+    @Test func vmNetworkAddressesAreClaimedOncePerMachine() throws {
+        let root = NSTemporaryDirectory() + "q-net-" + UUID().uuidString.prefix(8)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let net = QemuVMNetwork(store: Store(root: root))
+        let a = try net.claim(for: "vm1"), b = try net.claim(for: "vm2"), c = try net.claim(for: "vm1")
+        #expect([a, b, c] == ["10.231.250.2", "10.231.250.3", "10.231.250.4"])
+        net.release(for: "vm1")
+        #expect(try net.claim(for: "vm3") == "10.231.250.2")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/qemu/network").sorted() == ["10.231.250.2", "10.231.250.3"])
+        for _ in 4...254 { _ = try net.claim(for: "filler") }
+        #expect(throws: QemuError.vmNetworkFull(subnet: "10.231.250.0/24")) { try net.claim(for: "one-too-many") }
+
+        #expect(net.port == QemuVMNetwork(store: Store(root: root)).port && (20000..<40000).contains(net.port))
+        #expect(net.netdev == "socket,id=n1,mcast=239.255.231.1:\(net.port),localaddr=127.0.0.1")
+        let other = QemuVMNetwork(store: Store(root: root + "-other"))
+        #expect(other.port != net.port)
+        #expect(
+            QemuVMNetwork.cloudInitConfig(userMAC: "52:54:00:00:00:01", peerMAC: "52:54:00:00:00:02", address: "10.231.250.9")
+                == "version: 2\nethernets:\n  nat0:\n    match:\n      macaddress: \"52:54:00:00:00:01\"\n    dhcp4: true\n"
+                + "  swock0:\n    match:\n      macaddress: \"52:54:00:00:00:02\"\n    addresses:\n      - 10.231.250.9/24\n")
+    }
+
     @Test func theRecordKeepsWhatStartNeeds() throws {
         let s = QemuSettings(
             baseImage: "qemu/images/x.qcow2", baseFormat: "qcow2", imageSource: "/img", cpus: 1, memoryMiB: 512,

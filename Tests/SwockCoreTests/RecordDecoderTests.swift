@@ -13,6 +13,7 @@ import Testing
         full.ssh.identitiesOnly = false
         full.ssh.sshConfigHost = "web"
         full.ssh.expectedHostKeys = ["SHA256:PboQ4kp5XDJHSsAx1drGmjTIIksM+ouViQnx4KAKcis", "SHA256:x"]
+        full.peerAddress = "10.231.250.7"
         full.engine.forwardPort = 40001
         full.engine.installBundle = "/srv/debs"
         full.tls.hostname = "web1"

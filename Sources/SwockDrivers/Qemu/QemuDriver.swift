@@ -106,6 +106,8 @@ public struct QemuDriver: MachineDriver {
         let driver = self
         try await OffPool.run("qemu rm \(machineName)") {
             driver.killBlocking()
+            // The VM is gone: its address is free again, whatever is left of its files.
+            defer { driver.vmNetwork.release(for: driver.machineName) }
             if FileManager.default.fileExists(atPath: driver.vmDirectory) {
                 try FileManager.default.removeItem(atPath: driver.vmDirectory)
             }
@@ -183,7 +185,6 @@ public struct QemuDriver: MachineDriver {
                 ])
             let key = try SSHKeyGenerator.generateEd25519(comment: "swock-machine qemu \(machineName)")
             try AtomicFile.write(Data(key.privateKey.utf8), to: keyPath, mode: 0o600)
-            try makeSeed(publicKey: key.publicLine)
             var settings = QemuSettings(
                 baseImage: base.path, baseFormat: base.format, imageSource: flags.image, cpus: flags.cpus,
                 memoryMiB: flags.memoryMiB, diskGiB: flags.diskGiB, network: flags.network,
@@ -192,20 +193,27 @@ public struct QemuDriver: MachineDriver {
                 let ports = try FreePorts.take(2)
                 settings.sshHostPort = ports[0]
                 settings.engineHostPort = ports[1]
+                settings.peerAddress = try vmNetwork.claim(for: machineName)
+                settings.peerMAC = Self.randomMAC()
             }
+            try makeSeed(publicKey: key.publicLine, settings: settings)
             let accel = Self.accelerator()
             if accel == "tcg" { note("qemu: KVM is not usable here (/dev/kvm); the VM runs on QEMU's TCG emulator (slower)") }
             let booted = try boot(settings, accel: accel)
             let a = access(booted)
             return CreatedHost(
-                address: a.host, ssh: a, engineHostPort: booted.engineHostPort,
+                address: a.host, ssh: a, engineHostPort: booted.engineHostPort, peerAddress: booted.peerAddress,
                 options: try DriverOptions(encoding: booted))
         } catch {
             killBlocking()
             try? fm.removeItem(atPath: vmDirectory)
+            vmNetwork.release(for: machineName)
             throw error
         }
     }
+
+    /// The network this store's VMs share (their second interface).
+    var vmNetwork: QemuVMNetwork { QemuVMNetwork(store: store) }
 
     /// The base image in the store for `flags.image`: downloaded or copied once, checked.
     func baseImage(_ flags: QemuCreateFlags) throws -> (path: String, format: String) {
@@ -274,7 +282,7 @@ public struct QemuDriver: MachineDriver {
 
     static func isURL(_ s: String) -> Bool { s.hasPrefix("http://") || s.hasPrefix("https://") || s.hasPrefix("file://") }
 
-    func makeSeed(publicKey: String) throws {
+    func makeSeed(publicKey: String, settings: QemuSettings) throws {
         let userData = """
             #cloud-config
             hostname: \(machineName)
@@ -288,11 +296,21 @@ public struct QemuDriver: MachineDriver {
 
             """
         let metaData = "instance-id: swock-\(machineName)-\(UUID().uuidString.prefix(8).lowercased())\nlocal-hostname: \(machineName)\n"
-        let ud = vmDirectory + "/user-data", md = vmDirectory + "/meta-data"
-        defer { try? FileManager.default.removeItem(atPath: ud); try? FileManager.default.removeItem(atPath: md) }
+        let ud = vmDirectory + "/user-data", md = vmDirectory + "/meta-data", nc = vmDirectory + "/network-config"
+        defer {
+            for f in [ud, md, nc] { try? FileManager.default.removeItem(atPath: f) }
+        }
         try AtomicFile.write(Data(userData.utf8), to: ud, mode: 0o600)
         try AtomicFile.write(Data(metaData.utf8), to: md, mode: 0o600)
-        try tools.check("cloud-localds", [seedPath, ud, md], timeout: .seconds(120))
+        var args = [seedPath, ud, md]
+        // The VM network's address (user networking); without it the image's own network setup
+        // (DHCP on its interface) is left alone.
+        if let address = settings.peerAddress, let mac = settings.peerMAC {
+            let config = QemuVMNetwork.cloudInitConfig(userMAC: settings.macAddress, peerMAC: mac, address: address)
+            try AtomicFile.write(Data(config.utf8), to: nc, mode: 0o600)
+            args = ["-N", nc] + args
+        }
+        try tools.check("cloud-localds", args, timeout: .seconds(120))
     }
 
     // MARK: - Boot
@@ -355,6 +373,9 @@ public struct QemuDriver: MachineDriver {
                 "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:\(s)-:22,hostfwd=tcp:127.0.0.1:\(e)-:\(e)",
                 "-device", "virtio-net-pci,netdev=n0,mac=\(settings.macAddress)",
             ]
+            if let mac = settings.peerMAC, settings.peerAddress != nil {
+                args += ["-netdev", vmNetwork.netdev, "-device", "virtio-net-pci,netdev=n1,mac=\(mac)"]
+            }
         case .bridge(let b):
             args += ["-netdev", "bridge,id=n0,br=\(b)", "-device", "virtio-net-pci,netdev=n0,mac=\(settings.macAddress)"]
         }

@@ -35,6 +35,8 @@ public enum QemuError: Error, Sendable, Equatable {
     case socketPathTooLong(path: String)
     /// The QMP monitor did not answer as expected.
     case qmp(path: String, detail: String)
+    /// Every address of the store's VM network is taken.
+    case vmNetworkFull(subnet: String)
 }
 
 extension QemuError: CustomStringConvertible {
@@ -78,6 +80,8 @@ extension QemuError: CustomStringConvertible {
             return "the QMP socket path \(path) is longer than 107 bytes"
         case .qmp(let path, let detail):
             return "the VM's QMP monitor \(path) did not answer: \(detail)"
+        case .vmNetworkFull(let subnet):
+            return "every address of the VMs' network \(subnet) is taken: remove a qemu machine first"
         }
     }
 }
@@ -102,6 +106,7 @@ extension QemuError: CodedError {
         case .diskMissing: "qemu.disk-missing"
         case .socketPathTooLong: "qemu.socket-path-too-long"
         case .qmp: "qemu.qmp"
+        case .vmNetworkFull: "qemu.vm-network-full"
         }
     }
 }

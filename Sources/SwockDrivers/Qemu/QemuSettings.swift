@@ -97,6 +97,11 @@ public struct QemuSettings: Codable, Sendable, Equatable {
     public var sshUser: String
     /// The guest's address on a bridge, once seen.
     public var bridgeAddress: String?
+    /// User networking: the guest's second interface, on the store's VM network (`QemuVMNetwork`)
+    /// where its VMs reach each other: its address there and its MAC. Absent in records made
+    /// before the VM network (those VMs boot without it).
+    public var peerAddress: String?
+    public var peerMAC: String?
 
     public init(
         baseImage: String, baseFormat: String, imageSource: String, cpus: Int, memoryMiB: Int, diskGiB: Int,
