@@ -72,8 +72,9 @@ struct QemuDriverTests {
     /// offline repository; docker through `env` on both; a swarm of the two over the VMs'
     /// network (q1 manager, q2 worker, both Ready); then q1's life: stop (ACPI) and start
     /// with a container created before the stop still listed and the same ports, kill, restart;
-    /// rm of both leaves no QEMU process, disk, record or listening port. Each phase's time is
-    /// printed. Two fleet slots: two emulated VMs load this machine as two fleet tests do.
+    /// rm of both leaves no QEMU process, disk, record, listening port or claimed address. Each
+    /// phase's time is printed. Two fleet slots: two emulated VMs load this machine as two fleet
+    /// tests do.
     @Test(.fleetSlot(weight: 2)) func twoVMsThroughTheirWholeLife() async throws {
         let mode = QemuVM.mode
         print("qemu tests: accelerator \(mode)")
