@@ -200,17 +200,9 @@ public struct KeeperPlace: Sendable, Equatable {
         } else {
             directory = "/tmp/swock-machine-\(uid)"
         }
-        let id = Self.fnv1a(storeRoot)
+        let id = FNV1a.hex(storeRoot)
         socket = directory + "/keeper-\(id).sock"
         lockFile = directory + "/keeper-\(id).lock"
-    }
-
-    /// 16 hex digits of FNV-1a 64 over the path's bytes.
-    static func fnv1a(_ s: String) -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
-        let hex = String(h, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
     }
 
     /// Makes the directory (0700) when missing; refuses one that is not a directory of ours

@@ -266,7 +266,7 @@ public struct QemuDriver: MachineDriver {
         return FileManager.default.fileExists(atPath: p) ? (store.relative(p), "qcow2") : nil
     }
     func urlCachePath(_ url: String) -> String {
-        imagesDirectory + "/url-" + String(url.utf8.reduce(UInt64(14695981039346656037)) { ($0 ^ UInt64($1)) &* 1099511628211 }, radix: 16)
+        imagesDirectory + "/url-" + String(FNV1a.hash(url), radix: 16)
     }
     func urlCache(_ url: String) -> String? {
         FileManager.default.contents(atPath: urlCachePath(url)).map { String(decoding: $0, as: UTF8.self) }

@@ -8,8 +8,8 @@ import SwockSupport
 /// on this one, where they reach each other (Swarm's ports, overlay traffic). No root: it is
 /// QEMU's socket network in multicast mode on the loopback interface (each VM's QEMU sends its
 /// frames to a multicast group on 127.0.0.1 and receives the others'), so nothing of it leaves
-/// this computer. The group's port is derived from the store's path: two stores' VMs never share
-/// a segment by design. Addresses are static, given to the guest by its cloud-init seed, one per
+/// this computer. The group's port is derived from the store's path, so two stores' VMs share a
+/// segment only when their paths hash to the same port (1 in 20,000). Addresses are static, given to the guest by its cloud-init seed, one per
 /// machine from `subnet`, claimed by a file named after the address in `qemu/network/` of the
 /// store (created exclusively: two creates at once never get the same).
 public struct QemuVMNetwork: Sendable {
@@ -26,8 +26,7 @@ public struct QemuVMNetwork: Sendable {
 
     /// The UDP port of this store's multicast group: 20000 to 39999, from the store's path.
     public var port: Int {
-        let h = store.root.utf8.reduce(UInt64(14695981039346656037)) { ($0 ^ UInt64($1)) &* 1099511628211 }
-        return 20000 + Int(h % 20000)
+        20000 + Int(FNV1a.hash(store.root) % 20000)
     }
 
     /// QEMU's -netdev value for a VM's interface on it.
